@@ -1,0 +1,11 @@
+DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log;
+DROP FUNCTION IF EXISTS audit_log_append_only;
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE audit_head;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE organisations;
+DROP TABLE municipalities;

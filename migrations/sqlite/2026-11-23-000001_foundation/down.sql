@@ -1,0 +1,9 @@
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE audit_head;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE organisations;
+DROP TABLE municipalities;

@@ -1,0 +1,477 @@
+//! Admin pages: municipalities, organisations, users and API tokens.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse, Responder};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::accounts::tokens::{self, ApiToken, Holder, TokenId};
+use crate::accounts::{
+    self, Municipality, NewOrganisation, NewUser, OrgKind, Organisation,
+    OrganisationId, Principal, Role, User, UserId,
+};
+use crate::audit::{self, Outcome};
+use crate::authz::{authorize, Action, Actor, Resource};
+use crate::db::{write_tx, AnyConnection};
+use crate::error::{AppError, PageError};
+use crate::web::csrf::{token_for, CsrfForm};
+use crate::web::identity::CurrentUser;
+use crate::web::{AppState, FormErrors, Layout};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(get_admin))
+        .route("/admin/users", web::get().to(get_users))
+        .route("/admin/users", web::post().to(post_user))
+        .route("/admin/organisations", web::get().to(get_organisations))
+        .route("/admin/organisations", web::post().to(post_organisation))
+        .route("/admin/municipalities", web::post().to(post_municipality))
+        .route("/admin/tokens", web::get().to(get_tokens))
+        .route("/admin/tokens", web::post().to(post_token))
+        .route("/admin/tokens/{id}/revoke", web::post().to(post_token_revoke));
+}
+
+/// Records a successful admin change in the audit trail.
+fn audit_change(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &actor.audit_actor(),
+            action,
+            object_type,
+            object_id: Some(object_id),
+            outcome: Outcome::Success,
+            detail,
+        },
+    )
+    .map(|_| ())
+}
+
+/// Renders a page, with 422 when it shows form errors.
+fn respond(page: impl Template, has_errors: bool) -> Result<HttpResponse, PageError> {
+    let body = page.render().map_err(AppError::internal)?;
+    let status = if has_errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+async fn get_admin(CurrentUser(user): CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    state
+        .db(move |conn| authorize(conn, &actor, Action::View, Resource::Accounts, None))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/"))
+        .finish())
+}
+
+// ---- users ----
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub organisation_id: String,
+    pub role_reporter: Option<String>,
+    pub role_intake: Option<String>,
+    pub role_caseworker: Option<String>,
+    pub role_admin: Option<String>,
+    #[serde(default)]
+    pub password: String,
+}
+
+impl UserForm {
+    pub fn has_role(&self, role: &Role) -> bool {
+        match role {
+            Role::Reporter => self.role_reporter.is_some(),
+            Role::Intake => self.role_intake.is_some(),
+            Role::Caseworker => self.role_caseworker.is_some(),
+            Role::Admin => self.role_admin.is_some(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<(User, String, Vec<Role>)>,
+    organisations: Vec<(Organisation, String)>,
+    all_roles: &'static [Role],
+    form: UserForm,
+    errors: FormErrors,
+    /// The new account's name and its password, shown once.
+    created: Option<(String, String)>,
+}
+
+async fn users_page(
+    state: &AppState,
+    req: &HttpRequest,
+    actor: Actor,
+    form: UserForm,
+    errors: FormErrors,
+    created: Option<(String, String)>,
+) -> Result<UsersPage, AppError> {
+    let user = actor.user().cloned();
+    let (users, organisations) = state
+        .db(move |conn| {
+            authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+            Ok((
+                accounts::list_users(conn)?,
+                accounts::list_organisations(conn)?,
+            ))
+        })
+        .await?;
+    Ok(UsersPage {
+        layout: Layout {
+            user,
+            csrf: token_for(req),
+        },
+        users,
+        organisations,
+        all_roles: Role::ALL,
+        form,
+        errors,
+        created,
+    })
+}
+
+async fn get_users(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<impl Responder, PageError> {
+    Ok(users_page(&state, &req, Actor::User(user), UserForm::default(), FormErrors::default(), None).await?)
+}
+
+async fn post_user(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let generated = form.password.trim().is_empty();
+    let password = if generated {
+        accounts::password::generate()
+    } else {
+        form.password.clone()
+    };
+    let input = NewUser {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        title: form.title.clone(),
+        phone: form.phone.clone(),
+        organisation_id: form.organisation_id.clone(),
+        roles: Role::ALL.iter().copied().filter(|r| form.has_role(r)).collect(),
+        password: password.clone(),
+    };
+    let writer = actor.clone();
+    let result = state
+        .db(move |conn| {
+            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
+            write_tx(conn, |conn| {
+                let created = accounts::create_user(conn, &input)?;
+                let roles: Vec<&str> = input.roles.iter().map(|r| r.as_str()).collect();
+                audit_change(conn, &writer, "user.create", "user", created.id.as_str(), &format!("roles={}", roles.join(",")))?;
+                Ok(created)
+            })
+        })
+        .await;
+    match result {
+        Ok(created) => {
+            let page = users_page(&state, &req, actor, UserForm::default(), FormErrors::default(), Some((created.name, password))).await?;
+            respond(page, false)
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = users_page(&state, &req, actor, UserForm { password: String::new(), ..form }, FormErrors(errors), None).await?;
+            respond(page, true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- organisations and municipalities ----
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct MunicipalityForm {
+    #[serde(default)]
+    pub municipality_name: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/organisations.html")]
+struct OrganisationsPage {
+    layout: Layout,
+    organisations: Vec<(Organisation, String)>,
+    municipalities: Vec<Municipality>,
+    kinds: &'static [OrgKind],
+    principals: &'static [Principal],
+    org_form: NewOrganisation,
+    org_errors: FormErrors,
+    municipality_form: MunicipalityForm,
+    municipality_errors: FormErrors,
+    done: String,
+}
+
+impl OrganisationsPage {
+    async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
+        let user = actor.user().cloned();
+        let (organisations, municipalities) = state
+            .db(move |conn| {
+                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+                Ok((
+                    accounts::list_organisations(conn)?,
+                    accounts::list_municipalities(conn)?,
+                ))
+            })
+            .await?;
+        Ok(Self {
+            layout: Layout {
+                user,
+                csrf: token_for(req),
+            },
+            organisations,
+            municipalities,
+            kinds: OrgKind::ALL,
+            principals: Principal::ALL,
+            org_form: NewOrganisation::default(),
+            org_errors: FormErrors::default(),
+            municipality_form: MunicipalityForm::default(),
+            municipality_errors: FormErrors::default(),
+            done: String::new(),
+        })
+    }
+}
+
+async fn get_organisations(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<impl Responder, PageError> {
+    Ok(OrganisationsPage::load(&state, &req, Actor::User(user)).await?)
+}
+
+async fn post_organisation(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<NewOrganisation>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let (writer, input) = (actor.clone(), form.clone());
+    let result = state
+        .db(move |conn| {
+            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
+            write_tx(conn, |conn| {
+                let org = accounts::create_organisation(conn, &input)?;
+                audit_change(conn, &writer, "organisation.create", "organisation", org.id.as_str(), org.kind.as_str())?;
+                Ok(org)
+            })
+        })
+        .await;
+    let mut page = OrganisationsPage::load(&state, &req, actor).await?;
+    match result {
+        Ok(org) => {
+            page.done = format!("{} är tillagd.", org.name);
+            respond(page, false)
+        }
+        Err(AppError::Invalid(errors)) => {
+            page.org_form = form;
+            page.org_errors = FormErrors(errors);
+            respond(page, true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn post_municipality(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<MunicipalityForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let (writer, input) = (actor.clone(), form.clone());
+    let result = state
+        .db(move |conn| {
+            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
+            write_tx(conn, |conn| {
+                let m = accounts::create_municipality(conn, &input.municipality_name, &input.phone)?;
+                audit_change(conn, &writer, "municipality.create", "municipality", m.id.as_str(), "")?;
+                Ok(m)
+            })
+        })
+        .await;
+    let mut page = OrganisationsPage::load(&state, &req, actor).await?;
+    match result {
+        Ok(m) => {
+            page.done = format!("{} är tillagd.", m.name);
+            respond(page, false)
+        }
+        Err(AppError::Invalid(errors)) => {
+            page.municipality_form = form;
+            page.municipality_errors = FormErrors(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        if e.field == "name" {
+                            e.field = "municipality_name".into();
+                        }
+                        e
+                    })
+                    .collect(),
+            );
+            respond(page, true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- API tokens ----
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub name: String,
+    /// `user:<id>` or `org:<id>`.
+    #[serde(default)]
+    pub holder: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    tokens: Vec<ApiToken>,
+    users: Vec<(User, String, Vec<Role>)>,
+    organisations: Vec<(Organisation, String)>,
+    form: TokenForm,
+    errors: FormErrors,
+    issued: Option<String>,
+    done: String,
+}
+
+impl TokensPage {
+    async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
+        let user = actor.user().cloned();
+        let (tokens, users, organisations) = state
+            .db(move |conn| {
+                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+                Ok((
+                    tokens::list(conn)?,
+                    accounts::list_users(conn)?,
+                    accounts::list_organisations(conn)?,
+                ))
+            })
+            .await?;
+        Ok(Self {
+            layout: Layout {
+                user,
+                csrf: token_for(req),
+            },
+            tokens,
+            users,
+            organisations,
+            form: TokenForm::default(),
+            errors: FormErrors::default(),
+            issued: None,
+            done: String::new(),
+        })
+    }
+}
+
+async fn get_tokens(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<impl Responder, PageError> {
+    Ok(TokensPage::load(&state, &req, Actor::User(user)).await?)
+}
+
+async fn post_token(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let (writer, input) = (actor.clone(), form.clone());
+    let result = state
+        .db(move |conn| {
+            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
+            let holder = match input.holder.split_once(':') {
+                Some(("user", id)) => Holder::User(UserId(id.to_string())),
+                Some(("org", id)) => Holder::Integration(OrganisationId(id.to_string())),
+                _ => Holder::Integration(OrganisationId(String::new())),
+            };
+            let created_by = writer.audit_actor().label;
+            write_tx(conn, |conn| {
+                let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;
+                audit_change(conn, &writer, "api_token.create", "api_token", token.id.as_str(), token.kind.as_str())?;
+                Ok(plain)
+            })
+        })
+        .await;
+    let mut page = TokensPage::load(&state, &req, actor).await?;
+    match result {
+        Ok(plain) => {
+            page.issued = Some(plain);
+            respond(page, false)
+        }
+        Err(AppError::Invalid(errors)) => {
+            page.form = form;
+            page.errors = FormErrors(errors);
+            respond(page, true)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn post_token_revoke(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let writer = actor.clone();
+    let id = TokenId(path.into_inner());
+    state
+        .db(move |conn| {
+            authorize(conn, &writer, Action::Update, Resource::Accounts, Some(id.as_str()))?;
+            write_tx(conn, |conn| {
+                tokens::revoke(conn, &id)?;
+                audit_change(conn, &writer, "api_token.revoke", "api_token", id.as_str(), "")
+            })
+        })
+        .await?;
+    let mut page = TokensPage::load(&state, &req, actor).await?;
+    page.done = "Nyckeln är spärrad och fungerar inte längre.".into();
+    respond(page, false)
+}

@@ -1,0 +1,466 @@
+//! Municipalities, organisations and user accounts, with their roles.
+
+pub mod admin;
+pub mod password;
+pub mod session;
+pub mod tokens;
+pub mod web;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{municipalities, organisations, user_roles, users};
+use crate::db::{now, AnyConnection};
+use crate::error::{AppError, FieldError};
+use crate::{string_id, text_enum};
+
+string_id!(MunicipalityId);
+string_id!(OrganisationId);
+string_id!(UserId);
+
+text_enum!(
+    /// What an organisation is.
+    OrgKind {
+        Socialtjanst => "socialtjanst" : "Socialtjänst",
+        Skola => "skola" : "Skola",
+        Forskola => "forskola" : "Förskola",
+        Bvc => "bvc" : "BVC (barnavårdscentral)",
+        Bup => "bup" : "BUP (barn- och ungdomspsykiatri)",
+        Vardcentral => "vardcentral" : "Vårdcentral",
+        Habilitering => "habilitering" : "Habilitering",
+        Polis => "polis" : "Polis",
+        Annan => "annan" : "Annan verksamhet",
+    }
+);
+
+text_enum!(
+    /// The body responsible for an organisation (huvudman).
+    Principal {
+        Kommun => "kommun" : "Kommun",
+        Region => "region" : "Region",
+        Annan => "annan" : "Annan huvudman",
+    }
+);
+
+text_enum!(
+    /// What a user may do.
+    Role {
+        Reporter => "reporter" : "Anmälare",
+        Intake => "intake" : "Mottagningssekreterare",
+        Caseworker => "caseworker" : "Handläggare",
+        Admin => "admin" : "Administratör",
+    }
+);
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = municipalities)]
+pub struct Municipality {
+    pub id: MunicipalityId,
+    pub name: String,
+    pub phone: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = organisations)]
+pub struct Organisation {
+    pub id: OrganisationId,
+    pub name: String,
+    pub kind: OrgKind,
+    pub principal: Principal,
+    pub municipality_id: MunicipalityId,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub title: String,
+    pub phone: String,
+    pub organisation_id: OrganisationId,
+    pub password_hash: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub password_changed_at: NaiveDateTime,
+}
+
+/// A signed-in user with what every permission check needs.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub title: String,
+    pub phone: String,
+    pub organisation: Organisation,
+    pub municipality_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Trims and checks a required text field.
+pub(crate) fn required(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    what: &str,
+) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldError::new(field, format!("Fyll i {what}.")));
+    } else if value.chars().count() > 200 {
+        errors.push(FieldError::new(
+            field,
+            format!("{} får vara högst 200 tecken.", capitalise(what)),
+        ));
+    }
+    value.to_string()
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Checks an email address and returns it in lower case.
+pub fn parse_email(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
+    let email = value.trim().to_lowercase();
+    if email.is_empty() {
+        errors.push(FieldError::new(field, "Fyll i e-postadressen."));
+    } else if email.parse::<lettre::Address>().is_err() {
+        errors.push(FieldError::new(
+            field,
+            "E-postadressen ser inte rätt ut. Skriv den som namn@exempel.se.",
+        ));
+    }
+    email
+}
+
+pub fn create_municipality(
+    conn: &mut AnyConnection,
+    name: &str,
+    phone: &str,
+) -> Result<Municipality, AppError> {
+    let mut errors = Vec::new();
+    let name = required(&mut errors, "name", name, "kommunens namn");
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let exists = municipalities::table
+        .filter(municipalities::name.eq(&name))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "name",
+            "Det finns redan en kommun med det namnet.",
+        )]));
+    }
+    let municipality = Municipality {
+        id: MunicipalityId::generate(),
+        name,
+        phone: phone.trim().to_string(),
+        created_at: now(),
+    };
+    diesel::insert_into(municipalities::table)
+        .values(&municipality)
+        .execute(conn)?;
+    Ok(municipality)
+}
+
+pub fn list_municipalities(conn: &mut AnyConnection) -> Result<Vec<Municipality>, AppError> {
+    Ok(municipalities::table
+        .order(municipalities::name)
+        .select(Municipality::as_select())
+        .load(conn)?)
+}
+
+pub fn find_municipality_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<Municipality>, AppError> {
+    Ok(municipalities::table
+        .filter(municipalities::name.eq(name.trim()))
+        .select(Municipality::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// What is needed to add an organisation, as typed by an admin.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct NewOrganisation {
+    pub name: String,
+    pub kind: String,
+    pub principal: String,
+    pub municipality_id: String,
+}
+
+pub fn create_organisation(
+    conn: &mut AnyConnection,
+    input: &NewOrganisation,
+) -> Result<Organisation, AppError> {
+    let mut errors = Vec::new();
+    let name = required(&mut errors, "name", &input.name, "organisationens namn");
+    let kind = input.kind.parse::<OrgKind>().ok();
+    if kind.is_none() {
+        errors.push(FieldError::new("kind", "Välj vilken sorts verksamhet det är."));
+    }
+    let principal = input.principal.parse::<Principal>().ok();
+    if principal.is_none() {
+        errors.push(FieldError::new(
+            "principal",
+            "Välj huvudman: kommun, region eller annan.",
+        ));
+    }
+    let municipality_id = MunicipalityId(input.municipality_id.trim().to_string());
+    let municipality_exists = municipalities::table
+        .find(&municipality_id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !municipality_exists {
+        errors.push(FieldError::new("municipality_id", "Välj en kommun i listan."));
+    } else if organisations::table
+        .filter(organisations::municipality_id.eq(&municipality_id))
+        .filter(organisations::name.eq(&name))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0
+    {
+        errors.push(FieldError::new(
+            "name",
+            "Det finns redan en organisation med det namnet i kommunen.",
+        ));
+    }
+    let (Some(kind), Some(principal), true) = (kind, principal, errors.is_empty()) else {
+        return Err(AppError::Invalid(errors));
+    };
+    let organisation = Organisation {
+        id: OrganisationId::generate(),
+        name,
+        kind,
+        principal,
+        municipality_id,
+        created_at: now(),
+    };
+    diesel::insert_into(organisations::table)
+        .values(&organisation)
+        .execute(conn)?;
+    Ok(organisation)
+}
+
+/// Organisations with their municipality's name, sorted for lists and menus.
+pub fn list_organisations(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(Organisation, String)>, AppError> {
+    Ok(organisations::table
+        .inner_join(municipalities::table)
+        .order((municipalities::name, organisations::name))
+        .select((Organisation::as_select(), municipalities::name))
+        .load(conn)?)
+}
+
+/// What is needed to add a user.
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub title: String,
+    pub phone: String,
+    pub organisation_id: String,
+    pub roles: Vec<Role>,
+    pub password: String,
+}
+
+pub fn create_user(conn: &mut AnyConnection, input: &NewUser) -> Result<User, AppError> {
+    let mut errors = Vec::new();
+    let email = parse_email(&mut errors, "email", &input.email);
+    let name = required(&mut errors, "name", &input.name, "namnet");
+    let title = required(&mut errors, "title", &input.title, "titeln");
+    let organisation_id = OrganisationId(input.organisation_id.trim().to_string());
+    if organisations::table
+        .find(&organisation_id)
+        .count()
+        .get_result::<i64>(conn)?
+        == 0
+    {
+        errors.push(FieldError::new(
+            "organisation_id",
+            "Välj en organisation i listan.",
+        ));
+    }
+    if input.roles.is_empty() {
+        errors.push(FieldError::new("roles", "Välj minst en roll."));
+    }
+    if let Err(message) = password::check_strength(&input.password) {
+        errors.push(FieldError::new("password", message));
+    }
+    if errors.iter().all(|e| e.field != "email") && find_user_by_email(conn, &email)?.is_some() {
+        errors.push(FieldError::new(
+            "email",
+            "Det finns redan ett konto med den e-postadressen.",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let at = now();
+    let user = User {
+        id: UserId::generate(),
+        email,
+        name,
+        title,
+        phone: input.phone.trim().to_string(),
+        organisation_id,
+        password_hash: password::hash(&input.password)?,
+        active: true,
+        created_at: at,
+        password_changed_at: at,
+    };
+    diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)?;
+    let mut roles = input.roles.clone();
+    roles.sort();
+    roles.dedup();
+    for role in roles {
+        diesel::insert_into(user_roles::table)
+            .values((user_roles::user_id.eq(&user.id), user_roles::role.eq(role)))
+            .execute(conn)?;
+    }
+    Ok(user)
+}
+
+pub fn find_user_by_email(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_password(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    new_password: &str,
+) -> Result<(), AppError> {
+    password::check_strength(new_password)
+        .map_err(|m| AppError::Invalid(vec![FieldError::new("password", m)]))?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(password::hash(new_password)?),
+            users::password_changed_at.eq(now()),
+        ))
+        .execute(conn)?;
+    session::end_all_for_user(conn, user_id)?;
+    Ok(())
+}
+
+pub fn roles_of(conn: &mut AnyConnection, user_id: &UserId) -> Result<Vec<Role>, AppError> {
+    let mut roles: Vec<Role> = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role)
+        .load(conn)?;
+    roles.sort();
+    Ok(roles)
+}
+
+/// Loads an active user with organisation and roles, as permission checks need them.
+pub fn load_auth_user(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+) -> Result<Option<AuthUser>, AppError> {
+    let row: Option<(User, Organisation, String)> = users::table
+        .inner_join(organisations::table.inner_join(municipalities::table))
+        .filter(users::id.eq(user_id))
+        .filter(users::active.eq(true))
+        .select((
+            User::as_select(),
+            Organisation::as_select(),
+            municipalities::name,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((user, organisation, municipality_name)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(AuthUser {
+        roles: roles_of(conn, &user.id)?,
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        title: user.title,
+        phone: user.phone,
+        organisation,
+        municipality_name,
+    }))
+}
+
+/// Users with organisation name and roles, for the admin list.
+pub fn list_users(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(User, String, Vec<Role>)>, AppError> {
+    let rows: Vec<(User, String)> = users::table
+        .inner_join(organisations::table)
+        .order(users::name)
+        .select((User::as_select(), organisations::name))
+        .load(conn)?;
+    let all_roles: Vec<(UserId, Role)> = user_roles::table
+        .select((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, org)| {
+            let mut roles: Vec<Role> = all_roles
+                .iter()
+                .filter(|(id, _)| *id == user.id)
+                .map(|(_, r)| *r)
+                .collect();
+            roles.sort();
+            (user, org, roles)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_explain_choices() {
+        for kind in OrgKind::ALL {
+            assert_eq!(kind.as_str().parse::<OrgKind>().unwrap(), *kind);
+        }
+        let err = "skolan".parse::<OrgKind>().unwrap_err();
+        assert!(err.contains("skola") && err.contains("bup"), "{err}");
+        assert_eq!(Role::Intake.label(), "Mottagningssekreterare");
+    }
+
+    #[test]
+    fn email_is_checked_and_lowercased() {
+        let mut errors = Vec::new();
+        assert_eq!(
+            parse_email(&mut errors, "email", " Anna@Skola.SE "),
+            "anna@skola.se"
+        );
+        assert!(errors.is_empty());
+        parse_email(&mut errors, "email", "anna.skola.se");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("namn@exempel.se"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Web sessions, kept in the database so that any instance can serve any request and a session
+//! can be ended for good (logout, password change). The browser holds a random token; the
+//! database holds only its hash.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::time::Duration;
+
+use crate::accounts::UserId;
+use crate::db::schema::sessions;
+use crate::db::{now, AnyConnection};
+use crate::error::AppError;
+use crate::secrets::{hash_token, random_token};
+
+pub const COOKIE: &str = "samordna_session";
+
+/// How often `last_seen_at` is written: often enough for the idle timeout, rarely enough not to
+/// turn every page view into a write.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: String,
+    pub user_id: UserId,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+}
+
+/// Starts a session and returns the token for the cookie.
+pub fn start(conn: &mut AnyConnection, user_id: &UserId) -> Result<String, AppError> {
+    let token = random_token();
+    let at = now();
+    diesel::insert_into(sessions::table)
+        .values(&Session {
+            id: hash_token(&token),
+            user_id: user_id.clone(),
+            created_at: at,
+            last_seen_at: at,
+        })
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Why a session token did not lead to a user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Active(UserId),
+    Expired,
+    Unknown,
+}
+
+/// Finds the user of a session token, ending the session if it has been idle or alive too long.
+pub fn resolve(
+    conn: &mut AnyConnection,
+    token: &str,
+    idle: Duration,
+    max_lifetime: Duration,
+) -> Result<Lookup, AppError> {
+    let id = hash_token(token);
+    let Some(session) = sessions::table
+        .find(&id)
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Lookup::Unknown);
+    };
+    let at = now();
+    let idle = chrono::TimeDelta::from_std(idle).unwrap_or(chrono::TimeDelta::MAX);
+    let max = chrono::TimeDelta::from_std(max_lifetime).unwrap_or(chrono::TimeDelta::MAX);
+    if at - session.last_seen_at > idle || at - session.created_at > max {
+        diesel::delete(sessions::table.find(&id)).execute(conn)?;
+        return Ok(Lookup::Expired);
+    }
+    if at - session.last_seen_at > TOUCH_EVERY {
+        diesel::update(sessions::table.find(&id))
+            .set(sessions::last_seen_at.eq(at))
+            .execute(conn)?;
+    }
+    Ok(Lookup::Active(session.user_id))
+}
+
+pub fn end(conn: &mut AnyConnection, token: &str) -> Result<(), AppError> {
+    diesel::delete(sessions::table.find(hash_token(token))).execute(conn)?;
+    Ok(())
+}
+
+pub fn end_all_for_user(conn: &mut AnyConnection, user_id: &UserId) -> Result<(), AppError> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}

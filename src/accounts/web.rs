@@ -1,0 +1,217 @@
+//! Logging in and out.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::accounts::{self, password, session};
+use crate::audit::{self, AuditActor, Outcome};
+use crate::authz::Actor;
+use crate::db::write_tx;
+use crate::error::{AppError, FieldError, PageError};
+use crate::web::csrf::{self, token_for, CsrfForm};
+use crate::web::identity::{session_expired, MaybeUser};
+use crate::web::{safe_local_path, AppState, FormErrors, Layout};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(get_login))
+        .route("/login", web::post().to(post_login))
+        .route("/logout", web::post().to(post_logout));
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    message: String,
+    failure: String,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+    logged_out: Option<String>,
+}
+
+fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render().map_err(AppError::internal)?))
+}
+
+async fn get_login(
+    req: HttpRequest,
+    MaybeUser(user): MaybeUser,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_local_path(query.next.as_deref());
+    if user.is_some() {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next))
+            .finish());
+    }
+    let message = if query.expired.is_some() || session_expired(&req).await {
+        "Du har varit inaktiv en stund och har loggats ut för att skydda uppgifterna. Logga in igen för att fortsätta."
+    } else if query.logged_out.is_some() {
+        "Du är utloggad."
+    } else {
+        ""
+    };
+    html(
+        StatusCode::OK,
+        &LoginPage {
+            layout: Layout {
+                user: None,
+                csrf: token_for(&req),
+            },
+            email: String::new(),
+            next,
+            message: message.into(),
+            failure: String::new(),
+            errors: FormErrors::default(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn post_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_local_path(form.next.as_deref());
+    let mut errors = Vec::new();
+    if form.email.trim().is_empty() {
+        errors.push(FieldError::new("email", "Fyll i din e-postadress."));
+    }
+    if form.password.is_empty() {
+        errors.push(FieldError::new("password", "Fyll i ditt lösenord."));
+    }
+    let failed_page = |failure: &str, errors: Vec<FieldError>| LoginPage {
+        layout: Layout {
+            user: None,
+            csrf: token_for(&req),
+        },
+        email: form.email.trim().to_string(),
+        next: next.clone(),
+        message: String::new(),
+        failure: failure.to_string(),
+        errors: FormErrors(errors),
+    };
+    if !errors.is_empty() {
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &failed_page("", errors));
+    }
+
+    let (email, pass) = (form.email.clone(), form.password.clone());
+    let token = state
+        .db(move |conn| {
+            let user = accounts::find_user_by_email(conn, &email)?.filter(|u| u.active);
+            let ok = password::verify(&pass, user.as_ref().map(|u| u.password_hash.as_str()));
+            write_tx(conn, |conn| match user {
+                Some(user) if ok => {
+                    let token = session::start(conn, &user.id)?;
+                    let auth = accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
+                    audit::record(conn, &audit::Event {
+                        actor: &Actor::User(auth).audit_actor(),
+                        action: "session.login",
+                        object_type: "user",
+                        object_id: Some(user.id.as_str()),
+                        outcome: Outcome::Success,
+                        detail: "",
+                    })?;
+                    Ok(Some(token))
+                }
+                other => {
+                    audit::record(conn, &audit::Event {
+                        actor: &AuditActor::anonymous(),
+                        action: "session.login",
+                        object_type: "user",
+                        object_id: other.as_ref().map(|u| u.id.as_str()),
+                        outcome: Outcome::Failure,
+                        detail: "wrong email or password",
+                    })?;
+                    Ok(None)
+                }
+            })
+        })
+        .await?;
+
+    let Some(token) = token else {
+        return html(
+            StatusCode::UNAUTHORIZED,
+            &failed_page(
+                "E-postadressen eller lösenordet stämmer inte. Kontrollera stavningen och försök igen.",
+                Vec::new(),
+            ),
+        );
+    };
+    let secure = state.settings.is_https();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, next))
+        .cookie(session_cookie(token, secure))
+        .cookie(csrf::rotated_cookie(secure))
+        .finish())
+}
+
+fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(session::COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn post_logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    MaybeUser(user): MaybeUser,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, PageError> {
+    if let Some(cookie) = req.cookie(session::COOKIE) {
+        let token = cookie.value().to_string();
+        state
+            .db(move |conn| {
+                write_tx(conn, |conn| {
+                    session::end(conn, &token)?;
+                    if let Some(user) = user {
+                        audit::record(conn, &audit::Event {
+                            actor: &Actor::User(user.clone()).audit_actor(),
+                            action: "session.logout",
+                            object_type: "user",
+                            object_id: Some(user.id.as_str()),
+                            outcome: Outcome::Success,
+                            detail: "",
+                        })?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+    }
+    let secure = state.settings.is_https();
+    let mut gone = session_cookie(String::new(), secure);
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login?logged_out=1"))
+        .cookie(gone)
+        .cookie(csrf::rotated_cookie(secure))
+        .finish())
+}

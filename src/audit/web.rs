@@ -1,0 +1,57 @@
+//! The audit trail page for admins.
+
+use actix_web::{web, HttpRequest, Responder};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::audit::{self, Entry, Filter};
+use crate::authz::{authorize, Action, Actor, Resource};
+use crate::error::PageError;
+use crate::web::csrf::token_for;
+use crate::web::identity::CurrentUser;
+use crate::web::{AppState, Layout};
+
+const PAGE_SIZE: i64 = 100;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/audit", web::get().to(get_audit));
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    filter: Filter,
+    entries: Vec<Entry>,
+    /// Where the next page of older entries starts, if there is one.
+    older: Option<i64>,
+}
+
+async fn get_audit(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<Filter>,
+) -> Result<impl Responder, PageError> {
+    let filter = query.into_inner();
+    let actor = Actor::User(user.clone());
+    let wanted = filter.clone();
+    let entries = state
+        .db(move |conn| {
+            authorize(conn, &actor, Action::View, Resource::AuditTrail, None)?;
+            audit::list(conn, &wanted, PAGE_SIZE)
+        })
+        .await?;
+    let older = (entries.len() as i64 == PAGE_SIZE)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    Ok(AuditPage {
+        layout: Layout {
+            user: Some(user),
+            csrf: token_for(&req),
+        },
+        filter,
+        entries,
+        older,
+    })
+}

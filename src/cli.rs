@@ -1,0 +1,331 @@
+//! The command line: `serve` (the default), `migrate`, `demo`, adding municipalities,
+//! organisations, users and API tokens, and `audit verify`.
+
+use std::net::TcpListener;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::accounts::tokens::{self, Holder};
+use crate::accounts::{self, NewOrganisation, NewUser, Organisation, Role};
+use crate::audit::{self, AuditActor, Outcome};
+use crate::config::{MailTransportSetting, Settings};
+use crate::db::{self, write_tx, AnyConnection};
+use crate::error::AppError;
+
+#[derive(Parser)]
+#[command(name = "samordna", version, about = "Orosanmälan och SIP-möten för socialtjänst, skola och vård")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web service (the default).
+    Serve,
+    /// Bring the database schema up to date and stop.
+    Migrate,
+    /// Create a demo municipality with a social services office, a school, a BVC and a BUP, one
+    /// account per role, and print the logins. Safe to run again: it resets the demo passwords.
+    Demo,
+    /// Municipalities.
+    #[command(subcommand)]
+    Municipality(MunicipalityCommand),
+    /// Organisations (social services, schools, BVC, BUP, ...).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// User accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for users and integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum MunicipalityCommand {
+    /// Add a municipality.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Social services' phone number, shown to people who file a report.
+        #[arg(long, default_value = "")]
+        phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// socialtjanst, skola, forskola, bvc, bup, vardcentral, habilitering, polis or annan.
+        #[arg(long)]
+        kind: String,
+        /// kommun, region or annan.
+        #[arg(long)]
+        principal: String,
+        /// The municipality's name, as added with `municipality add`.
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. Without --password a password is generated and printed once.
+    Add(UserAdd),
+}
+
+#[derive(Args)]
+struct UserAdd {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    title: String,
+    #[arg(long, default_value = "")]
+    phone: String,
+    /// The organisation's name.
+    #[arg(long)]
+    org: String,
+    /// Needed only when two municipalities have an organisation with that name.
+    #[arg(long)]
+    municipality: Option<String>,
+    /// reporter, intake, caseworker or admin; repeat for several.
+    #[arg(long = "role", required = true)]
+    roles: Vec<Role>,
+    #[arg(long, env = "SAMORDNA_NEW_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue an API token and print it once.
+    Add {
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Issue it to this user (by email)...
+        #[arg(long, conflicts_with = "integration_org", required_unless_present = "integration_org")]
+        user: Option<String>,
+        /// ...or to an integration (such as a mail server) of this organisation.
+        #[arg(long)]
+        integration_org: Option<String>,
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that no entry has been altered, removed or inserted.
+    Verify,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("samordna: {e}");
+            return 2;
+        }
+    };
+    crate::telemetry::init(settings.log_json);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        command => with_database(&settings, |conn| run_command(command, conn, &settings)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("samordna: {message}");
+            1
+        }
+    }
+}
+
+fn with_database(
+    settings: &Settings,
+    f: impl FnOnce(&mut AnyConnection) -> Result<i32, String>,
+) -> Result<i32, String> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    db::run_migrations(&mut conn)?;
+    f(&mut conn)
+}
+
+fn explain(e: AppError) -> String {
+    match e {
+        AppError::Invalid(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn audit_cli(
+    conn: &mut AnyConnection,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &AuditActor::cli(),
+            action,
+            object_type,
+            object_id: Some(object_id),
+            outcome: Outcome::Success,
+            detail: "",
+        },
+    )
+    .map(|_| ())
+}
+
+fn find_organisation(
+    conn: &mut AnyConnection,
+    name: &str,
+    municipality: Option<&str>,
+) -> Result<Organisation, String> {
+    let matches: Vec<(Organisation, String)> = accounts::list_organisations(conn)
+        .map_err(explain)?
+        .into_iter()
+        .filter(|(o, m)| o.name == name.trim() && municipality.is_none_or(|want| m == want.trim()))
+        .collect();
+    match matches.len() {
+        1 => Ok(matches.into_iter().next().expect("one").0),
+        0 => Err(format!("no organisation named {name:?}; add it with `samordna org add`")),
+        _ => Err(format!(
+            "several organisations are named {name:?}; say which with --municipality"
+        )),
+    }
+}
+
+fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) -> Result<i32, String> {
+    match command {
+        Command::Serve => unreachable!("handled by run"),
+        Command::Migrate => {
+            println!("The database is up to date.");
+            Ok(0)
+        }
+        Command::Demo => crate::demo::create(conn, settings).map(|_| 0).map_err(explain),
+        Command::Municipality(MunicipalityCommand::Add { name, phone }) => {
+            let m = write_tx(conn, |conn| {
+                let m = accounts::create_municipality(conn, &name, &phone)?;
+                audit_cli(conn, "municipality.create", "municipality", m.id.as_str())?;
+                Ok(m)
+            })
+            .map_err(explain)?;
+            println!("Added municipality {} ({})", m.name, m.id);
+            Ok(0)
+        }
+        Command::Org(OrgCommand::Add { name, kind, principal, municipality }) => {
+            let m = accounts::find_municipality_by_name(conn, &municipality)
+                .map_err(explain)?
+                .ok_or_else(|| format!("no municipality named {municipality:?}; add it with `samordna municipality add`"))?;
+            let org = write_tx(conn, |conn| {
+                let org = accounts::create_organisation(
+                    conn,
+                    &NewOrganisation { name, kind, principal, municipality_id: m.id.0.clone() },
+                )?;
+                audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                Ok(org)
+            })
+            .map_err(explain)?;
+            println!("Added organisation {} ({})", org.name, org.id);
+            Ok(0)
+        }
+        Command::User(UserCommand::Add(args)) => {
+            let org = find_organisation(conn, &args.org, args.municipality.as_deref())?;
+            let generated = args.password.is_none();
+            let password = args.password.unwrap_or_else(accounts::password::generate);
+            let user = write_tx(conn, |conn| {
+                let user = accounts::create_user(
+                    conn,
+                    &NewUser {
+                        email: args.email,
+                        name: args.name,
+                        title: args.title,
+                        phone: args.phone,
+                        organisation_id: org.id.0.clone(),
+                        roles: args.roles,
+                        password: password.clone(),
+                    },
+                )?;
+                audit_cli(conn, "user.create", "user", user.id.as_str())?;
+                Ok(user)
+            })
+            .map_err(explain)?;
+            println!("Added user {} <{}> ({})", user.name, user.email, user.id);
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(0)
+        }
+        Command::Token(TokenCommand::Add { name, user, integration_org, municipality }) => {
+            let holder = match (user, integration_org) {
+                (Some(email), _) => Holder::User(
+                    accounts::find_user_by_email(conn, &email)
+                        .map_err(explain)?
+                        .ok_or_else(|| format!("no user with email {email:?}"))?
+                        .id,
+                ),
+                (None, Some(org)) => Holder::Integration(find_organisation(conn, &org, municipality.as_deref())?.id),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            let plain = write_tx(conn, |conn| {
+                let (token, plain) = tokens::issue(conn, &name, holder, "kommandoraden")?;
+                audit_cli(conn, "api_token.create", "api_token", token.id.as_str())?;
+                Ok(plain)
+            })
+            .map_err(explain)?;
+            println!("Token (shown once; send it as 'Authorization: Bearer …'):\n{plain}");
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify) => match audit::verify(conn).map_err(explain)? {
+            audit::Verdict::Intact { entries } => {
+                println!("Audit trail intact: {entries} entries, every link checked.");
+                Ok(0)
+            }
+            audit::Verdict::Broken { seq, problem } => {
+                println!("AUDIT TRAIL BROKEN at entry {seq}: {problem}.");
+                Ok(1)
+            }
+        },
+    }
+}
+
+fn serve(settings: Settings) -> Result<i32, String> {
+    if let Some(path) = &settings.secret_key_generated {
+        tracing::warn!(
+            path = %path.display(),
+            "SAMORDNA_SECRET_KEY is not set: using a generated key kept in this file. Set it in production; every instance must share it."
+        );
+    }
+    if let MailTransportSetting::Folder(dir) = &settings.mail {
+        tracing::info!(folder = %dir.display(), "SAMORDNA_SMTP_URL is not set: outgoing mail is written as .eml files to this folder");
+    }
+    let (pool, transport) = crate::startup::prepare(&settings)?;
+    let listener = TcpListener::bind(settings.bind)
+        .map_err(|e| format!("SAMORDNA_BIND: cannot listen on {}: {e}", settings.bind))?;
+    let base = settings.base_url.clone();
+    actix_web::rt::System::new()
+        .block_on(async move {
+            let app = crate::startup::start(settings, pool, transport, listener)?;
+            tracing::info!(address = %base, "samordna is running; open {base} in a browser");
+            app.server.await
+        })
+        .map_err(|e| format!("the web server stopped: {e}"))?;
+    Ok(0)
+}

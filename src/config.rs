@@ -1,0 +1,311 @@
+//! Settings, read from `SAMORDNA_*` environment variables. Every setting has a default that needs
+//! nothing else, and a wrong value stops the start with one line naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use rand::RngCore;
+use url::Url;
+
+/// One wrong setting: which variable, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+/// Where outgoing mail goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailTransportSetting {
+    /// `smtp://` or `smtps://` URL, as lettre understands it.
+    Smtp(String),
+    /// No SMTP configured: each message is written as an `.eml` file into this folder.
+    Folder(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub mail: MailTransportSetting,
+    pub mail_from: Mailbox,
+    pub secret_key: Vec<u8>,
+    /// True when the key was generated because none was configured (development only).
+    pub secret_key_generated: Option<PathBuf>,
+    pub session_idle_timeout: Duration,
+    pub session_max_lifetime: Duration,
+    pub db_pool_size: u32,
+    /// First retry delay of a failed message; doubles with each attempt.
+    pub mail_retry_base: Duration,
+    pub mail_max_attempts: i32,
+    pub mail_poll_interval: Duration,
+    pub log_json: bool,
+}
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so that tests can pass their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url =
+            lookup("SAMORDNA_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let backend = crate::db::Backend::from_url(&database_url)
+            .map_err(|problem| bad("SAMORDNA_DATABASE_URL", problem))?;
+
+        let bind_text = lookup("SAMORDNA_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            bad(
+                "SAMORDNA_BIND",
+                format!("{bind_text:?} is not an address and port like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let base_url = match lookup("SAMORDNA_BASE_URL") {
+            Some(text) => parse_base_url(&text)?,
+            None => Url::parse(&format!("http://{bind}/")).expect("socket address makes a URL"),
+        };
+
+        let data_dir = backend.data_dir();
+        let mail = match lookup("SAMORDNA_SMTP_URL") {
+            Some(url) => {
+                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).map_err(
+                    |e| {
+                        bad(
+                            "SAMORDNA_SMTP_URL",
+                            format!(
+                                "not a valid SMTP URL ({e}); expected e.g. smtp://user:pass@mail.example.se:587?tls=required"
+                            ),
+                        )
+                    },
+                )?;
+                MailTransportSetting::Smtp(url)
+            }
+            None => MailTransportSetting::Folder(
+                lookup("SAMORDNA_MAIL_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("samordna-mail")),
+            ),
+        };
+
+        let mail_from_text = lookup("SAMORDNA_MAIL_FROM").unwrap_or_else(|| {
+            format!(
+                "Samordna <samordna@{}>",
+                base_url.host_str().unwrap_or("localhost")
+            )
+        });
+        let mail_from: Mailbox = mail_from_text.parse().map_err(|_| {
+            bad(
+                "SAMORDNA_MAIL_FROM",
+                format!("{mail_from_text:?} is not an address like \"Samordna <samordna@kommun.se>\""),
+            )
+        })?;
+
+        let (secret_key, secret_key_generated) = match lookup("SAMORDNA_SECRET_KEY") {
+            Some(key) if key.len() < 32 => {
+                return Err(bad(
+                    "SAMORDNA_SECRET_KEY",
+                    format!("must be at least 32 characters, got {}", key.len()),
+                ))
+            }
+            Some(key) => (key.into_bytes(), None),
+            None => {
+                let path = data_dir.join("samordna-secret.key");
+                let key = load_or_create_key(&path)
+                    .map_err(|e| bad("SAMORDNA_SECRET_KEY", format!("not set, and {e}")))?;
+                (key, Some(path))
+            }
+        };
+
+        let minutes = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            parse_number(&lookup, name, default).map(|m| Duration::from_secs(m * 60))
+        };
+
+        Ok(Settings {
+            database_url,
+            bind,
+            base_url,
+            mail,
+            mail_from,
+            secret_key,
+            secret_key_generated,
+            session_idle_timeout: minutes("SAMORDNA_SESSION_IDLE_MINUTES", 30)?,
+            session_max_lifetime: minutes("SAMORDNA_SESSION_MAX_MINUTES", 12 * 60)?,
+            db_pool_size: parse_number(&lookup, "SAMORDNA_DB_POOL_SIZE", 8)? as u32,
+            mail_retry_base: Duration::from_secs(parse_number(
+                &lookup,
+                "SAMORDNA_MAIL_RETRY_SECONDS",
+                30,
+            )?),
+            mail_max_attempts: parse_number(&lookup, "SAMORDNA_MAIL_MAX_ATTEMPTS", 12)? as i32,
+            mail_poll_interval: Duration::from_secs(2),
+            log_json: match lookup("SAMORDNA_LOG_FORMAT").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => {
+                    return Err(bad(
+                        "SAMORDNA_LOG_FORMAT",
+                        format!("{other:?} is neither \"text\" nor \"json\""),
+                    ))
+                }
+            },
+        })
+    }
+
+    /// True when the service is reached over https, so cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+
+    /// An absolute link into the service, for email.
+    pub fn link(&self, path: &str) -> String {
+        self.base_url
+            .join(path.trim_start_matches('/'))
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| path.to_string())
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let mut url = Url::parse(text).map_err(|e| {
+        bad(
+            "SAMORDNA_BASE_URL",
+            format!("{text:?} is not a URL ({e}); expected e.g. https://samordna.kommun.se/"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad(
+            "SAMORDNA_BASE_URL",
+            format!("{text:?} must start with http:// or https:// and name a host"),
+        ));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn parse_number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(bad(name, format!("{text:?} is not a whole number above 0"))),
+        },
+    }
+}
+
+/// Development convenience: a random key kept in a file beside the database.
+fn load_or_create_key(path: &Path) -> Result<Vec<u8>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => return Err(format!("{} is too short to be a key", path.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("{} cannot be read: {e}", path.display()))
+        }
+        Err(_) => {}
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let key = hex::encode(bytes);
+    write_private_file(path, &key)
+        .map_err(|e| format!("{} cannot be written: {e}", path.display()))?;
+    Ok(key.into_bytes())
+}
+
+fn write_private_file(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("t.db").display());
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("SAMORDNA_DATABASE_URL".into()).or_insert(db);
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(matches!(s.mail, MailTransportSetting::Folder(_)));
+        assert!(s.secret_key_generated.is_some());
+        assert_eq!(s.session_idle_timeout, Duration::from_secs(30 * 60));
+    }
+
+    #[test]
+    fn each_wrong_setting_is_named() {
+        for (name, value) in [
+            ("SAMORDNA_BIND", "localhost"),
+            ("SAMORDNA_BASE_URL", "ftp://x"),
+            ("SAMORDNA_SMTP_URL", "mail.example.se"),
+            ("SAMORDNA_MAIL_FROM", "not an address"),
+            ("SAMORDNA_SECRET_KEY", "short"),
+            ("SAMORDNA_DATABASE_URL", "mysql://x"),
+            ("SAMORDNA_SESSION_IDLE_MINUTES", "-3"),
+            ("SAMORDNA_LOG_FORMAT", "xml"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+            assert!(err.to_string().starts_with(name), "{err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn base_url_gets_trailing_slash_and_links_join() {
+        let s = settings(&[("SAMORDNA_BASE_URL", "https://samordna.kommun.se/app")]).unwrap();
+        assert!(s.is_https());
+        assert_eq!(s.link("/login"), "https://samordna.kommun.se/app/login");
+    }
+
+    #[test]
+    fn generated_key_is_kept_between_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("t.db").display());
+        let get = |name: &str| (name == "SAMORDNA_DATABASE_URL").then(|| db.clone());
+        let first = Settings::from_lookup(get).unwrap();
+        let second = Settings::from_lookup(get).unwrap();
+        assert_eq!(first.secret_key, second.secret_key);
+        assert_eq!(first.secret_key.len(), 64);
+    }
+}

@@ -1,0 +1,293 @@
+//! The database: one binary for SQLite (the zero-setup default) and PostgreSQL.
+//!
+//! Every write that must be all-or-nothing goes through [`write_tx`], which on SQLite takes the
+//! write lock up front (`BEGIN IMMEDIATE`) so that two writers never deadlock on a lock upgrade.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file name, e.g. sqlite://samordna.db".into());
+            }
+            Ok(Backend::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "{:?} must start with sqlite:// or postgres://",
+                redact_url(url)
+            ))
+        }
+    }
+
+    /// The folder where development files (generated key, mail folder) are kept.
+    pub fn data_dir(&self) -> PathBuf {
+        match self {
+            Backend::Sqlite(path) => path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            Backend::Postgres(_) => PathBuf::from("."),
+        }
+    }
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// An r2d2 manager that picks the backend from the URL and passes on the real connection error
+/// (the derived `AnyConnection::establish` would hide it behind "invalid connection url").
+#[derive(Clone, Debug)]
+pub struct ConnectionManager {
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, String> {
+        Ok(Self {
+            backend: Backend::from_url(url)?,
+        })
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.backend {
+            Backend::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking()
+            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+                conn,
+            )
+    }
+}
+
+/// Opens one connection first, so that an unreachable database is reported with its real cause,
+/// then builds the pool.
+pub fn connect(url: &str, size: u32) -> Result<DbPool, String> {
+    let manager = ConnectionManager::new(url)?;
+    manager
+        .connect()
+        .map_err(|e| format!("cannot open database {}: {e}", redact_url(url)))?;
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| format!("cannot open database {}: {e}", redact_url(url)))
+}
+
+/// Brings the schema up to date. On PostgreSQL an advisory lock makes two instances that start at
+/// once take turns; SQLite serialises writers by itself.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
+    const MIGRATION_LOCK: i64 = 0x5a4d_0001;
+    let fail = |e: &dyn std::fmt::Display| format!("database migration failed: {e}");
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| fail(&e))?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|done| done.len())
+                .map_err(|e| fail(&e));
+            let _ = pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            result
+        }
+        AnyConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|done| done.len())
+            .map_err(|e| fail(&e)),
+    }
+}
+
+/// Runs `f` in one transaction that holds the write lock from its start.
+pub fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        AnyConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => match Tm::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Tm::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            Tm::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// The current time in UTC, to the microsecond (what both databases store).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    chrono::Utc::now()
+        .naive_utc()
+        .duration_trunc(TimeDelta::microseconds(1))
+        .expect("microsecond truncation never overflows")
+}
+
+/// Defines a `String` newtype id for a table, generated as a random UUID.
+#[macro_export]
+macro_rules! string_id {
+    ($name:ident) => {
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::new_v4().to_string())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                self.0.to_sql(out)
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                String::from_sql(bytes).map(Self)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url() {
+        assert_eq!(
+            Backend::from_url("sqlite://samordna.db").unwrap(),
+            Backend::Sqlite("samordna.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://samordna.db").unwrap().data_dir(),
+            PathBuf::from(".")
+        );
+        assert!(matches!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        let err = Backend::from_url("mysql://root:hemligt@h/db").unwrap_err();
+        assert!(err.contains("sqlite://") && !err.contains("hemligt"), "{err}");
+    }
+
+    #[test]
+    fn unreachable_postgres_gives_the_real_cause() {
+        // Port 1 on loopback: nothing listens there, so the connection is refused.
+        let err = connect("postgres://nobody:secret@127.0.0.1:1/none", 1).unwrap_err();
+        assert!(err.contains("127.0.0.1"), "{err}");
+        assert!(err.contains("refused"), "{err}");
+        assert!(!err.contains("secret"), "password must not be shown: {err}");
+    }
+}

@@ -1,0 +1,239 @@
+//! One error type for the whole service, answered as JSON on the API and as a Swedish page on the
+//! web. The kind decides the response; the cause goes to the log only.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+/// A mistake in one field of a form or JSON body, in Swedish for the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("ogiltiga uppgifter")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("du behöver logga in")]
+    Unauthenticated,
+    /// A web page that needs a logged-in user: send the browser to the login page.
+    #[error("du behöver logga in")]
+    LoginRequired { next: String, expired: bool },
+    #[error("du har inte behörighet till det här")]
+    Forbidden,
+    #[error("sidan eller uppgiften finns inte")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("formuläret har gått ut")]
+    CsrfFailed,
+    #[error("tjänsten kan inte nå databasen just nu")]
+    Unavailable(String),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{e}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::Forbidden | AppError::CsrfFailed => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid_input",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthenticated | AppError::LoginRequired { .. } => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::CsrfFailed => "csrf_failed",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the user reads, in Swedish, with what to do next.
+    pub fn user_message(&self) -> String {
+        match self {
+            AppError::Invalid(_) => "Några uppgifter behöver rättas. Se felen nedan.".into(),
+            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthenticated | AppError::LoginRequired { .. } => {
+                "Du behöver logga in för att fortsätta.".into()
+            }
+            AppError::Forbidden => "Du har inte behörighet till det här.".into(),
+            AppError::NotFound => "Sidan eller uppgiften finns inte.".into(),
+            AppError::CsrfFailed => {
+                "Formuläret har gått ut av säkerhetsskäl. Ladda om sidan och försök igen.".into()
+            }
+            AppError::Unavailable(_) => {
+                "Tjänsten kan inte nå databasen just nu. Försök igen om en stund.".into()
+            }
+            AppError::Internal(_) => {
+                "Något gick fel hos oss. Försök igen om en stund; kvarstår felet, kontakta supporten."
+                    .into()
+            }
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => AppError::Unavailable(info.message().to_string()),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+#[derive(Serialize)]
+struct ApiErrorBody<'a> {
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+/// An error answered as JSON: `{"error": code, "message": …, "errors": [{field, message}]}`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(#[from] pub AppError);
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self.0.status() {
+            StatusCode::SEE_OTHER => StatusCode::UNAUTHORIZED,
+            other => other,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        let errors = match &self.0 {
+            AppError::Invalid(errors) => errors.as_slice(),
+            _ => &[],
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self.0, AppError::Unauthenticated) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(ApiErrorBody {
+            error: self.0.code(),
+            message: self.0.user_message(),
+            errors,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+/// An error answered as a Swedish web page (or a redirect to the login page).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PageError(#[from] pub AppError);
+
+impl From<diesel::result::Error> for PageError {
+    fn from(e: diesel::result::Error) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log();
+        if let AppError::LoginRequired { next, expired } = &self.0 {
+            let mut target = format!("/login?next={}", crate::web::encode_query_value(next));
+            if *expired {
+                target.push_str("&expired=1");
+            }
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target))
+                .finish();
+        }
+        let title = match self.0.status() {
+            StatusCode::NOT_FOUND => "Sidan finns inte",
+            StatusCode::FORBIDDEN => "Ingen behörighet",
+            StatusCode::SERVICE_UNAVAILABLE => "Tillfälligt fel",
+            s if s.is_client_error() => "Något behöver rättas",
+            _ => "Något gick fel",
+        };
+        let page = ErrorPage {
+            title,
+            message: self.0.user_message(),
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| "Något gick fel.".to_string());
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(body)
+    }
+}

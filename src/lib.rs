@@ -1,0 +1,20 @@
+//! Samordna: reports of concern (orosanmälan) and SIP meetings for Swedish child welfare.
+//!
+//! Organised by capability: [`accounts`], [`audit`], [`mail`], with the shared web parts in
+//! [`web`] and the database in [`db`]. Pure rules live in modules that do no I/O.
+
+pub mod accounts;
+pub mod api;
+pub mod audit;
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod mail;
+pub mod secrets;
+pub mod startup;
+pub mod telemetry;
+pub mod text_enum;
+pub mod web;

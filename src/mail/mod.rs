@@ -1,0 +1,122 @@
+//! Outgoing mail through a transactional outbox: a message is written to the `outbox` table in the
+//! same transaction as the change that causes it, and a background [`worker`] sends it.
+//!
+//! Email is an open channel: a message carries no name, personnummer or reason, only a neutral
+//! subject, a reference code, a time and a link to log in.
+
+pub mod transport;
+pub mod web;
+pub mod worker;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::outbox;
+use crate::db::{now, AnyConnection};
+use crate::error::AppError;
+use crate::{string_id, text_enum};
+
+string_id!(OutboxId);
+
+text_enum!(
+    /// Where a message is on its way out.
+    OutboxStatus {
+        Queued => "queued" : "I kö",
+        Sending => "sending" : "Skickas",
+        Sent => "sent" : "Skickat",
+        Failed => "failed" : "Gav upp",
+    }
+);
+
+/// A message to send. Stored as JSON in the outbox, so the worker sends exactly what was queued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    /// One recipient, as `Name <address>` or a bare address.
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: OutboxId,
+    pub created_at: NaiveDateTime,
+    pub recipient: String,
+    pub subject: String,
+    pub message: String,
+    /// Fixed when queued, so a message sent twice after a crash is recognisably the same one.
+    pub message_id: String,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+impl OutboxMessage {
+    pub fn email(&self) -> Result<Email, AppError> {
+        serde_json::from_str(&self.message).map_err(AppError::internal)
+    }
+}
+
+/// Queues a message. Call it inside the transaction of the change that causes the message.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    email: &Email,
+    sender_domain: &str,
+) -> Result<OutboxId, AppError> {
+    email
+        .to
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| AppError::internal(format!("cannot queue mail to {:?}: {e}", email.to)))?;
+    let id = OutboxId::generate();
+    let at = now();
+    diesel::insert_into(outbox::table)
+        .values(&OutboxMessage {
+            message_id: format!("<{id}@{sender_domain}>"),
+            id: id.clone(),
+            created_at: at,
+            recipient: email.to.clone(),
+            subject: email.subject.clone(),
+            message: serde_json::to_string(email).map_err(AppError::internal)?,
+            status: OutboxStatus::Queued,
+            attempts: 0,
+            next_attempt_at: at,
+            locked_until: None,
+            last_error: None,
+            sent_at: None,
+        })
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The newest messages, optionally of one status, for the admin page.
+pub fn list(
+    conn: &mut AnyConnection,
+    status: Option<OutboxStatus>,
+    limit: i64,
+) -> Result<Vec<OutboxMessage>, AppError> {
+    let mut query = outbox::table.into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status));
+    }
+    Ok(query
+        .order(outbox::created_at.desc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)?)
+}
+
+/// How many messages there are in each status.
+pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(OutboxStatus, i64)>, AppError> {
+    use diesel::dsl::count_star;
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, count_star()))
+        .load(conn)?)
+}

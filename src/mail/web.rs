@@ -1,0 +1,54 @@
+//! The outbox page for admins: queued, sent and failing messages with the last error.
+
+use actix_web::{web, HttpRequest, Responder};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::authz::{authorize, Action, Actor, Resource};
+use crate::error::PageError;
+use crate::mail::{self, OutboxMessage, OutboxStatus};
+use crate::web::csrf::token_for;
+use crate::web::identity::CurrentUser;
+use crate::web::{AppState, Layout};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/outbox", web::get().to(get_outbox));
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    counts: Vec<(OutboxStatus, i64)>,
+    messages: Vec<OutboxMessage>,
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    status: Option<String>,
+}
+
+async fn get_outbox(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<OutboxQuery>,
+) -> Result<impl Responder, PageError> {
+    let status = query.status.as_deref().and_then(|s| s.parse().ok());
+    let actor = Actor::User(user.clone());
+    let (counts, messages) = state
+        .db(move |conn| {
+            authorize(conn, &actor, Action::View, Resource::MailOutbox, None)?;
+            Ok((mail::counts(conn)?, mail::list(conn, status, 200)?))
+        })
+        .await?;
+    Ok(OutboxPage {
+        layout: Layout {
+            user: Some(user),
+            csrf: token_for(&req),
+        },
+        counts,
+        messages,
+    })
+}

@@ -1,0 +1,81 @@
+//! Builds and starts the application on a listener, so that tests can bind port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use tokio::sync::Notify;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::mail::transport::Transport;
+use crate::web::AppState;
+
+/// A running service: its address, and handles for tests and the command line.
+pub struct Application {
+    pub server: Server,
+    pub port: u16,
+    pub state: AppState,
+}
+
+/// Opens the database (running migrations) and the mail transport. Fails with one line saying
+/// what is wrong.
+pub fn prepare(settings: &Settings) -> Result<(DbPool, Transport), String> {
+    let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+    let mut conn = pool.get().map_err(|e| format!("cannot open database: {e}"))?;
+    db::run_migrations(&mut conn)?;
+    let transport = Transport::from_setting(&settings.mail)?;
+    Ok((pool, transport))
+}
+
+/// Starts the web server on `listener` and this instance's outbox worker.
+pub fn start(
+    settings: Settings,
+    pool: DbPool,
+    transport: Transport,
+    listener: TcpListener,
+) -> std::io::Result<Application> {
+    let port = listener.local_addr()?.port();
+    let state = AppState {
+        pool: pool.clone(),
+        settings: Arc::new(settings),
+        mail_wake: Arc::new(Notify::new()),
+    };
+    actix_web::rt::spawn(crate::mail::worker::run(
+        pool,
+        transport,
+        state.settings.clone(),
+        state.mail_wake.clone(),
+    ));
+    let data = web::Data::new(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(crate::web::csrf::check_origin))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(crate::api::json_config())
+            .configure(crate::api::routes)
+            .configure(crate::web::pages::routes)
+            .configure(crate::accounts::web::routes)
+            .configure(crate::accounts::admin::routes)
+            .configure(crate::audit::web::routes)
+            .configure(crate::mail::web::routes)
+            .default_service(web::to(crate::web::pages::not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(Application {
+        server,
+        port,
+        state,
+    })
+}

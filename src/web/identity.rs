@@ -1,0 +1,140 @@
+//! Extractors that say who is asking: [`CurrentUser`] and [`MaybeUser`] for web pages (session
+//! cookie), [`ApiActor`] for the API (bearer token).
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use crate::accounts::session::{self, Lookup};
+use crate::accounts::tokens::{self, TokenKind};
+use crate::accounts::{load_auth_user, AuthUser};
+use crate::authz::Actor;
+use crate::error::{ApiError, AppError, PageError};
+use crate::web::AppState;
+
+/// The session state of a request, looked up once and kept in the request's extensions.
+#[derive(Clone)]
+enum SessionState {
+    SignedIn(AuthUser),
+    Expired,
+    None,
+}
+
+async fn session_state(req: &HttpRequest) -> Result<SessionState, AppError> {
+    if let Some(state) = req.extensions().get::<SessionState>() {
+        return Ok(state.clone());
+    }
+    let state = match req.cookie(session::COOKIE) {
+        None => SessionState::None,
+        Some(cookie) => {
+            let app = req.app_data::<web::Data<AppState>>().expect("AppState").clone();
+            let token = cookie.value().to_string();
+            let (idle, max) = (
+                app.settings.session_idle_timeout,
+                app.settings.session_max_lifetime,
+            );
+            app.db(move |conn| {
+                Ok(match session::resolve(conn, &token, idle, max)? {
+                    Lookup::Active(user_id) => match load_auth_user(conn, &user_id)? {
+                        Some(user) => SessionState::SignedIn(user),
+                        None => SessionState::None,
+                    },
+                    Lookup::Expired => SessionState::Expired,
+                    Lookup::Unknown => SessionState::None,
+                })
+            })
+            .await?
+        }
+    };
+    req.extensions_mut().insert(state.clone());
+    Ok(state)
+}
+
+fn login_target(req: &HttpRequest, expired: bool) -> AppError {
+    let next = match req.uri().path_and_query() {
+        Some(pq) if req.method() == actix_web::http::Method::GET => pq.as_str().to_string(),
+        _ => "/".to_string(),
+    };
+    AppError::LoginRequired { next, expired }
+}
+
+/// A signed-in user; otherwise the browser is sent to the login page and brought back after.
+pub struct CurrentUser(pub AuthUser);
+
+impl FromRequest for CurrentUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match session_state(&req).await? {
+                SessionState::SignedIn(user) => Ok(CurrentUser(user)),
+                SessionState::Expired => Err(login_target(&req, true).into()),
+                SessionState::None => Err(login_target(&req, false).into()),
+            }
+        })
+    }
+}
+
+/// The signed-in user, if any.
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(MaybeUser(match session_state(&req).await? {
+                SessionState::SignedIn(user) => Some(user),
+                _ => None,
+            }))
+        })
+    }
+}
+
+/// Whether the request came with a session cookie that has run out (for the login page message).
+pub async fn session_expired(req: &HttpRequest) -> bool {
+    matches!(session_state(req).await, Ok(SessionState::Expired))
+}
+
+/// The caller of an API endpoint, by `Authorization: Bearer smd_…`.
+pub struct ApiActor(pub Actor);
+
+impl FromRequest for ApiActor {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        let app = req.app_data::<web::Data<AppState>>().expect("AppState").clone();
+        Box::pin(async move {
+            let Some(plain) = bearer else {
+                return Err(AppError::Unauthenticated.into());
+            };
+            let actor = app
+                .db(move |conn| {
+                    let Some(token) = tokens::resolve(conn, &plain)? else {
+                        return Ok(None);
+                    };
+                    Ok(match (token.kind, &token.user_id) {
+                        (TokenKind::User, Some(user_id)) => {
+                            load_auth_user(conn, user_id)?.map(Actor::User)
+                        }
+                        (TokenKind::Integration, _) => Some(Actor::Integration(token)),
+                        (TokenKind::User, None) => None,
+                    })
+                })
+                .await?;
+            actor.map(ApiActor).ok_or(AppError::Unauthenticated.into())
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! What every web page shares: the application state, the page layout, CSRF protection and the
+//! extractors that say who is signed in.
+
+pub mod csrf;
+pub mod identity;
+pub mod pages;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tokio::sync::Notify;
+
+use crate::accounts::AuthUser;
+use crate::config::Settings;
+use crate::db::{AnyConnection, DbPool};
+use crate::error::{AppError, FieldError};
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+    /// Wakes this instance's outbox worker when a message has been queued.
+    pub mail_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// Runs blocking database work on the thread pool, with a connection from the pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// The domain mail is sent from, used in Message-IDs.
+    pub fn mail_domain(&self) -> String {
+        self.settings
+            .mail_from
+            .email
+            .domain()
+            .to_string()
+    }
+}
+
+/// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.
+pub struct Layout {
+    pub user: Option<AuthUser>,
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn is_admin(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| u.has_role(crate::accounts::Role::Admin))
+    }
+}
+
+/// Field errors of a form, looked up by field name in templates.
+#[derive(Clone, Debug, Default)]
+pub struct FormErrors(pub Vec<FieldError>);
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Percent-encodes a value for a query string.
+pub fn encode_query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Only a path on this site may be a redirect target after login (no `//host` or `https://`).
+pub fn safe_local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') =>
+        {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+pub const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_site() {
+        assert_eq!(safe_local_path(Some("/admin/users")), "/admin/users");
+        assert_eq!(safe_local_path(Some("//evil.example")), "/");
+        assert_eq!(safe_local_path(Some("https://evil.example")), "/");
+        assert_eq!(safe_local_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_local_path(None), "/");
+    }
+}
