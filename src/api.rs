@@ -4,9 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::authz::Actor;
-use crate::error::{ApiError, AppError};
+use crate::accounts::{self, NewUser, Role};
+use crate::authz::{authorize, Action, Actor, Resource};
+use crate::error::{ApiError, AppError, FieldError};
 use crate::web::identity::ApiActor;
+use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -14,7 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .app_data(query_config())
             .app_data(path_config())
-            .route("/me", web::get().to(get_me)),
+            .route("/me", web::get().to(get_me))
+            .route("/users", web::post().to(post_user)),
     );
 }
 
@@ -100,4 +103,76 @@ async fn get_me(ApiActor(actor): ApiActor) -> Result<HttpResponse, ApiError> {
         },
     };
     Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(serde::Deserialize)]
+struct NewUserBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    organisation_id: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Serialize)]
+struct CreatedUser {
+    id: String,
+    email: String,
+    name: String,
+    roles: Vec<Role>,
+}
+
+/// `POST /api/v1/users` (admins): adds an account and sends its welcome email. Invalid input
+/// answers 422 with `errors: [{field, message}]`.
+async fn post_user(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    body: web::Json<NewUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut roles = Vec::new();
+    for text in &body.roles {
+        match text.parse::<Role>() {
+            Ok(role) => roles.push(role),
+            Err(_) => {
+                return Err(AppError::Invalid(vec![FieldError::new(
+                    "roles",
+                    format!("Okänd roll {text:?}. Välj bland: {}.", Role::choices()),
+                )])
+                .into())
+            }
+        }
+    }
+    let input = NewUser {
+        email: body.email,
+        name: body.name,
+        title: body.title,
+        phone: body.phone,
+        organisation_id: body.organisation_id,
+        roles: roles.clone(),
+        password: body.password,
+    };
+    let settings = state.settings.clone();
+    let user = state
+        .db(move |conn| {
+            authorize(conn, &actor, Action::Create, Resource::Accounts, None)?;
+            accounts::add_user(conn, &actor.audit_actor(), &input, &settings)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::Created().json(CreatedUser {
+        id: user.id.to_string(),
+        email: user.email,
+        name: user.name,
+        roles,
+    }))
 }

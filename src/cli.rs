@@ -250,23 +250,16 @@ fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) 
             let org = find_organisation(conn, &args.org, args.municipality.as_deref())?;
             let generated = args.password.is_none();
             let password = args.password.unwrap_or_else(accounts::password::generate);
-            let user = write_tx(conn, |conn| {
-                let user = accounts::create_user(
-                    conn,
-                    &NewUser {
-                        email: args.email,
-                        name: args.name,
-                        title: args.title,
-                        phone: args.phone,
-                        organisation_id: org.id.0.clone(),
-                        roles: args.roles,
-                        password: password.clone(),
-                    },
-                )?;
-                audit_cli(conn, "user.create", "user", user.id.as_str())?;
-                Ok(user)
-            })
-            .map_err(explain)?;
+            let input = NewUser {
+                email: args.email,
+                name: args.name,
+                title: args.title,
+                phone: args.phone,
+                organisation_id: org.id.0.clone(),
+                roles: args.roles,
+                password: password.clone(),
+            };
+            let user = accounts::add_user(conn, &AuditActor::cli(), &input, settings).map_err(explain)?;
             println!("Added user {} <{}> ({})", user.name, user.email, user.id);
             if generated {
                 println!("Password (shown once): {password}");

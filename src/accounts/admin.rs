@@ -185,20 +185,16 @@ async fn post_user(
         roles: Role::ALL.iter().copied().filter(|r| form.has_role(r)).collect(),
         password: password.clone(),
     };
-    let writer = actor.clone();
+    let (writer, settings) = (actor.clone(), state.settings.clone());
     let result = state
         .db(move |conn| {
             authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
-            write_tx(conn, |conn| {
-                let created = accounts::create_user(conn, &input)?;
-                let roles: Vec<&str> = input.roles.iter().map(|r| r.as_str()).collect();
-                audit_change(conn, &writer, "user.create", "user", created.id.as_str(), &format!("roles={}", roles.join(",")))?;
-                Ok(created)
-            })
+            accounts::add_user(conn, &writer.audit_actor(), &input, &settings)
         })
         .await;
     match result {
         Ok(created) => {
+            state.mail_wake.notify_one();
             let page = users_page(&state, &req, actor, UserForm::default(), FormErrors::default(), Some((created.name, password))).await?;
             respond(page, false)
         }

@@ -343,6 +343,54 @@ pub fn create_user(conn: &mut AnyConnection, input: &NewUser) -> Result<User, Ap
     Ok(user)
 }
 
+/// Adds a user as one change: the account, its audit entry and the welcome email, all or nothing.
+pub fn add_user(
+    conn: &mut AnyConnection,
+    by: &crate::audit::AuditActor,
+    input: &NewUser,
+    settings: &crate::config::Settings,
+) -> Result<User, AppError> {
+    crate::db::write_tx(conn, |conn| {
+        let user = create_user(conn, input)?;
+        let roles: Vec<&str> = input.roles.iter().map(|r| r.as_str()).collect();
+        crate::audit::record(
+            conn,
+            &crate::audit::Event {
+                actor: by,
+                action: "user.create",
+                object_type: "user",
+                object_id: Some(user.id.as_str()),
+                outcome: crate::audit::Outcome::Success,
+                detail: &format!("roles={}", roles.join(",")),
+            },
+        )?;
+        crate::mail::enqueue(conn, &welcome_email(&user, settings), settings)?;
+        Ok(user)
+    })
+}
+
+/// Tells a new user where to log in. Like every email from the service, it says nothing about
+/// any child.
+pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::mail::Email {
+    crate::mail::Email {
+        to: format!("{} <{}>", user.name.replace(['<', '>', '"'], ""), user.email),
+        subject: "Du har ett konto i Samordna".into(),
+        text: format!(
+            "Hej {name}!\n\n\
+             Du har fått ett konto i Samordna, tjänsten där skola, vård och socialtjänst \
+             samarbetar kring barn.\n\n\
+             Logga in här: {link}\n\
+             Ditt användarnamn är din e-postadress: {email}\n\
+             Ditt första lösenord får du av den som skapade kontot.\n\n\
+             Det här meddelandet skickades automatiskt. Svara inte på det.\n",
+            name = user.name,
+            link = settings.link("/login"),
+            email = user.email,
+        ),
+        html: None,
+    }
+}
+
 pub fn find_user_by_email(
     conn: &mut AnyConnection,
     email: &str,

@@ -162,7 +162,8 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
     }
 }
 
-/// Runs `f` in one transaction that holds the write lock from its start.
+/// Runs `f` in one transaction that holds the write lock from its start. Inside another
+/// transaction it becomes a savepoint.
 pub fn write_tx<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -171,6 +172,14 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <AnyConnection as Connection>::TransactionManager;
+    let nested = matches!(
+        Tm::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    );
+    if nested {
+        // Already inside a write transaction (which holds the lock): a savepoint is enough.
+        return conn.transaction(f);
+    }
     match conn {
         AnyConnection::Sqlite(sqlite) => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?

@@ -68,7 +68,7 @@ impl OutboxMessage {
 pub fn enqueue(
     conn: &mut AnyConnection,
     email: &Email,
-    sender_domain: &str,
+    settings: &crate::config::Settings,
 ) -> Result<OutboxId, AppError> {
     email
         .to
@@ -78,7 +78,7 @@ pub fn enqueue(
     let at = now();
     diesel::insert_into(outbox::table)
         .values(&OutboxMessage {
-            message_id: format!("<{id}@{sender_domain}>"),
+            message_id: format!("<{id}@{}>", settings.mail_from.email.domain()),
             id: id.clone(),
             created_at: at,
             recipient: email.to.clone(),

@@ -38,15 +38,6 @@ impl AppState {
         })
         .await?
     }
-
-    /// The domain mail is sent from, used in Message-IDs.
-    pub fn mail_domain(&self) -> String {
-        self.settings
-            .mail_from
-            .email
-            .domain()
-            .to_string()
-    }
 }
 
 /// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.

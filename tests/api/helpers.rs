@@ -1,0 +1,375 @@
+//! Test harness: each test gets the real service on port 0 with a fresh database (a temporary
+//! SQLite file, or a new PostgreSQL database), and a real SMTP server in the same process.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use samordna::accounts::{self, NewOrganisation, NewUser, Role};
+use samordna::audit::AuditActor;
+use samordna::config::Settings;
+use samordna::db::{write_tx, AnyConnection};
+use samordna::web::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` as two tests, `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Postgres).await).await
+            }
+        }
+    )+};
+}
+
+/// The PostgreSQL server for tests. `.ci/run` sets it; unset, the local default is used. Tests
+/// fail (they never skip) when it cannot be reached.
+pub fn postgres_admin_url() -> String {
+    std::env::var("SAMORDNA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDatabase {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub fn create(db: Db) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match db {
+            Db::Sqlite => Self {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                pg_name: None,
+                _dir: dir,
+            },
+            Db::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("samordna_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL for tests is unreachable at {admin}: {e}. \
+                         Start it, or set SAMORDNA_TEST_POSTGRES_URL."
+                    )
+                });
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("postgres URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    pg_name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url()) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// One message as the SMTP server received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("a parseable message")
+    }
+}
+
+#[derive(Clone, Default)]
+struct Collector {
+    inbox: Arc<Mutex<Vec<Received>>>,
+    current: Option<Received>,
+}
+
+impl mailin_embedded::Handler for Collector {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> mailin_embedded::Response {
+        self.current = Some(Received {
+            from: from.to_string(),
+            to: to.to_vec(),
+            data: Vec::new(),
+        });
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.data.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        if let Some(done) = self.current.take() {
+            self.inbox.lock().unwrap().push(done);
+        }
+        mailin_embedded::response::OK
+    }
+}
+
+/// A real SMTP server on loopback (mailin-embedded), collecting what it receives.
+#[derive(Clone)]
+pub struct TestSmtp {
+    pub port: u16,
+    inbox: Arc<Mutex<Vec<Received>>>,
+}
+
+impl TestSmtp {
+    /// Reserves a port without listening on it yet: mail sent there is refused until
+    /// [`TestSmtp::start`] is called.
+    pub fn reserve() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            port,
+            inbox: Arc::default(),
+        }
+    }
+
+    pub fn start(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("SMTP port free");
+        let collector = Collector {
+            inbox: self.inbox.clone(),
+            current: None,
+        };
+        std::thread::spawn(move || {
+            let mut server = mailin_embedded::Server::new(collector);
+            server.with_name("test-smtp").with_tcp_listener(listener).with_num_threads(2);
+            let _ = server.serve();
+        });
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inbox.lock().unwrap().clone()
+    }
+
+    /// Waits (at most `limit`) until at least `count` messages have arrived.
+    pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let got = self.received();
+            if got.len() >= count || start.elapsed() > limit {
+                return got;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+
+/// The settings a test instance runs with.
+pub fn test_settings(database_url: &str, port: u16, smtp: &TestSmtp, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("SAMORDNA_DATABASE_URL".into(), database_url.to_string()),
+        ("SAMORDNA_BIND".into(), format!("127.0.0.1:{port}")),
+        ("SAMORDNA_SMTP_URL".into(), smtp.url()),
+        ("SAMORDNA_MAIL_FROM".into(), "Samordna <samordna@test.samordna.se>".into()),
+        ("SAMORDNA_SECRET_KEY".into(), SECRET.into()),
+        ("SAMORDNA_MAIL_RETRY_SECONDS".into(), "1".into()),
+        ("SAMORDNA_DB_POOL_SIZE".into(), "4".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
+    settings.mail_poll_interval = Duration::from_millis(100);
+    settings
+}
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub smtp: TestSmtp,
+    pub client: reqwest::Client,
+    pub db: Arc<TestDatabase>,
+}
+
+pub struct Login {
+    pub email: String,
+    pub password: String,
+    pub user_id: String,
+}
+
+impl TestApp {
+    pub async fn spawn(kind: Db) -> Self {
+        Self::spawn_with(kind, &[], true).await
+    }
+
+    /// Starts an instance; `smtp_up: false` leaves the SMTP port closed until `smtp.start()`.
+    pub async fn spawn_with(kind: Db, extra: &[(&str, &str)], smtp_up: bool) -> Self {
+        let db = Arc::new(TestDatabase::create(kind));
+        let smtp = TestSmtp::reserve();
+        if smtp_up {
+            smtp.start();
+        }
+        Self::spawn_on(db, smtp, kind, extra).await
+    }
+
+    /// Starts another instance on an existing database and SMTP server.
+    pub async fn spawn_on(db: Arc<TestDatabase>, smtp: TestSmtp, _kind: Db, extra: &[(&str, &str)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let settings = test_settings(&db.url, port, &smtp, extra);
+        let (pool, transport) = samordna::startup::prepare(&settings).expect("database ready");
+        let app = samordna::startup::start(settings, pool, transport, listener).expect("server starts");
+        actix_web::rt::spawn(app.server);
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            state: app.state,
+            smtp,
+            client: new_client(),
+            db,
+        }
+    }
+
+    /// The same instance seen from another browser (no cookies).
+    pub fn fresh_browser(&self) -> TestApp {
+        TestApp { client: new_client(), ..self.clone() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> T + Send + 'static,
+    ) -> T {
+        let pool = self.state.pool.clone();
+        actix_web::web::block(move || f(&mut pool.get().expect("connection")))
+            .await
+            .expect("blocking task")
+    }
+
+    /// Adds a municipality, an organisation of `kind` and a user with `roles`; returns the login.
+    pub async fn add_user(&self, org_kind: &str, roles: &[Role]) -> Login {
+        let roles = roles.to_vec();
+        let org_kind = org_kind.to_string();
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let password = format!("lösenord-{tag}");
+        let pw = password.clone();
+        let settings = self.state.settings.clone();
+        let (email, user_id) = self
+            .conn(move |conn| {
+                write_tx(conn, |conn| {
+                    let m = match accounts::find_municipality_by_name(conn, "Testkommun")? {
+                        Some(m) => m,
+                        None => accounts::create_municipality(conn, "Testkommun", "010-000 00 00")?,
+                    };
+                    let org = accounts::create_organisation(
+                        conn,
+                        &NewOrganisation {
+                            name: format!("Org {tag}"),
+                            kind: org_kind,
+                            principal: "kommun".into(),
+                            municipality_id: m.id.0.clone(),
+                        },
+                    )?;
+                    let user = accounts::add_user(
+                        conn,
+                        &AuditActor::cli(),
+                        &NewUser {
+                            email: format!("user-{tag}@test.samordna.se"),
+                            name: format!("Test Person {tag}"),
+                            title: "Testare".into(),
+                            phone: String::new(),
+                            organisation_id: org.id.0,
+                            roles,
+                            password: pw,
+                        },
+                        &settings,
+                    )?;
+                    Ok::<_, samordna::error::AppError>((user.email, user.id.0))
+                })
+            })
+            .await
+            .expect("user added");
+        Login {
+            email,
+            password,
+            user_id,
+        }
+    }
+
+    /// Fetches a page and returns its CSRF token.
+    pub async fn csrf(&self, path: &str) -> String {
+        let body = self.client.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        csrf_from(&body)
+    }
+
+    /// Logs in through the login form; panics if it fails.
+    pub async fn login(&self, login: &Login) {
+        let token = self.csrf("/login").await;
+        let response = self
+            .client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", login.email.as_str()),
+                ("password", login.password.as_str()),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "login should redirect");
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF token") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real service on port 0, against SQLite and PostgreSQL, with a real SMTP
+//! server. One binary, so the crate is linked once.
+
+mod helpers;
+
+mod accounts_admin;
+mod api_tokens;
+mod audit_trail;
+mod command_line;
+mod health;
+mod instances;
+mod login;
+mod outbox;
