@@ -30,9 +30,8 @@ pub fn json_config() -> web::JsonConfig {
                 JsonPayloadError::ContentType => {
                     "Skicka innehållet som JSON med Content-Type: application/json.".to_string()
                 }
-                JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                    "Innehållet är för stort.".to_string()
-                }
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => "Innehållet är för stort.".to_string(),
                 JsonPayloadError::Deserialize(e) => format!("Felaktig JSON: {e}"),
                 other => format!("Innehållet kunde inte läsas: {other}"),
             };
@@ -42,7 +41,10 @@ pub fn json_config() -> web::JsonConfig {
 
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _| {
-        ApiError(AppError::BadRequest(format!("Felaktig fråga i adressen: {err}"))).into()
+        ApiError(AppError::BadRequest(format!(
+            "Felaktig fråga i adressen: {err}"
+        )))
+        .into()
     })
 }
 

@@ -158,7 +158,11 @@ mod tests {
 
     #[test]
     fn only_admins_administer() {
-        for resource in [Resource::Accounts, Resource::AuditTrail, Resource::MailOutbox] {
+        for resource in [
+            Resource::Accounts,
+            Resource::AuditTrail,
+            Resource::MailOutbox,
+        ] {
             assert_eq!(
                 policy::decide(&user_with(&[Role::Admin]), Action::View, &resource),
                 Ok(())

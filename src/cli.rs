@@ -13,7 +13,11 @@ use crate::db::{self, write_tx, AnyConnection};
 use crate::error::AppError;
 
 #[derive(Parser)]
-#[command(name = "samordna", version, about = "Orosanmälan och SIP-möten för socialtjänst, skola och vård")]
+#[command(
+    name = "samordna",
+    version,
+    about = "Orosanmälan och SIP-möten för socialtjänst, skola och vård"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -112,7 +116,11 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// Issue it to this user (by email)...
-        #[arg(long, conflicts_with = "integration_org", required_unless_present = "integration_org")]
+        #[arg(
+            long,
+            conflicts_with = "integration_org",
+            required_unless_present = "integration_org"
+        )]
         user: Option<String>,
         /// ...or to an integration (such as a mail server) of this organisation.
         #[arg(long)]
@@ -205,21 +213,29 @@ fn find_organisation(
         .collect();
     match matches.len() {
         1 => Ok(matches.into_iter().next().expect("one").0),
-        0 => Err(format!("no organisation named {name:?}; add it with `samordna org add`")),
+        0 => Err(format!(
+            "no organisation named {name:?}; add it with `samordna org add`"
+        )),
         _ => Err(format!(
             "several organisations are named {name:?}; say which with --municipality"
         )),
     }
 }
 
-fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) -> Result<i32, String> {
+fn run_command(
+    command: Command,
+    conn: &mut AnyConnection,
+    settings: &Settings,
+) -> Result<i32, String> {
     match command {
         Command::Serve => unreachable!("handled by run"),
         Command::Migrate => {
             println!("The database is up to date.");
             Ok(0)
         }
-        Command::Demo => crate::demo::create(conn, settings).map(|_| 0).map_err(explain),
+        Command::Demo => crate::demo::create(conn, settings)
+            .map(|_| 0)
+            .map_err(explain),
         Command::Municipality(MunicipalityCommand::Add { name, phone }) => {
             let m = write_tx(conn, |conn| {
                 let m = accounts::create_municipality(conn, &name, &phone)?;
@@ -230,14 +246,24 @@ fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) 
             println!("Added municipality {} ({})", m.name, m.id);
             Ok(0)
         }
-        Command::Org(OrgCommand::Add { name, kind, principal, municipality }) => {
+        Command::Org(OrgCommand::Add {
+            name,
+            kind,
+            principal,
+            municipality,
+        }) => {
             let m = accounts::find_municipality_by_name(conn, &municipality)
                 .map_err(explain)?
                 .ok_or_else(|| format!("no municipality named {municipality:?}; add it with `samordna municipality add`"))?;
             let org = write_tx(conn, |conn| {
                 let org = accounts::create_organisation(
                     conn,
-                    &NewOrganisation { name, kind, principal, municipality_id: m.id.0.clone() },
+                    &NewOrganisation {
+                        name,
+                        kind,
+                        principal,
+                        municipality_id: m.id.0.clone(),
+                    },
                 )?;
                 audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
                 Ok(org)
@@ -259,14 +285,20 @@ fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) 
                 roles: args.roles,
                 password: password.clone(),
             };
-            let user = accounts::add_user(conn, &AuditActor::cli(), &input, settings).map_err(explain)?;
+            let user =
+                accounts::add_user(conn, &AuditActor::cli(), &input, settings).map_err(explain)?;
             println!("Added user {} <{}> ({})", user.name, user.email, user.id);
             if generated {
                 println!("Password (shown once): {password}");
             }
             Ok(0)
         }
-        Command::Token(TokenCommand::Add { name, user, integration_org, municipality }) => {
+        Command::Token(TokenCommand::Add {
+            name,
+            user,
+            integration_org,
+            municipality,
+        }) => {
             let holder = match (user, integration_org) {
                 (Some(email), _) => Holder::User(
                     accounts::find_user_by_email(conn, &email)
@@ -274,7 +306,9 @@ fn run_command(command: Command, conn: &mut AnyConnection, settings: &Settings) 
                         .ok_or_else(|| format!("no user with email {email:?}"))?
                         .id,
                 ),
-                (None, Some(org)) => Holder::Integration(find_organisation(conn, &org, municipality.as_deref())?.id),
+                (None, Some(org)) => {
+                    Holder::Integration(find_organisation(conn, &org, municipality.as_deref())?.id)
+                }
                 (None, None) => unreachable!("clap requires one"),
             };
             let plain = write_tx(conn, |conn| {

@@ -113,7 +113,9 @@ impl Settings {
         let mail_from: Mailbox = mail_from_text.parse().map_err(|_| {
             bad(
                 "SAMORDNA_MAIL_FROM",
-                format!("{mail_from_text:?} is not an address like \"Samordna <samordna@kommun.se>\""),
+                format!(
+                    "{mail_from_text:?} is not an address like \"Samordna <samordna@kommun.se>\""
+                ),
             )
         })?;
 

@@ -16,10 +16,26 @@ struct DemoOrg {
 }
 
 const ORGS: &[DemoOrg] = &[
-    DemoOrg { name: "Socialtjänsten Exempelkommun", kind: "socialtjanst", principal: "kommun" },
-    DemoOrg { name: "Björkskolan", kind: "skola", principal: "kommun" },
-    DemoOrg { name: "BVC Centrum", kind: "bvc", principal: "region" },
-    DemoOrg { name: "BUP Exempelregionen", kind: "bup", principal: "region" },
+    DemoOrg {
+        name: "Socialtjänsten Exempelkommun",
+        kind: "socialtjanst",
+        principal: "kommun",
+    },
+    DemoOrg {
+        name: "Björkskolan",
+        kind: "skola",
+        principal: "kommun",
+    },
+    DemoOrg {
+        name: "BVC Centrum",
+        kind: "bvc",
+        principal: "region",
+    },
+    DemoOrg {
+        name: "BUP Exempelregionen",
+        kind: "bup",
+        principal: "region",
+    },
 ];
 
 struct DemoUser {
@@ -31,12 +47,48 @@ struct DemoUser {
 }
 
 const USERS: &[DemoUser] = &[
-    DemoUser { email: "larare@demo.samordna.se", name: "Lina Lärare", title: "Lärare", org: "Björkskolan", role: Role::Reporter },
-    DemoUser { email: "bvc@demo.samordna.se", name: "Berit Bergström", title: "BVC-sjuksköterska", org: "BVC Centrum", role: Role::Reporter },
-    DemoUser { email: "bup@demo.samordna.se", name: "Bo Björk", title: "Psykolog", org: "BUP Exempelregionen", role: Role::Reporter },
-    DemoUser { email: "mottagning@demo.samordna.se", name: "Mona Mottagare", title: "Mottagningssekreterare", org: "Socialtjänsten Exempelkommun", role: Role::Intake },
-    DemoUser { email: "handlaggare@demo.samordna.se", name: "Hugo Handläggare", title: "Socialsekreterare", org: "Socialtjänsten Exempelkommun", role: Role::Caseworker },
-    DemoUser { email: "admin@demo.samordna.se", name: "Ada Administratör", title: "Systemförvaltare", org: "Socialtjänsten Exempelkommun", role: Role::Admin },
+    DemoUser {
+        email: "larare@demo.samordna.se",
+        name: "Lina Lärare",
+        title: "Lärare",
+        org: "Björkskolan",
+        role: Role::Reporter,
+    },
+    DemoUser {
+        email: "bvc@demo.samordna.se",
+        name: "Berit Bergström",
+        title: "BVC-sjuksköterska",
+        org: "BVC Centrum",
+        role: Role::Reporter,
+    },
+    DemoUser {
+        email: "bup@demo.samordna.se",
+        name: "Bo Björk",
+        title: "Psykolog",
+        org: "BUP Exempelregionen",
+        role: Role::Reporter,
+    },
+    DemoUser {
+        email: "mottagning@demo.samordna.se",
+        name: "Mona Mottagare",
+        title: "Mottagningssekreterare",
+        org: "Socialtjänsten Exempelkommun",
+        role: Role::Intake,
+    },
+    DemoUser {
+        email: "handlaggare@demo.samordna.se",
+        name: "Hugo Handläggare",
+        title: "Socialsekreterare",
+        org: "Socialtjänsten Exempelkommun",
+        role: Role::Caseworker,
+    },
+    DemoUser {
+        email: "admin@demo.samordna.se",
+        name: "Ada Administratör",
+        title: "Systemförvaltare",
+        org: "Socialtjänsten Exempelkommun",
+        role: Role::Admin,
+    },
 ];
 
 /// One demo login, as printed.
@@ -95,7 +147,11 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
                     )?;
                 }
             }
-            logins.push(Login { role: demo.role, email: demo.email, password });
+            logins.push(Login {
+                role: demo.role,
+                email: demo.email,
+                password,
+            });
         }
         audit::record(
             conn,
@@ -112,10 +168,18 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
     })?;
 
     println!("Demo: {MUNICIPALITY} med socialtjänst, skola, BVC och BUP är klar.");
-    println!("Logga in på {}login med något av kontona:\n", settings.base_url);
+    println!(
+        "Logga in på {}login med något av kontona:\n",
+        settings.base_url
+    );
     println!("  {:<24} {:<30} Lösenord", "Roll", "E-post");
     for login in &logins {
-        println!("  {:<24} {:<30} {}", login.role.label(), login.email, login.password);
+        println!(
+            "  {:<24} {:<30} {}",
+            login.role.label(),
+            login.email,
+            login.password
+        );
     }
     println!("\nLösenorden byts varje gång du kör `samordna demo`.");
     Ok(logins)

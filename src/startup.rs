@@ -25,7 +25,9 @@ pub struct Application {
 /// what is wrong.
 pub fn prepare(settings: &Settings) -> Result<(DbPool, Transport), String> {
     let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
-    let mut conn = pool.get().map_err(|e| format!("cannot open database: {e}"))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot open database: {e}"))?;
     db::run_migrations(&mut conn)?;
     let transport = Transport::from_setting(&settings.mail)?;
     Ok((pool, transport))

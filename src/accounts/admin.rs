@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::accounts::tokens::{self, ApiToken, Holder, TokenId};
 use crate::accounts::{
-    self, Municipality, NewOrganisation, NewUser, OrgKind, Organisation,
-    OrganisationId, Principal, Role, User, UserId,
+    self, Municipality, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId, Principal,
+    Role, User, UserId,
 };
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
@@ -28,7 +28,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/municipalities", web::post().to(post_municipality))
         .route("/admin/tokens", web::get().to(get_tokens))
         .route("/admin/tokens", web::post().to(post_token))
-        .route("/admin/tokens/{id}/revoke", web::post().to(post_token_revoke));
+        .route(
+            "/admin/tokens/{id}/revoke",
+            web::post().to(post_token_revoke),
+        );
 }
 
 /// Records a successful admin change in the audit trail.
@@ -67,7 +70,10 @@ fn respond(page: impl Template, has_errors: bool) -> Result<HttpResponse, PageEr
         .body(body))
 }
 
-async fn get_admin(CurrentUser(user): CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+async fn get_admin(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
     state
         .db(move |conn| authorize(conn, &actor, Action::View, Resource::Accounts, None))
@@ -160,7 +166,15 @@ async fn get_users(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(users_page(&state, &req, Actor::User(user), UserForm::default(), FormErrors::default(), None).await?)
+    Ok(users_page(
+        &state,
+        &req,
+        Actor::User(user),
+        UserForm::default(),
+        FormErrors::default(),
+        None,
+    )
+    .await?)
 }
 
 async fn post_user(
@@ -182,7 +196,11 @@ async fn post_user(
         title: form.title.clone(),
         phone: form.phone.clone(),
         organisation_id: form.organisation_id.clone(),
-        roles: Role::ALL.iter().copied().filter(|r| form.has_role(r)).collect(),
+        roles: Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| form.has_role(r))
+            .collect(),
         password: password.clone(),
     };
     let (writer, settings) = (actor.clone(), state.settings.clone());
@@ -195,11 +213,30 @@ async fn post_user(
     match result {
         Ok(created) => {
             state.mail_wake.notify_one();
-            let page = users_page(&state, &req, actor, UserForm::default(), FormErrors::default(), Some((created.name, password))).await?;
+            let page = users_page(
+                &state,
+                &req,
+                actor,
+                UserForm::default(),
+                FormErrors::default(),
+                Some((created.name, password)),
+            )
+            .await?;
             respond(page, false)
         }
         Err(AppError::Invalid(errors)) => {
-            let page = users_page(&state, &req, actor, UserForm { password: String::new(), ..form }, FormErrors(errors), None).await?;
+            let page = users_page(
+                &state,
+                &req,
+                actor,
+                UserForm {
+                    password: String::new(),
+                    ..form
+                },
+                FormErrors(errors),
+                None,
+            )
+            .await?;
             respond(page, true)
         }
         Err(e) => Err(e.into()),
@@ -282,7 +319,14 @@ async fn post_organisation(
             authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
             write_tx(conn, |conn| {
                 let org = accounts::create_organisation(conn, &input)?;
-                audit_change(conn, &writer, "organisation.create", "organisation", org.id.as_str(), org.kind.as_str())?;
+                audit_change(
+                    conn,
+                    &writer,
+                    "organisation.create",
+                    "organisation",
+                    org.id.as_str(),
+                    org.kind.as_str(),
+                )?;
                 Ok(org)
             })
         })
@@ -314,8 +358,16 @@ async fn post_municipality(
         .db(move |conn| {
             authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
             write_tx(conn, |conn| {
-                let m = accounts::create_municipality(conn, &input.municipality_name, &input.phone)?;
-                audit_change(conn, &writer, "municipality.create", "municipality", m.id.as_str(), "")?;
+                let m =
+                    accounts::create_municipality(conn, &input.municipality_name, &input.phone)?;
+                audit_change(
+                    conn,
+                    &writer,
+                    "municipality.create",
+                    "municipality",
+                    m.id.as_str(),
+                    "",
+                )?;
                 Ok(m)
             })
         })
@@ -425,7 +477,14 @@ async fn post_token(
             let created_by = writer.audit_actor().label;
             write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;
-                audit_change(conn, &writer, "api_token.create", "api_token", token.id.as_str(), token.kind.as_str())?;
+                audit_change(
+                    conn,
+                    &writer,
+                    "api_token.create",
+                    "api_token",
+                    token.id.as_str(),
+                    token.kind.as_str(),
+                )?;
                 Ok(plain)
             })
         })
@@ -460,10 +519,23 @@ async fn post_token_revoke(
     let id = TokenId(path.into_inner());
     state
         .db(move |conn| {
-            authorize(conn, &writer, Action::Update, Resource::Accounts, Some(id.as_str()))?;
+            authorize(
+                conn,
+                &writer,
+                Action::Update,
+                Resource::Accounts,
+                Some(id.as_str()),
+            )?;
             write_tx(conn, |conn| {
                 tokens::revoke(conn, &id)?;
-                audit_change(conn, &writer, "api_token.revoke", "api_token", id.as_str(), "")
+                audit_change(
+                    conn,
+                    &writer,
+                    "api_token.revoke",
+                    "api_token",
+                    id.as_str(),
+                    "",
+                )
             })
         })
         .await?;

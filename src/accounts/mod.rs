@@ -215,7 +215,10 @@ pub fn create_organisation(
     let name = required(&mut errors, "name", &input.name, "organisationens namn");
     let kind = input.kind.parse::<OrgKind>().ok();
     if kind.is_none() {
-        errors.push(FieldError::new("kind", "Välj vilken sorts verksamhet det är."));
+        errors.push(FieldError::new(
+            "kind",
+            "Välj vilken sorts verksamhet det är.",
+        ));
     }
     let principal = input.principal.parse::<Principal>().ok();
     if principal.is_none() {
@@ -231,7 +234,10 @@ pub fn create_organisation(
         .get_result::<i64>(conn)?
         > 0;
     if !municipality_exists {
-        errors.push(FieldError::new("municipality_id", "Välj en kommun i listan."));
+        errors.push(FieldError::new(
+            "municipality_id",
+            "Välj en kommun i listan.",
+        ));
     } else if organisations::table
         .filter(organisations::municipality_id.eq(&municipality_id))
         .filter(organisations::name.eq(&name))
@@ -373,7 +379,11 @@ pub fn add_user(
 /// any child.
 pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::mail::Email {
     crate::mail::Email {
-        to: format!("{} <{}>", user.name.replace(['<', '>', '"'], ""), user.email),
+        to: format!(
+            "{} <{}>",
+            user.name.replace(['<', '>', '"'], ""),
+            user.email
+        ),
         subject: "Du har ett konto i Samordna".into(),
         text: format!(
             "Hej {name}!\n\n\
@@ -391,10 +401,7 @@ pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::
     }
 }
 
-pub fn find_user_by_email(
-    conn: &mut AnyConnection,
-    email: &str,
-) -> Result<Option<User>, AppError> {
+pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<User>, AppError> {
     Ok(users::table
         .filter(users::email.eq(email.trim().to_lowercase()))
         .select(User::as_select())
@@ -460,9 +467,7 @@ pub fn load_auth_user(
 }
 
 /// Users with organisation name and roles, for the admin list.
-pub fn list_users(
-    conn: &mut AnyConnection,
-) -> Result<Vec<(User, String, Vec<Role>)>, AppError> {
+pub fn list_users(conn: &mut AnyConnection) -> Result<Vec<(User, String, Vec<Role>)>, AppError> {
     let rows: Vec<(User, String)> = users::table
         .inner_join(organisations::table)
         .order(users::name)

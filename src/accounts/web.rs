@@ -124,26 +124,33 @@ async fn post_login(
             write_tx(conn, |conn| match user {
                 Some(user) if ok => {
                     let token = session::start(conn, &user.id)?;
-                    let auth = accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
-                    audit::record(conn, &audit::Event {
-                        actor: &Actor::User(auth).audit_actor(),
-                        action: "session.login",
-                        object_type: "user",
-                        object_id: Some(user.id.as_str()),
-                        outcome: Outcome::Success,
-                        detail: "",
-                    })?;
+                    let auth =
+                        accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
+                    audit::record(
+                        conn,
+                        &audit::Event {
+                            actor: &Actor::User(auth).audit_actor(),
+                            action: "session.login",
+                            object_type: "user",
+                            object_id: Some(user.id.as_str()),
+                            outcome: Outcome::Success,
+                            detail: "",
+                        },
+                    )?;
                     Ok(Some(token))
                 }
                 other => {
-                    audit::record(conn, &audit::Event {
-                        actor: &AuditActor::anonymous(),
-                        action: "session.login",
-                        object_type: "user",
-                        object_id: other.as_ref().map(|u| u.id.as_str()),
-                        outcome: Outcome::Failure,
-                        detail: "wrong email or password",
-                    })?;
+                    audit::record(
+                        conn,
+                        &audit::Event {
+                            actor: &AuditActor::anonymous(),
+                            action: "session.login",
+                            object_type: "user",
+                            object_id: other.as_ref().map(|u| u.id.as_str()),
+                            outcome: Outcome::Failure,
+                            detail: "wrong email or password",
+                        },
+                    )?;
                     Ok(None)
                 }
             })
@@ -192,14 +199,17 @@ async fn post_logout(
                 write_tx(conn, |conn| {
                     session::end(conn, &token)?;
                     if let Some(user) = user {
-                        audit::record(conn, &audit::Event {
-                            actor: &Actor::User(user.clone()).audit_actor(),
-                            action: "session.logout",
-                            object_type: "user",
-                            object_id: Some(user.id.as_str()),
-                            outcome: Outcome::Success,
-                            detail: "",
-                        })?;
+                        audit::record(
+                            conn,
+                            &audit::Event {
+                                actor: &Actor::User(user.clone()).audit_actor(),
+                                action: "session.logout",
+                                object_type: "user",
+                                object_id: Some(user.id.as_str()),
+                                outcome: Outcome::Success,
+                                detail: "",
+                            },
+                        )?;
                     }
                     Ok(())
                 })

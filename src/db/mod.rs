@@ -113,7 +113,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
@@ -280,7 +281,9 @@ mod tests {
             Backend::Sqlite("samordna.db".into())
         );
         assert_eq!(
-            Backend::from_url("sqlite://samordna.db").unwrap().data_dir(),
+            Backend::from_url("sqlite://samordna.db")
+                .unwrap()
+                .data_dir(),
             PathBuf::from(".")
         );
         assert!(matches!(
@@ -288,7 +291,10 @@ mod tests {
             Backend::Postgres(_)
         ));
         let err = Backend::from_url("mysql://root:hemligt@h/db").unwrap_err();
-        assert!(err.contains("sqlite://") && !err.contains("hemligt"), "{err}");
+        assert!(
+            err.contains("sqlite://") && !err.contains("hemligt"),
+            "{err}"
+        );
     }
 
     #[test]

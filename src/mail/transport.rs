@@ -24,7 +24,9 @@ impl Transport {
     pub fn from_setting(setting: &MailTransportSetting) -> Result<Self, String> {
         match setting {
             MailTransportSetting::Smtp(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                .map(|b| Transport::Smtp(b.timeout(Some(std::time::Duration::from_secs(30))).build()))
+                .map(|b| {
+                    Transport::Smtp(b.timeout(Some(std::time::Duration::from_secs(30))).build())
+                })
                 .map_err(|e| format!("SAMORDNA_SMTP_URL: {e}")),
             MailTransportSetting::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -42,10 +44,14 @@ impl Transport {
                 message: e.to_string(),
             }),
             Transport::Folder(folder) => {
-                folder.send(message).await.map(|_| ()).map_err(|e| SendError {
-                    permanent: false,
-                    message: e.to_string(),
-                })
+                folder
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SendError {
+                        permanent: false,
+                        message: e.to_string(),
+                    })
             }
         }
     }

@@ -69,7 +69,8 @@ pub async fn check_origin(
     }
     let new_cookie = match req.cookie(COOKIE) {
         Some(c) if !c.value().is_empty() => {
-            req.extensions_mut().insert(CsrfCookie(c.value().to_string()));
+            req.extensions_mut()
+                .insert(CsrfCookie(c.value().to_string()));
             None
         }
         _ => {
@@ -80,10 +81,7 @@ pub async fn check_origin(
     };
     let mut response = next.call(req).await?;
     if let Some(value) = new_cookie {
-        let already_set = response
-            .response()
-            .cookies()
-            .any(|c| c.name() == COOKIE);
+        let already_set = response.response().cookies().any(|c| c.name() == COOKIE);
         if !already_set {
             response
                 .response_mut()
@@ -95,10 +93,7 @@ pub async fn check_origin(
 
 fn same_site(req: &ServiceRequest, state: &AppState) -> bool {
     let headers = req.headers();
-    if let Some(site) = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return matches!(site, "same-origin" | "none");
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {

@@ -16,7 +16,7 @@ use crate::web::AppState;
 /// The session state of a request, looked up once and kept in the request's extensions.
 #[derive(Clone)]
 enum SessionState {
-    SignedIn(AuthUser),
+    SignedIn(Box<AuthUser>),
     Expired,
     None,
 }
@@ -28,7 +28,10 @@ async fn session_state(req: &HttpRequest) -> Result<SessionState, AppError> {
     let state = match req.cookie(session::COOKIE) {
         None => SessionState::None,
         Some(cookie) => {
-            let app = req.app_data::<web::Data<AppState>>().expect("AppState").clone();
+            let app = req
+                .app_data::<web::Data<AppState>>()
+                .expect("AppState")
+                .clone();
             let token = cookie.value().to_string();
             let (idle, max) = (
                 app.settings.session_idle_timeout,
@@ -37,7 +40,7 @@ async fn session_state(req: &HttpRequest) -> Result<SessionState, AppError> {
             app.db(move |conn| {
                 Ok(match session::resolve(conn, &token, idle, max)? {
                     Lookup::Active(user_id) => match load_auth_user(conn, &user_id)? {
-                        Some(user) => SessionState::SignedIn(user),
+                        Some(user) => SessionState::SignedIn(Box::new(user)),
                         None => SessionState::None,
                     },
                     Lookup::Expired => SessionState::Expired,
@@ -70,7 +73,7 @@ impl FromRequest for CurrentUser {
         let req = req.clone();
         Box::pin(async move {
             match session_state(&req).await? {
-                SessionState::SignedIn(user) => Ok(CurrentUser(user)),
+                SessionState::SignedIn(user) => Ok(CurrentUser(*user)),
                 SessionState::Expired => Err(login_target(&req, true).into()),
                 SessionState::None => Err(login_target(&req, false).into()),
             }
@@ -89,7 +92,7 @@ impl FromRequest for MaybeUser {
         let req = req.clone();
         Box::pin(async move {
             Ok(MaybeUser(match session_state(&req).await? {
-                SessionState::SignedIn(user) => Some(user),
+                SessionState::SignedIn(user) => Some(*user),
                 _ => None,
             }))
         })
@@ -115,7 +118,10 @@ impl FromRequest for ApiActor {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_string());
-        let app = req.app_data::<web::Data<AppState>>().expect("AppState").clone();
+        let app = req
+            .app_data::<web::Data<AppState>>()
+            .expect("AppState")
+            .clone();
         Box::pin(async move {
             let Some(plain) = bearer else {
                 return Err(AppError::Unauthenticated.into());

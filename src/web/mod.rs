@@ -79,9 +79,7 @@ pub fn encode_query_value(value: &str) -> String {
 /// Only a path on this site may be a redirect target after login (no `//host` or `https://`).
 pub fn safe_local_path(next: Option<&str>) -> String {
     match next {
-        Some(path)
-            if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') =>
-        {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path.to_string()
         }
         _ => "/".to_string(),

@@ -8,12 +8,24 @@ use crate::helpers::{csrf_from, Login, TestApp};
 use crate::on_both_databases;
 
 async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: TestApp) {
-    let teacher = app.add_user("skola", &[Role::Reporter, Role::Caseworker, Role::Intake]).await;
+    let teacher = app
+        .add_user("skola", &[Role::Reporter, Role::Caseworker, Role::Intake])
+        .await;
     app.login(&teacher).await;
-    for path in ["/admin/users", "/admin/organisations", "/admin/tokens", "/admin/audit", "/admin/outbox"] {
+    for path in [
+        "/admin/users",
+        "/admin/organisations",
+        "/admin/tokens",
+        "/admin/audit",
+        "/admin/outbox",
+    ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 403, "{path}");
-        assert!(response.text().await.unwrap().contains("Du har inte behörighet"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("Du har inte behörighet"));
     }
     let id = teacher.user_id.clone();
     let denied: i64 = app
@@ -32,38 +44,79 @@ async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: 
 async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.login(&admin).await;
-    let page = app.client.get(app.url("/admin/organisations")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/admin/organisations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = csrf_from(&page);
 
     // No kind chosen and no municipality: the page comes back with the name kept and errors beside the fields.
     let response = app
         .client
         .post(app.url("/admin/organisations"))
-        .form(&[("csrf_token", token.as_str()), ("name", "Ekskolan"), ("kind", ""), ("principal", "kommun"), ("municipality_id", "")])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Ekskolan"),
+            ("kind", ""),
+            ("principal", "kommun"),
+            ("municipality_id", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
     assert!(body.contains("value=\"Ekskolan\""), "name kept");
-    assert!(body.contains("id=\"kind-error\">Välj vilken sorts verksamhet det är."), "{body}");
+    assert!(
+        body.contains("id=\"kind-error\">Välj vilken sorts verksamhet det är."),
+        "{body}"
+    );
     assert!(body.contains("id=\"municipality_id-error\">Välj en kommun i listan."));
-    assert!(body.contains("<option value=\"kommun\" selected>"), "choice kept");
+    assert!(
+        body.contains("<option value=\"kommun\" selected>"),
+        "choice kept"
+    );
 
     let municipality_id: String = app
-        .conn(|conn| samordna::db::schema::municipalities::table.select(samordna::db::schema::municipalities::id).first(conn).unwrap())
+        .conn(|conn| {
+            samordna::db::schema::municipalities::table
+                .select(samordna::db::schema::municipalities::id)
+                .first(conn)
+                .unwrap()
+        })
         .await;
     let response = app
         .client
         .post(app.url("/admin/organisations"))
-        .form(&[("csrf_token", token.as_str()), ("name", "Ekskolan"), ("kind", "skola"), ("principal", "kommun"), ("municipality_id", &municipality_id)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", "Ekskolan"),
+            ("kind", "skola"),
+            ("principal", "kommun"),
+            ("municipality_id", &municipality_id),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.text().await.unwrap().contains("Ekskolan är tillagd."));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Ekskolan är tillagd."));
     let kind: String = app
-        .conn(|conn| organisations::table.filter(organisations::name.eq("Ekskolan")).select(organisations::kind).first(conn).unwrap())
+        .conn(|conn| {
+            organisations::table
+                .filter(organisations::name.eq("Ekskolan"))
+                .select(organisations::kind)
+                .first(conn)
+                .unwrap()
+        })
         .await;
     assert_eq!(kind, "skola");
 }
@@ -72,21 +125,45 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.smtp.wait_for(1, Duration::from_secs(10)).await; // the admin's own welcome mail
     app.login(&admin).await;
-    let page = app.client.get(app.url("/admin/users")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = csrf_from(&page);
-    let org_id: String = app.conn(|conn| organisations::table.select(organisations::id).first(conn).unwrap()).await;
+    let org_id: String = app
+        .conn(|conn| {
+            organisations::table
+                .select(organisations::id)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
 
     // A bad email and no role: both errors shown, the rest kept.
     let response = app
         .client
         .post(app.url("/admin/users"))
-        .form(&[("csrf_token", token.as_str()), ("email", "anna.skola.se"), ("name", "Anna Ek"), ("title", "Kurator"), ("organisation_id", &org_id)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", "anna.skola.se"),
+            ("name", "Anna Ek"),
+            ("title", "Kurator"),
+            ("organisation_id", &org_id),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
-    assert!(body.contains("id=\"email-error\">E-postadressen ser inte rätt ut."), "{body}");
+    assert!(
+        body.contains("id=\"email-error\">E-postadressen ser inte rätt ut."),
+        "{body}"
+    );
     assert!(body.contains("id=\"roles-error\">Välj minst en roll."));
     assert!(body.contains("value=\"Anna Ek\"") && body.contains("value=\"Kurator\""));
 
@@ -113,7 +190,10 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
 
     // The welcome email arrives over SMTP, says where to log in, and carries no password.
     let mail = app.smtp.wait_for(2, Duration::from_secs(10)).await;
-    let welcome = mail.iter().find(|m| m.to.iter().any(|t| t.contains("anna.ek@skola.test"))).expect("welcome mail");
+    let welcome = mail
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains("anna.ek@skola.test")))
+        .expect("welcome mail");
     let parsed = welcome.parsed();
     assert_eq!(parsed.subject(), Some("Du har ett konto i Samordna"));
     let text = parsed.body_text(0).unwrap();
@@ -121,13 +201,31 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     assert!(!text.contains(&password));
 
     // The new user logs in with it.
-    let anna = Login { email: "anna.ek@skola.test".into(), password, user_id: String::new() };
+    let anna = Login {
+        email: "anna.ek@skola.test".into(),
+        password,
+        user_id: String::new(),
+    };
     let other = app.fresh_browser();
     other.login(&anna).await;
-    let home = other.client.get(other.url("/")).send().await.unwrap().text().await.unwrap();
+    let home = other
+        .client
+        .get(other.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("Välkommen, Anna Ek"));
     let stored: String = other
-        .conn(|conn| users::table.filter(users::email.eq("anna.ek@skola.test")).select(users::password_hash).first(conn).unwrap())
+        .conn(|conn| {
+            users::table
+                .filter(users::email.eq("anna.ek@skola.test"))
+                .select(users::password_hash)
+                .first(conn)
+                .unwrap()
+        })
         .await;
     assert!(stored.starts_with("$argon2id$"), "{stored}");
 }

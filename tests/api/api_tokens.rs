@@ -7,11 +7,23 @@ use crate::on_both_databases;
 
 /// Issues a token through the admin page and returns its plain text.
 async fn issue(app: &TestApp, name: &str, holder: &str) -> String {
-    let page = app.client.get(app.url("/admin/tokens")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/admin/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let response = app
         .client
         .post(app.url("/admin/tokens"))
-        .form(&[("csrf_token", csrf_from(&page).as_str()), ("name", name), ("holder", holder)])
+        .form(&[
+            ("csrf_token", csrf_from(&page).as_str()),
+            ("name", name),
+            ("holder", holder),
+        ])
         .send()
         .await
         .unwrap();
@@ -25,30 +37,83 @@ async fn issue(app: &TestApp, name: &str, holder: &str) -> String {
 async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.login(&admin).await;
-    let plain = issue(&app, "Skript för kontoimport", &format!("user:{}", admin.user_id)).await;
+    let plain = issue(
+        &app,
+        "Skript för kontoimport",
+        &format!("user:{}", admin.user_id),
+    )
+    .await;
     assert!(plain.starts_with("smd_") && plain.len() > 40, "{plain}");
 
-    let me: serde_json::Value = app.client.get(app.url("/api/v1/me")).bearer_auth(&plain).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&plain)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["kind"], "user");
     assert_eq!(me["email"], admin.email.as_str());
     assert_eq!(me["roles"], serde_json::json!(["admin"]));
 
     // Only a hash is stored.
-    let stored: Vec<String> = app.conn(|conn| api_tokens::table.select(api_tokens::token_hash).load(conn).unwrap()).await;
-    assert!(stored.iter().all(|h| h.len() == 64 && !plain.contains(h.as_str())));
+    let stored: Vec<String> = app
+        .conn(|conn| {
+            api_tokens::table
+                .select(api_tokens::token_hash)
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert!(stored
+        .iter()
+        .all(|h| h.len() == 64 && !plain.contains(h.as_str())));
 
     // An integration token speaks for its organisation, not for a person.
-    let org_id: String = app.conn(|conn| organisations::table.select(organisations::id).first(conn).unwrap()).await;
+    let org_id: String = app
+        .conn(|conn| {
+            organisations::table
+                .select(organisations::id)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
     let integration = issue(&app, "E-postserver", &format!("org:{org_id}")).await;
-    let me: serde_json::Value = app.client.get(app.url("/api/v1/me")).bearer_auth(&integration).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&integration)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["kind"], "integration");
     assert_eq!(me["organisation_id"], org_id.as_str());
 
     // Revoked: refused from then on.
     let id: String = app
-        .conn(|conn| api_tokens::table.filter(api_tokens::name.eq("E-postserver")).select(api_tokens::id).first(conn).unwrap())
+        .conn(|conn| {
+            api_tokens::table
+                .filter(api_tokens::name.eq("E-postserver"))
+                .select(api_tokens::id)
+                .first(conn)
+                .unwrap()
+        })
         .await;
-    let page = app.client.get(app.url("/admin/tokens")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/admin/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let response = app
         .client
         .post(app.url(&format!("/admin/tokens/{id}/revoke")))
@@ -57,7 +122,13 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    let response = app.client.get(app.url("/api/v1/me")).bearer_auth(&integration).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&integration)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 401);
 }
 
@@ -92,13 +163,31 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     assert_eq!(response.status().as_u16(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "bad_request");
-    assert!(body["message"].as_str().unwrap().starts_with("Felaktig JSON"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Felaktig JSON"),
+        "{body}"
+    );
 
     // Not JSON at all.
-    let response = client.post(app.url("/api/v1/users")).bearer_auth(&token).body("email=x").send().await.unwrap();
+    let response = client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .body("email=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert!(body["message"].as_str().unwrap().contains("application/json"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/json"),
+        "{body}"
+    );
 
     // Valid JSON with mistakes: 422 with one entry per field, nothing written.
     let response = client
@@ -110,9 +199,21 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     let body: serde_json::Value = response.json().await.unwrap();
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["email", "name", "organisation_id", "password"], "{body}");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("E-postadressen"));
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["email", "name", "organisation_id", "password"],
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("E-postadressen"));
 
     let response = client
         .post(app.url("/api/v1/users"))
@@ -126,7 +227,14 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     assert_eq!(body["errors"][0]["field"], "roles");
 
     // And a correct one.
-    let org_id: String = app.conn(|conn| organisations::table.select(organisations::id).first(conn).unwrap()).await;
+    let org_id: String = app
+        .conn(|conn| {
+            organisations::table
+                .select(organisations::id)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
     let response = client
         .post(app.url("/api/v1/users"))
         .bearer_auth(&token)
@@ -140,7 +248,12 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
 
     // A reporter's token may not add users: 403, as JSON.
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
-    let teacher_token = issue(&app, "Lärarens nyckel", &format!("user:{}", teacher.user_id)).await;
+    let teacher_token = issue(
+        &app,
+        "Lärarens nyckel",
+        &format!("user:{}", teacher.user_id),
+    )
+    .await;
     let response = client
         .post(app.url("/api/v1/users"))
         .bearer_auth(&teacher_token)
@@ -153,4 +266,7 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     assert_eq!(body["error"], "forbidden");
 }
 
-on_both_databases!(admin_issues_tokens_that_work_until_revoked, api_errors_are_json_and_say_what_is_wrong);
+on_both_databases!(
+    admin_issues_tokens_that_work_until_revoked,
+    api_errors_are_json_and_say_what_is_wrong
+);

@@ -18,13 +18,18 @@ fn verify_cli(app: &TestApp) -> (i32, String) {
         .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
         .output()
         .expect("run samordna");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn drop_guard(conn: &mut AnyConnection) {
     // What an attacker with database rights would do first: remove the append-only trigger.
     match conn {
-        AnyConnection::Postgresql(_) => conn.batch_execute("DROP TRIGGER audit_log_no_change ON audit_log").unwrap(),
+        AnyConnection::Postgresql(_) => conn
+            .batch_execute("DROP TRIGGER audit_log_no_change ON audit_log")
+            .unwrap(),
         AnyConnection::Sqlite(_) => conn
             .batch_execute("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
             .unwrap(),
@@ -36,13 +41,25 @@ async fn the_trail_is_append_only_and_tampering_is_detected(app: TestApp) {
         let user = app.add_user("skola", &[Role::Reporter]).await;
         app.fresh_browser().login(&user).await;
     }
-    assert_eq!(app.conn(|c| audit::verify(c).unwrap()).await, Verdict::Intact { entries: 6 });
-    assert_eq!(verify_cli(&app), (0, "Audit trail intact: 6 entries, every link checked.\n".into()));
+    assert_eq!(
+        app.conn(|c| audit::verify(c).unwrap()).await,
+        Verdict::Intact { entries: 6 }
+    );
+    assert_eq!(
+        verify_cli(&app),
+        (
+            0,
+            "Audit trail intact: 6 entries, every link checked.\n".into()
+        )
+    );
 
     // The database itself refuses changes and removals.
     let refused = app
         .conn(|c| {
-            let update = diesel::update(audit_log::table.find(2)).set(audit_log::detail.eq("x")).execute(c).is_err();
+            let update = diesel::update(audit_log::table.find(2))
+                .set(audit_log::detail.eq("x"))
+                .execute(c)
+                .is_err();
             let delete = diesel::delete(audit_log::table.find(2)).execute(c).is_err();
             update && delete
         })
@@ -52,26 +69,60 @@ async fn the_trail_is_append_only_and_tampering_is_detected(app: TestApp) {
     // Past the trigger, an altered row is found...
     app.conn(|c| {
         drop_guard(c);
-        diesel::update(audit_log::table.find(3)).set(audit_log::outcome.eq("failure")).execute(c).unwrap();
+        diesel::update(audit_log::table.find(3))
+            .set(audit_log::outcome.eq("failure"))
+            .execute(c)
+            .unwrap();
     })
     .await;
     let (code, out) = verify_cli(&app);
     assert_eq!(code, 1);
     assert_eq!(out, "AUDIT TRAIL BROKEN at entry 3: has been altered.\n");
-    app.conn(|c| diesel::update(audit_log::table.find(3)).set(audit_log::outcome.eq("success")).execute(c).unwrap()).await;
+    app.conn(|c| {
+        diesel::update(audit_log::table.find(3))
+            .set(audit_log::outcome.eq("success"))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
     assert_eq!(verify_cli(&app).0, 0, "restored row verifies again");
 
     // ...so is a removed one in the middle...
-    let saved: audit::Entry = app.conn(|c| audit_log::table.find(4).select(audit::Entry::as_select()).first(c).unwrap()).await;
-    app.conn(|c| diesel::delete(audit_log::table.find(4)).execute(c).unwrap()).await;
-    assert_eq!(app.conn(|c| audit::verify(c).unwrap()).await, Verdict::Broken { seq: 4, problem: "entry 4 is missing (next present is 5)".into() });
-    app.conn(move |c| diesel::insert_into(audit_log::table).values(&saved).execute(c).unwrap()).await;
+    let saved: audit::Entry = app
+        .conn(|c| {
+            audit_log::table
+                .find(4)
+                .select(audit::Entry::as_select())
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    app.conn(|c| diesel::delete(audit_log::table.find(4)).execute(c).unwrap())
+        .await;
+    assert_eq!(
+        app.conn(|c| audit::verify(c).unwrap()).await,
+        Verdict::Broken {
+            seq: 4,
+            problem: "entry 4 is missing (next present is 5)".into()
+        }
+    );
+    app.conn(move |c| {
+        diesel::insert_into(audit_log::table)
+            .values(&saved)
+            .execute(c)
+            .unwrap()
+    })
+    .await;
 
     // ...and one cut off the end.
-    app.conn(|c| diesel::delete(audit_log::table.find(6)).execute(c).unwrap()).await;
+    app.conn(|c| diesel::delete(audit_log::table.find(6)).execute(c).unwrap())
+        .await;
     let (code, out) = verify_cli(&app);
     assert_eq!(code, 1);
-    assert!(out.contains("the trail ends at entry 5 but 6 were written"), "{out}");
+    assert!(
+        out.contains("the trail ends at entry 5 but 6 were written"),
+        "{out}"
+    );
 }
 
 on_both_databases!(the_trail_is_append_only_and_tampering_is_detected);
@@ -104,5 +155,8 @@ async fn entries_are_numbered_without_gaps_under_concurrent_writers() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(app.conn(|c| audit::verify(c).unwrap()).await, Verdict::Intact { entries: 200 });
+    assert_eq!(
+        app.conn(|c| audit::verify(c).unwrap()).await,
+        Verdict::Intact { entries: 200 }
+    );
 }

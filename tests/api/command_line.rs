@@ -10,7 +10,10 @@ fn samordna(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env("SAMORDNA_DATABASE_URL", db_url)
         .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
-        .env("SAMORDNA_MAIL_DIR", std::env::temp_dir().join("samordna-test-mail"));
+        .env(
+            "SAMORDNA_MAIL_DIR",
+            std::env::temp_dir().join("samordna-test-mail"),
+        );
     for (k, v) in env {
         command.env(k, v);
     }
@@ -29,9 +32,21 @@ fn stderr(out: &Output) -> String {
 fn a_wrong_setting_stops_the_start_with_one_line_naming_it() {
     let db = TestDatabase::create(Db::Sqlite);
     for (name, value, expected) in [
-        ("SAMORDNA_BIND", "localhost", "SAMORDNA_BIND: \"localhost\" is not an address and port like 127.0.0.1:8080"),
-        ("SAMORDNA_SMTP_URL", "mail.kommun.se", "SAMORDNA_SMTP_URL: not a valid SMTP URL"),
-        ("SAMORDNA_SECRET_KEY", "kort", "SAMORDNA_SECRET_KEY: must be at least 32 characters, got 4"),
+        (
+            "SAMORDNA_BIND",
+            "localhost",
+            "SAMORDNA_BIND: \"localhost\" is not an address and port like 127.0.0.1:8080",
+        ),
+        (
+            "SAMORDNA_SMTP_URL",
+            "mail.kommun.se",
+            "SAMORDNA_SMTP_URL: not a valid SMTP URL",
+        ),
+        (
+            "SAMORDNA_SECRET_KEY",
+            "kort",
+            "SAMORDNA_SECRET_KEY: must be at least 32 characters, got 4",
+        ),
     ] {
         let out = samordna(&db.url, &["serve"], &[(name, value)]);
         assert_eq!(out.status.code(), Some(2), "{name}");
@@ -43,12 +58,25 @@ fn a_wrong_setting_stops_the_start_with_one_line_naming_it() {
 
 #[test]
 fn an_unreachable_database_gives_the_real_cause() {
-    let out = samordna("postgres://samordna:hemligt@127.0.0.1:1/samordna", &["migrate"], &[]);
+    let out = samordna(
+        "postgres://samordna:hemligt@127.0.0.1:1/samordna",
+        &["migrate"],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("cannot open database postgres://samordna:***@127.0.0.1:1/samordna"), "{err}");
-    assert!(err.contains("127.0.0.1") && err.contains("port 1") && err.contains("refused"), "{err}");
-    assert!(!err.contains("hemligt") && !err.to_lowercase().contains("invalid connection url"), "{err}");
+    assert!(
+        err.contains("cannot open database postgres://samordna:***@127.0.0.1:1/samordna"),
+        "{err}"
+    );
+    assert!(
+        err.contains("127.0.0.1") && err.contains("port 1") && err.contains("refused"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hemligt") && !err.to_lowercase().contains("invalid connection url"),
+        "{err}"
+    );
 }
 
 #[actix_web::test]
@@ -59,23 +87,106 @@ async fn accounts_can_be_set_up_from_the_command_line() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         stdout(&out)
     };
-    run(&["municipality", "add", "--name", "Ekby kommun", "--phone", "010-111 22 33"]);
-    run(&["org", "add", "--name", "Ekbyskolan", "--kind", "skola", "--principal", "kommun", "--municipality", "Ekby kommun"]);
-    let out = run(&["user", "add", "--email", "lisa@ekby.test", "--name", "Lisa Lind", "--title", "Lärare", "--org", "Ekbyskolan", "--role", "reporter"]);
-    let password = out.lines().find_map(|l| l.strip_prefix("Password (shown once): ")).expect(&out).to_string();
-    let out = run(&["token", "add", "--name", "Import", "--user", "lisa@ekby.test"]);
+    run(&[
+        "municipality",
+        "add",
+        "--name",
+        "Ekby kommun",
+        "--phone",
+        "010-111 22 33",
+    ]);
+    run(&[
+        "org",
+        "add",
+        "--name",
+        "Ekbyskolan",
+        "--kind",
+        "skola",
+        "--principal",
+        "kommun",
+        "--municipality",
+        "Ekby kommun",
+    ]);
+    let out = run(&[
+        "user",
+        "add",
+        "--email",
+        "lisa@ekby.test",
+        "--name",
+        "Lisa Lind",
+        "--title",
+        "Lärare",
+        "--org",
+        "Ekbyskolan",
+        "--role",
+        "reporter",
+    ]);
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown once): "))
+        .expect(&out)
+        .to_string();
+    let out = run(&[
+        "token",
+        "add",
+        "--name",
+        "Import",
+        "--user",
+        "lisa@ekby.test",
+    ]);
     assert!(out.lines().last().unwrap().starts_with("smd_"), "{out}");
-    assert_eq!(run(&["audit", "verify"]), "Audit trail intact: 4 entries, every link checked.\n");
+    assert_eq!(
+        run(&["audit", "verify"]),
+        "Audit trail intact: 4 entries, every link checked.\n"
+    );
 
     // A mistake is explained, in the words of the form.
-    let out = samordna(&db.url, &["org", "add", "--name", "X", "--kind", "skolan", "--principal", "kommun", "--municipality", "Ekby kommun"], &[]);
+    let out = samordna(
+        &db.url,
+        &[
+            "org",
+            "add",
+            "--name",
+            "X",
+            "--kind",
+            "skolan",
+            "--principal",
+            "kommun",
+            "--municipality",
+            "Ekby kommun",
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("kind: Välj vilken sorts verksamhet det är."), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kind: Välj vilken sorts verksamhet det är."),
+        "{}",
+        stderr(&out)
+    );
 
     // The account made on the command line works in the web service.
-    let app = TestApp::spawn_on(std::sync::Arc::new(db), crate::helpers::TestSmtp::reserve(), Db::Sqlite, &[]).await;
-    app.login(&Login { email: "lisa@ekby.test".into(), password, user_id: String::new() }).await;
-    let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let app = TestApp::spawn_on(
+        std::sync::Arc::new(db),
+        crate::helpers::TestSmtp::reserve(),
+        Db::Sqlite,
+        &[],
+    )
+    .await;
+    app.login(&Login {
+        email: "lisa@ekby.test".into(),
+        password,
+        user_id: String::new(),
+    })
+    .await;
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("Välkommen, Lisa Lind"));
 }
 
@@ -90,7 +201,10 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
         .filter(|l| l.contains("@demo.samordna.se"))
         .map(|l| {
             let parts: Vec<&str> = l.split_whitespace().collect();
-            (parts[parts.len() - 2].to_string(), parts[parts.len() - 1].to_string())
+            (
+                parts[parts.len() - 2].to_string(),
+                parts[parts.len() - 1].to_string(),
+            )
         })
         .collect();
     assert_eq!(logins.len(), 6, "{text}");
@@ -105,15 +219,37 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
         .filter(|l| l.contains("@demo.samordna.se"))
         .map(|l| {
             let parts: Vec<&str> = l.split_whitespace().collect();
-            (parts[parts.len() - 2].to_string(), parts[parts.len() - 1].to_string())
+            (
+                parts[parts.len() - 2].to_string(),
+                parts[parts.len() - 1].to_string(),
+            )
         })
         .collect();
 
-    let app = TestApp::spawn_on(std::sync::Arc::new(db), crate::helpers::TestSmtp::reserve(), Db::Sqlite, &[]).await;
+    let app = TestApp::spawn_on(
+        std::sync::Arc::new(db),
+        crate::helpers::TestSmtp::reserve(),
+        Db::Sqlite,
+        &[],
+    )
+    .await;
     for (email, password) in logins {
         let app = app.fresh_browser();
-        app.login(&Login { email: email.clone(), password, user_id: String::new() }).await;
-        let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        app.login(&Login {
+            email: email.clone(),
+            password,
+            user_id: String::new(),
+        })
+        .await;
+        let home = app
+            .client
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(home.contains("Välkommen"), "{email}");
     }
 }

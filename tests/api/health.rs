@@ -21,10 +21,18 @@ async fn pages_are_swedish_and_unknown_paths_are_404(app: TestApp) {
     assert_eq!(page.status().as_u16(), 404);
     assert!(page.text().await.unwrap().contains("Sidan finns inte"));
 
-    let api = app.client.get(app.url("/api/v1/finns-inte")).send().await.unwrap();
+    let api = app
+        .client
+        .get(app.url("/api/v1/finns-inte"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status().as_u16(), 404);
     let body: serde_json::Value = api.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
 }
 
-on_both_databases!(health_and_readiness_answer, pages_are_swedish_and_unknown_paths_are_404);
+on_both_databases!(
+    health_and_readiness_answer,
+    pages_are_swedish_and_unknown_paths_are_404
+);

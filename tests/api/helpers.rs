@@ -116,7 +116,13 @@ struct Collector {
 }
 
 impl mailin_embedded::Handler for Collector {
-    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> mailin_embedded::Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
         self.current = Some(Received {
             from: from.to_string(),
             to: to.to_vec(),
@@ -170,7 +176,10 @@ impl TestSmtp {
         };
         std::thread::spawn(move || {
             let mut server = mailin_embedded::Server::new(collector);
-            server.with_name("test-smtp").with_tcp_listener(listener).with_num_threads(2);
+            server
+                .with_name("test-smtp")
+                .with_tcp_listener(listener)
+                .with_num_threads(2);
             let _ = server.serve();
         });
     }
@@ -199,12 +208,20 @@ impl TestSmtp {
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
 /// The settings a test instance runs with.
-pub fn test_settings(database_url: &str, port: u16, smtp: &TestSmtp, extra: &[(&str, &str)]) -> Settings {
+pub fn test_settings(
+    database_url: &str,
+    port: u16,
+    smtp: &TestSmtp,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("SAMORDNA_DATABASE_URL".into(), database_url.to_string()),
         ("SAMORDNA_BIND".into(), format!("127.0.0.1:{port}")),
         ("SAMORDNA_SMTP_URL".into(), smtp.url()),
-        ("SAMORDNA_MAIL_FROM".into(), "Samordna <samordna@test.samordna.se>".into()),
+        (
+            "SAMORDNA_MAIL_FROM".into(),
+            "Samordna <samordna@test.samordna.se>".into(),
+        ),
         ("SAMORDNA_SECRET_KEY".into(), SECRET.into()),
         ("SAMORDNA_MAIL_RETRY_SECONDS".into(), "1".into()),
         ("SAMORDNA_DB_POOL_SIZE".into(), "4".into()),
@@ -212,7 +229,8 @@ pub fn test_settings(database_url: &str, port: u16, smtp: &TestSmtp, extra: &[(&
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
-    let mut settings = Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
+    let mut settings =
+        Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
     settings.mail_poll_interval = Duration::from_millis(100);
     settings
 }
@@ -248,12 +266,18 @@ impl TestApp {
     }
 
     /// Starts another instance on an existing database and SMTP server.
-    pub async fn spawn_on(db: Arc<TestDatabase>, smtp: TestSmtp, _kind: Db, extra: &[(&str, &str)]) -> Self {
+    pub async fn spawn_on(
+        db: Arc<TestDatabase>,
+        smtp: TestSmtp,
+        _kind: Db,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let settings = test_settings(&db.url, port, &smtp, extra);
         let (pool, transport) = samordna::startup::prepare(&settings).expect("database ready");
-        let app = samordna::startup::start(settings, pool, transport, listener).expect("server starts");
+        let app =
+            samordna::startup::start(settings, pool, transport, listener).expect("server starts");
         actix_web::rt::spawn(app.server);
         Self {
             address: format!("http://127.0.0.1:{port}"),
@@ -266,7 +290,10 @@ impl TestApp {
 
     /// The same instance seen from another browser (no cookies).
     pub fn fresh_browser(&self) -> TestApp {
-        TestApp { client: new_client(), ..self.clone() }
+        TestApp {
+            client: new_client(),
+            ..self.clone()
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -335,7 +362,15 @@ impl TestApp {
 
     /// Fetches a page and returns its CSRF token.
     pub async fn csrf(&self, path: &str) -> String {
-        let body = self.client.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        let body = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         csrf_from(&body)
     }
 

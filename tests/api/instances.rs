@@ -33,7 +33,12 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
     a.conn(move |conn| {
         write_tx(conn, |conn| {
             for i in 0..N {
-                let email = Email { to: format!("p{i}@test.samordna.se"), subject: format!("M {i}"), text: "x".into(), html: None };
+                let email = Email {
+                    to: format!("p{i}@test.samordna.se"),
+                    subject: format!("M {i}"),
+                    text: "x".into(),
+                    html: None,
+                };
                 mail::enqueue(conn, &email, &settings)?;
             }
             Ok::<_, samordna::error::AppError>(())
@@ -47,20 +52,38 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
     b.state.mail_wake.notify_one();
     let received = smtp.wait_for(N, Duration::from_secs(60)).await;
     actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
-    let received = if received.len() >= N { smtp.received() } else { received };
+    let received = if received.len() >= N {
+        smtp.received()
+    } else {
+        received
+    };
     let mut counts: HashMap<String, usize> = HashMap::new();
     for m in &received {
-        *counts.entry(m.parsed().message_id().unwrap().to_string()).or_default() += 1;
+        *counts
+            .entry(m.parsed().message_id().unwrap().to_string())
+            .or_default() += 1;
     }
-    println!("two instances: queued {N}, received {}, distinct {}", received.len(), counts.len());
+    println!(
+        "two instances: queued {N}, received {}, distinct {}",
+        received.len(),
+        counts.len()
+    );
     assert_eq!(counts.len(), N, "every message arrived");
     assert_eq!(received.len(), N, "no message arrived twice");
 
     // A session started on one instance works on the other.
     let admin = a.add_user("socialtjanst", &[Role::Admin]).await;
     a.login(&admin).await;
-    let on_b = TestApp { client: a.client.clone(), ..b.clone() };
-    let page = on_b.client.get(on_b.url("/admin/users")).send().await.unwrap();
+    let on_b = TestApp {
+        client: a.client.clone(),
+        ..b.clone()
+    };
+    let page = on_b
+        .client
+        .get(on_b.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains(&admin.email));
 }

@@ -7,15 +7,28 @@ async fn login_and_logout_through_the_form(app: TestApp) {
     let login = app.add_user("skola", &[Role::Reporter]).await;
 
     // A page that needs a login sends the browser to the login page, and back afterwards.
-    let guarded = app.client.get(app.url("/admin/users")).send().await.unwrap();
+    let guarded = app
+        .client
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(guarded.status().as_u16(), 303);
-    assert_eq!(guarded.headers()["location"], "/login?next=%2Fadmin%2Fusers");
+    assert_eq!(
+        guarded.headers()["location"],
+        "/login?next=%2Fadmin%2Fusers"
+    );
 
     let token = app.csrf("/login").await;
     let response = app
         .client
         .post(app.url("/login"))
-        .form(&[("csrf_token", token.as_str()), ("email", &login.email.to_uppercase()), ("password", &login.password), ("next", "/")])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", &login.email.to_uppercase()),
+            ("password", &login.password),
+            ("next", "/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -26,19 +39,45 @@ async fn login_and_logout_through_the_form(app: TestApp) {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect();
-    let session = cookies.iter().find(|c| c.starts_with("samordna_session=")).expect("session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
-    assert!(!session.contains("Secure"), "plain http in tests: {session}");
-    assert!(cookies.iter().any(|c| c.starts_with("samordna_csrf=")), "CSRF cookie rotated at login");
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("samordna_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(
+        !session.contains("Secure"),
+        "plain http in tests: {session}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("samordna_csrf=")),
+        "CSRF cookie rotated at login"
+    );
 
-    let home = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(home.contains("Välkommen, Test Person"), "{home}");
     assert!(home.contains("Anmälare"));
 
     // Logout ends the session in the database: the old cookie is worthless afterwards.
     let session_value = session.split(';').next().unwrap().to_string();
     let token = csrf_from(&home);
-    let out = app.client.post(app.url("/logout")).form(&[("csrf_token", token.as_str())]).send().await.unwrap();
+    let out = app
+        .client
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status().as_u16(), 303);
     assert_eq!(out.headers()["location"], "/login?logged_out=1");
     let replay = new_client()
@@ -50,48 +89,98 @@ async fn login_and_logout_through_the_form(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(!replay.contains("Välkommen"), "a logged-out session must not work again");
+    assert!(
+        !replay.contains("Välkommen"),
+        "a logged-out session must not work again"
+    );
 }
 
 async fn wrong_password_and_unknown_user_get_the_same_clear_answer(app: TestApp) {
     let login = app.add_user("skola", &[Role::Reporter]).await;
     let mut bodies = Vec::new();
-    for (email, password) in [(login.email.as_str(), "fel-lösenord-123"), ("ingen@test.samordna.se", "fel-lösenord-123")] {
+    for (email, password) in [
+        (login.email.as_str(), "fel-lösenord-123"),
+        ("ingen@test.samordna.se", "fel-lösenord-123"),
+    ] {
         let token = app.csrf("/login").await;
         let response = app
             .client
             .post(app.url("/login"))
-            .form(&[("csrf_token", token.as_str()), ("email", email), ("password", password)])
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 401);
         let body = response.text().await.unwrap();
-        assert!(body.contains("E-postadressen eller lösenordet stämmer inte"), "{body}");
-        assert!(body.contains(&format!("value=\"{email}\"")), "the email is kept: {body}");
+        assert!(
+            body.contains("E-postadressen eller lösenordet stämmer inte"),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("value=\"{email}\"")),
+            "the email is kept: {body}"
+        );
         bodies.push(body.replace(email, "EMAIL"));
     }
-    let strip = |b: &str| b.lines().filter(|l| !l.contains("csrf_token")).collect::<Vec<_>>().join("\n");
-    assert_eq!(strip(&bodies[0]), strip(&bodies[1]), "no hint whether the account exists");
+    let strip = |b: &str| {
+        b.lines()
+            .filter(|l| !l.contains("csrf_token"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&bodies[0]),
+        strip(&bodies[1]),
+        "no hint whether the account exists"
+    );
 
     // Empty fields: each error next to its field.
     let token = app.csrf("/login").await;
-    let response = app.client.post(app.url("/login")).form(&[("csrf_token", token.as_str()), ("email", ""), ("password", "")]).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", ""),
+            ("password", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
-    assert!(body.contains("id=\"email-error\">Fyll i din e-postadress."), "{body}");
-    assert!(body.contains("id=\"password-error\">Fyll i ditt lösenord."), "{body}");
+    assert!(
+        body.contains("id=\"email-error\">Fyll i din e-postadress."),
+        "{body}"
+    );
+    assert!(
+        body.contains("id=\"password-error\">Fyll i ditt lösenord."),
+        "{body}"
+    );
 }
 
 async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
     let login = app.add_user("skola", &[Role::Reporter]).await;
     let _ = app.csrf("/login").await;
     for token in [None, Some("forged")] {
-        let mut form = vec![("email", login.email.as_str()), ("password", login.password.as_str())];
+        let mut form = vec![
+            ("email", login.email.as_str()),
+            ("password", login.password.as_str()),
+        ];
         if let Some(t) = token {
             form.push(("csrf_token", t));
         }
-        let response = app.client.post(app.url("/login")).form(&form).send().await.unwrap();
+        let response = app
+            .client
+            .post(app.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 403);
         let body = response.text().await.unwrap();
         assert!(body.contains("Formuläret har gått ut"), "{body}");
@@ -103,7 +192,11 @@ async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
         .client
         .post(app.url("/login"))
         .header("sec-fetch-site", "cross-site")
-        .form(&[("csrf_token", token.as_str()), ("email", &login.email), ("password", &login.password)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", &login.email),
+            ("password", &login.password),
+        ])
         .send()
         .await
         .unwrap();
@@ -112,7 +205,11 @@ async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
         .client
         .post(app.url("/login"))
         .header("origin", "https://evil.example")
-        .form(&[("csrf_token", token.as_str()), ("email", &login.email), ("password", &login.password)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", &login.email),
+            ("password", &login.password),
+        ])
         .send()
         .await
         .unwrap();
@@ -146,23 +243,48 @@ async fn an_idle_session_expires_with_a_clear_message() {
             .unwrap();
     })
     .await;
-    let response = app.client.get(app.url("/admin/users")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, "/login?next=%2Fadmin%2Fusers&expired=1");
-    let page = app.client.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Du har varit inaktiv en stund och har loggats ut"), "{page}");
+    let page = app
+        .client
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Du har varit inaktiv en stund och har loggats ut"),
+        "{page}"
+    );
 }
 
 #[actix_web::test]
 async fn cookies_are_secure_when_served_over_https() {
-    let app = TestApp::spawn_with(Db::Sqlite, &[("SAMORDNA_BASE_URL", "https://samordna.test/")], true).await;
+    let app = TestApp::spawn_with(
+        Db::Sqlite,
+        &[("SAMORDNA_BASE_URL", "https://samordna.test/")],
+        true,
+    )
+    .await;
     let login = app.add_user("skola", &[Role::Reporter]).await;
     let token = app.csrf("/login").await;
     let response = app
         .client
         .post(app.url("/login"))
-        .form(&[("csrf_token", token.as_str()), ("email", &login.email), ("password", &login.password)])
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", &login.email),
+            ("password", &login.password),
+        ])
         .send()
         .await
         .unwrap();

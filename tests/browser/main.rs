@@ -1,0 +1,273 @@
+//! Headless Chromium (Debian's `chromium` and `chromium-driver`) drives the real pages, and
+//! axe-core checks each page a person sees for accessibility problems.
+//!
+//! Needs `/usr/bin/chromium`, `/usr/bin/chromedriver` (or `CHROMEDRIVER`) and axe-core from
+//! `npm ci --prefix tests/browser`; `.ci/run` installs them. Missing tools fail the test.
+
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{Db, TestApp};
+use samordna::accounts::Role;
+
+struct Driver {
+    process: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn chromedriver() -> Driver {
+    let path = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let process = Command::new(&path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {path}: {e}. Install Debian's chromium and chromium-driver (.ci/run does)."));
+    Driver {
+        process,
+        port,
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let chrome = std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chrome,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=390,844",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let start = Instant::now();
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if start.elapsed() < Duration::from_secs(20) => {
+                let _ = e;
+                actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start headless Chromium through chromedriver: {e}"),
+        }
+    }
+}
+
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/node_modules/axe-core/axe.min.js"
+        )
+        .into()
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core not found at {path} ({e}): run `npm ci --prefix tests/browser`")
+    })
+}
+
+/// Runs axe-core (WCAG 2.1 A and AA, and best practices) on the current page and returns the
+/// violations as "rule: nodes" lines.
+async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
+    client.execute(axe, vec![]).await.expect("inject axe-core");
+    let result = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+                  .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                  .catch(e => done(['axe failed: ' + e]));"#,
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    serde_json::from_value(result).expect("a list of violations")
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+#[actix_web::test]
+async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+
+    client.goto(&app.url("/")).await.unwrap();
+    assert_eq!(
+        axe_violations(&client, &axe).await,
+        Vec::<String>::new(),
+        "start page, signed out"
+    );
+
+    client.goto(&app.url("/login")).await.unwrap();
+    assert_eq!(client.title().await.unwrap(), "Logga in – Samordna");
+    assert_eq!(
+        axe_violations(&client, &axe).await,
+        Vec::<String>::new(),
+        "login page"
+    );
+    screenshot(&client, "login").await;
+
+    // A wrong password: the page says so and keeps the email.
+    client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(&admin.email)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("fel-lösenord-123")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alert = client
+        .wait()
+        .for_element(Locator::Css("[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alert.contains("stämmer inte"), "{alert}");
+    let kept = client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(admin.email.as_str()));
+    assert_eq!(
+        axe_violations(&client, &axe).await,
+        Vec::<String>::new(),
+        "login page with an error"
+    );
+
+    // The right password leads to the start page.
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(&admin.password)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_url(&url::Url::parse(&app.url("/")).unwrap())
+        .await
+        .unwrap();
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.starts_with("Välkommen, Test Person"), "{heading}");
+    assert_eq!(client.current_url().await.unwrap().path(), "/");
+    assert_eq!(
+        axe_violations(&client, &axe).await,
+        Vec::<String>::new(),
+        "start page, signed in"
+    );
+    screenshot(&client, "start").await;
+
+    // The admin's user page, with a form error showing.
+    client.goto(&app.url("/admin/users")).await.unwrap();
+    client
+        .find(Locator::Css(
+            "form[action='/admin/users#ny'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = client
+        .wait()
+        .for_element(Locator::Id("email-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(error, "Fyll i e-postadressen.");
+    assert_eq!(
+        axe_violations(&client, &axe).await,
+        Vec::<String>::new(),
+        "admin users page with errors"
+    );
+    screenshot(&client, "admin-users-errors").await;
+
+    // Logging out brings the login page back.
+    client
+        .find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = client
+        .wait()
+        .for_element(Locator::Css("[role=status]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(notice, "Du är utloggad.");
+    client.close().await.unwrap();
+}
