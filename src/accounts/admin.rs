@@ -79,7 +79,7 @@ async fn get_admin(
         .db(move |conn| authorize(conn, &actor, Action::View, Resource::Accounts, None))
         .await?;
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/"))
+        .insert_header(("Location", "/admin/users"))
         .finish())
 }
 

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use samordna::accounts::Role;
 use samordna::db::schema::{audit_log, organisations, users};
 
-use crate::helpers::{csrf_from, Login, TestApp};
+use crate::helpers::{shown_once, Login, TestApp};
 use crate::on_both_databases;
 
 async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: TestApp) {
@@ -44,31 +44,20 @@ async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: 
 async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.login(&admin).await;
-    let page = app
-        .client
-        .get(app.url("/admin/organisations"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_from(&page);
 
     // No kind chosen and no municipality: the page comes back with the name kept and errors beside the fields.
     let response = app
-        .client
-        .post(app.url("/admin/organisations"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("name", "Ekskolan"),
-            ("kind", ""),
-            ("principal", "kommun"),
-            ("municipality_id", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/organisations",
+            "/admin/organisations",
+            &[
+                ("name", "Ekskolan"),
+                ("kind", ""),
+                ("principal", "kommun"),
+                ("municipality_id", ""),
+            ],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
     assert!(body.contains("value=\"Ekskolan\""), "name kept");
@@ -91,18 +80,17 @@ async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
         })
         .await;
     let response = app
-        .client
-        .post(app.url("/admin/organisations"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("name", "Ekskolan"),
-            ("kind", "skola"),
-            ("principal", "kommun"),
-            ("municipality_id", &municipality_id),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/organisations",
+            "/admin/organisations",
+            &[
+                ("name", "Ekskolan"),
+                ("kind", "skola"),
+                ("principal", "kommun"),
+                ("municipality_id", &municipality_id),
+            ],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert!(response
         .text()
@@ -125,16 +113,6 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.smtp.wait_for(1, Duration::from_secs(10)).await; // the admin's own welcome mail
     app.login(&admin).await;
-    let page = app
-        .client
-        .get(app.url("/admin/users"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_from(&page);
     let org_id: String = app
         .conn(|conn| {
             organisations::table
@@ -146,18 +124,17 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
 
     // A bad email and no role: both errors shown, the rest kept.
     let response = app
-        .client
-        .post(app.url("/admin/users"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "anna.skola.se"),
-            ("name", "Anna Ek"),
-            ("title", "Kurator"),
-            ("organisation_id", &org_id),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "anna.skola.se"),
+                ("name", "Anna Ek"),
+                ("title", "Kurator"),
+                ("organisation_id", &org_id),
+            ],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
     assert!(
@@ -168,24 +145,21 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     assert!(body.contains("value=\"Anna Ek\"") && body.contains("value=\"Kurator\""));
 
     let response = app
-        .client
-        .post(app.url("/admin/users"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", "anna.ek@skola.test"),
-            ("name", "Anna Ek"),
-            ("title", "Kurator"),
-            ("organisation_id", &org_id),
-            ("role_reporter", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "anna.ek@skola.test"),
+                ("name", "Anna Ek"),
+                ("title", "Kurator"),
+                ("organisation_id", &org_id),
+                ("role_reporter", "on"),
+            ],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     let body = response.text().await.unwrap();
-    let marker = "<p class=\"secret\">";
-    let start = body.find(marker).expect("password shown once") + marker.len();
-    let password = body[start..start + body[start..].find('<').unwrap()].to_string();
+    let password = shown_once(&body);
     assert_eq!(password.len(), 19, "{password}");
 
     // The welcome email arrives over SMTP, says where to log in, and carries no password.
@@ -208,15 +182,7 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     };
     let other = app.fresh_browser();
     other.login(&anna).await;
-    let home = other
-        .client
-        .get(other.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = other.page("/").await;
     assert!(home.contains("Välkommen, Anna Ek"));
     let stored: String = other
         .conn(|conn| {

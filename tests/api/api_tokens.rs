@@ -2,36 +2,20 @@ use diesel::prelude::*;
 use samordna::accounts::Role;
 use samordna::db::schema::{api_tokens, organisations};
 
-use crate::helpers::{csrf_from, TestApp};
+use crate::helpers::{shown_once, TestApp};
 use crate::on_both_databases;
 
 /// Issues a token through the admin page and returns its plain text.
 async fn issue(app: &TestApp, name: &str, holder: &str) -> String {
-    let page = app
-        .client
-        .get(app.url("/admin/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     let response = app
-        .client
-        .post(app.url("/admin/tokens"))
-        .form(&[
-            ("csrf_token", csrf_from(&page).as_str()),
-            ("name", name),
-            ("holder", holder),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/admin/tokens",
+            "/admin/tokens",
+            &[("name", name), ("holder", holder)],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
-    let body = response.text().await.unwrap();
-    let marker = "<p class=\"secret\">";
-    let start = body.find(marker).expect("token shown once") + marker.len();
-    body[start..start + body[start..].find('<').unwrap()].to_string()
+    shown_once(&response.text().await.unwrap())
 }
 
 async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
@@ -105,22 +89,8 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
                 .unwrap()
         })
         .await;
-    let page = app
-        .client
-        .get(app.url("/admin/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let response = app
-        .client
-        .post(app.url(&format!("/admin/tokens/{id}/revoke")))
-        .form(&[("csrf_token", csrf_from(&page))])
-        .send()
-        .await
-        .unwrap();
+    let revoke = format!("/admin/tokens/{id}/revoke");
+    let response = app.submit("/admin/tokens", &revoke, &[]).await;
     assert_eq!(response.status().as_u16(), 200);
     let response = app
         .client

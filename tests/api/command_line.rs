@@ -178,15 +178,7 @@ async fn accounts_can_be_set_up_from_the_command_line() {
         user_id: String::new(),
     })
     .await;
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page("/").await;
     assert!(home.contains("Välkommen, Lisa Lind"));
 }
 
@@ -241,15 +233,7 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
             user_id: String::new(),
         })
         .await;
-        let home = app
-            .client
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let home = app.page("/").await;
         assert!(home.contains("Välkommen"), "{email}");
     }
 }

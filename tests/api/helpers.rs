@@ -360,35 +360,48 @@ impl TestApp {
         }
     }
 
+    /// Fetches a page and returns its HTML.
+    pub async fn page(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Fetches a page and returns its CSRF token.
     pub async fn csrf(&self, path: &str) -> String {
-        let body = self
-            .client
-            .get(self.url(path))
+        csrf_from(&self.page(path).await)
+    }
+
+    /// Posts a form as a browser does: with the CSRF token of the page the form is on.
+    pub async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf(form_page).await;
+        let mut form = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.url(action))
+            .form(&form)
             .send()
             .await
             .unwrap()
-            .text()
-            .await
-            .unwrap();
-        csrf_from(&body)
     }
 
     /// Logs in through the login form; panics if it fails.
     pub async fn login(&self, login: &Login) {
-        let token = self.csrf("/login").await;
         let response = self
-            .client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", login.email.as_str()),
-                ("password", login.password.as_str()),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .submit(
+                "/login",
+                "/login",
+                &[
+                    ("email", &login.email),
+                    ("password", &login.password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
         assert_eq!(response.status().as_u16(), 303, "login should redirect");
     }
 }
@@ -407,4 +420,11 @@ pub fn csrf_from(html: &str) -> String {
     let start = html.find(marker).expect("page has a CSRF token") + marker.len();
     let end = html[start..].find('"').unwrap() + start;
     html[start..end].to_string()
+}
+
+/// The secret a page shows once (a new password or API token).
+pub fn shown_once(html: &str) -> String {
+    let marker = "<p class=\"secret\">";
+    let start = html.find(marker).expect("a secret shown once") + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_string()
 }

@@ -18,20 +18,17 @@ async fn login_and_logout_through_the_form(app: TestApp) {
         guarded.headers()["location"],
         "/login?next=%2Fadmin%2Fusers"
     );
-
-    let token = app.csrf("/login").await;
     let response = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", &login.email.to_uppercase()),
-            ("password", &login.password),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", &login.email.to_uppercase()),
+                ("password", &login.password),
+                ("next", "/"),
+            ],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 303);
     let cookies: Vec<String> = response
         .headers()
@@ -56,15 +53,7 @@ async fn login_and_logout_through_the_form(app: TestApp) {
         "CSRF cookie rotated at login"
     );
 
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.page("/").await;
     assert!(home.contains("Välkommen, Test Person"), "{home}");
     assert!(home.contains("Anmälare"));
 
@@ -102,18 +91,13 @@ async fn wrong_password_and_unknown_user_get_the_same_clear_answer(app: TestApp)
         (login.email.as_str(), "fel-lösenord-123"),
         ("ingen@test.samordna.se", "fel-lösenord-123"),
     ] {
-        let token = app.csrf("/login").await;
         let response = app
-            .client
-            .post(app.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .submit(
+                "/login",
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
         assert_eq!(response.status().as_u16(), 401);
         let body = response.text().await.unwrap();
         assert!(
@@ -139,18 +123,9 @@ async fn wrong_password_and_unknown_user_get_the_same_clear_answer(app: TestApp)
     );
 
     // Empty fields: each error next to its field.
-    let token = app.csrf("/login").await;
     let response = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", ""),
-            ("password", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit("/login", "/login", &[("email", ""), ("password", "")])
+        .await;
     assert_eq!(response.status().as_u16(), 422);
     let body = response.text().await.unwrap();
     assert!(
@@ -252,15 +227,7 @@ async fn an_idle_session_expires_with_a_clear_message() {
     assert_eq!(response.status().as_u16(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, "/login?next=%2Fadmin%2Fusers&expired=1");
-    let page = app
-        .client
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&location).await;
     assert!(
         page.contains("Du har varit inaktiv en stund och har loggats ut"),
         "{page}"
@@ -276,18 +243,13 @@ async fn cookies_are_secure_when_served_over_https() {
     )
     .await;
     let login = app.add_user("skola", &[Role::Reporter]).await;
-    let token = app.csrf("/login").await;
     let response = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf_token", token.as_str()),
-            ("email", &login.email),
-            ("password", &login.password),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .submit(
+            "/login",
+            "/login",
+            &[("email", &login.email), ("password", &login.password)],
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 303);
     for cookie in response.headers().get_all("set-cookie") {
         let cookie = cookie.to_str().unwrap();

@@ -63,15 +63,7 @@ async fn mail_waits_while_smtp_is_down_and_arrives_exactly_once(app: TestApp) {
 
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.login(&admin).await;
-    let page = app
-        .client
-        .get(app.url("/admin/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page("/admin/outbox").await;
     assert!(page.contains("I kö"), "{page}");
     assert!(
         page.contains("Connection refused") || page.contains("connection refused"),

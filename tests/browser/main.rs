@@ -120,6 +120,35 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+async fn fill(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for an element to appear (after a page load) and returns its text.
+async fn text_of(client: &Client, css: &str) -> String {
+    let element = client.wait().for_element(Locator::Css(css)).await.unwrap();
+    element.text().await.unwrap()
+}
+
+async fn assert_accessible(client: &Client, axe: &str, page: &str) {
+    let violations = axe_violations(client, axe).await;
+    assert!(
+        violations.is_empty(),
+        "{page}: axe-core found {violations:#?}"
+    );
+}
+
 #[actix_web::test]
 async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     let axe = axe_source();
@@ -129,52 +158,20 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     let client = browser(&driver).await;
 
     client.goto(&app.url("/")).await.unwrap();
-    assert_eq!(
-        axe_violations(&client, &axe).await,
-        Vec::<String>::new(),
-        "start page, signed out"
-    );
+    assert_accessible(&client, &axe, "start page, signed out").await;
 
     client.goto(&app.url("/login")).await.unwrap();
     assert_eq!(client.title().await.unwrap(), "Logga in – Samordna");
-    assert_eq!(
-        axe_violations(&client, &axe).await,
-        Vec::<String>::new(),
-        "login page"
-    );
+    assert_accessible(&client, &axe, "login page").await;
     screenshot(&client, "login").await;
 
     // A wrong password: the page says so and keeps the email.
-    client
-        .find(Locator::Id("email"))
+    fill(&client, "email", &admin.email).await;
+    fill(&client, "password", "fel-lösenord-123").await;
+    click(&client, "main button[type=submit]").await;
+    assert!(text_of(&client, "[role=alert]")
         .await
-        .unwrap()
-        .send_keys(&admin.email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("fel-lösenord-123")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let alert = client
-        .wait()
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(alert.contains("stämmer inte"), "{alert}");
+        .contains("stämmer inte"));
     let kept = client
         .find(Locator::Id("email"))
         .await
@@ -183,91 +180,35 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some(admin.email.as_str()));
-    assert_eq!(
-        axe_violations(&client, &axe).await,
-        Vec::<String>::new(),
-        "login page with an error"
-    );
+    assert_accessible(&client, &axe, "login page with an error").await;
 
     // The right password leads to the start page.
-    client
-        .find(Locator::Id("password"))
+    fill(&client, "password", &admin.password).await;
+    click(&client, "main button[type=submit]").await;
+    let start = url::Url::parse(&app.url("/")).unwrap();
+    client.wait().for_url(&start).await.unwrap();
+    assert!(text_of(&client, "h1")
         .await
-        .unwrap()
-        .send_keys(&admin.password)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .wait()
-        .for_url(&url::Url::parse(&app.url("/")).unwrap())
-        .await
-        .unwrap();
-    let heading = client
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(heading.starts_with("Välkommen, Test Person"), "{heading}");
-    assert_eq!(client.current_url().await.unwrap().path(), "/");
-    assert_eq!(
-        axe_violations(&client, &axe).await,
-        Vec::<String>::new(),
-        "start page, signed in"
-    );
+        .starts_with("Välkommen, Test Person"));
+    assert_accessible(&client, &axe, "start page, signed in").await;
     screenshot(&client, "start").await;
 
-    // The admin's user page, with a form error showing.
+    // The admin's user page, with form errors showing.
     client.goto(&app.url("/admin/users")).await.unwrap();
-    client
-        .find(Locator::Css(
-            "form[action='/admin/users#ny'] button[type=submit]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let error = client
-        .wait()
-        .for_element(Locator::Id("email-error"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(error, "Fyll i e-postadressen.");
+    click(
+        &client,
+        "form[action='/admin/users#ny'] button[type=submit]",
+    )
+    .await;
     assert_eq!(
-        axe_violations(&client, &axe).await,
-        Vec::<String>::new(),
-        "admin users page with errors"
+        text_of(&client, "#email-error").await,
+        "Fyll i e-postadressen."
     );
+    assert_accessible(&client, &axe, "admin users page with errors").await;
     screenshot(&client, "admin-users-errors").await;
 
     // Logging out brings the login page back.
-    client
-        .find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let notice = client
-        .wait()
-        .for_element(Locator::Css("[role=status]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(notice, "Du är utloggad.");
+    click(&client, "header form button").await;
+    assert_eq!(text_of(&client, "[role=status]").await, "Du är utloggad.");
     client.close().await.unwrap();
 }
