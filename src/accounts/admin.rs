@@ -15,7 +15,7 @@ use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
-use crate::web::csrf::{token_for, CsrfForm};
+use crate::web::csrf::{token_for, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
 use crate::web::{AppState, FormErrors, Layout};
 
@@ -57,17 +57,28 @@ fn audit_change(
     .map(|_| ())
 }
 
-/// Renders a page, with 422 when it shows form errors.
-fn respond(page: impl Template, has_errors: bool) -> Result<HttpResponse, PageError> {
-    let body = page.render().map_err(AppError::internal)?;
-    let status = if has_errors {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+/// Shows what became of a submitted form: the page with `done` applied, or with the form and
+/// its errors again (422). Any other error is the error page.
+fn show_outcome<P: Template, T>(
+    mut page: P,
+    result: Result<T, AppError>,
+    done: impl FnOnce(&mut P, T),
+    invalid: impl FnOnce(&mut P, FormErrors),
+) -> Result<HttpResponse, PageError> {
+    let status = match result {
+        Ok(value) => {
+            done(&mut page, value);
+            StatusCode::OK
+        }
+        Err(AppError::Invalid(errors)) => {
+            invalid(&mut page, FormErrors(errors));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(e) => return Err(e.into()),
     };
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body(body))
+        .body(page.render().map_err(AppError::internal)?))
 }
 
 async fn get_admin(
@@ -129,36 +140,31 @@ struct UsersPage {
     created: Option<(String, String)>,
 }
 
-async fn users_page(
-    state: &AppState,
-    req: &HttpRequest,
-    actor: Actor,
-    form: UserForm,
-    errors: FormErrors,
-    created: Option<(String, String)>,
-) -> Result<UsersPage, AppError> {
-    let user = actor.user().cloned();
-    let (users, organisations) = state
-        .db(move |conn| {
-            authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
-            Ok((
-                accounts::list_users(conn)?,
-                accounts::list_organisations(conn)?,
-            ))
+impl UsersPage {
+    async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
+        let user = actor.user().cloned();
+        let (users, organisations) = state
+            .db(move |conn| {
+                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+                Ok((
+                    accounts::list_users(conn)?,
+                    accounts::list_organisations(conn)?,
+                ))
+            })
+            .await?;
+        Ok(Self {
+            layout: Layout {
+                user,
+                csrf: token_for(req),
+            },
+            users,
+            organisations,
+            all_roles: Role::ALL,
+            form: UserForm::default(),
+            errors: FormErrors::default(),
+            created: None,
         })
-        .await?;
-    Ok(UsersPage {
-        layout: Layout {
-            user,
-            csrf: token_for(req),
-        },
-        users,
-        organisations,
-        all_roles: Role::ALL,
-        form,
-        errors,
-        created,
-    })
+    }
 }
 
 async fn get_users(
@@ -166,15 +172,7 @@ async fn get_users(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(users_page(
-        &state,
-        &req,
-        Actor::User(user),
-        UserForm::default(),
-        FormErrors::default(),
-        None,
-    )
-    .await?)
+    Ok(UsersPage::load(&state, &req, Actor::User(user)).await?)
 }
 
 async fn post_user(
@@ -184,8 +182,7 @@ async fn post_user(
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
-    let generated = form.password.trim().is_empty();
-    let password = if generated {
+    let password = if form.password.trim().is_empty() {
         accounts::password::generate()
     } else {
         form.password.clone()
@@ -210,37 +207,22 @@ async fn post_user(
             accounts::add_user(conn, &writer.audit_actor(), &input, &settings)
         })
         .await;
-    match result {
-        Ok(created) => {
-            state.mail_wake.notify_one();
-            let page = users_page(
-                &state,
-                &req,
-                actor,
-                UserForm::default(),
-                FormErrors::default(),
-                Some((created.name, password)),
-            )
-            .await?;
-            respond(page, false)
-        }
-        Err(AppError::Invalid(errors)) => {
-            let page = users_page(
-                &state,
-                &req,
-                actor,
-                UserForm {
-                    password: String::new(),
-                    ..form
-                },
-                FormErrors(errors),
-                None,
-            )
-            .await?;
-            respond(page, true)
-        }
-        Err(e) => Err(e.into()),
+    if result.is_ok() {
+        state.mail_wake.notify_one();
     }
+    let page = UsersPage::load(&state, &req, actor).await?;
+    show_outcome(
+        page,
+        result,
+        |page, created| page.created = Some((created.name, password)),
+        |page, errors| {
+            page.form = UserForm {
+                password: String::new(),
+                ..form
+            };
+            page.errors = errors;
+        },
+    )
 }
 
 // ---- organisations and municipalities ----
@@ -331,19 +313,16 @@ async fn post_organisation(
             })
         })
         .await;
-    let mut page = OrganisationsPage::load(&state, &req, actor).await?;
-    match result {
-        Ok(org) => {
-            page.done = format!("{} är tillagd.", org.name);
-            respond(page, false)
-        }
-        Err(AppError::Invalid(errors)) => {
+    let page = OrganisationsPage::load(&state, &req, actor).await?;
+    show_outcome(
+        page,
+        result,
+        |page, org| page.done = format!("{} är tillagd.", org.name),
+        |page, errors| {
             page.org_form = form;
-            page.org_errors = FormErrors(errors);
-            respond(page, true)
-        }
-        Err(e) => Err(e.into()),
-    }
+            page.org_errors = errors;
+        },
+    )
 }
 
 async fn post_municipality(
@@ -372,29 +351,16 @@ async fn post_municipality(
             })
         })
         .await;
-    let mut page = OrganisationsPage::load(&state, &req, actor).await?;
-    match result {
-        Ok(m) => {
-            page.done = format!("{} är tillagd.", m.name);
-            respond(page, false)
-        }
-        Err(AppError::Invalid(errors)) => {
+    let page = OrganisationsPage::load(&state, &req, actor).await?;
+    show_outcome(
+        page,
+        result,
+        |page, m| page.done = format!("{} är tillagd.", m.name),
+        |page, errors| {
             page.municipality_form = form;
-            page.municipality_errors = FormErrors(
-                errors
-                    .into_iter()
-                    .map(|mut e| {
-                        if e.field == "name" {
-                            e.field = "municipality_name".into();
-                        }
-                        e
-                    })
-                    .collect(),
-            );
-            respond(page, true)
-        }
-        Err(e) => Err(e.into()),
-    }
+            page.municipality_errors = errors;
+        },
+    )
 }
 
 // ---- API tokens ----
@@ -489,30 +455,24 @@ async fn post_token(
             })
         })
         .await;
-    let mut page = TokensPage::load(&state, &req, actor).await?;
-    match result {
-        Ok(plain) => {
-            page.issued = Some(plain);
-            respond(page, false)
-        }
-        Err(AppError::Invalid(errors)) => {
+    let page = TokensPage::load(&state, &req, actor).await?;
+    show_outcome(
+        page,
+        result,
+        |page, plain| page.issued = Some(plain),
+        |page, errors| {
             page.form = form;
-            page.errors = FormErrors(errors);
-            respond(page, true)
-        }
-        Err(e) => Err(e.into()),
-    }
+            page.errors = errors;
+        },
+    )
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn post_token_revoke(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    _form: CsrfForm<Empty>,
+    _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
     let writer = actor.clone();
@@ -539,7 +499,11 @@ async fn post_token_revoke(
             })
         })
         .await?;
-    let mut page = TokensPage::load(&state, &req, actor).await?;
-    page.done = "Nyckeln är spärrad och fungerar inte längre.".into();
-    respond(page, false)
+    let page = TokensPage::load(&state, &req, actor).await?;
+    show_outcome(
+        page,
+        Ok(()),
+        |page, ()| page.done = "Nyckeln är spärrad och fungerar inte längre.".into(),
+        |_, _| {},
+    )
 }

@@ -153,7 +153,7 @@ pub fn create_municipality(
     phone: &str,
 ) -> Result<Municipality, AppError> {
     let mut errors = Vec::new();
-    let name = required(&mut errors, "name", name, "kommunens namn");
+    let name = required(&mut errors, "municipality_name", name, "kommunens namn");
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -164,7 +164,7 @@ pub fn create_municipality(
         > 0;
     if exists {
         return Err(AppError::Invalid(vec![FieldError::new(
-            "name",
+            "municipality_name",
             "Det finns redan en kommun med det namnet.",
         )]));
     }

@@ -11,7 +11,7 @@ use crate::audit::{self, AuditActor, Outcome};
 use crate::authz::Actor;
 use crate::db::write_tx;
 use crate::error::{AppError, FieldError, PageError};
-use crate::web::csrf::{self, token_for, CsrfForm};
+use crate::web::csrf::{self, token_for, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser};
 use crate::web::{safe_local_path, AppState, FormErrors, Layout};
 
@@ -183,14 +183,11 @@ fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn post_logout(
     req: HttpRequest,
     state: web::Data<AppState>,
     MaybeUser(user): MaybeUser,
-    _form: CsrfForm<Empty>,
+    _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     if let Some(cookie) = req.cookie(session::COOKIE) {
         let token = cookie.value().to_string();

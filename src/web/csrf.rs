@@ -123,6 +123,10 @@ pub fn token_for(req: &HttpRequest) -> String {
 /// by `T` as serde ignores unknown fields.
 pub struct CsrfForm<T>(pub T);
 
+/// For forms that carry nothing but the CSRF token (a logout or revoke button).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
 #[derive(serde::Deserialize)]
 struct TokenOnly {
     csrf_token: Option<String>,
