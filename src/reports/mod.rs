@@ -1,0 +1,3 @@
+//! Reports of concern (orosanmälan).
+
+pub mod deadlines;
