@@ -40,6 +40,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    investigations (id) {
+        id -> Text,
+        report_id -> Text,
+        municipality_id -> Text,
+        opened_on -> Date,
+        due_on -> Date,
+        extended_at -> Nullable<Timestamp>,
+        extended_by -> Nullable<Text>,
+        extension_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     municipalities (id) {
         id -> Text,
         name -> Text,
@@ -77,6 +90,85 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_children (id) {
+        id -> Text,
+        report_id -> Text,
+        position -> Integer,
+        personal_number -> Nullable<Text>,
+        name -> Text,
+        birth_date -> Nullable<Date>,
+        address -> Text,
+        school -> Text,
+        child_told -> Bool,
+        not_told_reason -> Text,
+    }
+}
+
+diesel::table! {
+    report_guardians (id) {
+        id -> Text,
+        report_id -> Text,
+        position -> Integer,
+        name -> Text,
+        phone -> Text,
+        guardian_told -> Bool,
+        not_told_reason -> Text,
+    }
+}
+
+diesel::table! {
+    report_decisions (report_id) {
+        report_id -> Text,
+        decided_at -> Timestamp,
+        decided_by -> Text,
+        decision -> Text,
+        reason -> Text,
+        late_reason -> Text,
+        siblings_note -> Text,
+    }
+}
+
+diesel::table! {
+    report_reporters (report_id) {
+        report_id -> Text,
+        name -> Text,
+        title -> Text,
+        organisation -> Text,
+        phone -> Text,
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        reference -> Text,
+        municipality_id -> Text,
+        received_at -> Timestamp,
+        reporter_kind -> Text,
+        reporter_user_id -> Nullable<Text>,
+        concern -> Text,
+        categories -> Text,
+        acute_danger -> Bool,
+        police_informed -> Bool,
+        interpreter_language -> Text,
+        other_agencies -> Text,
+        safety_due_at -> Timestamp,
+        decision_due_on -> Date,
+    }
+}
+
+diesel::table! {
+    safety_assessments (report_id) {
+        report_id -> Text,
+        assessed_at -> Timestamp,
+        assessed_by -> Text,
+        protection_needed -> Bool,
+        notes -> Text,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -108,8 +200,17 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> organisations (organisation_id));
+diesel::joinable!(investigations -> municipalities (municipality_id));
+diesel::joinable!(investigations -> reports (report_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(organisations -> municipalities (municipality_id));
+diesel::joinable!(report_children -> reports (report_id));
+diesel::joinable!(report_decisions -> reports (report_id));
+diesel::joinable!(report_reporters -> reports (report_id));
+diesel::joinable!(report_guardians -> reports (report_id));
+diesel::joinable!(reports -> municipalities (municipality_id));
+diesel::joinable!(reports -> users (reporter_user_id));
+diesel::joinable!(safety_assessments -> reports (report_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
@@ -118,9 +219,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_head,
     audit_log,
+    investigations,
     municipalities,
     organisations,
     outbox,
+    report_children,
+    report_decisions,
+    report_guardians,
+    report_reporters,
+    reports,
+    safety_assessments,
     sessions,
     user_roles,
     users,

@@ -1,3 +1,4 @@
 //! Reports of concern (orosanmälan).
 
 pub mod deadlines;
+pub mod model;

@@ -1,0 +1,609 @@
+//! What a report of concern holds, and the rules for what is a complete one. Pure: no I/O.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::personnummer::PersonalNumber;
+use crate::text_enum;
+
+text_enum!(
+    /// What the concern is about. Several may apply.
+    Category {
+        ViolenceInHome => "violence_in_home" : "Våld i hemmet",
+        SexualAbuse => "sexual_abuse" : "Sexuella övergrepp",
+        Neglect => "neglect" : "Brister i omsorgen",
+        ParentalSubstanceAbuse => "parental_substance_abuse" : "Förälders missbruk",
+        ParentalMentalIllness => "parental_mental_illness" : "Förälders psykiska ohälsa",
+        HonourViolence => "honour_violence" : "Hedersrelaterat våld och förtryck",
+        ChildBehaviour => "child_behaviour" : "Barnets eget beteende eller missbruk",
+        SchoolAbsence => "school_absence" : "Frånvaro från skolan",
+        Other => "other" : "Annat",
+    }
+);
+
+impl Category {
+    /// Violence by someone close: an investigation must always be opened.
+    pub fn is_violence_by_someone_close(self) -> bool {
+        matches!(self, Category::ViolenceInHome | Category::HonourViolence)
+    }
+}
+
+text_enum!(
+    /// Who filed the report.
+    ReporterKind {
+        Professional => "professional" : "Yrkesverksam",
+        Private => "private" : "Privatperson",
+        Anonymous => "anonymous" : "Anonym",
+    }
+);
+
+text_enum!(
+    /// The intake officer's decision after the initial assessment.
+    Decision {
+        Open => "open" : "Utredning inleds",
+        NotOpen => "not_open" : "Utredning inleds inte",
+        Join => "join" : "Anmälan förs till en pågående utredning",
+    }
+);
+
+/// One child as typed.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ChildInput {
+    /// Personnummer or samordningsnummer, if known.
+    #[serde(default)]
+    pub personal_number: String,
+    #[serde(default)]
+    pub name: String,
+    /// `YYYY-MM-DD`; needed when the personnummer is not known.
+    #[serde(default)]
+    pub birth_date: String,
+    #[serde(default)]
+    pub address: String,
+    /// School or preschool.
+    #[serde(default)]
+    pub school: String,
+    /// Has the child been told about the report?
+    pub told: Option<bool>,
+    /// Why not, when the child has not been told.
+    #[serde(default)]
+    pub not_told_reason: String,
+}
+
+/// One guardian as typed.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct GuardianInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    pub told: Option<bool>,
+    #[serde(default)]
+    pub not_told_reason: String,
+}
+
+/// A private person's contact details; leave out (or empty) to report anonymously.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PrivateReporterInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// A report as typed in a form or sent to the API.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ReportInput {
+    /// The child's home municipality, which receives the report.
+    #[serde(default)]
+    pub municipality_id: String,
+    #[serde(default)]
+    pub children: Vec<ChildInput>,
+    #[serde(default)]
+    pub guardians: Vec<GuardianInput>,
+    /// The concern, in the reporter's own words.
+    #[serde(default)]
+    pub concern: String,
+    /// Category codes, e.g. `neglect`.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    pub acute_danger: Option<bool>,
+    pub police_informed: Option<bool>,
+    /// The language an interpreter is needed for; empty if none.
+    #[serde(default)]
+    pub interpreter_language: String,
+    /// Other agencies involved with the child.
+    #[serde(default)]
+    pub other_agencies: String,
+    /// Only for private persons: who they are (omit to stay anonymous).
+    #[serde(default)]
+    pub reporter: Option<PrivateReporterInput>,
+}
+
+/// A checked child.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Child {
+    pub personal_number: Option<PersonalNumber>,
+    pub name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub address: String,
+    pub school: String,
+    pub told: bool,
+    pub not_told_reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guardian {
+    pub name: String,
+    pub phone: String,
+    pub told: bool,
+    pub not_told_reason: String,
+}
+
+/// A complete report, ready to be stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidReport {
+    pub municipality_id: String,
+    pub children: Vec<Child>,
+    pub guardians: Vec<Guardian>,
+    pub concern: String,
+    pub categories: Vec<Category>,
+    pub acute_danger: bool,
+    pub police_informed: bool,
+    pub interpreter_language: String,
+    pub other_agencies: String,
+    /// For a private person: name, phone, email. `None` for anonymous (and for professionals,
+    /// whose details come from their account).
+    pub private_reporter: Option<PrivateReporterInput>,
+}
+
+pub const MAX_CHILDREN: usize = 10;
+pub const MAX_GUARDIANS: usize = 6;
+const MAX_CONCERN: usize = 20_000;
+const MAX_SHORT: usize = 300;
+
+fn short(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
+    let value = value.trim().to_string();
+    if value.chars().count() > MAX_SHORT {
+        errors.push(FieldError::new(field, format!("Högst {MAX_SHORT} tecken.")));
+    }
+    value
+}
+
+fn yes_no(errors: &mut Vec<FieldError>, field: &str, value: Option<bool>, question: &str) -> bool {
+    if value.is_none() {
+        errors.push(FieldError::new(
+            field,
+            format!("Svara ja eller nej: {question}"),
+        ));
+    }
+    value.unwrap_or(false)
+}
+
+/// Checks a report. `professional` reports take the reporter from the account; others may give a
+/// name or stay anonymous. `today` decides the century of ten-digit personnummer.
+pub fn validate(
+    input: &ReportInput,
+    professional: bool,
+    today: NaiveDate,
+) -> Result<ValidReport, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if input.municipality_id.trim().is_empty() {
+        errors.push(FieldError::new(
+            "municipality_id",
+            "Välj vilken kommun barnet bor i.",
+        ));
+    }
+
+    let filled_children: Vec<(usize, &ChildInput)> = input
+        .children
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i == 0 || !child_is_empty(c))
+        .collect();
+    if filled_children.len() > MAX_CHILDREN {
+        errors.push(FieldError::new(
+            "children",
+            format!("Högst {MAX_CHILDREN} barn i en anmälan. Gör en anmälan till för fler."),
+        ));
+    }
+    let mut children = Vec::new();
+    if filled_children.is_empty() {
+        errors.push(FieldError::new(
+            "children[0].name",
+            "Fyll i uppgifter om barnet.",
+        ));
+    }
+    for (i, child) in filled_children {
+        let f = |name: &str| format!("children[{i}].{name}");
+        let personal_number = match child.personal_number.trim() {
+            "" => None,
+            text => match PersonalNumber::parse(text, today) {
+                Ok(n) => Some(n),
+                Err(problem) => {
+                    errors.push(FieldError::new(f("personal_number"), problem.message()));
+                    None
+                }
+            },
+        };
+        let name = short(&mut errors, &f("name"), &child.name);
+        let birth_date = match child.birth_date.trim() {
+            "" => None,
+            text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(d) if d <= today => Some(d),
+                Ok(_) => {
+                    errors.push(FieldError::new(
+                        f("birth_date"),
+                        "Födelsedatumet ligger i framtiden.",
+                    ));
+                    None
+                }
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        f("birth_date"),
+                        "Skriv födelsedatumet som år-månad-dag, till exempel 2015-03-14.",
+                    ));
+                    None
+                }
+            },
+        };
+        if child.personal_number.trim().is_empty() {
+            if name.is_empty() {
+                errors.push(FieldError::new(
+                    f("name"),
+                    "Fyll i barnets namn (eller personnummer om du vet det).",
+                ));
+            }
+            if child.birth_date.trim().is_empty() {
+                errors.push(FieldError::new(
+                    f("birth_date"),
+                    "Fyll i barnets födelsedatum när du inte vet personnumret.",
+                ));
+            }
+        }
+        let told = yes_no(
+            &mut errors,
+            &f("told"),
+            child.told,
+            "vet barnet om anmälan?",
+        );
+        let not_told_reason = short(&mut errors, &f("not_told_reason"), &child.not_told_reason);
+        if child.told == Some(false) && not_told_reason.is_empty() {
+            errors.push(FieldError::new(
+                f("not_told_reason"),
+                "Berätta varför barnet inte vet om anmälan.",
+            ));
+        }
+        children.push(Child {
+            birth_date: birth_date.or(personal_number.as_ref().map(PersonalNumber::birth_date)),
+            personal_number,
+            name,
+            address: short(&mut errors, &f("address"), &child.address),
+            school: short(&mut errors, &f("school"), &child.school),
+            told,
+            not_told_reason: if told { String::new() } else { not_told_reason },
+        });
+    }
+
+    let mut guardians = Vec::new();
+    for (i, g) in input.guardians.iter().enumerate() {
+        if guardian_is_empty(g) {
+            continue;
+        }
+        let f = |name: &str| format!("guardians[{i}].{name}");
+        if guardians.len() == MAX_GUARDIANS {
+            errors.push(FieldError::new(
+                "guardians",
+                format!("Högst {MAX_GUARDIANS} vårdnadshavare."),
+            ));
+            break;
+        }
+        let name = short(&mut errors, &f("name"), &g.name);
+        if name.is_empty() {
+            errors.push(FieldError::new(f("name"), "Fyll i vårdnadshavarens namn."));
+        }
+        let told = yes_no(
+            &mut errors,
+            &f("told"),
+            g.told,
+            "vet vårdnadshavaren om anmälan?",
+        );
+        let reason = short(&mut errors, &f("not_told_reason"), &g.not_told_reason);
+        if g.told == Some(false) && reason.is_empty() {
+            errors.push(FieldError::new(
+                f("not_told_reason"),
+                "Berätta varför vårdnadshavaren inte vet om anmälan.",
+            ));
+        }
+        guardians.push(Guardian {
+            name,
+            phone: short(&mut errors, &f("phone"), &g.phone),
+            told,
+            not_told_reason: if told { String::new() } else { reason },
+        });
+    }
+
+    let concern = input.concern.trim().to_string();
+    if concern.is_empty() {
+        errors.push(FieldError::new(
+            "concern",
+            "Beskriv din oro: vad har du sett eller hört, och när?",
+        ));
+    } else if concern.chars().count() > MAX_CONCERN {
+        errors.push(FieldError::new(
+            "concern",
+            format!("Högst {MAX_CONCERN} tecken."),
+        ));
+    }
+
+    let mut categories = Vec::new();
+    for text in &input.categories {
+        match text.parse::<Category>() {
+            Ok(c) if !categories.contains(&c) => categories.push(c),
+            Ok(_) => {}
+            Err(_) => errors.push(FieldError::new(
+                "categories",
+                format!("Okänt område {text:?}."),
+            )),
+        }
+    }
+    if input.categories.is_empty() {
+        errors.push(FieldError::new(
+            "categories",
+            "Välj minst ett område som oron gäller (välj Annat om inget passar).",
+        ));
+    }
+    let acute_danger = yes_no(
+        &mut errors,
+        "acute_danger",
+        input.acute_danger,
+        "är barnet i akut fara?",
+    );
+    let police_informed = yes_no(
+        &mut errors,
+        "police_informed",
+        input.police_informed,
+        "vet polisen om det här?",
+    );
+
+    let private_reporter = match (&input.reporter, professional) {
+        (_, true) => None,
+        (None, false) => None,
+        (Some(r), false)
+            if r.name.trim().is_empty()
+                && r.phone.trim().is_empty()
+                && r.email.trim().is_empty() =>
+        {
+            None
+        }
+        (Some(r), false) => {
+            let name = short(&mut errors, "reporter.name", &r.name);
+            if name.is_empty() {
+                errors.push(FieldError::new(
+                    "reporter.name",
+                    "Fyll i ditt namn, eller välj att vara anonym.",
+                ));
+            }
+            if r.phone.trim().is_empty() && r.email.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "reporter.phone",
+                    "Fyll i telefonnummer eller e-post så att socialtjänsten kan nå dig.",
+                ));
+            }
+            Some(PrivateReporterInput {
+                name,
+                phone: short(&mut errors, "reporter.phone", &r.phone),
+                email: short(&mut errors, "reporter.email", &r.email),
+            })
+        }
+    };
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidReport {
+        municipality_id: input.municipality_id.trim().to_string(),
+        children,
+        guardians,
+        concern,
+        categories,
+        acute_danger,
+        police_informed,
+        interpreter_language: short(
+            &mut errors,
+            "interpreter_language",
+            &input.interpreter_language,
+        ),
+        other_agencies: short(&mut errors, "other_agencies", &input.other_agencies),
+        private_reporter,
+    })
+}
+
+fn child_is_empty(c: &ChildInput) -> bool {
+    [
+        &c.personal_number,
+        &c.name,
+        &c.birth_date,
+        &c.address,
+        &c.school,
+        &c.not_told_reason,
+    ]
+    .iter()
+    .all(|s| s.trim().is_empty())
+        && c.told.is_none()
+}
+
+fn guardian_is_empty(g: &GuardianInput) -> bool {
+    [&g.name, &g.phone, &g.not_told_reason]
+        .iter()
+        .all(|s| s.trim().is_empty())
+        && g.told.is_none()
+}
+
+/// The decisions the officer may make for a report with these categories: when the child may
+/// have suffered or witnessed violence by someone close, only opening an investigation.
+pub fn allowed_decisions(categories: &[Category]) -> &'static [Decision] {
+    if categories.iter().any(|c| c.is_violence_by_someone_close()) {
+        &[Decision::Open]
+    } else {
+        Decision::ALL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    fn complete() -> ReportInput {
+        ReportInput {
+            municipality_id: "m1".into(),
+            children: vec![ChildInput {
+                personal_number: "20121212-1212".into(),
+                name: "Kim".into(),
+                told: Some(false),
+                not_told_reason: "Barnet är rädd".into(),
+                ..Default::default()
+            }],
+            guardians: vec![GuardianInput {
+                name: "Förälder".into(),
+                told: Some(true),
+                ..Default::default()
+            }],
+            concern: "Barnet kommer hungrigt till skolan varje dag.".into(),
+            categories: vec!["neglect".into()],
+            acute_danger: Some(false),
+            police_informed: Some(false),
+            ..Default::default()
+        }
+    }
+
+    fn fields(input: &ReportInput, professional: bool) -> Vec<String> {
+        validate(input, professional, today())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_report_is_valid() {
+        let report = validate(&complete(), true, today()).unwrap();
+        assert_eq!(report.children.len(), 1);
+        assert_eq!(
+            report.children[0].birth_date,
+            NaiveDate::from_ymd_opt(2012, 12, 12)
+        );
+        assert_eq!(report.categories, vec![Category::Neglect]);
+        assert_eq!(report.private_reporter, None);
+    }
+
+    #[test]
+    fn an_empty_report_names_every_missing_answer() {
+        let empty = ReportInput::default();
+        assert_eq!(
+            fields(&empty, true),
+            [
+                "municipality_id",
+                "children[0].name",
+                "concern",
+                "categories",
+                "acute_danger",
+                "police_informed"
+            ]
+        );
+        let one_empty_child = ReportInput {
+            children: vec![ChildInput::default()],
+            ..complete()
+        };
+        assert_eq!(
+            fields(&one_empty_child, true),
+            [
+                "children[0].name",
+                "children[0].birth_date",
+                "children[0].told"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_child_needs_a_personnummer_or_name_and_birth_date() {
+        let mut input = complete();
+        input.children[0] = ChildInput {
+            name: "Kim".into(),
+            birth_date: "2015-03-14".into(),
+            told: Some(true),
+            ..Default::default()
+        };
+        assert!(validate(&input, true, today()).is_ok());
+        input.children[0].personal_number = "20121212-1213".into();
+        let err = validate(&input, true, today()).unwrap_err();
+        assert_eq!(err[0].field, "children[0].personal_number");
+        assert!(err[0].message.contains("kontrollsiffran"));
+        input.children[0].personal_number.clear();
+        input.children[0].birth_date = "14/3 2015".into();
+        assert_eq!(fields(&input, true), ["children[0].birth_date"]);
+    }
+
+    #[test]
+    fn siblings_in_one_report_and_empty_rows_ignored() {
+        let mut input = complete();
+        input.children.push(ChildInput::default());
+        input.children.push(ChildInput {
+            name: "Syskon".into(),
+            birth_date: "2018-01-01".into(),
+            told: Some(true),
+            ..Default::default()
+        });
+        let report = validate(&input, true, today()).unwrap();
+        assert_eq!(report.children.len(), 2);
+        assert_eq!(report.children[1].name, "Syskon");
+    }
+
+    #[test]
+    fn not_told_needs_a_reason() {
+        let mut input = complete();
+        input.children[0].not_told_reason.clear();
+        input.guardians[0].told = Some(false);
+        assert_eq!(
+            fields(&input, true),
+            [
+                "children[0].not_told_reason",
+                "guardians[0].not_told_reason"
+            ]
+        );
+    }
+
+    #[test]
+    fn private_reporters_are_anonymous_or_reachable() {
+        let anonymous = validate(&complete(), false, today()).unwrap();
+        assert_eq!(anonymous.private_reporter, None);
+        let mut input = complete();
+        input.reporter = Some(PrivateReporterInput {
+            name: "Granne".into(),
+            ..Default::default()
+        });
+        assert_eq!(fields(&input, false), ["reporter.phone"]);
+        input.reporter.as_mut().unwrap().phone = "070-000 00 00".into();
+        let named = validate(&input, false, today()).unwrap();
+        assert_eq!(named.private_reporter.unwrap().name, "Granne");
+    }
+
+    #[test]
+    fn violence_by_someone_close_allows_only_opening() {
+        assert_eq!(
+            allowed_decisions(&[Category::ViolenceInHome, Category::Neglect]),
+            &[Decision::Open]
+        );
+        assert_eq!(
+            allowed_decisions(&[Category::HonourViolence]),
+            &[Decision::Open]
+        );
+        assert_eq!(allowed_decisions(&[Category::SchoolAbsence]), Decision::ALL);
+    }
+}
