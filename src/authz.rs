@@ -3,7 +3,7 @@
 //! every refusal is audited.
 
 use crate::accounts::tokens::ApiToken;
-use crate::accounts::{AuthUser, Role};
+use crate::accounts::{AuthUser, MunicipalityId, OrgKind, Role, UserId};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::db::AnyConnection;
 use crate::error::AppError;
@@ -45,21 +45,41 @@ pub enum Action {
     Update,
 }
 
-/// What is being touched. Later capabilities add their own variants (reports, SIPs, meetings).
+/// What is being touched.
 #[derive(Clone, Copy, Debug)]
-pub enum Resource {
+pub enum Resource<'a> {
     /// Municipalities, organisations, users and API tokens.
     Accounts,
     AuditTrail,
     MailOutbox,
+    /// Filing a report as a professional.
+    ProfessionalReporting,
+    /// A report of concern in full: social services of its municipality only.
+    Report {
+        municipality: &'a MunicipalityId,
+    },
+    /// The outcome of a report: only the professional who filed it.
+    ReportOutcome {
+        filed_by: Option<&'a UserId>,
+    },
+    IntakeQueue {
+        municipality: &'a MunicipalityId,
+    },
+    Investigations {
+        municipality: &'a MunicipalityId,
+    },
 }
 
-impl Resource {
+impl Resource<'_> {
     fn object_type(&self) -> &'static str {
         match self {
             Resource::Accounts => "accounts",
             Resource::AuditTrail => "audit_trail",
             Resource::MailOutbox => "mail_outbox",
+            Resource::ProfessionalReporting => "report",
+            Resource::Report { .. } | Resource::ReportOutcome { .. } => "report",
+            Resource::IntakeQueue { .. } => "intake_queue",
+            Resource::Investigations { .. } => "investigation",
         }
     }
 }
@@ -76,10 +96,53 @@ pub mod policy {
     use super::*;
 
     pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Result<(), Denial> {
-        match resource {
+        match *resource {
             Resource::Accounts | Resource::AuditTrail | Resource::MailOutbox => {
                 administration(actor, action)
             }
+            Resource::ProfessionalReporting => has_role(actor, Role::Reporter),
+            Resource::Report { municipality } => report(actor, action, municipality),
+            Resource::ReportOutcome { filed_by } => match (actor.user(), filed_by) {
+                (Some(user), Some(filer)) if user.id == *filer => Ok(()),
+                _ => Err(Denial::Hidden),
+            },
+            Resource::IntakeQueue { municipality } => {
+                social_services(actor, municipality, &[Role::Intake]).map_err(|_| Denial::Forbidden)
+            }
+            Resource::Investigations { municipality } => match action {
+                Action::View => social_services(actor, municipality, &[Role::Intake, Role::Caseworker]),
+                _ => social_services(actor, municipality, &[Role::Caseworker]),
+            }
+            .map_err(|_| Denial::Forbidden),
+        }
+    }
+
+    fn has_role(actor: &Actor, role: Role) -> Result<(), Denial> {
+        match actor.user() {
+            Some(user) if user.has_role(role) => Ok(()),
+            _ => Err(Denial::Forbidden),
+        }
+    }
+
+    /// Someone in social services of `municipality` with one of `roles`.
+    fn social_services(actor: &Actor, municipality: &MunicipalityId, roles: &[Role]) -> Result<(), Denial> {
+        match actor.user() {
+            Some(user)
+                if user.organisation.kind == OrgKind::Socialtjanst
+                    && user.organisation.municipality_id == *municipality
+                    && roles.iter().any(|r| user.has_role(*r)) =>
+            {
+                Ok(())
+            }
+            _ => Err(Denial::Hidden),
+        }
+    }
+
+    /// Intake officers read and record; caseworkers read. Anyone else is told it does not exist.
+    fn report(actor: &Actor, action: Action, municipality: &MunicipalityId) -> Result<(), Denial> {
+        match action {
+            Action::View => social_services(actor, municipality, &[Role::Intake, Role::Caseworker]),
+            Action::Create | Action::Update => social_services(actor, municipality, &[Role::Intake]),
         }
     }
 
@@ -97,7 +160,7 @@ pub fn authorize(
     conn: &mut AnyConnection,
     actor: &Actor,
     action: Action,
-    resource: Resource,
+    resource: Resource<'_>,
     object_id: Option<&str>,
 ) -> Result<(), AppError> {
     match policy::decide(actor, action, &resource) {
@@ -136,6 +199,10 @@ mod tests {
     use crate::accounts::*;
 
     pub(crate) fn user_with(roles: &[Role]) -> Actor {
+        user_in(OrgKind::Socialtjanst, "m", roles)
+    }
+
+    fn user_in(kind: OrgKind, municipality: &str, roles: &[Role]) -> Actor {
         let at = chrono::NaiveDateTime::default();
         Actor::User(AuthUser {
             id: UserId("u".into()),
@@ -146,14 +213,52 @@ mod tests {
             organisation: Organisation {
                 id: OrganisationId("o".into()),
                 name: "O".into(),
-                kind: OrgKind::Socialtjanst,
+                kind,
                 principal: Principal::Kommun,
-                municipality_id: MunicipalityId("m".into()),
+                municipality_id: MunicipalityId(municipality.into()),
                 created_at: at,
             },
             municipality_name: "M".into(),
             roles: roles.to_vec(),
         })
+    }
+
+    #[test]
+    fn reports_belong_to_social_services_of_their_municipality() {
+        let here = MunicipalityId("m".into());
+        let report = Resource::Report { municipality: &here };
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
+        assert_eq!(policy::decide(&intake, Action::View, &report), Ok(()));
+        assert_eq!(policy::decide(&intake, Action::Update, &report), Ok(()));
+        assert_eq!(policy::decide(&caseworker, Action::View, &report), Ok(()));
+        assert_eq!(policy::decide(&caseworker, Action::Update, &report), Err(Denial::Hidden));
+        for outsider in [
+            user_in(OrgKind::Socialtjanst, "other", &[Role::Intake]),
+            user_in(OrgKind::Skola, "m", &[Role::Intake]),
+            user_in(OrgKind::Socialtjanst, "m", &[Role::Reporter, Role::Admin]),
+        ] {
+            assert_eq!(policy::decide(&outsider, Action::View, &report), Err(Denial::Hidden));
+        }
+    }
+
+    #[test]
+    fn only_the_filer_sees_the_outcome() {
+        let filer = user_in(OrgKind::Skola, "m", &[Role::Reporter]);
+        let id = filer.user().unwrap().id.clone();
+        let other = UserId("someone else".into());
+        assert_eq!(
+            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: Some(&id) }),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: Some(&other) }),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: None }),
+            Err(Denial::Hidden)
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Enums stored as `TEXT` (the same on both databases), with a Swedish label for the user.
 
 /// `text_enum!(Name { Variant => "stored" : "Swedish label", ... })` defines the enum with
-/// `as_str`, `label`, `ALL`, `FromStr`, serde and diesel `Text` conversions.
+/// `as_str`, `label`, `ALL`, `FromStr`, serde, OpenAPI schema and diesel `Text` conversions.
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal : $label:literal),+ $(,)? }) => {
@@ -57,6 +57,17 @@ macro_rules! text_enum {
                 text.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
         where
