@@ -16,8 +16,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .app_data(query_config())
             .app_data(path_config())
+            .route("/openapi.json", web::get().to(get_openapi))
             .route("/me", web::get().to(get_me))
-            .route("/users", web::post().to(post_user)),
+            .route("/users", web::post().to(post_user))
+            .configure(crate::reports::api::routes),
     );
 }
 
@@ -52,6 +54,54 @@ fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, _| {
         ApiError(AppError::BadRequest(format!("Felaktig adress: {err}"))).into()
     })
+}
+
+/// Every API error: a machine-readable code, a Swedish message, and for invalid input one entry
+/// per wrong field.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    /// `invalid_input`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `too_many_requests`, `unavailable` or `internal`.
+    pub error: String,
+    pub message: String,
+    pub errors: Vec<FieldError>,
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
+
+/// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Samordna API", description = "Orosanmälan och SIP. Authenticate with `Authorization: Bearer smd_…`."),
+    paths(
+        crate::reports::api::post_report,
+        crate::reports::api::get_report,
+        crate::reports::api::post_safety_assessment,
+        crate::reports::api::post_decision,
+        crate::reports::api::get_my_reports,
+        crate::reports::api::get_intake,
+    ),
+    components(schemas(ErrorResponse, FieldError)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+async fn get_openapi() -> HttpResponse {
+    use utoipa::OpenApi;
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
 #[derive(Serialize)]

@@ -110,7 +110,9 @@ pub mod policy {
                 social_services(actor, municipality, &[Role::Intake]).map_err(|_| Denial::Forbidden)
             }
             Resource::Investigations { municipality } => match action {
-                Action::View => social_services(actor, municipality, &[Role::Intake, Role::Caseworker]),
+                Action::View => {
+                    social_services(actor, municipality, &[Role::Intake, Role::Caseworker])
+                }
                 _ => social_services(actor, municipality, &[Role::Caseworker]),
             }
             .map_err(|_| Denial::Forbidden),
@@ -125,7 +127,11 @@ pub mod policy {
     }
 
     /// Someone in social services of `municipality` with one of `roles`.
-    fn social_services(actor: &Actor, municipality: &MunicipalityId, roles: &[Role]) -> Result<(), Denial> {
+    fn social_services(
+        actor: &Actor,
+        municipality: &MunicipalityId,
+        roles: &[Role],
+    ) -> Result<(), Denial> {
         match actor.user() {
             Some(user)
                 if user.organisation.kind == OrgKind::Socialtjanst
@@ -142,7 +148,9 @@ pub mod policy {
     fn report(actor: &Actor, action: Action, municipality: &MunicipalityId) -> Result<(), Denial> {
         match action {
             Action::View => social_services(actor, municipality, &[Role::Intake, Role::Caseworker]),
-            Action::Create | Action::Update => social_services(actor, municipality, &[Role::Intake]),
+            Action::Create | Action::Update => {
+                social_services(actor, municipality, &[Role::Intake])
+            }
         }
     }
 
@@ -226,19 +234,27 @@ mod tests {
     #[test]
     fn reports_belong_to_social_services_of_their_municipality() {
         let here = MunicipalityId("m".into());
-        let report = Resource::Report { municipality: &here };
+        let report = Resource::Report {
+            municipality: &here,
+        };
         let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
         let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
         assert_eq!(policy::decide(&intake, Action::View, &report), Ok(()));
         assert_eq!(policy::decide(&intake, Action::Update, &report), Ok(()));
         assert_eq!(policy::decide(&caseworker, Action::View, &report), Ok(()));
-        assert_eq!(policy::decide(&caseworker, Action::Update, &report), Err(Denial::Hidden));
+        assert_eq!(
+            policy::decide(&caseworker, Action::Update, &report),
+            Err(Denial::Hidden)
+        );
         for outsider in [
             user_in(OrgKind::Socialtjanst, "other", &[Role::Intake]),
             user_in(OrgKind::Skola, "m", &[Role::Intake]),
             user_in(OrgKind::Socialtjanst, "m", &[Role::Reporter, Role::Admin]),
         ] {
-            assert_eq!(policy::decide(&outsider, Action::View, &report), Err(Denial::Hidden));
+            assert_eq!(
+                policy::decide(&outsider, Action::View, &report),
+                Err(Denial::Hidden)
+            );
         }
     }
 
@@ -248,15 +264,31 @@ mod tests {
         let id = filer.user().unwrap().id.clone();
         let other = UserId("someone else".into());
         assert_eq!(
-            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: Some(&id) }),
+            policy::decide(
+                &filer,
+                Action::View,
+                &Resource::ReportOutcome {
+                    filed_by: Some(&id)
+                }
+            ),
             Ok(())
         );
         assert_eq!(
-            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: Some(&other) }),
+            policy::decide(
+                &filer,
+                Action::View,
+                &Resource::ReportOutcome {
+                    filed_by: Some(&other)
+                }
+            ),
             Err(Denial::Hidden)
         );
         assert_eq!(
-            policy::decide(&filer, Action::View, &Resource::ReportOutcome { filed_by: None }),
+            policy::decide(
+                &filer,
+                Action::View,
+                &Resource::ReportOutcome { filed_by: None }
+            ),
             Err(Denial::Hidden)
         );
     }

@@ -51,6 +51,11 @@ pub struct Settings {
     pub mail_max_attempts: i32,
     pub mail_poll_interval: Duration,
     pub log_json: bool,
+    /// When intake is staffed; a report after closing is due for its safety assessment the next
+    /// working day.
+    pub office_hours: crate::reports::deadlines::OfficeHours,
+    /// Public (not logged-in) report submissions allowed per address and hour, counted in memory.
+    pub public_reports_per_hour: u32,
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
@@ -157,6 +162,14 @@ impl Settings {
             )?),
             mail_max_attempts: parse_number(&lookup, "SAMORDNA_MAIL_MAX_ATTEMPTS", 12)? as i32,
             mail_poll_interval: Duration::from_secs(2),
+            office_hours: match lookup("SAMORDNA_OFFICE_HOURS") {
+                None => Default::default(),
+                Some(text) => text
+                    .parse()
+                    .map_err(|problem: String| bad("SAMORDNA_OFFICE_HOURS", problem))?,
+            },
+            public_reports_per_hour: parse_number(&lookup, "SAMORDNA_PUBLIC_REPORTS_PER_HOUR", 20)?
+                as u32,
             log_json: match lookup("SAMORDNA_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -285,6 +298,7 @@ mod tests {
             ("SAMORDNA_DATABASE_URL", "mysql://x"),
             ("SAMORDNA_SESSION_IDLE_MINUTES", "-3"),
             ("SAMORDNA_LOG_FORMAT", "xml"),
+            ("SAMORDNA_OFFICE_HOURS", "9-5"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name, "{err}");

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Serialize;
 
 /// A mistake in one field of a form or JSON body, in Swedish for the user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -41,6 +41,8 @@ pub enum AppError {
     Conflict(String),
     #[error("formuläret har gått ut")]
     CsrfFailed,
+    #[error("för många försök")]
+    TooManyRequests,
     #[error("tjänsten kan inte nå databasen just nu")]
     Unavailable(String),
     #[error("internal error: {0:#}")]
@@ -61,6 +63,7 @@ impl AppError {
             AppError::Forbidden | AppError::CsrfFailed => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,6 +79,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::CsrfFailed => "csrf_failed",
+            AppError::TooManyRequests => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -96,6 +100,11 @@ impl AppError {
             }
             AppError::Unavailable(_) => {
                 "Tjänsten kan inte nå databasen just nu. Försök igen om en stund.".into()
+            }
+            AppError::TooManyRequests => {
+                "Det har kommit många anmälningar härifrån på kort tid. Vänta en stund och försök igen, \
+                 eller ring socialtjänsten. Är ett barn i akut fara: ring 112."
+                    .into()
             }
             AppError::Internal(_) => {
                 "Något gick fel hos oss. Försök igen om en stund; kvarstår felet, kontakta supporten."

@@ -1,12 +1,9 @@
 //! Builds and starts the application on a listener, so that tests can bind port 0.
 
-use std::net::TcpListener;
-use std::sync::Arc;
-
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
-use tokio::sync::Notify;
+use std::net::TcpListener;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
@@ -41,11 +38,7 @@ pub fn start(
     listener: TcpListener,
 ) -> std::io::Result<Application> {
     let port = listener.local_addr()?.port();
-    let state = AppState {
-        pool: pool.clone(),
-        settings: Arc::new(settings),
-        mail_wake: Arc::new(Notify::new()),
-    };
+    let state = AppState::new(pool.clone(), settings);
     actix_web::rt::spawn(crate::mail::worker::run(
         pool,
         transport,

@@ -140,6 +140,35 @@ pub enum Urgency {
     Later,
 }
 
+impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Overdue => "overdue",
+            Urgency::DueToday => "due_today",
+            Urgency::Later => "later",
+        }
+    }
+
+    /// What the user reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::Overdue => "Försenad",
+            Urgency::DueToday => "Idag",
+            Urgency::Later => "Senare",
+        }
+    }
+}
+
+/// For a clock that runs out at an instant (UTC): overdue once past, "today" on its local day.
+pub fn urgency_at(due: NaiveDateTime, now: NaiveDateTime) -> Urgency {
+    if due < now {
+        Urgency::Overdue
+    } else {
+        urgency(local(due).date(), local(now).date())
+    }
+}
+
+/// For a clock that runs out at the end of a day.
 pub fn urgency(due: NaiveDate, today: NaiveDate) -> Urgency {
     match due.cmp(&today) {
         std::cmp::Ordering::Less => Urgency::Overdue,
@@ -263,5 +292,15 @@ mod tests {
         assert_eq!(urgency(d(2026, 11, 22), today), Urgency::Overdue);
         assert_eq!(urgency(today, today), Urgency::DueToday);
         assert_eq!(urgency(d(2026, 11, 24), today), Urgency::Later);
+        let now = utc_of("2026-11-23 12:00");
+        assert_eq!(
+            urgency_at(utc_of("2026-11-23 11:59"), now),
+            Urgency::Overdue
+        );
+        assert_eq!(
+            urgency_at(utc_of("2026-11-23 16:30"), now),
+            Urgency::DueToday
+        );
+        assert_eq!(urgency_at(utc_of("2026-11-24 16:30"), now), Urgency::Later);
     }
 }

@@ -205,7 +205,13 @@ pub fn file(
             (Filer::Public, Some(p)) => (
                 ReporterKind::Private,
                 None,
-                Some((p.name.clone(), String::new(), String::new(), p.phone.clone(), p.email.clone())),
+                Some((
+                    p.name.clone(),
+                    String::new(),
+                    String::new(),
+                    p.phone.clone(),
+                    p.email.clone(),
+                )),
             ),
             (Filer::Public, None) => (ReporterKind::Anonymous, None, None),
         };
@@ -438,7 +444,10 @@ pub fn intake_queue(
         .left_join(safety_assessments::table)
         .filter(reports::municipality_id.eq(municipality))
         .filter(report_decisions::report_id.nullable().is_null())
-        .select((Report::as_select(), safety_assessments::report_id.nullable()))
+        .select((
+            Report::as_select(),
+            safety_assessments::report_id.nullable(),
+        ))
         .load(conn)?;
     let ids: Vec<ReportId> = rows.iter().map(|(r, _)| r.id.clone()).collect();
     let counts: Vec<(ReportId, i64)> = report_children::table
@@ -611,7 +620,11 @@ pub fn record_decision(
             decided_by: officer.id.clone(),
             decision,
             reason: input.reason.trim().to_string(),
-            late_reason: if late { input.late_reason.trim().to_string() } else { String::new() },
+            late_reason: if late {
+                input.late_reason.trim().to_string()
+            } else {
+                String::new()
+            },
             siblings_note: input.siblings_note.trim().to_string(),
         };
         diesel::insert_into(report_decisions::table)
@@ -639,7 +652,11 @@ pub fn record_decision(
                 .first(conn)
                 .optional()?
             {
-                mail::enqueue(conn, &feedback_email(&report.reference, &reporter, settings), settings)?;
+                mail::enqueue(
+                    conn,
+                    &feedback_email(&report.reference, &reporter, settings),
+                    settings,
+                )?;
             }
         }
         audit::record(

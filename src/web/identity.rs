@@ -144,3 +144,20 @@ impl FromRequest for ApiActor {
         })
     }
 }
+
+/// The caller of an endpoint that is also open to the public: `None` without an
+/// `Authorization` header; a header with a bad token is refused (401), never treated as public.
+pub struct MaybeApiActor(pub Option<Actor>);
+
+impl FromRequest for MaybeApiActor {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(MaybeApiActor(None)) });
+        }
+        let actor = ApiActor::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeApiActor(Some(actor.await?.0))) })
+    }
+}

@@ -22,9 +22,29 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes this instance's outbox worker when a message has been queued.
     pub mail_wake: Arc<Notify>,
+    /// Public report submissions per address, in memory only (nothing about a sender is stored).
+    pub public_limit: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
 }
 
 impl AppState {
+    pub fn new(pool: DbPool, settings: Settings) -> Self {
+        let per_hour = std::num::NonZeroU32::new(settings.public_reports_per_hour.max(1))
+            .expect("at least one");
+        Self {
+            pool,
+            settings: Arc::new(settings),
+            mail_wake: Arc::new(Notify::new()),
+            public_limit: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
+                per_hour,
+            ))),
+        }
+    }
+
+    /// Whether a public submission from `address` is within the limit.
+    pub fn public_submission_allowed(&self, address: Option<std::net::IpAddr>) -> bool {
+        address.is_none_or(|ip| self.public_limit.check_key(&ip).is_ok())
+    }
+
     /// Runs blocking database work on the thread pool, with a connection from the pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where

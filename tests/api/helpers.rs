@@ -288,6 +288,35 @@ impl TestApp {
         }
     }
 
+    /// An API token for a user, issued directly.
+    pub async fn token_for(&self, login: &Login) -> String {
+        let user_id = login.user_id.clone();
+        self.conn(move |conn| {
+            samordna::accounts::tokens::issue(
+                conn,
+                "test",
+                samordna::accounts::tokens::Holder::User(samordna::accounts::UserId(user_id)),
+                "test",
+            )
+            .unwrap()
+            .1
+        })
+        .await
+    }
+
+    /// The id of a municipality by name.
+    pub async fn municipality_id(&self, name: &str) -> String {
+        let name = name.to_string();
+        self.conn(move |conn| {
+            accounts::find_municipality_by_name(conn, &name)
+                .unwrap()
+                .unwrap()
+                .id
+                .0
+        })
+        .await
+    }
+
     /// The same instance seen from another browser (no cookies).
     pub fn fresh_browser(&self) -> TestApp {
         TestApp {
@@ -312,6 +341,12 @@ impl TestApp {
 
     /// Adds a municipality, an organisation of `kind` and a user with `roles`; returns the login.
     pub async fn add_user(&self, org_kind: &str, roles: &[Role]) -> Login {
+        self.add_user_in("Testkommun", org_kind, roles).await
+    }
+
+    /// Like [`TestApp::add_user`], in the named municipality (created if needed).
+    pub async fn add_user_in(&self, municipality: &str, org_kind: &str, roles: &[Role]) -> Login {
+        let municipality = municipality.to_string();
         let roles = roles.to_vec();
         let org_kind = org_kind.to_string();
         let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -321,9 +356,11 @@ impl TestApp {
         let (email, user_id) = self
             .conn(move |conn| {
                 write_tx(conn, |conn| {
-                    let m = match accounts::find_municipality_by_name(conn, "Testkommun")? {
+                    let m = match accounts::find_municipality_by_name(conn, &municipality)? {
                         Some(m) => m,
-                        None => accounts::create_municipality(conn, "Testkommun", "010-000 00 00")?,
+                        None => {
+                            accounts::create_municipality(conn, &municipality, "010-000 00 00")?
+                        }
                     };
                     let org = accounts::create_organisation(
                         conn,

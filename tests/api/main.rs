@@ -11,3 +11,4 @@ mod health;
 mod instances;
 mod login;
 mod outbox;
+mod reports;

@@ -1,0 +1,335 @@
+//! Reports of concern through the API, on both databases.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use samordna::accounts::Role;
+use samordna::db::schema::{audit_log, report_reporters};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::on_both_databases;
+
+const CHILD_NAME: &str = "Kim Testbarn";
+const CHILD_PN: &str = "20121212-1212";
+
+fn report(municipality_id: &str, categories: &[&str]) -> Value {
+    json!({
+        "municipality_id": municipality_id,
+        "children": [{"personal_number": CHILD_PN, "name": CHILD_NAME, "school": "Björkskolan",
+                      "told": false, "not_told_reason": "Barnet är rädd för vad som händer hemma"}],
+        "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
+        "concern": "Barnet har berättat att det inte får mat hemma.",
+        "categories": categories,
+        "acute_danger": false,
+        "police_informed": false
+    })
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(app.url(path)).json(body);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn filing_intake_and_feedback(app: TestApp) {
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let elsewhere = app
+        .add_user_in("Annanstad", "socialtjanst", &[Role::Intake])
+        .await;
+    let (teacher_t, intake_t, elsewhere_t) = (
+        app.token_for(&teacher).await,
+        app.token_for(&intake).await,
+        app.token_for(&elsewhere).await,
+    );
+    let ekby = app.municipality_id("Ekby").await;
+    app.smtp.wait_for(3, Duration::from_secs(10)).await; // welcome mails
+
+    // A professional files: 201 with reference and clocks.
+    let (status, filed) = post(
+        &app,
+        "/api/v1/reports",
+        Some(&teacher_t),
+        &report(&ekby, &["neglect"]),
+    )
+    .await;
+    assert_eq!(status, 201, "{filed}");
+    let id = filed["id"].as_str().unwrap().to_string();
+    let reference = filed["reference"].as_str().unwrap().to_string();
+    assert!(
+        reference.starts_with("OA-") && reference.len() == 10,
+        "{reference}"
+    );
+    assert!(filed["safety_assessment_due_at"].is_string() && filed["decision_due_on"].is_string());
+
+    // Intake of the same municipality sees it in the queue and in full; the read is audited.
+    let (status, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue[0]["reference"], reference.as_str());
+    assert!(
+        queue[0].get("concern").is_none(),
+        "the queue shows no content"
+    );
+    let (status, full) = get(&app, &format!("/api/v1/reports/{id}"), &intake_t).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["children"][0]["personal_number"], CHILD_PN);
+    assert_eq!(full["reporter"]["email"], teacher.email.as_str());
+
+    // Another municipality's officer, and a guessed id: 404, and audited.
+    for (token, path) in [
+        (&elsewhere_t, format!("/api/v1/reports/{id}")),
+        (&intake_t, "/api/v1/reports/gissat-id".to_string()),
+    ] {
+        let (status, body) = get(&app, &path, token).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(body["error"], "not_found");
+    }
+    let denied: i64 = app
+        .conn(|c| {
+            audit_log::table
+                .filter(audit_log::object_type.eq("report"))
+                .filter(audit_log::outcome.eq("denied"))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(denied, 2);
+    let (status, _) = get(&app, "/api/v1/intake", &elsewhere_t).await;
+    assert_eq!(status, 200, "their own (empty) queue");
+
+    // The reporter sees the outcome only, never the content.
+    let (status, own) = get(&app, &format!("/api/v1/reports/{id}"), &teacher_t).await;
+    assert_eq!(status, 200);
+    assert!(
+        own.get("concern").is_none() && own["outcome"].is_null(),
+        "{own}"
+    );
+
+    // A decision needs the safety assessment first.
+    let decision = json!({"decision": "not_open", "reason": "Stöd via skolan räcker."});
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/decision"),
+        Some(&intake_t),
+        &decision,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/safety-assessment"),
+        Some(&intake_t),
+        &json!({"notes": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "protection_needed");
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/safety-assessment"),
+        Some(&intake_t),
+        &json!({"protection_needed": false, "notes": "Inget akut skyddsbehov."}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/decision"),
+        Some(&teacher_t),
+        &decision,
+    )
+    .await;
+    assert_eq!(status, 404, "a reporter cannot decide");
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/decision"),
+        Some(&intake_t),
+        &decision,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The teacher is told there is news, with nothing about the child.
+    let mail = app.smtp.wait_for(4, Duration::from_secs(15)).await;
+    let news = mail
+        .iter()
+        .find(|m| {
+            m.parsed().subject() == Some(&format!("Besked om din anmälan {reference}") as &str)
+        })
+        .expect("feedback mail");
+    let raw = String::from_utf8_lossy(&news.data);
+    for secret in [
+        CHILD_NAME,
+        CHILD_PN,
+        "201212121212",
+        "Björkskolan",
+        "mat hemma",
+    ] {
+        assert!(!raw.contains(secret), "{secret} leaked into email");
+    }
+    assert!(news
+        .parsed()
+        .body_text(0)
+        .unwrap()
+        .contains("/mina-anmalningar"));
+    let (_, mine) = get(&app, "/api/v1/my/reports", &teacher_t).await;
+    assert_eq!(mine[0]["outcome"], "not_open");
+    assert!(mine[0].get("reason").is_none());
+    let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    assert_eq!(queue, json!([]), "decided reports leave the queue");
+}
+
+async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_explained(app: TestApp) {
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let ekby = app.municipality_id("Ekby").await;
+    let (status, filed) = post(&app, "/api/v1/reports", None, &report(&ekby, &["other"])).await;
+    assert_eq!(status, 201, "{filed}");
+    let reporters: i64 = app
+        .conn(|c| report_reporters::table.count().get_result(c).unwrap())
+        .await;
+    assert_eq!(reporters, 0, "no row about an anonymous sender");
+    let (_, full) = get(
+        &app,
+        &format!("/api/v1/reports/{}", filed["id"].as_str().unwrap()),
+        &app.token_for(&intake).await,
+    )
+    .await;
+    assert_eq!(full["reporter_kind"], "anonymous");
+    assert!(full["reporter"].is_null());
+
+    // Invalid: one entry per field, in Swedish.
+    let mut bad = report(&ekby, &[]);
+    bad["children"][0]["personal_number"] = json!("20121212-1213");
+    bad["acute_danger"] = Value::Null;
+    let (status, body) = post(&app, "/api/v1/reports", None, &bad).await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["children[0].personal_number", "categories", "acute_danger"]
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("kontrollsiffran"));
+
+    // A bad token is never treated as a public report.
+    let (status, _) = post(
+        &app,
+        "/api/v1/reports",
+        Some("smd_fel"),
+        &report(&ekby, &["other"]),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let token = app.token_for(&intake).await;
+    let ekby = app.municipality_id("Ekby").await;
+    let (_, filed) = post(
+        &app,
+        "/api/v1/reports",
+        None,
+        &report(&ekby, &["violence_in_home"]),
+    )
+    .await;
+    let id = filed["id"].as_str().unwrap();
+    post(
+        &app,
+        &format!("/api/v1/reports/{id}/safety-assessment"),
+        Some(&token),
+        &json!({"protection_needed": true}),
+    )
+    .await;
+    let (status, body) = post(
+        &app,
+        &format!("/api/v1/reports/{id}/decision"),
+        Some(&token),
+        &json!({"decision": "not_open", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["decision", "siblings_note"]);
+    let (status, _) = post(&app, &format!("/api/v1/reports/{id}/decision"), Some(&token), &json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."})).await;
+    assert_eq!(status, 201);
+    let (_, full) = get(&app, &format!("/api/v1/reports/{id}"), &token).await;
+    let opened = chrono::NaiveDate::parse_from_str(
+        full["investigation"]["opened_on"].as_str().unwrap(),
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let due = chrono::NaiveDate::parse_from_str(
+        full["investigation"]["due_on"].as_str().unwrap(),
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    assert_eq!(due, opened + chrono::Months::new(4), "the four-month clock");
+}
+
+on_both_databases!(
+    filing_intake_and_feedback,
+    anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_explained,
+    violence_by_someone_close_must_open_an_investigation,
+);
+
+#[actix_web::test]
+async fn the_api_is_described_in_openapi() {
+    let app = TestApp::spawn(crate::helpers::Db::Sqlite).await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/reports",
+        "/api/v1/reports/{id}",
+        "/api/v1/my/reports",
+        "/api/v1/intake",
+        "/api/v1/reports/{id}/safety-assessment",
+        "/api/v1/reports/{id}/decision",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    assert!(doc["components"]["schemas"]["ReportInput"].is_object());
+}
