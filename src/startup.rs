@@ -55,7 +55,7 @@ pub fn start(
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("X-Frame-Options", "DENY")),
             )
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
             .app_data(data.clone())
             .app_data(crate::api::json_config())
             .configure(crate::api::routes)

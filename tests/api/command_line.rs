@@ -237,3 +237,79 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
         assert!(home.contains("Välkommen"), "{email}");
     }
 }
+
+/// An anonymous report leaves nothing identifying in the service's log: no address, no user
+/// agent, no name or personnummer (log level debug, so every request span is written).
+#[actix_web::test]
+async fn an_anonymous_report_leaves_no_trace_in_the_log() {
+    let db = TestDatabase::create(Db::Sqlite);
+    assert!(
+        samordna(&db.url, &["municipality", "add", "--name", "Ekby"], &[])
+            .status
+            .success()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_samordna"))
+        .env("SAMORDNA_DATABASE_URL", &db.url)
+        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+        .env("SAMORDNA_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "SAMORDNA_MAIL_DIR",
+            std::env::temp_dir().join("samordna-test-mail"),
+        )
+        .env("RUST_LOG", "debug")
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .user_agent("Fingeravtryck/9.9 (granne)")
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let app_db = samordna::db::connect(&db.url, 1).unwrap();
+    let ekby = samordna::accounts::find_municipality_by_name(&mut app_db.get().unwrap(), "Ekby")
+        .unwrap()
+        .unwrap()
+        .id
+        .0;
+    let response = client
+        .post(format!("{base}/api/v1/reports"))
+        .json(&serde_json::json!({
+            "municipality_id": ekby,
+            "children": [{"personal_number": "20121212-1212", "name": "Lova Spårlös", "told": true}],
+            "concern": "Hemlig oro om Lova.",
+            "categories": ["other"], "acute_danger": false, "police_informed": false
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        text.contains("/api/v1/reports"),
+        "the request was logged: {text}"
+    );
+    for secret in [
+        "Fingeravtryck",
+        "Lova",
+        "20121212",
+        "Hemlig",
+        "user_agent",
+        "client_ip",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the log:\n{text}");
+    }
+}
