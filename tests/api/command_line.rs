@@ -182,13 +182,9 @@ async fn accounts_can_be_set_up_from_the_command_line() {
     assert!(home.contains("Välkommen, Lisa Lind"));
 }
 
-#[actix_web::test]
-async fn the_demo_prints_logins_that_work_for_every_role() {
-    let db = TestDatabase::create(Db::Sqlite);
-    let out = samordna(&db.url, &["demo"], &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    let logins: Vec<(String, String)> = text
+/// The (email, password) pairs that `samordna demo` printed.
+fn demo_logins(printed: &str) -> Vec<(String, String)> {
+    printed
         .lines()
         .filter(|l| l.contains("@demo.samordna.se"))
         .map(|l| {
@@ -198,7 +194,16 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
                 parts[parts.len() - 1].to_string(),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_demo_prints_logins_that_work_for_every_role() {
+    let db = TestDatabase::create(Db::Sqlite);
+    let out = samordna(&db.url, &["demo"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let logins = demo_logins(&text);
     assert_eq!(logins.len(), 6, "{text}");
     for role in Role::ALL {
         assert!(text.contains(role.label()), "{role:?} missing: {text}");
@@ -206,17 +211,7 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
     // Running it again is safe and gives new passwords.
     let again = stdout(&samordna(&db.url, &["demo"], &[]));
     assert_ne!(again, text);
-    let logins: Vec<(String, String)> = again
-        .lines()
-        .filter(|l| l.contains("@demo.samordna.se"))
-        .map(|l| {
-            let parts: Vec<&str> = l.split_whitespace().collect();
-            (
-                parts[parts.len() - 2].to_string(),
-                parts[parts.len() - 1].to_string(),
-            )
-        })
-        .collect();
+    let logins = demo_logins(&again);
 
     let app = TestApp::spawn_on(
         std::sync::Arc::new(db),
