@@ -93,6 +93,8 @@ impl utoipa::Modify for BearerAuth {
         crate::reports::api::post_decision,
         crate::reports::api::get_my_reports,
         crate::reports::api::get_intake,
+        crate::reports::api::get_investigations,
+        crate::reports::api::post_extension,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -25,7 +25,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/reports/{id}/decision", web::post().to(post_decision))
         .route("/my/reports", web::get().to(get_my_reports))
-        .route("/intake", web::get().to(get_intake));
+        .route("/intake", web::get().to(get_intake))
+        .route("/investigations", web::get().to(get_investigations))
+        .route(
+            "/investigations/{id}/extension",
+            web::post().to(post_extension),
+        );
 }
 
 /// The answer to a filed report.
@@ -466,4 +471,107 @@ pub async fn get_intake(
         })
         .collect();
     Ok(HttpResponse::Ok().json(entries))
+}
+
+/// An investigation and its clock.
+#[derive(Serialize, ToSchema)]
+pub struct InvestigationEntry {
+    pub id: String,
+    pub report_reference: String,
+    pub opened_on: NaiveDate,
+    pub due_on: NaiveDate,
+    /// `overdue`, `due_today` or `later`.
+    pub urgency: String,
+    pub extension_reason: Option<String>,
+}
+
+/// `GET /api/v1/investigations`: the caller's municipality's investigations, earliest due first.
+#[utoipa::path(get, path = "/api/v1/investigations", tag = "investigations",
+    responses((status = 200, body = Vec<InvestigationEntry>), (status = 403, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn get_investigations(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .db(move |conn| {
+            let municipality = actor
+                .user()
+                .map(|u| u.organisation.municipality_id.clone())
+                .ok_or(AppError::Forbidden)?;
+            authorize(
+                conn,
+                &actor,
+                Action::View,
+                Resource::Investigations {
+                    municipality: &municipality,
+                },
+                None,
+            )?;
+            store::investigations_of(conn, &municipality)
+        })
+        .await?;
+    let today = deadlines::local(crate::db::now()).date();
+    let entries: Vec<InvestigationEntry> = rows
+        .into_iter()
+        .map(|(i, reference)| InvestigationEntry {
+            urgency: deadlines::urgency(i.due_on, today).as_str().into(),
+            id: i.id.0,
+            report_reference: reference,
+            opened_on: i.opened_on,
+            due_on: i.due_on,
+            extension_reason: i.extension_reason,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ExtensionInput {
+    /// The new last day, `YYYY-MM-DD`, after the current one.
+    #[serde(default)]
+    pub due_on: String,
+    /// The special reasons for the extension.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/investigations/{id}/extension` (caseworker): a recorded decision to extend.
+#[utoipa::path(post, path = "/api/v1/investigations/{id}/extension", tag = "investigations",
+    params(("id" = String, Path, description = "Investigation id")),
+    request_body = ExtensionInput,
+    responses((status = 204, description = "Extended"), (status = 404, body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_extension(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ExtensionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = store::InvestigationId(path.into_inner());
+    let input = body.into_inner();
+    state
+        .db(move |conn| {
+            let investigation = store::find_investigation(conn, &id)?;
+            let municipality = investigation
+                .as_ref()
+                .map(|i| i.municipality_id.clone())
+                .unwrap_or_else(|| crate::accounts::MunicipalityId(String::new()));
+            authorize(
+                conn,
+                &actor,
+                Action::Update,
+                Resource::Investigations {
+                    municipality: &municipality,
+                },
+                Some(id.as_str()),
+            )
+            .map_err(|_| AppError::NotFound)?;
+            let investigation = investigation.ok_or(AppError::NotFound)?;
+            let officer = actor.user().ok_or(AppError::NotFound)?;
+            store::extend_investigation(conn, &investigation, officer, &input.due_on, &input.reason)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -304,6 +304,49 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
     )
     .unwrap();
     assert_eq!(due, opened + chrono::Months::new(4), "the four-month clock");
+
+    // A caseworker of the municipality sees the clock and extends it by a recorded decision.
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let cw = app.token_for(&caseworker).await;
+    let (status, list) = get(&app, "/api/v1/investigations", &cw).await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["report_reference"], filed["reference"]);
+    assert_eq!(list[0]["urgency"], "later");
+    let path = format!(
+        "/api/v1/investigations/{}/extension",
+        list[0]["id"].as_str().unwrap()
+    );
+    let (status, body) = post(&app, &path, Some(&cw), &json!({"due_on": "2020-01-01"})).await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["due_on", "reason"]);
+    let later = (due + chrono::Months::new(2)).to_string();
+    let (status, _) = post(
+        &app,
+        &path,
+        Some(&token),
+        &json!({"due_on": later, "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404, "intake may not extend");
+    let response = reqwest::Client::new()
+        .post(app.url(&path))
+        .bearer_auth(&cw)
+        .json(&json!({"due_on": later, "reason": "Väntar på utlåtande från BUP."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let (_, list) = get(&app, "/api/v1/investigations", &cw).await;
+    assert_eq!(list[0]["due_on"], later.as_str());
+    assert_eq!(list[0]["extension_reason"], "Väntar på utlåtande från BUP.");
 }
 
 on_both_databases!(
