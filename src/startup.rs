@@ -64,6 +64,7 @@ pub fn start(
             .configure(crate::accounts::admin::routes)
             .configure(crate::audit::web::routes)
             .configure(crate::mail::web::routes)
+            .configure(crate::reports::web::routes)
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

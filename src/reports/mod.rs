@@ -5,6 +5,7 @@ pub mod api;
 pub mod deadlines;
 pub mod model;
 pub mod store;
+pub mod web;
 
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, policy, Action, Actor, Resource};

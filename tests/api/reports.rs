@@ -200,6 +200,30 @@ async fn filing_intake_and_feedback(app: TestApp) {
     assert!(mine[0].get("reason").is_none());
     let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
     assert_eq!(queue, json!([]), "decided reports leave the queue");
+
+    // The teacher reads the outcome on "Mina anmälningar" — and nothing else.
+    app.login(&teacher).await;
+    let page = app.page("/mina-anmalningar").await;
+    assert!(
+        page.contains(&reference) && page.contains("Utredning inleds inte"),
+        "{page}"
+    );
+    for secret in [CHILD_NAME, CHILD_PN, "Stöd via skolan"] {
+        assert!(!page.contains(secret), "{secret} shown to the reporter");
+    }
+    let other = app.fresh_browser();
+    other.login(&intake).await;
+    let response = other
+        .client
+        .get(other.url("/mina-anmalningar"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        403,
+        "only reporters have a list of their own"
+    );
 }
 
 async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_explained(app: TestApp) {

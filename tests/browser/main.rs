@@ -210,5 +210,15 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     // Logging out brings the login page back.
     click(&client, "header form button").await;
     assert_eq!(text_of(&client, "[role=status]").await, "Du är utloggad.");
+
+    // A teacher reads the outcome of their reports.
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    fill(&client, "email", &teacher.email).await;
+    fill(&client, "password", &teacher.password).await;
+    click(&client, "main button[type=submit]").await;
+    client.wait().for_url(&start).await.unwrap();
+    click(&client, "a[href='/mina-anmalningar']").await;
+    assert_eq!(text_of(&client, "h1").await, "Mina anmälningar");
+    assert_accessible(&client, &axe, "Mina anmälningar").await;
     client.close().await.unwrap();
 }
