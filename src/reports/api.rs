@@ -297,14 +297,7 @@ pub async fn get_report(
                     let detail = store::read_detail(conn, report, &actor.audit_actor())?;
                     Seen::Full(Box::new(ReportBody::from(detail)))
                 }
-                View::Outcome => {
-                    let user = actor.user().ok_or(AppError::NotFound)?;
-                    let own = store::own_reports(conn, &user.id)?
-                        .into_iter()
-                        .find(|r| r.id == report.id.0)
-                        .ok_or(AppError::NotFound)?;
-                    Seen::Outcome(own)
-                }
+                View::Outcome => Seen::Outcome(store::outcome_of(conn, report)?),
             })
         })
         .await?;

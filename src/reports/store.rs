@@ -699,6 +699,21 @@ pub struct OwnReport {
     pub outcome: Option<Decision>,
 }
 
+/// The outcome of one report, for the reporter who filed it (access already checked).
+pub fn outcome_of(conn: &mut AnyConnection, report: Report) -> Result<OwnReport, AppError> {
+    let outcome: Option<Decision> = report_decisions::table
+        .find(&report.id)
+        .select(report_decisions::decision)
+        .first(conn)
+        .optional()?;
+    Ok(OwnReport {
+        id: report.id.0,
+        reference: report.reference,
+        received_at: report.received_at,
+        outcome,
+    })
+}
+
 pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnReport>, AppError> {
     let rows: Vec<(ReportId, String, NaiveDateTime, Option<Decision>)> = reports::table
         .left_join(report_decisions::table)
