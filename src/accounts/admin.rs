@@ -17,7 +17,7 @@ use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
 use crate::web::csrf::{token_for, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{AppState, FormErrors, Layout};
+use crate::web::{render, AppState, FormErrors, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(get_admin))
@@ -76,9 +76,7 @@ fn show_outcome<P: Template, T>(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().map_err(AppError::internal)?))
+    render(status, &page)
 }
 
 async fn get_admin(

@@ -2,18 +2,20 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{self, password, session};
+use crate::accounts::{self, password, session, AuthUser};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::authz::Actor;
+use crate::config::Settings;
 use crate::db::write_tx;
+use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, token_for, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser};
-use crate::web::{safe_local_path, AppState, FormErrors, Layout};
+use crate::web::{render, safe_local_path, AppState, FormErrors, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(get_login))
@@ -39,12 +41,6 @@ struct LoginQuery {
     logged_out: Option<String>,
 }
 
-fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.render().map_err(AppError::internal)?))
-}
-
 async fn get_login(
     req: HttpRequest,
     MaybeUser(user): MaybeUser,
@@ -63,7 +59,7 @@ async fn get_login(
     } else {
         ""
     };
-    html(
+    render(
         StatusCode::OK,
         &LoginPage {
             layout: Layout {
@@ -113,52 +109,13 @@ async fn post_login(
         errors: FormErrors(errors),
     };
     if !errors.is_empty() {
-        return html(StatusCode::UNPROCESSABLE_ENTITY, &failed_page("", errors));
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &failed_page("", errors));
     }
 
     let (email, pass) = (form.email.clone(), form.password.clone());
-    let token = state
-        .db(move |conn| {
-            let user = accounts::find_user_by_email(conn, &email)?.filter(|u| u.active);
-            let ok = password::verify(&pass, user.as_ref().map(|u| u.password_hash.as_str()));
-            write_tx(conn, |conn| match user {
-                Some(user) if ok => {
-                    let token = session::start(conn, &user.id)?;
-                    let auth =
-                        accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
-                    audit::record(
-                        conn,
-                        &audit::Event {
-                            actor: &Actor::User(auth).audit_actor(),
-                            action: "session.login",
-                            object_type: "user",
-                            object_id: Some(user.id.as_str()),
-                            outcome: Outcome::Success,
-                            detail: "",
-                        },
-                    )?;
-                    Ok(Some(token))
-                }
-                other => {
-                    audit::record(
-                        conn,
-                        &audit::Event {
-                            actor: &AuditActor::anonymous(),
-                            action: "session.login",
-                            object_type: "user",
-                            object_id: other.as_ref().map(|u| u.id.as_str()),
-                            outcome: Outcome::Failure,
-                            detail: "wrong email or password",
-                        },
-                    )?;
-                    Ok(None)
-                }
-            })
-        })
-        .await?;
-
-    let Some(token) = token else {
-        return html(
+    let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
+    let Some((token, _)) = signed_in else {
+        return render(
             StatusCode::UNAUTHORIZED,
             &failed_page(
                 "E-postadressen eller lösenordet stämmer inte. Kontrollera stavningen och försök igen.",
@@ -166,12 +123,70 @@ async fn post_login(
             ),
         );
     };
-    let secure = state.settings.is_https();
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, next))
+    let mut response = HttpResponse::SeeOther();
+    response.insert_header((header::LOCATION, next));
+    set_session_cookies(&mut response, token, &state.settings);
+    Ok(response.finish())
+}
+
+/// Checks an email and password and, when they match an active account, starts a session and
+/// returns its token. Success and failure are both audited; an unknown address and a wrong
+/// password look the same to the caller.
+pub fn sign_in(
+    conn: &mut AnyConnection,
+    email: &str,
+    pass: &str,
+) -> Result<Option<(String, AuthUser)>, AppError> {
+    let user = accounts::find_user_by_email(conn, email)?.filter(|u| u.active);
+    let ok = password::verify(pass, user.as_ref().map(|u| u.password_hash.as_str()));
+    write_tx(conn, |conn| match user {
+        Some(user) if ok => {
+            let token = session::start(conn, &user.id)?;
+            let auth = accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
+            audit::record(
+                conn,
+                &audit::Event {
+                    actor: &Actor::User(auth.clone()).audit_actor(),
+                    action: "session.login",
+                    object_type: "user",
+                    object_id: Some(user.id.as_str()),
+                    outcome: Outcome::Success,
+                    detail: "",
+                },
+            )?;
+            Ok(Some((token, auth)))
+        }
+        other => {
+            audit::record(
+                conn,
+                &audit::Event {
+                    actor: &AuditActor::anonymous(),
+                    action: "session.login",
+                    object_type: "user",
+                    object_id: other.as_ref().map(|u| u.id.as_str()),
+                    outcome: Outcome::Failure,
+                    detail: "wrong email or password",
+                },
+            )?;
+            Ok(None)
+        }
+    })
+}
+
+/// Puts a new session on a response: its cookie, and a fresh CSRF cookie so that no token from
+/// before the login still works. Returns the CSRF token that forms in this response must carry.
+pub fn set_session_cookies(
+    response: &mut HttpResponseBuilder,
+    token: String,
+    settings: &Settings,
+) -> String {
+    let secure = settings.is_https();
+    let csrf_cookie = csrf::rotated_cookie(secure);
+    let form_token = csrf::token_for_cookie(settings, csrf_cookie.value());
+    response
         .cookie(session_cookie(token, secure))
-        .cookie(csrf::rotated_cookie(secure))
-        .finish())
+        .cookie(csrf_cookie);
+    form_token
 }
 
 fn session_cookie(token: String, secure: bool) -> Cookie<'static> {

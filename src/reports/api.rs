@@ -7,12 +7,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
-use crate::reports::model::{validate, Category, Decision, ReportInput, ReporterKind};
-use crate::reports::store::{self, DecisionInput, Filer, OwnReport, ReportDetail, ReportId};
-use crate::reports::{access, View};
+use crate::reports::model::{Category, Decision, ReportInput, ReporterKind};
+use crate::reports::store::{self, DecisionInput, OwnReport, ReportDetail, ReportId};
+use crate::reports::{
+    access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
+};
 use crate::web::identity::{ApiActor, MaybeApiActor};
 use crate::web::AppState;
 
@@ -64,32 +66,14 @@ pub async fn post_report(
     body: web::Json<ReportInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    if actor.is_none() && !state.public_submission_allowed(req.peer_addr().map(|a| a.ip())) {
-        return Err(AppError::TooManyRequests.into());
-    }
     let office = state.settings.office_hours;
+    let limit = state.clone();
+    let peer = req.peer_addr().map(|a| a.ip());
     let filed = state
         .db(move |conn| {
-            let today = deadlines::local(crate::db::now()).date();
-            let user = match &actor {
-                Some(actor) => {
-                    authorize(
-                        conn,
-                        actor,
-                        Action::Create,
-                        Resource::ProfessionalReporting,
-                        None,
-                    )?;
-                    actor.user().cloned()
-                }
-                None => None,
-            };
-            let report = validate(&input, user.is_some(), today).map_err(AppError::Invalid)?;
-            let filer = match &user {
-                Some(user) => Filer::Professional(user),
-                None => Filer::Public,
-            };
-            store::file(conn, &report, filer, &office)
+            file_report(conn, actor.as_ref(), &input, Vec::new(), &office, || {
+                limit.public_submission_allowed(peer)
+            })
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -334,17 +318,7 @@ pub async fn post_safety_assessment(
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
     let record = state
-        .db(move |conn| {
-            let (report, _) = access(conn, &actor, &id, Action::Update)?;
-            let officer = actor.user().ok_or(AppError::Forbidden)?;
-            store::record_safety_assessment(
-                conn,
-                &report,
-                officer,
-                input.protection_needed,
-                &input.notes,
-            )
-        })
+        .db(move |conn| assess_safety(conn, &actor, &id, input.protection_needed, &input.notes))
         .await?;
     Ok(HttpResponse::Created().json(SafetyBody {
         assessed_at: record.assessed_at,
@@ -373,11 +347,7 @@ pub async fn post_decision(
     let input = body.into_inner();
     let settings = state.settings.clone();
     let record = state
-        .db(move |conn| {
-            let (report, _) = access(conn, &actor, &id, Action::Update)?;
-            let officer = actor.user().ok_or(AppError::Forbidden)?;
-            store::record_decision(conn, &report, officer, &input, &settings)
-        })
+        .db(move |conn| decide(conn, &actor, &id, &input, &settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(DecisionBody {
@@ -429,24 +399,7 @@ pub async fn get_intake(
     ApiActor(actor): ApiActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = state
-        .db(move |conn| {
-            let municipality = actor
-                .user()
-                .map(|u| u.organisation.municipality_id.clone())
-                .ok_or(AppError::Forbidden)?;
-            authorize(
-                conn,
-                &actor,
-                Action::View,
-                Resource::IntakeQueue {
-                    municipality: &municipality,
-                },
-                None,
-            )?;
-            store::intake_queue(conn, &municipality, &actor.audit_actor())
-        })
-        .await?;
+    let items = state.db(move |conn| intake_queue_for(conn, &actor)).await?;
     let now = crate::db::now();
     let entries: Vec<QueueEntry> = items
         .into_iter()
@@ -487,22 +440,7 @@ pub async fn get_investigations(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let rows = state
-        .db(move |conn| {
-            let municipality = actor
-                .user()
-                .map(|u| u.organisation.municipality_id.clone())
-                .ok_or(AppError::Forbidden)?;
-            authorize(
-                conn,
-                &actor,
-                Action::View,
-                Resource::Investigations {
-                    municipality: &municipality,
-                },
-                None,
-            )?;
-            store::investigations_of(conn, &municipality)
-        })
+        .db(move |conn| investigations_for(conn, &actor))
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
@@ -545,26 +483,7 @@ pub async fn post_extension(
     let id = store::InvestigationId(path.into_inner());
     let input = body.into_inner();
     state
-        .db(move |conn| {
-            let investigation = store::find_investigation(conn, &id)?;
-            let municipality = investigation
-                .as_ref()
-                .map(|i| i.municipality_id.clone())
-                .unwrap_or_else(|| crate::accounts::MunicipalityId(String::new()));
-            authorize(
-                conn,
-                &actor,
-                Action::Update,
-                Resource::Investigations {
-                    municipality: &municipality,
-                },
-                Some(id.as_str()),
-            )
-            .map_err(|_| AppError::NotFound)?;
-            let investigation = investigation.ok_or(AppError::NotFound)?;
-            let officer = actor.user().ok_or(AppError::NotFound)?;
-            store::extend_investigation(conn, &investigation, officer, &input.due_on, &input.reason)
-        })
+        .db(move |conn| extend(conn, &actor, &id, &input.due_on, &input.reason))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,15 +3,20 @@
 
 pub mod api;
 pub mod deadlines;
+pub mod form;
 pub mod model;
 pub mod store;
 pub mod web;
 
+use crate::accounts::MunicipalityId;
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
+use crate::config::Settings;
 use crate::db::AnyConnection;
-use crate::error::AppError;
-use store::{Report, ReportId};
+use crate::error::{AppError, FieldError};
+use deadlines::OfficeHours;
+use model::ReportInput;
+use store::{Filed, Report, ReportId};
 
 /// How much of a report the caller may see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,4 +61,143 @@ pub fn access(
     }
     authorize(conn, actor, action, full, Some(id.as_str()))?;
     Ok((report, View::Full))
+}
+
+/// Files a report for `actor` (a professional, named from their account) or, without an actor,
+/// for a private person. `form_errors` are what a web form found missing before the report could
+/// be checked, so that every mistake is shown at once. A public report must also be
+/// `within_limit`, asked only once the report is otherwise complete.
+pub fn file_report(
+    conn: &mut AnyConnection,
+    actor: Option<&Actor>,
+    input: &ReportInput,
+    mut form_errors: Vec<FieldError>,
+    office: &OfficeHours,
+    within_limit: impl FnOnce() -> bool,
+) -> Result<Filed, AppError> {
+    let user = match actor {
+        Some(actor) => {
+            authorize(
+                conn,
+                actor,
+                Action::Create,
+                Resource::ProfessionalReporting,
+                None,
+            )?;
+            Some(actor.user().ok_or(AppError::Forbidden)?)
+        }
+        None => None,
+    };
+    let today = deadlines::local(crate::db::now()).date();
+    let report = match model::validate(input, user.is_some(), today) {
+        Ok(report) if form_errors.is_empty() => report,
+        Ok(_) => return Err(AppError::Invalid(form_errors)),
+        Err(errors) => {
+            form_errors.extend(errors);
+            return Err(AppError::Invalid(form_errors));
+        }
+    };
+    let filer = match user {
+        Some(user) => store::Filer::Professional(user),
+        None if within_limit() => store::Filer::Public,
+        None => return Err(AppError::TooManyRequests),
+    };
+    store::file(conn, &report, filer, office)
+}
+
+/// The intake queue of the actor's own municipality.
+pub fn intake_queue_for(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+) -> Result<Vec<store::QueueItem>, AppError> {
+    let municipality = own_municipality(actor)?;
+    authorize(
+        conn,
+        actor,
+        Action::View,
+        Resource::IntakeQueue {
+            municipality: &municipality,
+        },
+        None,
+    )?;
+    store::intake_queue(conn, &municipality, &actor.audit_actor())
+}
+
+/// The investigations of the actor's own municipality, with their reports' references.
+pub fn investigations_for(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+) -> Result<Vec<(store::Investigation, String)>, AppError> {
+    let municipality = own_municipality(actor)?;
+    authorize(
+        conn,
+        actor,
+        Action::View,
+        Resource::Investigations {
+            municipality: &municipality,
+        },
+        None,
+    )?;
+    store::investigations_of(conn, &municipality)
+}
+
+fn own_municipality(actor: &Actor) -> Result<MunicipalityId, AppError> {
+    actor
+        .user()
+        .map(|u| u.organisation.municipality_id.clone())
+        .ok_or(AppError::Forbidden)
+}
+
+/// Records the safety assessment of a report (intake officers of its municipality).
+pub fn assess_safety(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &ReportId,
+    protection_needed: Option<bool>,
+    notes: &str,
+) -> Result<store::SafetyAssessment, AppError> {
+    let (report, _) = access(conn, actor, id, Action::Update)?;
+    let officer = actor.user().ok_or(AppError::Forbidden)?;
+    store::record_safety_assessment(conn, &report, officer, protection_needed, notes)
+}
+
+/// Records the decision on a report (intake officers of its municipality).
+pub fn decide(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &ReportId,
+    input: &store::DecisionInput,
+    settings: &Settings,
+) -> Result<store::DecisionRecord, AppError> {
+    let (report, _) = access(conn, actor, id, Action::Update)?;
+    let officer = actor.user().ok_or(AppError::Forbidden)?;
+    store::record_decision(conn, &report, officer, input, settings)
+}
+
+/// Extends an investigation (caseworkers of its municipality). One that does not exist and one
+/// in another municipality look the same (404); both are audited.
+pub fn extend(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &store::InvestigationId,
+    due_on: &str,
+    reason: &str,
+) -> Result<store::Investigation, AppError> {
+    let investigation = store::find_investigation(conn, id)?;
+    let nowhere = MunicipalityId(String::new());
+    let municipality = investigation
+        .as_ref()
+        .map_or(&nowhere, |i| &i.municipality_id);
+    authorize(
+        conn,
+        actor,
+        Action::Update,
+        Resource::Investigations { municipality },
+        Some(id.as_str()),
+    )
+    .map_err(|_| AppError::NotFound)?;
+    let investigation = investigation.ok_or(AppError::NotFound)?;
+    let officer = actor.user().ok_or(AppError::NotFound)?;
+    store::extend_investigation(conn, &investigation, officer, due_on, reason)?;
+    Ok(investigation)
 }

@@ -400,6 +400,12 @@ pub fn validate(
         }
     };
 
+    let interpreter_language = short(
+        &mut errors,
+        "interpreter_language",
+        &input.interpreter_language,
+    );
+    let other_agencies = short(&mut errors, "other_agencies", &input.other_agencies);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -411,12 +417,8 @@ pub fn validate(
         categories,
         acute_danger,
         police_informed,
-        interpreter_language: short(
-            &mut errors,
-            "interpreter_language",
-            &input.interpreter_language,
-        ),
-        other_agencies: short(&mut errors, "other_agencies", &input.other_agencies),
+        interpreter_language,
+        other_agencies,
         private_reporter,
     })
 }
@@ -577,6 +579,13 @@ mod tests {
                 "guardians[0].not_told_reason"
             ]
         );
+    }
+
+    #[test]
+    fn long_short_fields_are_refused() {
+        let mut input = complete();
+        input.other_agencies = "x".repeat(MAX_SHORT + 1);
+        assert_eq!(fields(&input, true), ["other_agencies"]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use crate::config::Settings;
 use crate::error::{AppError, PageError};
 use crate::secrets::{keyed_hash, random_token, same};
 use crate::web::AppState;
@@ -116,7 +117,12 @@ pub fn token_for(req: &HttpRequest) -> String {
         .get::<CsrfCookie>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    keyed_hash(&state.settings.secret_key, "csrf", &cookie)
+    token_for_cookie(&state.settings, &cookie)
+}
+
+/// The form token that goes with a CSRF cookie value.
+pub fn token_for_cookie(settings: &Settings, cookie: &str) -> String {
+    keyed_hash(&settings.secret_key, "csrf", cookie)
 }
 
 /// A URL-encoded form whose CSRF token has been checked. Fields are `T`; `csrf_token` is ignored

@@ -91,6 +91,31 @@ impl FormErrors {
     }
 }
 
+/// An HTML page with the given status (a form with mistakes answers 422, and so on).
+pub fn render(
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<actix_web::HttpResponse, crate::error::PageError> {
+    render_with(&mut actix_web::HttpResponse::Ok(), status, page)
+}
+
+/// [`render`] on a response that already carries headers or cookies.
+pub fn render_with(
+    response: &mut actix_web::HttpResponseBuilder,
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<actix_web::HttpResponse, crate::error::PageError> {
+    Ok(response
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page.render().map_err(AppError::internal)?))
+}
+
+/// Whether a yes/no question was answered `want` (for radio buttons).
+pub fn is_answer(value: &Option<bool>, want: bool) -> bool {
+    *value == Some(want)
+}
+
 /// Percent-encodes a value for a query string.
 pub fn encode_query_value(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

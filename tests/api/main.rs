@@ -11,4 +11,5 @@ mod health;
 mod instances;
 mod login;
 mod outbox;
+mod report_pages;
 mod reports;
