@@ -127,6 +127,8 @@ impl ReportForm {
         }
         input.children = children.into_values().collect();
         input.guardians = guardians.into_values().collect();
+        form.ensure_rows();
+        let input = &mut form.input;
         match intent {
             Intent::AddChild if input.children.len() < MAX_CHILDREN => {
                 input.children.push(ChildInput::default())
@@ -136,7 +138,6 @@ impl ReportForm {
             }
             _ => {}
         }
-        form.ensure_rows();
         (form, intent)
     }
 

@@ -332,10 +332,12 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
         )
         .await;
     assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("{report_page}?sparat=skydd#beslut"));
 
     // The decision: violence by someone close offers only "open", and asks about siblings.
-    let html = officer.page(&report_page).await;
-    assert!(html.contains("Skyddsbedömningen är sparad") || html.contains("Talat med skolan."));
+    let html = officer.page(&location).await;
+    assert!(html.contains("Skyddsbedömningen är sparad") && html.contains("Talat med skolan."));
     assert!(html.contains("value=\"open\"") && !html.contains("value=\"not_open\""));
     let decision = format!("{report_page}/beslut");
     let response = officer
@@ -450,9 +452,11 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
         )
         .await;
     assert_eq!(response.status().as_u16(), 303);
-    let html = cw.page(&report_page).await;
+    let html = cw
+        .page(response.headers()["location"].to_str().unwrap())
+        .await;
     assert!(
-        html.contains("Förlängningen är sparad") || html.contains("Väntar på utlåtande från BUP.")
+        html.contains("Förlängningen är sparad") && html.contains("Väntar på utlåtande från BUP.")
     );
     assert!(html.contains(&later));
 }

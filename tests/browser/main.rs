@@ -222,3 +222,181 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     assert_accessible(&client, &axe, "Mina anmälningar").await;
     client.close().await.unwrap();
 }
+
+async fn click_id(client: &Client, id: &str) {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn value_of(client: &Client, id: &str) -> String {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn log_in(client: &Client, app: &TestApp, login: &helpers::Login, next: &str) {
+    client
+        .goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .unwrap();
+    fill(client, "email", &login.email).await;
+    fill(client, "password", &login.password).await;
+    click(client, "main button[type=submit]").await;
+    let target = url::Url::parse(&app.url(next)).unwrap();
+    client.wait().for_url(&target).await.unwrap();
+}
+
+/// Fills the parts of the report form that are the same for everyone.
+async fn fill_report(client: &Client, child: &str) {
+    client
+        .find(Locator::Id("municipality_id"))
+        .await
+        .unwrap()
+        .select_by_label("Testkommun")
+        .await
+        .unwrap();
+    fill(client, "children[0].name", child).await;
+    fill(client, "children[0].birth_date", "2015-03-14").await;
+    click_id(client, "children[0].told-yes").await;
+    fill(
+        client,
+        "concern",
+        "Barnet har flera gånger sagt att det är hungrigt och att ingen är hemma på kvällarna.",
+    )
+    .await;
+    click_id(client, "category-neglect").await;
+    click_id(client, "acute_danger-no").await;
+    click_id(client, "police_informed-no").await;
+}
+
+#[actix_web::test]
+async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    let intake = app.add_user("socialtjanst", &[Role::Intake]).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+
+    // A private person reports anonymously, from a phone-sized window.
+    client.goto(&app.url("/")).await.unwrap();
+    click(&client, "main a[href='/anmalan']").await;
+    assert_eq!(text_of(&client, "h1").await, "Gör en orosanmälan");
+    assert_accessible(&client, &axe, "public report form").await;
+    screenshot(&client, "report-form").await;
+    click(&client, "main form > p > button:not([name])").await;
+    assert!(text_of(&client, "[id='children[0].name-error']")
+        .await
+        .contains("barnets namn"));
+    assert_accessible(&client, &axe, "public report form with errors").await;
+    screenshot(&client, "report-form-errors").await;
+
+    click_id(&client, "identity-anonymous").await;
+    fill_report(&client, "Alva Webbtest").await;
+    click(&client, "button[value=child]").await;
+    client
+        .wait()
+        .for_element(Locator::Id("children[1].name"))
+        .await
+        .unwrap();
+    assert_eq!(value_of(&client, "children[0].name").await, "Alva Webbtest");
+    fill(&client, "children[1].name", "Bo Webbtest").await;
+    fill(&client, "children[1].birth_date", "2018-06-01").await;
+    click_id(&client, "children[1].told-no").await;
+    fill(
+        &client,
+        "children[1].not_told_reason",
+        "För litet för att förstå",
+    )
+    .await;
+    assert_accessible(&client, &axe, "public report form with two children").await;
+    click(&client, "main form > p > button:not([name])").await;
+    assert_eq!(
+        text_of(&client, "h1").await,
+        "Tack. Din anmälan är skickad."
+    );
+    let anonymous_ref = text_of(&client, ".reference").await;
+    assert!(anonymous_ref.starts_with("OA-"), "{anonymous_ref}");
+    assert!(text_of(&client, "main").await.contains("010-000 00 00"));
+    assert_accessible(&client, &axe, "receipt").await;
+    screenshot(&client, "report-receipt").await;
+
+    // A teacher files a named report; the details come from the account.
+    log_in(&client, &app, &teacher, "/anmalan/yrkesverksam").await;
+    assert!(text_of(&client, "dl.facts").await.contains(&teacher.email));
+    assert_accessible(&client, &axe, "professional report form").await;
+    fill_report(&client, "Cleo Webbtest").await;
+    click(&client, "main form > p > button:not([name])").await;
+    let professional_ref = text_of(&client, ".reference").await;
+    assert_accessible(&client, &axe, "professional receipt").await;
+    click(&client, "header form button").await;
+    text_of(&client, "[role=status]").await;
+
+    // The intake officer sees both, most urgent first, and records assessment and decision.
+    log_in(&client, &app, &intake, "/mottagning").await;
+    let queue = text_of(&client, "table.queue").await;
+    assert!(queue.contains(&anonymous_ref) && queue.contains(&professional_ref));
+    assert!(!queue.contains("Webbtest"), "no names in the queue");
+    assert_accessible(&client, &axe, "intake queue").await;
+    screenshot(&client, "intake-queue").await;
+    client
+        .find(Locator::LinkText(&professional_ref))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&client, "h1").await,
+        format!("Anmälan {professional_ref}")
+    );
+    assert!(text_of(&client, "main").await.contains("Cleo Webbtest"));
+    assert_accessible(&client, &axe, "report page").await;
+    screenshot(&client, "report-page").await;
+
+    click(&client, "form[action$='/skyddsbedomning'] button").await;
+    assert!(text_of(&client, "[id='protection_needed-error']")
+        .await
+        .contains("Svara ja eller nej"));
+    assert_accessible(&client, &axe, "report page with an error").await;
+    click_id(&client, "protection_needed-no").await;
+    fill(
+        &client,
+        "notes",
+        "Talat med mentor. Inget akut skyddsbehov.",
+    )
+    .await;
+    click(&client, "form[action$='/skyddsbedomning'] button").await;
+    assert_eq!(
+        text_of(&client, "[role=status]").await,
+        "Skyddsbedömningen är sparad."
+    );
+    click_id(&client, "decision-open").await;
+    fill(
+        &client,
+        "reason",
+        "Upprepade uppgifter om brister i omsorgen.",
+    )
+    .await;
+    click(&client, "form[action$='/beslut'] button").await;
+    assert_eq!(
+        text_of(&client, "[role=status]").await,
+        "Beslutet är sparat."
+    );
+    assert!(text_of(&client, "#utredning + p")
+        .await
+        .contains("Ska vara klar senast"));
+    assert_accessible(&client, &axe, "report page after the decision").await;
+    screenshot(&client, "report-decided").await;
+    client.close().await.unwrap();
+}
