@@ -398,6 +398,7 @@ pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::
             email = user.email,
         ),
         html: None,
+        calendar: None,
     }
 }
 

@@ -30,7 +30,7 @@ text_enum!(
 );
 
 /// A message to send. Stored as JSON in the outbox, so the worker sends exactly what was queued.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Email {
     /// One recipient, as `Name <address>` or a bare address.
     pub to: String,
@@ -38,6 +38,18 @@ pub struct Email {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
+    /// A calendar object (an invitation, update or cancellation) sent the way calendar clients
+    /// expect it: inline as `text/calendar` and as an `invite.ics` attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<CalendarPart>,
+}
+
+/// The iCalendar part of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarPart {
+    /// `REQUEST` or `CANCEL`: the `method=` parameter, equal to the calendar's `METHOD`.
+    pub method: String,
+    pub ics: String,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

@@ -1,7 +1,7 @@
 //! Turns a queued [`Email`] into a MIME message and hands it to SMTP or to the mail folder.
 
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::MailTransportSetting;
@@ -57,7 +57,9 @@ impl Transport {
     }
 }
 
-/// Builds the MIME message: plain text, or text and HTML as alternatives.
+/// Builds the MIME message: plain text, or text and HTML as alternatives. With a calendar part,
+/// the shape calendar clients need: `multipart/mixed` › `multipart/alternative` [`text/plain`,
+/// `text/html`, `text/calendar; method=…`] plus the same calendar as an `invite.ics` attachment.
 pub fn build_message(email: &Email, from: &Mailbox, message_id: &str) -> Result<Message, String> {
     let to: Mailbox = email
         .to
@@ -71,15 +73,105 @@ pub fn build_message(email: &Email, from: &Mailbox, message_id: &str) -> Result<
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(email.text.clone());
-    let result = match &email.html {
-        None => builder.singlepart(text),
-        Some(html) => builder.multipart(
-            MultiPart::alternative().singlepart(text).singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(html.clone()),
-            ),
+    let html = |html: &String| {
+        SinglePart::builder()
+            .header(ContentType::TEXT_HTML)
+            .body(html.clone())
+    };
+    let result = match (&email.html, &email.calendar) {
+        (None, None) => builder.singlepart(text),
+        (Some(h), None) => builder.multipart(
+            MultiPart::alternative()
+                .singlepart(text)
+                .singlepart(html(h)),
         ),
+        (html_part, Some(calendar)) => {
+            let inline: ContentType =
+                format!("text/calendar; charset=UTF-8; method={}", calendar.method)
+                    .parse()
+                    .map_err(|e| format!("bad calendar method {:?}: {e}", calendar.method))?;
+            let mut alternative = MultiPart::alternative().singlepart(text);
+            if let Some(h) = html_part {
+                alternative = alternative.singlepart(html(h));
+            }
+            alternative = alternative.singlepart(
+                SinglePart::builder()
+                    .header(inline)
+                    .header(ContentTransferEncoding::QuotedPrintable)
+                    .body(calendar.ics.clone()),
+            );
+            let attachment = Attachment::new("invite.ics".into()).body(
+                Body::new_with_encoding(
+                    calendar.ics.clone().into_bytes(),
+                    ContentTransferEncoding::Base64,
+                )
+                .map_err(|_| "cannot encode the calendar".to_string())?,
+                "application/ics".parse().expect("a valid content type"),
+            );
+            builder.multipart(
+                MultiPart::mixed()
+                    .multipart(alternative)
+                    .singlepart(attachment),
+            )
+        }
     };
     result.map_err(|e| format!("cannot build message: {e}"))
+}
+
+#[cfg(test)]
+mod calendar_mail_tests {
+    use super::*;
+    use crate::mail::CalendarPart;
+    use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+    #[test]
+    fn an_invitation_has_the_shape_calendar_clients_need() {
+        let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:SIP-möte\r\nEND:VCALENDAR\r\n";
+        let email = Email {
+            to: "Kim Lind <kim@skola.test>".into(),
+            subject: "Inbjudan: SIP-möte (ref SIP-4KX9)".into(),
+            text: "Hej".into(),
+            html: Some("<p>Hej</p>".into()),
+            calendar: Some(CalendarPart {
+                method: "REQUEST".into(),
+                ics: ics.into(),
+            }),
+        };
+        let from: Mailbox = "Samordna <samordna@kommun.test>".parse().unwrap();
+        let raw = build_message(&email, &from, "<1@kommun.test>")
+            .unwrap()
+            .formatted();
+        let message = MessageParser::default().parse(&raw).unwrap();
+        let ctype = |part: &mail_parser::MessagePart| {
+            let c = part.content_type().unwrap();
+            format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default())
+        };
+        assert_eq!(ctype(&message.parts[0]), "multipart/mixed");
+        let PartType::Multipart(top) = &message.parts[0].body else {
+            panic!("mixed")
+        };
+        assert_eq!(
+            ctype(&message.parts[top[0] as usize]),
+            "multipart/alternative"
+        );
+        let PartType::Multipart(alternatives) = &message.parts[top[0] as usize].body else {
+            panic!("alternative")
+        };
+        let kinds: Vec<String> = alternatives
+            .iter()
+            .map(|i| ctype(&message.parts[*i as usize]))
+            .collect();
+        assert_eq!(kinds, ["text/plain", "text/html", "text/calendar"]);
+        let inline = &message.parts[alternatives[2] as usize];
+        assert_eq!(
+            inline.content_type().unwrap().attribute("method"),
+            Some("REQUEST")
+        );
+        assert_eq!(inline.text_contents(), Some(ics));
+        let attachment = &message.parts[top[1] as usize];
+        assert_eq!(ctype(attachment), "application/ics");
+        assert_eq!(attachment.attachment_name(), Some("invite.ics"));
+        assert_eq!(attachment.content_transfer_encoding(), Some("base64"));
+        assert_eq!(attachment.contents(), ics.as_bytes());
+    }
 }

@@ -686,6 +686,7 @@ fn feedback_email(reference: &str, reporter: &Reporter, settings: &Settings) -> 
             settings.link("/mina-anmalningar"),
         ),
         html: None,
+        calendar: None,
     }
 }
 

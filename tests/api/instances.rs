@@ -38,6 +38,7 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
                     subject: format!("M {i}"),
                     text: "x".into(),
                     html: None,
+                    calendar: None,
                 };
                 mail::enqueue(conn, &email, &settings)?;
             }

@@ -28,6 +28,7 @@ async fn queue(app: &TestApp, n: usize) {
                     subject: format!("Testmeddelande {i}"),
                     text: format!("Meddelande nummer {i}.\nÅ, ä och ö kommer fram."),
                     html: None,
+                    calendar: None,
                 };
                 mail::enqueue(conn, &email, &settings)?;
             }
@@ -137,6 +138,7 @@ async fn a_message_that_cannot_be_built_is_given_up_with_the_reason() {
             subject: "Test".into(),
             text: "x".into(),
             html: None,
+            calendar: None,
         };
         mail::enqueue(conn, &email, &settings).unwrap();
         // Corrupt the stored message so it can no longer be built.
