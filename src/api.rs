@@ -19,7 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(get_openapi))
             .route("/me", web::get().to(get_me))
             .route("/users", web::post().to(post_user))
-            .configure(crate::reports::api::routes),
+            .configure(crate::reports::api::routes)
+            .configure(crate::sip::api::routes),
     );
 }
 
@@ -95,6 +96,16 @@ impl utoipa::Modify for BearerAuth {
         crate::reports::api::get_intake,
         crate::reports::api::get_investigations,
         crate::reports::api::post_extension,
+        crate::sip::api::post_sip,
+        crate::sip::api::post_consent,
+        crate::sip::api::post_withdraw_consent,
+        crate::sip::api::post_participant,
+        crate::sip::api::post_remove_participant,
+        crate::sip::api::post_meeting,
+        crate::sip::api::get_meeting,
+        crate::sip::api::patch_meeting,
+        crate::sip::api::post_cancel_meeting,
+        crate::sip::inbound::post_inbound_mail,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -68,6 +68,14 @@ pub enum Resource<'a> {
     Investigations {
         municipality: &'a MunicipalityId,
     },
+    /// Starting and running SIPs of a municipality: its caseworkers.
+    Sips {
+        municipality: &'a MunicipalityId,
+    },
+    /// A SIP meeting, for someone invited to it while consent covers their organisation.
+    SipMeeting {
+        invited: bool,
+    },
 }
 
 impl Resource<'_> {
@@ -80,6 +88,8 @@ impl Resource<'_> {
             Resource::Report { .. } | Resource::ReportOutcome { .. } => "report",
             Resource::IntakeQueue { .. } => "intake_queue",
             Resource::Investigations { .. } => "investigation",
+            Resource::Sips { .. } => "sip",
+            Resource::SipMeeting { .. } => "meeting",
         }
     }
 }
@@ -116,6 +126,11 @@ pub mod policy {
                 _ => social_services(actor, municipality, &[Role::Caseworker]),
             }
             .map_err(|_| Denial::Forbidden),
+            Resource::Sips { municipality } => {
+                social_services(actor, municipality, &[Role::Caseworker])
+            }
+            Resource::SipMeeting { invited: true } if actor.user().is_some() => Ok(()),
+            Resource::SipMeeting { .. } => Err(Denial::Hidden),
         }
     }
 

@@ -47,6 +47,10 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Read one e-mail (RFC 822) on standard input and record the calendar reply it carries:
+    /// for a mail server's pipe delivery to the organizer mailbox. Exits 65 (EX_DATAERR) with the
+    /// reason when the message is not a usable reply, so the mail server bounces or logs it.
+    IngestMail,
 }
 
 #[derive(Subcommand)]
@@ -319,6 +323,29 @@ fn run_command(
             .map_err(explain)?;
             println!("Token (shown once; send it as 'Authorization: Bearer …'):\n{plain}");
             Ok(0)
+        }
+        Command::IngestMail => {
+            use std::io::Read;
+            let mut raw = Vec::new();
+            std::io::stdin()
+                .take(10 * 1024 * 1024)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("cannot read the message on standard input: {e}"))?;
+            match crate::sip::inbound::ingest(conn, &raw) {
+                Ok(crate::sip::store::Applied::Recorded) => {
+                    println!("Reply recorded.");
+                    Ok(0)
+                }
+                Ok(crate::sip::store::Applied::Stale) => {
+                    println!("Reply ignored: it answers an older version of the meeting.");
+                    Ok(0)
+                }
+                Err(crate::sip::inbound::InboundError::Storage(e)) => Err(explain(e)),
+                Err(problem) => {
+                    eprintln!("samordna: {problem}");
+                    Ok(65)
+                }
+            }
         }
         Command::Audit(AuditCommand::Verify) => match audit::verify(conn).map_err(explain)? {
             audit::Verdict::Intact { entries } => {

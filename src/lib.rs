@@ -17,6 +17,7 @@ pub mod mail;
 pub mod personnummer;
 pub mod reports;
 pub mod secrets;
+pub mod sip;
 pub mod startup;
 pub mod telemetry;
 pub mod text_enum;

@@ -65,6 +65,7 @@ pub fn start(
             .configure(crate::audit::web::routes)
             .configure(crate::mail::web::routes)
             .configure(crate::reports::web::routes)
+            .configure(crate::sip::web::routes)
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn our_own_invitation_reads_back_exactly() {
         let meeting = crate::calendar::ics::tests::meeting();
-        let text = calendar(Method::Request, &[meeting.clone()], None);
+        let text = calendar(Method::Request, std::slice::from_ref(&meeting), None);
         let parsed = parse_calendars(&text).unwrap();
         let event = &parsed[0].events[0];
         assert_eq!(

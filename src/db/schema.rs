@@ -58,6 +58,7 @@ diesel::table! {
         name -> Text,
         phone -> Text,
         created_at -> Timestamp,
+        sip_first_meeting_days -> Integer,
     }
 }
 
@@ -199,6 +200,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sips (id) {
+        id -> Text,
+        reference -> Text,
+        municipality_id -> Text,
+        child_name -> Text,
+        child_personal_number -> Nullable<Text>,
+        report_id -> Nullable<Text>,
+        calling_organisation_id -> Text,
+        responsible_user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        sip_id -> Text,
+        given_by -> Text,
+        relation -> Text,
+        given_on -> Date,
+        valid_until -> Nullable<Date>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawn_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consent_organisations (consent_id, organisation_id) {
+        consent_id -> Text,
+        organisation_id -> Text,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Text,
+        sip_id -> Text,
+        user_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        name -> Text,
+        email -> Text,
+        required -> Bool,
+        added_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        sip_id -> Text,
+        uid -> Text,
+        sequence -> Integer,
+        starts_at -> Timestamp,
+        minutes -> Integer,
+        place -> Text,
+        video_url -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        reminder_sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    invitees (meeting_id, participant_id) {
+        meeting_id -> Text,
+        participant_id -> Text,
+        status -> Text,
+        status_changed_at -> Nullable<Timestamp>,
+        answered_sequence -> Integer,
+        rsvp_token_hash -> Text,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(investigations -> municipalities (municipality_id));
 diesel::joinable!(investigations -> reports (report_id));
@@ -215,14 +295,27 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 
+diesel::joinable!(sips -> municipalities (municipality_id));
+diesel::joinable!(consents -> sips (sip_id));
+diesel::joinable!(consent_organisations -> consents (consent_id));
+diesel::joinable!(participants -> sips (sip_id));
+diesel::joinable!(meetings -> sips (sip_id));
+diesel::joinable!(invitees -> meetings (meeting_id));
+diesel::joinable!(invitees -> participants (participant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_head,
     audit_log,
+    consent_organisations,
+    consents,
     investigations,
+    invitees,
+    meetings,
     municipalities,
     organisations,
     outbox,
+    participants,
     report_children,
     report_decisions,
     report_guardians,
@@ -230,6 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reports,
     safety_assessments,
     sessions,
+    sips,
     user_roles,
     users,
 );

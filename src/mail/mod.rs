@@ -52,6 +52,42 @@ pub struct CalendarPart {
     pub ics: String,
 }
 
+/// The HTML twin of a plain-text message: escaped, paragraphs kept, addresses made links.
+pub fn html_from_text(text: &str) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let line = |l: &str| {
+        l.split(' ')
+            .map(|word| {
+                if word.starts_with("https://") || word.starts_with("http://") {
+                    format!("<a href=\"{0}\">{0}</a>", escape(word))
+                } else {
+                    escape(word)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let paragraphs: Vec<String> = text
+        .trim()
+        .split("\n\n")
+        .map(|p| {
+            format!(
+                "<p>{}</p>",
+                p.lines().map(line).collect::<Vec<_>>().join("<br>")
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"sv\"><body>{}</body></html>",
+        paragraphs.join("\n")
+    )
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxMessage {
@@ -131,4 +167,16 @@ pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(OutboxStatus, i64)>, AppE
         .group_by(outbox::status)
         .select((outbox::status, count_star()))
         .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_twin_escapes_and_links() {
+        let html = super::html_from_text("Hej <du>!\n\nSvara: https://x.test/svar/a&b\nTack");
+        assert!(html.contains("<p>Hej &lt;du&gt;!</p>"));
+        assert!(html.contains(
+            "<a href=\"https://x.test/svar/a&amp;b\">https://x.test/svar/a&amp;b</a><br>Tack"
+        ));
+    }
 }

@@ -13,3 +13,4 @@ mod login;
 mod outbox;
 mod report_pages;
 mod reports;
+mod sips;

@@ -1,0 +1,303 @@
+//! The SIP API: start a SIP, record and withdraw consent, add and remove participants, book,
+//! move and cancel meetings, and read each participant's answer.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::sip::invitations::active_invitees;
+use crate::sip::model::{Answer, MeetingInput};
+use crate::sip::store::{
+    self, ConsentId, ConsentInput, MeetingId, ParticipantId, ParticipantInput, SipId, SipInput,
+};
+use crate::web::identity::ApiActor;
+use crate::web::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sips", web::post().to(post_sip))
+        .route("/sips/{id}/consents", web::post().to(post_consent))
+        .route(
+            "/sips/{id}/consents/{cid}/withdraw",
+            web::post().to(post_withdraw_consent),
+        )
+        .route("/sips/{id}/participants", web::post().to(post_participant))
+        .route(
+            "/sips/{id}/participants/{pid}/remove",
+            web::post().to(post_remove_participant),
+        )
+        .route("/sips/{id}/meetings", web::post().to(post_meeting))
+        .route("/meetings/{id}", web::get().to(get_meeting))
+        .route("/meetings/{id}", web::patch().to(patch_meeting))
+        .route("/meetings/{id}/cancel", web::post().to(post_cancel_meeting))
+        .route(
+            "/inbound/mail",
+            web::post().to(crate::sip::inbound::post_inbound_mail),
+        );
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SipBody {
+    pub id: String,
+    /// The neutral reference used in every message, e.g. `SIP-4KX9`.
+    pub reference: String,
+}
+
+/// `POST /api/v1/sips` (caseworker)
+#[utoipa::path(post, path = "/api/v1/sips", tag = "sip", request_body = SipInput,
+    responses((status = 201, body = SipBody), (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_sip(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    body: web::Json<SipInput>,
+) -> Result<HttpResponse, ApiError> {
+    let sip = state
+        .db(move |conn| store::create_sip(conn, &actor, &body))
+        .await?;
+    Ok(HttpResponse::Created().json(SipBody {
+        id: sip.id.0,
+        reference: sip.reference,
+    }))
+}
+
+/// `POST /api/v1/sips/{id}/consents` (caseworker)
+#[utoipa::path(post, path = "/api/v1/sips/{id}/consents", tag = "sip", request_body = ConsentInput,
+    params(("id" = String, Path)),
+    responses((status = 201, description = "Recorded"), (status = 404, body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_consent(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ConsentInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SipId(path.into_inner());
+    let consent = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            store::add_consent(conn, &actor, &sip, &body)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(consent))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawnBody {
+    /// How many participants lost access and were sent a cancellation.
+    pub removed_participants: usize,
+}
+
+/// `POST /api/v1/sips/{id}/consents/{cid}/withdraw` (caseworker)
+#[utoipa::path(post, path = "/api/v1/sips/{id}/consents/{cid}/withdraw", tag = "sip",
+    params(("id" = String, Path), ("cid" = String, Path)),
+    responses((status = 200, body = WithdrawnBody), (status = 404, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_withdraw_consent(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, cid) = path.into_inner();
+    let settings = state.settings.clone();
+    let removed = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &SipId(id))?;
+            store::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::Ok().json(WithdrawnBody {
+        removed_participants: removed,
+    }))
+}
+
+/// `POST /api/v1/sips/{id}/participants` (caseworker)
+#[utoipa::path(post, path = "/api/v1/sips/{id}/participants", tag = "sip", request_body = ParticipantInput,
+    params(("id" = String, Path)),
+    responses((status = 201, description = "Added, and invited to upcoming meetings"),
+              (status = 422, description = "Invalid, or not covered by consent", body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_participant(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ParticipantInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SipId(path.into_inner());
+    let settings = state.settings.clone();
+    let participant = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            store::add_participant(conn, &actor, &sip, &body, &settings)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::Created().json(participant))
+}
+
+/// `POST /api/v1/sips/{id}/participants/{pid}/remove` (caseworker)
+#[utoipa::path(post, path = "/api/v1/sips/{id}/participants/{pid}/remove", tag = "sip",
+    params(("id" = String, Path), ("pid" = String, Path)),
+    responses((status = 204, description = "Removed: a cancellation to them, an update to the rest"),
+              (status = 404, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_remove_participant(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, pid) = path.into_inner();
+    let settings = state.settings.clone();
+    state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &SipId(id))?;
+            store::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteeBody {
+    pub participant_id: String,
+    pub name: String,
+    pub email: String,
+    pub required: bool,
+    /// `needs_action`, `accepted`, `tentative` or `declined`.
+    pub status: Answer,
+    pub status_changed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeetingBody {
+    pub id: String,
+    pub uid: String,
+    pub sequence: i32,
+    pub starts_at: NaiveDateTime,
+    pub minutes: i32,
+    pub place: String,
+    pub video_url: String,
+    pub cancelled: bool,
+    pub invitees: Vec<InviteeBody>,
+}
+
+fn meeting_body(
+    meeting: store::Meeting,
+    invitees: Vec<(store::Invitee, store::Participant)>,
+) -> MeetingBody {
+    MeetingBody {
+        id: meeting.id.0,
+        uid: meeting.uid,
+        sequence: meeting.sequence,
+        starts_at: meeting.starts_at,
+        minutes: meeting.minutes,
+        place: meeting.place,
+        video_url: meeting.video_url,
+        cancelled: meeting.cancelled_at.is_some(),
+        invitees: invitees
+            .into_iter()
+            .map(|(i, p)| InviteeBody {
+                participant_id: p.id.0,
+                name: p.name,
+                email: p.email,
+                required: p.required,
+                status: i.status,
+                status_changed_at: i.status_changed_at,
+            })
+            .collect(),
+    }
+}
+
+/// `POST /api/v1/sips/{id}/meetings` (caseworker): books a meeting and invites everyone.
+#[utoipa::path(post, path = "/api/v1/sips/{id}/meetings", tag = "sip", request_body = MeetingInput,
+    params(("id" = String, Path)),
+    responses((status = 201, body = MeetingBody), (status = 409, description = "No valid consent", body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_meeting(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<MeetingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SipId(path.into_inner());
+    let settings = state.settings.clone();
+    let body = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let meeting = store::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
+            let invitees = active_invitees(conn, &meeting.id)?;
+            Ok(meeting_body(meeting, invitees))
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::Created().json(body))
+}
+
+/// `GET /api/v1/meetings/{id}` (caseworker): the meeting with each participant's answer.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "sip", params(("id" = String, Path)),
+    responses((status = 200, body = MeetingBody), (status = 404, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn get_meeting(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.into_inner());
+    let body = state
+        .db(move |conn| {
+            let (_, meeting) = store::meeting_for_caseworker(conn, &actor, &id)?;
+            let invitees = active_invitees(conn, &meeting.id)?;
+            Ok(meeting_body(meeting, invitees))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `PATCH /api/v1/meetings/{id}` (caseworker): a new time or place; everyone gets an update.
+#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "sip", request_body = MeetingInput,
+    params(("id" = String, Path)),
+    responses((status = 200, body = MeetingBody), (status = 404, body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn patch_meeting(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<MeetingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.into_inner());
+    let settings = state.settings.clone();
+    let body = state
+        .db(move |conn| {
+            let meeting = store::reschedule(conn, &actor, &id, &body, &settings)?;
+            let invitees = active_invitees(conn, &meeting.id)?;
+            Ok(meeting_body(meeting, invitees))
+        })
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `POST /api/v1/meetings/{id}/cancel` (caseworker): a cancellation to everyone.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/cancel", tag = "sip", params(("id" = String, Path)),
+    responses((status = 204, description = "Cancelled"), (status = 404, body = crate::api::ErrorResponse),
+              (status = 409, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_cancel_meeting(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.into_inner());
+    let settings = state.settings.clone();
+    state
+        .db(move |conn| store::cancel(conn, &actor, &id, &settings))
+        .await?;
+    state.mail_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}

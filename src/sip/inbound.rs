@@ -1,0 +1,112 @@
+//! Calendar replies arriving by mail. When a participant presses Accept in Outlook, Gmail, Apple
+//! Calendar or Thunderbird, the client mails a `METHOD:REPLY` to the ORGANIZER address, which is the
+//! service's mailbox. The mail server hands each message to `samordna ingest-mail` (pipe delivery)
+//! or posts it to `POST /api/v1/inbound/mail`. A message that cannot be used gets a clear error
+//! and is logged (never its content), not silently dropped.
+
+use actix_web::{web, HttpResponse};
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::authz::Actor;
+use crate::calendar::reply::{parse_reply, ReplyError};
+use crate::db::AnyConnection;
+use crate::error::{ApiError, AppError};
+use crate::sip::store::{apply_reply, Applied};
+use crate::web::identity::ApiActor;
+use crate::web::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("the message could not be read as an e-mail")]
+    NotMail,
+    #[error("the message has no calendar part (text/calendar or .ics)")]
+    NoCalendar,
+    #[error("the calendar part is not a usable reply: {0}")]
+    Reply(#[from] ReplyError),
+    #[error("no meeting with this UID has this attendee")]
+    NoMatch,
+    #[error(transparent)]
+    Storage(AppError),
+}
+
+/// The first calendar in a message: an inline `text/calendar` part or an `.ics` attachment.
+pub fn calendar_in(raw: &[u8]) -> Result<String, InboundError> {
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or(InboundError::NotMail)?;
+    message
+        .parts
+        .iter()
+        .find(|part| {
+            let by_type = part.content_type().is_some_and(|c| {
+                let sub = c.subtype().unwrap_or_default().to_ascii_lowercase();
+                (c.ctype().eq_ignore_ascii_case("text") && sub == "calendar")
+                    || (c.ctype().eq_ignore_ascii_case("application") && sub == "ics")
+            });
+            let by_name = part
+                .attachment_name()
+                .is_some_and(|n| n.to_ascii_lowercase().ends_with(".ics"));
+            by_type || by_name
+        })
+        .map(|part| String::from_utf8_lossy(part.contents()).into_owned())
+        .ok_or(InboundError::NoCalendar)
+}
+
+/// Reads one message and records the answer it carries.
+pub fn ingest(conn: &mut AnyConnection, raw: &[u8]) -> Result<Applied, InboundError> {
+    let reply = parse_reply(&calendar_in(raw)?)?;
+    match apply_reply(conn, &reply) {
+        Ok(applied) => {
+            tracing::info!(uid = %reply.uid, sequence = reply.sequence, ?applied, "calendar reply");
+            Ok(applied)
+        }
+        Err(AppError::NotFound) => Err(InboundError::NoMatch),
+        Err(e) => Err(InboundError::Storage(e)),
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InboundBody {
+    /// `recorded`, or `stale` when the reply answers an older version of the meeting.
+    pub result: String,
+}
+
+/// `POST /api/v1/inbound/mail` (an integration token): one raw RFC 822 message as the body.
+#[utoipa::path(post, path = "/api/v1/inbound/mail", tag = "sip",
+    request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
+    responses((status = 200, body = InboundBody),
+              (status = 422, description = "Not a usable calendar reply, or it matches no meeting", body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_inbound_mail(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if !matches!(actor, Actor::Integration(_)) {
+        return Err(AppError::Forbidden.into());
+    }
+    let outcome = state
+        .db(move |conn| match ingest(conn, &body) {
+            Ok(applied) => Ok(Ok(applied)),
+            Err(InboundError::Storage(e)) => Err(e),
+            Err(other) => Ok(Err(other)),
+        })
+        .await?;
+    match outcome {
+        Ok(applied) => Ok(HttpResponse::Ok().json(InboundBody {
+            result: match applied {
+                Applied::Recorded => "recorded",
+                Applied::Stale => "stale",
+            }
+            .into(),
+        })),
+        Err(problem) => {
+            tracing::warn!(error = %problem, "inbound mail not used");
+            Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                "message",
+                problem.to_string(),
+            )])
+            .into())
+        }
+    }
+}

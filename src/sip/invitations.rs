@@ -1,0 +1,157 @@
+//! The messages about a meeting: an email per participant with the calendar object inside. They
+//! carry a neutral title with the SIP's reference, the time, the place as typed, the participant's
+//! own answer link and a link to log in — never the child's name or anything about the case.
+
+use diesel::prelude::*;
+
+use crate::calendar::ics::{self, Attendee, MeetingEvent, Method};
+use crate::config::Settings;
+use crate::db::schema::{invitees, participants};
+use crate::db::AnyConnection;
+use crate::error::AppError;
+use crate::mail::{self, CalendarPart, Email};
+use crate::sip::model::swedish_time;
+use crate::sip::store::{rsvp_token, Invitee, Meeting, MeetingId, Participant, Sip};
+
+/// The responsible caseworker chairs every meeting: already accepted, never asked to answer.
+pub fn is_chair(sip: &Sip, participant: &Participant) -> bool {
+    participant.user_id.as_ref() == Some(&sip.responsible_user_id)
+}
+
+/// The neutral title every calendar shows.
+pub fn title(sip: &Sip) -> String {
+    format!("SIP-möte (ref {})", sip.reference)
+}
+
+pub fn active_invitees(
+    conn: &mut AnyConnection,
+    meeting: &MeetingId,
+) -> Result<Vec<(Invitee, Participant)>, AppError> {
+    Ok(invitees::table
+        .inner_join(participants::table)
+        .filter(invitees::meeting_id.eq(meeting))
+        .filter(invitees::removed_at.is_null())
+        .order(participants::added_at)
+        .select((Invitee::as_select(), Participant::as_select()))
+        .load(conn)?)
+}
+
+fn place_line(meeting: &Meeting) -> String {
+    match (meeting.place.is_empty(), meeting.video_url.is_empty()) {
+        (false, true) => meeting.place.clone(),
+        (true, false) => format!("Video: {}", meeting.video_url),
+        _ => format!("{} (eller video: {})", meeting.place, meeting.video_url),
+    }
+}
+
+/// The meeting as calendars see it, with everyone still invited as an attendee.
+pub fn event(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    settings: &Settings,
+) -> Result<MeetingEvent, AppError> {
+    let attendees = active_invitees(conn, &meeting.id)?
+        .into_iter()
+        .map(|(invitee, p)| {
+            let chair = is_chair(sip, &p);
+            Attendee {
+                email: p.email,
+                name: p.name,
+                chair,
+                required: p.required,
+                partstat: invitee.status.partstat(),
+            }
+        })
+        .collect();
+    Ok(MeetingEvent {
+        uid: meeting.uid.clone(),
+        sequence: meeting.sequence,
+        stamp: meeting.updated_at,
+        start: meeting.starts_at,
+        minutes: meeting.minutes.into(),
+        summary: title(sip),
+        location: place_line(meeting),
+        description: format!(
+            "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
+            settings.link("/login")
+        ),
+        url: settings.link("/login"),
+        cancelled: meeting.cancelled_at.is_some(),
+        organizer_email: settings.mail_from.email.to_string(),
+        organizer_name: settings
+            .mail_from
+            .name
+            .clone()
+            .unwrap_or_else(|| "Samordna".into()),
+        attendees,
+    })
+}
+
+/// Queues the message about `meeting` for one participant.
+pub fn queue(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    event: &MeetingEvent,
+    participant: &Participant,
+    method: Method,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let when = swedish_time(meeting.starts_at, meeting.minutes);
+    let title = title(sip);
+    let (subject, lead) = match method {
+        Method::Cancel if meeting.cancelled_at.is_some() => {
+            (format!("Inställt: {title}"), "Mötet är inställt.")
+        }
+        Method::Cancel => (
+            format!("Du är inte längre med: {title}"),
+            "Du är inte längre inbjuden till mötet.",
+        ),
+        _ if meeting.sequence == 0 => (
+            format!("Inbjudan: {title}"),
+            "Du är inbjuden till ett SIP-möte.",
+        ),
+        _ => (
+            format!("Ändrat: {title}"),
+            "Mötet har ändrats. Här är de nya uppgifterna.",
+        ),
+    };
+    let mut text = format!(
+        "Hej!\n\n{lead}\n\nTid: {when}\nPlats: {}\n",
+        place_line(meeting)
+    );
+    if method == Method::Request && !is_chair(sip, participant) {
+        let link = settings.link(&format!(
+            "/svar/{}",
+            rsvp_token(settings, &meeting.id, &participant.id)
+        ));
+        text.push_str(&format!(
+            "\nSvara om du kommer: {link}\n(Du kan också svara med knapparna i din kalender.)\n"
+        ));
+    }
+    text.push_str(&format!(
+        "\nLogga in för att läsa mer: {}\n\nAv sekretesskäl står inget om ärendet i det här meddelandet.\n",
+        settings.link("/login")
+    ));
+    let to = format!(
+        "{} <{}>",
+        participant.name.replace(['<', '>', '"', ','], " ").trim(),
+        participant.email
+    );
+    mail::enqueue(
+        conn,
+        &Email {
+            to,
+            subject,
+            html: Some(mail::html_from_text(&text)),
+            text,
+            calendar: Some(CalendarPart {
+                method: method.as_str().into(),
+                ics: ics::calendar(method, std::slice::from_ref(event), None),
+            }),
+        },
+        settings,
+    )?;
+    Ok(())
+}

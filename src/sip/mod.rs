@@ -1,0 +1,10 @@
+//! SIP (samordnad individuell plan): a caseworker records the family's consent, adds partners
+//! and books meetings whose invitations land in real calendars; partners answer by link or from
+//! their calendar.
+
+pub mod api;
+pub mod inbound;
+pub mod invitations;
+pub mod model;
+pub mod store;
+pub mod web;

@@ -1,0 +1,1093 @@
+//! SIPs in the database: starting one, consent, participants, meetings, and answers. Every change
+//! is audited and queues its mail in the same transaction; every function checks access first.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
+use crate::audit::{self, Outcome};
+use crate::authz::{authorize, Action, Actor, Resource};
+use crate::calendar::ics::Method;
+use crate::config::Settings;
+use crate::db::schema::{
+    consent_organisations, consents, invitees, meetings, municipalities, organisations,
+    participants, sips, users,
+};
+use crate::db::{now, write_tx, AnyConnection};
+use crate::error::{AppError, FieldError};
+use crate::personnummer::PersonalNumber;
+use crate::reports::deadlines;
+use crate::sip::invitations;
+use crate::sip::model::{self, Answer, ConsentTerms, MeetingInput, Relation};
+use crate::string_id;
+
+string_id!(SipId);
+string_id!(ConsentId);
+string_id!(ParticipantId);
+string_id!(MeetingId);
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sips)]
+pub struct Sip {
+    pub id: SipId,
+    pub reference: String,
+    pub municipality_id: MunicipalityId,
+    pub child_name: String,
+    pub child_personal_number: Option<String>,
+    pub report_id: Option<String>,
+    pub calling_organisation_id: OrganisationId,
+    pub responsible_user_id: UserId,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = consents)]
+pub struct Consent {
+    pub id: ConsentId,
+    #[serde(skip)]
+    pub sip_id: SipId,
+    pub given_by: String,
+    pub relation: Relation,
+    pub given_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    #[serde(skip)]
+    pub recorded_by: UserId,
+    pub recorded_at: NaiveDateTime,
+    pub withdrawn_at: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub withdrawn_by: Option<UserId>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = participants)]
+pub struct Participant {
+    pub id: ParticipantId,
+    #[serde(skip)]
+    pub sip_id: SipId,
+    pub user_id: Option<UserId>,
+    pub organisation_id: Option<OrganisationId>,
+    pub name: String,
+    pub email: String,
+    pub required: bool,
+    pub added_at: NaiveDateTime,
+    pub removed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = meetings)]
+pub struct Meeting {
+    pub id: MeetingId,
+    pub sip_id: SipId,
+    pub uid: String,
+    pub sequence: i32,
+    pub starts_at: NaiveDateTime,
+    pub minutes: i32,
+    pub place: String,
+    pub video_url: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub reminder_sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitees)]
+pub struct Invitee {
+    pub meeting_id: MeetingId,
+    pub participant_id: ParticipantId,
+    pub status: Answer,
+    pub status_changed_at: Option<NaiveDateTime>,
+    pub answered_sequence: i32,
+    pub rsvp_token_hash: String,
+    pub removed_at: Option<NaiveDateTime>,
+}
+
+fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    id: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &actor.audit_actor(),
+            action,
+            object_type,
+            object_id: Some(id),
+            outcome: Outcome::Success,
+            detail,
+        },
+    )
+    .map(|_| ())
+}
+
+fn caseworker<'a>(
+    conn: &mut AnyConnection,
+    actor: &'a Actor,
+    municipality: &MunicipalityId,
+    object: Option<&str>,
+) -> Result<&'a AuthUser, AppError> {
+    authorize(
+        conn,
+        actor,
+        Action::Update,
+        Resource::Sips { municipality },
+        object,
+    )?;
+    actor.user().ok_or(AppError::Forbidden)
+}
+
+// ---- starting a SIP ----
+
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct SipInput {
+    #[serde(default)]
+    pub child_name: String,
+    /// The child's personnummer or samordningsnummer, if known.
+    #[serde(default)]
+    pub child_personal_number: String,
+    /// The report whose investigation led to this SIP, if any.
+    #[serde(default)]
+    pub report_id: Option<String>,
+}
+
+/// Starts a SIP. The caseworker's organisation calls it and the caseworker is responsible; they
+/// take part in every meeting as its chair.
+pub fn create_sip(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    input: &SipInput,
+) -> Result<Sip, AppError> {
+    let municipality = actor
+        .user()
+        .map(|u| u.organisation.municipality_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    let user = caseworker(conn, actor, &municipality, None)?.clone();
+    let mut errors = Vec::new();
+    let child_name = input.child_name.trim().to_string();
+    if child_name.is_empty() {
+        errors.push(FieldError::new("child_name", "Fyll i barnets namn."));
+    }
+    let today = deadlines::local(now()).date();
+    let number = match input.child_personal_number.trim() {
+        "" => None,
+        text => match PersonalNumber::parse(text, today) {
+            Ok(n) => Some(n.canonical()),
+            Err(problem) => {
+                errors.push(FieldError::new("child_personal_number", problem.message()));
+                None
+            }
+        },
+    };
+    if let Some(report_id) = input.report_id.as_deref().filter(|r| !r.is_empty()) {
+        let report =
+            crate::reports::store::find(conn, &crate::reports::store::ReportId(report_id.into()))?;
+        if report.is_none_or(|r| r.municipality_id != municipality) {
+            errors.push(FieldError::new(
+                "report_id",
+                "Det finns ingen sådan anmälan i kommunen.",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    write_tx(conn, |conn| {
+        let mut reference = model::new_reference();
+        while sips::table
+            .filter(sips::reference.eq(&reference))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+        {
+            reference = model::new_reference();
+        }
+        let at = now();
+        let sip = Sip {
+            id: SipId::generate(),
+            reference,
+            municipality_id: municipality.clone(),
+            child_name: child_name.clone(),
+            child_personal_number: number.clone(),
+            report_id: input.report_id.clone().filter(|r| !r.is_empty()),
+            calling_organisation_id: user.organisation.id.clone(),
+            responsible_user_id: user.id.clone(),
+            created_at: at,
+        };
+        diesel::insert_into(sips::table)
+            .values(&sip)
+            .execute(conn)?;
+        diesel::insert_into(participants::table)
+            .values(&Participant {
+                id: ParticipantId::generate(),
+                sip_id: sip.id.clone(),
+                user_id: Some(user.id.clone()),
+                organisation_id: Some(user.organisation.id.clone()),
+                name: user.name.clone(),
+                email: user.email.clone(),
+                required: true,
+                added_at: at,
+                removed_at: None,
+            })
+            .execute(conn)?;
+        record(
+            conn,
+            actor,
+            "sip.create",
+            "sip",
+            sip.id.as_str(),
+            &sip.reference,
+        )?;
+        Ok(sip)
+    })
+}
+
+/// A SIP its caseworkers may run; anyone else gets 404, audited.
+pub fn find_for_caseworker(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &SipId,
+) -> Result<Sip, AppError> {
+    let sip: Option<Sip> = sips::table
+        .find(id)
+        .select(Sip::as_select())
+        .first(conn)
+        .optional()?;
+    let nowhere = MunicipalityId(String::new());
+    let municipality = sip.as_ref().map_or(&nowhere, |s| &s.municipality_id);
+    authorize(
+        conn,
+        actor,
+        Action::Update,
+        Resource::Sips { municipality },
+        Some(id.as_str()),
+    )
+    .map_err(|_| AppError::NotFound)?;
+    sip.ok_or(AppError::NotFound)
+}
+
+// ---- consent ----
+
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ConsentInput {
+    /// Who gave it: the guardian's name, or the child's.
+    #[serde(default)]
+    pub given_by: String,
+    /// `guardian` or `child`.
+    #[serde(default)]
+    pub relation: String,
+    /// `YYYY-MM-DD`; today if left out.
+    #[serde(default)]
+    pub given_on: String,
+    /// `YYYY-MM-DD`, or empty for until withdrawn.
+    #[serde(default)]
+    pub valid_until: String,
+    /// The organisations the consent covers.
+    #[serde(default)]
+    pub organisation_ids: Vec<String>,
+}
+
+fn parse_day(errors: &mut Vec<FieldError>, field: &str, text: &str) -> Option<NaiveDate> {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "Skriv datumet som år-månad-dag, till exempel 2026-11-23.",
+            ));
+            None
+        }
+    }
+}
+
+pub fn add_consent(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    input: &ConsentInput,
+) -> Result<Consent, AppError> {
+    let user = caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?.clone();
+    let mut errors = Vec::new();
+    let today = deadlines::local(now()).date();
+    let given_by = input.given_by.trim().to_string();
+    if given_by.is_empty() {
+        errors.push(FieldError::new("given_by", "Fyll i vem som gav samtycket."));
+    }
+    let relation = input.relation.parse::<Relation>().ok();
+    if relation.is_none() {
+        errors.push(FieldError::new(
+            "relation",
+            "Välj om det är en vårdnadshavare eller barnet.",
+        ));
+    }
+    let given_on = if input.given_on.trim().is_empty() {
+        Some(today)
+    } else {
+        parse_day(&mut errors, "given_on", &input.given_on)
+    };
+    if given_on.is_some_and(|d| d > today) {
+        errors.push(FieldError::new(
+            "given_on",
+            "Samtycket kan inte vara givet i framtiden.",
+        ));
+    }
+    let valid_until = match input.valid_until.trim() {
+        "" => None,
+        text => parse_day(&mut errors, "valid_until", text),
+    };
+    if let (Some(from), Some(until)) = (given_on, valid_until) {
+        if until < from {
+            errors.push(FieldError::new(
+                "valid_until",
+                "Slutdatumet ligger före dagen samtycket gavs.",
+            ));
+        }
+    }
+    let mut orgs: Vec<String> = input
+        .organisation_ids
+        .iter()
+        .map(|o| o.trim().to_string())
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs.retain(|o| !o.is_empty());
+    if orgs.is_empty() {
+        errors.push(FieldError::new(
+            "organisation_ids",
+            "Välj vilka verksamheter samtycket gäller.",
+        ));
+    }
+    let known: i64 = organisations::table
+        .filter(organisations::id.eq_any(&orgs))
+        .count()
+        .get_result(conn)?;
+    if known != orgs.len() as i64 {
+        errors.push(FieldError::new(
+            "organisation_ids",
+            "Någon av verksamheterna finns inte.",
+        ));
+    }
+    let (Some(relation), Some(given_on), true) = (relation, given_on, errors.is_empty()) else {
+        return Err(AppError::Invalid(errors));
+    };
+    write_tx(conn, |conn| {
+        let consent = Consent {
+            id: ConsentId::generate(),
+            sip_id: sip.id.clone(),
+            given_by: given_by.clone(),
+            relation,
+            given_on,
+            valid_until,
+            recorded_by: user.id.clone(),
+            recorded_at: now(),
+            withdrawn_at: None,
+            withdrawn_by: None,
+        };
+        diesel::insert_into(consents::table)
+            .values(&consent)
+            .execute(conn)?;
+        for org in &orgs {
+            diesel::insert_into(consent_organisations::table)
+                .values((
+                    consent_organisations::consent_id.eq(&consent.id),
+                    consent_organisations::organisation_id.eq(org),
+                ))
+                .execute(conn)?;
+        }
+        record(
+            conn,
+            actor,
+            "sip.consent",
+            "sip",
+            sip.id.as_str(),
+            &format!("organisations={}", orgs.len()),
+        )?;
+        Ok(consent)
+    })
+}
+
+/// The consents of a SIP with the organisations each covers.
+pub fn consent_terms(
+    conn: &mut AnyConnection,
+    sip: &SipId,
+) -> Result<Vec<(Consent, ConsentTerms)>, AppError> {
+    let rows: Vec<Consent> = consents::table
+        .filter(consents::sip_id.eq(sip))
+        .order(consents::recorded_at)
+        .select(Consent::as_select())
+        .load(conn)?;
+    let ids: Vec<&ConsentId> = rows.iter().map(|c| &c.id).collect();
+    let links: Vec<(ConsentId, String)> = consent_organisations::table
+        .filter(consent_organisations::consent_id.eq_any(ids))
+        .select((
+            consent_organisations::consent_id,
+            consent_organisations::organisation_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let terms = ConsentTerms {
+                given_on: c.given_on,
+                valid_until: c.valid_until,
+                withdrawn: c.withdrawn_at.is_some(),
+                organisations: links
+                    .iter()
+                    .filter(|(id, _)| *id == c.id)
+                    .map(|(_, o)| o.clone())
+                    .collect(),
+            };
+            (c, terms)
+        })
+        .collect())
+}
+
+/// Whether a participant may take part today: the family and outside people (no organisation)
+/// are invited by the caseworker; everyone from an organisation needs consent covering it. The
+/// calling organisation runs the SIP and is always covered.
+fn participant_covered(
+    sip: &Sip,
+    participant: &Participant,
+    terms: &[ConsentTerms],
+    today: NaiveDate,
+) -> bool {
+    match &participant.organisation_id {
+        None => true,
+        Some(org) if *org == sip.calling_organisation_id => true,
+        Some(org) => model::covers(terms, org.as_str(), today),
+    }
+}
+
+/// Withdraws a consent. Partners it alone covered lose access at once: they are removed from
+/// upcoming meetings and get a cancellation; the others get an update.
+pub fn withdraw_consent(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    consent: &ConsentId,
+    settings: &Settings,
+) -> Result<usize, AppError> {
+    let user = caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?.clone();
+    write_tx(conn, |conn| {
+        let updated = diesel::update(
+            consents::table
+                .filter(consents::id.eq(consent))
+                .filter(consents::sip_id.eq(&sip.id))
+                .filter(consents::withdrawn_at.is_null()),
+        )
+        .set((
+            consents::withdrawn_at.eq(now()),
+            consents::withdrawn_by.eq(&user.id),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::NotFound);
+        }
+        record(
+            conn,
+            actor,
+            "sip.consent_withdraw",
+            "sip",
+            sip.id.as_str(),
+            consent.as_str(),
+        )?;
+        drop_uncovered(conn, sip, settings)
+    })
+}
+
+/// Removes from upcoming meetings everyone no valid consent covers any more. Returns how many.
+pub fn drop_uncovered(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    settings: &Settings,
+) -> Result<usize, AppError> {
+    let today = deadlines::local(now()).date();
+    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    let uncovered: Vec<Participant> = active_participants(conn, &sip.id)?
+        .into_iter()
+        .filter(|p| !participant_covered(sip, p, &terms, today))
+        .collect();
+    for participant in &uncovered {
+        remove_from_upcoming(conn, sip, participant, settings)?;
+    }
+    Ok(uncovered.len())
+}
+
+// ---- participants ----
+
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ParticipantInput {
+    /// A user of a partner organisation; or leave out and give name and email.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    /// Must the meeting have this person? Defaults to yes.
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+fn active_participants(
+    conn: &mut AnyConnection,
+    sip: &SipId,
+) -> Result<Vec<Participant>, AppError> {
+    Ok(participants::table
+        .filter(participants::sip_id.eq(sip))
+        .filter(participants::removed_at.is_null())
+        .order(participants::added_at)
+        .select(Participant::as_select())
+        .load(conn)?)
+}
+
+pub fn add_participant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    input: &ParticipantInput,
+    settings: &Settings,
+) -> Result<Participant, AppError> {
+    caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
+    let mut errors = Vec::new();
+    let (user_id, organisation_id, name, email) =
+        match input.user_id.as_deref().filter(|u| !u.is_empty()) {
+            Some(id) => {
+                let user: Option<(UserId, OrganisationId, String, String)> = users::table
+                    .filter(users::id.eq(id))
+                    .filter(users::active.eq(true))
+                    .select((users::id, users::organisation_id, users::name, users::email))
+                    .first(conn)
+                    .optional()?;
+                let Some((user_id, org, name, email)) = user else {
+                    return Err(AppError::Invalid(vec![FieldError::new(
+                        "user_id",
+                        "Det finns ingen sådan användare.",
+                    )]));
+                };
+                (Some(user_id), Some(org), name, email)
+            }
+            None => {
+                let name = input.name.trim().to_string();
+                if name.is_empty() {
+                    errors.push(FieldError::new("name", "Fyll i namnet."));
+                }
+                let email = crate::accounts::parse_email(&mut errors, "email", &input.email);
+                (None, None, name, email)
+            }
+        };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let candidate = Participant {
+        id: ParticipantId::generate(),
+        sip_id: sip.id.clone(),
+        user_id,
+        organisation_id,
+        name,
+        email,
+        required: input.required.unwrap_or(true),
+        added_at: now(),
+        removed_at: None,
+    };
+    let today = deadlines::local(now()).date();
+    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    if !participant_covered(sip, &candidate, &terms, today) {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "user_id",
+            "Familjens samtycke omfattar inte den här personens verksamhet. Registrera samtycke först.",
+        )]));
+    }
+    let already = active_participants(conn, &sip.id)?
+        .iter()
+        .any(|p| p.email.eq_ignore_ascii_case(&candidate.email));
+    if already {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "email",
+            "Personen är redan med.",
+        )]));
+    }
+    write_tx(conn, |conn| {
+        diesel::insert_into(participants::table)
+            .values(&candidate)
+            .execute(conn)?;
+        record(
+            conn,
+            actor,
+            "sip.participant_add",
+            "sip",
+            sip.id.as_str(),
+            candidate.id.as_str(),
+        )?;
+        for meeting in upcoming_meetings(conn, &sip.id)? {
+            invite(conn, sip, &meeting, &candidate, settings)?;
+            send_update(conn, sip, &meeting, settings)?;
+        }
+        Ok(candidate)
+    })
+}
+
+/// Takes a participant out of the SIP: a cancellation to them, an update to the rest.
+pub fn remove_participant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    participant: &ParticipantId,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
+    let found = active_participants(conn, &sip.id)?
+        .into_iter()
+        .find(|p| p.id == *participant)
+        .ok_or(AppError::NotFound)?;
+    if found.user_id.as_ref() == Some(&sip.responsible_user_id) {
+        return Err(AppError::Conflict(
+            "Den ansvariga handläggaren kan inte tas bort.".into(),
+        ));
+    }
+    write_tx(conn, |conn| {
+        record(
+            conn,
+            actor,
+            "sip.participant_remove",
+            "sip",
+            sip.id.as_str(),
+            found.id.as_str(),
+        )?;
+        remove_from_upcoming(conn, sip, &found, settings)
+    })
+}
+
+fn remove_from_upcoming(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    participant: &Participant,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let at = now();
+    diesel::update(participants::table.find(&participant.id))
+        .set(participants::removed_at.eq(at))
+        .execute(conn)?;
+    for meeting in upcoming_meetings(conn, &sip.id)? {
+        let removed = diesel::update(
+            invitees::table
+                .filter(invitees::meeting_id.eq(&meeting.id))
+                .filter(invitees::participant_id.eq(&participant.id))
+                .filter(invitees::removed_at.is_null()),
+        )
+        .set(invitees::removed_at.eq(at))
+        .execute(conn)?;
+        if removed > 0 {
+            let meeting = bump(conn, &meeting)?;
+            let event = invitations::event(conn, sip, &meeting, settings)?;
+            invitations::queue(
+                conn,
+                sip,
+                &meeting,
+                &event,
+                participant,
+                Method::Cancel,
+                settings,
+            )?;
+            send_to_all(conn, sip, &meeting, Method::Request, settings)?;
+        }
+    }
+    Ok(())
+}
+
+// ---- meetings ----
+
+fn upcoming_meetings(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<Meeting>, AppError> {
+    Ok(meetings::table
+        .filter(meetings::sip_id.eq(sip))
+        .filter(meetings::cancelled_at.is_null())
+        .filter(meetings::starts_at.gt(now()))
+        .order(meetings::starts_at)
+        .select(Meeting::as_select())
+        .load(conn)?)
+}
+
+/// The token of a participant's RSVP link for a meeting: derived, so every message about the
+/// meeting carries the same link; stored only as a hash.
+pub fn rsvp_token(settings: &Settings, meeting: &MeetingId, participant: &ParticipantId) -> String {
+    crate::secrets::keyed_hash(
+        &settings.secret_key,
+        "rsvp",
+        &format!("{meeting}/{participant}"),
+    )
+}
+
+fn invite(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    participant: &Participant,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let token = rsvp_token(settings, &meeting.id, &participant.id);
+    let chair = invitations::is_chair(sip, participant);
+    diesel::insert_into(invitees::table)
+        .values(&Invitee {
+            meeting_id: meeting.id.clone(),
+            participant_id: participant.id.clone(),
+            status: if chair {
+                Answer::Coming
+            } else {
+                Answer::NoAnswer
+            },
+            status_changed_at: None,
+            answered_sequence: 0,
+            rsvp_token_hash: crate::secrets::hash_token(&token),
+            removed_at: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+fn bump(conn: &mut AnyConnection, meeting: &Meeting) -> Result<Meeting, AppError> {
+    let at = now();
+    diesel::update(meetings::table.find(&meeting.id))
+        .set((
+            meetings::sequence.eq(meeting.sequence + 1),
+            meetings::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(Meeting {
+        sequence: meeting.sequence + 1,
+        updated_at: at,
+        ..meeting.clone()
+    })
+}
+
+fn send_update(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let meeting = bump(conn, meeting)?;
+    send_to_all(conn, sip, &meeting, Method::Request, settings)
+}
+
+/// Queues the meeting's calendar object to every active invitee.
+fn send_to_all(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    method: Method,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let event = invitations::event(conn, sip, meeting, settings)?;
+    for participant in invitations::active_invitees(conn, &meeting.id)?
+        .into_iter()
+        .map(|(_, p)| p)
+    {
+        invitations::queue(conn, sip, meeting, &event, &participant, method, settings)?;
+    }
+    Ok(())
+}
+
+/// Books a meeting and invites every participant. Needs a valid consent.
+pub fn schedule_meeting(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    input: &MeetingInput,
+    settings: &Settings,
+) -> Result<Meeting, AppError> {
+    caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
+    let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
+    let today = deadlines::local(now()).date();
+    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    if !terms.iter().any(|t| t.valid_on(today)) {
+        return Err(AppError::Conflict(
+            "Registrera familjens samtycke innan ett möte bokas.".into(),
+        ));
+    }
+    write_tx(conn, |conn| {
+        let at = now();
+        let meeting = Meeting {
+            id: MeetingId::generate(),
+            sip_id: sip.id.clone(),
+            uid: format!(
+                "{}@{}",
+                uuid::Uuid::new_v4(),
+                settings.mail_from.email.domain()
+            ),
+            sequence: 0,
+            starts_at: valid.starts_at,
+            minutes: valid.minutes,
+            place: valid.place.clone(),
+            video_url: valid.video_url.clone(),
+            created_at: at,
+            updated_at: at,
+            cancelled_at: None,
+            reminder_sent_at: None,
+        };
+        diesel::insert_into(meetings::table)
+            .values(&meeting)
+            .execute(conn)?;
+        for participant in active_participants(conn, &sip.id)? {
+            invite(conn, sip, &meeting, &participant, settings)?;
+        }
+        record(
+            conn,
+            actor,
+            "meeting.create",
+            "meeting",
+            meeting.id.as_str(),
+            sip.id.as_str(),
+        )?;
+        send_to_all(conn, sip, &meeting, Method::Request, settings)?;
+        Ok(meeting)
+    })
+}
+
+/// A meeting and its SIP, for the SIP's caseworkers (404 for anyone else, audited).
+pub fn meeting_for_caseworker(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &MeetingId,
+) -> Result<(Sip, Meeting), AppError> {
+    let meeting: Option<Meeting> = meetings::table
+        .find(id)
+        .select(Meeting::as_select())
+        .first(conn)
+        .optional()?;
+    let sip_id = meeting
+        .as_ref()
+        .map_or_else(|| SipId(String::new()), |m| m.sip_id.clone());
+    let sip = find_for_caseworker(conn, actor, &sip_id)?;
+    Ok((sip, meeting.ok_or(AppError::NotFound)?))
+}
+
+/// Moves a meeting (or changes its place): an update with SEQUENCE + 1 to everyone.
+pub fn reschedule(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &MeetingId,
+    input: &MeetingInput,
+    settings: &Settings,
+) -> Result<Meeting, AppError> {
+    let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
+    if meeting.cancelled_at.is_some() {
+        return Err(AppError::Conflict("Mötet är inställt.".into()));
+    }
+    let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
+    write_tx(conn, |conn| {
+        diesel::update(meetings::table.find(&meeting.id))
+            .set((
+                meetings::starts_at.eq(valid.starts_at),
+                meetings::minutes.eq(valid.minutes),
+                meetings::place.eq(&valid.place),
+                meetings::video_url.eq(&valid.video_url),
+                meetings::reminder_sent_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let moved = Meeting {
+            starts_at: valid.starts_at,
+            minutes: valid.minutes,
+            place: valid.place.clone(),
+            video_url: valid.video_url.clone(),
+            reminder_sent_at: None,
+            ..meeting.clone()
+        };
+        record(
+            conn,
+            actor,
+            "meeting.update",
+            "meeting",
+            meeting.id.as_str(),
+            "",
+        )?;
+        send_update(conn, &sip, &moved, settings)?;
+        Ok(Meeting {
+            sequence: moved.sequence + 1,
+            ..moved
+        })
+    })
+}
+
+/// Cancels a meeting: `METHOD:CANCEL`, SEQUENCE + 1, to everyone.
+pub fn cancel(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &MeetingId,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
+    if meeting.cancelled_at.is_some() {
+        return Err(AppError::Conflict("Mötet är redan inställt.".into()));
+    }
+    write_tx(conn, |conn| {
+        let meeting = bump(conn, &meeting)?;
+        let at = now();
+        diesel::update(meetings::table.find(&meeting.id))
+            .set(meetings::cancelled_at.eq(at))
+            .execute(conn)?;
+        record(
+            conn,
+            actor,
+            "meeting.cancel",
+            "meeting",
+            meeting.id.as_str(),
+            "",
+        )?;
+        let cancelled = Meeting {
+            cancelled_at: Some(at),
+            ..meeting
+        };
+        send_to_all(conn, &sip, &cancelled, Method::Cancel, settings)
+    })
+}
+
+// ---- answers ----
+
+/// Where an answer came from, for the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Link,
+    Calendar,
+}
+
+/// What happened to an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Recorded,
+    /// The answer was to an older version of the meeting; a newer one has been sent since.
+    Stale,
+}
+
+fn set_answer(
+    conn: &mut AnyConnection,
+    meeting: &Meeting,
+    participant: &ParticipantId,
+    answer: Answer,
+    sequence: i32,
+    channel: Channel,
+) -> Result<Applied, AppError> {
+    if sequence < meeting.sequence {
+        return Ok(Applied::Stale);
+    }
+    write_tx(conn, |conn| {
+        diesel::update(
+            invitees::table
+                .filter(invitees::meeting_id.eq(&meeting.id))
+                .filter(invitees::participant_id.eq(participant)),
+        )
+        .set((
+            invitees::status.eq(answer),
+            invitees::status_changed_at.eq(now()),
+            invitees::answered_sequence.eq(sequence),
+        ))
+        .execute(conn)?;
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &audit::AuditActor {
+                    id: Some(format!("participant:{participant}")),
+                    label: match channel {
+                        Channel::Link => "svarslänk".into(),
+                        Channel::Calendar => "kalendersvar".into(),
+                    },
+                },
+                action: "meeting.answer",
+                object_type: "meeting",
+                object_id: Some(meeting.id.as_str()),
+                outcome: Outcome::Success,
+                detail: answer.as_str(),
+            },
+        )?;
+        Ok(Applied::Recorded)
+    })
+}
+
+/// The meeting an RSVP link answers for, if the token is real and still in use.
+pub fn find_by_token(
+    conn: &mut AnyConnection,
+    token: &str,
+) -> Result<Option<(Meeting, Invitee)>, AppError> {
+    let hash = crate::secrets::hash_token(token);
+    let found: Option<(Meeting, Invitee)> = meetings::table
+        .inner_join(invitees::table)
+        .filter(invitees::rsvp_token_hash.eq(hash))
+        .filter(invitees::removed_at.is_null())
+        .select((Meeting::as_select(), Invitee::as_select()))
+        .first(conn)
+        .optional()?;
+    Ok(found)
+}
+
+/// Answers through an RSVP link: the token can answer only for its own participant and meeting.
+pub fn answer_by_token(
+    conn: &mut AnyConnection,
+    token: &str,
+    answer: Answer,
+) -> Result<Meeting, AppError> {
+    let (meeting, invitee) = find_by_token(conn, token)?.ok_or(AppError::NotFound)?;
+    if meeting.cancelled_at.is_some() {
+        return Err(AppError::Conflict("Mötet är inställt.".into()));
+    }
+    set_answer(
+        conn,
+        &meeting,
+        &invitee.participant_id,
+        answer,
+        meeting.sequence,
+        Channel::Link,
+    )?;
+    Ok(meeting)
+}
+
+/// Applies a calendar client's REPLY: matched by UID and the attendee's address.
+pub fn apply_reply(
+    conn: &mut AnyConnection,
+    reply: &crate::calendar::reply::Reply,
+) -> Result<Applied, AppError> {
+    let meeting: Meeting = meetings::table
+        .filter(meetings::uid.eq(&reply.uid))
+        .select(Meeting::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound)?;
+    let participant: Option<ParticipantId> = invitees::table
+        .inner_join(participants::table)
+        .filter(invitees::meeting_id.eq(&meeting.id))
+        .filter(invitees::removed_at.is_null())
+        .filter(participants::email.eq(reply.attendee.to_lowercase()))
+        .select(participants::id)
+        .first(conn)
+        .optional()?;
+    let participant = participant.ok_or(AppError::NotFound)?;
+    set_answer(
+        conn,
+        &meeting,
+        &participant,
+        Answer::from_partstat(reply.partstat),
+        reply.sequence,
+        Channel::Calendar,
+    )
+}
+
+/// How many days after consent the first meeting must be held in a municipality.
+pub fn first_meeting_days(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+) -> Result<i32, AppError> {
+    Ok(municipalities::table
+        .find(municipality)
+        .select(municipalities::sip_first_meeting_days)
+        .first(conn)?)
+}

@@ -1,0 +1,468 @@
+//! SIP meetings through the API, on both databases: consent gates who can be invited; every
+//! invitation, update and cancellation is real mail in the shape calendar clients need and carries
+//! nothing about the child; answers come by link and by calendar reply.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use samordna::accounts::{tokens, OrganisationId, Role};
+use samordna::db::schema::users;
+use serde_json::{json, Value};
+
+use crate::helpers::{Received, TestApp};
+use crate::on_both_databases;
+
+const CHILD_NAME: &str = "Kim Sipbarnsson";
+const CHILD_PN: &str = "20121212-1212";
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+    call(app, reqwest::Method::POST, path, token, Some(body)).await
+}
+
+async fn organisation_of(app: &TestApp, user_id: &str) -> String {
+    let id = user_id.to_string();
+    app.conn(move |c| {
+        users::table
+            .find(id)
+            .select(users::organisation_id)
+            .first::<String>(c)
+            .unwrap()
+    })
+    .await
+}
+
+/// Every message's decoded parts, as text, and the calendar inside.
+struct Invitation {
+    to: String,
+    subject: String,
+    text: String,
+    calendar: String,
+}
+
+fn open(mail: &Received) -> Invitation {
+    let raw = String::from_utf8_lossy(&mail.data);
+    for secret in [CHILD_NAME, CHILD_PN, "Sipbarnsson"] {
+        assert!(!raw.contains(secret), "{secret} in a raw message");
+    }
+    let message = MessageParser::default().parse(&mail.data).unwrap();
+    let kind = |i: usize| {
+        let c = message.parts[i].content_type().unwrap();
+        format!("{}/{}", c.ctype(), c.subtype().unwrap_or_default())
+    };
+    assert_eq!(kind(0), "multipart/mixed");
+    let PartType::Multipart(top) = &message.parts[0].body else {
+        panic!("mixed")
+    };
+    let PartType::Multipart(alternative) = &message.parts[top[0] as usize].body else {
+        panic!("alternative")
+    };
+    let kinds: Vec<String> = alternative.iter().map(|i| kind(*i as usize)).collect();
+    assert_eq!(kinds, ["text/plain", "text/html", "text/calendar"]);
+    let inline = &message.parts[alternative[2] as usize];
+    let calendar = inline.text_contents().unwrap().to_string();
+    let method = calendar
+        .lines()
+        .find_map(|l| l.strip_prefix("METHOD:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(
+        inline.content_type().unwrap().attribute("method"),
+        Some(method.as_str()),
+        "method= equals METHOD"
+    );
+    let attachment = &message.parts[top[1] as usize];
+    assert_eq!(attachment.attachment_name(), Some("invite.ics"));
+    assert_eq!(attachment.contents(), calendar.as_bytes());
+    let text = message.body_text(0).unwrap().to_string();
+    let html = message.body_html(0).unwrap().to_string();
+    for part in [&text, &html, &calendar] {
+        for secret in [CHILD_NAME, CHILD_PN, "Sipbarnsson"] {
+            assert!(!part.contains(secret), "{secret} in a message part");
+        }
+    }
+    Invitation {
+        to: mail.to.join(","),
+        subject: message.subject().unwrap().to_string(),
+        text,
+        calendar,
+    }
+}
+
+fn line<'a>(calendar: &'a str, name: &str) -> &'a str {
+    calendar
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("{name} in {calendar}"))
+        .trim()
+}
+
+/// The messages received after the first `seen`, opened and checked.
+async fn next_mails(app: &TestApp, seen: &mut usize, count: usize) -> Vec<Invitation> {
+    let all = app
+        .smtp
+        .wait_for(*seen + count, Duration::from_secs(15))
+        .await;
+    assert_eq!(all.len(), *seen + count, "expected {count} new messages");
+    let new = all[*seen..].iter().map(open).collect();
+    *seen = all.len();
+    new
+}
+
+fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> String {
+    format!(
+        "From: Förälder <{attendee}>\r\nTo: samordna@test.samordna.se\r\nSubject: Accepted\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSvar\r\n\
+         --b1\r\nContent-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
+         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:-//Test//Outlook-like//EN\r\nVERSION:2.0\r\n\
+         BEGIN:VEVENT\r\nATTENDEE;PARTSTAT={partstat};CN=\"Sipsson, Förälder\":MAILTO:{attendee}\r\n\
+         UID:{uid}\r\nSEQUENCE:{sequence}\r\nDTSTAMP:20261124T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n\
+         --b1--\r\n"
+    )
+}
+
+async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/inbound/mail"))
+        .bearer_auth(token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn invitee<'a>(meeting: &'a Value, email: &str) -> Option<&'a Value> {
+    meeting["invitees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == email)
+}
+
+fn status_of(meeting: &Value, email: &str) -> String {
+    invitee(meeting, email)
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| "gone".into())
+}
+
+async fn from_consent_to_meeting_with_answers(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
+    let elsewhere = app
+        .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let cw = app.token_for(&caseworker).await;
+    let other = app.token_for(&elsewhere).await;
+    let school = organisation_of(&app, &teacher.user_id).await;
+    let integration = {
+        let org = school.clone();
+        app.conn(move |c| {
+            tokens::issue(
+                c,
+                "e-post in",
+                tokens::Holder::Integration(OrganisationId(org)),
+                "test",
+            )
+            .unwrap()
+            .1
+        })
+        .await
+    };
+    let mut seen = 0;
+    seen += app.smtp.wait_for(4, Duration::from_secs(10)).await.len(); // welcome mails
+    assert_eq!(seen, 4);
+
+    let (status, sip) = post(
+        &app,
+        "/api/v1/sips",
+        &cw,
+        json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sip}");
+    let reference = sip["reference"].as_str().unwrap().to_string();
+    assert!(reference.starts_with("SIP-") && reference.len() == 8);
+    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
+
+    // Without consent no one from a partner can be invited and no meeting booked.
+    let teacher_in = json!({"user_id": teacher.user_id});
+    let (status, body) = post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        teacher_in.clone(),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("samtycke"));
+    let start = (samordna::db::now() + chrono::Duration::days(3)).date();
+    let meeting_in = json!({"starts_at": format!("{start}T10:00"), "minutes": 90, "place": "Kommunhuset, rum 2"});
+    let (status, _) = post(&app, &format!("{base}/meetings"), &cw, meeting_in.clone()).await;
+    assert_eq!(status, 409);
+
+    // Consent from a guardian covering the school (not BUP).
+    let (status, body) = post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "", "relation": "aunt"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["given_by", "relation", "organisation_ids"]);
+    let (status, consent) = post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{consent}");
+    let (status, _) = post(&app, &format!("{base}/participants"), &cw, teacher_in).await;
+    assert_eq!(status, 201);
+    let (status, _) = post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"user_id": psychologist.user_id}),
+    )
+    .await;
+    assert_eq!(status, 422, "BUP is not covered");
+    let guardian = "foralder@example.test";
+    let (status, _) = post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"name": "Förälder Sipsson", "email": guardian, "required": false}),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Booking invites everyone: caseworker (chair), teacher, guardian.
+    let (status, meeting) = post(&app, &format!("{base}/meetings"), &cw, meeting_in).await;
+    assert_eq!(status, 201, "{meeting}");
+    assert_eq!(meeting["invitees"].as_array().unwrap().len(), 3);
+    let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
+    let invitations = next_mails(&app, &mut seen, 3).await;
+    let uid = line(&invitations[0].calendar, "UID:").to_string();
+    for inv in &invitations {
+        assert_eq!(inv.subject, format!("Inbjudan: SIP-möte (ref {reference})"));
+        assert_eq!(line(&inv.calendar, "METHOD:"), "REQUEST");
+        assert_eq!(line(&inv.calendar, "SEQUENCE:"), "0");
+        assert_eq!(line(&inv.calendar, "UID:"), uid);
+        assert!(inv.calendar.contains(&format!(
+            "DTSTART;TZID=Europe/Stockholm:{}T100000",
+            start.format("%Y%m%d")
+        )));
+        assert!(inv.text.contains("kl. 10.00–11.30"));
+    }
+    let teacher_mail = invitations
+        .iter()
+        .find(|i| i.to.contains(&teacher.email))
+        .unwrap();
+    assert!(teacher_mail.calendar.contains("RSVP=TRUE"));
+    let chair = invitations
+        .iter()
+        .find(|i| i.to.contains(&caseworker.email))
+        .unwrap();
+    assert!(!chair.text.contains("/svar/"), "the chair does not answer");
+
+    // The teacher answers through the link, without logging in.
+    let link = teacher_mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/svar/"))
+        .unwrap();
+    let path = &link[link.find("/svar/").unwrap()..];
+    let browser = app.fresh_browser();
+    let page = browser.page(path).await;
+    assert!(page.contains("kl. 10.00–11.30") && !page.contains(CHILD_NAME));
+    let response = browser.submit(path, path, &[("answer", "accepted")]).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Ditt svar är sparat"));
+    let response = browser
+        .client
+        .get(app.url("/svar/not-a-token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+
+    // The guardian answers from their calendar: a REPLY mailed to the organizer.
+    let (status, body) = inbound(
+        &app,
+        &integration,
+        reply_mail(&uid, 0, guardian, "DECLINED"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("recorded")),
+        "{body}"
+    );
+    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    assert_eq!(status_of(&now, &caseworker.email), "accepted", "the chair");
+    assert_eq!(status_of(&now, guardian), "declined");
+    assert_eq!(status_of(&now, &teacher.email), "accepted");
+    assert!(invitee(&now, &teacher.email).unwrap()["status_changed_at"].is_string());
+
+    // Bad inbound mail: a clear 422, nothing changed; only integrations may post.
+    for (raw, says) in [
+        (
+            "Subject: hej\r\n\r\nInget här".to_string(),
+            "no calendar part",
+        ),
+        (
+            reply_mail("okand-uid@x", 0, guardian, "ACCEPTED"),
+            "no meeting",
+        ),
+        (
+            reply_mail(&uid, 0, guardian, "ACCEPTED").replace("METHOD:REPLY", "METHOD:COUNTER"),
+            "not REPLY",
+        ),
+    ] {
+        let (status, body) = inbound(&app, &integration, raw).await;
+        assert_eq!(status, 422);
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{body}"
+        );
+    }
+    let (status, _) = inbound(&app, &cw, reply_mail(&uid, 0, guardian, "ACCEPTED")).await;
+    assert_eq!(status, 403);
+
+    // Moving the meeting: same UID, SEQUENCE 1, to all.
+    let (status, moved) = call(
+        &app,
+        reqwest::Method::PATCH,
+        &meeting_path,
+        &cw,
+        Some(json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"})),
+    )
+    .await;
+    assert_eq!(
+        (status, moved["sequence"].as_i64()),
+        (200, Some(1)),
+        "{moved}"
+    );
+    for inv in next_mails(&app, &mut seen, 3).await {
+        assert!(inv.subject.starts_with("Ändrat:"));
+        assert_eq!(
+            (
+                line(&inv.calendar, "UID:"),
+                line(&inv.calendar, "SEQUENCE:")
+            ),
+            (uid.as_str(), "1")
+        );
+    }
+    // A late answer to the old version is ignored.
+    let (_, body) = inbound(
+        &app,
+        &integration,
+        reply_mail(&uid, 0, guardian, "ACCEPTED"),
+    )
+    .await;
+    assert_eq!(body["result"], "stale");
+
+    // Removing the guardian: a cancellation to them, an update to the rest.
+    let guardian_id = invitee(&moved, guardian).unwrap()["participant_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = post(
+        &app,
+        &format!("{base}/participants/{guardian_id}/remove"),
+        &cw,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let mails = next_mails(&app, &mut seen, 3).await;
+    let to_guardian = mails.iter().find(|m| m.to.contains(guardian)).unwrap();
+    assert_eq!(line(&to_guardian.calendar, "METHOD:"), "CANCEL");
+    assert!(mails
+        .iter()
+        .filter(|m| !m.to.contains(guardian))
+        .all(|m| line(&m.calendar, "METHOD:") == "REQUEST" && !m.calendar.contains(guardian)));
+
+    // Withdrawing the consent takes the school out at once.
+    let path = format!(
+        "{base}/consents/{}/withdraw",
+        consent["id"].as_str().unwrap()
+    );
+    let (status, body) = post(&app, &path, &cw, json!({})).await;
+    assert_eq!(
+        (status, body["removed_participants"].as_u64()),
+        (200, Some(1))
+    );
+    let mails = next_mails(&app, &mut seen, 2).await;
+    let to_teacher = mails
+        .iter()
+        .find(|m| m.to.contains(&teacher.email))
+        .unwrap();
+    assert_eq!(line(&to_teacher.calendar, "METHOD:"), "CANCEL");
+    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    assert_eq!(now["invitees"].as_array().unwrap().len(), 1, "{now}");
+
+    // Another municipality's caseworker sees nothing.
+    let (status, _) = call(&app, reqwest::Method::GET, &meeting_path, &other, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&app, &format!("{base}/consents"), &other, json!({})).await;
+    assert_eq!(status, 404);
+
+    // Cancelling: METHOD:CANCEL with STATUS:CANCELLED to whoever is left.
+    let (status, _) = post(&app, &format!("{meeting_path}/cancel"), &cw, json!({})).await;
+    assert_eq!(status, 204);
+    let mails = next_mails(&app, &mut seen, 1).await;
+    assert!(mails[0].subject.starts_with("Inställt:"));
+    assert_eq!(line(&mails[0].calendar, "STATUS:"), "CANCELLED");
+    assert_eq!(line(&mails[0].calendar, "SEQUENCE:"), "4");
+}
+
+on_both_databases!(from_consent_to_meeting_with_answers);
