@@ -56,6 +56,10 @@ pub struct Settings {
     pub office_hours: crate::reports::deadlines::OfficeHours,
     /// Public (not logged-in) report submissions allowed per address and hour, counted in memory.
     pub public_reports_per_hour: u32,
+    /// How long before a SIP meeting its reminder goes out.
+    pub reminder_before: Duration,
+    /// How often to look for meetings that need a reminder.
+    pub reminder_poll_interval: Duration,
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
@@ -162,6 +166,10 @@ impl Settings {
             )?),
             mail_max_attempts: parse_number(&lookup, "SAMORDNA_MAIL_MAX_ATTEMPTS", 12)? as i32,
             mail_poll_interval: Duration::from_secs(2),
+            reminder_before: Duration::from_secs(
+                parse_number(&lookup, "SAMORDNA_REMINDER_HOURS", 24)? * 3600,
+            ),
+            reminder_poll_interval: Duration::from_secs(60),
             office_hours: match lookup("SAMORDNA_OFFICE_HOURS") {
                 None => Default::default(),
                 Some(text) => text

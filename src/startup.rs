@@ -45,6 +45,11 @@ pub fn start(
         state.settings.clone(),
         state.mail_wake.clone(),
     ));
+    actix_web::rt::spawn(crate::sip::reminders::run(
+        state.pool.clone(),
+        state.settings.clone(),
+        state.mail_wake.clone(),
+    ));
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -66,6 +71,7 @@ pub fn start(
             .configure(crate::mail::web::routes)
             .configure(crate::reports::web::routes)
             .configure(crate::sip::web::routes)
+            .configure(crate::sip::feed::routes)
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

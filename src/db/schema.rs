@@ -201,6 +201,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sips (id) {
         id -> Text,
         reference -> Text,
@@ -304,6 +312,7 @@ diesel::joinable!(invitees -> meetings (meeting_id));
 diesel::joinable!(invitees -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    calendar_feeds,
     api_tokens,
     audit_head,
     audit_log,

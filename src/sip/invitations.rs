@@ -44,6 +44,36 @@ fn place_line(meeting: &Meeting) -> String {
     }
 }
 
+/// The meeting for a subscribed feed: the same neutral event, without attendees.
+pub fn event_without_attendees(sip: &Sip, meeting: &Meeting, settings: &Settings) -> MeetingEvent {
+    MeetingEvent {
+        uid: meeting.uid.clone(),
+        sequence: meeting.sequence,
+        stamp: meeting.updated_at,
+        start: meeting.starts_at,
+        minutes: meeting.minutes.into(),
+        summary: title(sip),
+        location: place_line(meeting),
+        description: description(settings),
+        url: settings.link("/login"),
+        cancelled: meeting.cancelled_at.is_some(),
+        organizer_email: settings.mail_from.email.to_string(),
+        organizer_name: settings
+            .mail_from
+            .name
+            .clone()
+            .unwrap_or_else(|| "Samordna".into()),
+        attendees: Vec::new(),
+    }
+}
+
+fn description(settings: &Settings) -> String {
+    format!(
+        "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
+        settings.link("/login")
+    )
+}
+
 /// The meeting as calendars see it, with everyone still invited as an attendee.
 pub fn event(
     conn: &mut AnyConnection,
@@ -65,26 +95,8 @@ pub fn event(
         })
         .collect();
     Ok(MeetingEvent {
-        uid: meeting.uid.clone(),
-        sequence: meeting.sequence,
-        stamp: meeting.updated_at,
-        start: meeting.starts_at,
-        minutes: meeting.minutes.into(),
-        summary: title(sip),
-        location: place_line(meeting),
-        description: format!(
-            "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
-            settings.link("/login")
-        ),
-        url: settings.link("/login"),
-        cancelled: meeting.cancelled_at.is_some(),
-        organizer_email: settings.mail_from.email.to_string(),
-        organizer_name: settings
-            .mail_from
-            .name
-            .clone()
-            .unwrap_or_else(|| "Samordna".into()),
         attendees,
+        ..event_without_attendees(sip, meeting, settings)
     })
 }
 

@@ -3,8 +3,10 @@
 //! their calendar.
 
 pub mod api;
+pub mod feed;
 pub mod inbound;
 pub mod invitations;
 pub mod model;
+pub mod reminders;
 pub mod store;
 pub mod web;

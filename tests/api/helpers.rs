@@ -232,6 +232,7 @@ pub fn test_settings(
     let mut settings =
         Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
     settings.mail_poll_interval = Duration::from_millis(100);
+    settings.reminder_poll_interval = Duration::from_millis(200);
     settings
 }
 

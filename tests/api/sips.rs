@@ -530,3 +530,184 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 }
 
 on_both_databases!(from_consent_to_meeting_with_answers);
+
+/// `samordna ingest-mail` with the message on standard input, as a mail server's pipe delivers it.
+fn ingest_by_pipe(app: &TestApp, raw: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samordna"))
+        .arg("ingest-mail")
+        .env("SAMORDNA_DATABASE_URL", &app.db.url)
+        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+        .env(
+            "SAMORDNA_MAIL_DIR",
+            std::env::temp_dir().join("samordna-test-mail"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run samordna");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(raw.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn feed_reminder_and_piped_replies(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
+    let cw = app.token_for(&caseworker).await;
+    let bvc = organisation_of(&app, &nurse.user_id).await;
+    let mut seen = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
+    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
+    post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc]}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"user_id": nurse.user_id}),
+    )
+    .await;
+
+    // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
+    let soon =
+        samordna::reports::deadlines::local(samordna::db::now() + chrono::Duration::hours(2));
+    let (status, meeting) = post(
+        &app,
+        &format!("{base}/meetings"),
+        &cw,
+        json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{meeting}");
+    let all = app.smtp.wait_for(seen + 4, Duration::from_secs(15)).await;
+    assert_eq!(all.len(), seen + 4, "two invitations and two reminders");
+    let reminders: Vec<&Received> = all[seen..]
+        .iter()
+        .filter(|m| {
+            m.parsed()
+                .subject()
+                .unwrap_or_default()
+                .starts_with("Påminnelse:")
+        })
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    for r in &reminders {
+        let text = r.parsed().body_text(0).unwrap().to_string();
+        assert!(!text.contains(CHILD_NAME) && text.contains("SIP-möte (ref SIP-"));
+    }
+    seen += 4;
+    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(app.smtp.received().len(), seen, "one reminder only");
+
+    // The nurse's calendar feed: made on the profile page, shown once, neutral, cached by ETag.
+    let browser = app.fresh_browser();
+    browser.login(&nurse).await;
+    let response = browser.submit("/profil", "/profil/kalender", &[]).await;
+    let html = response.text().await.unwrap();
+    let address = crate::helpers::shown_once(&html);
+    let path = &address[address.find("/calendar/").unwrap()..];
+    let feed = reqwest::get(app.url(path)).await.unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    assert_eq!(
+        feed.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let etag = feed.headers()["etag"].to_str().unwrap().to_string();
+    let body = feed.text().await.unwrap();
+    assert!(
+        body.contains("REFRESH-INTERVAL;VALUE=DURATION:PT1H")
+            && body.contains("X-PUBLISHED-TTL:PT1H")
+    );
+    assert!(body.contains(&format!("UID:{}", meeting["uid"].as_str().unwrap())));
+    assert!(!body.contains(CHILD_NAME) && !body.contains("ATTENDEE"));
+    let again = reqwest::Client::new()
+        .get(app.url(path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    let start = chrono::NaiveDateTime::parse_from_str(
+        meeting["starts_at"].as_str().unwrap(),
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    .unwrap();
+    crate::calendar_interop::verify(vec![crate::calendar_interop::Object {
+        label: "feed".into(),
+        ics: body,
+        events: vec![crate::calendar_interop::Expected {
+            summary: format!("SIP-möte (ref {})", sip["reference"].as_str().unwrap()),
+            description: format!(
+                "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
+                app.state.settings.link("/login")
+            ),
+            location: "Familjecentralen".into(),
+            cns: Vec::new(),
+            start_utc: start.and_utc().timestamp(),
+        }],
+    }])
+    .await;
+
+    // Replaced: the old address stops working. Turned off: no address works.
+    let response = browser.submit("/profil", "/profil/kalender", &[]).await;
+    let newer = crate::helpers::shown_once(&response.text().await.unwrap());
+    let newer_path = newer[newer.find("/calendar/").unwrap()..].to_string();
+    assert_eq!(
+        reqwest::get(app.url(path)).await.unwrap().status().as_u16(),
+        404
+    );
+    assert_eq!(
+        reqwest::get(app.url(&newer_path))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    browser
+        .submit("/profil", "/profil/kalender/stang", &[])
+        .await;
+    assert_eq!(
+        reqwest::get(app.url(&newer_path))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+
+    // A calendar reply delivered by pipe to `samordna ingest-mail`.
+    let uid = meeting["uid"].as_str().unwrap();
+    let out = ingest_by_pipe(&app, &reply_mail(uid, 0, &nurse.email, "TENTATIVE"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("recorded"));
+    let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
+    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    assert_eq!(status_of(&now, &nurse.email), "tentative");
+    let out = ingest_by_pipe(&app, "Subject: inget\r\n\r\nhej");
+    assert_eq!(
+        out.status.code(),
+        Some(65),
+        "a bad message is refused, not dropped"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no calendar part"));
+}
+
+on_both_databases!(feed_reminder_and_piped_replies);

@@ -1,3 +1,4 @@
+DROP TABLE calendar_feeds;
 DROP TABLE invitees;
 DROP TABLE meetings;
 DROP TABLE participants;

@@ -83,3 +83,10 @@ CREATE TABLE invitees (
     removed_at TIMESTAMP,
     PRIMARY KEY (meeting_id, participant_id)
 );
+
+-- Each person's private calendar feed address. Only a hash of its secret token is stored.
+CREATE TABLE calendar_feeds (
+    user_id TEXT PRIMARY KEY NOT NULL REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMP NOT NULL
+);

@@ -1,0 +1,91 @@
+//! Reminders before SIP meetings: a background task on every instance finds meetings that start
+//! within `SAMORDNA_REMINDER_HOURS` (default 24) and have had no reminder, claims each with a
+//! conditional update (so two instances never both send), and queues one plain message per
+//! invitee in the same transaction.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use crate::config::Settings;
+use crate::db::schema::{meetings, sips};
+use crate::db::{now, write_tx, AnyConnection, DbPool};
+use crate::error::AppError;
+use crate::mail::{self, Email};
+use crate::sip::invitations::{active_invitees, title};
+use crate::sip::model::swedish_time;
+use crate::sip::store::{Meeting, Sip};
+
+/// Sends the reminders that are due; returns how many meetings got one.
+pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, AppError> {
+    let at = now();
+    let horizon = at + Duration::from_std(settings.reminder_before).unwrap_or_default();
+    let due: Vec<(Meeting, Sip)> = meetings::table
+        .inner_join(sips::table)
+        .filter(meetings::cancelled_at.is_null())
+        .filter(meetings::reminder_sent_at.is_null())
+        .filter(meetings::starts_at.gt(at))
+        .filter(meetings::starts_at.le(horizon))
+        .select((Meeting::as_select(), Sip::as_select()))
+        .load(conn)?;
+    let mut sent = 0;
+    for (meeting, sip) in due {
+        sent += write_tx(conn, |conn| {
+            let claimed = diesel::update(
+                meetings::table
+                    .filter(meetings::id.eq(&meeting.id))
+                    .filter(meetings::reminder_sent_at.is_null()),
+            )
+            .set(meetings::reminder_sent_at.eq(now()))
+            .execute(conn)?;
+            if claimed == 0 {
+                return Ok::<usize, AppError>(0);
+            }
+            let when = swedish_time(meeting.starts_at, meeting.minutes);
+            for (_, participant) in active_invitees(conn, &meeting.id)? {
+                let text = format!(
+                    "Hej!\n\nPåminnelse: {} är {when}.\n\nLogga in för att läsa mer: {}\n\n\
+                     Av sekretesskäl står inget om ärendet i det här meddelandet.\n",
+                    title(&sip),
+                    settings.link("/login")
+                );
+                mail::enqueue(
+                    conn,
+                    &Email {
+                        to: participant.email.clone(),
+                        subject: format!("Påminnelse: {}", title(&sip)),
+                        html: Some(mail::html_from_text(&text)),
+                        text,
+                        calendar: None,
+                    },
+                    settings,
+                )?;
+            }
+            Ok(1)
+        })?;
+    }
+    Ok(sent)
+}
+
+/// Runs [`send_due`] every `reminder_poll_interval` until the process ends.
+pub async fn run(pool: DbPool, settings: Arc<Settings>, mail_wake: Arc<tokio::sync::Notify>) {
+    loop {
+        let (pool, s) = (pool.clone(), settings.clone());
+        let result = actix_web::web::block(move || -> Result<usize, AppError> {
+            let mut conn = pool.get()?;
+            send_due(&mut conn, &s)
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(meetings = n, "meeting reminders queued");
+                mail_wake.notify_one();
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "meeting reminders failed; will retry"),
+            Err(e) => tracing::warn!(error = %e, "meeting reminders task failed; will retry"),
+        }
+        tokio::time::sleep(settings.reminder_poll_interval).await;
+    }
+}
