@@ -71,6 +71,7 @@ pub fn start(
             .configure(crate::mail::web::routes)
             .configure(crate::reports::web::routes)
             .configure(crate::sip::web::routes)
+            .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)
             .default_service(web::to(crate::web::pages::not_found))
     })

@@ -1091,3 +1091,174 @@ pub fn first_meeting_days(
         .select(municipalities::sip_first_meeting_days)
         .first(conn)?)
 }
+
+// ---- what the caseworker's pages show ----
+
+/// One line of the caseworker's SIP list.
+pub struct SipSummary {
+    pub sip: Sip,
+    pub next_meeting: Option<Meeting>,
+    /// The last day for the first meeting, while none is booked and consent is valid.
+    pub first_meeting_due: Option<NaiveDate>,
+}
+
+/// The SIPs of the caseworker's municipality, those that need a meeting first.
+pub fn list_for_caseworker(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+) -> Result<Vec<SipSummary>, AppError> {
+    let municipality = actor
+        .user()
+        .map(|u| u.organisation.municipality_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    authorize(
+        conn,
+        actor,
+        Action::View,
+        Resource::Sips {
+            municipality: &municipality,
+        },
+        None,
+    )?;
+    let days = first_meeting_days(conn, &municipality)?;
+    let today = deadlines::local(now()).date();
+    let all: Vec<Sip> = sips::table
+        .filter(sips::municipality_id.eq(&municipality))
+        .order(sips::created_at.desc())
+        .select(Sip::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(all.len());
+    for sip in all {
+        let next_meeting = upcoming_meetings(conn, &sip.id)?.into_iter().next();
+        let booked_ever: i64 = meetings::table
+            .filter(meetings::sip_id.eq(&sip.id))
+            .filter(meetings::cancelled_at.is_null())
+            .count()
+            .get_result(conn)?;
+        let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let first_meeting_due = if booked_ever == 0 {
+            model::first_meeting_due(&terms, days, today)
+        } else {
+            None
+        };
+        out.push(SipSummary {
+            sip,
+            next_meeting,
+            first_meeting_due,
+        });
+    }
+    out.sort_by_key(|s| (s.first_meeting_due.is_none(), s.first_meeting_due));
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &actor.audit_actor(),
+            action: "sip_list.read",
+            object_type: "municipality",
+            object_id: Some(municipality.as_str()),
+            outcome: Outcome::Success,
+            detail: &format!("sips={}", out.len()),
+        },
+    )?;
+    Ok(out)
+}
+
+/// Everything on a SIP's page.
+pub struct SipOverview {
+    pub consents: Vec<(Consent, Vec<String>, bool)>,
+    pub participants: Vec<Participant>,
+    pub meetings: Vec<(Meeting, Vec<(Invitee, Participant)>)>,
+    /// Users of organisations the consent covers who are not yet participants.
+    pub candidates: Vec<(UserId, String, String)>,
+    pub organisations: Vec<(OrganisationId, String)>,
+    pub first_meeting_due: Option<NaiveDate>,
+}
+
+/// Reads a SIP for its caseworker; the read of the child's data is audited.
+pub fn overview(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+) -> Result<SipOverview, AppError> {
+    let today = deadlines::local(now()).date();
+    let org_names: Vec<(OrganisationId, String)> = organisations::table
+        .order(organisations::name)
+        .select((organisations::id, organisations::name))
+        .load(conn)?;
+    let name_of = |id: &str| {
+        org_names
+            .iter()
+            .find(|(o, _)| o.as_str() == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    };
+    let with_terms = consent_terms(conn, &sip.id)?;
+    let terms: Vec<ConsentTerms> = with_terms.iter().map(|(_, t)| t.clone()).collect();
+    let consents = with_terms
+        .into_iter()
+        .map(|(c, t)| {
+            let valid = t.valid_on(today);
+            (
+                c,
+                t.organisations.iter().map(|o| name_of(o)).collect(),
+                valid,
+            )
+        })
+        .collect();
+    let participants = active_participants(conn, &sip.id)?;
+    let all_meetings: Vec<Meeting> = meetings::table
+        .filter(meetings::sip_id.eq(&sip.id))
+        .order(meetings::starts_at)
+        .select(Meeting::as_select())
+        .load(conn)?;
+    let mut meetings_with = Vec::new();
+    for m in all_meetings {
+        let invited = invitations::active_invitees(conn, &m.id)?;
+        meetings_with.push((m, invited));
+    }
+    let covered: Vec<String> = org_names
+        .iter()
+        .map(|(o, _)| o.0.clone())
+        .filter(|o| *o == sip.calling_organisation_id.0 || model::covers(&terms, o, today))
+        .collect();
+    let taken: Vec<&str> = participants
+        .iter()
+        .filter_map(|p| p.user_id.as_ref().map(|u| u.as_str()))
+        .collect();
+    let candidates: Vec<(UserId, String, String)> = users::table
+        .filter(users::organisation_id.eq_any(&covered))
+        .filter(users::active.eq(true))
+        .inner_join(organisations::table)
+        .order(users::name)
+        .select((users::id, users::name, organisations::name))
+        .load::<(UserId, String, String)>(conn)?
+        .into_iter()
+        .filter(|(id, _, _)| !taken.contains(&id.as_str()))
+        .collect();
+    let days = first_meeting_days(conn, &sip.municipality_id)?;
+    let booked = meetings_with.iter().any(|(m, _)| m.cancelled_at.is_none());
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &actor.audit_actor(),
+            action: "sip.read",
+            object_type: "sip",
+            object_id: Some(sip.id.as_str()),
+            outcome: Outcome::Success,
+            detail: "",
+        },
+    )?;
+    Ok(SipOverview {
+        consents,
+        participants,
+        meetings: meetings_with,
+        candidates,
+        organisations: org_names,
+        first_meeting_due: if booked {
+            None
+        } else {
+            model::first_meeting_due(&terms, days, today)
+        },
+    })
+}

@@ -137,8 +137,26 @@ async fn click(client: &Client, css: &str) {
 
 /// Waits for an element to appear (after a page load) and returns its text.
 async fn text_of(client: &Client, css: &str) -> String {
-    let element = client.wait().for_element(Locator::Css(css)).await.unwrap();
-    element.text().await.unwrap()
+    text_until(client, css, |_| true).await
+}
+
+/// Waits until an element's text satisfies `ok` (the page may still be loading: an element of the
+/// old page may go stale under us), and returns it. Gives up after 10 seconds.
+async fn text_until(client: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = element.text().await {
+                if ok(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: waited 10 s; last text {last:?}");
 }
 
 async fn assert_accessible(client: &Client, axe: &str, page: &str) {
@@ -398,5 +416,105 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
         .contains("Ska vara klar senast"));
     assert_accessible(&client, &axe, "report page after the decision").await;
     screenshot(&client, "report-decided").await;
+    client.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let caseworker = app.add_user("socialtjanst", &[Role::Caseworker]).await;
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    app.smtp.wait_for(2, Duration::from_secs(10)).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+
+    log_in(&client, &app, &caseworker, "/sip").await;
+    assert_accessible(&client, &axe, "SIP list").await;
+    click(&client, "form[action='/sip#ny'] button").await;
+    assert!(text_of(&client, "#child_name-error")
+        .await
+        .contains("barnets namn"));
+    assert_accessible(&client, &axe, "SIP list with an error").await;
+    fill(&client, "child_name", "Dana Webbtest").await;
+    click(&client, "form[action='/sip#ny'] button").await;
+    text_until(&client, "h1", |t| t.ends_with("Dana Webbtest")).await;
+    assert_accessible(&client, &axe, "a new SIP").await;
+
+    // Consent covering the school (the teacher's organisation).
+    click(&client, "details summary").await;
+    fill(&client, "given_by", "Vårdnadshavare Webbtest").await;
+    click_id(&client, "relation-guardian").await;
+    for label in client
+        .find_all(Locator::Css("#organisation_ids label"))
+        .await
+        .unwrap()
+    {
+        let for_id = label.attr("for").await.unwrap().unwrap();
+        click_id(&client, &for_id).await;
+    }
+    click(&client, "form[action$='/samtycke#samtycke'] button").await;
+    assert_eq!(
+        text_of(&client, "[role=status]").await,
+        "Samtycket är registrerat."
+    );
+
+    // The teacher joins; a meeting is booked.
+    client
+        .find(Locator::Id("user_id"))
+        .await
+        .unwrap()
+        .select_by_index(1)
+        .await
+        .unwrap();
+    click(&client, "form[action$='/deltagare#deltagare'] button").await;
+    assert_eq!(
+        text_of(&client, "[role=status]").await,
+        "Deltagaren är tillagd."
+    );
+    let day = (samordna::db::now() + chrono::Duration::days(5)).date();
+    fill(&client, "starts_at", &format!("{day} 09:30")).await;
+    fill(&client, "place", "Kommunhuset, rum 2").await;
+    click(&client, "form[action$='/moten#moten'] button").await;
+    text_until(&client, "[role=status]", |t| {
+        t == "Mötet är bokat och inbjudningarna är skickade."
+    })
+    .await;
+    assert!(text_of(&client, "section.meeting")
+        .await
+        .contains("Inget svar"));
+    assert_accessible(&client, &axe, "SIP with a booked meeting").await;
+    screenshot(&client, "sip-booked").await;
+
+    // The teacher answers with the link in the invitation, without logging in.
+    let mails = app.smtp.wait_for(4, Duration::from_secs(15)).await;
+    let invitation = mails
+        .iter()
+        .find(|m| {
+            m.to.iter().any(|t| t.contains(&teacher.email))
+                && m.parsed()
+                    .subject()
+                    .unwrap_or_default()
+                    .starts_with("Inbjudan")
+        })
+        .expect("the teacher's invitation");
+    let text = invitation.parsed().body_text(0).unwrap().to_string();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/svar/"))
+        .unwrap()
+        .to_string();
+    let path = &link[link.find("/svar/").unwrap()..];
+    click(&client, "header form button").await;
+    client.goto(&app.url(path)).await.unwrap();
+    assert_accessible(&client, &axe, "answer page").await;
+    click(&client, "button[value=accepted]").await;
+    text_until(&client, "[role=status]", |t| t.contains("Kommer")).await;
+    assert_accessible(&client, &axe, "answer page, answered").await;
+    screenshot(&client, "sip-answer").await;
+
+    log_in(&client, &app, &caseworker, "/sip").await;
+    click(&client, "main table a").await;
+    text_until(&client, "section.meeting", |t| t.contains("Kommer")).await;
     client.close().await.unwrap();
 }
