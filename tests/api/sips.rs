@@ -711,3 +711,84 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
 }
 
 on_both_databases!(feed_reminder_and_piped_replies);
+
+async fn sip_pages_keep_input_and_hide_other_municipalities(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let elsewhere = app
+        .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    app.login(&caseworker).await;
+
+    let response = app
+        .submit(
+            "/sip",
+            "/sip",
+            &[("child_personal_number", "20121212-1213")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"child_name-error\"") && html.contains("kontrollsiffran"));
+    assert!(html.contains("value=\"20121212-1213\""));
+    let response = app
+        .submit(
+            "/sip",
+            "/sip",
+            &[
+                ("child_name", CHILD_NAME),
+                ("child_personal_number", CHILD_PN),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let page = response.headers()["location"].to_str().unwrap().to_string();
+    let html = app.page(&page).await;
+    assert!(html.contains(CHILD_NAME) && html.contains("Inget samtycke"));
+
+    // A consent with mistakes comes back with what was typed.
+    let response = app
+        .submit(
+            &page,
+            &format!("{page}/samtycke"),
+            &[("given_by", "Förälder Ett"), ("valid_until", "snart")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("value=\"Förälder Ett\"") && html.contains("value=\"snart\""));
+    assert!(html.contains("id=\"relation-error\"") && html.contains("id=\"valid_until-error\""));
+
+    // Booking before consent says why.
+    let day = (samordna::db::now() + chrono::Duration::days(4))
+        .date()
+        .to_string();
+    let response = app
+        .submit(
+            &page,
+            &format!("{page}/moten"),
+            &[
+                ("starts_at", &format!("{day} 09:00")),
+                ("minutes", "60"),
+                ("place", "Rum 2"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    assert!(response.text().await.unwrap().contains("samtycke"));
+    let list = app.page("/sip").await;
+    assert!(list.contains("Inget möte bokat"));
+
+    // Others see nothing, and the refusal is audited like any other.
+    for login in [&elsewhere, &teacher] {
+        let browser = app.fresh_browser();
+        browser.login(login).await;
+        let response = browser.client.get(app.url(&page)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        assert!(!response.text().await.unwrap().contains(CHILD_NAME));
+    }
+}
+
+on_both_databases!(sip_pages_keep_input_and_hide_other_municipalities);
