@@ -105,6 +105,8 @@ impl utoipa::Modify for BearerAuth {
         crate::sip::api::get_meeting,
         crate::sip::api::patch_meeting,
         crate::sip::api::post_cancel_meeting,
+        crate::sip::api::put_plan,
+        crate::sip::api::get_plans,
         crate::sip::inbound::post_inbound_mail,
     ),
     components(schemas(ErrorResponse, FieldError)),

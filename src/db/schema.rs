@@ -209,6 +209,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    plans (id) {
+        id -> Text,
+        sip_id -> Text,
+        version -> Integer,
+        meeting_id -> Text,
+        needs -> Text,
+        goals -> Text,
+        measures -> Text,
+        lead_organisation_id -> Text,
+        follow_up_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sips (id) {
         id -> Text,
         reference -> Text,
@@ -312,6 +328,7 @@ diesel::joinable!(invitees -> meetings (meeting_id));
 diesel::joinable!(invitees -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    plans,
     calendar_feeds,
     api_tokens,
     audit_head,

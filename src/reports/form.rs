@@ -40,6 +40,11 @@ pub fn key(list: &str, index: impl std::fmt::Display, name: &str) -> String {
     format!("{list}[{index}].{name}")
 }
 
+/// The form field name of a row without sub-fields, e.g. `goals[0]`.
+pub fn key_plain(list: &str, index: impl std::fmt::Display) -> String {
+    format!("{list}[{index}]")
+}
+
 fn yes_no(value: &str) -> Option<bool> {
     match value {
         "yes" => Some(true),

@@ -23,7 +23,7 @@ use crate::reports::store::{
 use crate::reports::{self as reports, access, View};
 use crate::web::csrf::{token_for, CsrfForm};
 use crate::web::identity::{CurrentUser, MaybeUser};
-use crate::web::{render, render_with, AppState, FormErrors, Layout};
+use crate::web::{form_value, render, render_with, AppState, FormErrors, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/anmalan", web::get().to(get_public_form))
@@ -221,13 +221,6 @@ async fn get_professional_form(
     render(StatusCode::OK, &page)
 }
 
-fn field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// Files a professional's report. If the session ended while they were writing, the form comes
 /// back with everything kept and asks for e-mail and password in the same form; sending it
 /// then logs in and files in one step.
@@ -241,8 +234,8 @@ async fn post_professional_form(
     let mut response = HttpResponse::Ok();
     let mut layout = layout(&req, user);
     if layout.user.is_none() {
-        let email = field(&pairs, "login_email").trim().to_string();
-        let password = field(&pairs, "login_password").to_string();
+        let email = form_value(&pairs, "login_email").trim().to_string();
+        let password = form_value(&pairs, "login_password").to_string();
         let signed_in = if email.is_empty() || password.is_empty() {
             None
         } else {

@@ -31,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/meetings/{id}", web::get().to(get_meeting))
         .route("/meetings/{id}", web::patch().to(patch_meeting))
         .route("/meetings/{id}/cancel", web::post().to(post_cancel_meeting))
+        .route("/meetings/{id}/plan", web::put().to(put_plan))
+        .route("/sips/{id}/plans", web::get().to(get_plans))
         .route(
             "/inbound/mail",
             web::post().to(crate::sip::inbound::post_inbound_mail),
@@ -300,4 +302,42 @@ pub async fn post_cancel_meeting(
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /api/v1/meetings/{id}/plan` (caseworker): the plan after this meeting, as a new version.
+#[utoipa::path(put, path = "/api/v1/meetings/{id}/plan", tag = "sip", request_body = crate::sip::model::PlanInput,
+    params(("id" = String, Path)),
+    responses((status = 201, body = store::Plan), (status = 404, body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn put_plan(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<crate::sip::model::PlanInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MeetingId(path.into_inner());
+    let plan = state
+        .db(move |conn| store::record_plan(conn, &actor, &id, &body))
+        .await?;
+    Ok(HttpResponse::Created().json(plan))
+}
+
+/// `GET /api/v1/sips/{id}/plans` (caseworker): every version of the plan, newest first.
+#[utoipa::path(get, path = "/api/v1/sips/{id}/plans", tag = "sip", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<store::Plan>), (status = 404, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn get_plans(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SipId(path.into_inner());
+    let plans = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            store::plans_of(conn, &sip.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(plans))
 }

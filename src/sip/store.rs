@@ -1100,6 +1100,8 @@ pub struct SipSummary {
     pub next_meeting: Option<Meeting>,
     /// The last day for the first meeting, while none is booked and consent is valid.
     pub first_meeting_due: Option<NaiveDate>,
+    /// The follow-up date of the latest plan.
+    pub follow_up_on: Option<NaiveDate>,
 }
 
 /// The SIPs of the caseworker's municipality, those that need a meeting first.
@@ -1144,10 +1146,12 @@ pub fn list_for_caseworker(
         } else {
             None
         };
+        let follow_up_on = latest_follow_up(conn, &sip.id)?;
         out.push(SipSummary {
             sip,
             next_meeting,
             first_meeting_due,
+            follow_up_on,
         });
     }
     out.sort_by_key(|s| (s.first_meeting_due.is_none(), s.first_meeting_due));
@@ -1174,6 +1178,7 @@ pub struct SipOverview {
     pub candidates: Vec<(UserId, String, String)>,
     pub organisations: Vec<(OrganisationId, String)>,
     pub first_meeting_due: Option<NaiveDate>,
+    pub follow_up_on: Option<NaiveDate>,
 }
 
 /// Reads a SIP for its caseworker; the read of the child's data is audited.
@@ -1260,5 +1265,147 @@ pub fn overview(
         } else {
             model::first_meeting_due(&terms, days, today)
         },
+        follow_up_on: latest_follow_up(conn, &sip.id)?,
     })
+}
+
+// ---- the plan ----
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::plans)]
+pub struct PlanRow {
+    pub id: String,
+    pub sip_id: SipId,
+    pub version: i32,
+    pub meeting_id: MeetingId,
+    pub needs: String,
+    /// JSON list of strings.
+    pub goals: String,
+    /// JSON list of measures.
+    pub measures: String,
+    pub lead_organisation_id: OrganisationId,
+    pub follow_up_on: NaiveDate,
+    pub recorded_by: UserId,
+    pub recorded_at: NaiveDateTime,
+}
+
+/// A plan version as read.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Plan {
+    pub version: i32,
+    pub meeting_id: String,
+    pub needs: String,
+    pub goals: Vec<String>,
+    pub measures: Vec<model::MeasureInput>,
+    pub lead_organisation_id: String,
+    pub follow_up_on: NaiveDate,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl From<PlanRow> for Plan {
+    fn from(row: PlanRow) -> Self {
+        Plan {
+            version: row.version,
+            meeting_id: row.meeting_id.0,
+            needs: row.needs,
+            goals: serde_json::from_str(&row.goals).unwrap_or_default(),
+            measures: serde_json::from_str(&row.measures).unwrap_or_default(),
+            lead_organisation_id: row.lead_organisation_id.0,
+            follow_up_on: row.follow_up_on,
+            recorded_at: row.recorded_at,
+        }
+    }
+}
+
+/// Records the plan after a meeting as a new version; earlier versions stay.
+pub fn record_plan(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    meeting: &MeetingId,
+    input: &model::PlanInput,
+) -> Result<Plan, AppError> {
+    let (sip, meeting) = meeting_for_caseworker(conn, actor, meeting)?;
+    let user = actor.user().ok_or(AppError::Forbidden)?.clone();
+    let known: Vec<String> = organisations::table.select(organisations::id).load(conn)?;
+    let day = deadlines::local(meeting.starts_at).date();
+    let valid = model::validate_plan(input, day, &known).map_err(AppError::Invalid)?;
+    write_tx(conn, |conn| {
+        let last: Option<i32> = crate::db::schema::plans::table
+            .filter(crate::db::schema::plans::sip_id.eq(&sip.id))
+            .select(diesel::dsl::max(crate::db::schema::plans::version))
+            .first(conn)?;
+        let row = PlanRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            sip_id: sip.id.clone(),
+            version: last.unwrap_or(0) + 1,
+            meeting_id: meeting.id.clone(),
+            needs: valid.needs.clone(),
+            goals: serde_json::to_string(&valid.goals).map_err(AppError::internal)?,
+            measures: serde_json::to_string(&valid.measures).map_err(AppError::internal)?,
+            lead_organisation_id: OrganisationId(valid.lead_organisation_id.clone()),
+            follow_up_on: valid.follow_up_on,
+            recorded_by: user.id.clone(),
+            recorded_at: now(),
+        };
+        diesel::insert_into(crate::db::schema::plans::table)
+            .values(&row)
+            .execute(conn)?;
+        record(
+            conn,
+            actor,
+            "sip.plan",
+            "sip",
+            sip.id.as_str(),
+            &format!("version={}", row.version),
+        )?;
+        Ok(Plan::from(row))
+    })
+}
+
+/// Every version of a SIP's plan, newest first (access already checked).
+pub fn plans_of(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<Plan>, AppError> {
+    let rows: Vec<PlanRow> = crate::db::schema::plans::table
+        .filter(crate::db::schema::plans::sip_id.eq(sip))
+        .order(crate::db::schema::plans::version.desc())
+        .select(PlanRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Plan::from).collect())
+}
+
+/// Books the follow-up meeting on the latest plan's follow-up date, at the time, length and
+/// place of the meeting the plan was made at: one step for the caseworker.
+pub fn book_follow_up(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    sip: &Sip,
+    settings: &Settings,
+) -> Result<Meeting, AppError> {
+    let plan = plans_of(conn, &sip.id)?.into_iter().next().ok_or_else(|| {
+        AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
+    })?;
+    let last: Meeting = meetings::table
+        .find(&plan.meeting_id)
+        .select(Meeting::as_select())
+        .first(conn)?;
+    let time = deadlines::local(last.starts_at).time();
+    let input = MeetingInput {
+        starts_at: plan
+            .follow_up_on
+            .and_time(time)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string(),
+        minutes: Some(last.minutes),
+        place: last.place,
+        video_url: last.video_url,
+    };
+    schedule_meeting(conn, actor, sip, &input, settings)
+}
+
+fn latest_follow_up(conn: &mut AnyConnection, sip: &SipId) -> Result<Option<NaiveDate>, AppError> {
+    Ok(crate::db::schema::plans::table
+        .filter(crate::db::schema::plans::sip_id.eq(sip))
+        .order(crate::db::schema::plans::version.desc())
+        .select(crate::db::schema::plans::follow_up_on)
+        .first(conn)
+        .optional()?)
 }

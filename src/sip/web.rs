@@ -106,7 +106,7 @@ use crate::sip::store::{
     SipOverview, SipSummary,
 };
 use crate::web::identity::CurrentUser;
-use crate::web::FormErrors;
+use crate::web::{form_value, FormErrors};
 use actix_web::http::header;
 
 pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
@@ -127,7 +127,11 @@ pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sip/{id}/moten/{mid}/installa",
             web::post().to(post_cancel),
-        );
+        )
+        .route("/sip/{id}/moten/{mid}/plan", web::get().to(get_plan_form))
+        .route("/sip/{id}/moten/{mid}/plan", web::post().to(post_plan))
+        .route("/sip/{id}/plan", web::get().to(get_plan))
+        .route("/sip/{id}/uppfoljning", web::post().to(post_follow_up));
 }
 
 fn layout(req: &HttpRequest, user: crate::accounts::AuthUser) -> Layout {
@@ -317,6 +321,7 @@ async fn get_sip(
         Some("borttagen") => "Deltagaren är borttagen och har fått besked.",
         Some("mote") => "Mötet är bokat och inbjudningarna är skickade.",
         Some("installt") => "Mötet är inställt och alla har fått besked.",
+        Some("uppfoljning") => "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
         _ => "",
     };
     let page = sip_page(
@@ -369,14 +374,6 @@ async fn done_or_again(
     }
 }
 
-fn value<'a>(pairs: &'a [(String, String)], key: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
 async fn post_consent(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
@@ -386,10 +383,10 @@ async fn post_consent(
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
     let input = ConsentInput {
-        given_by: value(&pairs, "given_by"),
-        relation: value(&pairs, "relation"),
-        given_on: value(&pairs, "given_on"),
-        valid_until: value(&pairs, "valid_until"),
+        given_by: form_value(&pairs, "given_by").to_string(),
+        relation: form_value(&pairs, "relation").to_string(),
+        given_on: form_value(&pairs, "given_on").to_string(),
+        valid_until: form_value(&pairs, "valid_until").to_string(),
         organisation_ids: pairs
             .iter()
             .filter(|(k, _)| k == "organisation_ids")
@@ -584,4 +581,280 @@ async fn post_cancel(
         Typed::default(),
     )
     .await
+}
+
+// ---- the plan ----
+
+use crate::sip::model::{MeasureInput, PlanInput};
+use crate::sip::store::Plan;
+
+/// Rows shown in the plan form: what was typed, and empty rows to fill in.
+const GOAL_ROWS: usize = 3;
+const MEASURE_ROWS: usize = 4;
+
+#[derive(Template)]
+#[template(path = "sip/plan_form.html")]
+struct PlanFormPage {
+    layout: Layout,
+    sip: store::Sip,
+    meeting: Meeting,
+    when: String,
+    form: PlanInput,
+    organisations: Vec<(crate::accounts::OrganisationId, String)>,
+    principals: &'static [crate::accounts::Principal],
+    errors: FormErrors,
+}
+
+impl PlanFormPage {
+    fn org_selected(&self, row: &MeasureInput, org: &str) -> bool {
+        row.organisation_id == org
+    }
+}
+
+fn padded(mut form: PlanInput) -> PlanInput {
+    while form.goals.len() < GOAL_ROWS {
+        form.goals.push(String::new());
+    }
+    while form.measures.len() < MEASURE_ROWS {
+        form.measures.push(MeasureInput::default());
+    }
+    form
+}
+
+async fn plan_form_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: crate::accounts::AuthUser,
+    sip_id: SipId,
+    meeting_id: MeetingId,
+    form: Option<PlanInput>,
+    errors: FormErrors,
+) -> Result<PlanFormPage, AppError> {
+    let actor = Actor::User(user.clone());
+    let (sip, meeting, latest, overview) = state
+        .db(move |conn| {
+            let (sip, meeting) = store::meeting_for_caseworker(conn, &actor, &meeting_id)?;
+            if sip.id != sip_id {
+                return Err(AppError::NotFound);
+            }
+            let latest = store::plans_of(conn, &sip.id)?.into_iter().next();
+            let overview = store::overview(conn, &actor, &sip)?;
+            Ok((sip, meeting, latest, overview))
+        })
+        .await?;
+    // A new version starts from the latest one.
+    let form = form.unwrap_or_else(|| match latest {
+        Some(p) => PlanInput {
+            needs: p.needs,
+            goals: p.goals,
+            measures: p.measures,
+            lead_organisation_id: p.lead_organisation_id,
+            follow_up_on: String::new(),
+        },
+        None => PlanInput {
+            lead_organisation_id: sip.calling_organisation_id.0.clone(),
+            ..Default::default()
+        },
+    });
+    Ok(PlanFormPage {
+        layout: layout(req, user),
+        when: swedish_time(meeting.starts_at, meeting.minutes),
+        sip,
+        meeting,
+        form: padded(form),
+        organisations: overview.organisations,
+        principals: crate::accounts::Principal::ALL,
+        errors,
+    })
+}
+
+async fn get_plan_form(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (id, mid) = path.into_inner();
+    let page = plan_form_page(
+        &req,
+        &state,
+        user,
+        SipId(id),
+        MeetingId(mid),
+        None,
+        FormErrors::default(),
+    )
+    .await?;
+    render(StatusCode::OK, &page)
+}
+
+/// Reads the plan form's rows (`goals[1]`, `measures[2].principal`, ...).
+fn plan_from(pairs: &[(String, String)]) -> PlanInput {
+    let mut form = PlanInput {
+        needs: form_value(pairs, "needs").to_string(),
+        lead_organisation_id: form_value(pairs, "lead_organisation_id").to_string(),
+        follow_up_on: form_value(pairs, "follow_up_on").to_string(),
+        ..Default::default()
+    };
+    for i in 0..GOAL_ROWS.max(pairs.len()) {
+        let key = format!("goals[{i}]");
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| *k == key) {
+            form.goals.push(v.clone());
+        }
+        let d = format!("measures[{i}].description");
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| *k == d) {
+            form.measures.push(MeasureInput {
+                description: v.clone(),
+                organisation_id: form_value(pairs, &format!("measures[{i}].organisation_id"))
+                    .to_string(),
+                principal: form_value(pairs, &format!("measures[{i}].principal")).to_string(),
+            });
+        }
+    }
+    form
+}
+
+async fn post_plan(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let (id, mid) = path.into_inner();
+    let form = plan_from(&pairs);
+    let (actor, meeting, sent) = (
+        Actor::User(user.clone()),
+        MeetingId(mid.clone()),
+        form.clone(),
+    );
+    match state
+        .db(move |conn| store::record_plan(conn, &actor, &meeting, &sent))
+        .await
+    {
+        Ok(_) => Ok(see_other(format!("/sip/{id}/plan?sparat=1"))),
+        Err(AppError::Invalid(errors)) => {
+            let page = plan_form_page(
+                &req,
+                &state,
+                user,
+                SipId(id),
+                MeetingId(mid),
+                Some(form),
+                FormErrors(errors),
+            )
+            .await?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sip/plan.html")]
+struct PlanPage {
+    layout: Layout,
+    sip: store::Sip,
+    plan: Option<Plan>,
+    versions: Vec<(i32, String)>,
+    organisations: Vec<(crate::accounts::OrganisationId, String)>,
+    saved: bool,
+}
+
+impl PlanPage {
+    fn org(&self, id: &str) -> String {
+        self.organisations
+            .iter()
+            .find(|(o, _)| o.as_str() == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    }
+    fn principal(&self, code: &str) -> &'static str {
+        code.parse::<crate::accounts::Principal>()
+            .map_or("", |p| p.label())
+    }
+}
+
+#[derive(Deserialize)]
+struct PlanQuery {
+    version: Option<i32>,
+    sparat: Option<String>,
+}
+
+async fn get_plan(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<PlanQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let actor = Actor::User(user.clone());
+    let (sip, plans, overview) = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let plans = store::plans_of(conn, &sip.id)?;
+            let overview = store::overview(conn, &actor, &sip)?;
+            Ok((sip, plans, overview))
+        })
+        .await?;
+    let versions = plans
+        .iter()
+        .map(|p| (p.version, crate::reports::web::local_time(&p.recorded_at)))
+        .collect();
+    let plan = match query.version {
+        Some(v) => Some(
+            plans
+                .into_iter()
+                .find(|p| p.version == v)
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => plans.into_iter().next(),
+    };
+    render(
+        StatusCode::OK,
+        &PlanPage {
+            layout: layout(&req, user),
+            sip,
+            plan,
+            versions,
+            organisations: overview.organisations,
+            saved: query.sparat.is_some(),
+        },
+    )
+}
+
+async fn post_follow_up(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: CsrfForm<crate::web::csrf::NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let (actor, sip_id, settings) = (
+        Actor::User(user.clone()),
+        id.clone(),
+        state.settings.clone(),
+    );
+    let result = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
+            store::book_follow_up(conn, &actor, &sip, &settings).map(|_| ())
+        })
+        .await;
+    done_or_again(
+        &req,
+        &state,
+        user,
+        id,
+        result,
+        "uppfoljning",
+        Typed::default(),
+    )
+    .await
+}
+
+/// "Mål 1", "Mål 2", ...
+pub fn goal_label(n: impl std::fmt::Display) -> String {
+    format!("Mål {n}")
 }

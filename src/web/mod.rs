@@ -116,6 +116,14 @@ pub fn is_answer(value: &Option<bool>, want: bool) -> bool {
     *value == Some(want)
 }
 
+/// The first value of `key` in a posted form read as pairs (forms with repeated keys).
+pub fn form_value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// Percent-encodes a value for a query string.
 pub fn encode_query_value(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

@@ -39,9 +39,20 @@ macro_rules! on_both_databases {
 
 /// The PostgreSQL server for tests. `.ci/run` sets it; unset, the local default is used. Tests
 /// fail (they never skip) when it cannot be reached.
+///
+/// Tests talk to it without TLS (`sslmode=disable` unless the URL says otherwise): with TLS, libpq
+/// starts OpenSSL, whose exit handler races with the test's worker threads still shutting down and
+/// can crash the test binary after every test has passed (openssl/openssl#6214).
 pub fn postgres_admin_url() -> String {
-    std::env::var("SAMORDNA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    let url = std::env::var("SAMORDNA_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
 }
 
 /// A database that exists for one test and is dropped after it.

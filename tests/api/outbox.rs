@@ -140,13 +140,16 @@ async fn a_message_that_cannot_be_built_is_given_up_with_the_reason() {
             html: None,
             calendar: None,
         };
-        mail::enqueue(conn, &email, &settings).unwrap();
-        // Corrupt the stored message so it can no longer be built.
-        email.to = "not an address".into();
-        diesel::update(outbox::table)
-            .set(outbox::message.eq(serde_json::to_string(&email).unwrap()))
-            .execute(conn)
-            .unwrap();
+        // Queue and corrupt in one transaction, so that the worker never sees the good message.
+        samordna::db::write_tx(conn, |conn| {
+            mail::enqueue(conn, &email, &settings)?;
+            email.to = "not an address".into();
+            diesel::update(outbox::table)
+                .set(outbox::message.eq(serde_json::to_string(&email).unwrap()))
+                .execute(conn)?;
+            Ok::<_, samordna::error::AppError>(())
+        })
+        .unwrap();
     })
     .await;
     app.state.mail_wake.notify_one();

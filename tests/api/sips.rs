@@ -792,3 +792,150 @@ async fn sip_pages_keep_input_and_hide_other_municipalities(app: TestApp) {
 }
 
 on_both_databases!(sip_pages_keep_input_and_hide_other_municipalities);
+
+async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
+    let cw = app.token_for(&caseworker).await;
+    let bup = organisation_of(&app, &psychologist.user_id).await;
+    let soc = organisation_of(&app, &caseworker.user_id).await;
+    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let sip_id = sip["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/sips/{sip_id}");
+    post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bup]}),
+    )
+    .await;
+    let day = (samordna::db::now() + chrono::Duration::days(6)).date();
+    let (_, meeting) = post(
+        &app,
+        &format!("{base}/meetings"),
+        &cw,
+        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+    )
+    .await;
+    let plan_path = format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap());
+
+    let (status, body) = call(
+        &app,
+        reqwest::Method::PUT,
+        &plan_path,
+        &cw,
+        Some(json!({"goals": ["", " "]})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "needs",
+            "goals[0]",
+            "measures[0].description",
+            "lead_organisation_id"
+        ]
+    );
+
+    let plan = json!({
+        "needs": "Stöd i skolan; trygghet hemma.",
+        "goals": ["Jag vill kunna sova hela natten."],
+        "measures": [{"description": "Samtal varannan vecka", "organisation_id": bup, "principal": "region"}],
+        "lead_organisation_id": soc
+    });
+    let (status, first) = call(
+        &app,
+        reqwest::Method::PUT,
+        &plan_path,
+        &cw,
+        Some(plan.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["version"], 1);
+    assert_eq!(
+        first["follow_up_on"],
+        (day + chrono::Months::new(6)).to_string(),
+        "six months by default"
+    );
+    let mut second = plan.clone();
+    second["goals"] = json!([
+        "Jag vill kunna sova hela natten.",
+        "Jag vill gå till skolan."
+    ]);
+    second["follow_up_on"] = json!((day + chrono::Months::new(3)).to_string());
+    let (status, _) = call(&app, reqwest::Method::PUT, &plan_path, &cw, Some(second)).await;
+    assert_eq!(status, 201);
+    let (_, versions) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("{base}/plans"),
+        &cw,
+        None,
+    )
+    .await;
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1], "earlier versions stay");
+    assert_eq!(versions[1]["goals"].as_array().unwrap().len(), 1);
+
+    // The family's copy, and the follow-up in one step from the SIP's page.
+    app.login(&caseworker).await;
+    let print = app.page(&format!("/sip/{sip_id}/plan")).await;
+    assert!(
+        print.contains("Version 2")
+            && print.contains("Jag vill gå till skolan.")
+            && print.contains("Region")
+    );
+    let old = app.page(&format!("/sip/{sip_id}/plan?version=1")).await;
+    assert!(old.contains("Version 1") && !old.contains("Jag vill gå till skolan."));
+    let list = app.page("/sip").await;
+    let follow = (day + chrono::Months::new(3)).to_string();
+    assert!(list.contains(&follow), "the follow-up date on the list");
+    let page = format!("/sip/{sip_id}");
+    let response = app.submit(&page, &format!("{page}/uppfoljning"), &[]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let html = app
+        .page(response.headers()["location"].to_str().unwrap())
+        .await;
+    assert!(html.contains("Uppföljningsmötet är bokat"));
+    let id = sip_id.clone();
+    let starts: Vec<chrono::NaiveDateTime> = app
+        .conn(move |c| {
+            samordna::db::schema::meetings::table
+                .filter(samordna::db::schema::meetings::sip_id.eq(id))
+                .order(samordna::db::schema::meetings::starts_at)
+                .select(samordna::db::schema::meetings::starts_at)
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    let local: Vec<String> = starts
+        .iter()
+        .map(|s| {
+            samordna::reports::deadlines::local(*s)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        local,
+        [format!("{day} 14:15"), format!("{follow} 14:15")],
+        "same time of day, on the follow-up date"
+    );
+}
+
+on_both_databases!(the_plan_keeps_every_version_and_books_its_follow_up);

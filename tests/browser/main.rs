@@ -516,5 +516,44 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     log_in(&client, &app, &caseworker, "/sip").await;
     click(&client, "main table a").await;
     text_until(&client, "section.meeting", |t| t.contains("Kommer")).await;
+
+    // The plan after the meeting, and the family's printable copy.
+    click(&client, "a[href$='/plan'][href*='/moten/']").await;
+    text_until(&client, "h1", |t| t.starts_with("Planen efter mötet")).await;
+    assert_accessible(&client, &axe, "plan form").await;
+    fill(&client, "needs", "Trygghet i skolan.").await;
+    fill(&client, "goals[0]", "Jag vill ha en vuxen att prata med.").await;
+    fill(
+        &client,
+        "measures[0].description",
+        "Samtal med mentor varje vecka",
+    )
+    .await;
+    for (id, index) in [
+        ("measures[0].organisation_id", 1),
+        ("lead_organisation_id", 1),
+    ] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .select_by_index(index)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("measures[0].principal"))
+        .await
+        .unwrap()
+        .select_by_value("kommun")
+        .await
+        .unwrap();
+    click(&client, "main form button[type=submit]").await;
+    text_until(&client, "[role=status]", |t| t == "Planen är sparad.").await;
+    assert!(text_of(&client, "main")
+        .await
+        .contains("Jag vill ha en vuxen att prata med."));
+    assert_accessible(&client, &axe, "plan page").await;
+    screenshot(&client, "sip-plan").await;
     client.close().await.unwrap();
 }

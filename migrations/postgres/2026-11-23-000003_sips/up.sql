@@ -90,3 +90,19 @@ CREATE TABLE calendar_feeds (
     token_hash TEXT NOT NULL UNIQUE,
     created_at TIMESTAMP NOT NULL
 );
+
+-- The plan, one version per save: earlier versions stay readable. Goals and measures are JSON.
+CREATE TABLE plans (
+    id TEXT PRIMARY KEY NOT NULL,
+    sip_id TEXT NOT NULL REFERENCES sips(id),
+    version INTEGER NOT NULL,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id),
+    needs TEXT NOT NULL,
+    goals TEXT NOT NULL,
+    measures TEXT NOT NULL,
+    lead_organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    follow_up_on DATE NOT NULL,
+    recorded_by TEXT NOT NULL REFERENCES users(id),
+    recorded_at TIMESTAMP NOT NULL,
+    UNIQUE (sip_id, version)
+);

@@ -1,3 +1,4 @@
+DROP TABLE plans;
 DROP TABLE calendar_feeds;
 DROP TABLE invitees;
 DROP TABLE meetings;
