@@ -939,3 +939,138 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
 }
 
 on_both_databases!(the_plan_keeps_every_version_and_books_its_follow_up);
+
+/// Quoted-printable, as Apple Mail encodes a calendar attachment.
+fn quoted_printable(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.split("\r\n") {
+        let mut current = String::new();
+        for byte in line.bytes() {
+            let piece = if byte == b'=' || !(32..=126).contains(&byte) {
+                format!("={byte:02X}")
+            } else {
+                (byte as char).to_string()
+            };
+            if current.len() + piece.len() > 75 {
+                out.push_str(&current);
+                out.push_str("=\r\n");
+                current.clear();
+            }
+            current.push_str(&piece);
+        }
+        out.push_str(&current);
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// A reply fixture filled in for one meeting and attendee, encoded as its client encodes it.
+fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
+    let fill = |text: String| {
+        text.replace("{UID}", uid)
+            .replace("{SEQUENCE}", &sequence.to_string())
+            .replace("{EMAIL}", email)
+    };
+    let mut message = fill(std::fs::read_to_string(dir.join(format!("{name}.eml"))).unwrap());
+    if let Ok(calendar) = std::fs::read_to_string(dir.join(format!("{name}.ics"))) {
+        use base64::Engine;
+        let calendar = fill(calendar);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(calendar.as_bytes());
+        let wrapped: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        message = message
+            .replace("{CALENDAR_BASE64}", &wrapped.join("\r\n"))
+            .replace("{CALENDAR_QP}", quoted_printable(&calendar).trim_end());
+    }
+    message
+}
+
+async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let cw = app.token_for(&caseworker).await;
+    let school = organisation_of(&app, &teacher.user_id).await;
+    let integration = {
+        let org = school.clone();
+        app.conn(move |c| {
+            tokens::issue(
+                c,
+                "e-post in",
+                tokens::Holder::Integration(OrganisationId(org)),
+                "test",
+            )
+            .unwrap()
+            .1
+        })
+        .await
+    };
+    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
+    post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"user_id": teacher.user_id}),
+    )
+    .await;
+    let day = (samordna::db::now() + chrono::Duration::days(9)).date();
+    let (_, meeting) = post(
+        &app,
+        &format!("{base}/meetings"),
+        &cw,
+        json!({"starts_at": format!("{day}T09:30"), "minutes": 90, "place": "Rum 2"}),
+    )
+    .await;
+    let uid = meeting["uid"].as_str().unwrap();
+    let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
+
+    for (client, partstat) in [
+        ("outlook", "accepted"),
+        ("apple", "tentative"),
+        ("gmail", "accepted"),
+        ("thunderbird", "declined"),
+    ] {
+        // Outlook writes the address as the user typed it in their address book.
+        let email = if client == "outlook" {
+            teacher.email.to_uppercase()
+        } else {
+            teacher.email.clone()
+        };
+        let raw = fixture(client, uid, 0, &email);
+        let (status, body) = inbound(&app, &integration, raw).await;
+        assert_eq!(
+            (status, body["result"].as_str()),
+            (200, Some("recorded")),
+            "{client}: {body}"
+        );
+        let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+        assert_eq!(status_of(&now, &teacher.email), partstat, "{client}");
+    }
+    // A reply for someone not invited matches nothing, and says so.
+    let (status, body) = inbound(
+        &app,
+        &integration,
+        fixture("gmail", uid, 0, "nagon.annan@example.test"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no meeting"));
+}
+
+on_both_databases!(replies_as_real_calendar_clients_send_them);
