@@ -55,7 +55,7 @@ pub fn event_without_attendees(sip: &Sip, meeting: &Meeting, settings: &Settings
         summary: title(sip),
         location: place_line(meeting),
         description: description(settings),
-        url: settings.link("/login"),
+        url: settings.link("/mina-moten"),
         cancelled: meeting.cancelled_at.is_some(),
         organizer_email: settings.mail_from.email.to_string(),
         organizer_name: settings
@@ -70,7 +70,7 @@ pub fn event_without_attendees(sip: &Sip, meeting: &Meeting, settings: &Settings
 fn description(settings: &Settings) -> String {
     format!(
         "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
-        settings.link("/login")
+        settings.link("/mina-moten")
     )
 }
 
@@ -144,7 +144,7 @@ pub fn queue(
     }
     text.push_str(&format!(
         "\nLogga in för att läsa mer: {}\n\nAv sekretesskäl står inget om ärendet i det här meddelandet.\n",
-        settings.link("/login")
+        settings.link("/mina-moten")
     ));
     let to = format!(
         "{} <{}>",

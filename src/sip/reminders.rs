@@ -1,4 +1,4 @@
-//! Reminders before SIP meetings: a background task on every instance finds meetings that start
+//! Reminders before SIP meetings, and consents that run out. Reminders: a background task on every instance finds meetings that start
 //! within `SAMORDNA_REMINDER_HOURS` (default 24) and have had no reminder, claims each with a
 //! conditional update (so two instances never both send), and queues one plain message per
 //! invitee in the same transaction.
@@ -48,7 +48,7 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
                     "Hej!\n\nPåminnelse: {} är {when}.\n\nLogga in för att läsa mer: {}\n\n\
                      Av sekretesskäl står inget om ärendet i det här meddelandet.\n",
                     title(&sip),
-                    settings.link("/login")
+                    settings.link("/mina-moten")
                 );
                 mail::enqueue(
                     conn,
@@ -68,19 +68,27 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
     Ok(sent)
 }
 
-/// Runs [`send_due`] every `reminder_poll_interval` until the process ends.
+/// Every `reminder_poll_interval` until the process ends: removes partners whose consent has run
+/// out (they get a cancellation), then runs [`send_due`].
 pub async fn run(pool: DbPool, settings: Arc<Settings>, mail_wake: Arc<tokio::sync::Notify>) {
     loop {
         let (pool, s) = (pool.clone(), settings.clone());
         let result = actix_web::web::block(move || -> Result<usize, AppError> {
             let mut conn = pool.get()?;
-            send_due(&mut conn, &s)
+            let expired = crate::sip::store::expire_consents(&mut conn, &s)?;
+            if expired > 0 {
+                tracing::info!(
+                    participants = expired,
+                    "consent ran out: participants removed"
+                );
+            }
+            Ok(send_due(&mut conn, &s)? + expired)
         })
         .await;
         match result {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => {
-                tracing::info!(meetings = n, "meeting reminders queued");
+                tracing::info!(messages = n, "meeting reminders and cancellations queued");
                 mail_wake.notify_one();
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "meeting reminders failed; will retry"),

@@ -1409,3 +1409,118 @@ fn latest_follow_up(conn: &mut AnyConnection, sip: &SipId) -> Result<Option<Naiv
         .first(conn)
         .optional()?)
 }
+
+// ---- partners ----
+
+/// The active participant row of `user` in `sip`, if their organisation is covered today.
+fn covered_participation(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    user: &UserId,
+) -> Result<Option<Participant>, AppError> {
+    let today = deadlines::local(now()).date();
+    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    Ok(active_participants(conn, &sip.id)?
+        .into_iter()
+        .find(|p| p.user_id.as_ref() == Some(user) && participant_covered(sip, p, &terms, today)))
+}
+
+/// A SIP as a partner taking part in it may read it: 404 unless they are an active participant
+/// whose organisation the consent covers today. Audited either way.
+pub fn sip_for_participant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: &SipId,
+) -> Result<(Sip, Participant), AppError> {
+    let sip: Option<Sip> = sips::table
+        .find(id)
+        .select(Sip::as_select())
+        .first(conn)
+        .optional()?;
+    let participation = match (&sip, actor.user()) {
+        (Some(sip), Some(user)) => covered_participation(conn, sip, &user.id)?,
+        _ => None,
+    };
+    authorize(
+        conn,
+        actor,
+        Action::View,
+        Resource::SipMeeting {
+            invited: participation.is_some(),
+        },
+        Some(id.as_str()),
+    )?;
+    let (Some(sip), Some(participant)) = (sip, participation) else {
+        return Err(AppError::NotFound);
+    };
+    record(
+        conn,
+        actor,
+        "sip.read",
+        "sip",
+        sip.id.as_str(),
+        "participant",
+    )?;
+    Ok((sip, participant))
+}
+
+/// The SIPs a partner takes part in, with their upcoming meetings and their own answers.
+pub fn sips_of_participant(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+) -> Result<Vec<(Sip, Vec<(Meeting, Invitee)>)>, AppError> {
+    let user = actor.user().ok_or(AppError::Forbidden)?;
+    let ids: Vec<SipId> = participants::table
+        .filter(participants::user_id.eq(&user.id))
+        .filter(participants::removed_at.is_null())
+        .select(participants::sip_id)
+        .load(conn)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let sip: Sip = sips::table.find(&id).select(Sip::as_select()).first(conn)?;
+        let Some(participant) = covered_participation(conn, &sip, &user.id)? else {
+            continue;
+        };
+        let upcoming: Vec<(Meeting, Invitee)> = meetings::table
+            .inner_join(invitees::table)
+            .filter(meetings::sip_id.eq(&sip.id))
+            .filter(meetings::cancelled_at.is_null())
+            .filter(meetings::starts_at.gt(now()))
+            .filter(invitees::participant_id.eq(&participant.id))
+            .filter(invitees::removed_at.is_null())
+            .order(meetings::starts_at)
+            .select((Meeting::as_select(), Invitee::as_select()))
+            .load(conn)?;
+        out.push((sip, upcoming));
+    }
+    record(
+        conn,
+        actor,
+        "sip_list.read",
+        "user",
+        user.id.as_str(),
+        &format!("sips={}", out.len()),
+    )?;
+    Ok(out)
+}
+
+/// Consents run out too: takes out of upcoming meetings, with a cancellation, everyone whose
+/// organisation no longer has a valid consent. Run by the background task; returns how many.
+pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, AppError> {
+    let today = deadlines::local(now()).date();
+    let affected: Vec<SipId> = consents::table
+        .filter(consents::valid_until.lt(today))
+        .filter(consents::withdrawn_at.is_null())
+        .select(consents::sip_id)
+        .distinct()
+        .load(conn)?;
+    let mut removed = 0;
+    for id in affected {
+        let sip: Sip = sips::table.find(&id).select(Sip::as_select()).first(conn)?;
+        removed += write_tx(conn, |conn| drop_uncovered(conn, &sip, settings))?;
+    }
+    Ok(removed)
+}

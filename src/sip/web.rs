@@ -131,7 +131,9 @@ pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
         .route("/sip/{id}/moten/{mid}/plan", web::get().to(get_plan_form))
         .route("/sip/{id}/moten/{mid}/plan", web::post().to(post_plan))
         .route("/sip/{id}/plan", web::get().to(get_plan))
-        .route("/sip/{id}/uppfoljning", web::post().to(post_follow_up));
+        .route("/sip/{id}/uppfoljning", web::post().to(post_follow_up))
+        .route("/mina-moten", web::get().to(get_my_meetings))
+        .route("/mina-moten/{id}/plan", web::get().to(get_partner_plan));
 }
 
 fn layout(req: &HttpRequest, user: crate::accounts::AuthUser) -> Layout {
@@ -754,6 +756,8 @@ async fn post_plan(
 #[template(path = "sip/plan.html")]
 struct PlanPage {
     layout: Layout,
+    /// Where "back" leads: the caseworker's SIP page, or the partner's meetings.
+    back: String,
     sip: store::Sip,
     plan: Option<Plan>,
     versions: Vec<(i32, String)>,
@@ -814,6 +818,7 @@ async fn get_plan(
         StatusCode::OK,
         &PlanPage {
             layout: layout(&req, user),
+            back: format!("/sip/{}", sip.id),
             sip,
             plan,
             versions,
@@ -857,4 +862,86 @@ async fn post_follow_up(
 /// "Mål 1", "Mål 2", ...
 pub fn goal_label(n: impl std::fmt::Display) -> String {
     format!("Mål {n}")
+}
+
+// ---- partners: their meetings and the plan ----
+
+#[derive(Template)]
+#[template(path = "sip/mine.html")]
+struct MyMeetingsPage {
+    layout: Layout,
+    /// Each SIP with its upcoming meetings: when, where, my answer, and my answer link.
+    sips: Vec<(store::Sip, Vec<(String, String, Answer, String)>)>,
+}
+
+async fn get_my_meetings(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user.clone());
+    let found = state
+        .db(move |conn| store::sips_of_participant(conn, &actor))
+        .await?;
+    let sips = found
+        .into_iter()
+        .map(|(sip, meetings)| {
+            let rows = meetings
+                .into_iter()
+                .map(|(m, i)| {
+                    let link = format!(
+                        "/svar/{}",
+                        store::rsvp_token(&state.settings, &m.id, &i.participant_id)
+                    );
+                    let place = if m.place.is_empty() {
+                        "Video".to_string()
+                    } else {
+                        m.place.clone()
+                    };
+                    (swedish_time(m.starts_at, m.minutes), place, i.status, link)
+                })
+                .collect();
+            (sip, rows)
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &MyMeetingsPage {
+            layout: layout(&req, user),
+            sips,
+        },
+    )
+}
+
+async fn get_partner_plan(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let actor = Actor::User(user.clone());
+    let (sip, plan, organisations) = state
+        .db(move |conn| {
+            let (sip, _) = store::sip_for_participant(conn, &actor, &id)?;
+            let plan = store::plans_of(conn, &sip.id)?.into_iter().next();
+            let organisations = crate::accounts::list_organisations(conn)?
+                .into_iter()
+                .map(|(o, _)| (o.id, o.name))
+                .collect();
+            Ok((sip, plan, organisations))
+        })
+        .await?;
+    render(
+        StatusCode::OK,
+        &PlanPage {
+            layout: layout(&req, user),
+            back: "/mina-moten".into(),
+            sip,
+            plan,
+            versions: Vec::new(),
+            organisations,
+            saved: false,
+        },
+    )
 }

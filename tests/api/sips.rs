@@ -495,7 +495,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     // ical.js, and Radicale accepts it.
     let description = format!(
         "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
-        app.state.settings.link("/login")
+        app.state.settings.link("/mina-moten")
     );
     let objects = sent
         .into_iter()
@@ -652,7 +652,7 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
             summary: format!("SIP-möte (ref {})", sip["reference"].as_str().unwrap()),
             description: format!(
                 "Logga in i Samordna för att läsa mer: {}\nAv sekretesskäl står inget om ärendet här.",
-                app.state.settings.link("/login")
+                app.state.settings.link("/mina-moten")
             ),
             location: "Familjecentralen".into(),
             cns: Vec::new(),
@@ -1074,3 +1074,90 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
 }
 
 on_both_databases!(replies_as_real_calendar_clients_send_them);
+
+async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let outsider = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let cw = app.token_for(&caseworker).await;
+    let school = organisation_of(&app, &teacher.user_id).await;
+    let mut seen = app.smtp.wait_for(3, Duration::from_secs(10)).await.len();
+    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let sip_id = sip["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/sips/{sip_id}");
+    let today = samordna::reports::deadlines::local(samordna::db::now()).date();
+    let (status, consent) = post(
+        &app,
+        &format!("{base}/consents"),
+        &cw,
+        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school],
+               "valid_until": today.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{consent}");
+    post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"user_id": teacher.user_id}),
+    )
+    .await;
+    let day = (samordna::db::now() + chrono::Duration::days(8)).date();
+    post(
+        &app,
+        &format!("{base}/meetings"),
+        &cw,
+        json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
+    )
+    .await;
+    seen += app
+        .smtp
+        .wait_for(seen + 2, Duration::from_secs(10))
+        .await
+        .len()
+        - seen;
+
+    // The teacher sees the SIP and its plan page; a colleague at the same school does not.
+    let partner = app.fresh_browser();
+    partner.login(&teacher).await;
+    let mine = partner.page("/mina-moten").await;
+    assert!(mine.contains(CHILD_NAME) && mine.contains("Inget svar") && mine.contains("/svar/"));
+    let plan = format!("/mina-moten/{sip_id}/plan");
+    let response = partner.client.get(app.url(&plan)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let colleague = app.fresh_browser();
+    colleague.login(&outsider).await;
+    assert!(!colleague.page("/mina-moten").await.contains(CHILD_NAME));
+    let response = colleague.client.get(app.url(&plan)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+
+    // The consent runs out (its last day was yesterday): access ends and a cancellation goes out.
+    let id = consent["id"].as_str().unwrap().to_string();
+    let yesterday = today - chrono::Days::new(1);
+    app.conn(move |c| {
+        diesel::update(samordna::db::schema::consents::table.find(id))
+            .set(samordna::db::schema::consents::valid_until.eq(yesterday))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    let all = app.smtp.wait_for(seen + 2, Duration::from_secs(10)).await;
+    assert_eq!(
+        all.len(),
+        seen + 2,
+        "a cancellation to the teacher, an update to the caseworker"
+    );
+    let to_teacher = all[seen..]
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(&teacher.email)))
+        .map(open)
+        .expect("the teacher is told");
+    assert_eq!(line(&to_teacher.calendar, "METHOD:"), "CANCEL");
+    assert!(!partner.page("/mina-moten").await.contains(CHILD_NAME));
+    let response = partner.client.get(app.url(&plan)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+}
+
+on_both_databases!(partners_see_their_sip_only_while_consent_lasts);

@@ -555,5 +555,18 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         .contains("Jag vill ha en vuxen att prata med."));
     assert_accessible(&client, &axe, "plan page").await;
     screenshot(&client, "sip-plan").await;
+
+    // The teacher, logged in, sees the meeting, their answer and the plan.
+    click(&client, "header form button").await;
+    text_of(&client, "[role=status]").await;
+    log_in(&client, &app, &teacher, "/mina-moten").await;
+    text_until(&client, "main", |t| t.contains("Ditt svar: Kommer")).await;
+    assert_accessible(&client, &axe, "Mina SIP-möten").await;
+    click(&client, "main a[href$='/plan']").await;
+    text_until(&client, "main", |t| {
+        t.contains("Jag vill ha en vuxen att prata med.")
+    })
+    .await;
+    assert_accessible(&client, &axe, "the plan, as a partner").await;
     client.close().await.unwrap();
 }
