@@ -1467,11 +1467,14 @@ pub fn sip_for_participant(
     Ok((sip, participant))
 }
 
+/// A SIP a partner takes part in, with their upcoming meetings and their own answer to each.
+pub type PartnerSip = (Sip, Vec<(Meeting, Invitee)>);
+
 /// The SIPs a partner takes part in, with their upcoming meetings and their own answers.
 pub fn sips_of_participant(
     conn: &mut AnyConnection,
     actor: &Actor,
-) -> Result<Vec<(Sip, Vec<(Meeting, Invitee)>)>, AppError> {
+) -> Result<Vec<PartnerSip>, AppError> {
     let user = actor.user().ok_or(AppError::Forbidden)?;
     let ids: Vec<SipId> = participants::table
         .filter(participants::user_id.eq(&user.id))

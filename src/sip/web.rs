@@ -870,8 +870,16 @@ pub fn goal_label(n: impl std::fmt::Display) -> String {
 #[template(path = "sip/mine.html")]
 struct MyMeetingsPage {
     layout: Layout,
-    /// Each SIP with its upcoming meetings: when, where, my answer, and my answer link.
-    sips: Vec<(store::Sip, Vec<(String, String, Answer, String)>)>,
+    sips: Vec<(store::Sip, Vec<MyMeeting>)>,
+}
+
+/// One upcoming meeting on a partner's page.
+struct MyMeeting {
+    when: String,
+    place: String,
+    answer: Answer,
+    /// The partner's own answer link.
+    link: String,
 }
 
 async fn get_my_meetings(
@@ -898,7 +906,12 @@ async fn get_my_meetings(
                     } else {
                         m.place.clone()
                     };
-                    (swedish_time(m.starts_at, m.minutes), place, i.status, link)
+                    MyMeeting {
+                        when: swedish_time(m.starts_at, m.minutes),
+                        place,
+                        answer: i.status,
+                        link,
+                    }
                 })
                 .collect();
             (sip, rows)
