@@ -63,6 +63,14 @@ enum MunicipalityCommand {
         #[arg(long, default_value = "")]
         phone: String,
     },
+    /// Set how many days after consent the first SIP meeting must be held (regional agreement;
+    /// default 14).
+    SipDays {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..=90))]
+        days: i32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,6 +256,21 @@ fn run_command(
             })
             .map_err(explain)?;
             println!("Added municipality {} ({})", m.name, m.id);
+            Ok(0)
+        }
+        Command::Municipality(MunicipalityCommand::SipDays { name, days }) => {
+            let m = accounts::find_municipality_by_name(conn, &name)
+                .map_err(explain)?
+                .ok_or_else(|| format!("no municipality named {name:?}"))?;
+            write_tx(conn, |conn| {
+                crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
+                audit_cli(conn, "municipality.sip_days", "municipality", m.id.as_str())
+            })
+            .map_err(explain)?;
+            println!(
+                "The first SIP meeting in {} is now due {days} days after consent.",
+                m.name
+            );
             Ok(0)
         }
         Command::Org(OrgCommand::Add {

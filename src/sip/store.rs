@@ -1081,6 +1081,18 @@ pub fn apply_reply(
     )
 }
 
+/// Sets how many days after consent the first meeting must be held in a municipality.
+pub fn set_first_meeting_days(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+    days: i32,
+) -> Result<(), AppError> {
+    diesel::update(municipalities::table.find(municipality))
+        .set(municipalities::sip_first_meeting_days.eq(days))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// How many days after consent the first meeting must be held in a municipality.
 pub fn first_meeting_days(
     conn: &mut AnyConnection,

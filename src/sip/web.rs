@@ -204,6 +204,9 @@ struct NewSipForm {
     child_name: String,
     #[serde(default)]
     child_personal_number: String,
+    /// Set when the SIP is started from a report's investigation.
+    #[serde(default)]
+    report_id: String,
 }
 
 fn see_other(location: String) -> HttpResponse {
@@ -221,7 +224,7 @@ async fn post_new(
     let input = SipInput {
         child_name: form.child_name,
         child_personal_number: form.child_personal_number,
-        report_id: None,
+        report_id: Some(form.report_id).filter(|r| !r.is_empty()),
     };
     let (actor, sent) = (Actor::User(user.clone()), input.clone());
     match state

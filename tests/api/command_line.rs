@@ -308,3 +308,42 @@ async fn an_anonymous_report_leaves_no_trace_in_the_log() {
         assert!(!text.contains(secret), "{secret} in the log:\n{text}");
     }
 }
+
+/// The first-meeting deadline is a regional agreement: set per municipality, within 1–90 days.
+#[test]
+fn the_sip_deadline_is_set_per_municipality() {
+    for kind in [Db::Sqlite, Db::Postgres] {
+        let db = TestDatabase::create(kind);
+        assert!(
+            samordna(&db.url, &["municipality", "add", "--name", "Ekby"], &[])
+                .status
+                .success()
+        );
+        let out = samordna(
+            &db.url,
+            &["municipality", "sip-days", "--name", "Ekby", "--days", "10"],
+            &[],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("10 days"));
+        let out = samordna(
+            &db.url,
+            &["municipality", "sip-days", "--name", "Ekby", "--days", "0"],
+            &[],
+        );
+        assert!(!out.status.success());
+        let out = samordna(
+            &db.url,
+            &["municipality", "sip-days", "--name", "Okänd", "--days", "7"],
+            &[],
+        );
+        assert!(!out.status.success() && stderr(&out).contains("Okänd"));
+        use diesel::prelude::*;
+        let mut conn = samordna::db::connect(&db.url, 1).unwrap().get().unwrap();
+        let days: i32 = samordna::db::schema::municipalities::table
+            .select(samordna::db::schema::municipalities::sip_first_meeting_days)
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(days, 10, "{kind:?}");
+    }
+}

@@ -459,6 +459,34 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
         html.contains("Förlängningen är sparad") && html.contains("Väntar på utlåtande från BUP.")
     );
     assert!(html.contains(&later));
+
+    // From the investigation, the caseworker starts a SIP for the child in one step.
+    assert!(html.contains(&format!("Starta en SIP för {CHILD_NAME}")));
+    let response = cw
+        .submit(
+            &report_page,
+            "/sip",
+            &[
+                ("child_name", CHILD_NAME),
+                ("child_personal_number", CHILD_PN),
+                ("report_id", &id),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let sip = cw
+        .page(response.headers()["location"].to_str().unwrap())
+        .await;
+    assert!(sip.contains(CHILD_NAME) && sip.contains("SIP-"));
+    let linked: Vec<Option<String>> = app
+        .conn(|c| {
+            samordna::db::schema::sips::table
+                .select(samordna::db::schema::sips::report_id)
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(linked, [Some(id.clone())]);
 }
 
 async fn denied(app: &TestApp) -> i64 {
