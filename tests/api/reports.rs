@@ -395,8 +395,23 @@ async fn the_api_is_described_in_openapi() {
         "/api/v1/intake",
         "/api/v1/reports/{id}/safety-assessment",
         "/api/v1/reports/{id}/decision",
+        "/api/v1/investigations",
+        "/api/v1/investigations/{id}/extension",
+        "/api/v1/sips",
+        "/api/v1/sips/{id}/consents",
+        "/api/v1/sips/{id}/consents/{cid}/withdraw",
+        "/api/v1/sips/{id}/participants",
+        "/api/v1/sips/{id}/participants/{pid}/remove",
+        "/api/v1/sips/{id}/meetings",
+        "/api/v1/sips/{id}/plans",
+        "/api/v1/meetings/{id}",
+        "/api/v1/meetings/{id}/cancel",
+        "/api/v1/meetings/{id}/plan",
+        "/api/v1/inbound/mail",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     assert!(doc["components"]["schemas"]["ReportInput"].is_object());
+    assert!(doc["paths"]["/api/v1/meetings/{id}"]["patch"].is_object());
+    assert!(doc["components"]["schemas"]["PlanInput"].is_object());
 }
