@@ -63,6 +63,7 @@ pub fn start(
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
             .app_data(data.clone())
             .app_data(crate::api::json_config())
+            .app_data(crate::web::page_query_config())
             .configure(crate::api::routes)
             .configure(crate::web::pages::routes)
             .configure(crate::accounts::web::routes)

@@ -162,15 +162,18 @@ fn event(meeting: &MeetingEvent, method: Method) -> Event {
             "DESCRIPTION",
             clean_text(&meeting.description),
         ))
-        .append_property(Property::new(
-            "STATUS",
-            if meeting.cancelled || method == Method::Cancel {
-                "CANCELLED"
-            } else {
-                "CONFIRMED"
-            },
-        ))
         .append_property(Property::new("TRANSP", "OPAQUE"));
+    // A cancelled meeting says so; a CANCEL that only uninvites one attendee carries no STATUS
+    // (RFC 5546, 3.2.5).
+    match (meeting.cancelled, method) {
+        (true, _) => {
+            event.append_property(Property::new("STATUS", "CANCELLED"));
+        }
+        (false, Method::Cancel) => {}
+        (false, _) => {
+            event.append_property(Property::new("STATUS", "CONFIRMED"));
+        }
+    }
     if !meeting.location.trim().is_empty() {
         event.append_property(Property::new("LOCATION", clean_text(&meeting.location)));
     }
@@ -348,6 +351,12 @@ pub(crate) mod tests {
     fn a_cancellation_and_a_feed() {
         let mut m = meeting();
         m.sequence = 2;
+        let uninvite = calendar(Method::Cancel, std::slice::from_ref(&m), None);
+        assert!(
+            !uninvite.contains("STATUS:"),
+            "an uninvitation has no STATUS"
+        );
+        m.cancelled = true;
         let cancel = calendar(Method::Cancel, &[m.clone()], None);
         assert!(cancel.contains("METHOD:CANCEL\r\n") && cancel.contains("STATUS:CANCELLED\r\n"));
         assert!(cancel.contains("SEQUENCE:2\r\n") && !cancel.contains("RSVP"));

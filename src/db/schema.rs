@@ -320,6 +320,7 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 
 diesel::joinable!(sips -> municipalities (municipality_id));
+diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(consents -> sips (sip_id));
 diesel::joinable!(consent_organisations -> consents (consent_id));
 diesel::joinable!(participants -> sips (sip_id));

@@ -54,7 +54,7 @@ fn yes_no(value: &str) -> Option<bool> {
 }
 
 /// Splits `children[3].name` into (`children`, 3, `name`).
-fn row_key(key: &str) -> Option<(&str, usize, &str)> {
+pub fn row_key(key: &str) -> Option<(&str, usize, &str)> {
     let (list, rest) = key.split_once('[')?;
     let (index, rest) = rest.split_once(']')?;
     let name = rest.strip_prefix('.')?;

@@ -254,6 +254,14 @@ pub async fn get_meeting(
         .db(move |conn| {
             let (_, meeting) = store::meeting_for_caseworker(conn, &actor, &id)?;
             let invitees = active_invitees(conn, &meeting.id)?;
+            store::record(
+                conn,
+                &actor,
+                "meeting.read",
+                "meeting",
+                meeting.id.as_str(),
+                "",
+            )?;
             Ok(meeting_body(meeting, invitees))
         })
         .await?;
@@ -336,6 +344,7 @@ pub async fn get_plans(
     let plans = state
         .db(move |conn| {
             let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
             store::plans_of(conn, &sip.id)
         })
         .await?;

@@ -35,7 +35,9 @@ pub fn feed_for_token(
     token: &str,
 ) -> Result<Option<String>, AppError> {
     let user: Option<UserId> = calendar_feeds::table
+        .inner_join(crate::db::schema::users::table)
         .filter(calendar_feeds::token_hash.eq(hash_token(token)))
+        .filter(crate::db::schema::users::active.eq(true))
         .select(calendar_feeds::user_id)
         .first(conn)
         .optional()?;
@@ -52,9 +54,21 @@ pub fn feed_for_token(
         .order(meetings::starts_at)
         .select((Meeting::as_select(), Sip::as_select()))
         .load(conn)?;
+    // Only meetings of SIPs whose consent covers the person today.
+    let mut covered: Vec<(crate::sip::store::SipId, bool)> = Vec::new();
     let mut events = Vec::with_capacity(rows.len());
     for (meeting, sip) in &rows {
-        events.push(invitations::event_without_attendees(sip, meeting, settings));
+        let ok = match covered.iter().find(|(id, _)| *id == sip.id) {
+            Some((_, ok)) => *ok,
+            None => {
+                let ok = crate::sip::store::takes_part(conn, sip, &user)?;
+                covered.push((sip.id.clone(), ok));
+                ok
+            }
+        };
+        if ok {
+            events.push(invitations::event_without_attendees(sip, meeting, settings));
+        }
     }
     Ok(Some(ics::calendar(
         Method::Publish,

@@ -25,6 +25,8 @@ pub enum InboundError {
     Reply(#[from] ReplyError),
     #[error("no meeting with this UID has this attendee")]
     NoMatch,
+    #[error("the sender {0:?} is not the attendee the reply answers for")]
+    SenderMismatch(String),
     #[error(transparent)]
     Storage(AppError),
 }
@@ -52,9 +54,21 @@ pub fn calendar_in(raw: &[u8]) -> Result<String, InboundError> {
         .ok_or(InboundError::NoCalendar)
 }
 
-/// Reads one message and records the answer it carries.
+/// The address in the message's `From:` header, lower-cased.
+fn sender(raw: &[u8]) -> Option<String> {
+    let message = MessageParser::default().parse(raw)?;
+    let from = message.from()?.first()?.address()?.to_ascii_lowercase();
+    Some(from)
+}
+
+/// Reads one message and records the answer it carries. The sender must be the attendee the
+/// reply answers for: a participant cannot answer for someone else by editing the calendar.
 pub fn ingest(conn: &mut AnyConnection, raw: &[u8]) -> Result<Applied, InboundError> {
     let reply = parse_reply(&calendar_in(raw)?)?;
+    let from = sender(raw).unwrap_or_default();
+    if from != reply.attendee {
+        return Err(InboundError::SenderMismatch(from));
+    }
     match apply_reply(conn, &reply) {
         Ok(applied) => {
             tracing::info!(uid = %reply.uid, sequence = reply.sequence, ?applied, "calendar reply");

@@ -74,61 +74,101 @@ fn description(settings: &Settings) -> String {
     )
 }
 
-/// The meeting as calendars see it, with everyone still invited as an attendee.
-pub fn event(
+/// What a message about a meeting tells its recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// You are invited (REQUEST).
+    Invitation,
+    /// The meeting changed, or who takes part did (REQUEST).
+    Update,
+    /// The meeting is cancelled for everyone (CANCEL, STATUS:CANCELLED).
+    Cancelled,
+    /// You are no longer invited (CANCEL naming only you, no STATUS).
+    Uninvited,
+}
+
+impl Notice {
+    pub fn method(self) -> Method {
+        match self {
+            Notice::Invitation | Notice::Update => Method::Request,
+            Notice::Cancelled | Notice::Uninvited => Method::Cancel,
+        }
+    }
+
+    fn subject_and_lead(self, title: &str) -> (String, &'static str) {
+        match self {
+            Notice::Invitation => (
+                format!("Inbjudan: {title}"),
+                "Du är inbjuden till ett SIP-möte.",
+            ),
+            Notice::Update => (
+                format!("Ändrat: {title}"),
+                "Mötet har ändrats. Här är de aktuella uppgifterna.",
+            ),
+            Notice::Cancelled => (format!("Inställt: {title}"), "Mötet är inställt."),
+            Notice::Uninvited => (
+                format!("Du är inte längre med: {title}"),
+                "Du är inte längre inbjuden till mötet.",
+            ),
+        }
+    }
+}
+
+fn attendee(sip: &Sip, participant: &Participant, answer: crate::sip::model::Answer) -> Attendee {
+    Attendee {
+        email: participant.email.clone(),
+        name: participant.name.clone(),
+        chair: is_chair(sip, participant),
+        required: participant.required,
+        partstat: answer.partstat(),
+    }
+}
+
+/// The recipient's own copy of the meeting. Nobody learns from it who else takes part: the
+/// chair's copy lists everyone invited; anyone else's lists the chair and themselves; a
+/// cancellation for a removed person names only them.
+pub fn event_for(
     conn: &mut AnyConnection,
     sip: &Sip,
     meeting: &Meeting,
+    recipient: &Participant,
+    notice: Notice,
     settings: &Settings,
 ) -> Result<MeetingEvent, AppError> {
-    let attendees = active_invitees(conn, &meeting.id)?
-        .into_iter()
-        .map(|(invitee, p)| {
-            let chair = is_chair(sip, &p);
-            Attendee {
-                email: p.email,
-                name: p.name,
-                chair,
-                required: p.required,
-                partstat: invitee.status.partstat(),
-            }
-        })
-        .collect();
+    let attendees = if notice == Notice::Uninvited {
+        vec![attendee(
+            sip,
+            recipient,
+            crate::sip::model::Answer::NotComing,
+        )]
+    } else {
+        let recipient_is_chair = is_chair(sip, recipient);
+        active_invitees(conn, &meeting.id)?
+            .into_iter()
+            .filter(|(_, p)| recipient_is_chair || is_chair(sip, p) || p.id == recipient.id)
+            .map(|(invitee, p)| attendee(sip, &p, invitee.status))
+            .collect()
+    };
     Ok(MeetingEvent {
         attendees,
         ..event_without_attendees(sip, meeting, settings)
     })
 }
 
-/// Queues the message about `meeting` for one participant.
-pub fn queue(
+/// Queues the message about `meeting` for one participant: text, HTML and their own copy of the
+/// calendar object, with their own answer link when there is something to answer.
+pub fn send(
     conn: &mut AnyConnection,
     sip: &Sip,
     meeting: &Meeting,
-    event: &MeetingEvent,
     participant: &Participant,
-    method: Method,
+    notice: Notice,
     settings: &Settings,
 ) -> Result<(), AppError> {
+    let event = event_for(conn, sip, meeting, participant, notice, settings)?;
+    let method = notice.method();
     let when = swedish_time(meeting.starts_at, meeting.minutes);
-    let title = title(sip);
-    let (subject, lead) = match method {
-        Method::Cancel if meeting.cancelled_at.is_some() => {
-            (format!("Inställt: {title}"), "Mötet är inställt.")
-        }
-        Method::Cancel => (
-            format!("Du är inte längre med: {title}"),
-            "Du är inte längre inbjuden till mötet.",
-        ),
-        _ if meeting.sequence == 0 => (
-            format!("Inbjudan: {title}"),
-            "Du är inbjuden till ett SIP-möte.",
-        ),
-        _ => (
-            format!("Ändrat: {title}"),
-            "Mötet har ändrats. Här är de nya uppgifterna.",
-        ),
-    };
+    let (subject, lead) = notice.subject_and_lead(&title(sip));
     let mut text = format!(
         "Hej!\n\n{lead}\n\nTid: {when}\nPlats: {}\n",
         place_line(meeting)
@@ -160,10 +200,24 @@ pub fn queue(
             text,
             calendar: Some(CalendarPart {
                 method: method.as_str().into(),
-                ics: ics::calendar(method, std::slice::from_ref(event), None),
+                ics: ics::calendar(method, std::slice::from_ref(&event), None),
             }),
         },
         settings,
     )?;
+    Ok(())
+}
+
+/// Queues the message about `meeting` to everyone still invited.
+pub fn send_to_all(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+    meeting: &Meeting,
+    notice: Notice,
+    settings: &Settings,
+) -> Result<(), AppError> {
+    for (_, participant) in active_invitees(conn, &meeting.id)? {
+        send(conn, sip, meeting, &participant, notice, settings)?;
+    }
     Ok(())
 }

@@ -152,8 +152,22 @@ pub fn validate_meeting(
             0
         }
     };
+    if let Some(utc) = start_utc {
+        if utc > now + Duration::days(2 * 366) {
+            errors.push(FieldError::new("starts_at", "Välj en tid inom två år."));
+        }
+    }
     let place = input.place.trim().to_string();
     let video_url = input.video_url.trim().to_string();
+    if let Some(word) = revealing_word(&place) {
+        errors.push(FieldError::new(
+            "place",
+            format!("Platsen syns i e-post och kalendrar. Skriv en neutral plats utan \"{word}\", till exempel \"Kommunhuset, rum 2\"."),
+        ));
+    }
+    if video_url.chars().count() > 500 {
+        errors.push(FieldError::new("video_url", "Högst 500 tecken."));
+    }
     if place.is_empty() && video_url.is_empty() {
         errors.push(FieldError::new(
             "place",
@@ -178,6 +192,27 @@ pub fn validate_meeting(
         }),
         _ => Err(errors),
     }
+}
+
+/// Words that would tell a reader of an e-mail or calendar which kind of care is involved.
+const REVEALING: &[&str] = &[
+    "bup",
+    "bvc",
+    "socialtjänst",
+    "socialkontor",
+    "socialförvaltning",
+    "psykiatri",
+    "habilitering",
+    "barnavårdscentral",
+    "ungdomsmottagning",
+    "familjerätt",
+    "beroende",
+];
+
+/// The first revealing word in a place, if any.
+pub fn revealing_word(place: &str) -> Option<&'static str> {
+    let lower = place.to_lowercase();
+    REVEALING.iter().copied().find(|w| lower.contains(w))
 }
 
 const WEEKDAYS: [&str; 7] = [
@@ -301,6 +336,18 @@ mod tests {
         .map(|e| e.field)
         .collect();
         assert_eq!(fields, ["starts_at", "minutes", "video_url"]);
+        let far = validate_meeting(
+            &MeetingInput {
+                starts_at: "2031-01-01T09:00".into(),
+                minutes: Some(60),
+                place: "BUP-mottagningen".into(),
+                video_url: String::new(),
+            },
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(far[0].field, "starts_at");
+        assert!(far[1].message.contains("\"bup\""), "{}", far[1].message);
     }
 
     #[test]
@@ -427,6 +474,13 @@ pub fn validate_plan(
     let follow_up_on = match input.follow_up_on.trim() {
         "" => Some(meeting_day + chrono::Months::new(6)),
         text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) if d > meeting_day + chrono::Months::new(24) => {
+                errors.push(FieldError::new(
+                    "follow_up_on",
+                    "Välj en dag inom två år efter mötet.",
+                ));
+                None
+            }
             Ok(d) if d > meeting_day => Some(d),
             Ok(_) => {
                 errors.push(FieldError::new(

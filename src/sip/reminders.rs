@@ -35,7 +35,8 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
             let claimed = diesel::update(
                 meetings::table
                     .filter(meetings::id.eq(&meeting.id))
-                    .filter(meetings::reminder_sent_at.is_null()),
+                    .filter(meetings::reminder_sent_at.is_null())
+                    .filter(meetings::cancelled_at.is_null()),
             )
             .set(meetings::reminder_sent_at.eq(now()))
             .execute(conn)?;
@@ -43,7 +44,10 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
                 return Ok::<usize, AppError>(0);
             }
             let when = swedish_time(meeting.starts_at, meeting.minutes);
-            for (_, participant) in active_invitees(conn, &meeting.id)? {
+            for (invitee, participant) in active_invitees(conn, &meeting.id)? {
+                if invitee.status == crate::sip::model::Answer::NotComing {
+                    continue;
+                }
                 let text = format!(
                     "Hej!\n\nPåminnelse: {} är {when}.\n\nLogga in för att läsa mer: {}\n\n\
                      Av sekretesskäl står inget om ärendet i det här meddelandet.\n",

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
-use crate::calendar::ics::Method;
 use crate::config::Settings;
 use crate::db::schema::{
     consent_organisations, consents, invitees, meetings, municipalities, organisations,
@@ -17,7 +16,7 @@ use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::personnummer::PersonalNumber;
 use crate::reports::deadlines;
-use crate::sip::invitations;
+use crate::sip::invitations::{self, Notice};
 use crate::sip::model::{self, Answer, ConsentTerms, MeetingInput, Relation};
 use crate::string_id;
 
@@ -102,7 +101,7 @@ pub struct Invitee {
     pub removed_at: Option<NaiveDateTime>,
 }
 
-fn record(
+pub(crate) fn record(
     conn: &mut AnyConnection,
     actor: &Actor,
     action: &str,
@@ -409,6 +408,14 @@ pub fn add_consent(
     })
 }
 
+/// The terms of every consent of a SIP, for coverage checks.
+fn terms_of(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<ConsentTerms>, AppError> {
+    Ok(consent_terms(conn, sip)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect())
+}
+
 /// The consents of a SIP with the organisations each covers.
 pub fn consent_terms(
     conn: &mut AnyConnection,
@@ -445,9 +452,9 @@ pub fn consent_terms(
         .collect())
 }
 
-/// Whether a participant may take part today: the family and outside people (no organisation)
-/// are invited by the caseworker; everyone from an organisation needs consent covering it. The
-/// calling organisation runs the SIP and is always covered.
+/// Whether a participant may take part today: the calling organisation runs the SIP and is
+/// always covered; everyone from another organisation needs a valid consent covering it; people
+/// without an account (the family, an outside partner) need some valid consent.
 fn participant_covered(
     sip: &Sip,
     participant: &Participant,
@@ -455,7 +462,7 @@ fn participant_covered(
     today: NaiveDate,
 ) -> bool {
     match &participant.organisation_id {
-        None => true,
+        None => terms.iter().any(|t| t.valid_on(today)),
         Some(org) if *org == sip.calling_organisation_id => true,
         Some(org) => model::covers(terms, org.as_str(), today),
     }
@@ -505,15 +512,26 @@ pub fn drop_uncovered(
     settings: &Settings,
 ) -> Result<usize, AppError> {
     let today = deadlines::local(now()).date();
-    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let terms = terms_of(conn, &sip.id)?;
     let uncovered: Vec<Participant> = active_participants(conn, &sip.id)?
         .into_iter()
         .filter(|p| !participant_covered(sip, p, &terms, today))
         .collect();
     for participant in &uncovered {
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &audit::AuditActor {
+                    id: None,
+                    label: "samtycket gäller inte längre".into(),
+                },
+                action: "sip.participant_remove",
+                object_type: "sip",
+                object_id: Some(sip.id.as_str()),
+                outcome: Outcome::Success,
+                detail: participant.id.as_str(),
+            },
+        )?;
         remove_from_upcoming(conn, sip, participant, settings)?;
     }
     Ok(uncovered.len())
@@ -556,32 +574,45 @@ pub fn add_participant(
 ) -> Result<Participant, AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let mut errors = Vec::new();
-    let (user_id, organisation_id, name, email) =
-        match input.user_id.as_deref().filter(|u| !u.is_empty()) {
-            Some(id) => {
-                let user: Option<(UserId, OrganisationId, String, String)> = users::table
-                    .filter(users::id.eq(id))
-                    .filter(users::active.eq(true))
-                    .select((users::id, users::organisation_id, users::name, users::email))
-                    .first(conn)
-                    .optional()?;
-                let Some((user_id, org, name, email)) = user else {
-                    return Err(AppError::Invalid(vec![FieldError::new(
-                        "user_id",
-                        "Det finns ingen sådan användare.",
-                    )]));
-                };
-                (Some(user_id), Some(org), name, email)
+    let (user_id, organisation_id, name, email) = match input
+        .user_id
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
+        Some(id) => {
+            let user: Option<(UserId, OrganisationId, String, String)> = users::table
+                .filter(users::id.eq(id))
+                .filter(users::active.eq(true))
+                .select((users::id, users::organisation_id, users::name, users::email))
+                .first(conn)
+                .optional()?;
+            let Some((user_id, org, name, email)) = user else {
+                return Err(AppError::Invalid(vec![FieldError::new(
+                    "user_id",
+                    "Det finns ingen sådan användare.",
+                )]));
+            };
+            (Some(user_id), Some(org), name, email)
+        }
+        None => {
+            let name = input.name.trim().to_string();
+            if name.is_empty() {
+                errors.push(FieldError::new("name", "Fyll i namnet."));
             }
-            None => {
-                let name = input.name.trim().to_string();
-                if name.is_empty() {
-                    errors.push(FieldError::new("name", "Fyll i namnet."));
-                }
-                let email = crate::accounts::parse_email(&mut errors, "email", &input.email);
-                (None, None, name, email)
+            let email = crate::accounts::parse_email(&mut errors, "email", &input.email);
+            let has_account: i64 = users::table
+                .filter(users::email.eq(&email))
+                .count()
+                .get_result(conn)?;
+            if has_account > 0 {
+                errors.push(FieldError::new(
+                        "email",
+                        "Personen har ett konto här. Välj hen i listan, så gäller samtycket för hens verksamhet.",
+                    ));
             }
-        };
+            (None, None, name, email)
+        }
+    };
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -597,10 +628,7 @@ pub fn add_participant(
         removed_at: None,
     };
     let today = deadlines::local(now()).date();
-    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let terms = terms_of(conn, &sip.id)?;
     if !participant_covered(sip, &candidate, &terms, today) {
         return Err(AppError::Invalid(vec![FieldError::new(
             "user_id",
@@ -628,9 +656,25 @@ pub fn add_participant(
             sip.id.as_str(),
             candidate.id.as_str(),
         )?;
+        // Already booked meetings: an invitation to the newcomer, and the chair's copy updated.
+        // Who takes part changed, not the meeting: same SEQUENCE.
         for meeting in upcoming_meetings(conn, &sip.id)? {
             invite(conn, sip, &meeting, &candidate, settings)?;
-            send_update(conn, sip, &meeting, settings)?;
+            let meeting = touch(conn, &meeting.id)?;
+            invitations::send(
+                conn,
+                sip,
+                &meeting,
+                &candidate,
+                Notice::Invitation,
+                settings,
+            )?;
+            if let Some((_, chair)) = invitations::active_invitees(conn, &meeting.id)?
+                .into_iter()
+                .find(|(_, p)| invitations::is_chair(sip, p))
+            {
+                invitations::send(conn, sip, &meeting, &chair, Notice::Update, settings)?;
+            }
         }
         Ok(candidate)
     })
@@ -687,18 +731,18 @@ fn remove_from_upcoming(
         .set(invitees::removed_at.eq(at))
         .execute(conn)?;
         if removed > 0 {
-            let meeting = bump(conn, &meeting)?;
-            let event = invitations::event(conn, sip, &meeting, settings)?;
-            invitations::queue(
+            // Who takes part changed, not the meeting: same SEQUENCE, so answers on their way
+            // still count; a new DTSTAMP orders the update.
+            let meeting = touch(conn, &meeting.id)?;
+            invitations::send(
                 conn,
                 sip,
                 &meeting,
-                &event,
                 participant,
-                Method::Cancel,
+                Notice::Uninvited,
                 settings,
             )?;
-            send_to_all(conn, sip, &meeting, Method::Request, settings)?;
+            invitations::send_to_all(conn, sip, &meeting, Notice::Update, settings)?;
         }
     }
     Ok(())
@@ -753,47 +797,20 @@ fn invite(
     Ok(())
 }
 
-fn bump(conn: &mut AnyConnection, meeting: &Meeting) -> Result<Meeting, AppError> {
-    let at = now();
-    diesel::update(meetings::table.find(&meeting.id))
-        .set((
-            meetings::sequence.eq(meeting.sequence + 1),
-            meetings::updated_at.eq(at),
-        ))
+/// Re-reads a meeting inside the current transaction.
+fn reload(conn: &mut AnyConnection, id: &MeetingId) -> Result<Meeting, AppError> {
+    Ok(meetings::table
+        .find(id)
+        .select(Meeting::as_select())
+        .first(conn)?)
+}
+
+/// Marks a change of who takes part: a new DTSTAMP, the same SEQUENCE.
+fn touch(conn: &mut AnyConnection, id: &MeetingId) -> Result<Meeting, AppError> {
+    diesel::update(meetings::table.find(id))
+        .set(meetings::updated_at.eq(now()))
         .execute(conn)?;
-    Ok(Meeting {
-        sequence: meeting.sequence + 1,
-        updated_at: at,
-        ..meeting.clone()
-    })
-}
-
-fn send_update(
-    conn: &mut AnyConnection,
-    sip: &Sip,
-    meeting: &Meeting,
-    settings: &Settings,
-) -> Result<(), AppError> {
-    let meeting = bump(conn, meeting)?;
-    send_to_all(conn, sip, &meeting, Method::Request, settings)
-}
-
-/// Queues the meeting's calendar object to every active invitee.
-fn send_to_all(
-    conn: &mut AnyConnection,
-    sip: &Sip,
-    meeting: &Meeting,
-    method: Method,
-    settings: &Settings,
-) -> Result<(), AppError> {
-    let event = invitations::event(conn, sip, meeting, settings)?;
-    for participant in invitations::active_invitees(conn, &meeting.id)?
-        .into_iter()
-        .map(|(_, p)| p)
-    {
-        invitations::queue(conn, sip, meeting, &event, &participant, method, settings)?;
-    }
-    Ok(())
+    reload(conn, id)
 }
 
 /// Books a meeting and invites every participant. Needs a valid consent.
@@ -807,10 +824,7 @@ pub fn schedule_meeting(
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
     let today = deadlines::local(now()).date();
-    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let terms = terms_of(conn, &sip.id)?;
     if !terms.iter().any(|t| t.valid_on(today)) {
         return Err(AppError::Conflict(
             "Registrera familjens samtycke innan ett möte bokas.".into(),
@@ -850,7 +864,7 @@ pub fn schedule_meeting(
             meeting.id.as_str(),
             sip.id.as_str(),
         )?;
-        send_to_all(conn, sip, &meeting, Method::Request, settings)?;
+        invitations::send_to_all(conn, sip, &meeting, Notice::Invitation, settings)?;
         Ok(meeting)
     })
 }
@@ -882,28 +896,48 @@ pub fn reschedule(
     settings: &Settings,
 ) -> Result<Meeting, AppError> {
     let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
-    if meeting.cancelled_at.is_some() {
-        return Err(AppError::Conflict("Mötet är inställt.".into()));
-    }
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
+    let time_changed = valid.starts_at != meeting.starts_at || valid.minutes != meeting.minutes;
     write_tx(conn, |conn| {
-        diesel::update(meetings::table.find(&meeting.id))
+        // The check and the change in one statement, so a cancellation at the same moment
+        // cannot be undone by this update.
+        let changed = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&meeting.id))
+                .filter(meetings::cancelled_at.is_null()),
+        )
+        .set((
+            meetings::starts_at.eq(valid.starts_at),
+            meetings::minutes.eq(valid.minutes),
+            meetings::place.eq(&valid.place),
+            meetings::video_url.eq(&valid.video_url),
+            meetings::reminder_sent_at.eq(None::<NaiveDateTime>),
+            meetings::sequence.eq(meetings::sequence + 1),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict("Mötet är inställt.".into()));
+        }
+        if time_changed {
+            // Answers were to the old time: everyone but the chair is asked again.
+            let chair: Vec<ParticipantId> = invitations::active_invitees(conn, &meeting.id)?
+                .into_iter()
+                .filter(|(_, p)| invitations::is_chair(&sip, p))
+                .map(|(_, p)| p.id)
+                .collect();
+            diesel::update(
+                invitees::table
+                    .filter(invitees::meeting_id.eq(&meeting.id))
+                    .filter(invitees::participant_id.ne_all(&chair)),
+            )
             .set((
-                meetings::starts_at.eq(valid.starts_at),
-                meetings::minutes.eq(valid.minutes),
-                meetings::place.eq(&valid.place),
-                meetings::video_url.eq(&valid.video_url),
-                meetings::reminder_sent_at.eq(None::<NaiveDateTime>),
+                invitees::status.eq(Answer::NoAnswer),
+                invitees::status_changed_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
-        let moved = Meeting {
-            starts_at: valid.starts_at,
-            minutes: valid.minutes,
-            place: valid.place.clone(),
-            video_url: valid.video_url.clone(),
-            reminder_sent_at: None,
-            ..meeting.clone()
-        };
+        }
+        let moved = reload(conn, &meeting.id)?;
         record(
             conn,
             actor,
@@ -912,11 +946,8 @@ pub fn reschedule(
             meeting.id.as_str(),
             "",
         )?;
-        send_update(conn, &sip, &moved, settings)?;
-        Ok(Meeting {
-            sequence: moved.sequence + 1,
-            ..moved
-        })
+        invitations::send_to_all(conn, &sip, &moved, Notice::Update, settings)?;
+        Ok(moved)
     })
 }
 
@@ -928,15 +959,22 @@ pub fn cancel(
     settings: &Settings,
 ) -> Result<(), AppError> {
     let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
-    if meeting.cancelled_at.is_some() {
-        return Err(AppError::Conflict("Mötet är redan inställt.".into()));
-    }
     write_tx(conn, |conn| {
-        let meeting = bump(conn, &meeting)?;
-        let at = now();
-        diesel::update(meetings::table.find(&meeting.id))
-            .set(meetings::cancelled_at.eq(at))
-            .execute(conn)?;
+        let changed = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&meeting.id))
+                .filter(meetings::cancelled_at.is_null()),
+        )
+        .set((
+            meetings::cancelled_at.eq(now()),
+            meetings::sequence.eq(meetings::sequence + 1),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::Conflict("Mötet är redan inställt.".into()));
+        }
+        let cancelled = reload(conn, &meeting.id)?;
         record(
             conn,
             actor,
@@ -945,11 +983,7 @@ pub fn cancel(
             meeting.id.as_str(),
             "",
         )?;
-        let cancelled = Meeting {
-            cancelled_at: Some(at),
-            ..meeting
-        };
-        send_to_all(conn, &sip, &cancelled, Method::Cancel, settings)
+        invitations::send_to_all(conn, &sip, &cancelled, Notice::Cancelled, settings)
     })
 }
 
@@ -978,10 +1012,15 @@ fn set_answer(
     sequence: i32,
     channel: Channel,
 ) -> Result<Applied, AppError> {
-    if sequence < meeting.sequence {
-        return Ok(Applied::Stale);
-    }
     write_tx(conn, |conn| {
+        // Decided on the meeting as it is now, inside the transaction.
+        let current = reload(conn, &meeting.id)?;
+        if current.cancelled_at.is_some() {
+            return Err(AppError::Conflict("Mötet är inställt.".into()));
+        }
+        if sequence < current.sequence {
+            return Ok(Applied::Stale);
+        }
         diesel::update(
             invitees::table
                 .filter(invitees::meeting_id.eq(&meeting.id))
@@ -1037,8 +1076,10 @@ pub fn answer_by_token(
     answer: Answer,
 ) -> Result<Meeting, AppError> {
     let (meeting, invitee) = find_by_token(conn, token)?.ok_or(AppError::NotFound)?;
-    if meeting.cancelled_at.is_some() {
-        return Err(AppError::Conflict("Mötet är inställt.".into()));
+    if meeting.starts_at <= now() {
+        return Err(AppError::Conflict(
+            "Mötet har redan börjat, så svaret kan inte ändras längre.".into(),
+        ));
     }
     set_answer(
         conn,
@@ -1149,10 +1190,7 @@ pub fn list_for_caseworker(
             .filter(meetings::cancelled_at.is_null())
             .count()
             .get_result(conn)?;
-        let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let terms = terms_of(conn, &sip.id)?;
         let first_meeting_due = if booked_ever == 0 {
             model::first_meeting_due(&terms, days, today)
         } else {
@@ -1361,7 +1399,16 @@ pub fn record_plan(
         };
         diesel::insert_into(crate::db::schema::plans::table)
             .values(&row)
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::Conflict(
+                    "Någon annan sparade planen samtidigt. Ladda om sidan och försök igen.".into(),
+                ),
+                other => other.into(),
+            })?;
         record(
             conn,
             actor,
@@ -1395,6 +1442,19 @@ pub fn book_follow_up(
     let plan = plans_of(conn, &sip.id)?.into_iter().next().ok_or_else(|| {
         AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
     })?;
+    let follow_up_start =
+        deadlines::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
+    let already: i64 = meetings::table
+        .filter(meetings::sip_id.eq(&sip.id))
+        .filter(meetings::cancelled_at.is_null())
+        .filter(meetings::starts_at.ge(follow_up_start))
+        .count()
+        .get_result(conn)?;
+    if already > 0 {
+        return Err(AppError::Conflict(
+            "Uppföljningsmötet är redan bokat.".into(),
+        ));
+    }
     let last: Meeting = meetings::table
         .find(&plan.meeting_id)
         .select(Meeting::as_select())
@@ -1431,13 +1491,15 @@ fn covered_participation(
     user: &UserId,
 ) -> Result<Option<Participant>, AppError> {
     let today = deadlines::local(now()).date();
-    let terms: Vec<ConsentTerms> = consent_terms(conn, &sip.id)?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let terms = terms_of(conn, &sip.id)?;
     Ok(active_participants(conn, &sip.id)?
         .into_iter()
         .find(|p| p.user_id.as_ref() == Some(user) && participant_covered(sip, p, &terms, today)))
+}
+
+/// Whether `user` takes part in `sip` today: an active participant whom consent covers.
+pub fn takes_part(conn: &mut AnyConnection, sip: &Sip, user: &UserId) -> Result<bool, AppError> {
+    Ok(covered_participation(conn, sip, user)?.is_some())
 }
 
 /// A SIP as a partner taking part in it may read it: 404 unless they are an active participant

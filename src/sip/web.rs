@@ -266,6 +266,27 @@ impl SipPage {
     fn consent_covers(&self, org: &str) -> bool {
         self.typed.consent.organisation_ids.iter().any(|o| o == org)
     }
+    /// The consent form was sent and came back: show it open.
+    fn consent_typed(&self) -> bool {
+        let c = &self.typed.consent;
+        !c.given_by.is_empty()
+            || !c.relation.is_empty()
+            || !c.given_on.is_empty()
+            || !c.valid_until.is_empty()
+            || !c.organisation_ids.is_empty()
+            || [
+                "given_by",
+                "relation",
+                "given_on",
+                "valid_until",
+                "organisation_ids",
+            ]
+            .iter()
+            .any(|f| self.errors.get(f).is_some())
+    }
+    fn candidate_chosen(&self, id: &str) -> bool {
+        self.typed.participant.user_id.as_deref() == Some(id)
+    }
     fn relation_is(&self, value: &str) -> bool {
         self.typed.consent.relation == value
     }
@@ -572,9 +593,19 @@ async fn post_cancel(
     _form: CsrfForm<crate::web::csrf::NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (id, mid) = path.into_inner();
-    let (actor, settings) = (Actor::User(user.clone()), state.settings.clone());
+    let (actor, settings, sip_id) = (
+        Actor::User(user.clone()),
+        state.settings.clone(),
+        SipId(id.clone()),
+    );
     let result = state
-        .db(move |conn| store::cancel(conn, &actor, &MeetingId(mid), &settings))
+        .db(move |conn| {
+            let (sip, _) = store::meeting_for_caseworker(conn, &actor, &MeetingId(mid.clone()))?;
+            if sip.id != sip_id {
+                return Err(AppError::NotFound);
+            }
+            store::cancel(conn, &actor, &MeetingId(mid), &settings)
+        })
         .await;
     done_or_again(
         &req,
@@ -636,15 +667,20 @@ async fn plan_form_page(
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
     let actor = Actor::User(user.clone());
-    let (sip, meeting, latest, overview) = state
+    let (sip, meeting, latest, organisations) = state
         .db(move |conn| {
             let (sip, meeting) = store::meeting_for_caseworker(conn, &actor, &meeting_id)?;
             if sip.id != sip_id {
                 return Err(AppError::NotFound);
             }
+            if meeting.cancelled_at.is_some() {
+                return Err(AppError::Conflict(
+                    "Mötet är inställt; skriv planen efter ett möte som hölls.".into(),
+                ));
+            }
             let latest = store::plans_of(conn, &sip.id)?.into_iter().next();
-            let overview = store::overview(conn, &actor, &sip)?;
-            Ok((sip, meeting, latest, overview))
+            let organisations = organisation_names(conn)?;
+            Ok((sip, meeting, latest, organisations))
         })
         .await?;
     // A new version starts from the latest one.
@@ -667,7 +703,7 @@ async fn plan_form_page(
         sip,
         meeting,
         form: padded(form),
-        organisations: overview.organisations,
+        organisations,
         principals: crate::accounts::Principal::ALL,
         errors,
     })
@@ -693,29 +729,41 @@ async fn get_plan_form(
     render(StatusCode::OK, &page)
 }
 
-/// Reads the plan form's rows (`goals[1]`, `measures[2].principal`, ...).
+/// Reads the plan form's rows (`goals[1]`, `measures[2].principal`, ...) in one pass.
 fn plan_from(pairs: &[(String, String)]) -> PlanInput {
-    let mut form = PlanInput {
-        needs: form_value(pairs, "needs").to_string(),
-        lead_organisation_id: form_value(pairs, "lead_organisation_id").to_string(),
-        follow_up_on: form_value(pairs, "follow_up_on").to_string(),
-        ..Default::default()
-    };
-    for i in 0..GOAL_ROWS.max(pairs.len()) {
-        let key = format!("goals[{i}]");
-        if let Some((_, v)) = pairs.iter().find(|(k, _)| *k == key) {
-            form.goals.push(v.clone());
-        }
-        let d = format!("measures[{i}].description");
-        if let Some((_, v)) = pairs.iter().find(|(k, _)| *k == d) {
-            form.measures.push(MeasureInput {
-                description: v.clone(),
-                organisation_id: form_value(pairs, &format!("measures[{i}].organisation_id"))
-                    .to_string(),
-                principal: form_value(pairs, &format!("measures[{i}].principal")).to_string(),
-            });
+    use std::collections::BTreeMap;
+    const MAX_ROWS: usize = 50;
+    let mut form = PlanInput::default();
+    let mut goals: BTreeMap<usize, String> = BTreeMap::new();
+    let mut measures: BTreeMap<usize, MeasureInput> = BTreeMap::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "needs" => form.needs = value.clone(),
+            "lead_organisation_id" => form.lead_organisation_id = value.clone(),
+            "follow_up_on" => form.follow_up_on = value.clone(),
+            other => {
+                let goal = other
+                    .strip_prefix("goals[")
+                    .and_then(|r| r.strip_suffix(']'))
+                    .and_then(|i| i.parse::<usize>().ok());
+                if let Some(i) = goal.filter(|i| *i < MAX_ROWS) {
+                    goals.insert(i, value.clone());
+                } else if let Some(("measures", i, field)) = crate::reports::form::row_key(other) {
+                    if i < MAX_ROWS {
+                        let m = measures.entry(i).or_default();
+                        match field {
+                            "description" => m.description = value.clone(),
+                            "organisation_id" => m.organisation_id = value.clone(),
+                            "principal" => m.principal = value.clone(),
+                            _ => {}
+                        }
+                    }
+                }
+            }
         }
     }
+    form.goals = goals.into_values().collect();
+    form.measures = measures.into_values().collect();
     form
 }
 
@@ -796,12 +844,12 @@ async fn get_plan(
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
     let actor = Actor::User(user.clone());
-    let (sip, plans, overview) = state
+    let (sip, plans, organisations) = state
         .db(move |conn| {
             let sip = store::find_for_caseworker(conn, &actor, &id)?;
             let plans = store::plans_of(conn, &sip.id)?;
-            let overview = store::overview(conn, &actor, &sip)?;
-            Ok((sip, plans, overview))
+            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
+            Ok((sip, plans, organisation_names(conn)?))
         })
         .await?;
     let versions = plans
@@ -825,7 +873,7 @@ async fn get_plan(
             sip,
             plan,
             versions,
-            organisations: overview.organisations,
+            organisations,
             saved: query.sparat.is_some(),
         },
     )
@@ -941,11 +989,7 @@ async fn get_partner_plan(
         .db(move |conn| {
             let (sip, _) = store::sip_for_participant(conn, &actor, &id)?;
             let plan = store::plans_of(conn, &sip.id)?.into_iter().next();
-            let organisations = crate::accounts::list_organisations(conn)?
-                .into_iter()
-                .map(|(o, _)| (o.id, o.name))
-                .collect();
-            Ok((sip, plan, organisations))
+            Ok((sip, plan, organisation_names(conn)?))
         })
         .await?;
     render(
@@ -960,4 +1004,14 @@ async fn get_partner_plan(
             saved: false,
         },
     )
+}
+
+/// Organisation ids and names, for showing who is responsible.
+fn organisation_names(
+    conn: &mut crate::db::AnyConnection,
+) -> Result<Vec<(crate::accounts::OrganisationId, String)>, AppError> {
+    Ok(crate::accounts::list_organisations(conn)?
+        .into_iter()
+        .map(|(o, _)| (o.id, o.name))
+        .collect())
 }

@@ -111,6 +111,17 @@ pub fn render_with(
         .body(page.render().map_err(AppError::internal)?))
 }
 
+/// A page address with a query that cannot be read answers with the Swedish error page (the API
+/// scope has its own JSON answer).
+pub fn page_query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|_, _| {
+        crate::error::PageError(AppError::BadRequest(
+            "Adressen innehåller något som inte kan läsas. Gå tillbaka och försök igen.".into(),
+        ))
+        .into()
+    })
+}
+
 /// Whether a yes/no question was answered `want` (for radio buttons).
 pub fn is_answer(value: &Option<bool>, want: bool) -> bool {
     *value == Some(want)

@@ -267,6 +267,19 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     )
     .await;
     assert_eq!(status, 422, "BUP is not covered");
+    // Someone with an account cannot be added as an outsider to get round the consent.
+    let (status, body) = post(
+        &app,
+        &format!("{base}/participants"),
+        &cw,
+        json!({"name": "BUP-psykolog", "email": psychologist.email}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("konto"));
     let guardian = "foralder@example.test";
     let (status, _) = post(
         &app,
@@ -304,6 +317,10 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .iter()
         .find(|i| i.to.contains(&teacher.email))
         .unwrap();
+    assert!(
+        !teacher_mail.calendar.contains(guardian) && !teacher_mail.calendar.contains("Sipsson"),
+        "no one learns from their invitation who else takes part"
+    );
     assert!(teacher_mail.calendar.contains("RSVP=TRUE"));
     let chair = invitations
         .iter()
@@ -368,6 +385,14 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
             reply_mail(&uid, 0, guardian, "ACCEPTED").replace("METHOD:REPLY", "METHOD:COUNTER"),
             "not REPLY",
         ),
+        (
+            reply_mail(&uid, 0, guardian, "ACCEPTED").replacen(
+                &format!("<{guardian}>"),
+                "<nagon.annan@example.test>",
+                1,
+            ),
+            "not the attendee",
+        ),
     ] {
         let (status, body) = inbound(&app, &integration, raw).await;
         assert_eq!(status, 422);
@@ -413,6 +438,10 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
             (uid.as_str(), "1")
         );
     }
+    // Answers were to the old time: everyone but the chair is asked again.
+    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    assert_eq!(status_of(&now, &teacher.email), "needs_action");
+    assert_eq!(status_of(&now, &caseworker.email), "accepted");
     // A late answer to the old version is ignored.
     let (_, body) = inbound(
         &app,
@@ -443,6 +472,10 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     );
     let to_guardian = mails.iter().find(|m| m.to.contains(guardian)).unwrap();
     assert_eq!(line(&to_guardian.calendar, "METHOD:"), "CANCEL");
+    assert!(
+        !to_guardian.calendar.contains("STATUS:") && !to_guardian.calendar.contains(&teacher.email),
+        "an uninvitation names only the one uninvited"
+    );
     assert!(mails
         .iter()
         .filter(|m| !m.to.contains(guardian))
@@ -489,7 +522,11 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     );
     assert!(mails[0].subject.starts_with("Inställt:"));
     assert_eq!(line(&mails[0].calendar, "STATUS:"), "CANCELLED");
-    assert_eq!(line(&mails[0].calendar, "SEQUENCE:"), "4");
+    assert_eq!(
+        line(&mails[0].calendar, "SEQUENCE:"),
+        "2",
+        "the move and the cancellation; changes of who takes part keep SEQUENCE"
+    );
 
     // Every calendar object sent reads the same in libical, vobject, Python icalendar and
     // ical.js, and Radicale accepts it.
