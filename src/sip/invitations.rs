@@ -36,7 +36,8 @@ pub fn active_invitees(
         .load(conn)?)
 }
 
-fn place_line(meeting: &Meeting) -> String {
+/// Where the meeting is, as messages and pages show it.
+pub fn place_line(meeting: &Meeting) -> String {
     match (meeting.place.is_empty(), meeting.video_url.is_empty()) {
         (false, true) => meeting.place.clone(),
         (true, false) => format!("Video: {}", meeting.video_url),

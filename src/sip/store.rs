@@ -854,7 +854,11 @@ pub fn schedule_meeting(
             .values(&meeting)
             .execute(conn)?;
         for participant in active_participants(conn, &sip.id)? {
-            invite(conn, sip, &meeting, &participant, settings)?;
+            // Only those the consent covers today (a consent may have run out since the last
+            // background pass).
+            if participant_covered(sip, &participant, &terms, today) {
+                invite(conn, sip, &meeting, &participant, settings)?;
+            }
         }
         record(
             conn,

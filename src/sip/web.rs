@@ -44,11 +44,7 @@ fn page(
             csrf: token_for(req),
         },
         when: swedish_time(meeting.starts_at, meeting.minutes),
-        place: if meeting.place.is_empty() {
-            "Video".into()
-        } else {
-            meeting.place.clone()
-        },
+        place: crate::sip::invitations::place_line(meeting),
         cancelled: meeting.cancelled_at.is_some(),
         current: invitee.status,
         saved,
@@ -400,6 +396,41 @@ async fn done_or_again(
     }
 }
 
+/// Runs one change to a SIP as its caseworker (404 for anyone else), then shows the outcome as
+/// [`done_or_again`] does.
+async fn change<F>(
+    req: &HttpRequest,
+    state: &AppState,
+    user: crate::accounts::AuthUser,
+    id: SipId,
+    saved: &str,
+    typed: Typed,
+    change: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(
+            &mut crate::db::AnyConnection,
+            &Actor,
+            &store::Sip,
+            &crate::config::Settings,
+        ) -> Result<(), AppError>
+        + Send
+        + 'static,
+{
+    let (actor, sip_id, settings) = (
+        Actor::User(user.clone()),
+        id.clone(),
+        state.settings.clone(),
+    );
+    let result = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
+            change(conn, &actor, &sip, &settings)
+        })
+        .await;
+    done_or_again(req, state, user, id, result, saved, typed).await
+}
+
 async fn post_consent(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
@@ -419,18 +450,21 @@ async fn post_consent(
             .map(|(_, v)| v.clone())
             .collect(),
     };
-    let (actor, sip_id, sent) = (Actor::User(user.clone()), id.clone(), input.clone());
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::add_consent(conn, &actor, &sip, &sent).map(|_| ())
-        })
-        .await;
+    let sent = input.clone();
     let typed = Typed {
         consent: input,
         ..Default::default()
     };
-    done_or_again(&req, &state, user, id, result, "samtycke", typed).await
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "samtycke",
+        typed,
+        move |conn, actor, sip, _| store::add_consent(conn, actor, sip, &sent).map(|_| ()),
+    )
+    .await
 }
 
 async fn post_withdraw(
@@ -441,25 +475,16 @@ async fn post_withdraw(
     _form: CsrfForm<crate::web::csrf::NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (id, cid) = path.into_inner();
-    let (actor, sip_id, settings) = (
-        Actor::User(user.clone()),
-        SipId(id.clone()),
-        state.settings.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings).map(|_| ())
-        })
-        .await;
-    done_or_again(
+    change(
         &req,
         &state,
         user,
         SipId(id),
-        result,
         "aterkallat",
         Typed::default(),
+        move |conn, actor, sip, settings| {
+            store::withdraw_consent(conn, actor, sip, &ConsentId(cid), settings).map(|_| ())
+        },
     )
     .await
 }
@@ -490,23 +515,23 @@ async fn post_participant(
         email: form.email,
         required: Some(form.required != "no"),
     };
-    let (actor, sip_id, sent, settings) = (
-        Actor::User(user.clone()),
-        id.clone(),
-        input.clone(),
-        state.settings.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::add_participant(conn, &actor, &sip, &sent, &settings).map(|_| ())
-        })
-        .await;
+    let sent = input.clone();
     let typed = Typed {
         participant: input,
         ..Default::default()
     };
-    done_or_again(&req, &state, user, id, result, "deltagare", typed).await
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "deltagare",
+        typed,
+        move |conn, actor, sip, settings| {
+            store::add_participant(conn, actor, sip, &sent, settings).map(|_| ())
+        },
+    )
+    .await
 }
 
 async fn post_remove(
@@ -517,25 +542,16 @@ async fn post_remove(
     _form: CsrfForm<crate::web::csrf::NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (id, pid) = path.into_inner();
-    let (actor, sip_id, settings) = (
-        Actor::User(user.clone()),
-        SipId(id.clone()),
-        state.settings.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
-        })
-        .await;
-    done_or_again(
+    change(
         &req,
         &state,
         user,
         SipId(id),
-        result,
         "borttagen",
         Typed::default(),
+        move |conn, actor, sip, settings| {
+            store::remove_participant(conn, actor, sip, &ParticipantId(pid), settings)
+        },
     )
     .await
 }
@@ -566,23 +582,23 @@ async fn post_meeting(
         place: form.place,
         video_url: form.video_url,
     };
-    let (actor, sip_id, sent, settings) = (
-        Actor::User(user.clone()),
-        id.clone(),
-        input.clone(),
-        state.settings.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::schedule_meeting(conn, &actor, &sip, &sent, &settings).map(|_| ())
-        })
-        .await;
+    let sent = input.clone();
     let typed = Typed {
         meeting: input,
         ..Default::default()
     };
-    done_or_again(&req, &state, user, id, result, "mote", typed).await
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "mote",
+        typed,
+        move |conn, actor, sip, settings| {
+            store::schedule_meeting(conn, actor, sip, &sent, settings).map(|_| ())
+        },
+    )
+    .await
 }
 
 async fn post_cancel(
@@ -593,28 +609,20 @@ async fn post_cancel(
     _form: CsrfForm<crate::web::csrf::NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (id, mid) = path.into_inner();
-    let (actor, settings, sip_id) = (
-        Actor::User(user.clone()),
-        state.settings.clone(),
-        SipId(id.clone()),
-    );
-    let result = state
-        .db(move |conn| {
-            let (sip, _) = store::meeting_for_caseworker(conn, &actor, &MeetingId(mid.clone()))?;
-            if sip.id != sip_id {
-                return Err(AppError::NotFound);
-            }
-            store::cancel(conn, &actor, &MeetingId(mid), &settings)
-        })
-        .await;
-    done_or_again(
+    change(
         &req,
         &state,
         user,
         SipId(id),
-        result,
         "installt",
         Typed::default(),
+        move |conn, actor, sip, settings| {
+            let (of, _) = store::meeting_for_caseworker(conn, actor, &MeetingId(mid.clone()))?;
+            if of.id != sip.id {
+                return Err(AppError::NotFound);
+            }
+            store::cancel(conn, actor, &MeetingId(mid), settings)
+        },
     )
     .await
 }
@@ -887,25 +895,14 @@ async fn post_follow_up(
     _form: CsrfForm<crate::web::csrf::NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
-    let (actor, sip_id, settings) = (
-        Actor::User(user.clone()),
-        id.clone(),
-        state.settings.clone(),
-    );
-    let result = state
-        .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
-            store::book_follow_up(conn, &actor, &sip, &settings).map(|_| ())
-        })
-        .await;
-    done_or_again(
+    change(
         &req,
         &state,
         user,
         id,
-        result,
         "uppfoljning",
         Typed::default(),
+        |conn, actor, sip, settings| store::book_follow_up(conn, actor, sip, settings).map(|_| ()),
     )
     .await
 }
@@ -952,11 +949,7 @@ async fn get_my_meetings(
                         "/svar/{}",
                         store::rsvp_token(&state.settings, &m.id, &i.participant_id)
                     );
-                    let place = if m.place.is_empty() {
-                        "Video".to_string()
-                    } else {
-                        m.place.clone()
-                    };
+                    let place = crate::sip::invitations::place_line(&m);
                     MyMeeting {
                         when: swedish_time(m.starts_at, m.minutes),
                         place,
