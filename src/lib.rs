@@ -16,6 +16,7 @@ pub mod error;
 pub mod mail;
 pub mod personnummer;
 pub mod reports;
+pub mod schedule;
 pub mod secrets;
 pub mod sip;
 pub mod startup;
