@@ -187,9 +187,7 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     fill(&client, "email", &admin.email).await;
     fill(&client, "password", "fel-lösenord-123").await;
     click(&client, "main button[type=submit]").await;
-    assert!(text_of(&client, "[role=alert]")
-        .await
-        .contains("stämmer inte"));
+    text_until(&client, "[role=alert]", |t| t.contains("stämmer inte")).await;
     let kept = client
         .find(Locator::Id("email"))
         .await
@@ -205,9 +203,7 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     click(&client, "main button[type=submit]").await;
     let start = url::Url::parse(&app.url("/")).unwrap();
     client.wait().for_url(&start).await.unwrap();
-    assert!(text_of(&client, "h1")
-        .await
-        .starts_with("Välkommen, Test Person"));
+    text_until(&client, "h1", |t| t.starts_with("Välkommen, Test Person")).await;
     assert_accessible(&client, &axe, "start page, signed in").await;
     screenshot(&client, "start").await;
 
@@ -218,16 +214,12 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
         "form[action='/admin/users#ny'] button[type=submit]",
     )
     .await;
-    assert_eq!(
-        text_of(&client, "#email-error").await,
-        "Fyll i e-postadressen."
-    );
+    text_until(&client, "#email-error", |t| t == "Fyll i e-postadressen.").await;
     assert_accessible(&client, &axe, "admin users page with errors").await;
     screenshot(&client, "admin-users-errors").await;
 
     // Logging out brings the login page back.
-    click(&client, "header form button").await;
-    assert_eq!(text_of(&client, "[role=status]").await, "Du är utloggad.");
+    log_out(&client).await;
 
     // A teacher reads the outcome of their reports.
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
@@ -236,7 +228,7 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     click(&client, "main button[type=submit]").await;
     client.wait().for_url(&start).await.unwrap();
     click(&client, "a[href='/mina-anmalningar']").await;
-    assert_eq!(text_of(&client, "h1").await, "Mina anmälningar");
+    text_until(&client, "h1", |t| t == "Mina anmälningar").await;
     assert_accessible(&client, &axe, "Mina anmälningar").await;
     client.close().await.unwrap();
 }
@@ -260,6 +252,12 @@ async fn value_of(client: &Client, id: &str) -> String {
         .await
         .unwrap()
         .unwrap_or_default()
+}
+
+/// Logs out with the button in the header and waits for the login page to say so.
+async fn log_out(client: &Client) {
+    click(client, "header form button").await;
+    text_until(client, "[role=status]", |t| t == "Du är utloggad.").await;
 }
 
 async fn log_in(client: &Client, app: &TestApp, login: &helpers::Login, next: &str) {
@@ -309,13 +307,14 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
     // A private person reports anonymously, from a phone-sized window.
     client.goto(&app.url("/")).await.unwrap();
     click(&client, "main a[href='/anmalan']").await;
-    assert_eq!(text_of(&client, "h1").await, "Gör en orosanmälan");
+    text_until(&client, "h1", |t| t == "Gör en orosanmälan").await;
     assert_accessible(&client, &axe, "public report form").await;
     screenshot(&client, "report-form").await;
     click(&client, "main form > p > button:not([name])").await;
-    assert!(text_of(&client, "[id='children[0].name-error']")
-        .await
-        .contains("barnets namn"));
+    text_until(&client, "[id='children[0].name-error']", |t| {
+        t.contains("barnets namn")
+    })
+    .await;
     assert_accessible(&client, &axe, "public report form with errors").await;
     screenshot(&client, "report-form-errors").await;
 
@@ -339,26 +338,22 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
     .await;
     assert_accessible(&client, &axe, "public report form with two children").await;
     click(&client, "main form > p > button:not([name])").await;
-    assert_eq!(
-        text_of(&client, "h1").await,
-        "Tack. Din anmälan är skickad."
-    );
+    text_until(&client, "h1", |t| t == "Tack. Din anmälan är skickad.").await;
     let anonymous_ref = text_of(&client, ".reference").await;
     assert!(anonymous_ref.starts_with("OA-"), "{anonymous_ref}");
-    assert!(text_of(&client, "main").await.contains("010-000 00 00"));
+    text_until(&client, "main", |t| t.contains("010-000 00 00")).await;
     assert_accessible(&client, &axe, "receipt").await;
     screenshot(&client, "report-receipt").await;
 
     // A teacher files a named report; the details come from the account.
     log_in(&client, &app, &teacher, "/anmalan/yrkesverksam").await;
-    assert!(text_of(&client, "dl.facts").await.contains(&teacher.email));
+    text_until(&client, "dl.facts", |t| t.contains(&teacher.email)).await;
     assert_accessible(&client, &axe, "professional report form").await;
     fill_report(&client, "Cleo Webbtest").await;
     click(&client, "main form > p > button:not([name])").await;
     let professional_ref = text_of(&client, ".reference").await;
     assert_accessible(&client, &axe, "professional receipt").await;
-    click(&client, "header form button").await;
-    text_of(&client, "[role=status]").await;
+    log_out(&client).await;
 
     // The intake officer sees both, most urgent first, and records assessment and decision.
     log_in(&client, &app, &intake, "/mottagning").await;
@@ -374,18 +369,19 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        text_of(&client, "h1").await,
-        format!("Anmälan {professional_ref}")
-    );
-    assert!(text_of(&client, "main").await.contains("Cleo Webbtest"));
+    text_until(&client, "h1", |t| {
+        t == format!("Anmälan {professional_ref}")
+    })
+    .await;
+    text_until(&client, "main", |t| t.contains("Cleo Webbtest")).await;
     assert_accessible(&client, &axe, "report page").await;
     screenshot(&client, "report-page").await;
 
     click(&client, "form[action$='/skyddsbedomning'] button").await;
-    assert!(text_of(&client, "[id='protection_needed-error']")
-        .await
-        .contains("Svara ja eller nej"));
+    text_until(&client, "[id='protection_needed-error']", |t| {
+        t.contains("Svara ja eller nej")
+    })
+    .await;
     assert_accessible(&client, &axe, "report page with an error").await;
     click_id(&client, "protection_needed-no").await;
     fill(
@@ -395,10 +391,10 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
     )
     .await;
     click(&client, "form[action$='/skyddsbedomning'] button").await;
-    assert_eq!(
-        text_of(&client, "[role=status]").await,
-        "Skyddsbedömningen är sparad."
-    );
+    text_until(&client, "[role=status]", |t| {
+        t == "Skyddsbedömningen är sparad."
+    })
+    .await;
     click_id(&client, "decision-open").await;
     fill(
         &client,
@@ -407,13 +403,11 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
     )
     .await;
     click(&client, "form[action$='/beslut'] button").await;
-    assert_eq!(
-        text_of(&client, "[role=status]").await,
-        "Beslutet är sparat."
-    );
-    assert!(text_of(&client, "#utredning + p")
-        .await
-        .contains("Ska vara klar senast"));
+    text_until(&client, "[role=status]", |t| t == "Beslutet är sparat.").await;
+    text_until(&client, "#utredning + p", |t| {
+        t.contains("Ska vara klar senast")
+    })
+    .await;
     assert_accessible(&client, &axe, "report page after the decision").await;
     screenshot(&client, "report-decided").await;
     client.close().await.unwrap();
@@ -432,9 +426,7 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     log_in(&client, &app, &caseworker, "/sip").await;
     assert_accessible(&client, &axe, "SIP list").await;
     click(&client, "form[action='/sip#ny'] button").await;
-    assert!(text_of(&client, "#child_name-error")
-        .await
-        .contains("barnets namn"));
+    text_until(&client, "#child_name-error", |t| t.contains("barnets namn")).await;
     assert_accessible(&client, &axe, "SIP list with an error").await;
     fill(&client, "child_name", "Dana Webbtest").await;
     click(&client, "form[action='/sip#ny'] button").await;
@@ -454,10 +446,10 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         click_id(&client, &for_id).await;
     }
     click(&client, "form[action$='/samtycke#samtycke'] button").await;
-    assert_eq!(
-        text_of(&client, "[role=status]").await,
-        "Samtycket är registrerat."
-    );
+    text_until(&client, "[role=status]", |t| {
+        t == "Samtycket är registrerat."
+    })
+    .await;
 
     // The teacher joins; a meeting is booked.
     client
@@ -468,10 +460,7 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         .await
         .unwrap();
     click(&client, "form[action$='/deltagare#deltagare'] button").await;
-    assert_eq!(
-        text_of(&client, "[role=status]").await,
-        "Deltagaren är tillagd."
-    );
+    text_until(&client, "[role=status]", |t| t == "Deltagaren är tillagd.").await;
     let day = (samordna::db::now() + chrono::Duration::days(5)).date();
     fill(&client, "starts_at", &format!("{day} 09:30")).await;
     fill(&client, "place", "Kommunhuset, rum 2").await;
@@ -480,9 +469,7 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         t == "Mötet är bokat och inbjudningarna är skickade."
     })
     .await;
-    assert!(text_of(&client, "section.meeting")
-        .await
-        .contains("Inget svar"));
+    text_until(&client, "section.meeting", |t| t.contains("Inget svar")).await;
     assert_accessible(&client, &axe, "SIP with a booked meeting").await;
     screenshot(&client, "sip-booked").await;
 
@@ -505,7 +492,7 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         .unwrap()
         .to_string();
     let path = &link[link.find("/svar/").unwrap()..];
-    click(&client, "header form button").await;
+    log_out(&client).await;
     client.goto(&app.url(path)).await.unwrap();
     assert_accessible(&client, &axe, "answer page").await;
     click(&client, "button[value=accepted]").await;
@@ -550,15 +537,15 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         .unwrap();
     click(&client, "main form button[type=submit]").await;
     text_until(&client, "[role=status]", |t| t == "Planen är sparad.").await;
-    assert!(text_of(&client, "main")
-        .await
-        .contains("Jag vill ha en vuxen att prata med."));
+    text_until(&client, "main", |t| {
+        t.contains("Jag vill ha en vuxen att prata med.")
+    })
+    .await;
     assert_accessible(&client, &axe, "plan page").await;
     screenshot(&client, "sip-plan").await;
 
     // The teacher, logged in, sees the meeting, their answer and the plan.
-    click(&client, "header form button").await;
-    text_of(&client, "[role=status]").await;
+    log_out(&client).await;
     log_in(&client, &app, &teacher, "/mina-moten").await;
     text_until(&client, "main", |t| t.contains("Ditt svar: Kommer")).await;
     assert_accessible(&client, &axe, "Mina SIP-möten").await;
