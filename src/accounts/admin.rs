@@ -15,7 +15,7 @@ use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
-use crate::web::csrf::{token_for, CsrfForm, NoFields};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
 use crate::web::{render, AppState, FormErrors, Layout};
 
@@ -151,10 +151,7 @@ impl UsersPage {
             })
             .await?;
         Ok(Self {
-            layout: Layout {
-                user,
-                csrf: token_for(req),
-            },
+            layout: Layout::new(req, user),
             users,
             organisations,
             all_roles: Role::ALL,
@@ -261,10 +258,7 @@ impl OrganisationsPage {
             })
             .await?;
         Ok(Self {
-            layout: Layout {
-                user,
-                csrf: token_for(req),
-            },
+            layout: Layout::new(req, user),
             organisations,
             municipalities,
             kinds: OrgKind::ALL,
@@ -399,10 +393,7 @@ impl TokensPage {
             })
             .await?;
         Ok(Self {
-            layout: Layout {
-                user,
-                csrf: token_for(req),
-            },
+            layout: Layout::new(req, user),
             tokens,
             users,
             organisations,

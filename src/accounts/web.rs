@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::db::write_tx;
 use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError, PageError};
-use crate::web::csrf::{self, token_for, CsrfForm, NoFields};
+use crate::web::csrf::{self, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser};
 use crate::web::{render, safe_local_path, AppState, FormErrors, Layout};
 
@@ -62,10 +62,7 @@ async fn get_login(
     render(
         StatusCode::OK,
         &LoginPage {
-            layout: Layout {
-                user: None,
-                csrf: token_for(&req),
-            },
+            layout: Layout::new(&req, None),
             email: String::new(),
             next,
             message: message.into(),
@@ -98,10 +95,7 @@ async fn post_login(
         errors.push(FieldError::new("password", "Fyll i ditt lösenord."));
     }
     let failed_page = |failure: &str, errors: Vec<FieldError>| LoginPage {
-        layout: Layout {
-            user: None,
-            csrf: token_for(&req),
-        },
+        layout: Layout::new(&req, None),
         email: form.email.trim().to_string(),
         next: next.clone(),
         message: String::new(),

@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use crate::audit::{self, Entry, Filter};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::error::PageError;
-use crate::web::csrf::token_for;
 use crate::web::identity::CurrentUser;
 use crate::web::{AppState, Layout};
 
@@ -46,10 +45,7 @@ async fn get_audit(
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
     Ok(AuditPage {
-        layout: Layout {
-            user: Some(user),
-            csrf: token_for(&req),
-        },
+        layout: Layout::new(&req, Some(user)),
         filter,
         entries,
         older,

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::error::PageError;
 use crate::mail::{self, OutboxMessage, OutboxStatus};
-use crate::web::csrf::token_for;
 use crate::web::identity::CurrentUser;
 use crate::web::{AppState, Layout};
 
@@ -44,10 +43,7 @@ async fn get_outbox(
         })
         .await?;
     Ok(OutboxPage {
-        layout: Layout {
-            user: Some(user),
-            csrf: token_for(&req),
-        },
+        layout: Layout::new(&req, Some(user)),
         counts,
         messages,
     })

@@ -2,7 +2,7 @@
 //! anmälningar" for professional reporters, the intake queue, a report with the officer's forms,
 //! and the caseworkers' investigations.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -21,9 +21,12 @@ use crate::reports::store::{
     ReportId,
 };
 use crate::reports::{self as reports, access, View};
-use crate::web::csrf::{token_for, CsrfForm};
+use crate::web::csrf::CsrfForm;
 use crate::web::identity::{CurrentUser, MaybeUser};
-use crate::web::{form_value, render, render_with, AppState, FormErrors, Layout};
+use crate::web::{
+    form_value, local_time, render, render_with, see_other, AppState, FormErrors, Layout,
+    SavedQuery,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/anmalan", web::get().to(get_public_form))
@@ -49,18 +52,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/utredningar/{id}/forlangning",
             web::post().to(post_extension),
         );
-}
-
-/// A point in time as people here read it: Swedish local time.
-pub fn local_time(utc: &NaiveDateTime) -> String {
-    deadlines::local(*utc).format("%Y-%m-%d %H:%M").to_string()
-}
-
-fn layout(req: &HttpRequest, user: Option<AuthUser>) -> Layout {
-    Layout {
-        user,
-        csrf: token_for(req),
-    }
 }
 
 // ---- filing ----
@@ -171,7 +162,7 @@ async fn get_public_form(
     MaybeUser(user): MaybeUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let page = FormPage::new(&state, layout(&req, user), ReportForm::blank(), false).await?;
+    let page = FormPage::new(&state, Layout::new(&req, user), ReportForm::blank(), false).await?;
     render(StatusCode::OK, &page)
 }
 
@@ -182,7 +173,7 @@ async fn post_public_form(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
     let (form, intent) = ReportForm::parse(&pairs);
-    let page = FormPage::new(&state, layout(&req, user), form.clone(), false).await?;
+    let page = FormPage::new(&state, Layout::new(&req, user), form.clone(), false).await?;
     if intent != reports::form::Intent::Submit {
         return render(StatusCode::OK, &page);
     }
@@ -217,7 +208,13 @@ async fn get_professional_form(
             )
         })
         .await?;
-    let page = FormPage::new(&state, layout(&req, Some(user)), ReportForm::blank(), true).await?;
+    let page = FormPage::new(
+        &state,
+        Layout::new(&req, Some(user)),
+        ReportForm::blank(),
+        true,
+    )
+    .await?;
     render(StatusCode::OK, &page)
 }
 
@@ -232,7 +229,7 @@ async fn post_professional_form(
 ) -> Result<HttpResponse, PageError> {
     let (form, intent) = ReportForm::parse(&pairs);
     let mut response = HttpResponse::Ok();
-    let mut layout = layout(&req, user);
+    let mut layout = Layout::new(&req, user);
     if layout.user.is_none() {
         let email = form_value(&pairs, "login_email").trim().to_string();
         let password = form_value(&pairs, "login_password").to_string();
@@ -314,7 +311,7 @@ async fn get_my_reports(
         })
         .await?;
     Ok(MyReportsPage {
-        layout: layout(&req, Some(user)),
+        layout: Layout::new(&req, Some(user)),
         reports,
     })
 }
@@ -378,7 +375,7 @@ async fn get_intake(
         .collect();
     let most_urgent = |row: &QueueRow| deadlines::urgency_at(row.item.next_due(), now);
     Ok(IntakePage {
-        layout: layout(&req, Some(user)),
+        layout: Layout::new(&req, Some(user)),
         overdue: rows
             .iter()
             .filter(|r| most_urgent(r) == Urgency::Overdue)
@@ -468,9 +465,7 @@ async fn load_report_page(
         })
         .await?;
     let Some(detail) = detail else {
-        return Ok(Err(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/mina-anmalningar"))
-            .finish()));
+        return Ok(Err(see_other("/mina-anmalningar".into())));
     };
     let actor = Actor::User(user.clone());
     let municipality = detail.report.municipality_id.clone();
@@ -495,7 +490,7 @@ async fn load_report_page(
     let categories = detail.report.categories();
     let allowed = allowed_decisions(&categories);
     Ok(Ok(ReportPage {
-        layout: layout(req, Some(user)),
+        layout: Layout::new(req, Some(user)),
         safety_clock: safety_clock(detail.report.safety_due_at, now),
         decision_clock: decision_clock(detail.report.decision_due_on, today),
         investigation_clock: detail
@@ -515,11 +510,6 @@ async fn load_report_page(
         errors: FormErrors::default(),
         saved: "",
     }))
-}
-
-#[derive(Deserialize)]
-struct SavedQuery {
-    sparat: Option<String>,
 }
 
 async fn get_report(
@@ -554,12 +544,10 @@ async fn saved_or_again(
     keep: impl FnOnce(&mut ReportPage),
 ) -> Result<HttpResponse, PageError> {
     match result {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!("/anmalningar/{id}?sparat={what}#{}", anchor_of(what)),
-            ))
-            .finish()),
+        Ok(()) => Ok(see_other(format!(
+            "/anmalningar/{id}?sparat={what}#{}",
+            anchor_of(what)
+        ))),
         Err(AppError::Invalid(errors)) => {
             let mut page = match load_report_page(req, state, user, id).await? {
                 Ok(page) => page,
@@ -654,7 +642,7 @@ async fn get_investigations(
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     Ok(InvestigationsPage {
-        layout: layout(&req, Some(user)),
+        layout: Layout::new(&req, Some(user)),
         rows: rows
             .into_iter()
             .map(|(investigation, reference)| InvestigationRow {

@@ -17,7 +17,7 @@ use crate::error::{AppError, PageError};
 use crate::secrets::{hash_token, random_token};
 use crate::sip::invitations;
 use crate::sip::store::{Meeting, Sip};
-use crate::web::csrf::{token_for, CsrfForm, NoFields};
+use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
 use crate::web::{render, AppState, Layout};
 
@@ -143,10 +143,7 @@ async fn get_profile(
     render(
         StatusCode::OK,
         &ProfilePage {
-            layout: Layout {
-                user: Some(user),
-                csrf: token_for(&req),
-            },
+            layout: Layout::new(&req, Some(user)),
             has_feed,
             new_feed: None,
             closed: false,
@@ -196,10 +193,7 @@ async fn post_new_feed(
     render(
         StatusCode::OK,
         &ProfilePage {
-            layout: Layout {
-                user: Some(user),
-                csrf: token_for(&req),
-            },
+            layout: Layout::new(&req, Some(user)),
             has_feed: true,
             new_feed: Some(state.settings.link(&format!("/calendar/{token}.ics"))),
             closed: false,
@@ -225,10 +219,7 @@ async fn post_close_feed(
     render(
         StatusCode::OK,
         &ProfilePage {
-            layout: Layout {
-                user: Some(user),
-                csrf: token_for(&req),
-            },
+            layout: Layout::new(&req, Some(user)),
             has_feed: false,
             new_feed: None,
             closed: true,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::error::{AppError, PageError};
 use crate::sip::model::{swedish_time, Answer, MeetingInput};
 use crate::sip::store::{self, Invitee, Meeting};
-use crate::web::csrf::{token_for, CsrfForm};
+use crate::web::csrf::CsrfForm;
 use crate::web::identity::MaybeUser;
 use crate::web::{render, AppState, Layout};
 
@@ -39,10 +39,7 @@ fn page(
     saved: bool,
 ) -> AnswerPage {
     AnswerPage {
-        layout: Layout {
-            user,
-            csrf: token_for(req),
-        },
+        layout: Layout::new(req, user),
         when: swedish_time(meeting.starts_at, meeting.minutes),
         place: crate::sip::invitations::place_line(meeting),
         cancelled: meeting.cancelled_at.is_some(),
@@ -102,8 +99,7 @@ use crate::sip::store::{
     SipOverview, SipSummary,
 };
 use crate::web::identity::CurrentUser;
-use crate::web::{form_value, FormErrors};
-use actix_web::http::header;
+use crate::web::{form_value, see_other, FormErrors, SavedQuery};
 
 pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip", web::get().to(get_list))
@@ -130,13 +126,6 @@ pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
         .route("/sip/{id}/uppfoljning", web::post().to(post_follow_up))
         .route("/mina-moten", web::get().to(get_my_meetings))
         .route("/mina-moten/{id}/plan", web::get().to(get_partner_plan));
-}
-
-fn layout(req: &HttpRequest, user: crate::accounts::AuthUser) -> Layout {
-    Layout {
-        user: Some(user),
-        csrf: token_for(req),
-    }
 }
 
 #[derive(Template)]
@@ -170,7 +159,7 @@ async fn list_page(
         .db(move |conn| store::list_for_caseworker(conn, &actor))
         .await?;
     Ok(ListPage {
-        layout: layout(req, user),
+        layout: Layout::new(req, Some(user)),
         sips,
         today: crate::reports::deadlines::local(crate::db::now()).date(),
         form,
@@ -203,12 +192,6 @@ struct NewSipForm {
     /// Set when the SIP is started from a report's investigation.
     #[serde(default)]
     report_id: String,
-}
-
-fn see_other(location: String) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }
 
 async fn post_new(
@@ -315,18 +298,13 @@ async fn sip_page(
         })
         .await?;
     Ok(SipPage {
-        layout: layout(req, user),
+        layout: Layout::new(req, Some(user)),
         sip,
         overview,
         typed,
         errors,
         saved,
     })
-}
-
-#[derive(Deserialize)]
-struct SavedQuery {
-    sparat: Option<String>,
 }
 
 async fn get_sip(
@@ -706,7 +684,7 @@ async fn plan_form_page(
         },
     });
     Ok(PlanFormPage {
-        layout: layout(req, user),
+        layout: Layout::new(req, Some(user)),
         when: swedish_time(meeting.starts_at, meeting.minutes),
         sip,
         meeting,
@@ -862,7 +840,7 @@ async fn get_plan(
         .await?;
     let versions = plans
         .iter()
-        .map(|p| (p.version, crate::reports::web::local_time(&p.recorded_at)))
+        .map(|p| (p.version, crate::web::local_time(&p.recorded_at)))
         .collect();
     let plan = match query.version {
         Some(v) => Some(
@@ -876,7 +854,7 @@ async fn get_plan(
     render(
         StatusCode::OK,
         &PlanPage {
-            layout: layout(&req, user),
+            layout: Layout::new(&req, Some(user)),
             back: format!("/sip/{}", sip.id),
             sip,
             plan,
@@ -964,7 +942,7 @@ async fn get_my_meetings(
     render(
         StatusCode::OK,
         &MyMeetingsPage {
-            layout: layout(&req, user),
+            layout: Layout::new(&req, Some(user)),
             sips,
         },
     )
@@ -988,7 +966,7 @@ async fn get_partner_plan(
     render(
         StatusCode::OK,
         &PlanPage {
-            layout: layout(&req, user),
+            layout: Layout::new(&req, Some(user)),
             back: "/mina-moten".into(),
             sip,
             plan,

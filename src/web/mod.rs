@@ -67,6 +67,14 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The frame of a page for this request: who is signed in, and this browser's CSRF token.
+    pub fn new(req: &actix_web::HttpRequest, user: Option<AuthUser>) -> Self {
+        Layout {
+            user,
+            csrf: csrf::token_for(req),
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user
             .as_ref()
@@ -89,6 +97,26 @@ impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// `?sparat=…` after a redirect: which change was saved, for the page to say so.
+#[derive(serde::Deserialize)]
+pub struct SavedQuery {
+    pub sparat: Option<String>,
+}
+
+/// After a change: on to the page that shows it (303).
+pub fn see_other(location: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}
+
+/// A point in time as people here read it: Swedish local time.
+pub fn local_time(utc: &chrono::NaiveDateTime) -> String {
+    crate::reports::deadlines::local(*utc)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// An HTML page with the given status (a form with mistakes answers 422, and so on).

@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use diesel::connection::SimpleConnection;
 
 use crate::error::{ApiError, AppError, PageError};
-use crate::web::csrf::token_for;
 use crate::web::identity::MaybeUser;
 use crate::web::{AppState, Layout, STYLE_CSS};
 
@@ -26,10 +25,7 @@ struct HomePage {
 
 async fn get_home(MaybeUser(user): MaybeUser, req: HttpRequest) -> impl Responder {
     HomePage {
-        layout: Layout {
-            user,
-            csrf: token_for(&req),
-        },
+        layout: Layout::new(&req, user),
     }
 }
 
