@@ -3,3 +3,5 @@
 
 pub mod ics;
 pub mod reply;
+
+pub use reply::{param, value};

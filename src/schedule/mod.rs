@@ -1,4 +1,8 @@
-//! Finding a time for a SIP meeting: busy times from partners' calendars and the search for a
-//! common slot. So far the pure search ([`slots`]); fetching and parsing busy times follow.
+//! Finding a time for a SIP meeting: busy times read from partners' calendars ([`busy`], with
+//! the time zones calendars use in [`zones`]), kept per user ([`sources`]), and the search for a
+//! common slot ([`slots`]). Parsing and search are pure; only `sources` does I/O.
 
+pub mod busy;
 pub mod slots;
+pub mod sources;
+pub mod zones;

@@ -113,6 +113,11 @@ fn merged(
     out
 }
 
+/// Sorted, merged busy intervals: overlapping and touching intervals become one.
+pub fn merge(busy: &[(NaiveDateTime, NaiveDateTime)]) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+    merged(busy, Duration::zero())
+}
+
 /// Whether `[start, end)` overlaps any interval of a sorted, merged list.
 fn overlaps(
     busy: &[(NaiveDateTime, NaiveDateTime)],

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts_admin;
 mod api_tokens;
 mod audit_trail;
+mod calendar_files;
 mod calendar_interop;
 mod command_line;
 mod health;

@@ -1,0 +1,1 @@
+//! Busy-time sources (placeholder).
