@@ -107,6 +107,7 @@ impl utoipa::Modify for BearerAuth {
         crate::sip::api::post_cancel_meeting,
         crate::sip::api::put_plan,
         crate::sip::api::get_plans,
+        crate::sip::api::get_slots,
         crate::sip::inbound::post_inbound_mail,
     ),
     components(schemas(ErrorResponse, FieldError)),

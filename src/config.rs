@@ -60,6 +60,11 @@ pub struct Settings {
     pub reminder_before: Duration,
     /// How often to look for meetings that need a reminder.
     pub reminder_poll_interval: Duration,
+    /// How often each user's calendar address is read again for busy times.
+    pub busy_refresh: Duration,
+    /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
+    /// user could otherwise make the service fetch from the municipality's internal network.
+    pub busy_fetch_private: bool,
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
@@ -170,6 +175,17 @@ impl Settings {
                 parse_number(&lookup, "SAMORDNA_REMINDER_HOURS", 24)? * 3600,
             ),
             reminder_poll_interval: Duration::from_secs(60),
+            busy_refresh: minutes("SAMORDNA_BUSY_REFRESH_MINUTES", 30)?,
+            busy_fetch_private: match lookup("SAMORDNA_BUSY_FETCH_PRIVATE").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(bad(
+                        "SAMORDNA_BUSY_FETCH_PRIVATE",
+                        format!("{other:?} is neither \"true\" nor \"false\""),
+                    ))
+                }
+            },
             office_hours: match lookup("SAMORDNA_OFFICE_HOURS") {
                 None => Default::default(),
                 Some(text) => text

@@ -50,6 +50,10 @@ pub fn start(
         state.settings.clone(),
         state.mail_wake.clone(),
     ));
+    actix_web::rt::spawn(crate::schedule::sources::run(
+        state.pool.clone(),
+        state.settings.clone(),
+    ));
     let data = web::Data::new(state.clone());
     let server = HttpServer::new(move || {
         App::new()
@@ -74,6 +78,7 @@ pub fn start(
             .configure(crate::sip::web::routes)
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)
+            .configure(crate::web::profile::routes)
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

@@ -328,7 +328,44 @@ diesel::joinable!(meetings -> sips (sip_id));
 diesel::joinable!(invitees -> meetings (meeting_id));
 diesel::joinable!(invitees -> participants (participant_id));
 
+diesel::table! {
+    working_hours (user_id) {
+        user_id -> Text,
+        days -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+    }
+}
+diesel::table! {
+    busy_sources (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        url -> Nullable<Text>,
+        label -> Text,
+        etag -> Nullable<Text>,
+        last_modified -> Nullable<Text>,
+        created_at -> Timestamp,
+        checked_at -> Nullable<Timestamp>,
+        fetched_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+    }
+}
+diesel::table! {
+    busy_times (source_id, starts_at) {
+        source_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+    }
+}
+diesel::joinable!(working_hours -> users (user_id));
+diesel::joinable!(busy_sources -> users (user_id));
+diesel::joinable!(busy_times -> busy_sources (source_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    working_hours,
+    busy_sources,
+    busy_times,
     plans,
     calendar_feeds,
     api_tokens,

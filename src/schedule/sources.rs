@@ -1,1 +1,758 @@
-//! Busy-time sources (placeholder).
+//! Each user's busy times and working hours, and where the busy times come from: the secret
+//! address of their calendar (read in the background on a schedule, with `ETag` and
+//! `If-Modified-Since`) or an uploaded `.ics` file (read once).
+//!
+//! Only merged busy intervals are stored. A source that fails keeps its last good busy times and
+//! shows why it failed; it never stops a page.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDateTime, NaiveTime, Weekday};
+use diesel::prelude::*;
+use url::Url;
+
+use crate::accounts::{AuthUser, UserId};
+use crate::audit::{self, Outcome};
+use crate::authz::Actor;
+use crate::config::Settings;
+use crate::db::schema::{busy_sources, busy_times, working_hours};
+use crate::db::{now, write_tx, AnyConnection, DbPool};
+use crate::error::{AppError, FieldError};
+use crate::schedule::busy::{busy_times as read_calendar, Interval};
+use crate::schedule::slots::WorkingHours;
+use crate::string_id;
+
+string_id!(SourceId);
+
+/// How far ahead busy times are read.
+pub const HORIZON_DAYS: i64 = 366;
+/// The largest calendar read, in bytes.
+pub const MAX_BYTES: usize = 20 * 1024 * 1024;
+/// How long one fetch may take.
+const FETCH_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// How many redirects a calendar address may take.
+const MAX_REDIRECTS: usize = 5;
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = busy_sources)]
+pub struct Source {
+    pub id: SourceId,
+    pub user_id: UserId,
+    pub kind: String,
+    pub label: String,
+    pub created_at: NaiveDateTime,
+    pub checked_at: Option<NaiveDateTime>,
+    pub fetched_at: Option<NaiveDateTime>,
+    pub error: Option<String>,
+}
+
+impl Source {
+    pub fn is_address(&self) -> bool {
+        self.kind == "url"
+    }
+
+    /// Whether its busy times may be out of date: the last attempt failed, or an address has not
+    /// been read for three refresh periods.
+    pub fn stale(&self, at: NaiveDateTime, refresh: StdDuration) -> bool {
+        let late = Duration::from_std(refresh * 3).unwrap_or(Duration::hours(2));
+        self.error.is_some() || (self.is_address() && self.fetched_at.is_none_or(|t| at - t > late))
+    }
+
+    /// In Swedish, for the user: when it was read and what went wrong.
+    pub fn status(&self) -> String {
+        let last = self.fetched_at.map_or_else(
+            || "har inte kunnat läsas än".to_string(),
+            |t| format!("senast läst {}", crate::web::local_time(&t)),
+        );
+        match (&self.error, self.fetched_at, self.checked_at) {
+            (Some(e), _, _) => format!("Kunde inte läsas: {e}. Upptagna tider {last}."),
+            (None, None, None) => "Läses in – ladda om sidan om en stund.".into(),
+            (None, _, _) => format!("Fungerar, {last}."),
+        }
+    }
+}
+
+/// The window busy times are read for, from `at`.
+pub fn window(at: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+    (at - Duration::days(1), at + Duration::days(HORIZON_DAYS))
+}
+
+/// A calendar address as typed: `webcal://` is read as `https://`; only http and https.
+pub fn address(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("Skriv in kalenderns adress.".into());
+    }
+    let text = match text.get(..9) {
+        Some(head) if head.eq_ignore_ascii_case("webcal://") => format!("https://{}", &text[9..]),
+        _ => text.to_string(),
+    };
+    let url = Url::parse(&text).map_err(|_| {
+        "Adressen ser inte ut som en webbadress. Den ska börja med https:// eller webcal://."
+            .to_string()
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("Adressen ska börja med https:// eller webcal://.".into());
+    }
+    if text.len() > 2000 {
+        return Err("Adressen är för lång.".into());
+    }
+    Ok(url)
+}
+
+fn audit_source(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    action: &str,
+    id: &SourceId,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &Actor::User(user.clone()).audit_actor(),
+            action,
+            object_type: "busy_source",
+            object_id: Some(id.as_str()),
+            outcome: Outcome::Success,
+            detail: "",
+        },
+    )
+    .map(|_| ())
+}
+
+/// Adds a calendar address; the background reader (or [`refresh`]) reads it.
+pub fn add_address(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    text: &str,
+) -> Result<SourceId, AppError> {
+    let url = address(text).map_err(|m| AppError::Invalid(vec![FieldError::new("url", m)]))?;
+    let id = SourceId::generate();
+    write_tx(conn, |conn| {
+        diesel::insert_into(busy_sources::table)
+            .values((
+                busy_sources::id.eq(&id),
+                busy_sources::user_id.eq(&user.id),
+                busy_sources::kind.eq("url"),
+                busy_sources::url.eq(url.as_str()),
+                busy_sources::label.eq(url.host_str().unwrap_or("kalender")),
+                busy_sources::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        audit_source(conn, user, "busy_source.add", &id)
+    })?;
+    Ok(id)
+}
+
+/// Reads an uploaded file at once; a file that cannot be read is refused with the line, and
+/// nothing is kept.
+pub fn add_file(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    bytes: &[u8],
+) -> Result<SourceId, AppError> {
+    let refuse = |m: String| AppError::Invalid(vec![FieldError::new("file", m)]);
+    if bytes.is_empty() {
+        return Err(refuse("Välj en kalenderfil (.ics).".into()));
+    }
+    let at = now();
+    let (from, to) = window(at);
+    let busy = read_calendar(&String::from_utf8_lossy(bytes), from, to)
+        .map_err(|e| refuse(format!("Filen kunde inte läsas: {e}.")))?;
+    let id = SourceId::generate();
+    write_tx(conn, |conn| {
+        diesel::insert_into(busy_sources::table)
+            .values((
+                busy_sources::id.eq(&id),
+                busy_sources::user_id.eq(&user.id),
+                busy_sources::kind.eq("file"),
+                busy_sources::label.eq("Uppladdad fil"),
+                busy_sources::created_at.eq(at),
+                busy_sources::checked_at.eq(at),
+                busy_sources::fetched_at.eq(at),
+            ))
+            .execute(conn)?;
+        replace_times(conn, &id, &busy)?;
+        audit_source(conn, user, "busy_source.upload", &id)
+    })?;
+    Ok(id)
+}
+
+/// Removes one of the user's own sources with its busy times (404 for anyone else's).
+pub fn remove(conn: &mut AnyConnection, user: &AuthUser, id: &SourceId) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        diesel::delete(busy_times::table.filter(busy_times::source_id.eq(id))).execute(conn)?;
+        let n = diesel::delete(
+            busy_sources::table
+                .filter(busy_sources::id.eq(id))
+                .filter(busy_sources::user_id.eq(&user.id)),
+        )
+        .execute(conn)?;
+        if n == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit_source(conn, user, "busy_source.remove", id)
+    })
+}
+
+pub fn sources_of(conn: &mut AnyConnection, users: &[UserId]) -> Result<Vec<Source>, AppError> {
+    Ok(busy_sources::table
+        .filter(busy_sources::user_id.eq_any(users))
+        .order(busy_sources::created_at)
+        .select(Source::as_select())
+        .load(conn)?)
+}
+
+fn replace_times(
+    conn: &mut AnyConnection,
+    id: &SourceId,
+    busy: &[Interval],
+) -> Result<(), AppError> {
+    diesel::delete(busy_times::table.filter(busy_times::source_id.eq(id))).execute(conn)?;
+    for chunk in busy.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(s, e)| {
+                (
+                    busy_times::source_id.eq(id),
+                    busy_times::starts_at.eq(*s),
+                    busy_times::ends_at.eq(*e),
+                )
+            })
+            .collect();
+        // One statement per thousand rows; the multi-backend connection has no batch insert.
+        let insert = diesel::insert_into(busy_times::table).values(rows);
+        match conn {
+            AnyConnection::Postgresql(pg) => insert.execute(pg)?,
+            AnyConnection::Sqlite(sqlite) => insert.execute(sqlite)?,
+        };
+    }
+    Ok(())
+}
+
+/// The busy intervals of each of `users` that overlap `[from, to)`, from their calendars.
+pub fn busy_of(
+    conn: &mut AnyConnection,
+    users: &[UserId],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<HashMap<UserId, Vec<Interval>>, AppError> {
+    let rows: Vec<(UserId, NaiveDateTime, NaiveDateTime)> = busy_times::table
+        .inner_join(busy_sources::table)
+        .filter(busy_sources::user_id.eq_any(users))
+        .filter(busy_times::starts_at.lt(to))
+        .filter(busy_times::ends_at.gt(from))
+        .select((
+            busy_sources::user_id,
+            busy_times::starts_at,
+            busy_times::ends_at,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<UserId, Vec<Interval>> = HashMap::new();
+    for (user, s, e) in rows {
+        out.entry(user).or_default().push((s, e));
+    }
+    Ok(out)
+}
+
+/// Working hours as stored: bit 0 of `days` is Monday.
+fn hours_from(days: i32, start: i32, end: i32) -> WorkingHours {
+    let minute = |m: i32| {
+        NaiveTime::from_num_seconds_from_midnight_opt((m.clamp(0, 24 * 60 - 1) * 60) as u32, 0)
+            .unwrap_or(NaiveTime::MIN)
+    };
+    WorkingHours {
+        days: (0..7)
+            .filter(|b| days & (1 << b) != 0)
+            .filter_map(|b| Weekday::try_from(b as u8).ok())
+            .collect(),
+        start: minute(start),
+        end: minute(end),
+    }
+}
+
+/// Each user's working hours; the default for those who have set none.
+pub fn hours_of(
+    conn: &mut AnyConnection,
+    users: &[UserId],
+) -> Result<HashMap<UserId, WorkingHours>, AppError> {
+    let rows: Vec<(UserId, i32, i32, i32)> = working_hours::table
+        .filter(working_hours::user_id.eq_any(users))
+        .select((
+            working_hours::user_id,
+            working_hours::days,
+            working_hours::start_minute,
+            working_hours::end_minute,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<UserId, WorkingHours> = rows
+        .into_iter()
+        .map(|(u, d, s, e)| (u, hours_from(d, s, e)))
+        .collect();
+    for u in users {
+        out.entry(u.clone()).or_default();
+    }
+    Ok(out)
+}
+
+/// Working hours as typed on the profile page.
+#[derive(Clone, Debug, Default)]
+pub struct HoursInput {
+    /// ISO weekday numbers, 1 = Monday.
+    pub days: Vec<String>,
+    pub start: String,
+    pub end: String,
+}
+
+/// Checks and saves a user's working hours.
+pub fn set_hours(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    input: &HoursInput,
+) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    let time = |field: &str, text: &str, errors: &mut Vec<FieldError>| {
+        let t = NaiveTime::parse_from_str(text.trim(), "%H:%M").ok();
+        if t.is_none() {
+            errors.push(FieldError::new(field, "Skriv en tid som 08:00."));
+        }
+        t
+    };
+    let start = time("start", &input.start, &mut errors);
+    let end = time("end", &input.end, &mut errors);
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            errors.push(FieldError::new(
+                "end",
+                "Arbetsdagen måste sluta efter att den börjar.",
+            ));
+        }
+    }
+    let days = input
+        .days
+        .iter()
+        .filter_map(|d| d.trim().parse::<u32>().ok())
+        .filter(|d| (1..=7).contains(d))
+        .fold(0i32, |bits, d| bits | (1 << (d - 1)));
+    if days == 0 {
+        errors.push(FieldError::new("days", "Välj minst en arbetsdag."));
+    }
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(AppError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let minutes = |t: NaiveTime| (t - NaiveTime::MIN).num_minutes() as i32;
+    write_tx(conn, |conn| {
+        diesel::delete(working_hours::table.find(&user.id)).execute(conn)?;
+        diesel::insert_into(working_hours::table)
+            .values((
+                working_hours::user_id.eq(&user.id),
+                working_hours::days.eq(days),
+                working_hours::start_minute.eq(minutes(start)),
+                working_hours::end_minute.eq(minutes(end)),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &Actor::User(user.clone()).audit_actor(),
+                action: "working_hours.set",
+                object_type: "user",
+                object_id: Some(user.id.as_str()),
+                outcome: Outcome::Success,
+                detail: "",
+            },
+        )
+        .map(|_| ())
+    })
+}
+
+/// What a fetch brought back.
+enum Fetched {
+    NotModified,
+    Body {
+        text: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+/// Whether an address is one a user's calendar may not point to: this machine, private and
+/// link-local networks, and the like.
+fn internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| internal(IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// Reads a calendar address, following redirects; every hop's host is resolved and checked
+/// once, and the request goes to exactly the addresses checked.
+async fn fetch(
+    url: &Url,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+    allow_internal: bool,
+) -> Result<Fetched, String> {
+    let mut url = url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let host = url
+            .host_str()
+            .ok_or("adressen saknar värdnamn")?
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|_| format!("servern {host} finns inte"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("servern {host} finns inte"));
+        }
+        if !allow_internal && addrs.iter().any(|a| internal(a.ip())) {
+            return Err("adressen går till ett internt nät och får inte användas".into());
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(FETCH_TIMEOUT)
+            .resolve_to_addrs(&host, &addrs)
+            .user_agent(concat!("samordna/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("kunde inte förbereda hämtningen ({e})"))?;
+        let mut request = client.get(url.clone());
+        if let Some(tag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, tag);
+        }
+        if let Some(date) = last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+        }
+        let mut response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                format!(
+                    "servern {host} svarade inte inom {} sekunder",
+                    FETCH_TIMEOUT.as_secs()
+                )
+            } else {
+                format!("servern {host} gick inte att nå")
+            }
+        })?;
+        let status = response.status();
+        if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or("servern skickade vidare utan att säga vart")?;
+            url = url
+                .join(location)
+                .map_err(|_| "servern skickade vidare till en ogiltig adress".to_string())?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(
+                    "servern skickade vidare till en adress som inte är en webbadress".into(),
+                );
+            }
+            continue;
+        }
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                401 | 403 => {
+                    "servern nekade åtkomst (adressen kan ha bytts ut eller stängts av)".into()
+                }
+                404 | 410 => "kalendern finns inte längre på adressen".into(),
+                code => format!("servern svarade med fel {code}"),
+            });
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (etag, last_modified) = (
+            header(reqwest::header::ETAG),
+            header(reqwest::header::LAST_MODIFIED),
+        );
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|_| "hämtningen avbröts".to_string())?
+        {
+            if body.len() + chunk.len() > MAX_BYTES {
+                return Err(format!(
+                    "kalendern är större än {} MB",
+                    MAX_BYTES / 1024 / 1024
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(Fetched::Body {
+            text: String::from_utf8_lossy(&body).into_owned(),
+            etag,
+            last_modified,
+        });
+    }
+    Err("servern skickade vidare för många gånger".into())
+}
+
+/// A calendar address as the reader needs it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = busy_sources)]
+struct Address {
+    id: SourceId,
+    url: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    checked_at: Option<NaiveDateTime>,
+}
+
+/// Claims one source for reading: sets `checked_at` only if nobody else has since it was read.
+fn claim(
+    conn: &mut AnyConnection,
+    id: &SourceId,
+    seen: Option<NaiveDateTime>,
+) -> Result<bool, AppError> {
+    let target = busy_sources::table.filter(busy_sources::id.eq(id));
+    let n = match seen {
+        Some(t) => diesel::update(target.filter(busy_sources::checked_at.eq(t)))
+            .set(busy_sources::checked_at.eq(now()))
+            .execute(conn)?,
+        None => diesel::update(target.filter(busy_sources::checked_at.is_null()))
+            .set(busy_sources::checked_at.eq(now()))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// Addresses due for reading (never read, or read longer ago than the refresh period), claimed.
+fn due(conn: &mut AnyConnection, refresh: StdDuration) -> Result<Vec<Address>, AppError> {
+    let before = now() - Duration::from_std(refresh).unwrap_or(Duration::minutes(30));
+    let rows: Vec<Address> = busy_sources::table
+        .filter(busy_sources::kind.eq("url"))
+        .filter(
+            busy_sources::checked_at
+                .is_null()
+                .or(busy_sources::checked_at.lt(before)),
+        )
+        .select(Address::as_select())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for row in rows {
+        if claim(conn, &row.id, row.checked_at)? {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Records the outcome of one read: new busy times, unchanged, or why it failed (keeping the
+/// busy times of the last good read).
+fn record(
+    conn: &mut AnyConnection,
+    id: &SourceId,
+    outcome: Result<Fetched, String>,
+) -> Result<(), AppError> {
+    let at = now();
+    let target = busy_sources::table.filter(busy_sources::id.eq(id));
+    let failed = |conn: &mut AnyConnection, reason: String| {
+        diesel::update(busy_sources::table.filter(busy_sources::id.eq(id)))
+            .set(busy_sources::error.eq(Some(reason)))
+            .execute(conn)
+            .map(|_| ())
+    };
+    match outcome {
+        Err(reason) => failed(conn, reason)?,
+        Ok(Fetched::NotModified) => {
+            diesel::update(target)
+                .set((
+                    busy_sources::fetched_at.eq(Some(at)),
+                    busy_sources::error.eq(None::<String>),
+                ))
+                .execute(conn)?;
+        }
+        Ok(Fetched::Body {
+            text,
+            etag,
+            last_modified,
+        }) => {
+            let (from, to) = window(at);
+            match read_calendar(&text, from, to) {
+                Err(e) => failed(
+                    conn,
+                    format!("filen på adressen är ingen läsbar kalender ({e})"),
+                )?,
+                Ok(busy) => write_tx(conn, |conn| {
+                    replace_times(conn, id, &busy)?;
+                    diesel::update(busy_sources::table.filter(busy_sources::id.eq(id)))
+                        .set((
+                            busy_sources::fetched_at.eq(Some(at)),
+                            busy_sources::error.eq(None::<String>),
+                            busy_sources::etag.eq(etag),
+                            busy_sources::last_modified.eq(last_modified),
+                        ))
+                        .execute(conn)?;
+                    Ok::<(), AppError>(())
+                })?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the given claimed sources and records each outcome. Source ids only are logged: never
+/// an address, which is a credential.
+async fn read_all(pool: &DbPool, settings: &Settings, sources: Vec<Address>) {
+    for Address {
+        id,
+        url,
+        etag,
+        last_modified: modified,
+        ..
+    } in sources
+    {
+        let outcome = match Url::parse(url.as_deref().unwrap_or("")) {
+            Ok(url) => {
+                fetch(
+                    &url,
+                    etag.as_deref(),
+                    modified.as_deref(),
+                    settings.busy_fetch_private,
+                )
+                .await
+            }
+            Err(_) => Err("adressen är ogiltig".into()),
+        };
+        if let Err(reason) = &outcome {
+            tracing::info!(source = %id, %reason, "calendar address could not be read");
+        }
+        let pool = pool.clone();
+        let result = actix_web::web::block(move || -> Result<(), AppError> {
+            let mut conn = pool.get()?;
+            record(&mut conn, &id, outcome)
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = result.map_err(AppError::from) {
+            tracing::warn!(error = %e, "could not save busy times");
+        }
+    }
+}
+
+/// Reads one source now (after the user added it), if nobody else is.
+pub async fn refresh(pool: DbPool, settings: Arc<Settings>, id: SourceId) {
+    let p = pool.clone();
+    let claimed = actix_web::web::block(move || -> Result<Vec<Address>, AppError> {
+        let mut conn = p.get()?;
+        let row: Option<Address> = busy_sources::table
+            .filter(busy_sources::id.eq(&id))
+            .filter(busy_sources::kind.eq("url"))
+            .select(Address::as_select())
+            .first(&mut conn)
+            .optional()?;
+        Ok(match row {
+            Some(row) if claim(&mut conn, &row.id, row.checked_at)? => vec![row],
+            _ => Vec::new(),
+        })
+    })
+    .await;
+    if let Ok(Ok(sources)) = claimed {
+        read_all(&pool, &settings, sources).await;
+    }
+}
+
+/// Every minute until the process ends: reads the calendar addresses that are due. Claims keep
+/// two instances from reading the same address at once.
+pub async fn run(pool: DbPool, settings: Arc<Settings>) {
+    loop {
+        let (p, refresh) = (pool.clone(), settings.busy_refresh);
+        let listed = actix_web::web::block(move || -> Result<Vec<Address>, AppError> {
+            let mut conn = p.get()?;
+            due(&mut conn, refresh)
+        });
+        match listed.await {
+            Ok(Ok(sources)) => read_all(&pool, &settings, sources).await,
+            Ok(Err(e)) => tracing::warn!(error = %e, "busy-time sources could not be listed"),
+            Err(e) => tracing::warn!(error = %e, "busy-time task failed; will retry"),
+        }
+        let pause = settings
+            .busy_refresh
+            .clamp(StdDuration::from_secs(1), StdDuration::from_secs(60));
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_cleaned_and_checked() {
+        assert_eq!(
+            address(" webcal://p01-caldav.icloud.com/published/2/abc ")
+                .unwrap()
+                .as_str(),
+            "https://p01-caldav.icloud.com/published/2/abc"
+        );
+        assert!(address("").unwrap_err().contains("Skriv in"));
+        assert!(address("ftp://example.se/cal.ics").is_err());
+        assert!(address("kalendern").is_err());
+    }
+
+    #[test]
+    fn internal_networks_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["193.11.1.1", "8.8.8.8", "2a00:1450::1"] {
+            assert!(!internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn stored_hours_read_back() {
+        let h = hours_from(0b0011111, 7 * 60 + 30, 16 * 60);
+        assert_eq!(h.days.len(), 5);
+        assert_eq!(h.days[0], Weekday::Mon);
+        assert_eq!(h.start, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        assert_eq!(h.end, NaiveTime::from_hms_opt(16, 0, 0).unwrap());
+    }
+}

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/meetings/{id}/cancel", web::post().to(post_cancel_meeting))
         .route("/meetings/{id}/plan", web::put().to(put_plan))
         .route("/sips/{id}/plans", web::get().to(get_plans))
+        .route("/sips/{id}/slots", web::get().to(get_slots))
         .route(
             "/inbound/mail",
             web::post().to(crate::sip::inbound::post_inbound_mail),
@@ -349,4 +350,123 @@ pub async fn get_plans(
         })
         .await?;
     Ok(HttpResponse::Ok().json(plans))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotBody {
+    /// UTC.
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    /// Optional participants who are busy then.
+    pub optional_busy: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BlockerBody {
+    pub name: String,
+    /// How many of the candidate times this person blocks.
+    pub blocks: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotsBody {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub duration_minutes: i64,
+    pub buffer_minutes: i64,
+    /// Who was asked; `calendar.kind` is `unknown` (no account), `meetings_only` (no calendar
+    /// added, only this service's meetings), `read`, or `stale` with Swedish notes per source.
+    #[schema(value_type = Vec<Object>)]
+    pub people: Vec<crate::sip::times::Who>,
+    /// Best first: most optional participants free, then earliest. Empty when none fits.
+    pub slots: Vec<SlotBody>,
+    /// When nothing fits: required participants who block the most, first.
+    pub blockers: Vec<BlockerBody>,
+    /// When nothing fits: the first later day (within 90 days) on which a time exists.
+    pub nearest_day: Option<chrono::NaiveDate>,
+}
+
+/// `GET /api/v1/sips/{id}/slots?duration_minutes=60&from=2026-12-01&to=2026-12-14&buffer_minutes=15`
+/// (caseworker): times every required participant can make. Defaults: 60 minutes, from tomorrow
+/// to the SIP's deadline, no buffer.
+#[utoipa::path(get, path = "/api/v1/sips/{id}/slots", tag = "sip",
+    params(("id" = String, Path),
+           ("duration_minutes" = Option<i64>, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
+           ("to" = Option<String>, Query, description = "YYYY-MM-DD"), ("buffer_minutes" = Option<i64>, Query)),
+    responses((status = 200, body = SlotsBody), (status = 404, body = crate::api::ErrorResponse),
+              (status = 422, body = crate::api::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn get_slots(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<crate::sip::times::SearchInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SipId(path.into_inner());
+    let settings = state.settings.clone();
+    let found = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            // Errors name the API's parameters.
+            let search =
+                crate::sip::times::search_for(conn, &sip, &query).map_err(|e| match e {
+                    crate::error::AppError::Invalid(errors) => crate::error::AppError::Invalid(
+                        errors
+                            .into_iter()
+                            .map(|mut e| {
+                                if e.field == "minutes" || e.field == "buffer" {
+                                    e.field = format!(
+                                        "{}_minutes",
+                                        if e.field == "minutes" {
+                                            "duration"
+                                        } else {
+                                            "buffer"
+                                        }
+                                    );
+                                }
+                                e
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
+            crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
+        })
+        .await?;
+    let name = |i: &usize| found.people[*i].name.clone();
+    let (slots, blockers, nearest_day) = match &found.outcome {
+        Ok(slots) => (
+            slots
+                .iter()
+                .map(|s| SlotBody {
+                    start: s.start,
+                    end: s.end,
+                    optional_busy: s.optional_busy.iter().map(name).collect(),
+                })
+                .collect(),
+            Vec::new(),
+            None,
+        ),
+        Err(none) => (
+            Vec::new(),
+            none.blockers
+                .iter()
+                .map(|(i, n)| BlockerBody {
+                    name: name(i),
+                    blocks: *n,
+                })
+                .collect(),
+            none.nearest_day,
+        ),
+    };
+    Ok(HttpResponse::Ok().json(SlotsBody {
+        from: found.search.from,
+        to: found.search.to,
+        duration_minutes: found.search.minutes,
+        buffer_minutes: found.search.buffer_minutes,
+        people: found.people.clone(),
+        slots,
+        blockers,
+        nearest_day,
+    }))
 }

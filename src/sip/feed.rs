@@ -4,7 +4,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use askama::Template;
 use diesel::prelude::*;
 
 use crate::accounts::{AuthUser, UserId};
@@ -19,11 +18,11 @@ use crate::sip::invitations;
 use crate::sip::store::{Meeting, Sip};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{render, AppState, Layout};
+use crate::web::profile::{show, Shown};
+use crate::web::{see_other, AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/calendar/{file}", web::get().to(get_feed))
-        .route("/profil", web::get().to(get_profile))
         .route("/profil/kalender", web::post().to(post_new_feed))
         .route("/profil/kalender/stang", web::post().to(post_close_feed));
 }
@@ -115,40 +114,12 @@ async fn get_feed(
     })
 }
 
-#[derive(Template)]
-#[template(path = "profile.html")]
-struct ProfilePage {
-    layout: Layout,
-    has_feed: bool,
-    /// A new feed address, shown once.
-    new_feed: Option<String>,
-    closed: bool,
-}
-
-fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppError> {
+pub fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppError> {
     Ok(calendar_feeds::table
         .find(user)
         .count()
         .get_result::<i64>(conn)?
         > 0)
-}
-
-async fn get_profile(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let id = user.id.clone();
-    let has_feed = state.db(move |conn| has_feed(conn, &id)).await?;
-    render(
-        StatusCode::OK,
-        &ProfilePage {
-            layout: Layout::new(&req, Some(user)),
-            has_feed,
-            new_feed: None,
-            closed: false,
-        },
-    )
 }
 
 fn audit_feed(conn: &mut AnyConnection, user: &AuthUser, action: &str) -> Result<(), AppError> {
@@ -190,19 +161,14 @@ async fn post_new_feed(
             })
         })
         .await?;
-    render(
-        StatusCode::OK,
-        &ProfilePage {
-            layout: Layout::new(&req, Some(user)),
-            has_feed: true,
-            new_feed: Some(state.settings.link(&format!("/calendar/{token}.ics"))),
-            closed: false,
-        },
-    )
+    let shown = Shown {
+        new_feed: Some(state.settings.link(&format!("/calendar/{token}.ics"))),
+        ..Default::default()
+    };
+    show(&req, &state, user, StatusCode::OK, shown).await
 }
 
 async fn post_close_feed(
-    req: HttpRequest,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     _form: CsrfForm<NoFields>,
@@ -216,13 +182,5 @@ async fn post_close_feed(
             })
         })
         .await?;
-    render(
-        StatusCode::OK,
-        &ProfilePage {
-            layout: Layout::new(&req, Some(user)),
-            has_feed: false,
-            new_feed: None,
-            closed: true,
-        },
-    )
+    Ok(see_other("/profil?sparat=stangd".into()))
 }

@@ -9,4 +9,5 @@ pub mod invitations;
 pub mod model;
 pub mod reminders;
 pub mod store;
+pub mod times;
 pub mod web;

@@ -233,16 +233,24 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// A day as a Swede writes it: "måndag 30 mars 2026".
+pub fn swedish_date(day: NaiveDate) -> String {
+    format!(
+        "{} {} {} {}",
+        WEEKDAYS[day.weekday().num_days_from_monday() as usize],
+        day.day(),
+        MONTHS[day.month0() as usize],
+        day.year()
+    )
+}
+
 /// A meeting's time as a Swede writes it: "måndag 30 mars 2026 kl. 10.00–11.30".
 pub fn swedish_time(start_utc: NaiveDateTime, minutes: i32) -> String {
     let start = deadlines::local(start_utc);
     let end = deadlines::local(start_utc + Duration::minutes(minutes.into()));
     format!(
-        "{} {} {} {} kl. {:02}.{:02}–{:02}.{:02}",
-        WEEKDAYS[start.weekday().num_days_from_monday() as usize],
-        start.day(),
-        MONTHS[start.month0() as usize],
-        start.year(),
+        "{} kl. {:02}.{:02}–{:02}.{:02}",
+        swedish_date(start.date()),
         start.hour(),
         start.minute(),
         end.hour(),

@@ -1477,6 +1477,39 @@ pub fn book_follow_up(
     schedule_meeting(conn, actor, sip, &input, settings)
 }
 
+/// Participants the consent covers today: those a meeting booked now would invite.
+pub(crate) fn invitable(conn: &mut AnyConnection, sip: &Sip) -> Result<Vec<Participant>, AppError> {
+    let today = deadlines::local(now()).date();
+    let terms = terms_of(conn, &sip.id)?;
+    Ok(active_participants(conn, &sip.id)?
+        .into_iter()
+        .filter(|p| participant_covered(sip, p, &terms, today))
+        .collect())
+}
+
+/// When the next meeting should be held by: the first meeting's deadline until one is booked,
+/// then the latest plan's follow-up date.
+pub(crate) fn next_meeting_due(
+    conn: &mut AnyConnection,
+    sip: &Sip,
+) -> Result<Option<NaiveDate>, AppError> {
+    let booked: i64 = meetings::table
+        .filter(meetings::sip_id.eq(&sip.id))
+        .filter(meetings::cancelled_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if booked > 0 {
+        return latest_follow_up(conn, &sip.id);
+    }
+    let days = first_meeting_days(conn, &sip.municipality_id)?;
+    let today = deadlines::local(now()).date();
+    Ok(model::first_meeting_due(
+        &terms_of(conn, &sip.id)?,
+        days,
+        today,
+    ))
+}
+
 fn latest_follow_up(conn: &mut AnyConnection, sip: &SipId) -> Result<Option<NaiveDate>, AppError> {
     Ok(crate::db::schema::plans::table
         .filter(crate::db::schema::plans::sip_id.eq(sip))

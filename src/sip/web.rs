@@ -116,6 +116,8 @@ pub fn caseworker_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(post_remove),
         )
         .route("/sip/{id}/moten", web::post().to(post_meeting))
+        .route("/sip/{id}/tider", web::get().to(get_times))
+        .route("/sip/{id}/tider", web::post().to(post_book_time))
         .route(
             "/sip/{id}/moten/{mid}/installa",
             web::post().to(post_cancel),
@@ -985,4 +987,196 @@ fn organisation_names(
         .into_iter()
         .map(|(o, _)| (o.id, o.name))
         .collect())
+}
+
+// ---- finding a time ----
+
+#[derive(Template)]
+#[template(path = "sip/times.html")]
+struct TimesPage {
+    layout: Layout,
+    sip: store::Sip,
+    search: crate::sip::times::SearchInput,
+    found: Option<crate::sip::times::Suggestions>,
+    errors: FormErrors,
+    place: String,
+    video_url: String,
+}
+
+impl TimesPage {
+    fn when(&self, slot: &crate::schedule::slots::Slot<usize>) -> String {
+        swedish_time(slot.start, (slot.end - slot.start).num_minutes() as i32)
+    }
+    /// The local start, as the booking form reads it.
+    fn value(&self, slot: &crate::schedule::slots::Slot<usize>) -> String {
+        crate::reports::deadlines::local(slot.start)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+    fn names(&self, ids: &[usize]) -> String {
+        let found = self.found.as_ref();
+        ids.iter()
+            .filter_map(|i| {
+                found
+                    .and_then(|f| f.people.get(*i))
+                    .map(|p| p.name.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    fn name(&self, id: &usize) -> String {
+        self.names(std::slice::from_ref(id))
+    }
+    fn day(&self, d: &chrono::NaiveDate) -> String {
+        crate::sip::model::swedish_date(*d)
+    }
+    fn nearest_link(&self, d: &chrono::NaiveDate) -> String {
+        let s = self.found.as_ref().map(|f| &f.search);
+        format!(
+            "/sip/{}/tider?minutes={}&buffer={}&from={d}&to={}",
+            self.sip.id,
+            s.map_or(60, |s| s.minutes),
+            s.map_or(0, |s| s.buffer_minutes),
+            *d + chrono::Duration::days(13)
+        )
+    }
+}
+
+/// Runs the search (when it can be read) and shows the page.
+#[allow(clippy::too_many_arguments)]
+async fn times_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: crate::accounts::AuthUser,
+    id: SipId,
+    search: crate::sip::times::SearchInput,
+    mut errors: FormErrors,
+    place: String,
+    video_url: String,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let (actor, settings, typed) = (
+        Actor::User(user.clone()),
+        state.settings.clone(),
+        search.clone(),
+    );
+    let (sip, found) = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let found = match crate::sip::times::search_for(conn, &sip, &typed) {
+                Ok(s) => Ok(crate::sip::times::suggest(
+                    conn, &actor, &sip, s, &settings,
+                )?),
+                Err(AppError::Invalid(e)) => Err(e),
+                Err(e) => return Err(e),
+            };
+            Ok((sip, found))
+        })
+        .await?;
+    let (found, status) = match found {
+        Ok(found) => (Some(found), status),
+        Err(search_errors) => {
+            errors.0.extend(search_errors);
+            (None, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    };
+    render(
+        status,
+        &TimesPage {
+            layout: Layout::new(req, Some(user)),
+            sip,
+            search,
+            found,
+            errors,
+            place,
+            video_url,
+        },
+    )
+}
+
+async fn get_times(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<crate::sip::times::SearchInput>,
+) -> Result<HttpResponse, PageError> {
+    times_page(
+        &req,
+        &state,
+        user,
+        SipId(path.into_inner()),
+        query.into_inner(),
+        FormErrors::default(),
+        String::new(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// One click on a suggested time: the busy times are checked again, then the meeting is booked
+/// and the invitations go out as for any booking.
+async fn post_book_time(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let value = |k: &str| crate::web::form_value(&pairs, k).to_string();
+    let search = crate::sip::times::SearchInput {
+        minutes: value("minutes"),
+        from: value("from"),
+        to: value("to"),
+        buffer: value("buffer"),
+    };
+    let input = MeetingInput {
+        starts_at: value("starts_at"),
+        minutes: value("minutes").trim().parse().ok(),
+        place: value("place"),
+        video_url: value("video_url"),
+    };
+    let (actor, sip_id, settings, sent) = (
+        Actor::User(user.clone()),
+        id.clone(),
+        state.settings.clone(),
+        input.clone(),
+    );
+    let result = state
+        .db(move |conn| {
+            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
+            let valid = crate::sip::model::validate_meeting(&sent, crate::db::now())
+                .map_err(AppError::Invalid)?;
+            crate::sip::times::still_free(conn, &sip, valid.starts_at, valid.minutes.into())?;
+            store::schedule_meeting(conn, &actor, &sip, &sent, &settings).map(|_| ())
+        })
+        .await;
+    let errors = match result {
+        Ok(()) => {
+            state.mail_wake.notify_one();
+            return Ok(see_other(format!("/sip/{id}?sparat=mote")));
+        }
+        Err(AppError::Invalid(errors)) => errors,
+        Err(AppError::Conflict(message)) => vec![FieldError::new("form", message)],
+        Err(e) => return Err(e.into()),
+    };
+    let status = if errors.iter().any(|e| e.field == "form") {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    times_page(
+        &req,
+        &state,
+        user,
+        id,
+        search,
+        FormErrors(errors),
+        input.place,
+        input.video_url,
+        status,
+    )
+    .await
 }

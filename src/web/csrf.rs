@@ -125,6 +125,19 @@ pub fn token_for_cookie(settings: &Settings, cookie: &str) -> String {
     keyed_hash(&settings.secret_key, "csrf", cookie)
 }
 
+/// Checks a form's `csrf_token` against this browser's CSRF cookie (every form extractor uses
+/// this: [`CsrfForm`] and the file upload).
+pub fn check_token(req: &HttpRequest, token: Option<&str>) -> Result<(), PageError> {
+    let has_cookie = req.cookie(COOKIE).is_some();
+    match token {
+        Some(token) if has_cookie && same(token, &token_for(req)) => Ok(()),
+        _ => {
+            tracing::info!(path = %req.path(), "form refused: missing or wrong CSRF token");
+            Err(AppError::CsrfFailed.into())
+        }
+    }
+}
+
 /// A URL-encoded form whose CSRF token has been checked. Fields are `T`; `csrf_token` is ignored
 /// by `T` as serde ignores unknown fields.
 pub struct CsrfForm<T>(pub T);
@@ -154,15 +167,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             }
             let sent: TokenOnly = serde_urlencoded::from_bytes(&body)
                 .map_err(|_| AppError::BadRequest("Formuläret kunde inte läsas.".into()))?;
-            let expected = token_for(&req);
-            let has_cookie = req.cookie(COOKIE).is_some();
-            match sent.csrf_token {
-                Some(token) if has_cookie && same(&token, &expected) => {}
-                _ => {
-                    tracing::info!(path = %req.path(), "form refused: missing or wrong CSRF token");
-                    return Err(AppError::CsrfFailed.into());
-                }
-            }
+            check_token(&req, sent.csrf_token.as_deref())?;
             serde_urlencoded::from_bytes(&body)
                 .map(CsrfForm)
                 .map_err(|e| {

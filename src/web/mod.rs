@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod identity;
 pub mod pages;
+pub mod profile;
 
 use std::sync::Arc;
 

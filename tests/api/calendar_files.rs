@@ -131,11 +131,7 @@ fn published_calendars_give_the_same_busy_times_as_an_independent_expander() {
                 "{name}: ours {} intervals, expander {}; first difference {:?}",
                 got.len(),
                 expected.len(),
-                got.iter()
-                    .zip(&expected)
-                    .find(|(a, b)| a != b)
-                    .map(|(a, b)| (a, b))
-                    .or(None)
+                got.iter().zip(&expected).find(|(a, b)| a != b)
             )),
             (Err(e), None) => differ.push(format!(
                 "{name}: we refuse it ({e}), the expander reads {} intervals",

@@ -236,6 +236,8 @@ pub fn test_settings(
         ("SAMORDNA_SECRET_KEY".into(), SECRET.into()),
         ("SAMORDNA_MAIL_RETRY_SECONDS".into(), "1".into()),
         ("SAMORDNA_DB_POOL_SIZE".into(), "4".into()),
+        // Test calendars are served from loopback.
+        ("SAMORDNA_BUSY_FETCH_PRIVATE".into(), "true".into()),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
@@ -244,6 +246,7 @@ pub fn test_settings(
         Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
     settings.mail_poll_interval = Duration::from_millis(100);
     settings.reminder_poll_interval = Duration::from_millis(200);
+    settings.busy_refresh = Duration::from_secs(2);
     settings
 }
 

@@ -1,0 +1,3 @@
+DROP TABLE busy_times;
+DROP TABLE busy_sources;
+DROP TABLE working_hours;

@@ -1,0 +1,281 @@
+//! *Min profil*: the user's own calendar feed of SIP meetings ([`crate::sip::feed`]), their
+//! working hours and where their busy times come from ([`crate::schedule::sources`]).
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use futures_util::StreamExt;
+
+use crate::accounts::AuthUser;
+use crate::error::{AppError, PageError};
+use crate::schedule::slots::WorkingHours;
+use crate::schedule::sources::{self, HoursInput, Source, SourceId};
+use crate::web::csrf::{check_token, CsrfForm, NoFields};
+use crate::web::identity::CurrentUser;
+use crate::web::{render, see_other, AppState, FormErrors, Layout, SavedQuery};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/profil", web::get().to(get_profile))
+        .route("/profil/arbetstid", web::post().to(post_hours))
+        .route("/profil/upptagen", web::post().to(post_address))
+        .route("/profil/upptagen/fil", web::post().to(post_file))
+        .route("/profil/upptagen/{id}/ta-bort", web::post().to(post_remove));
+}
+
+/// What a profile page shows besides the stored state: a notice, or a form sent back.
+#[derive(Default)]
+pub struct Shown {
+    /// A new feed address, shown once.
+    pub new_feed: Option<String>,
+    pub saved: &'static str,
+    pub typed_url: String,
+    pub typed_hours: Option<HoursInput>,
+    pub errors: FormErrors,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    layout: Layout,
+    has_feed: bool,
+    sources: Vec<Source>,
+    stale: Vec<bool>,
+    hours: WorkingHours,
+    shown: Shown,
+}
+
+const DAYS: [(u32, &str); 7] = [
+    (1, "måndag"),
+    (2, "tisdag"),
+    (3, "onsdag"),
+    (4, "torsdag"),
+    (5, "fredag"),
+    (6, "lördag"),
+    (7, "söndag"),
+];
+
+impl ProfilePage {
+    fn days(&self) -> &'static [(u32, &'static str)] {
+        &DAYS
+    }
+    fn day_checked(&self, n: &u32) -> bool {
+        match &self.shown.typed_hours {
+            Some(typed) => typed.days.iter().any(|d| d.trim() == n.to_string()),
+            None => self.hours.days.iter().any(|d| d.number_from_monday() == *n),
+        }
+    }
+    fn start_text(&self) -> String {
+        self.shown.typed_hours.as_ref().map_or_else(
+            || self.hours.start.format("%H:%M").to_string(),
+            |t| t.start.clone(),
+        )
+    }
+    fn end_text(&self) -> String {
+        self.shown.typed_hours.as_ref().map_or_else(
+            || self.hours.end.format("%H:%M").to_string(),
+            |t| t.end.clone(),
+        )
+    }
+}
+
+/// The profile page with the user's current state and whatever `shown` adds.
+pub async fn show(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    status: StatusCode,
+    shown: Shown,
+) -> Result<HttpResponse, PageError> {
+    let id = user.id.clone();
+    let (has_feed, sources, mut hours) = state
+        .db(move |conn| {
+            Ok((
+                crate::sip::feed::has_feed(conn, &id)?,
+                sources::sources_of(conn, std::slice::from_ref(&id))?,
+                sources::hours_of(conn, std::slice::from_ref(&id))?,
+            ))
+        })
+        .await?;
+    let at = crate::db::now();
+    let stale = sources
+        .iter()
+        .map(|s| s.stale(at, state.settings.busy_refresh))
+        .collect();
+    render(
+        status,
+        &ProfilePage {
+            layout: Layout::new(req, Some(user.clone())),
+            has_feed,
+            sources,
+            stale,
+            hours: hours.remove(&user.id).unwrap_or_default(),
+            shown,
+        },
+    )
+}
+
+async fn get_profile(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let saved = match query.sparat.as_deref() {
+        Some("arbetstid") => "Din arbetstid är sparad.",
+        Some("kalender") => "Kalendern är tillagd. Samordna läser den nu och sedan regelbundet.",
+        Some("fil") => "Filen är inläst. Bara tiderna då du är upptagen sparades.",
+        Some("borttagen") => "Kalendern är borttagen, och tiderna från den med den.",
+        Some("stangd") => "Kalenderadressen är avstängd.",
+        _ => "",
+    };
+    show(
+        &req,
+        &state,
+        user,
+        StatusCode::OK,
+        Shown {
+            saved,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Back to the profile with what was saved, or the page again with the mistakes.
+async fn done_or_again(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    result: Result<(), AppError>,
+    saved: &str,
+    shown: Shown,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(()) => Ok(see_other(format!("/profil?sparat={saved}#upptagen"))),
+        Err(AppError::Invalid(errors)) => {
+            let shown = Shown {
+                errors: FormErrors(errors),
+                ..shown
+            };
+            show(req, state, user, StatusCode::UNPROCESSABLE_ENTITY, shown).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn post_hours(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let input = HoursInput {
+        days: pairs
+            .iter()
+            .filter(|(k, _)| k == "days")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        start: crate::web::form_value(&pairs, "start").to_string(),
+        end: crate::web::form_value(&pairs, "end").to_string(),
+    };
+    let (u, sent) = (user.clone(), input.clone());
+    let result = state
+        .db(move |conn| sources::set_hours(conn, &u, &sent))
+        .await;
+    let shown = Shown {
+        typed_hours: Some(input),
+        ..Default::default()
+    };
+    done_or_again(&req, &state, user, result, "arbetstid", shown).await
+}
+
+#[derive(serde::Deserialize)]
+struct AddressForm {
+    #[serde(default)]
+    url: String,
+}
+
+async fn post_address(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<AddressForm>,
+) -> Result<HttpResponse, PageError> {
+    let (u, url) = (user.clone(), form.url.clone());
+    let result = state
+        .db(move |conn| sources::add_address(conn, &u, &url))
+        .await;
+    if let Ok(id) = &result {
+        // Read at once rather than at the next background pass.
+        actix_web::rt::spawn(sources::refresh(
+            state.pool.clone(),
+            state.settings.clone(),
+            id.clone(),
+        ));
+    }
+    let shown = Shown {
+        typed_url: form.url,
+        ..Default::default()
+    };
+    done_or_again(&req, &state, user, result.map(|_| ()), "kalender", shown).await
+}
+
+/// An uploaded `.ics` file (multipart form with `csrf_token` and `file`).
+async fn post_file(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let unreadable = || AppError::BadRequest("Filen kunde inte tas emot. Försök igen.".into());
+    let (mut token, mut file) = (None::<String>, Vec::new());
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|_| unreadable())?;
+        let name = field.name().unwrap_or("").to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| unreadable())?;
+            if bytes.len() + chunk.len() > sources::MAX_BYTES {
+                return Err(AppError::BadRequest(format!(
+                    "Filen är större än {} MB.",
+                    sources::MAX_BYTES / 1024 / 1024
+                ))
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf_token" => token = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            "file" => file = bytes,
+            _ => {}
+        }
+    }
+    check_token(&req, token.as_deref())?;
+    let u = user.clone();
+    let result = state
+        .db(move |conn| sources::add_file(conn, &u, &file))
+        .await;
+    done_or_again(
+        &req,
+        &state,
+        user,
+        result.map(|_| ()),
+        "fil",
+        Shown::default(),
+    )
+    .await
+}
+
+async fn post_remove(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let id = SourceId(path.into_inner());
+    state
+        .db(move |conn| sources::remove(conn, &user, &id))
+        .await?;
+    Ok(see_other("/profil?sparat=borttagen#upptagen".into()))
+}
