@@ -22,7 +22,7 @@ pub enum Zone {
     Utc,
     Iana(Tz),
     /// From a `VTIMEZONE` whose name is no known zone.
-    Rules(Transitions),
+    Rules(std::sync::Arc<Transitions>),
 }
 
 impl Zone {
@@ -113,7 +113,9 @@ impl Zones {
             };
             let zone = named(id)
                 .or_else(|| value(&tz.properties, "X-LIC-LOCATION").and_then(named))
-                .or_else(|| rules(&tz.transitions, until_year).map(Zone::Rules));
+                .or_else(|| {
+                    rules(&tz.transitions, until_year).map(|r| Zone::Rules(std::sync::Arc::new(r)))
+                });
             if let Some(zone) = zone {
                 defined.insert(id.to_string(), zone);
             }
@@ -126,8 +128,12 @@ impl Zones {
     pub fn get(&self, tzid: Option<&str>) -> Zone {
         match tzid {
             None => self.default.clone(),
-            Some(id) => named(id)
-                .or_else(|| self.defined.get(id).cloned())
+            // A defined zone was already resolved by name where it has one.
+            Some(id) => self
+                .defined
+                .get(id)
+                .cloned()
+                .or_else(|| named(id))
                 .unwrap_or_else(|| self.default.clone()),
         }
     }

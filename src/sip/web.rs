@@ -1073,8 +1073,23 @@ async fn times_page(
             Ok((sip, found))
         })
         .await?;
+    let mut search = search;
     let (found, status) = match found {
-        Ok(found) => (Some(found), status),
+        Ok(found) => {
+            // Show the values searched with, defaults included.
+            let s = &found.search;
+            for (typed, used) in [
+                (&mut search.minutes, s.minutes.to_string()),
+                (&mut search.from, s.from.to_string()),
+                (&mut search.to, s.to.to_string()),
+                (&mut search.buffer, s.buffer_minutes.to_string()),
+            ] {
+                if typed.trim().is_empty() {
+                    *typed = used;
+                }
+            }
+            (Some(found), status)
+        }
         Err(search_errors) => {
             errors.0.extend(search_errors);
             (None, StatusCode::UNPROCESSABLE_ENTITY)

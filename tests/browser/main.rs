@@ -424,6 +424,24 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     let client = browser(&driver).await;
 
     log_in(&client, &app, &caseworker, "/sip").await;
+    // Working hours on the profile page: a mistake is shown beside its field, then saved.
+    client.goto(&app.url("/profil")).await.unwrap();
+    let start = client.find(Locator::Id("start")).await.unwrap();
+    start.clear().await.unwrap();
+    start.send_keys("17:00").await.unwrap();
+    click(&client, "form[action^='/profil/arbetstid'] button").await;
+    text_until(&client, "#end-error", |t| t.contains("sluta efter")).await;
+    assert_accessible(&client, &axe, "profile with an error").await;
+    let start = client.find(Locator::Id("start")).await.unwrap();
+    start.clear().await.unwrap();
+    start.send_keys("08:00").await.unwrap();
+    click(&client, "form[action^='/profil/arbetstid'] button").await;
+    text_until(&client, "[role=status]", |t| {
+        t == "Din arbetstid är sparad."
+    })
+    .await;
+    assert_accessible(&client, &axe, "profile").await;
+    client.goto(&app.url("/sip")).await.unwrap();
     assert_accessible(&client, &axe, "SIP list").await;
     click(&client, "form[action='/sip#ny'] button").await;
     text_until(&client, "#child_name-error", |t| t.contains("barnets namn")).await;
@@ -461,10 +479,14 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
         .unwrap();
     click(&client, "form[action$='/deltagare#deltagare'] button").await;
     text_until(&client, "[role=status]", |t| t == "Deltagaren är tillagd.").await;
-    let day = (samordna::db::now() + chrono::Duration::days(5)).date();
-    fill(&client, "starts_at", &format!("{day} 09:30")).await;
+    // Find a time: the suggestions, then one click books the best one.
+    click(&client, "form[action$='/tider'] button").await;
+    text_until(&client, "h1", |t| t.starts_with("Hitta en tid")).await;
+    text_until(&client, "ul.slots", |t| t.contains("Boka")).await;
+    assert_accessible(&client, &axe, "find a time").await;
+    screenshot(&client, "sip-find-time").await;
     fill(&client, "place", "Kommunhuset, rum 2").await;
-    click(&client, "form[action$='/moten#moten'] button").await;
+    click(&client, "ul.slots button").await;
     text_until(&client, "[role=status]", |t| {
         t == "Mötet är bokat och inbjudningarna är skickade."
     })
