@@ -366,11 +366,9 @@ impl<'a> Reader<'a> {
             .map(|v| {
                 // A PERIOD (RDATE) counts from its start; its end is read by `periods`.
                 let v = v.split('/').next().unwrap_or("").trim();
+                // The value is not repeated in the reason: it could be any text.
                 let t = local_time(v).ok_or_else(|| {
-                    self.bad(
-                        p,
-                        format!("{} har ett datum som inte går att läsa: \"{v}\"", p.name),
-                    )
+                    self.bad(p, format!("{} har ett datum som inte går att läsa", p.name))
                 })?;
                 Ok(if is_date || v.len() == 8 {
                     When::Date(t.date())
@@ -564,12 +562,7 @@ impl<'a> Reader<'a> {
                     continue;
                 }
                 for period in p.value.as_deref().unwrap_or("").split(',') {
-                    let bad = || {
-                        self.bad(
-                            p,
-                            format!("FREEBUSY har en period som inte går att läsa: \"{period}\""),
-                        )
-                    };
+                    let bad = || self.bad(p, "FREEBUSY har en period som inte går att läsa");
                     let (s, e) = period.split_once('/').ok_or_else(bad)?;
                     let start = local_time(s).ok_or_else(bad)?;
                     let start = if s.trim().ends_with(['Z', 'z']) {

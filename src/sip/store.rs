@@ -853,12 +853,10 @@ pub fn schedule_meeting(
         diesel::insert_into(meetings::table)
             .values(&meeting)
             .execute(conn)?;
-        for participant in active_participants(conn, &sip.id)? {
-            // Only those the consent covers today (a consent may have run out since the last
-            // background pass).
-            if participant_covered(sip, &participant, &terms, today) {
-                invite(conn, sip, &meeting, &participant, settings)?;
-            }
+        // Only those the consent covers today (a consent may have run out since the last
+        // background pass).
+        for participant in invitable(conn, sip)? {
+            invite(conn, sip, &meeting, &participant, settings)?;
         }
         record(
             conn,
