@@ -998,6 +998,12 @@ struct TimesPage {
     sip: store::Sip,
     search: crate::sip::times::SearchInput,
     found: Option<crate::sip::times::Suggestions>,
+    sent: SentBack,
+}
+
+/// A booking sent back to the page: what was typed and what was wrong.
+#[derive(Default)]
+struct SentBack {
     errors: FormErrors,
     place: String,
     video_url: String,
@@ -1043,16 +1049,13 @@ impl TimesPage {
 }
 
 /// Runs the search (when it can be read) and shows the page.
-#[allow(clippy::too_many_arguments)]
 async fn times_page(
     req: &HttpRequest,
     state: &AppState,
     user: crate::accounts::AuthUser,
     id: SipId,
     search: crate::sip::times::SearchInput,
-    mut errors: FormErrors,
-    place: String,
-    video_url: String,
+    mut sent: SentBack,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let (actor, settings, typed) = (
@@ -1091,7 +1094,7 @@ async fn times_page(
             (Some(found), status)
         }
         Err(search_errors) => {
-            errors.0.extend(search_errors);
+            sent.errors.0.extend(search_errors);
             (None, StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
@@ -1102,9 +1105,7 @@ async fn times_page(
             sip,
             search,
             found,
-            errors,
-            place,
-            video_url,
+            sent,
         },
     )
 }
@@ -1122,9 +1123,7 @@ async fn get_times(
         user,
         SipId(path.into_inner()),
         query.into_inner(),
-        FormErrors::default(),
-        String::new(),
-        String::new(),
+        SentBack::default(),
         StatusCode::OK,
     )
     .await
@@ -1188,9 +1187,11 @@ async fn post_book_time(
         user,
         id,
         search,
-        FormErrors(errors),
-        input.place,
-        input.video_url,
+        SentBack {
+            errors: FormErrors(errors),
+            place: input.place,
+            video_url: input.video_url,
+        },
         status,
     )
     .await
