@@ -147,6 +147,29 @@ pub enum Verdict {
 }
 
 /// Walks the whole chain in order and checks every link.
+/// Records that `actor` did `action` to one object, successfully.
+pub fn success(
+    conn: &mut AnyConnection,
+    actor: &crate::authz::Actor,
+    action: &str,
+    object_type: &str,
+    id: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    record(
+        conn,
+        &Event {
+            actor: &actor.audit_actor(),
+            action,
+            object_type,
+            object_id: Some(id),
+            outcome: Outcome::Success,
+            detail,
+        },
+    )
+    .map(|_| ())
+}
+
 pub fn verify(conn: &mut AnyConnection) -> Result<Verdict, AppError> {
     const BATCH: i64 = 1000;
     let mut expected_seq = 1i64;

@@ -326,7 +326,9 @@ struct Event {
     /// RDATEs, with their own length when given as a PERIOD.
     extra: Vec<(When, Option<Length>)>,
     excluded: Vec<When>,
-    overrides: bool,
+    /// For an instance with its own VEVENT: the UTC start it replaces.
+    recurrence_id: Option<NaiveDateTime>,
+    sequence: i64,
 }
 
 impl<'a> Reader<'a> {
@@ -470,7 +472,11 @@ impl<'a> Reader<'a> {
             }
         };
         // An instance with its own VEVENT (RECURRENCE-ID) is that one instance only.
-        let overrides = find("RECURRENCE-ID").is_some();
+        let recurrence_id = match find("RECURRENCE-ID") {
+            Some(p) => Some(self.utc(&self.when(p)?)),
+            None => None,
+        };
+        let overrides = recurrence_id.is_some();
         let mut extra = Vec::new();
         for p in all("RDATE").filter(|_| !overrides) {
             extra.extend(self.periods(p)?);
@@ -492,7 +498,10 @@ impl<'a> Reader<'a> {
                 .collect(),
             extra,
             excluded,
-            overrides,
+            recurrence_id,
+            sequence: value(props, "SEQUENCE")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
         })
     }
 
@@ -510,47 +519,37 @@ impl<'a> Reader<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         // Instances that have a VEVENT of their own, per UID, as UTC instants.
         let mut moved: HashMap<&str, HashSet<NaiveDateTime>> = HashMap::new();
-        for (raw, event) in calendar.events.iter().zip(&events) {
-            if let Some(rid) = raw
-                .properties
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case("RECURRENCE-ID"))
-            {
-                let at = self.utc(&self.when(rid)?);
-                moved.entry(event.uid.as_str()).or_default().insert(at);
-            }
-        }
         // Where several series share a UID (an export holding an event and its edited copy), the
         // one with the highest SEQUENCE, or else the last, is the event.
         let mut current: HashMap<&str, (i64, usize)> = HashMap::new();
-        for (i, (raw, event)) in calendar.events.iter().zip(&events).enumerate() {
-            if !event.overrides {
-                let sequence = value(&raw.properties, "SEQUENCE")
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                let seen = current.entry(event.uid.as_str()).or_insert((sequence, i));
-                if sequence >= seen.0 {
-                    *seen = (sequence, i);
+        for (i, event) in events.iter().enumerate() {
+            let uid = event.uid.as_str();
+            match event.recurrence_id {
+                Some(at) => {
+                    moved.entry(uid).or_default().insert(at);
+                }
+                None => {
+                    let seen = current.entry(uid).or_insert((event.sequence, i));
+                    if event.sequence >= seen.0 {
+                        *seen = (event.sequence, i);
+                    }
                 }
             }
         }
         let none = HashSet::new();
-        let replaced = |i: usize, e: &Event| {
-            !e.overrides
-                && !e.uid.is_empty()
-                && current.get(e.uid.as_str()).is_some_and(|c| c.1 != i)
-        };
-        for (_, event) in events
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| e.busy && !replaced(*i, e))
-        {
-            let skip = if event.overrides {
-                &none
-            } else {
-                moved.get(event.uid.as_str()).unwrap_or(&none)
+        for (i, event) in events.iter().enumerate() {
+            let skip = match event.recurrence_id {
+                Some(_) => &none,
+                None if !event.uid.is_empty()
+                    && current.get(event.uid.as_str()).is_some_and(|c| c.1 != i) =>
+                {
+                    continue; // replaced by a later copy of the series
+                }
+                None => moved.get(event.uid.as_str()).unwrap_or(&none),
             };
-            self.occurrences(event, skip, from, to, busy)?;
+            if event.busy {
+                self.occurrences(event, skip, from, to, busy)?;
+            }
         }
         for fb in &calendar.free_busys {
             for p in fb
@@ -561,27 +560,12 @@ impl<'a> Reader<'a> {
                 if param(p, "FBTYPE").is_some_and(|t| t.eq_ignore_ascii_case("FREE")) {
                     continue;
                 }
-                for period in p.value.as_deref().unwrap_or("").split(',') {
-                    let bad = || self.bad(p, "FREEBUSY har en period som inte går att läsa");
-                    let (s, e) = period.split_once('/').ok_or_else(bad)?;
-                    let start = local_time(s).ok_or_else(bad)?;
-                    let start = if s.trim().ends_with(['Z', 'z']) {
-                        start
-                    } else {
-                        self.zones.default.to_utc(start)
+                for (start, length) in self.periods(p)? {
+                    let Some(Length::Exact(length)) = length else {
+                        return Err(self.bad(p, "FREEBUSY har en period som inte går att läsa"));
                     };
-                    let end = if e.trim().starts_with(['P', 'p', '+', '-']) {
-                        let (days, rest) = duration(e).ok_or_else(bad)?;
-                        start + Duration::days(days) + rest
-                    } else {
-                        let end = local_time(e).ok_or_else(bad)?;
-                        if e.trim().ends_with(['Z', 'z']) {
-                            end
-                        } else {
-                            self.zones.default.to_utc(end)
-                        }
-                    };
-                    push(busy, start, end, from, to);
+                    let start = self.utc(&start);
+                    push(busy, start, start + length, from, to);
                 }
             }
         }

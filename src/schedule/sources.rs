@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use url::Url;
 
 use crate::accounts::{AuthUser, UserId};
-use crate::audit::{self, Outcome};
+use crate::audit;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::schema::{busy_sources, busy_times, working_hours};
@@ -68,7 +68,10 @@ impl Source {
             |t| format!("senast läst {}", crate::web::local_time(&t)),
         );
         match (&self.error, self.fetched_at, self.checked_at) {
-            (Some(e), _, _) => format!("Kunde inte läsas: {e}. Upptagna tider {last}."),
+            (Some(e), _, _) => format!(
+                "Kunde inte läsas: {e}. Upptagna tider {last}. Kontrollera adressen i din \
+                 kalender; har den ändrats, ta bort den här och lägg till den nya."
+            ),
             (None, None, None) => "Läses in – ladda om sidan om en stund.".into(),
             (None, _, _) => format!("Fungerar, {last}."),
         }
@@ -109,18 +112,14 @@ fn audit_source(
     action: &str,
     id: &SourceId,
 ) -> Result<(), AppError> {
-    audit::record(
+    audit::success(
         conn,
-        &audit::Event {
-            actor: &Actor::User(user.clone()).audit_actor(),
-            action,
-            object_type: "busy_source",
-            object_id: Some(id.as_str()),
-            outcome: Outcome::Success,
-            detail: "",
-        },
+        &Actor::User(user.clone()),
+        action,
+        "busy_source",
+        id.as_str(),
+        "",
     )
-    .map(|_| ())
 }
 
 /// Adds a calendar address; the background reader (or [`refresh`]) reads it.
@@ -357,18 +356,14 @@ pub fn set_hours(
                 working_hours::end_minute.eq(minutes(end)),
             ))
             .execute(conn)?;
-        audit::record(
+        audit::success(
             conn,
-            &audit::Event {
-                actor: &Actor::User(user.clone()).audit_actor(),
-                action: "working_hours.set",
-                object_type: "user",
-                object_id: Some(user.id.as_str()),
-                outcome: Outcome::Success,
-                detail: "",
-            },
+            &Actor::User(user.clone()),
+            "working_hours.set",
+            "user",
+            user.id.as_str(),
+            "",
         )
-        .map(|_| ())
     })
 }
 
@@ -581,50 +576,49 @@ fn record(
     outcome: Result<Fetched, String>,
 ) -> Result<(), AppError> {
     let at = now();
-    let target = busy_sources::table.filter(busy_sources::id.eq(id));
-    let failed = |conn: &mut AnyConnection, reason: String| {
-        diesel::update(busy_sources::table.filter(busy_sources::id.eq(id)))
-            .set(busy_sources::error.eq(Some(reason)))
-            .execute(conn)
-            .map(|_| ())
-    };
-    match outcome {
-        Err(reason) => failed(conn, reason)?,
-        Ok(Fetched::NotModified) => {
-            diesel::update(target)
-                .set((
-                    busy_sources::fetched_at.eq(Some(at)),
-                    busy_sources::error.eq(None::<String>),
-                ))
-                .execute(conn)?;
-        }
+    // A body that is no readable calendar is a failure like an unreachable server.
+    let outcome = match outcome {
         Ok(Fetched::Body {
             text,
             etag,
             last_modified,
         }) => {
             let (from, to) = window(at);
-            match read_calendar(&text, from, to) {
-                Err(e) => failed(
-                    conn,
-                    format!("filen på adressen är ingen läsbar kalender ({e})"),
-                )?,
-                Ok(busy) => write_tx(conn, |conn| {
+            read_calendar(&text, from, to)
+                .map(|busy| Some((busy, etag, last_modified)))
+                .map_err(|e| format!("filen på adressen är ingen läsbar kalender ({e})"))
+        }
+        Ok(Fetched::NotModified) => Ok(None),
+        Err(reason) => Err(reason),
+    };
+    let target = || busy_sources::table.filter(busy_sources::id.eq(id));
+    write_tx(conn, |conn| {
+        match outcome {
+            Err(reason) => {
+                diesel::update(target())
+                    .set(busy_sources::error.eq(Some(reason)))
+                    .execute(conn)?;
+            }
+            Ok(read) => {
+                if let Some((busy, etag, last_modified)) = read {
                     replace_times(conn, id, &busy)?;
-                    diesel::update(busy_sources::table.filter(busy_sources::id.eq(id)))
+                    diesel::update(target())
                         .set((
-                            busy_sources::fetched_at.eq(Some(at)),
-                            busy_sources::error.eq(None::<String>),
                             busy_sources::etag.eq(etag),
                             busy_sources::last_modified.eq(last_modified),
                         ))
                         .execute(conn)?;
-                    Ok::<(), AppError>(())
-                })?,
+                }
+                diesel::update(target())
+                    .set((
+                        busy_sources::fetched_at.eq(Some(at)),
+                        busy_sources::error.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
             }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Reads the given claimed sources and records each outcome. Source ids only are logged: never

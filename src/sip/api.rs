@@ -407,29 +407,7 @@ pub async fn get_slots(
     let found = state
         .db(move |conn| {
             let sip = store::find_for_caseworker(conn, &actor, &id)?;
-            // Errors name the API's parameters.
-            let search =
-                crate::sip::times::search_for(conn, &sip, &query).map_err(|e| match e {
-                    crate::error::AppError::Invalid(errors) => crate::error::AppError::Invalid(
-                        errors
-                            .into_iter()
-                            .map(|mut e| {
-                                if e.field == "minutes" || e.field == "buffer" {
-                                    e.field = format!(
-                                        "{}_minutes",
-                                        if e.field == "minutes" {
-                                            "duration"
-                                        } else {
-                                            "buffer"
-                                        }
-                                    );
-                                }
-                                e
-                            })
-                            .collect(),
-                    ),
-                    other => other,
-                })?;
+            let search = crate::sip::times::search_for(conn, &sip, &query)?;
             crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
         })
         .await?;

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 
 use crate::accounts::{AuthUser, UserId};
-use crate::audit::{self, Outcome};
+use crate::audit;
 use crate::authz::Actor;
 use crate::calendar::ics::{self, Method};
 use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
@@ -123,18 +123,14 @@ pub fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppErro
 }
 
 fn audit_feed(conn: &mut AnyConnection, user: &AuthUser, action: &str) -> Result<(), AppError> {
-    audit::record(
+    audit::success(
         conn,
-        &audit::Event {
-            actor: &Actor::User(user.clone()).audit_actor(),
-            action,
-            object_type: "user",
-            object_id: Some(user.id.as_str()),
-            outcome: Outcome::Success,
-            detail: "",
-        },
+        &Actor::User(user.clone()),
+        action,
+        "user",
+        user.id.as_str(),
+        "",
     )
-    .map(|_| ())
 }
 
 /// Creates a feed address, replacing any earlier one (which stops working at once).

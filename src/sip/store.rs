@@ -101,27 +101,7 @@ pub struct Invitee {
     pub removed_at: Option<NaiveDateTime>,
 }
 
-pub(crate) fn record(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    action: &str,
-    object_type: &str,
-    id: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &actor.audit_actor(),
-            action,
-            object_type,
-            object_id: Some(id),
-            outcome: Outcome::Success,
-            detail,
-        },
-    )
-    .map(|_| ())
-}
+pub(crate) use crate::audit::success as record;
 
 fn caseworker<'a>(
     conn: &mut AnyConnection,

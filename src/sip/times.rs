@@ -2,6 +2,8 @@
 //! participants the consent covers today), when each is busy (their own calendars and the
 //! service's meetings), their working hours, and the search ([`crate::schedule::slots`]).
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
@@ -26,14 +28,14 @@ pub const SUGGESTIONS: usize = 10;
 /// A search as typed (page form or API query); empty fields take their defaults.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct SearchInput {
-    #[serde(default, alias = "duration_minutes")]
-    pub minutes: String,
+    #[serde(default)]
+    pub duration_minutes: String,
     #[serde(default)]
     pub from: String,
     #[serde(default)]
     pub to: String,
-    #[serde(default, alias = "buffer_minutes")]
-    pub buffer: String,
+    #[serde(default)]
+    pub buffer_minutes: String,
 }
 
 /// Checks a search: length 15–480 minutes (default 60), a window of at most three months
@@ -64,17 +66,17 @@ pub fn parse(
         }
     };
     let minutes = number(
-        &input.minutes,
+        &input.duration_minutes,
         60,
-        "minutes",
+        "duration_minutes",
         15..=480,
         "Skriv mötets längd i minuter, mellan 15 och 480.",
         &mut errors,
     );
     let buffer = number(
-        &input.buffer,
+        &input.buffer_minutes,
         0,
-        "buffer",
+        "buffer_minutes",
         0..=120,
         "Skriv marginalen i minuter, mellan 0 och 120.",
         &mut errors,
@@ -166,8 +168,22 @@ fn people_of(
     Ok(people)
 }
 
-/// The service's own meetings each user takes part in (as caseworker, or invited and not
-/// declined), as busy intervals overlapping `[from, to)`.
+/// Each user's busy intervals overlapping `[from, to)`: their calendars and the service's own
+/// meetings they take part in (as caseworker, or invited and not declined).
+fn busy_of(
+    conn: &mut AnyConnection,
+    users: &[UserId],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<HashMap<UserId, Vec<Interval>>, AppError> {
+    let mut busy = sources::busy_of(conn, users, from, to)?;
+    for (user, interval) in meetings_of(conn, users, from, to)? {
+        busy.entry(user).or_default().push(interval);
+    }
+    Ok(busy)
+}
+
+/// The service's own meetings each user takes part in, as intervals overlapping `[from, to)`.
 fn meetings_of(
     conn: &mut AnyConnection,
     users: &[UserId],
@@ -208,6 +224,7 @@ fn meetings_of(
         .into_iter()
         .chain(invited.into_iter().filter_map(|(u, s, m)| Some((u?, s, m))))
         .map(|(u, s, m)| (u, (s, s + Duration::minutes(m.into()))))
+        .filter(|(_, (_, end))| *end > from)
         .collect())
 }
 
@@ -224,10 +241,7 @@ pub fn suggest(
     // The search may look up to 90 days past the window for the nearest day that works.
     let from = to_utc(search.from.and_time(NaiveTime::MIN));
     let to = to_utc((search.to + Duration::days(92)).and_time(NaiveTime::MIN));
-    let mut busy = sources::busy_of(conn, &accounts, from, to)?;
-    for (user, interval) in meetings_of(conn, &accounts, from, to)? {
-        busy.entry(user).or_default().push(interval);
-    }
+    let mut busy = busy_of(conn, &accounts, from, to)?;
     let mut hours = sources::hours_of(conn, &accounts)?;
     let all_sources = sources::sources_of(conn, &accounts)?;
     let at = now();
@@ -309,18 +323,10 @@ pub fn still_free(
         .filter(|p| p.1)
         .filter_map(|p| p.2.clone())
         .collect();
-    let mut busy = sources::busy_of(conn, &accounts, starts_at, end)?;
-    for (user, interval) in meetings_of(conn, &accounts, starts_at, end)? {
-        if interval.0 < end && interval.1 > starts_at {
-            busy.entry(user).or_default().push(interval);
-        }
-    }
+    let busy = busy_of(conn, &accounts, starts_at, end)?;
     let taken: Vec<&str> = people
         .iter()
-        .filter(|p| {
-            p.2.as_ref()
-                .is_some_and(|u| busy.get(u).is_some_and(|b| !b.is_empty()))
-        })
+        .filter(|p| p.2.as_ref().is_some_and(|u| busy.contains_key(u)))
         .map(|p| p.0.as_str())
         .collect();
     if taken.is_empty() {
@@ -366,14 +372,14 @@ mod tests {
     #[test]
     fn mistakes_are_named_per_field_in_swedish() {
         let input = SearchInput {
-            minutes: "abc".into(),
+            duration_minutes: "abc".into(),
             from: "3 december".into(),
             to: "2027-06-01".into(),
-            buffer: "500".into(),
+            buffer_minutes: "500".into(),
         };
         let errors = parse(&input, d("2026-11-23"), None).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["minutes", "buffer", "from", "to"]);
+        assert_eq!(fields, ["duration_minutes", "buffer_minutes", "from", "to"]);
         assert!(errors[2].message.contains("2026-12-03"));
         let late = SearchInput {
             from: "2026-12-10".into(),

@@ -1039,7 +1039,7 @@ impl TimesPage {
     fn nearest_link(&self, d: &chrono::NaiveDate) -> String {
         let s = self.found.as_ref().map(|f| &f.search);
         format!(
-            "/sip/{}/tider?minutes={}&buffer={}&from={d}&to={}",
+            "/sip/{}/tider?duration_minutes={}&buffer_minutes={}&from={d}&to={}",
             self.sip.id,
             s.map_or(60, |s| s.minutes),
             s.map_or(0, |s| s.buffer_minutes),
@@ -1082,10 +1082,10 @@ async fn times_page(
             // Show the values searched with, defaults included.
             let s = &found.search;
             for (typed, used) in [
-                (&mut search.minutes, s.minutes.to_string()),
+                (&mut search.duration_minutes, s.minutes.to_string()),
                 (&mut search.from, s.from.to_string()),
                 (&mut search.to, s.to.to_string()),
-                (&mut search.buffer, s.buffer_minutes.to_string()),
+                (&mut search.buffer_minutes, s.buffer_minutes.to_string()),
             ] {
                 if typed.trim().is_empty() {
                     *typed = used;
@@ -1141,14 +1141,14 @@ async fn post_book_time(
     let id = SipId(path.into_inner());
     let value = |k: &str| crate::web::form_value(&pairs, k).to_string();
     let search = crate::sip::times::SearchInput {
-        minutes: value("minutes"),
+        duration_minutes: value("duration_minutes"),
         from: value("from"),
         to: value("to"),
-        buffer: value("buffer"),
+        buffer_minutes: value("buffer_minutes"),
     };
     let input = MeetingInput {
         starts_at: value("starts_at"),
-        minutes: value("minutes").trim().parse().ok(),
+        minutes: value("duration_minutes").trim().parse().ok(),
         place: value("place"),
         video_url: value("video_url"),
     };

@@ -430,7 +430,7 @@ async fn one_click_booking_checks_again(app: TestApp) {
     assert_eq!(upload(calendar(day, 8, 12)).await.status().as_u16(), 303);
     let caseworker_browser = app.fresh_browser();
     caseworker_browser.login(&caseworker).await;
-    let times = format!("/sip/{sip}/tider?minutes=60&from={day}&to={day}");
+    let times = format!("/sip/{sip}/tider?duration_minutes=60&from={day}&to={day}");
     let page = caseworker_browser.page(&times).await;
     assert!(page.contains(&format!("value=\"{day} 12:00\"")), "{page}");
     assert!(!page.contains(&format!("value=\"{day} 08:00\"")), "{page}");
@@ -449,7 +449,7 @@ async fn one_click_booking_checks_again(app: TestApp) {
                     &format!("/sip/{sip}/tider"),
                     &[
                         ("starts_at", &start),
-                        ("minutes", "60"),
+                        ("duration_minutes", "60"),
                         ("from", &from),
                         ("to", &from),
                         ("place", place),
