@@ -125,6 +125,11 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// Whether the database still answers on this connection (false when the server went away).
+pub fn answers(conn: &mut AnyConnection) -> bool {
+    conn.batch_execute("SELECT 1").is_ok()
+}
+
 /// Opens one connection first, so that an unreachable database is reported with its real cause,
 /// then builds the pool.
 pub fn connect(url: &str, size: u32) -> Result<DbPool, String> {

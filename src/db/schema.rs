@@ -362,7 +362,18 @@ diesel::joinable!(working_hours -> users (user_id));
 diesel::joinable!(busy_sources -> users (user_id));
 diesel::joinable!(busy_times -> busy_sources (source_id));
 
+diesel::table! {
+    intake_queue (report_id) {
+        report_id -> Text,
+        municipality_id -> Text,
+        due_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+diesel::joinable!(intake_queue -> reports (report_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    intake_queue,
     working_hours,
     busy_sources,
     busy_times,

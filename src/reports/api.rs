@@ -391,17 +391,34 @@ pub struct QueueEntry {
     pub children: i64,
 }
 
-/// `GET /api/v1/intake`: the caller's municipality's undecided reports, most urgent first.
-#[utoipa::path(get, path = "/api/v1/intake", tag = "intake",
-    responses((status = 200, body = Vec<QueueEntry>), (status = 403, body = crate::api::ErrorResponse)),
+/// Which page of the queue: `limit` (1–500, default 100) lines after the `offset` most urgent.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct QueueQuery {
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+/// `GET /api/v1/intake`: the caller's municipality's undecided reports, most urgent first, a page
+/// at a time; `X-Total-Count` says how many wait in all.
+#[utoipa::path(get, path = "/api/v1/intake", tag = "intake", params(QueueQuery),
+    responses((status = 200, body = Vec<QueueEntry>,
+               headers(("X-Total-Count" = i64, description = "Reports waiting for a decision, in all"))),
+              (status = 403, body = crate::api::ErrorResponse),
+              (status = 422, description = "limit or offset out of range", body = crate::api::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_intake(
     ApiActor(actor): ApiActor,
     state: web::Data<AppState>,
+    query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let items = state.db(move |conn| intake_queue_for(conn, &actor)).await?;
+    let page = store::QueuePage::parse(query.limit.as_deref(), query.offset.as_deref())
+        .map_err(AppError::Invalid)?;
+    let queue = state
+        .db(move |conn| intake_queue_for(conn, &actor, page))
+        .await?;
     let now = crate::db::now();
-    let entries: Vec<QueueEntry> = items
+    let entries: Vec<QueueEntry> = queue
+        .items
         .into_iter()
         .map(|item| QueueEntry {
             urgency: deadlines::urgency_at(item.next_due(), now).as_str().into(),
@@ -416,7 +433,9 @@ pub async fn get_intake(
             children: item.children,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(entries))
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", queue.total.to_string()))
+        .json(entries))
 }
 
 /// An investigation and its clock.

@@ -109,7 +109,8 @@ pub fn file_report(
 pub fn intake_queue_for(
     conn: &mut AnyConnection,
     actor: &Actor,
-) -> Result<Vec<store::QueueItem>, AppError> {
+    page: store::QueuePage,
+) -> Result<store::Queue, AppError> {
     let municipality = own_municipality(actor)?;
     authorize(
         conn,
@@ -120,7 +121,7 @@ pub fn intake_queue_for(
         },
         None,
     )?;
-    store::intake_queue(conn, &municipality, &actor.audit_actor())
+    store::intake_queue(conn, &municipality, &actor.audit_actor(), page)
 }
 
 /// The investigations of the actor's own municipality, with their reports' references.

@@ -10,8 +10,8 @@ use crate::accounts::{AuthUser, MunicipalityId, UserId};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::config::Settings;
 use crate::db::schema::{
-    investigations, municipalities, report_children, report_decisions, report_guardians,
-    report_reporters, reports, safety_assessments,
+    intake_queue, investigations, municipalities, report_children, report_decisions,
+    report_guardians, report_reporters, reports, safety_assessments,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
@@ -280,6 +280,14 @@ pub fn file(
                 })
                 .execute(conn)?;
         }
+        diesel::insert_into(intake_queue::table)
+            .values((
+                intake_queue::report_id.eq(&id),
+                intake_queue::municipality_id.eq(&municipality_id),
+                intake_queue::due_at.eq(next_due(clocks.safety_due, clocks.decision_due, false)),
+                intake_queue::received_at.eq(received_at),
+            ))
+            .execute(conn)?;
         let actor = match filer {
             Filer::Professional(user) => crate::authz::Actor::User(user.clone()).audit_actor(),
             Filer::Public => AuditActor::anonymous(),
@@ -419,31 +427,111 @@ pub struct QueueItem {
 impl QueueItem {
     /// The clock that runs out first among those still running.
     pub fn next_due(&self) -> NaiveDateTime {
-        let decision_end = deadlines::to_utc(
-            self.report
-                .decision_due_on
-                .and_hms_opt(23, 59, 59)
-                .expect("valid time"),
-        );
-        if self.safety_assessed {
-            decision_end
+        next_due(
+            self.report.safety_due_at,
+            self.report.decision_due_on,
+            self.safety_assessed,
+        )
+    }
+}
+
+/// The clock that runs out first among those still running: the safety assessment's until it is
+/// made, then the decision's (the end of its last day, Stockholm time). It orders the queue.
+pub fn next_due(
+    safety_due_at: NaiveDateTime,
+    decision_due_on: NaiveDate,
+    safety_assessed: bool,
+) -> NaiveDateTime {
+    let decision_end =
+        deadlines::to_utc(decision_due_on.and_hms_opt(23, 59, 59).expect("valid time"));
+    if safety_assessed {
+        decision_end
+    } else {
+        safety_due_at.min(decision_end)
+    }
+}
+
+/// Which part of the queue to read: `limit` lines after the `offset` most urgent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueuePage {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl QueuePage {
+    /// The most a page holds, and what a page holds unless asked otherwise.
+    pub const MAX: i64 = 500;
+    pub const DEFAULT: i64 = 100;
+
+    /// The first `DEFAULT` lines after `offset`.
+    pub fn from(offset: i64) -> Self {
+        Self {
+            limit: Self::DEFAULT,
+            offset: offset.max(0),
+        }
+    }
+
+    /// A page as asked for in a query string (empty means the default), with each mistake named
+    /// by its parameter.
+    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut number = |field: &str, text: Option<&str>, default: i64, max: i64| match text
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => default,
+            Some(t) => match t.parse::<i64>() {
+                Ok(n) if (0..=max).contains(&n) && (field != "limit" || n > 0) => n,
+                _ => {
+                    errors.push(FieldError::new(
+                        field,
+                        if field == "limit" {
+                            format!("Ange ett heltal mellan 1 och {max}.")
+                        } else {
+                            "Ange ett heltal, 0 eller större.".to_string()
+                        },
+                    ));
+                    default
+                }
+            },
+        };
+        let page = Self {
+            limit: number("limit", limit, Self::DEFAULT, Self::MAX),
+            offset: number("offset", offset, 0, i64::from(i32::MAX)),
+        };
+        if errors.is_empty() {
+            Ok(page)
         } else {
-            self.report.safety_due_at.min(decision_end)
+            Err(errors)
         }
     }
 }
 
-/// Reports of a municipality without a decision yet, the most urgent clock first.
+/// A page of the queue, with counts over the whole queue.
+#[derive(Clone, Debug)]
+pub struct Queue {
+    pub items: Vec<QueueItem>,
+    /// Reports waiting for a decision, in all.
+    pub total: i64,
+    /// Of those, how many have a clock that has run out, or runs out today.
+    pub overdue: i64,
+    pub due_today: i64,
+}
+
+/// Reports of a municipality without a decision yet, the most urgent clock first. Read from the
+/// `intake_queue` index, so the cost follows the page and the open reports, not the database.
 pub fn intake_queue(
     conn: &mut AnyConnection,
     municipality: &MunicipalityId,
     reader: &AuditActor,
-) -> Result<Vec<QueueItem>, AppError> {
-    let rows: Vec<(Report, Option<ReportId>)> = reports::table
-        .left_join(report_decisions::table)
-        .left_join(safety_assessments::table)
-        .filter(reports::municipality_id.eq(municipality))
-        .filter(report_decisions::report_id.nullable().is_null())
+    page: QueuePage,
+) -> Result<Queue, AppError> {
+    let rows: Vec<(Report, Option<ReportId>)> = intake_queue::table
+        .inner_join(reports::table.left_join(safety_assessments::table))
+        .filter(intake_queue::municipality_id.eq(municipality))
+        .order((intake_queue::due_at, intake_queue::received_at))
+        .limit(page.limit)
+        .offset(page.offset)
         .select((
             Report::as_select(),
             safety_assessments::report_id.nullable(),
@@ -455,7 +543,7 @@ pub fn intake_queue(
         .group_by(report_children::report_id)
         .select((report_children::report_id, diesel::dsl::count_star()))
         .load(conn)?;
-    let mut items: Vec<QueueItem> = rows
+    let items: Vec<QueueItem> = rows
         .into_iter()
         .map(|(report, safety)| QueueItem {
             children: counts
@@ -467,7 +555,23 @@ pub fn intake_queue(
             report,
         })
         .collect();
-    items.sort_by_key(|i| (i.next_due(), i.report.received_at));
+    let at = now();
+    let tomorrow = deadlines::to_utc(
+        (deadlines::local(at).date() + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight"),
+    );
+    let open = || intake_queue::table.filter(intake_queue::municipality_id.eq(municipality));
+    let total: i64 = open().count().get_result(conn)?;
+    let overdue: i64 = open()
+        .filter(intake_queue::due_at.lt(at))
+        .count()
+        .get_result(conn)?;
+    let due_today: i64 = open()
+        .filter(intake_queue::due_at.ge(at))
+        .filter(intake_queue::due_at.lt(tomorrow))
+        .count()
+        .get_result(conn)?;
     audit::record(
         conn,
         &audit::Event {
@@ -476,10 +580,15 @@ pub fn intake_queue(
             object_type: "municipality",
             object_id: Some(municipality.as_str()),
             outcome: Outcome::Success,
-            detail: &format!("reports={}", items.len()),
+            detail: &format!("reports={} of {total}", items.len()),
         },
     )?;
-    Ok(items)
+    Ok(Queue {
+        items,
+        total,
+        overdue,
+        due_today,
+    })
 }
 
 /// Records the safety assessment (once).
@@ -516,6 +625,13 @@ pub fn record_safety_assessment(
         };
         diesel::insert_into(safety_assessments::table)
             .values(&record)
+            .execute(conn)?;
+        diesel::update(intake_queue::table.find(&report.id))
+            .set(intake_queue::due_at.eq(next_due(
+                report.safety_due_at,
+                report.decision_due_on,
+                true,
+            )))
             .execute(conn)?;
         audit::record(
             conn,
@@ -630,6 +746,7 @@ pub fn record_decision(
         diesel::insert_into(report_decisions::table)
             .values(&record)
             .execute(conn)?;
+        diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
         if decision == Decision::Open {
             let opened_on = deadlines::local(decided_at).date();
             diesel::insert_into(investigations::table)
@@ -824,6 +941,49 @@ pub fn extend_investigation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queue_pages_are_checked_per_parameter() {
+        assert_eq!(
+            QueuePage::parse(None, Some("")),
+            Ok(QueuePage {
+                limit: 100,
+                offset: 0
+            })
+        );
+        assert_eq!(
+            QueuePage::parse(Some(" 500 "), Some("200")),
+            Ok(QueuePage {
+                limit: 500,
+                offset: 200
+            })
+        );
+        let fields = |r: Result<QueuePage, Vec<FieldError>>| -> Vec<String> {
+            r.unwrap_err().into_iter().map(|e| e.field).collect()
+        };
+        assert_eq!(fields(QueuePage::parse(Some("0"), None)), ["limit"]);
+        assert_eq!(fields(QueuePage::parse(Some("501"), None)), ["limit"]);
+        assert_eq!(
+            fields(QueuePage::parse(Some("tio"), Some("-1"))),
+            ["limit", "offset"]
+        );
+        assert_eq!(QueuePage::from(-5).offset, 0);
+    }
+
+    #[test]
+    fn the_queue_clock_is_the_first_still_running() {
+        let safety = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(15, 0, 0)
+            .unwrap();
+        let decision = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        assert_eq!(next_due(safety, decision, false), safety);
+        // After the assessment: the end of the decision's last day, Stockholm time (UTC+1).
+        assert_eq!(
+            next_due(safety, decision, true),
+            decision.and_hms_opt(22, 59, 59).unwrap()
+        );
+    }
 
     #[test]
     fn references_look_right() {

@@ -17,8 +17,8 @@ use crate::reports::deadlines::{self, Urgency};
 use crate::reports::form::{Identity, ReportForm};
 use crate::reports::model::{allowed_decisions, Category, Decision, MAX_CHILDREN, MAX_GUARDIANS};
 use crate::reports::store::{
-    self, DecisionInput, Filed, Investigation, InvestigationId, OwnReport, QueueItem, ReportDetail,
-    ReportId,
+    self, DecisionInput, Filed, Investigation, InvestigationId, OwnReport, QueueItem, QueuePage,
+    ReportDetail, ReportId,
 };
 use crate::reports::{self as reports, access, View};
 use crate::web::csrf::CsrfForm;
@@ -336,8 +336,21 @@ pub struct QueueRow {
 struct IntakePage {
     layout: Layout,
     rows: Vec<QueueRow>,
-    overdue: usize,
-    due_today: usize,
+    total: i64,
+    overdue: i64,
+    due_today: i64,
+    /// The first line shown (0 for the most urgent), and where the next page starts, if any.
+    offset: i64,
+    next: Option<i64>,
+}
+
+impl IntakePage {
+    fn first_shown(&self) -> i64 {
+        self.offset + 1
+    }
+    fn last_shown(&self) -> i64 {
+        self.offset + self.rows.len() as i64
+    }
 }
 
 fn decision_clock(due_on: chrono::NaiveDate, today: chrono::NaiveDate) -> Clock {
@@ -354,18 +367,34 @@ fn safety_clock(due_at: NaiveDateTime, now: NaiveDateTime) -> Clock {
     }
 }
 
+#[derive(Deserialize)]
+struct IntakeQuery {
+    /// How many of the most urgent to skip: the queue is shown a page at a time.
+    #[serde(default)]
+    fran: Option<String>,
+}
+
 async fn get_intake(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
+    query: web::Query<IntakeQuery>,
 ) -> Result<impl Responder, PageError> {
     let actor = Actor::User(user.clone());
-    let items = state
-        .db(move |conn| reports::intake_queue_for(conn, &actor))
+    let page = QueuePage::from(
+        query
+            .fran
+            .as_deref()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0),
+    );
+    let queue = state
+        .db(move |conn| reports::intake_queue_for(conn, &actor, page))
         .await?;
     let now = crate::db::now();
     let today = deadlines::local(now).date();
-    let rows: Vec<QueueRow> = items
+    let rows: Vec<QueueRow> = queue
+        .items
         .into_iter()
         .map(|item| QueueRow {
             safety: (!item.safety_assessed).then(|| safety_clock(item.report.safety_due_at, now)),
@@ -373,17 +402,14 @@ async fn get_intake(
             item,
         })
         .collect();
-    let most_urgent = |row: &QueueRow| deadlines::urgency_at(row.item.next_due(), now);
+    let end = page.offset + rows.len() as i64;
     Ok(IntakePage {
         layout: Layout::new(&req, Some(user)),
-        overdue: rows
-            .iter()
-            .filter(|r| most_urgent(r) == Urgency::Overdue)
-            .count(),
-        due_today: rows
-            .iter()
-            .filter(|r| most_urgent(r) == Urgency::DueToday)
-            .count(),
+        total: queue.total,
+        overdue: queue.overdue,
+        due_today: queue.due_today,
+        offset: page.offset,
+        next: (end < queue.total).then_some(end),
         rows,
     })
 }

@@ -46,7 +46,10 @@ impl AppState {
         address.is_none_or(|ip| self.public_limit.check_key(&ip).is_ok())
     }
 
-    /// Runs blocking database work on the thread pool, with a connection from the pool.
+    /// Runs blocking database work on the thread pool, with a connection from the pool. Work that
+    /// fails because the database went away (the connection no longer answers) is answered as
+    /// [`AppError::Unavailable`], a 503 that says to try again, not as our own error; the pool
+    /// replaces the dead connection when it is next checked out.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
@@ -55,7 +58,12 @@ impl AppState {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            match f(&mut conn) {
+                Err(AppError::Internal(cause)) if !crate::db::answers(&mut conn) => {
+                    Err(AppError::Unavailable(format!("{cause:#}")))
+                }
+                other => other,
+            }
         })
         .await?
     }

@@ -58,46 +58,51 @@ pub fn postgres_admin_url() -> String {
 /// A database that exists for one test and is dropped after it.
 pub struct TestDatabase {
     pub url: String,
-    pg_name: Option<String>,
+    /// The PostgreSQL server's admin URL and the database's name there.
+    pg: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
 impl TestDatabase {
     pub fn create(db: Db) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
         match db {
-            Db::Sqlite => Self {
-                url: format!("sqlite://{}", dir.path().join("test.db").display()),
-                pg_name: None,
-                _dir: dir,
-            },
-            Db::Postgres => {
-                let admin = postgres_admin_url();
-                let name = format!("samordna_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(&admin).unwrap_or_else(|e| {
-                    panic!(
-                        "PostgreSQL for tests is unreachable at {admin}: {e}. \
-                         Start it, or set SAMORDNA_TEST_POSTGRES_URL."
-                    )
-                });
-                conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create test database");
-                let mut url = url::Url::parse(&admin).expect("postgres URL");
-                url.set_path(&name);
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
                 Self {
-                    url: url.to_string(),
-                    pg_name: Some(name),
+                    url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                    pg: None,
                     _dir: dir,
                 }
             }
+            Db::Postgres => Self::create_on(&postgres_admin_url()),
+        }
+    }
+
+    /// A new database on the PostgreSQL server at `admin`.
+    pub fn create_on(admin: &str) -> Self {
+        let name = format!("samordna_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(admin).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL for tests is unreachable at {admin}: {e}. \
+                 Start it, or set SAMORDNA_TEST_POSTGRES_URL."
+            )
+        });
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        let mut url = url::Url::parse(admin).expect("postgres URL");
+        url.set_path(&name);
+        Self {
+            url: url.to_string(),
+            pg: Some((admin.to_string(), name)),
+            _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some(name) = &self.pg_name {
-            if let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url()) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
                 let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }

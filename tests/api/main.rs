@@ -9,6 +9,7 @@ mod audit_trail;
 mod calendar_files;
 mod calendar_interop;
 mod command_line;
+mod faults;
 mod find_time;
 mod health;
 mod instances;
