@@ -91,7 +91,6 @@ fn wrk(url: &str, connections: u32, script: Option<&Path>, headers: &[String]) -
             .find(|l| l.starts_with(prefix))
             .map(|l| {
                 l[prefix.len()..]
-                    .trim()
                     .split_whitespace()
                     .next()
                     .unwrap_or("")
@@ -171,11 +170,12 @@ impl Database {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("samordna_load_{}", std::process::id());
         let mut conn = diesel::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-        diesel::connection::SimpleConnection::batch_execute(
-            &mut conn,
-            &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
-        )
-        .unwrap();
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            diesel::connection::SimpleConnection::batch_execute(&mut conn, &statement).unwrap();
+        }
         let mut url = url::Url::parse(&admin).unwrap();
         url.set_path(&name);
         Self {
@@ -422,14 +422,14 @@ fn seed_reports(
     };
     let ts = |expr: &str| {
         if sqlite {
-            format!("datetime('2026-11-23 08:00:00', '-' || ({expr}) || ' minutes')")
+            format!("datetime('2026-11-23 08:00:00', (-({expr})) || ' minutes')")
         } else {
             format!("(TIMESTAMP '2026-11-23 08:00:00' - ({expr}) * INTERVAL '1 minute')")
         }
     };
     let day = |expr: &str| {
         if sqlite {
-            format!("date('2026-12-07', '-' || ({expr}) || ' days')")
+            format!("date('2026-12-07', (-({expr})) || ' days')")
         } else {
             format!("(DATE '2026-12-07' - ({expr})::int)")
         }

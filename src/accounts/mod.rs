@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod password;
 pub mod session;
+pub mod throttle;
 pub mod tokens;
 pub mod web;
 

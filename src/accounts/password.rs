@@ -21,7 +21,29 @@ pub fn check_strength(password: &str) -> Result<(), String> {
     if length > MAX_LENGTH {
         return Err(format!("Lösenordet får vara högst {MAX_LENGTH} tecken."));
     }
+    if is_common(password) {
+        return Err(
+            "Lösenordet är ett av de vanligaste och lätt att gissa. Välj ett annat, gärna några ord i rad."
+                .into(),
+        );
+    }
     Ok(())
+}
+
+/// Whether a password is on the list of common passwords (`common-passwords.txt`), in any case,
+/// or is one of them followed only by digits and symbols (`Sommar2024!`, `password123456`).
+pub fn is_common(password: &str) -> bool {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| {
+        include_str!("common-passwords.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    let lower = password.trim().to_lowercase();
+    let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
+    list.contains(lower.as_str()) || (stem.chars().count() >= 4 && list.contains(stem))
 }
 
 pub fn hash(password: &str) -> Result<String, AppError> {
@@ -68,6 +90,29 @@ pub fn generate() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_passwords_are_refused_however_they_are_dressed() {
+        for common in [
+            "qwertyuiop",
+            "1234567890",
+            "Password123456",
+            "Sommar2024!",
+            "LÖSENORD12345",
+            "fotboll123!",
+        ] {
+            assert!(check_strength(common).is_err(), "{common}");
+        }
+        assert!(check_strength("korrekt hästbatteri").is_ok());
+        assert!(
+            check_strength("lösenord-3f9a1c2b").is_ok(),
+            "a common word with more after it"
+        );
+        assert!(check_strength(&generate()).is_ok());
+        assert!(check_strength("Sommar2024!")
+            .unwrap_err()
+            .contains("vanligaste"));
+    }
 
     #[test]
     fn hash_is_argon2id_and_verifies() {

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::throttle::LoginThrottle;
 use crate::accounts::{self, password, session, AuthUser};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::authz::Actor;
@@ -106,9 +107,34 @@ async fn post_login(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &failed_page("", errors));
     }
 
+    // Too many failures for this address as typed, or from this client: refused before the
+    // password is checked, with the same words whether or not the account exists.
+    let throttle = &state.login_throttle;
+    let account = LoginThrottle::account_key(&form.email);
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let now = std::time::Instant::now();
+    if throttle.account.blocked(&account, now) || throttle.address.blocked(&client, now) {
+        tracing::warn!("sign-in refused: too many failed attempts");
+        return render(
+            StatusCode::TOO_MANY_REQUESTS,
+            &failed_page(
+                &format!(
+                    "För många misslyckade inloggningsförsök. Vänta {} minuter och försök igen. \
+                     Har du glömt ditt lösenord? Kontakta den som administrerar Samordna hos er.",
+                    LoginThrottle::WINDOW_MINUTES
+                ),
+                Vec::new(),
+            ),
+        );
+    }
     let (email, pass) = (form.email.clone(), form.password.clone());
     let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
     let Some((token, _)) = signed_in else {
+        throttle.account.failed(&account, now);
+        throttle.address.failed(&client, now);
         return render(
             StatusCode::UNAUTHORIZED,
             &failed_page(
@@ -117,6 +143,7 @@ async fn post_login(
             ),
         );
     };
+    throttle.account.succeeded(&account);
     let mut response = HttpResponse::SeeOther();
     response.insert_header((header::LOCATION, next));
     set_session_cookies(&mut response, token, &state.settings);

@@ -168,6 +168,10 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
     }
 }
 
+/// SQLite has one writer at a time. Writers of this process take turns here rather than in
+/// SQLite's busy handler, which polls with growing sleeps and gave filings a long tail under load.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in one transaction that holds the write lock from its start. Inside another
 /// transaction it becomes a savepoint.
 pub fn write_tx<T, E>(
@@ -186,12 +190,19 @@ where
         // Already inside a write transaction (which holds the lock): a savepoint is enough.
         return conn.transaction(f);
     }
-    match conn {
+    let _turn = match conn {
         AnyConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+            let turn = SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            Some(turn)
         }
-        AnyConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
-    }
+        AnyConnection::Postgresql(_) => {
+            Tm::begin_transaction(conn)?;
+            None
+        }
+    };
     match f(conn) {
         Ok(value) => match Tm::commit_transaction(conn) {
             Ok(()) => Ok(value),

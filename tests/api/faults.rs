@@ -27,7 +27,7 @@ enum Answer {
     /// Any other status, with the body's `error` code.
     Refused(u16, String),
     /// No answer: the connection failed or was cut.
-    NoAnswer,
+    Unanswered,
 }
 
 fn report_body(municipality_id: &str, marker: &str) -> Value {
@@ -51,13 +51,13 @@ async fn file_once(client: &reqwest::Client, url: &str, token: &str, body: &Valu
         .send()
         .await;
     let Ok(response) = sent else {
-        return Answer::NoAnswer;
+        return Answer::Unanswered;
     };
     let status = response.status().as_u16();
     match response.json::<Value>().await {
         Ok(body) if status == 201 => Answer::Filed(body["id"].as_str().unwrap_or("").to_string()),
         Ok(body) => Answer::Refused(status, body["error"].as_str().unwrap_or("").to_string()),
-        Err(_) => Answer::NoAnswer,
+        Err(_) => Answer::Unanswered,
     }
 }
 
@@ -92,7 +92,7 @@ fn burst(
                     if matches!(answer, Answer::Filed(_)) {
                         filed.fetch_add(1, Ordering::SeqCst);
                     }
-                    if matches!(answer, Answer::NoAnswer | Answer::Refused(..)) {
+                    if matches!(answer, Answer::Unanswered | Answer::Refused(..)) {
                         // Do not spin while the server or database is away.
                         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
                     }
@@ -199,7 +199,7 @@ fn tally(answers: Vec<Answer>) -> Figures {
             Answer::Refused(status, code) => {
                 *figures.refused.entry((status, code)).or_default() += 1
             }
-            Answer::NoAnswer => figures.no_answer += 1,
+            Answer::Unanswered => figures.no_answer += 1,
         }
     }
     figures
@@ -228,6 +228,13 @@ fn account_for(label: &str, figures: &Figures, url: &str) {
     assert!(half.is_empty(), "{label}: half-written reports: {half:?}");
 }
 
+/// Where a server process logs: beside the test binary's own log, scanned the same way.
+fn log_file(port: u16) -> std::fs::File {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join(format!("server-{port}.log"))).unwrap()
+}
+
 /// The service as its own process, as it runs in production.
 struct Server {
     child: Child,
@@ -249,9 +256,10 @@ impl Server {
             .env("SAMORDNA_MAIL_FROM", "Samordna <samordna@test.samordna.se>")
             .env("SAMORDNA_SECRET_KEY", SECRET)
             .env("SAMORDNA_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,samordna=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log_file(port))
             .spawn()
             .expect("service starts");
         let url = format!("http://127.0.0.1:{port}");

@@ -223,6 +223,24 @@ impl TestSmtp {
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
+/// Everything the service logs during the test run, at debug level for our own code, as JSON
+/// lines in `target/test-logs/`, where `scripts/test` scans it for the test children's names and
+/// personnummer after the suite (nothing identifying may be logged).
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
+        std::fs::create_dir_all(&dir).expect("log folder");
+        let file = std::fs::File::create(dir.join(format!("api-{}.log", std::process::id())))
+            .expect("log file");
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,samordna=debug"))
+            .with_writer(Mutex::new(file))
+            .json()
+            .try_init();
+    });
+}
+
 /// The settings a test instance runs with.
 pub fn test_settings(
     database_url: &str,
@@ -294,6 +312,7 @@ impl TestApp {
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        capture_logs();
         let settings = test_settings(&db.url, port, &smtp, extra);
         let (pool, transport) = samordna::startup::prepare(&settings).expect("database ready");
         let app =
@@ -370,7 +389,7 @@ impl TestApp {
         let roles = roles.to_vec();
         let org_kind = org_kind.to_string();
         let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let password = format!("lösenord-{tag}");
+        let password = format!("lösenord-{tag}-prov");
         let pw = password.clone();
         let settings = self.state.settings.clone();
         let (email, user_id) = self

@@ -195,7 +195,61 @@ fn response_has_no_session(body: &str) -> bool {
     !body.contains("Välkommen")
 }
 
+/// Five wrong passwords lock the account out for 15 minutes, with the same answer for an address
+/// that has no account; twenty failures lock out the client's address.
+async fn repeated_failures_are_throttled_without_telling_whether_the_account_exists(app: TestApp) {
+    let login = app.add_user("skola", &[Role::Reporter]).await;
+    let attempt = |email: String, password: &str| {
+        let password = password.to_string();
+        // A new browser each time: a signed-in one would be sent on from the login page.
+        let app = app.fresh_browser();
+        async move {
+            let response = app
+                .submit(
+                    "/login",
+                    "/login",
+                    &[("email", &email), ("password", &password), ("next", "/")],
+                )
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let unknown = "finns.inte@skola.test".to_string();
+    for _ in 0..5 {
+        assert_eq!(
+            attempt(login.email.clone(), "fel-lösenord-igen").await.0,
+            401
+        );
+        assert_eq!(attempt(unknown.clone(), "fel-lösenord-igen").await.0, 401);
+    }
+    // Now even the right password is refused, in words that do not say whether the account exists.
+    let (status, known_page) = attempt(login.email.to_uppercase(), &login.password).await;
+    assert_eq!(status, 429, "{known_page}");
+    assert!(known_page.contains("För många misslyckade inloggningsförsök. Vänta 15 minuter"));
+    let (status, unknown_page) = attempt(unknown.clone(), "fel-lösenord-igen").await;
+    assert_eq!(status, 429);
+    let message = |page: &str| {
+        let at = page.find("För många").unwrap();
+        page[at..at + page[at..].find('<').unwrap()].to_string()
+    };
+    assert_eq!(message(&known_page), message(&unknown_page));
+    // Another account from the same address still gets in (10 failures so far, limit 20)...
+    let other = app.add_user("skola", &[Role::Reporter]).await;
+    assert_eq!(attempt(other.email.clone(), &other.password).await.0, 303);
+    // ...until the address itself has failed twenty times.
+    for i in 0..10 {
+        assert_eq!(
+            attempt(format!("gissning{i}@skola.test"), "fel-lösenord-igen")
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(attempt(other.email.clone(), &other.password).await.0, 429);
+}
+
 on_both_databases!(
+    repeated_failures_are_throttled_without_telling_whether_the_account_exists,
     login_and_logout_through_the_form,
     wrong_password_and_unknown_user_get_the_same_clear_answer,
     forms_without_a_valid_csrf_token_are_refused,

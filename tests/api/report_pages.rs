@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use samordna::accounts::Role;
-use samordna::db::schema::{audit_log, report_reporters, reports, sessions};
+use samordna::db::schema::{audit_log, intake_queue, report_reporters, reports, sessions};
 
 use crate::helpers::{Db, TestApp};
 use crate::on_both_databases;
@@ -277,11 +277,24 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
     let past = samordna::db::now() - chrono::Duration::days(20);
     let older_ref = older.clone();
     app.conn(move |c| {
-        diesel::update(reports::table.filter(reports::reference.eq(older_ref)))
+        let id: String = reports::table
+            .filter(reports::reference.eq(older_ref))
+            .select(reports::id)
+            .first(c)
+            .unwrap();
+        diesel::update(reports::table.find(&id))
             .set((
                 reports::received_at.eq(past),
                 reports::safety_due_at.eq(past),
                 reports::decision_due_on.eq(past.date() + chrono::Days::new(14)),
+            ))
+            .execute(c)
+            .unwrap();
+        // Its place in the queue moves with its clock, as filing would have set it.
+        diesel::update(intake_queue::table.find(&id))
+            .set((
+                intake_queue::received_at.eq(past),
+                intake_queue::due_at.eq(past),
             ))
             .execute(c)
             .unwrap()

@@ -120,6 +120,35 @@ async fn filing_intake_and_feedback(app: TestApp) {
     let (status, _) = get(&app, "/api/v1/intake", &elsewhere_t).await;
     assert_eq!(status, 200, "their own (empty) queue");
 
+    // The queue comes a page at a time, with the total in a header; a bad page is named.
+    let (status, _) = post(
+        &app,
+        "/api/v1/reports",
+        Some(&teacher_t),
+        &report(&ekby, &["neglect"]),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/intake?limit=1&offset=1"))
+        .bearer_auth(&intake_t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-total-count"], "2");
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_ne!(
+        page[0]["reference"],
+        reference.as_str(),
+        "the second most urgent"
+    );
+    let second = page[0]["id"].as_str().unwrap().to_string();
+    let (status, body) = get(&app, "/api/v1/intake?limit=0&offset=x", &intake_t).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "limit");
+    assert_eq!(body["errors"][1]["field"], "offset");
+
     // The reporter sees the outcome only, never the content.
     let (status, own) = get(&app, &format!("/api/v1/reports/{id}"), &teacher_t).await;
     assert_eq!(status, 200);
@@ -155,6 +184,12 @@ async fn filing_intake_and_feedback(app: TestApp) {
     )
     .await;
     assert_eq!(status, 201);
+    let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    assert_eq!(
+        (queue[0]["id"].as_str(), queue[1]["id"].as_str()),
+        (Some(second.as_str()), Some(id.as_str())),
+        "once assessed, the report waits on its decision clock, behind an unassessed one"
+    );
     let (status, _) = post(
         &app,
         &format!("/api/v1/reports/{id}/decision"),
@@ -196,10 +231,21 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .unwrap()
         .contains("/mina-anmalningar"));
     let (_, mine) = get(&app, "/api/v1/my/reports", &teacher_t).await;
-    assert_eq!(mine[0]["outcome"], "not_open");
-    assert!(mine[0].get("reason").is_none());
+    let decided = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("the decided report among the teacher's");
+    assert_eq!(decided["outcome"], "not_open");
+    assert!(decided.get("reason").is_none());
     let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
-    assert_eq!(queue, json!([]), "decided reports leave the queue");
+    assert_eq!(
+        queue.as_array().unwrap().len(),
+        1,
+        "decided reports leave the queue"
+    );
+    assert_eq!(queue[0]["id"], second.as_str());
 
     // The teacher reads the outcome on "Mina anmälningar" — and nothing else.
     app.login(&teacher).await;
