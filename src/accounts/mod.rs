@@ -201,6 +201,7 @@ pub fn find_municipality_by_name(
 
 /// What is needed to add an organisation, as typed by an admin.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct NewOrganisation {
     pub name: String,
     pub kind: String,

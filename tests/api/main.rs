@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access_matrix;
 mod accounts_admin;
 mod api_tokens;
 mod audit_trail;
