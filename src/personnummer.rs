@@ -87,7 +87,7 @@ impl PersonalNumber {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         let plus = match separators.as_slice() {
             [] => false,
-            [(at, sep)] if *at == text.len() - 5 => *sep == '+',
+            [(at, sep)] if text.len().checked_sub(5) == Some(*at) => *sep == '+',
             _ => return Err(Problem::Characters),
         };
         let (century, short) = match digits.len() {
@@ -255,6 +255,9 @@ mod tests {
             (&format!("20{}", with_check("150392123")), Problem::Day),
             (&format!("20{}", with_check("301224123")), Problem::Future),
             ("19121212-1213", Problem::CheckDigit),
+            // Found by fuzzing: a separator in a text shorter than five characters.
+            ("+", Problem::Characters),
+            ("1-2", Problem::Characters),
         ];
         for (input, problem) in cases {
             assert_eq!(parse(input), Err(problem), "{input}");
