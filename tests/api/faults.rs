@@ -210,7 +210,7 @@ fn account_for(label: &str, figures: &Figures, url: &str) {
     let (present, half) = stored_reports(url);
     let lost: Vec<&String> = figures.accepted.difference(&present).collect();
     let unanswered_but_stored = present.difference(&figures.accepted).count();
-    println!(
+    report(format!(
         "{label}: sent {}, accepted {}, refused {:?}, no answer {}, present {}, \
          stored without an answer {unanswered_but_stored}, half-written {}, lost {}",
         figures.sent,
@@ -220,12 +220,26 @@ fn account_for(label: &str, figures: &Figures, url: &str) {
         present.len(),
         half.len(),
         lost.len()
-    );
+    ));
     assert!(
         lost.is_empty(),
         "{label}: reports answered 201 but missing: {lost:?}"
     );
     assert!(half.is_empty(), "{label}: half-written reports: {half:?}");
+}
+
+/// Prints a test's figures and keeps them in `target/fault-figures.txt`, which `scripts/test`
+/// shows after the suite (the test harness hides what a passing test prints).
+fn report(line: String) {
+    use std::io::Write;
+    println!("{line}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fault-figures.txt");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    writeln!(file, "{line}").unwrap();
 }
 
 /// Where a server process logs: beside the test binary's own log, scanned the same way.
@@ -503,12 +517,12 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
         .count();
     let duplicates: usize = per_id.values().map(|n| n - 1).sum();
     let lost = expected.saturating_sub(per_id.len());
-    println!(
+    report(format!(
         "SMTP down ({kind:?}): queued {expected} (invitations {invitations}), delivered {}, \
          distinct {}, duplicates {duplicates}, lost {lost}",
         received.len(),
         per_id.len()
-    );
+    ));
     assert!(arrived >= expected);
     assert_eq!(invitations, MEETINGS * 3, "every invitation arrived");
     assert_eq!(duplicates, 0, "nothing is sent twice");
@@ -741,11 +755,11 @@ async fn postgres_restart_under_load() {
     let outage_length = back - stopped_at;
     assert!(recovered, "the service recovered without a restart");
     let figures = tally(answers);
-    println!(
+    report(format!(
         "PostgreSQL stopped for {:.1} s; filings flowed again within {:.1} s of its return",
         outage_length.as_secs_f64(),
         recovery.as_secs_f64()
-    );
+    ));
     account_for("PostgreSQL restart under load", &figures, &db.url);
     let unavailable = figures
         .refused
