@@ -47,6 +47,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Retention (gallring) of reports that did not lead to an investigation.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Read one e-mail (RFC 822) on standard input and record the calendar reply it carries:
     /// for a mail server's pipe delivery to the organizer mailbox. Exits 65 (EX_DATAERR) with the
     /// reason when the message is not a usable reply, so the mail server bounces or logs it.
@@ -139,6 +142,26 @@ enum TokenCommand {
         integration_org: Option<String>,
         #[arg(long)]
         municipality: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Remove what is due now (the service also does this every SAMORDNA_RETENTION_HOURS).
+    Run {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Set how many months a municipality keeps reports decided under a law version
+    /// ("SoL 2001:453" before 1 July 2025, "SoL 2025:400" from then; default 60 months).
+    Set {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        law: String,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1200))]
+        months: u32,
     },
 }
 
@@ -369,6 +392,53 @@ fn run_command(
                     Ok(65)
                 }
             }
+        }
+        Command::Retention(RetentionCommand::Run { dry_run }) => {
+            let removals =
+                crate::reports::retention::run(conn, crate::db::now(), dry_run).map_err(explain)?;
+            let verb = if dry_run { "Would remove" } else { "Removed" };
+            println!(
+                "{verb} {} report(s) that did not lead to an investigation.",
+                removals.len()
+            );
+            for r in &removals {
+                println!(
+                    "{}  decided {}  {} {} months",
+                    r.report_id,
+                    r.decided_at.format("%Y-%m-%d"),
+                    r.law_version,
+                    r.months
+                );
+            }
+            Ok(0)
+        }
+        Command::Retention(RetentionCommand::Set {
+            municipality,
+            law,
+            months,
+        }) => {
+            let known = ["SoL 2001:453", "SoL 2025:400"];
+            if !known.contains(&law.as_str()) {
+                return Err(format!("--law must be one of {known:?}"));
+            }
+            let m = accounts::find_municipality_by_name(conn, &municipality)
+                .map_err(explain)?
+                .ok_or_else(|| format!("no municipality named {municipality:?}"))?;
+            write_tx(conn, |conn| {
+                crate::reports::retention::set_rule(conn, &m.id, &law, months)?;
+                audit_cli(
+                    conn,
+                    "municipality.retention",
+                    "municipality",
+                    m.id.as_str(),
+                )
+            })
+            .map_err(explain)?;
+            println!(
+                "{}: reports decided under {law} that did not lead to an investigation are kept {months} months.",
+                m.name
+            );
+            Ok(0)
         }
         Command::Audit(AuditCommand::Verify) => match audit::verify(conn).map_err(explain)? {
             audit::Verdict::Intact { entries } => {

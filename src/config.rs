@@ -62,6 +62,8 @@ pub struct Settings {
     pub reminder_poll_interval: Duration,
     /// How often each user's calendar address is read again for busy times.
     pub busy_refresh: Duration,
+    /// How often retention (gallring) runs; zero turns the scheduled run off.
+    pub retention_interval: Duration,
     /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
     /// user could otherwise make the service fetch from the municipality's internal network.
     pub busy_fetch_private: bool,
@@ -176,6 +178,9 @@ impl Settings {
             ),
             reminder_poll_interval: Duration::from_secs(60),
             busy_refresh: minutes("SAMORDNA_BUSY_REFRESH_MINUTES", 30)?,
+            retention_interval: Duration::from_secs(
+                parse_number(&lookup, "SAMORDNA_RETENTION_HOURS", 24)? * 3600,
+            ),
             busy_fetch_private: match lookup("SAMORDNA_BUSY_FETCH_PRIVATE").as_deref() {
                 None | Some("false") => false,
                 Some("true") => true,

@@ -54,6 +54,12 @@ pub fn start(
         state.pool.clone(),
         state.settings.clone(),
     ));
+    if !state.settings.retention_interval.is_zero() {
+        actix_web::rt::spawn(crate::reports::retention::schedule(
+            state.pool.clone(),
+            state.settings.retention_interval,
+        ));
+    }
     let data = web::Data::new(state.clone());
     let https = state.settings.base_url.scheme() == "https";
     let server = HttpServer::new(move || {

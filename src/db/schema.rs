@@ -372,7 +372,16 @@ diesel::table! {
 }
 diesel::joinable!(intake_queue -> reports (report_id));
 
+diesel::table! {
+    retention_rules (municipality_id, law_version) {
+        municipality_id -> Text,
+        law_version -> Text,
+        months -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    retention_rules,
     intake_queue,
     working_hours,
     busy_sources,

@@ -5,6 +5,7 @@ pub mod api;
 pub mod deadlines;
 pub mod form;
 pub mod model;
+pub mod retention;
 pub mod store;
 pub mod web;
 

@@ -18,4 +18,5 @@ mod login;
 mod outbox;
 mod report_pages;
 mod reports;
+mod retention;
 mod sips;

@@ -1,0 +1,250 @@
+//! Retention (gallring), on both databases: a report that did not lead to an investigation goes
+//! when its time has passed, with everything about the child; the audit trail keeps its history
+//! and records the removal by id; a dry run changes nothing.
+
+use std::process::Command;
+
+use chrono::Months;
+use diesel::prelude::*;
+use samordna::accounts::{MunicipalityId, Role};
+use samordna::audit::{self, Verdict};
+use samordna::db::schema::{
+    audit_log, report_children, report_decisions, report_guardians, report_reporters, reports,
+};
+use samordna::reports::retention;
+use serde_json::{json, Value};
+
+use crate::helpers::{Db, TestApp, SECRET};
+use crate::on_both_databases;
+
+async fn decided(app: &TestApp, teacher: &str, intake: &str, ekby: &str, decision: &str) -> String {
+    let client = reqwest::Client::new();
+    let post = |path: String, token: &str, body: Value| {
+        client
+            .post(app.url(&path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let filed: Value = post(
+        "/api/v1/reports".into(),
+        teacher,
+        json!({
+            "municipality_id": ekby,
+            "children": [{"personal_number": "20121212-1212", "name": "Kim Testbarn", "school": "Björkskolan", "told": true}],
+            "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
+            "concern": "Barnet kommer hungrigt till skolan.",
+            "categories": ["neglect"], "acute_danger": false, "police_informed": false
+        }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = filed["id"].as_str().unwrap().to_string();
+    let assessed = post(
+        format!("/api/v1/reports/{id}/safety-assessment"),
+        intake,
+        json!({"protection_needed": false, "notes": ""}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(assessed.status().as_u16(), 201);
+    let decision = post(
+        format!("/api/v1/reports/{id}/decision"),
+        intake,
+        json!({"decision": decision, "reason": "Skäl."}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(decision.status().as_u16(), 201);
+    id
+}
+
+async fn decided_months_ago(app: &TestApp, id: &str, months: u32) {
+    let id = id.to_string();
+    app.conn(move |c| {
+        let at = samordna::db::now()
+            .checked_sub_months(Months::new(months))
+            .unwrap();
+        diesel::update(report_decisions::table.find(id))
+            .set(report_decisions::decided_at.eq(at))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+}
+
+/// How many rows about the report are left: report, children, guardians, reporter, decision.
+async fn rows_about(app: &TestApp, id: &str) -> [i64; 5] {
+    let id = id.to_string();
+    app.conn(move |c| {
+        [
+            reports::table.find(&id).count().get_result(c).unwrap(),
+            report_children::table
+                .filter(report_children::report_id.eq(&id))
+                .count()
+                .get_result(c)
+                .unwrap(),
+            report_guardians::table
+                .filter(report_guardians::report_id.eq(&id))
+                .count()
+                .get_result(c)
+                .unwrap(),
+            report_reporters::table
+                .find(&id)
+                .count()
+                .get_result(c)
+                .unwrap(),
+            report_decisions::table
+                .find(&id)
+                .count()
+                .get_result(c)
+                .unwrap(),
+        ]
+    })
+    .await
+}
+
+async fn reports_without_investigation_go_when_their_time_has_passed(app: TestApp) {
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let (teacher, intake) = (app.token_for(&teacher).await, app.token_for(&intake).await);
+    let ekby = app.municipality_id("Ekby").await;
+    let old = decided(&app, &teacher, &intake, &ekby, "not_open").await;
+    let recent = decided(&app, &teacher, &intake, &ekby, "not_open").await;
+    let investigated = decided(&app, &teacher, &intake, &ekby, "open").await;
+    decided_months_ago(&app, &old, 61).await;
+    decided_months_ago(&app, &recent, 59).await;
+    decided_months_ago(&app, &investigated, 100).await;
+
+    // A dry run lists the one due (60 months by default) and removes nothing.
+    let listed = app
+        .conn(|c| retention::run(c, samordna::db::now(), true).unwrap())
+        .await;
+    let ids: Vec<&str> = listed.iter().map(|r| r.report_id.as_str()).collect();
+    assert_eq!(ids, [old.as_str()]);
+    assert_eq!(listed[0].months, 60);
+    assert_eq!(rows_about(&app, &old).await, [1, 1, 1, 1, 1]);
+
+    // The real run removes it with everything about the child, and says so in the audit trail.
+    let removed = app
+        .conn(|c| retention::run(c, samordna::db::now(), false).unwrap())
+        .await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(rows_about(&app, &old).await, [0, 0, 0, 0, 0]);
+    assert_eq!(rows_about(&app, &recent).await, [1, 1, 1, 1, 1]);
+    assert_eq!(
+        rows_about(&app, &investigated).await[0],
+        1,
+        "an investigated report stays"
+    );
+    let trail = {
+        let old = old.clone();
+        app.conn(move |c| {
+            audit_log::table
+                .filter(audit_log::object_id.eq(&old))
+                .select((audit_log::action, audit_log::actor_label, audit_log::detail))
+                .load::<(String, String, String)>(c)
+                .unwrap()
+        })
+        .await
+    };
+    let actions: Vec<&str> = trail.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert!(
+        actions.contains(&"report.create"),
+        "the history stays: {actions:?}"
+    );
+    let (_, actor, detail) = trail
+        .iter()
+        .find(|(a, _, _)| a == "report.retention_removed")
+        .expect("the removal is audited");
+    assert_eq!(actor, "systemet");
+    assert_eq!(detail, "law=SoL 2001:453 months=60");
+    // Running again finds nothing more.
+    let again = app
+        .conn(|c| retention::run(c, samordna::db::now(), false).unwrap())
+        .await;
+    assert!(again.is_empty());
+
+    // A municipality's own, shorter time for that law takes the recent one too.
+    let municipality = MunicipalityId(ekby.clone());
+    app.conn(move |c| retention::set_rule(c, &municipality, "SoL 2001:453", 24).unwrap())
+        .await;
+    let removed = app
+        .conn(|c| retention::run(c, samordna::db::now(), false).unwrap())
+        .await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].report_id.as_str(), recent);
+    assert_eq!(rows_about(&app, &recent).await, [0, 0, 0, 0, 0]);
+
+    let verdict = app.conn(|c| audit::verify(c).unwrap()).await;
+    assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
+}
+
+on_both_databases!(reports_without_investigation_go_when_their_time_has_passed);
+
+#[actix_web::test]
+async fn the_command_line_lists_and_sets_retention() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let (teacher, intake) = (app.token_for(&teacher).await, app.token_for(&intake).await);
+    let ekby = app.municipality_id("Ekby").await;
+    let old = decided(&app, &teacher, &intake, &ekby, "not_open").await;
+    decided_months_ago(&app, &old, 61).await;
+    let samordna = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_samordna"))
+            .args(args)
+            .env("SAMORDNA_DATABASE_URL", &app.db.url)
+            .env("SAMORDNA_SECRET_KEY", SECRET)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, out, _) = samordna(&["retention", "run", "--dry-run"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("Would remove 1 report(s)") && out.contains(&old),
+        "{out}"
+    );
+    assert_eq!(rows_about(&app, &old).await[0], 1);
+    let (code, _, err) = samordna(&[
+        "retention",
+        "set",
+        "--municipality",
+        "Ekby",
+        "--law",
+        "SoL 1980:620",
+        "--months",
+        "12",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("--law must be one of"), "{err}");
+    let (code, out, _) = samordna(&[
+        "retention",
+        "set",
+        "--municipality",
+        "Ekby",
+        "--law",
+        "SoL 2001:453",
+        "--months",
+        "120",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (_, out, _) = samordna(&["retention", "run"]);
+    assert!(
+        out.contains("Removed 0 report(s)"),
+        "kept 120 months now: {out}"
+    );
+    assert_eq!(rows_about(&app, &old).await[0], 1);
+}
