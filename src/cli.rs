@@ -417,7 +417,7 @@ fn run_command(
             law,
             months,
         }) => {
-            let known = ["SoL 2001:453", "SoL 2025:400"];
+            let known = crate::reports::retention::LAWS;
             if !known.contains(&law.as_str()) {
                 return Err(format!("--law must be one of {known:?}"));
             }

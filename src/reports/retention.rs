@@ -24,13 +24,16 @@ use crate::reports::store::ReportId;
 /// municipality has set its own time for that law (`samordna retention set`).
 pub const DEFAULT_MONTHS: u32 = 60;
 
+/// The law versions a retention time can be set for, oldest first.
+pub const LAWS: [&str; 2] = ["SoL 2001:453", "SoL 2025:400"];
+
 /// The law a decision was made under: the new Socialtjänstlag (2025:400) from 1 July 2025, the
 /// old one (2001:453) before.
 pub fn law_version(decided_on: NaiveDate) -> &'static str {
     if decided_on >= NaiveDate::from_ymd_opt(2025, 7, 1).expect("valid date") {
-        "SoL 2025:400"
+        LAWS[1]
     } else {
-        "SoL 2001:453"
+        LAWS[0]
     }
 }
 

@@ -475,29 +475,38 @@ impl QueuePage {
     /// by its parameter.
     pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut number = |field: &str, text: Option<&str>, default: i64, max: i64| match text
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            None => default,
-            Some(t) => match t.parse::<i64>() {
-                Ok(n) if (0..=max).contains(&n) && (field != "limit" || n > 0) => n,
+        // A whole number in `range`, or the default when left out; a mistake names its field.
+        let mut number = |field: &str,
+                          text: Option<&str>,
+                          range: std::ops::RangeInclusive<i64>,
+                          default: i64,
+                          message: &str| {
+            let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+                return default;
+            };
+            match t.parse::<i64>() {
+                Ok(n) if range.contains(&n) => n,
                 _ => {
-                    errors.push(FieldError::new(
-                        field,
-                        if field == "limit" {
-                            format!("Ange ett heltal mellan 1 och {max}.")
-                        } else {
-                            "Ange ett heltal, 0 eller större.".to_string()
-                        },
-                    ));
+                    errors.push(FieldError::new(field, message));
                     default
                 }
-            },
+            }
         };
         let page = Self {
-            limit: number("limit", limit, Self::DEFAULT, Self::MAX),
-            offset: number("offset", offset, 0, i64::from(i32::MAX)),
+            limit: number(
+                "limit",
+                limit,
+                1..=Self::MAX,
+                Self::DEFAULT,
+                &format!("Ange ett heltal mellan 1 och {}.", Self::MAX),
+            ),
+            offset: number(
+                "offset",
+                offset,
+                0..=i64::from(i32::MAX),
+                0,
+                "Ange ett heltal, 0 eller större.",
+            ),
         };
         if errors.is_empty() {
             Ok(page)

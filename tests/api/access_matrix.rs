@@ -14,7 +14,7 @@ use std::path::Path;
 use samordna::accounts::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{csrf_from, Db, TestApp};
+use crate::helpers::{csrf_from, report_body, Db, TestApp};
 
 /// Who asks, in the order of the status columns below.
 const ACTORS: [&str; 6] = ["none", "reporter", "intake", "caseworker", "admin", "other"];
@@ -155,6 +155,26 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 struct Caller {
     web: TestApp,
     token: Option<String>,
+    /// This browser's CSRF token, for forms.
+    csrf: String,
+}
+
+impl Caller {
+    async fn new(web: TestApp, token: Option<String>) -> Self {
+        // The login page has a form; a signed-in browser is sent on from it, to the start page,
+        // whose sign-out form carries the same token.
+        let page = web.page("/login").await;
+        let page = if page.contains("csrf_token") {
+            page
+        } else {
+            web.page("/").await
+        };
+        Self {
+            csrf: csrf_from(&page),
+            web,
+            token,
+        }
+    }
 }
 
 async fn send(app: &TestApp, caller: &Caller, method: &str, path: &str) -> u16 {
@@ -176,13 +196,9 @@ async fn send(app: &TestApp, caller: &Caller, method: &str, path: &str) -> u16 {
         client.get(&url)
     } else {
         // A form with this browser's CSRF token and nothing else.
-        let page = caller.web.page("/login").await;
-        let page = if page.contains("csrf_token") {
-            page
-        } else {
-            caller.web.page("/").await
-        };
-        client.post(&url).form(&[("csrf_token", csrf_from(&page))])
+        client
+            .post(&url)
+            .form(&[("csrf_token", caller.csrf.as_str())])
     };
     request.send().await.unwrap().status().as_u16()
 }
@@ -227,17 +243,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         .await;
     let ekby = app.municipality_id("Ekby").await;
 
-    let mut callers = vec![Caller {
-        web: app.fresh_browser(),
-        token: None,
-    }];
+    let mut callers = vec![Caller::new(app.fresh_browser(), None).await];
     for login in [&teacher, &intake, &caseworker, &admin, &other] {
         let web = app.fresh_browser();
         web.login(login).await;
-        callers.push(Caller {
-            web,
-            token: Some(app.token_for(login).await),
-        });
+        callers.push(Caller::new(web, Some(app.token_for(login).await)).await);
     }
     let api = |method: &'static str, path: String, token: String, body: Value| {
         let app = app.clone();
@@ -259,13 +269,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
 
     // Objects of Ekby for the paths: a report with an opened investigation, a second report still
     // waiting, and a SIP with consent, a participant and a meeting.
-    let report_body = json!({
-        "municipality_id": ekby,
-        "children": [{"personal_number": "20121212-1212", "name": "Kim Testbarn", "school": "Björkskolan", "told": true}],
-        "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
-        "concern": "Barnet kommer hungrigt till skolan.",
-        "categories": ["neglect"], "acute_danger": false, "police_informed": false
-    });
+    let report_body = report_body(&ekby, "matris");
     let opened = api(
         "POST",
         "/api/v1/reports".into(),

@@ -17,7 +17,7 @@ use samordna::db::schema::{
 };
 use serde_json::{json, Value};
 
-use crate::helpers::{Db, TestApp, TestDatabase, TestSmtp, SECRET};
+use crate::helpers::{report_body, Db, TestApp, TestDatabase, TestSmtp, SECRET};
 
 /// What one filing attempt got back.
 #[derive(Clone, Debug)]
@@ -28,19 +28,6 @@ enum Answer {
     Refused(u16, String),
     /// No answer: the connection failed or was cut.
     Unanswered,
-}
-
-fn report_body(municipality_id: &str, marker: &str) -> Value {
-    json!({
-        "municipality_id": municipality_id,
-        "children": [{"personal_number": "20121212-1212", "name": "Kim Testbarn", "school": "Björkskolan",
-                      "told": true}],
-        "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
-        "concern": format!("Barnet kommer hungrigt till skolan. Prov {marker}."),
-        "categories": ["neglect"],
-        "acute_danger": false,
-        "police_informed": false
-    })
 }
 
 async fn file_once(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> Answer {
@@ -61,48 +48,74 @@ async fn file_once(client: &reqwest::Client, url: &str, token: &str, body: &Valu
     }
 }
 
-/// Files reports from `clients` concurrent clients until `stop` is set; every answer is kept.
-fn burst(
-    url: String,
-    token: String,
-    municipality: String,
-    clients: usize,
+/// Reports filed by several concurrent clients until stopped; every answer is kept.
+struct Burst {
     stop: Arc<AtomicBool>,
     filed: Arc<AtomicUsize>,
-) -> Vec<actix_web::rt::task::JoinHandle<Vec<Answer>>> {
-    (0..clients)
-        .map(|c| {
-            let (url, token, municipality) = (url.clone(), token.clone(), municipality.clone());
-            let (stop, filed) = (stop.clone(), filed.clone());
-            actix_web::rt::spawn(async move {
-                let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(15))
-                    .build()
-                    .unwrap();
-                let mut answers = Vec::new();
-                let mut i = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    let answer = file_once(
-                        &client,
-                        &url,
-                        &token,
-                        &report_body(&municipality, &format!("{c}-{i}")),
-                    )
-                    .await;
-                    if matches!(answer, Answer::Filed(_)) {
-                        filed.fetch_add(1, Ordering::SeqCst);
+    clients: Vec<actix_web::rt::task::JoinHandle<Vec<Answer>>>,
+}
+
+impl Burst {
+    fn start(url: &str, token: &str, municipality: &str, clients: usize) -> Self {
+        let (stop, filed) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let clients = (0..clients)
+            .map(|c| {
+                let (url, token, municipality) =
+                    (url.to_string(), token.to_string(), municipality.to_string());
+                let (stop, filed) = (stop.clone(), filed.clone());
+                actix_web::rt::spawn(async move {
+                    let client = reqwest::Client::builder()
+                        .timeout(Duration::from_secs(15))
+                        .build()
+                        .unwrap();
+                    let mut answers = Vec::new();
+                    let mut i = 0;
+                    while !stop.load(Ordering::SeqCst) {
+                        let body = report_body(&municipality, &format!("{c}-{i}"));
+                        let answer = file_once(&client, &url, &token, &body).await;
+                        if matches!(answer, Answer::Filed(_)) {
+                            filed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        if matches!(answer, Answer::Unanswered | Answer::Refused(..)) {
+                            // Do not spin while the server or database is away.
+                            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        answers.push(answer);
+                        i += 1;
                     }
-                    if matches!(answer, Answer::Unanswered | Answer::Refused(..)) {
-                        // Do not spin while the server or database is away.
-                        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    answers.push(answer);
-                    i += 1;
-                }
-                answers
+                    answers
+                })
             })
-        })
-        .collect()
+            .collect();
+        Self {
+            stop,
+            filed,
+            clients,
+        }
+    }
+
+    /// Reports answered 201 so far.
+    fn filed(&self) -> usize {
+        self.filed.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most a minute) until `count` reports have been answered 201.
+    async fn reaches(&self, count: usize) -> bool {
+        wait_until(Duration::from_secs(60), || self.filed() >= count).await
+    }
+
+    /// Stops the clients and counts what they got back.
+    async fn stop(self) -> Figures {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut answers = Vec::new();
+        for client in self.clients {
+            answers.extend(client.await.unwrap());
+        }
+        tally(answers)
+    }
 }
 
 async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -318,31 +331,10 @@ async fn a_killed_server_loses_no_report(kind: Db) {
     let municipality = setup.municipality_id("Ekby").await;
 
     let server = Server::start(&db.url, &smtp).await;
-    let (stop, filed) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let clients = burst(
-        server.url.clone(),
-        token.clone(),
-        municipality.clone(),
-        8,
-        stop.clone(),
-        filed.clone(),
-    );
-    assert!(
-        wait_until(Duration::from_secs(60), || filed.load(Ordering::SeqCst)
-            >= 150)
-        .await,
-        "the burst got going"
-    );
+    let burst = Burst::start(&server.url, &token, &municipality, 8);
+    assert!(burst.reaches(150).await, "the burst got going");
     server.kill();
-    stop.store(true, Ordering::SeqCst);
-    let mut answers = Vec::new();
-    for client in clients {
-        answers.extend(client.await.unwrap());
-    }
-    let figures = tally(answers);
+    let figures = burst.stop().await;
     assert!(figures.no_answer > 0, "the kill cut requests in flight");
 
     let again = Server::start(&db.url, &smtp).await;
@@ -685,26 +677,11 @@ async fn postgres_restart_under_load() {
     let token = app.token_for(&teacher).await;
     let municipality = app.municipality_id("Ekby").await;
 
-    let (stop, filed) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let clients = burst(
-        app.address.clone(),
-        token.clone(),
-        municipality.clone(),
-        4,
-        stop.clone(),
-        filed.clone(),
-    );
-    assert!(
-        wait_until(Duration::from_secs(60), || filed.load(Ordering::SeqCst)
-            >= 40)
-        .await
-    );
+    let burst = Burst::start(&app.address, &token, &municipality, 4);
+    assert!(burst.reaches(40).await);
 
     postgres.ctl("stop");
-    let before_outage = filed.load(Ordering::SeqCst);
+    let before_outage = burst.filed();
     // While it is down: readiness and the API say so, in a way a person can act on.
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
@@ -742,19 +719,11 @@ async fn postgres_restart_under_load() {
     actix_web::rt::time::sleep(Duration::from_secs(3)).await;
     postgres.ctl("start");
     let back = Instant::now();
-    let recovered = wait_until(Duration::from_secs(60), || {
-        filed.load(Ordering::SeqCst) >= before_outage + 40
-    })
-    .await;
+    let recovered = burst.reaches(before_outage + 40).await;
     let recovery = back.elapsed();
-    stop.store(true, Ordering::SeqCst);
-    let mut answers = Vec::new();
-    for client in clients {
-        answers.extend(client.await.unwrap());
-    }
+    let figures = burst.stop().await;
     let outage_length = back - stopped_at;
     assert!(recovered, "the service recovered without a restart");
-    let figures = tally(answers);
     report(format!(
         "PostgreSQL stopped for {:.1} s; filings flowed again within {:.1} s of its return",
         outage_length.as_secs_f64(),

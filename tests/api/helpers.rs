@@ -13,6 +13,7 @@ use samordna::audit::AuditActor;
 use samordna::config::Settings;
 use samordna::db::{write_tx, AnyConnection};
 use samordna::web::AppState;
+use serde_json::{json, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Db {
@@ -503,4 +504,19 @@ pub fn shown_once(html: &str) -> String {
     let marker = "<p class=\"secret\">";
     let start = html.find(marker).expect("a secret shown once") + marker.len();
     html[start..start + html[start..].find('<').unwrap()].to_string()
+}
+
+/// A complete professional report about one child (with personnummer) and one guardian, for
+/// the API; `marker` goes into the free text to tell reports apart.
+pub fn report_body(municipality_id: &str, marker: &str) -> Value {
+    json!({
+        "municipality_id": municipality_id,
+        "children": [{"personal_number": "20121212-1212", "name": "Kim Testbarn", "school": "Björkskolan",
+                      "told": true}],
+        "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
+        "concern": format!("Barnet kommer hungrigt till skolan. Prov {marker}."),
+        "categories": ["neglect"],
+        "acute_danger": false,
+        "police_informed": false
+    })
 }

@@ -14,7 +14,7 @@ use samordna::db::schema::{
 use samordna::reports::retention;
 use serde_json::{json, Value};
 
-use crate::helpers::{Db, TestApp, SECRET};
+use crate::helpers::{report_body, Db, TestApp, SECRET};
 use crate::on_both_databases;
 
 async fn decided(app: &TestApp, teacher: &str, intake: &str, ekby: &str, decision: &str) -> String {
@@ -29,13 +29,7 @@ async fn decided(app: &TestApp, teacher: &str, intake: &str, ekby: &str, decisio
     let filed: Value = post(
         "/api/v1/reports".into(),
         teacher,
-        json!({
-            "municipality_id": ekby,
-            "children": [{"personal_number": "20121212-1212", "name": "Kim Testbarn", "school": "Björkskolan", "told": true}],
-            "guardians": [{"name": "Vårdnadshavare Ett", "told": true}],
-            "concern": "Barnet kommer hungrigt till skolan.",
-            "categories": ["neglect"], "acute_danger": false, "police_informed": false
-        }),
+        report_body(ekby, "gallring"),
     )
     .await
     .unwrap()
