@@ -494,7 +494,8 @@ fn seed_reports(
     }
 }
 
-/// Signs in through the login form and makes a calendar feed; returns its path.
+/// Signs in through the login form (setting up the second factor as a caseworker does at the first
+/// login) and makes a calendar feed; returns its path.
 fn feed_path(service: &Service, email: &str) -> String {
     let client = reqwest::blocking::Client::builder()
         .cookie_store(true)
@@ -521,6 +522,33 @@ fn feed_path(service: &Service, email: &str) -> String {
         .send()
         .unwrap();
     assert!(signed_in.status().is_success(), "{}", signed_in.status());
+    let setup = signed_in.text().unwrap();
+    let shown = &setup[setup.find("id=\"totp-secret\"").expect("the app's set-up")..];
+    let shown = &shown[shown.find('>').unwrap() + 1..];
+    let secret: String = shown[..shown.find('<').unwrap()]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret).to_bytes().unwrap(),
+        None,
+        String::new(),
+    )
+    .unwrap();
+    let codes = client
+        .post(format!("{}/login/kod", service.url))
+        .form(&[
+            ("csrf_token", csrf(&setup).as_str()),
+            ("code", app.generate_current().unwrap().as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .unwrap();
+    assert!(codes.status().is_success(), "{}", codes.status());
     let profile = client
         .get(format!("{}/profil", service.url))
         .send()

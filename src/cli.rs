@@ -98,6 +98,12 @@ enum OrgCommand {
 enum UserCommand {
     /// Add a user. Without --password a password is generated and printed once.
     Add(UserAdd),
+    /// Turn off a user's two-factor sign-in (lost phone and recovery codes): their sessions end
+    /// and the next login sets the app up again.
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Args)]
@@ -341,6 +347,32 @@ fn run_command(
             if generated {
                 println!("Password (shown once): {password}");
             }
+            Ok(0)
+        }
+        Command::User(UserCommand::ResetTwoFactor { email }) => {
+            let user = accounts::find_user_by_email(conn, &email)
+                .map_err(explain)?
+                .ok_or_else(|| format!("no user with the email address {email:?}"))?;
+            write_tx(conn, |conn| {
+                accounts::two_factor::reset(conn, &user.id)?;
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &AuditActor::cli(),
+                        action: "user.two_factor_reset",
+                        object_type: "user",
+                        object_id: Some(user.id.as_str()),
+                        outcome: Outcome::Success,
+                        detail: "",
+                    },
+                )
+                .map(|_| ())
+            })
+            .map_err(explain)?;
+            println!(
+                "Two-factor sign-in reset for {} <{}>: their next login sets it up again.",
+                user.name, user.email
+            );
             Ok(0)
         }
         Command::Token(TokenCommand::Add {

@@ -32,7 +32,11 @@ pub enum AppError {
     Unauthenticated,
     /// A web page that needs a logged-in user: send the browser to the login page.
     #[error("du behöver logga in")]
-    LoginRequired { next: String, expired: bool },
+    LoginRequired {
+        next: String,
+        expired: bool,
+        second_factor: bool,
+    },
     #[error("du har inte behörighet till det här")]
     Forbidden,
     #[error("sidan eller uppgiften finns inte")]
@@ -218,8 +222,18 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
-        if let AppError::LoginRequired { next, expired } = &self.0 {
-            let mut target = format!("/login?next={}", crate::web::encode_query_value(next));
+        if let AppError::LoginRequired {
+            next,
+            expired,
+            second_factor,
+        } = &self.0
+        {
+            let page = if *second_factor {
+                "/login/kod"
+            } else {
+                "/login"
+            };
+            let mut target = format!("{page}?next={}", crate::web::encode_query_value(next));
             if *expired {
                 target.push_str("&expired=1");
             }

@@ -23,6 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(get_admin))
         .route("/admin/users", web::get().to(get_users))
         .route("/admin/users", web::post().to(post_user))
+        .route(
+            "/admin/users/{id}/tvastegs",
+            web::post().to(post_two_factor_reset),
+        )
         .route("/admin/organisations", web::get().to(get_organisations))
         .route("/admin/organisations", web::post().to(post_organisation))
         .route("/admin/municipalities", web::post().to(post_municipality))
@@ -136,6 +140,14 @@ struct UsersPage {
     errors: FormErrors,
     /// The new account's name and its password, shown once.
     created: Option<(String, String)>,
+    /// The name of a user whose two-factor sign-in was just reset.
+    reset: Option<String>,
+}
+
+impl UsersPage {
+    fn needs_second_factor(&self, roles: &[Role]) -> bool {
+        accounts::two_factor::required_for(roles)
+    }
 }
 
 impl UsersPage {
@@ -158,6 +170,7 @@ impl UsersPage {
             form: UserForm::default(),
             errors: FormErrors::default(),
             created: None,
+            reset: None,
         })
     }
 }
@@ -218,6 +231,40 @@ async fn post_user(
             page.errors = errors;
         },
     )
+}
+
+/// Turns off a user's two-factor sign-in when they have lost both phone and recovery codes: their
+/// sessions end, and their next login sets up the app again.
+async fn post_two_factor_reset(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let actor = Actor::User(user);
+    let (writer, id) = (actor.clone(), accounts::UserId(path.into_inner()));
+    let name = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                authorize(conn, &writer, Action::Update, Resource::Accounts, None)?;
+                let target = accounts::load_auth_user(conn, &id)?.ok_or(AppError::NotFound)?;
+                accounts::two_factor::reset(conn, &id)?;
+                audit_change(
+                    conn,
+                    &writer,
+                    "user.two_factor_reset",
+                    "user",
+                    id.as_str(),
+                    "",
+                )?;
+                Ok(target.name)
+            })
+        })
+        .await?;
+    let mut page = UsersPage::load(&state, &req, actor).await?;
+    page.reset = Some(name);
+    render(StatusCode::OK, &page)
 }
 
 // ---- organisations and municipalities ----

@@ -25,27 +25,56 @@ pub struct Session {
     pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
+    /// When the second factor was checked; `None` until then (or for roles that need none).
+    pub second_factor_at: Option<NaiveDateTime>,
 }
 
-/// Starts a session and returns the token for the cookie.
+/// Starts a session after the password was checked and returns the token for the cookie. It
+/// counts as signed in only once the second factor is checked too, for roles that need one.
 pub fn start(conn: &mut AnyConnection, user_id: &UserId) -> Result<String, AppError> {
-    let token = random_token();
     let at = now();
+    insert(conn, user_id, at, None)
+}
+
+fn insert(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    created_at: NaiveDateTime,
+    second_factor_at: Option<NaiveDateTime>,
+) -> Result<String, AppError> {
+    let token = random_token();
     diesel::insert_into(sessions::table)
         .values(&Session {
             id: hash_token(&token),
             user_id: user_id.clone(),
-            created_at: at,
-            last_seen_at: at,
+            created_at,
+            last_seen_at: now(),
+            second_factor_at,
         })
         .execute(conn)?;
     Ok(token)
 }
 
+/// Marks the second factor as checked. The session gets a new id (the one used before the check
+/// stops working) and keeps its start time, so the absolute lifetime still counts from the login.
+pub fn second_factor_checked(conn: &mut AnyConnection, token: &str) -> Result<String, AppError> {
+    let id = hash_token(token);
+    let old: Session = sessions::table
+        .find(&id)
+        .select(Session::as_select())
+        .first(conn)?;
+    diesel::delete(sessions::table.find(&id)).execute(conn)?;
+    insert(conn, &old.user_id, old.created_at, Some(now()))
+}
+
 /// Why a session token did not lead to a user.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup {
-    Active(UserId),
+    /// A live session; `second_factor` says whether its second factor was checked.
+    Active {
+        user_id: UserId,
+        second_factor: bool,
+    },
     Expired,
     Unknown,
 }
@@ -78,7 +107,10 @@ pub fn resolve(
             .set(sessions::last_seen_at.eq(at))
             .execute(conn)?;
     }
-    Ok(Lookup::Active(session.user_id))
+    Ok(Lookup::Active {
+        second_factor: session.second_factor_at.is_some(),
+        user_id: session.user_id,
+    })
 }
 
 pub fn end(conn: &mut AnyConnection, token: &str) -> Result<(), AppError> {

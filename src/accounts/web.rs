@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts::throttle::LoginThrottle;
-use crate::accounts::{self, password, session, AuthUser};
+use crate::accounts::{self, password, session, two_factor, AuthUser};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::authz::Actor;
 use crate::config::Settings;
@@ -15,12 +15,17 @@ use crate::db::write_tx;
 use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, CsrfForm, NoFields};
-use crate::web::identity::{session_expired, MaybeUser};
-use crate::web::{render, safe_local_path, AppState, FormErrors, Layout};
+use crate::web::identity::{session_expired, MaybeUser, SignInStep};
+use crate::web::{
+    encode_query_value, render, render_with, safe_local_path, see_other, AppState, FormErrors,
+    Layout,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(get_login))
         .route("/login", web::post().to(post_login))
+        .route("/login/kod", web::get().to(get_code))
+        .route("/login/kod", web::post().to(post_code))
         .route("/logout", web::post().to(post_logout));
 }
 
@@ -132,7 +137,7 @@ async fn post_login(
     }
     let (email, pass) = (form.email.clone(), form.password.clone());
     let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
-    let Some((token, _)) = signed_in else {
+    let Some((token, user)) = signed_in else {
         throttle.account.failed(&account, now);
         throttle.address.failed(&client, now);
         return render(
@@ -144,14 +149,233 @@ async fn post_login(
         );
     };
     throttle.account.succeeded(&account);
+    let target = if two_factor::required_for(&user.roles) {
+        format!("/login/kod?next={}", encode_query_value(&next))
+    } else {
+        next
+    };
     let mut response = HttpResponse::SeeOther();
-    response.insert_header((header::LOCATION, next));
+    response.insert_header((header::LOCATION, target));
     set_session_cookies(&mut response, token, &state.settings);
     Ok(response.finish())
 }
 
+/// The second step of signing in: set-up of the authenticator app at the first login, a code from
+/// it afterwards, and the recovery codes shown once.
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    layout: Layout,
+    next: String,
+    /// Set while the app is being set up: the QR code and the secret to type by hand.
+    setup: Option<Setup>,
+    failure: String,
+    errors: FormErrors,
+}
+
+struct Setup {
+    qr_code: String,
+    secret: String,
+}
+
+/// New recovery codes, shown once.
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub(crate) struct RecoveryCodesPage {
+    pub layout: Layout,
+    pub codes: Vec<String>,
+    pub next: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn get_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    step: SignInStep,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_local_path(query.next.as_deref());
+    let user = match step {
+        SignInStep::SecondFactor(user) => user,
+        SignInStep::Done(_) => return Ok(see_other(next)),
+        SignInStep::None => return Ok(see_other("/login".into())),
+    };
+    let page = code_page(&req, &state, user, next, String::new(), Vec::new()).await?;
+    render(StatusCode::OK, &page)
+}
+
+/// The code page for a user: with the app's set-up while it is not done.
+async fn code_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    next: String,
+    failure: String,
+    errors: Vec<FieldError>,
+) -> Result<CodePage, AppError> {
+    let user_id = user.id.clone();
+    let secret = state
+        .db(move |conn| write_tx(conn, |conn| two_factor::begin_setup(conn, &user_id)))
+        .await?;
+    let setup = match secret {
+        Some(secret) => Some(Setup {
+            qr_code: two_factor::qr_code(&two_factor::otpauth_uri(&secret, &user.email)?)?,
+            secret: two_factor::grouped(&secret),
+        }),
+        None => None,
+    };
+    Ok(CodePage {
+        layout: Layout::new(req, None),
+        next,
+        setup,
+        failure,
+        errors: FormErrors(errors),
+    })
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+async fn post_code(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    step: SignInStep,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_local_path(form.next.as_deref());
+    let user = match step {
+        SignInStep::SecondFactor(user) => user,
+        SignInStep::Done(_) => return Ok(see_other(next)),
+        SignInStep::None => return Ok(see_other("/login".into())),
+    };
+    let Some(session_token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(see_other("/login".into()));
+    };
+    if form.code.trim().is_empty() {
+        let errors = vec![FieldError::new("code", "Fyll i koden.")];
+        let page = code_page(&req, &state, user, next, String::new(), errors).await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    // The same limit as for passwords, counted per account: a six-digit code must not be
+    // guessable by trying.
+    let throttle_key = format!("kod:{}", user.id.as_str());
+    let now = std::time::Instant::now();
+    if state.login_throttle.account.blocked(&throttle_key, now) {
+        tracing::warn!("second factor refused: too many failed attempts");
+        let failure = format!(
+            "För många felaktiga koder. Vänta {} minuter och försök igen.",
+            LoginThrottle::WINDOW_MINUTES
+        );
+        let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
+        return render(StatusCode::TOO_MANY_REQUESTS, &page);
+    }
+    let (actor, user_id, code) = (
+        Actor::User(user.clone()).audit_actor(),
+        user.id.clone(),
+        form.code.clone(),
+    );
+    let unix = chrono::Utc::now().timestamp();
+    let outcome = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                let setting_up = !matches!(
+                    two_factor::status(conn, &user_id)?,
+                    two_factor::Status::Enabled { .. }
+                );
+                let result = if setting_up {
+                    two_factor::finish_setup(conn, &user_id, &code, unix)?.map(CodeOutcome::SetUp)
+                } else {
+                    two_factor::verify(conn, &user_id, &code, unix)?.map(CodeOutcome::Verified)
+                };
+                let (action, detail) = match (&result, setting_up) {
+                    (_, true) => ("session.two_factor_setup", ""),
+                    (Some(CodeOutcome::Verified(two_factor::Proof::RecoveryCode { .. })), _) => {
+                        ("session.second_factor", "recovery code")
+                    }
+                    _ => ("session.second_factor", ""),
+                };
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &actor,
+                        action,
+                        object_type: "user",
+                        object_id: Some(user_id.as_str()),
+                        outcome: if result.is_some() {
+                            Outcome::Success
+                        } else {
+                            Outcome::Failure
+                        },
+                        detail: if result.is_some() {
+                            detail
+                        } else {
+                            "wrong code"
+                        },
+                    },
+                )?;
+                Ok(match result {
+                    Some(result) => Some((
+                        session::second_factor_checked(conn, &session_token)?,
+                        result,
+                    )),
+                    None => None,
+                })
+            })
+        })
+        .await?;
+    let Some((token, outcome)) = outcome else {
+        state.login_throttle.account.failed(&throttle_key, now);
+        let failure = "Koden stämmer inte. Skriv in den sexsiffriga kod som appen visar just nu, \
+                       eller en av dina reservkoder."
+            .to_string();
+        let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
+        return render(StatusCode::UNAUTHORIZED, &page);
+    };
+    state.login_throttle.account.succeeded(&throttle_key);
+    let mut response = HttpResponse::Ok();
+    let csrf = set_session_cookies(&mut response, token, &state.settings);
+    match outcome {
+        CodeOutcome::SetUp(codes) => render_with(
+            &mut response,
+            StatusCode::OK,
+            &RecoveryCodesPage {
+                layout: Layout {
+                    user: Some(user),
+                    csrf,
+                },
+                codes,
+                next,
+            },
+        ),
+        CodeOutcome::Verified(two_factor::Proof::RecoveryCode { .. }) => {
+            // The profile page says how many are left and where to make new ones.
+            Ok(response
+                .status(StatusCode::SEE_OTHER)
+                .insert_header((header::LOCATION, "/profil?sparat=reservkod#inloggning"))
+                .finish())
+        }
+        CodeOutcome::Verified(two_factor::Proof::App) => Ok(response
+            .status(StatusCode::SEE_OTHER)
+            .insert_header((header::LOCATION, next))
+            .finish()),
+    }
+}
+
+enum CodeOutcome {
+    SetUp(Vec<String>),
+    Verified(two_factor::Proof),
+}
+
 /// Checks an email and password and, when they match an active account, starts a session and
-/// returns its token. Success and failure are both audited; an unknown address and a wrong
+/// returns its token (for roles that need a second factor, the session waits for it). Success and failure are both audited; an unknown address and a wrong
 /// password look the same to the caller.
 pub fn sign_in(
     conn: &mut AnyConnection,

@@ -175,6 +175,16 @@ diesel::table! {
         user_id -> Text,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
+        second_factor_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -197,6 +207,9 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         password_changed_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -316,6 +329,7 @@ diesel::joinable!(reports -> municipalities (municipality_id));
 diesel::joinable!(reports -> users (reporter_user_id));
 diesel::joinable!(safety_assessments -> reports (report_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 
@@ -382,6 +396,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     retention_rules,
+    recovery_codes,
     intake_queue,
     working_hours,
     busy_sources,

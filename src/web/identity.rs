@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::accounts::session::{self, Lookup};
 use crate::accounts::tokens::{self, TokenKind};
+use crate::accounts::two_factor;
 use crate::accounts::{load_auth_user, AuthUser};
 use crate::authz::Actor;
 use crate::error::{ApiError, AppError, PageError};
@@ -17,6 +18,8 @@ use crate::web::AppState;
 #[derive(Clone)]
 enum SessionState {
     SignedIn(Box<AuthUser>),
+    /// The password was right; the second factor has not been checked yet.
+    SecondFactorNeeded(Box<AuthUser>),
     Expired,
     None,
 }
@@ -39,8 +42,14 @@ async fn session_state(req: &HttpRequest) -> Result<SessionState, AppError> {
             );
             app.db(move |conn| {
                 Ok(match session::resolve(conn, &token, idle, max)? {
-                    Lookup::Active(user_id) => match load_auth_user(conn, &user_id)? {
-                        Some(user) => SessionState::SignedIn(Box::new(user)),
+                    Lookup::Active {
+                        user_id,
+                        second_factor,
+                    } => match load_auth_user(conn, &user_id)? {
+                        Some(user) if second_factor || !two_factor::required_for(&user.roles) => {
+                            SessionState::SignedIn(Box::new(user))
+                        }
+                        Some(user) => SessionState::SecondFactorNeeded(Box::new(user)),
                         None => SessionState::None,
                     },
                     Lookup::Expired => SessionState::Expired,
@@ -54,12 +63,16 @@ async fn session_state(req: &HttpRequest) -> Result<SessionState, AppError> {
     Ok(state)
 }
 
-fn login_target(req: &HttpRequest, expired: bool) -> AppError {
+fn login_target(req: &HttpRequest, expired: bool, second_factor: bool) -> AppError {
     let next = match req.uri().path_and_query() {
         Some(pq) if req.method() == actix_web::http::Method::GET => pq.as_str().to_string(),
         _ => "/".to_string(),
     };
-    AppError::LoginRequired { next, expired }
+    AppError::LoginRequired {
+        next,
+        expired,
+        second_factor,
+    }
 }
 
 /// A signed-in user; otherwise the browser is sent to the login page and brought back after.
@@ -74,8 +87,9 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             match session_state(&req).await? {
                 SessionState::SignedIn(user) => Ok(CurrentUser(*user)),
-                SessionState::Expired => Err(login_target(&req, true).into()),
-                SessionState::None => Err(login_target(&req, false).into()),
+                SessionState::SecondFactorNeeded(_) => Err(login_target(&req, false, true).into()),
+                SessionState::Expired => Err(login_target(&req, true, false).into()),
+                SessionState::None => Err(login_target(&req, false, false).into()),
             }
         })
     }
@@ -95,6 +109,32 @@ impl FromRequest for MaybeUser {
                 SessionState::SignedIn(user) => Some(*user),
                 _ => None,
             }))
+        })
+    }
+}
+
+/// Where a browser is in signing in, for the pages of the second step.
+pub enum SignInStep {
+    /// Fully signed in.
+    Done(AuthUser),
+    /// The password was right; the second factor is still to be checked.
+    SecondFactor(AuthUser),
+    /// No session (or it ran out).
+    None,
+}
+
+impl FromRequest for SignInStep {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(match session_state(&req).await? {
+                SessionState::SignedIn(user) => SignInStep::Done(*user),
+                SessionState::SecondFactorNeeded(user) => SignInStep::SecondFactor(*user),
+                _ => SignInStep::None,
+            })
         })
     }
 }

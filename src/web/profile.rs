@@ -7,7 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
-use crate::accounts::AuthUser;
+use crate::accounts::web::RecoveryCodesPage;
+use crate::accounts::{two_factor, AuthUser};
+use crate::audit::{self, Outcome};
+use crate::authz::Actor;
+use crate::db::write_tx;
 use crate::error::{AppError, PageError};
 use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, HoursInput, Source, SourceId};
@@ -20,7 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profil/arbetstid", web::post().to(post_hours))
         .route("/profil/upptagen", web::post().to(post_address))
         .route("/profil/upptagen/fil", web::post().to(post_file))
-        .route("/profil/upptagen/{id}/ta-bort", web::post().to(post_remove));
+        .route("/profil/upptagen/{id}/ta-bort", web::post().to(post_remove))
+        .route("/profil/reservkoder", web::post().to(post_recovery_codes));
 }
 
 /// What a profile page shows besides the stored state: a notice, or a form sent back.
@@ -42,6 +47,8 @@ struct ProfilePage {
     sources: Vec<Source>,
     stale: Vec<bool>,
     hours: WorkingHours,
+    /// Recovery codes not yet used, for a user with two-factor sign-in.
+    recovery_codes_left: Option<usize>,
     shown: Shown,
 }
 
@@ -88,12 +95,20 @@ pub async fn show(
     shown: Shown,
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
-    let (has_feed, sources, mut hours) = state
+    let (has_feed, sources, mut hours, recovery_codes_left) = state
         .db(move |conn| {
+            let enabled = matches!(
+                two_factor::status(conn, &id)?,
+                two_factor::Status::Enabled { .. }
+            );
             Ok((
                 crate::sip::feed::has_feed(conn, &id)?,
                 sources::sources_of(conn, std::slice::from_ref(&id))?,
                 sources::hours_of(conn, std::slice::from_ref(&id))?,
+                match enabled {
+                    true => Some(two_factor::recovery_codes_left(conn, &id)?),
+                    false => None,
+                },
             ))
         })
         .await?;
@@ -110,6 +125,7 @@ pub async fn show(
             sources,
             stale,
             hours: hours.remove(&user.id).unwrap_or_default(),
+            recovery_codes_left,
             shown,
         },
     )
@@ -127,6 +143,9 @@ async fn get_profile(
         Some("fil") => "Filen är inläst. Bara tiderna då du är upptagen sparades.",
         Some("borttagen") => "Kalendern är borttagen, och tiderna från den med den.",
         Some("stangd") => "Kalenderadressen är avstängd.",
+        Some("reservkod") => {
+            "Du loggade in med en reservkod. Den fungerar inte igen – se hur många du har kvar nedan."
+        }
         _ => "",
     };
     show(
@@ -278,4 +297,47 @@ async fn post_remove(
         .db(move |conn| sources::remove(conn, &user, &id))
         .await?;
     Ok(see_other("/profil?sparat=borttagen#upptagen".into()))
+}
+
+/// New recovery codes, shown once; the old ones stop working.
+async fn post_recovery_codes(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (Actor::User(user.clone()).audit_actor(), user.id.clone());
+    let codes = state
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                if !matches!(
+                    two_factor::status(conn, &id)?,
+                    two_factor::Status::Enabled { .. }
+                ) {
+                    return Err(AppError::Forbidden);
+                }
+                let codes = two_factor::replace_recovery_codes(conn, &id)?;
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &actor,
+                        action: "user.recovery_codes_replaced",
+                        object_type: "user",
+                        object_id: Some(id.as_str()),
+                        outcome: Outcome::Success,
+                        detail: "",
+                    },
+                )?;
+                Ok(codes)
+            })
+        })
+        .await?;
+    render(
+        StatusCode::OK,
+        &RecoveryCodesPage {
+            layout: Layout::new(&req, Some(user)),
+            codes,
+            next: "/profil".into(),
+        },
+    )
 }

@@ -30,6 +30,10 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/readyz", "/readyz", [200, 200, 200, 200, 200, 200]),
     ("GET", "/login", "/login", [200, 303, 303, 303, 303, 303]),
     ("POST", "/login", "/login", [422, 422, 422, 422, 422, 422]),
+    // The second step of signing in: nothing to do without a password-checked session, and
+    // nothing more to do once signed in (both send the browser on).
+    ("GET", "/login/kod", "/login/kod", [303, 303, 303, 303, 303, 303]),
+    ("POST", "/login/kod", "/login/kod", [303, 303, 303, 303, 303, 303]),
     ("GET", "/anmalan", "/anmalan", [200, 200, 200, 200, 200, 200]),
     ("POST", "/anmalan", "/anmalan", [422, 422, 422, 422, 422, 422]),
     ("GET", "/calendar/{file}", "/calendar/okand.ics", [404, 404, 404, 404, 404, 404]),
@@ -83,6 +87,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/profil/arbetstid", "/profil/arbetstid", [303, 422, 422, 422, 422, 422]),
     ("POST", "/profil/upptagen", "/profil/upptagen", [303, 422, 422, 422, 422, 422]),
     ("POST", "/profil/upptagen/fil", "/profil/upptagen/fil", [303, 400, 400, 400, 400, 400]),
+    ("POST", "/profil/reservkoder", "/profil/reservkoder", [303, 403, 200, 200, 200, 200]),
     ("POST", "/profil/upptagen/{id}/ta-bort", "/profil/upptagen/okand/ta-bort", [303, 404, 404, 404, 404, 404]),
     ("POST", "/profil/kalender", "/profil/kalender", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/kalender/stang", "/profil/kalender/stang", [303, 303, 303, 303, 303, 303]),
@@ -94,6 +99,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/admin/municipalities", "/admin/municipalities", [303, 403, 403, 403, 422, 422]),
     ("GET", "/admin/tokens", "/admin/tokens", [303, 403, 403, 403, 200, 200]),
     ("POST", "/admin/tokens", "/admin/tokens", [303, 403, 403, 403, 422, 422]),
+    ("POST", "/admin/users/{id}/tvastegs", "/admin/users/okand/tvastegs", [303, 403, 403, 403, 404, 404]),
     ("POST", "/admin/tokens/{id}/revoke", "/admin/tokens/okand/revoke", [303, 403, 403, 403, 404, 404]),
     ("GET", "/admin/audit", "/admin/audit", [303, 403, 403, 403, 200, 200]),
     ("GET", "/admin/outbox", "/admin/outbox", [303, 403, 403, 403, 200, 200]),

@@ -175,11 +175,7 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     assert!(!text.contains(&password));
 
     // The new user logs in with it.
-    let anna = Login {
-        email: "anna.ek@skola.test".into(),
-        password,
-        user_id: String::new(),
-    };
+    let anna = Login::new("anna.ek@skola.test", &password, "");
     let other = app.fresh_browser();
     other.login(&anna).await;
     let home = other.page("/").await;

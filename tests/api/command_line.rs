@@ -172,12 +172,8 @@ async fn accounts_can_be_set_up_from_the_command_line() {
         &[],
     )
     .await;
-    app.login(&Login {
-        email: "lisa@ekby.test".into(),
-        password,
-        user_id: String::new(),
-    })
-    .await;
+    app.login(&Login::new("lisa@ekby.test", &password, ""))
+        .await;
     let home = app.page("/").await;
     assert!(home.contains("Välkommen, Lisa Lind"));
 }
@@ -222,12 +218,7 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
     .await;
     for (email, password) in logins {
         let app = app.fresh_browser();
-        app.login(&Login {
-            email: email.clone(),
-            password,
-            user_id: String::new(),
-        })
-        .await;
+        app.login(&Login::new(&email, &password, "")).await;
         let home = app.page("/").await;
         assert!(home.contains("Välkommen"), "{email}");
     }

@@ -20,3 +20,4 @@ mod report_pages;
 mod reports;
 mod retention;
 mod sips;
+mod two_factor;

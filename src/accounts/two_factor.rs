@@ -1,0 +1,420 @@
+//! Two-factor sign-in: a time-based one-time code (TOTP, RFC 6238: HMAC-SHA-1, 6 digits, 30-second
+//! steps) from an authenticator app, and one-time recovery codes for a lost phone. Every role that
+//! can read a child's data must have it; it is set up at the first login.
+//!
+//! The rules (which roles, which codes match, how recovery codes look) are pure and tested on
+//! their own; the functions that take a connection keep the secret, the last used step and the
+//! recovery codes' hashes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::Rng;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::accounts::{Role, UserId};
+use crate::db::schema::{recovery_codes, users};
+use crate::db::{now, AnyConnection};
+use crate::error::AppError;
+use crate::secrets::{hash_token, same};
+
+/// What authenticator apps show as the account's issuer.
+pub const ISSUER: &str = "Samordna";
+/// How many recovery codes a user gets at a time.
+pub const RECOVERY_CODES: usize = 10;
+const STEP_SECONDS: i64 = 30;
+/// Letters and digits that cannot be mistaken for each other when read aloud or typed.
+const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Whether a user with these roles must sign in with a second factor: everyone who can read a
+/// child's data.
+pub fn required_for(roles: &[Role]) -> bool {
+    roles
+        .iter()
+        .any(|r| matches!(r, Role::Intake | Role::Caseworker | Role::Admin))
+}
+
+/// A new shared secret: 160 random bits, base32 as apps expect it.
+pub fn new_secret() -> String {
+    Secret::generate_secret().to_encoded().to_string()
+}
+
+fn totp(secret: &str, account: &str) -> Result<TOTP, AppError> {
+    let bytes = Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .map_err(|e| AppError::internal(format!("stored TOTP secret is not base32: {e:?}")))?;
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        STEP_SECONDS as u64,
+        bytes,
+        Some(ISSUER.into()),
+        account.to_string(),
+    )
+    .map_err(|e| AppError::internal(format!("TOTP set-up: {e}")))
+}
+
+/// The `otpauth://` address an app reads from the QR code.
+pub fn otpauth_uri(secret: &str, account: &str) -> Result<String, AppError> {
+    Ok(totp(secret, account)?.get_url())
+}
+
+/// The QR code of `uri` as an SVG `data:` address for an `<img>` (the pages' CSP allows `data:`
+/// images and nothing inline).
+pub fn qr_code(uri: &str) -> Result<String, AppError> {
+    use base64::Engine;
+    let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M)
+        .map_err(|e| AppError::internal(format!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
+}
+
+/// The secret in groups of four, for typing into an app by hand.
+pub fn grouped(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The 30-second step at a Unix time.
+pub fn step_at(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(STEP_SECONDS)
+}
+
+/// The step whose code `code` is, if it is the code of the step before, at or after `unix_seconds`
+/// (clocks drift) and later than `last_step` (a code works once).
+pub fn matching_step(
+    secret: &str,
+    code: &str,
+    unix_seconds: i64,
+    last_step: Option<i64>,
+) -> Result<Option<i64>, AppError> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let totp = totp(secret, "x")?;
+    let now = step_at(unix_seconds);
+    Ok((now - 1..=now + 1)
+        .filter(|step| last_step.is_none_or(|last| *step > last) && *step >= 0)
+        .find(|step| same(&totp.generate((*step * STEP_SECONDS) as u64), &code)))
+}
+
+/// A new set of recovery codes, each `xxxx-xxxx` (about 40 bits).
+pub fn new_recovery_codes() -> Vec<String> {
+    let mut rng = rand::thread_rng();
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let mut code: String = (0..8)
+                .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..RECOVERY_ALPHABET.len())] as char)
+                .collect();
+            code.insert(4, '-');
+            code
+        })
+        .collect()
+}
+
+/// A recovery code as typed, reduced to what is compared: lower case, no spaces or dashes.
+pub fn normalise_recovery_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Where a user stands with the second factor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing set up yet.
+    None,
+    /// A secret was shown but never confirmed with a code.
+    Pending(String),
+    /// Set up; codes are checked against this secret.
+    Enabled {
+        secret: String,
+        last_step: Option<i64>,
+    },
+}
+
+pub fn status(conn: &mut AnyConnection, user_id: &UserId) -> Result<Status, AppError> {
+    let (secret, enabled, last_step): (Option<String>, Option<NaiveDateTime>, Option<i64>) =
+        users::table
+            .find(user_id)
+            .select((
+                users::totp_secret,
+                users::totp_enabled_at,
+                users::totp_last_step,
+            ))
+            .first(conn)?;
+    Ok(match (secret, enabled) {
+        (Some(secret), Some(_)) => Status::Enabled { secret, last_step },
+        (Some(secret), None) => Status::Pending(secret),
+        (None, _) => Status::None,
+    })
+}
+
+/// The secret to show on the set-up page: the one already shown if set-up was started and not
+/// finished (so that reloading the page does not break a code the app already has), else a new one.
+pub fn begin_setup(conn: &mut AnyConnection, user_id: &UserId) -> Result<Option<String>, AppError> {
+    match status(conn, user_id)? {
+        Status::Enabled { .. } => Ok(None),
+        Status::Pending(secret) => Ok(Some(secret)),
+        Status::None => {
+            let secret = new_secret();
+            diesel::update(users::table.find(user_id))
+                .set(users::totp_secret.eq(&secret))
+                .execute(conn)?;
+            Ok(Some(secret))
+        }
+    }
+}
+
+/// How a second factor was proved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Proof {
+    App,
+    RecoveryCode { left: usize },
+}
+
+/// Confirms set-up with a code from the app. On success the second factor is on and the user's
+/// new recovery codes are returned, to be shown once.
+pub fn finish_setup(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    code: &str,
+    unix_seconds: i64,
+) -> Result<Option<Vec<String>>, AppError> {
+    let Status::Pending(secret) = status(conn, user_id)? else {
+        return Ok(None);
+    };
+    let Some(step) = matching_step(&secret, code, unix_seconds, None)? else {
+        return Ok(None);
+    };
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::totp_enabled_at.eq(now()),
+            users::totp_last_step.eq(step),
+        ))
+        .execute(conn)?;
+    Ok(Some(replace_recovery_codes(conn, user_id)?))
+}
+
+/// Checks a code from the app or a recovery code; either works once.
+pub fn verify(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    typed: &str,
+    unix_seconds: i64,
+) -> Result<Option<Proof>, AppError> {
+    let Status::Enabled { secret, last_step } = status(conn, user_id)? else {
+        return Ok(None);
+    };
+    if let Some(step) = matching_step(&secret, typed, unix_seconds, last_step)? {
+        // Only moves forward: two requests with the same code cannot both pass.
+        let moved = diesel::update(users::table.find(user_id))
+            .filter(
+                users::totp_last_step
+                    .is_null()
+                    .or(users::totp_last_step.lt(step)),
+            )
+            .set(users::totp_last_step.eq(step))
+            .execute(conn)?;
+        return Ok((moved == 1).then_some(Proof::App));
+    }
+    let code = normalise_recovery_code(typed);
+    if code.len() != 8 {
+        return Ok(None);
+    }
+    let used = diesel::update(
+        recovery_codes::table
+            .filter(recovery_codes::user_id.eq(user_id))
+            .filter(recovery_codes::code_hash.eq(hash_token(&code)))
+            .filter(recovery_codes::used_at.is_null()),
+    )
+    .set(recovery_codes::used_at.eq(now()))
+    .execute(conn)?;
+    if used != 1 {
+        return Ok(None);
+    }
+    Ok(Some(Proof::RecoveryCode {
+        left: recovery_codes_left(conn, user_id)?,
+    }))
+}
+
+pub fn recovery_codes_left(conn: &mut AnyConnection, user_id: &UserId) -> Result<usize, AppError> {
+    let left: i64 = recovery_codes::table
+        .filter(recovery_codes::user_id.eq(user_id))
+        .filter(recovery_codes::used_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(left as usize)
+}
+
+/// Replaces a user's recovery codes with new ones and returns them; the old ones stop working.
+pub fn replace_recovery_codes(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+) -> Result<Vec<String>, AppError> {
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+        .execute(conn)?;
+    let codes = new_recovery_codes();
+    let at = now();
+    for code in &codes {
+        diesel::insert_into(recovery_codes::table)
+            .values((
+                recovery_codes::user_id.eq(user_id),
+                recovery_codes::code_hash.eq(hash_token(&normalise_recovery_code(code))),
+                recovery_codes::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(codes)
+}
+
+/// Turns the second factor off for a user who lost their phone and codes: the secret and codes
+/// go, every session ends, and the next login sets it up again.
+pub fn reset(conn: &mut AnyConnection, user_id: &UserId) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::totp_secret.eq(None::<String>),
+            users::totp_enabled_at.eq(None::<NaiveDateTime>),
+            users::totp_last_step.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
+        .execute(conn)?;
+    crate::accounts::session::end_all_for_user(conn, user_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238 appendix B, SHA-1 rows, with the RFC's 20-byte ASCII key; the RFC gives 8
+    /// digits, an app shows the last 6.
+    #[test]
+    fn codes_are_those_of_rfc_6238() {
+        let secret = Secret::Raw(b"12345678901234567890".to_vec())
+            .to_encoded()
+            .to_string();
+        for (time, rfc) in [
+            (59, "94287082"),
+            (1111111109, "07081804"),
+            (1111111111, "14050471"),
+            (1234567890, "89005924"),
+            (2000000000, "69279037"),
+            (20000000000, "65353130"),
+        ] {
+            let code = &rfc[2..];
+            assert_eq!(
+                matching_step(&secret, code, time, None).unwrap(),
+                Some(step_at(time)),
+                "{time}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_code_is_accepted_one_step_either_side_and_only_once() {
+        let secret = new_secret();
+        let t = 1_800_000_015;
+        let totp = totp(&secret, "x").unwrap();
+        let code = |step: i64| totp.generate((step * 30) as u64);
+        let now = step_at(t);
+        assert_eq!(
+            matching_step(&secret, &code(now - 1), t, None).unwrap(),
+            Some(now - 1)
+        );
+        assert_eq!(
+            matching_step(&secret, &code(now + 1), t, None).unwrap(),
+            Some(now + 1)
+        );
+        assert_eq!(
+            matching_step(&secret, &code(now - 2), t, None).unwrap(),
+            None
+        );
+        assert_eq!(
+            matching_step(&secret, &code(now + 2), t, None).unwrap(),
+            None
+        );
+        // Used once: the same step, or an earlier one, no longer works.
+        assert_eq!(
+            matching_step(&secret, &code(now), t, Some(now)).unwrap(),
+            None
+        );
+        assert_eq!(
+            matching_step(&secret, &code(now - 1), t, Some(now - 1)).unwrap(),
+            None
+        );
+        assert_eq!(
+            matching_step(&secret, &code(now), t, Some(now - 1)).unwrap(),
+            Some(now)
+        );
+        // Spaces as apps show them are fine; anything else is not a code.
+        let spaced = format!("{} {}", &code(now)[..3], &code(now)[3..]);
+        assert_eq!(matching_step(&secret, &spaced, t, None).unwrap(), Some(now));
+        for wrong in ["", "12345", "1234567", "abcdef", "12345a"] {
+            assert_eq!(
+                matching_step(&secret, wrong, t, None).unwrap(),
+                None,
+                "{wrong}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_are_random_base32_of_160_bits() {
+        let a = new_secret();
+        assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+        assert_ne!(a, new_secret());
+        assert_eq!(grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
+        let uri = otpauth_uri(&a, "anna@skola.se").unwrap();
+        assert!(
+            uri.starts_with("otpauth://totp/Samordna:anna%40skola.se?"),
+            "{uri}"
+        );
+        assert!(uri.contains(&format!("secret={a}")) && uri.contains("issuer=Samordna"));
+        assert!(qr_code(&uri)
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,"));
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_forgiving_to_type() {
+        let codes = new_recovery_codes();
+        assert_eq!(codes.len(), RECOVERY_CODES);
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), RECOVERY_CODES);
+        for code in &codes {
+            assert_eq!(code.len(), 9);
+            assert_eq!(&code[4..5], "-");
+            assert!(!code.contains(['0', 'o', '1', 'l', 'i']));
+        }
+        assert_eq!(normalise_recovery_code(" AbCd-2345 "), "abcd2345");
+    }
+
+    #[test]
+    fn only_roles_that_read_children_need_it() {
+        assert!(!required_for(&[Role::Reporter]));
+        assert!(!required_for(&[]));
+        for role in [Role::Intake, Role::Caseworker, Role::Admin] {
+            assert!(required_for(&[Role::Reporter, role]));
+        }
+    }
+}
