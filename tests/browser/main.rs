@@ -198,9 +198,34 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     assert_eq!(kept.as_deref(), Some(admin.email.as_str()));
     assert_accessible(&client, &axe, "login page with an error").await;
 
-    // The right password leads to the start page.
+    // The right password leads to the second step: at the first login, setting up the app.
     fill(&client, "password", &admin.password).await;
     click(&client, "main button[type=submit]").await;
+    text_until(&client, "h1", |t| t == "Skydda ditt konto med en app").await;
+    assert_accessible(&client, &axe, "two-factor set-up").await;
+    screenshot(&client, "two-factor-setup").await;
+    admin.app.scan(&client.source().await.unwrap());
+    fill(&client, "code", "000000x").await;
+    click(&client, "main button[type=submit]").await;
+    text_until(&client, "[role=alert]", |t| {
+        t.contains("Koden stämmer inte")
+    })
+    .await;
+    assert_accessible(&client, &axe, "two-factor set-up with a wrong code").await;
+    fill(&client, "code", &admin.app.next_code().await).await;
+    click(&client, "main button[type=submit]").await;
+    text_until(&client, "h1", |t| t == "Spara dina reservkoder").await;
+    assert_eq!(
+        client
+            .find_all(Locator::Css("ul.recovery-codes li"))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_accessible(&client, &axe, "recovery codes").await;
+    screenshot(&client, "recovery-codes").await;
+    click(&client, "main a.button").await;
     let start = url::Url::parse(&app.url("/")).unwrap();
     client.wait().for_url(&start).await.unwrap();
     text_until(&client, "h1", |t| t.starts_with("Välkommen, Test Person")).await;
