@@ -16,6 +16,8 @@
 //! Which columns are sealed is said once per table, with [`sealed_row!`](crate::sealed_row), in
 //! [`rows`].
 
+pub mod rows;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};

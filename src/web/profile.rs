@@ -202,9 +202,9 @@ async fn post_address(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (u, url) = (user.clone(), form.url.clone());
+    let (u, url, settings) = (user.clone(), form.url.clone(), state.settings.clone());
     let result = state
-        .db(move |conn| sources::add_address(conn, &u, &url))
+        .db(move |conn| sources::add_address(conn, &settings.keys, &u, &url))
         .await;
     if let Ok(id) = &result {
         // Read at once rather than at the next background pass.
