@@ -484,6 +484,12 @@ fn serve(settings: Settings) -> Result<i32, String> {
             "SAMORDNA_SECRET_KEY is not set: using a generated key kept in this file. Set it in production; every instance must share it."
         );
     }
+    if !settings.keys_derived.is_empty() {
+        tracing::warn!(
+            settings = %settings.keys_derived.join(", "),
+            "not set: the keys that seal the child's data at rest are derived from the secret key. Set them in production, the same on every instance, and keep them apart from database backups."
+        );
+    }
     if let MailTransportSetting::Folder(dir) = &settings.mail {
         tracing::info!(folder = %dir.display(), "SAMORDNA_SMTP_URL is not set: outgoing mail is written as .eml files to this folder");
     }

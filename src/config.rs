@@ -266,7 +266,9 @@ fn keyring(
 ) -> Result<crate::crypto::Keyring, ConfigError> {
     use crate::crypto::Keyring;
     let data = match lookup("SAMORDNA_DATA_KEYS") {
-        Some(text) => Keyring::parse_data_keys(&text).map_err(|p| bad("SAMORDNA_DATA_KEYS", p))?,
+        Some(text) => {
+            Keyring::parse_data_keys(&text, secret_key).map_err(|p| bad("SAMORDNA_DATA_KEYS", p))?
+        }
         None => vec![Keyring::derived_data_key(secret_key)],
     };
     let index = match lookup("SAMORDNA_INDEX_KEY") {

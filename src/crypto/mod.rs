@@ -121,14 +121,23 @@ impl Keyring {
         Ok(Self { data: keys, index })
     }
 
-    /// Data keys from `SAMORDNA_DATA_KEYS` (`id:base64key,id:base64key`, the first seals).
-    pub fn parse_data_keys(text: &str) -> Result<Vec<(String, [u8; KEY_LEN])>, String> {
+    /// Data keys from `SAMORDNA_DATA_KEYS` (`id:base64key,id:base64key`, the first seals). A bare
+    /// `s0` stands for the key derived from `secret` (what sealed the data while no keys were
+    /// configured), so that data sealed under it can be rotated to configured keys.
+    pub fn parse_data_keys(
+        text: &str,
+        secret: &[u8],
+    ) -> Result<Vec<(String, [u8; KEY_LEN])>, String> {
         text.split(',')
             .map(str::trim)
             .filter(|part| !part.is_empty())
             .map(|part| {
+                if part == DERIVED_KEY_ID {
+                    return Ok(Self::derived_data_key(secret));
+                }
                 let (id, key) = part.split_once(':').ok_or_else(|| {
-                    "each key is written as id:base64key, e.g. k2026:<openssl rand -base64 32>"
+                    "each key is written as id:base64key, e.g. k2026:<openssl rand -base64 32> \
+                     (or s0 alone for the key derived from the secret key)"
                         .to_string()
                 })?;
                 let key = decode_key(key).map_err(|e| format!("key {:?}: {e}", id.trim()))?;
@@ -397,12 +406,17 @@ mod tests {
     #[test]
     fn key_configuration_is_checked() {
         let key = STANDARD.encode([7u8; 32]);
-        let parsed = Keyring::parse_data_keys(&format!("b:{key}, a:{key}")).unwrap();
+        let secret = b"one secret key of enough length!";
+        let parsed = Keyring::parse_data_keys(&format!("b:{key}, a:{key}"), secret).unwrap();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].0, "b");
-        assert!(Keyring::parse_data_keys("b").is_err());
-        assert!(Keyring::parse_data_keys(&format!("b:{}", STANDARD.encode([7u8; 16]))).is_err());
-        assert!(Keyring::parse_data_keys("b:***").is_err());
+        // A bare s0 is the derived key, so data sealed under it can be rotated away.
+        let with_derived = Keyring::parse_data_keys(&format!("b:{key},s0"), secret).unwrap();
+        assert_eq!(with_derived[1], Keyring::derived_data_key(secret));
+        assert!(Keyring::parse_data_keys("b", secret).is_err());
+        let short = format!("b:{}", STANDARD.encode([7u8; 16]));
+        assert!(Keyring::parse_data_keys(&short, secret).is_err());
+        assert!(Keyring::parse_data_keys("b:***", secret).is_err());
         assert!(Keyring::new(vec![("B!".into(), [0; 32])], [0; 32]).is_err());
         assert!(Keyring::new(vec![("a".into(), [0; 32]), ("a".into(), [1; 32])], [0; 32]).is_err());
         assert!(Keyring::new(Vec::new(), [0; 32]).is_err());

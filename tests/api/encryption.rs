@@ -640,6 +640,62 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     assert_eq!(status, 200);
 }
 
+async fn stored_names(app: &TestApp) -> Vec<Option<String>> {
+    app.conn(|conn| column(conn, "report_children.name")).await
+}
+
+/// Data sealed under the key derived from the secret key (no keys configured) moves to
+/// configured keys: `k1` first and a bare `s0` to open the old values, rotate, then `k1` alone.
+async fn moving_from_the_derived_key_to_configured_keys(app: TestApp) {
+    let p = people(&app).await;
+    let report = file_and_decide(&app, &p).await;
+    assert!(stored_names(&app).await[0]
+        .as_deref()
+        .unwrap()
+        .starts_with("enc1:s0:"));
+    let out = rotate_cli(&app, &format!("k1:{KEY_A},s0"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stored_names(&app).await[0]
+        .as_deref()
+        .unwrap()
+        .starts_with("enc1:k1:"));
+    let with_k1 = format!("k1:{KEY_A}");
+    let kind = if app.db.url.starts_with("sqlite:") {
+        Db::Sqlite
+    } else {
+        Db::Postgres
+    };
+    let configured = TestApp::spawn_on(
+        app.db.clone(),
+        app.smtp.clone(),
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_k1),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+    )
+    .await;
+    let (status, full) = get(&configured, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["children"][0]["name"], CHILD_NAME);
+    // The blind index now comes from the configured index key: a new report finds the old one.
+    let (status, filed) = post(
+        &configured,
+        "/api/v1/reports",
+        &p.reporter,
+        full_report(&p.municipality, CHILD_PN),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, newer) = get(
+        &configured,
+        &format!("/api/v1/reports/{}", filed["id"].as_str().unwrap()),
+        &p.intake,
+    )
+    .await;
+    assert_eq!(newer["earlier_reports"][0]["id"], report.as_str());
+}
+
 async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
     let with_a = format!("a:{KEY_A}");
     let first = TestApp::spawn_with(
@@ -755,6 +811,7 @@ async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
 crate::on_both_databases!(
     the_childs_data_is_sealed_at_rest_and_read_in_clear,
     earlier_reports_about_the_same_child_are_found_through_the_blind_index,
+    moving_from_the_derived_key_to_configured_keys,
 );
 
 mod keys_rotate_and_the_old_key_can_then_be_removed {
