@@ -16,6 +16,8 @@ use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
 use samordna::accounts::{MunicipalityId, UserId};
 use samordna::audit::{Entry, Outcome};
+use samordna::crypto::rows::SealedRow;
+use samordna::crypto::Keyring;
 use samordna::db::schema::{
     audit_log, intake_queue, municipalities, report_children, report_guardians, report_reporters,
     reports, users,
@@ -29,6 +31,16 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_samordna");
 const SECRET: &str = "load-benchmark-secret-key-0123456789abcdef";
 const PASSWORD: &str = "Lastprov-lösenord-2026";
+
+/// The keys the service derives from `SECRET` (no `SAMORDNA_DATA_KEYS` is set), so that rows
+/// written here are sealed as the service seals them and it can open them.
+fn keys() -> Keyring {
+    Keyring::new(
+        vec![Keyring::derived_data_key(SECRET.as_bytes())],
+        Keyring::derived_index_key(SECRET.as_bytes()),
+    )
+    .expect("a derived key")
+}
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -298,6 +310,7 @@ fn report_json(municipality: &str) -> Value {
 /// entry), inserted in a loop, one transaction each, on one connection: the database's own rate.
 fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &UserId) -> f64 {
     let seconds = env_number("LOAD_SECONDS", 10) as f64 / 2.0;
+    let keys = keys();
     let mut rates = Vec::new();
     let mut n: i64 = 0;
     for _ in 0..env_number("LOAD_RUNS", 3) {
@@ -324,7 +337,8 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
                         other_agencies: String::new(),
                         safety_due_at: now,
                         decision_due_on: now.date(),
-                    })
+                    }
+                    .seal(&keys))
                     .execute(conn)?;
                 diesel::insert_into(report_reporters::table)
                     .values(&Reporter {
@@ -334,7 +348,8 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
                         organisation: "Lastskolan".into(),
                         phone: "08-123 45 67".into(),
                         email: "larare@last.test".into(),
-                    })
+                    }
+                    .seal(&keys))
                     .execute(conn)?;
                 diesel::insert_into(report_children::table)
                     .values(&ChildRow {
@@ -348,7 +363,9 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
                         school: "Björkskolan".into(),
                         child_told: true,
                         not_told_reason: String::new(),
-                    })
+                        personal_number_index: None,
+                    }
+                    .seal(&keys))
                     .execute(conn)?;
                 diesel::insert_into(report_guardians::table)
                     .values(&GuardianRow {
@@ -359,7 +376,8 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
                         phone: "070-123 45 67".into(),
                         guardian_told: true,
                         not_told_reason: String::new(),
-                    })
+                    }
+                    .seal(&keys))
                     .execute(conn)?;
                 diesel::insert_into(intake_queue::table)
                     .values((
@@ -404,7 +422,9 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
 
 /// Adds reports to `municipality` until it holds `total`: one child each, received over the last
 /// years, every hundredth still undecided (in the queue, half of them safety-assessed), the rest
-/// assessed and decided. Done in SQL, in batches.
+/// assessed and decided. Done in SQL, in batches. The sealed columns get values sealed as the
+/// service seals them, so that reading them costs what it costs in use; one sealed value per
+/// column is reused for every row (the same ciphertext, harmless for made-up data).
 fn seed_reports(
     conn: &mut AnyConnection,
     municipality: &str,
@@ -438,6 +458,25 @@ fn seed_reports(
         if sqlite { "0" } else { "false" },
         if sqlite { "1" } else { "true" },
     );
+    let keys = keys();
+    let sealed = |column: &str, plain: &str| format!("'{}'", keys.seal(column, plain));
+    let concern = sealed("reports.concern", "Orosanmälan från lastprovet");
+    let (language, agencies) = (
+        sealed("reports.interpreter_language", ""),
+        sealed("reports.other_agencies", ""),
+    );
+    let child = sealed("report_children.name", "Barn i lastprovet");
+    let (address, school, not_told) = (
+        sealed("report_children.address", ""),
+        sealed("report_children.school", ""),
+        sealed("report_children.not_told_reason", ""),
+    );
+    let notes = sealed("safety_assessments.notes", "");
+    let reason = sealed("report_decisions.reason", "Inget behov av utredning");
+    let (late, siblings) = (
+        sealed("report_decisions.late_reason", ""),
+        sealed("report_decisions.siblings_note", ""),
+    );
     let mut lo = from + 1;
     while lo <= total {
         let hi = (lo + 99_999).min(total);
@@ -447,7 +486,7 @@ fn seed_reports(
                  concern, categories, acute_danger, police_informed, interpreter_language, other_agencies, \
                  safety_due_at, decision_due_on) \
                  SELECT 'seed-' || i, 'SEED-' || i, '{municipality}', {}, 'anonymous', NULL, \
-                 'Orosanmälan nummer ' || i, 'neglect', {f}, {f}, '', '', {}, {} FROM s",
+                 {concern}, 'neglect', {f}, {f}, {language}, {agencies}, {}, {} FROM s",
                 series(lo, hi),
                 ts("i * 3"),
                 ts("i * 3 - 480"),
@@ -456,18 +495,19 @@ fn seed_reports(
             format!(
                 "{}INSERT INTO report_children (id, report_id, position, personal_number, name, birth_date, \
                  address, school, child_told, not_told_reason) \
-                 SELECT 'seed-child-' || i, 'seed-' || i, 0, NULL, 'Barn ' || i, NULL, '', '', {t}, '' FROM s",
+                 SELECT 'seed-child-' || i, 'seed-' || i, 0, NULL, {child}, NULL, {address}, {school}, {t}, \
+                 {not_told} FROM s",
                 series(lo, hi)
             ),
             format!(
                 "{}INSERT INTO safety_assessments (report_id, assessed_at, assessed_by, protection_needed, notes) \
-                 SELECT 'seed-' || i, {}, '{officer}', {f}, '' FROM s WHERE i % 200 <> 0",
+                 SELECT 'seed-' || i, {}, '{officer}', {f}, {notes} FROM s WHERE i % 200 <> 0",
                 series(lo, hi),
                 ts("i * 3 - 60")
             ),
             format!(
                 "{}INSERT INTO report_decisions (report_id, decided_at, decided_by, decision, reason, late_reason, \
-                 siblings_note) SELECT 'seed-' || i, {}, '{officer}', 'not_open', 'Inget behov av utredning', '', '' \
+                 siblings_note) SELECT 'seed-' || i, {}, '{officer}', 'not_open', {reason}, {late}, {siblings} \
                  FROM s WHERE i % 100 <> 0",
                 series(lo, hi),
                 ts("i * 3 - 1440")

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `demo`, adding municipalities,
-//! organisations, users and API tokens, and `audit verify`.
+//! organisations, users and API tokens, `audit verify` and `keys rotate`.
 
 use std::net::TcpListener;
 
@@ -50,6 +50,9 @@ enum Command {
     /// Retention (gallring) of reports that did not lead to an investigation.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The keys that seal the child's data at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Read one e-mail (RFC 822) on standard input and record the calendar reply it carries:
     /// for a mail server's pipe delivery to the organizer mailbox. Exits 65 (EX_DATAERR) with the
     /// reason when the message is not a usable reply, so the mail server bounces or logs it.
@@ -169,6 +172,14 @@ enum RetentionCommand {
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1200))]
         months: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every value not sealed under the current key (the first of SAMORDNA_DATA_KEYS),
+    /// legacy plaintext included, and set every blind index from SAMORDNA_INDEX_KEY. Safe to run
+    /// again and while the service runs; afterwards the older keys can be removed.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -472,6 +483,19 @@ fn run_command(
             );
             Ok(0)
         }
+        Command::Keys(KeysCommand::Rotate) => {
+            let done = crate::crypto::rows::rotate(conn, &settings.keys, &AuditActor::cli())
+                .map_err(explain)?;
+            let total: u64 = done.iter().map(|d| d.rows).sum();
+            for d in &done {
+                println!("{:<20} {} row(s) re-sealed", d.table, d.rows);
+            }
+            println!(
+                "{total} row(s) changed in all; every value is now sealed under key {:?}.",
+                settings.keys.current_id()
+            );
+            Ok(0)
+        }
         Command::Audit(AuditCommand::Verify) => match audit::verify(conn).map_err(explain)? {
             audit::Verdict::Intact { entries } => {
                 println!("Audit trail intact: {entries} entries, every link checked.");
@@ -490,6 +514,12 @@ fn serve(settings: Settings) -> Result<i32, String> {
         tracing::warn!(
             path = %path.display(),
             "SAMORDNA_SECRET_KEY is not set: using a generated key kept in this file. Set it in production; every instance must share it."
+        );
+    }
+    if !settings.keys_derived.is_empty() {
+        tracing::warn!(
+            settings = %settings.keys_derived.join(", "),
+            "not set: the keys that seal the child's data at rest are derived from the secret key. Set them in production, the same on every instance, and keep them apart from database backups."
         );
     }
     if let MailTransportSetting::Folder(dir) = &settings.mail {

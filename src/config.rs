@@ -43,6 +43,11 @@ pub struct Settings {
     pub secret_key: Vec<u8>,
     /// True when the key was generated because none was configured (development only).
     pub secret_key_generated: Option<PathBuf>,
+    /// The keys that seal the child's data at rest, and the blind index's key
+    /// (`SAMORDNA_DATA_KEYS`, `SAMORDNA_INDEX_KEY`; derived from the secret key when not set).
+    pub keys: crate::crypto::Keyring,
+    /// Which of the two were derived from the secret key because they were not set.
+    pub keys_derived: Vec<&'static str>,
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
     pub db_pool_size: u32,
@@ -151,6 +156,12 @@ impl Settings {
             }
         };
 
+        let keys_derived: Vec<&'static str> = ["SAMORDNA_DATA_KEYS", "SAMORDNA_INDEX_KEY"]
+            .into_iter()
+            .filter(|name| lookup(name).is_none())
+            .collect();
+        let keys = keyring(&lookup, &secret_key)?;
+
         let minutes = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             parse_number(&lookup, name, default).map(|m| Duration::from_secs(m * 60))
         };
@@ -163,6 +174,8 @@ impl Settings {
             mail_from,
             secret_key,
             secret_key_generated,
+            keys,
+            keys_derived,
             session_idle_timeout: minutes("SAMORDNA_SESSION_IDLE_MINUTES", 30)?,
             session_max_lifetime: minutes("SAMORDNA_SESSION_MAX_MINUTES", 12 * 60)?,
             db_pool_size: parse_number(&lookup, "SAMORDNA_DB_POOL_SIZE", 8)? as u32,
@@ -244,6 +257,25 @@ fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// The data keys and the index key: as configured, or derived from the secret key.
+fn keyring(
+    lookup: &impl Fn(&str) -> Option<String>,
+    secret_key: &[u8],
+) -> Result<crate::crypto::Keyring, ConfigError> {
+    use crate::crypto::Keyring;
+    let data = match lookup("SAMORDNA_DATA_KEYS") {
+        Some(text) => {
+            Keyring::parse_data_keys(&text, secret_key).map_err(|p| bad("SAMORDNA_DATA_KEYS", p))?
+        }
+        None => vec![Keyring::derived_data_key(secret_key)],
+    };
+    let index = match lookup("SAMORDNA_INDEX_KEY") {
+        Some(text) => Keyring::parse_index_key(&text).map_err(|p| bad("SAMORDNA_INDEX_KEY", p))?,
+        None => Keyring::derived_index_key(secret_key),
+    };
+    Keyring::new(data, index).map_err(|p| bad("SAMORDNA_DATA_KEYS", p))
 }
 
 fn parse_number(
@@ -328,12 +360,42 @@ mod tests {
             ("SAMORDNA_SESSION_IDLE_MINUTES", "-3"),
             ("SAMORDNA_LOG_FORMAT", "xml"),
             ("SAMORDNA_OFFICE_HOURS", "9-5"),
+            ("SAMORDNA_DATA_KEYS", "a"),
+            ("SAMORDNA_DATA_KEYS", "a:c2hvcnQ="),
+            (
+                "SAMORDNA_DATA_KEYS",
+                "A!:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+            ),
+            ("SAMORDNA_INDEX_KEY", "not base64"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name, "{err}");
             assert!(err.to_string().starts_with(name), "{err}");
             assert!(!err.to_string().contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn data_keys_are_read_or_derived() {
+        let key = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
+        let set = settings(&[
+            ("SAMORDNA_DATA_KEYS", &format!("b:{key},a:{key}")),
+            ("SAMORDNA_INDEX_KEY", key),
+        ])
+        .unwrap();
+        assert_eq!(set.keys.current_id(), "b");
+        assert!(set.keys_derived.is_empty());
+        let derived = settings(&[("SAMORDNA_SECRET_KEY", &"x".repeat(32))]).unwrap();
+        assert_eq!(derived.keys.current_id(), crate::crypto::DERIVED_KEY_ID);
+        assert_eq!(derived.keys_derived.len(), 2);
+        // The same secret key derives the same keys, so instances sharing it read each other.
+        let again = settings(&[("SAMORDNA_SECRET_KEY", &"x".repeat(32))]).unwrap();
+        let sealed = derived.keys.seal("t.c", "v");
+        assert_eq!(again.keys.open("t.c", &sealed).unwrap(), "v");
+        assert_eq!(
+            again.keys.blind_index("20121212-1212"),
+            derived.keys.blind_index("20121212-1212")
+        );
     }
 
     #[test]

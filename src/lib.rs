@@ -10,6 +10,7 @@ pub mod authz;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -12,6 +12,8 @@ use rand::Rng;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::{Role, UserId};
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use crate::db::schema::{recovery_codes, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
@@ -133,6 +135,17 @@ pub fn normalise_recovery_code(typed: &str) -> String {
         .collect()
 }
 
+/// The shared secret as stored: sealed like a child's data, since with the password it opens the
+/// account.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct StoredSecret {
+    pub id: UserId,
+    pub totp_secret: Option<String>,
+}
+
+crate::sealed_row!(StoredSecret, users by id: [totp_secret]);
+
 /// Where a user stands with the second factor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -147,17 +160,21 @@ pub enum Status {
     },
 }
 
-pub fn status(conn: &mut AnyConnection, user_id: &UserId) -> Result<Status, AppError> {
-    let (secret, enabled, last_step): (Option<String>, Option<NaiveDateTime>, Option<i64>) =
+pub fn status(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    user_id: &UserId,
+) -> Result<Status, AppError> {
+    let (stored, enabled, last_step): (StoredSecret, Option<NaiveDateTime>, Option<i64>) =
         users::table
             .find(user_id)
             .select((
-                users::totp_secret,
+                StoredSecret::as_select(),
                 users::totp_enabled_at,
                 users::totp_last_step,
             ))
             .first(conn)?;
-    Ok(match (secret, enabled) {
+    Ok(match (stored.open(keys)?.totp_secret, enabled) {
         (Some(secret), Some(_)) => Status::Enabled { secret, last_step },
         (Some(secret), None) => Status::Pending(secret),
         (None, _) => Status::None,
@@ -166,14 +183,23 @@ pub fn status(conn: &mut AnyConnection, user_id: &UserId) -> Result<Status, AppE
 
 /// The secret to show on the set-up page: the one already shown if set-up was started and not
 /// finished (so that reloading the page does not break a code the app already has), else a new one.
-pub fn begin_setup(conn: &mut AnyConnection, user_id: &UserId) -> Result<Option<String>, AppError> {
-    match status(conn, user_id)? {
+pub fn begin_setup(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    user_id: &UserId,
+) -> Result<Option<String>, AppError> {
+    match status(conn, keys, user_id)? {
         Status::Enabled { .. } => Ok(None),
         Status::Pending(secret) => Ok(Some(secret)),
         Status::None => {
             let secret = new_secret();
+            let stored = StoredSecret {
+                id: user_id.clone(),
+                totp_secret: Some(secret.clone()),
+            }
+            .seal(keys);
             diesel::update(users::table.find(user_id))
-                .set(users::totp_secret.eq(&secret))
+                .set(users::totp_secret.eq(&stored.totp_secret))
                 .execute(conn)?;
             Ok(Some(secret))
         }
@@ -191,11 +217,12 @@ pub enum Proof {
 /// new recovery codes are returned, to be shown once.
 pub fn finish_setup(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     user_id: &UserId,
     code: &str,
     unix_seconds: i64,
 ) -> Result<Option<Vec<String>>, AppError> {
-    let Status::Pending(secret) = status(conn, user_id)? else {
+    let Status::Pending(secret) = status(conn, keys, user_id)? else {
         return Ok(None);
     };
     let Some(step) = matching_step(&secret, code, unix_seconds, None)? else {
@@ -213,11 +240,12 @@ pub fn finish_setup(
 /// Checks a code from the app or a recovery code; either works once.
 pub fn verify(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     user_id: &UserId,
     typed: &str,
     unix_seconds: i64,
 ) -> Result<Option<Proof>, AppError> {
-    let Status::Enabled { secret, last_step } = status(conn, user_id)? else {
+    let Status::Enabled { secret, last_step } = status(conn, keys, user_id)? else {
         return Ok(None);
     };
     if let Some(step) = matching_step(&secret, typed, unix_seconds, last_step)? {

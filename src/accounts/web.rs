@@ -217,9 +217,9 @@ async fn code_page(
     failure: String,
     errors: Vec<FieldError>,
 ) -> Result<CodePage, AppError> {
-    let user_id = user.id.clone();
+    let (user_id, keys) = (user.id.clone(), state.settings.keys.clone());
     let secret = state
-        .db(move |conn| write_tx(conn, |conn| two_factor::begin_setup(conn, &user_id)))
+        .db(move |conn| write_tx(conn, |conn| two_factor::begin_setup(conn, &keys, &user_id)))
         .await?;
     let setup = match secret {
         Some(secret) => Some(Setup {
@@ -277,23 +277,26 @@ async fn post_code(
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
-    let (actor, user_id, code) = (
+    let (actor, user_id, code, keys) = (
         Actor::User(user.clone()).audit_actor(),
         user.id.clone(),
         form.code.clone(),
+        state.settings.keys.clone(),
     );
     let unix = chrono::Utc::now().timestamp();
     let outcome = state
         .db(move |conn| {
             write_tx(conn, |conn| {
                 let setting_up = !matches!(
-                    two_factor::status(conn, &user_id)?,
+                    two_factor::status(conn, &keys, &user_id)?,
                     two_factor::Status::Enabled { .. }
                 );
                 let result = if setting_up {
-                    two_factor::finish_setup(conn, &user_id, &code, unix)?.map(CodeOutcome::SetUp)
+                    two_factor::finish_setup(conn, &keys, &user_id, &code, unix)?
+                        .map(CodeOutcome::SetUp)
                 } else {
-                    two_factor::verify(conn, &user_id, &code, unix)?.map(CodeOutcome::Verified)
+                    two_factor::verify(conn, &keys, &user_id, &code, unix)?
+                        .map(CodeOutcome::Verified)
                 };
                 let (action, detail) = match (&result, setting_up) {
                     (_, true) => ("session.two_factor_setup", ""),

@@ -102,6 +102,7 @@ diesel::table! {
         school -> Text,
         child_told -> Bool,
         not_told_reason -> Text,
+        personal_number_index -> Nullable<Text>,
     }
 }
 

@@ -69,11 +69,19 @@ pub async fn post_report(
     let office = state.settings.office_hours;
     let limit = state.clone();
     let peer = req.peer_addr().map(|a| a.ip());
+    let settings = state.settings.clone();
     let filed = state
         .db(move |conn| {
-            file_report(conn, actor.as_ref(), &input, Vec::new(), &office, || {
-                limit.public_submission_allowed(peer)
-            })
+            let keys = &settings.keys;
+            file_report(
+                conn,
+                actor.as_ref(),
+                &input,
+                Vec::new(),
+                &office,
+                keys,
+                || limit.public_submission_allowed(peer),
+            )
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -273,12 +281,14 @@ pub async fn get_report(
         Full(Box<ReportBody>),
         Outcome(OwnReport),
     }
+    let settings = state.settings.clone();
     let seen = state
         .db(move |conn| {
-            let (report, view) = access(conn, &actor, &id, Action::View)?;
+            let keys = &settings.keys;
+            let (report, view) = access(conn, keys, &actor, &id, Action::View)?;
             Ok(match view {
                 View::Full => {
-                    let detail = store::read_detail(conn, report, &actor.audit_actor())?;
+                    let detail = store::read_detail(conn, keys, report, &actor.audit_actor())?;
                     Seen::Full(Box::new(ReportBody::from(detail)))
                 }
                 View::Outcome => Seen::Outcome(store::outcome_of(conn, report)?),
@@ -317,8 +327,19 @@ pub async fn post_safety_assessment(
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
+    let settings = state.settings.clone();
     let record = state
-        .db(move |conn| assess_safety(conn, &actor, &id, input.protection_needed, &input.notes))
+        .db(move |conn| {
+            let keys = &settings.keys;
+            assess_safety(
+                conn,
+                &actor,
+                &id,
+                input.protection_needed,
+                &input.notes,
+                keys,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created().json(SafetyBody {
         assessed_at: record.assessed_at,
@@ -413,8 +434,9 @@ pub async fn get_intake(
 ) -> Result<HttpResponse, ApiError> {
     let page = store::QueuePage::parse(query.limit.as_deref(), query.offset.as_deref())
         .map_err(AppError::Invalid)?;
+    let settings = state.settings.clone();
     let queue = state
-        .db(move |conn| intake_queue_for(conn, &actor, page))
+        .db(move |conn| intake_queue_for(conn, &settings.keys, &actor, page))
         .await?;
     let now = crate::db::now();
     let entries: Vec<QueueEntry> = queue
@@ -458,8 +480,9 @@ pub async fn get_investigations(
     ApiActor(actor): ApiActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
     let rows = state
-        .db(move |conn| investigations_for(conn, &actor))
+        .db(move |conn| investigations_for(conn, &settings.keys, &actor))
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
@@ -501,8 +524,18 @@ pub async fn post_extension(
 ) -> Result<HttpResponse, ApiError> {
     let id = store::InvestigationId(path.into_inner());
     let input = body.into_inner();
+    let settings = state.settings.clone();
     state
-        .db(move |conn| extend(conn, &actor, &id, &input.due_on, &input.reason))
+        .db(move |conn| {
+            extend(
+                conn,
+                &actor,
+                &id,
+                &input.due_on,
+                &input.reason,
+                &settings.keys,
+            )
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,6 +13,7 @@ use crate::accounts::MunicipalityId;
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
+use crate::crypto::Keyring;
 use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError};
 use deadlines::OfficeHours;
@@ -32,11 +33,12 @@ pub enum View {
 /// the caller may not see look the same (404), and both are audited.
 pub fn access(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &ReportId,
     action: Action,
 ) -> Result<(Report, View), AppError> {
-    let Some(report) = store::find(conn, id)? else {
+    let Some(report) = store::find(conn, keys, id)? else {
         audit::record(
             conn,
             &audit::Event {
@@ -74,6 +76,7 @@ pub fn file_report(
     input: &ReportInput,
     mut form_errors: Vec<FieldError>,
     office: &OfficeHours,
+    keys: &Keyring,
     within_limit: impl FnOnce() -> bool,
 ) -> Result<Filed, AppError> {
     let user = match actor {
@@ -103,12 +106,13 @@ pub fn file_report(
         None if within_limit() => store::Filer::Public,
         None => return Err(AppError::TooManyRequests),
     };
-    store::file(conn, &report, filer, office)
+    store::file(conn, &report, filer, office, keys)
 }
 
 /// The intake queue of the actor's own municipality.
 pub fn intake_queue_for(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     page: store::QueuePage,
 ) -> Result<store::Queue, AppError> {
@@ -122,12 +126,13 @@ pub fn intake_queue_for(
         },
         None,
     )?;
-    store::intake_queue(conn, &municipality, &actor.audit_actor(), page)
+    store::intake_queue(conn, &municipality, keys, &actor.audit_actor(), page)
 }
 
 /// The investigations of the actor's own municipality, with their reports' references.
 pub fn investigations_for(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
 ) -> Result<Vec<(store::Investigation, String)>, AppError> {
     let municipality = own_municipality(actor)?;
@@ -140,7 +145,7 @@ pub fn investigations_for(
         },
         None,
     )?;
-    store::investigations_of(conn, &municipality)
+    store::investigations_of(conn, keys, &municipality)
 }
 
 fn own_municipality(actor: &Actor) -> Result<MunicipalityId, AppError> {
@@ -157,10 +162,11 @@ pub fn assess_safety(
     id: &ReportId,
     protection_needed: Option<bool>,
     notes: &str,
+    keys: &Keyring,
 ) -> Result<store::SafetyAssessment, AppError> {
-    let (report, _) = access(conn, actor, id, Action::Update)?;
+    let (report, _) = access(conn, keys, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::Forbidden)?;
-    store::record_safety_assessment(conn, &report, officer, protection_needed, notes)
+    store::record_safety_assessment(conn, &report, officer, protection_needed, notes, keys)
 }
 
 /// Records the decision on a report (intake officers of its municipality).
@@ -171,7 +177,7 @@ pub fn decide(
     input: &store::DecisionInput,
     settings: &Settings,
 ) -> Result<store::DecisionRecord, AppError> {
-    let (report, _) = access(conn, actor, id, Action::Update)?;
+    let (report, _) = access(conn, &settings.keys, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::Forbidden)?;
     store::record_decision(conn, &report, officer, input, settings)
 }
@@ -184,8 +190,9 @@ pub fn extend(
     id: &store::InvestigationId,
     due_on: &str,
     reason: &str,
+    keys: &Keyring,
 ) -> Result<store::Investigation, AppError> {
-    let investigation = store::find_investigation(conn, id)?;
+    let investigation = store::find_investigation(conn, keys, id)?;
     let nowhere = MunicipalityId(String::new());
     let municipality = investigation
         .as_ref()
@@ -200,6 +207,6 @@ pub fn extend(
     .map_err(|_| AppError::NotFound)?;
     let investigation = investigation.ok_or(AppError::NotFound)?;
     let officer = actor.user().ok_or(AppError::NotFound)?;
-    store::extend_investigation(conn, &investigation, officer, due_on, reason)?;
+    store::extend_investigation(conn, &investigation, officer, due_on, reason, keys)?;
     Ok(investigation)
 }

@@ -9,6 +9,8 @@ use rand::Rng;
 use crate::accounts::{AuthUser, MunicipalityId, UserId};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::config::Settings;
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use crate::db::schema::{
     intake_queue, investigations, municipalities, report_children, report_decisions,
     report_guardians, report_reporters, reports, safety_assessments,
@@ -42,6 +44,7 @@ pub struct Report {
     pub safety_due_at: NaiveDateTime,
     pub decision_due_on: NaiveDate,
 }
+crate::sealed_row!(Report, reports by id: [concern, interpreter_language, other_agencies]);
 
 impl Report {
     pub fn categories(&self) -> Vec<Category> {
@@ -62,6 +65,7 @@ pub struct Reporter {
     pub phone: String,
     pub email: String,
 }
+crate::sealed_row!(Reporter, report_reporters by report_id: [name, title, organisation, phone, email]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = report_children)]
@@ -76,7 +80,14 @@ pub struct ChildRow {
     pub school: String,
     pub child_told: bool,
     pub not_told_reason: String,
+    /// The blind index of `personal_number` ([`Keyring::blind_index`]), set when sealed.
+    pub personal_number_index: Option<String>,
 }
+crate::sealed_row!(
+    ChildRow,
+    report_children by id: [personal_number, name, address, school, not_told_reason],
+    index personal_number_index of personal_number
+);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = report_guardians)]
@@ -89,6 +100,7 @@ pub struct GuardianRow {
     pub guardian_told: bool,
     pub not_told_reason: String,
 }
+crate::sealed_row!(GuardianRow, report_guardians by id: [name, phone, not_told_reason]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = safety_assessments)]
@@ -99,6 +111,7 @@ pub struct SafetyAssessment {
     pub protection_needed: bool,
     pub notes: String,
 }
+crate::sealed_row!(SafetyAssessment, safety_assessments by report_id: [notes]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = report_decisions)]
@@ -111,6 +124,7 @@ pub struct DecisionRecord {
     pub late_reason: String,
     pub siblings_note: String,
 }
+crate::sealed_row!(DecisionRecord, report_decisions by report_id: [reason, late_reason, siblings_note]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = investigations)]
@@ -124,6 +138,7 @@ pub struct Investigation {
     pub extended_by: Option<UserId>,
     pub extension_reason: Option<String>,
 }
+crate::sealed_row!(Investigation, investigations by id: [extension_reason]);
 
 /// Who is filing.
 pub enum Filer<'a> {
@@ -165,6 +180,7 @@ pub fn file(
     report: &ValidReport,
     filer: Filer<'_>,
     office: &OfficeHours,
+    keys: &Keyring,
 ) -> Result<Filed, AppError> {
     write_tx(conn, |conn| {
         let municipality_id = MunicipalityId(report.municipality_id.clone());
@@ -217,67 +233,80 @@ pub fn file(
         };
         let id = ReportId::generate();
         diesel::insert_into(reports::table)
-            .values(&Report {
-                id: id.clone(),
-                reference: reference.clone(),
-                municipality_id: municipality_id.clone(),
-                received_at,
-                reporter_kind: kind,
-                reporter_user_id: user_id,
-                concern: report.concern.clone(),
-                categories: report
-                    .categories
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                acute_danger: report.acute_danger,
-                police_informed: report.police_informed,
-                interpreter_language: report.interpreter_language.clone(),
-                other_agencies: report.other_agencies.clone(),
-                safety_due_at: clocks.safety_due,
-                decision_due_on: clocks.decision_due,
-            })
+            .values(
+                &Report {
+                    id: id.clone(),
+                    reference: reference.clone(),
+                    municipality_id: municipality_id.clone(),
+                    received_at,
+                    reporter_kind: kind,
+                    reporter_user_id: user_id,
+                    concern: report.concern.clone(),
+                    categories: report
+                        .categories
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    acute_danger: report.acute_danger,
+                    police_informed: report.police_informed,
+                    interpreter_language: report.interpreter_language.clone(),
+                    other_agencies: report.other_agencies.clone(),
+                    safety_due_at: clocks.safety_due,
+                    decision_due_on: clocks.decision_due,
+                }
+                .seal(keys),
+            )
             .execute(conn)?;
         if let Some((name, title, organisation, phone, email)) = reporter {
             diesel::insert_into(report_reporters::table)
-                .values(&Reporter {
-                    report_id: id.clone(),
-                    name,
-                    title,
-                    organisation,
-                    phone,
-                    email,
-                })
+                .values(
+                    &Reporter {
+                        report_id: id.clone(),
+                        name,
+                        title,
+                        organisation,
+                        phone,
+                        email,
+                    }
+                    .seal(keys),
+                )
                 .execute(conn)?;
         }
         for (i, child) in report.children.iter().enumerate() {
             diesel::insert_into(report_children::table)
-                .values(&ChildRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    report_id: id.clone(),
-                    position: i as i32,
-                    personal_number: child.personal_number.as_ref().map(|p| p.canonical()),
-                    name: child.name.clone(),
-                    birth_date: child.birth_date,
-                    address: child.address.clone(),
-                    school: child.school.clone(),
-                    child_told: child.told,
-                    not_told_reason: child.not_told_reason.clone(),
-                })
+                .values(
+                    &ChildRow {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        report_id: id.clone(),
+                        position: i as i32,
+                        personal_number: child.personal_number.as_ref().map(|p| p.canonical()),
+                        name: child.name.clone(),
+                        birth_date: child.birth_date,
+                        address: child.address.clone(),
+                        school: child.school.clone(),
+                        child_told: child.told,
+                        not_told_reason: child.not_told_reason.clone(),
+                        personal_number_index: None,
+                    }
+                    .seal(keys),
+                )
                 .execute(conn)?;
         }
         for (i, g) in report.guardians.iter().enumerate() {
             diesel::insert_into(report_guardians::table)
-                .values(&GuardianRow {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    report_id: id.clone(),
-                    position: i as i32,
-                    name: g.name.clone(),
-                    phone: g.phone.clone(),
-                    guardian_told: g.told,
-                    not_told_reason: g.not_told_reason.clone(),
-                })
+                .values(
+                    &GuardianRow {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        report_id: id.clone(),
+                        position: i as i32,
+                        name: g.name.clone(),
+                        phone: g.phone.clone(),
+                        guardian_told: g.told,
+                        not_told_reason: g.not_told_reason.clone(),
+                    }
+                    .seal(keys),
+                )
                 .execute(conn)?;
         }
         diesel::insert_into(intake_queue::table)
@@ -316,12 +345,17 @@ pub fn file(
 }
 
 /// The bare report, for access checks before anything else is read.
-pub fn find(conn: &mut AnyConnection, id: &ReportId) -> Result<Option<Report>, AppError> {
-    Ok(reports::table
+pub fn find(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    id: &ReportId,
+) -> Result<Option<Report>, AppError> {
+    let report: Option<Report> = reports::table
         .find(id)
         .select(Report::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(report.map(|r| r.open(keys)).transpose()?)
 }
 
 /// Everything about a report, as the intake officer sees it.
@@ -334,25 +368,32 @@ pub struct ReportDetail {
     pub safety: Option<SafetyAssessment>,
     pub decision: Option<DecisionRecord>,
     pub investigation: Option<Investigation>,
-    /// Other reports in the same municipality about a child with the same personnummer.
+    /// Other reports in the same municipality about a child with the same personnummer, found
+    /// through the blind index.
     pub earlier: Vec<(Report, Option<Decision>)>,
 }
 
 /// Reads a report in full and records the read in the audit trail.
 pub fn read_detail(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     report: Report,
     reader: &AuditActor,
 ) -> Result<ReportDetail, AppError> {
     let id = report.id.clone();
-    let children: Vec<ChildRow> = report_children::table
+    let children = report_children::table
         .filter(report_children::report_id.eq(&id))
         .order(report_children::position)
         .select(ChildRow::as_select())
-        .load(conn)?;
+        .load(conn)?
+        .into_iter()
+        .map(|c| c.open(keys))
+        .collect::<Result<Vec<ChildRow>, _>>()?;
+    // The index as this instance's index key gives it, not as stored: a row the rotation has not
+    // reached yet is still found by the others.
     let numbers: Vec<String> = children
         .iter()
-        .filter_map(|c| c.personal_number.clone())
+        .filter_map(|c| c.personal_number.as_deref().map(|n| keys.blind_index(n)))
         .collect();
     let earlier: Vec<(Report, Option<Decision>)> = if numbers.is_empty() {
         Vec::new()
@@ -364,40 +405,54 @@ pub fn read_detail(
             .filter(
                 reports::id.eq_any(
                     report_children::table
-                        .filter(report_children::personal_number.eq_any(&numbers))
+                        .filter(report_children::personal_number_index.eq_any(&numbers))
                         .select(report_children::report_id),
                 ),
             )
             .order(reports::received_at.desc())
             .select((Report::as_select(), report_decisions::decision.nullable()))
-            .load(conn)?
+            .load::<(Report, Option<Decision>)>(conn)?
+            .into_iter()
+            .map(|(r, d)| Ok((r.open(keys)?, d)))
+            .collect::<Result<_, AppError>>()?
     };
     let detail = ReportDetail {
         reporter: report_reporters::table
             .find(&id)
             .select(Reporter::as_select())
             .first(conn)
-            .optional()?,
+            .optional()?
+            .map(|r| r.open(keys))
+            .transpose()?,
         guardians: report_guardians::table
             .filter(report_guardians::report_id.eq(&id))
             .order(report_guardians::position)
             .select(GuardianRow::as_select())
-            .load(conn)?,
+            .load(conn)?
+            .into_iter()
+            .map(|g| g.open(keys))
+            .collect::<Result<_, _>>()?,
         safety: safety_assessments::table
             .find(&id)
             .select(SafetyAssessment::as_select())
             .first(conn)
-            .optional()?,
+            .optional()?
+            .map(|s| s.open(keys))
+            .transpose()?,
         decision: report_decisions::table
             .find(&id)
             .select(DecisionRecord::as_select())
             .first(conn)
-            .optional()?,
+            .optional()?
+            .map(|d| d.open(keys))
+            .transpose()?,
         investigation: investigations::table
             .filter(investigations::report_id.eq(&id))
             .select(Investigation::as_select())
             .first(conn)
-            .optional()?,
+            .optional()?
+            .map(|i| i.open(keys))
+            .transpose()?,
         children,
         earlier,
         report,
@@ -532,6 +587,7 @@ pub struct Queue {
 pub fn intake_queue(
     conn: &mut AnyConnection,
     municipality: &MunicipalityId,
+    keys: &Keyring,
     reader: &AuditActor,
     page: QueuePage,
 ) -> Result<Queue, AppError> {
@@ -554,16 +610,18 @@ pub fn intake_queue(
         .load(conn)?;
     let items: Vec<QueueItem> = rows
         .into_iter()
-        .map(|(report, safety)| QueueItem {
-            children: counts
-                .iter()
-                .find(|(id, _)| *id == report.id)
-                .map(|(_, n)| *n)
-                .unwrap_or(0),
-            safety_assessed: safety.is_some(),
-            report,
+        .map(|(report, safety)| {
+            Ok(QueueItem {
+                children: counts
+                    .iter()
+                    .find(|(id, _)| *id == report.id)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0),
+                safety_assessed: safety.is_some(),
+                report: report.open(keys)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, AppError>>()?;
     let at = now();
     let tomorrow = deadlines::to_utc(
         (deadlines::local(at).date() + chrono::Days::new(1))
@@ -609,6 +667,7 @@ pub fn record_safety_assessment(
     officer: &AuthUser,
     protection_needed: Option<bool>,
     notes: &str,
+    keys: &Keyring,
 ) -> Result<SafetyAssessment, AppError> {
     let Some(protection_needed) = protection_needed else {
         return Err(AppError::Invalid(vec![FieldError::new(
@@ -635,7 +694,7 @@ pub fn record_safety_assessment(
             notes: notes.trim().to_string(),
         };
         diesel::insert_into(safety_assessments::table)
-            .values(&record)
+            .values(&record.clone().seal(keys))
             .execute(conn)?;
         diesel::update(intake_queue::table.find(&report.id))
             .set(intake_queue::due_at.eq(next_due(
@@ -684,6 +743,7 @@ pub fn record_decision(
     input: &DecisionInput,
     settings: &Settings,
 ) -> Result<DecisionRecord, AppError> {
+    let keys = &settings.keys;
     let decided_at = now();
     let categories = report.categories();
     let allowed = allowed_decisions(&categories);
@@ -755,22 +815,25 @@ pub fn record_decision(
             siblings_note: input.siblings_note.trim().to_string(),
         };
         diesel::insert_into(report_decisions::table)
-            .values(&record)
+            .values(&record.clone().seal(keys))
             .execute(conn)?;
         diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
         if decision == Decision::Open {
             let opened_on = deadlines::local(decided_at).date();
             diesel::insert_into(investigations::table)
-                .values(&Investigation {
-                    id: InvestigationId::generate(),
-                    report_id: report.id.clone(),
-                    municipality_id: report.municipality_id.clone(),
-                    opened_on,
-                    due_on: deadlines::investigation_due(opened_on),
-                    extended_at: None,
-                    extended_by: None,
-                    extension_reason: None,
-                })
+                .values(
+                    &Investigation {
+                        id: InvestigationId::generate(),
+                        report_id: report.id.clone(),
+                        municipality_id: report.municipality_id.clone(),
+                        opened_on,
+                        due_on: deadlines::investigation_due(opened_on),
+                        extended_at: None,
+                        extended_by: None,
+                        extension_reason: None,
+                    }
+                    .seal(keys),
+                )
                 .execute(conn)?;
         }
         if report.reporter_kind == ReporterKind::Professional {
@@ -780,6 +843,7 @@ pub fn record_decision(
                 .first(conn)
                 .optional()?
             {
+                let reporter = reporter.open(keys)?;
                 mail::enqueue(
                     conn,
                     &feedback_email(&report.reference, &reporter, settings),
@@ -869,25 +933,31 @@ pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnRep
 /// Open investigations of a municipality with their clocks, the earliest due first.
 pub fn investigations_of(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     municipality: &MunicipalityId,
 ) -> Result<Vec<(Investigation, String)>, AppError> {
-    Ok(investigations::table
+    investigations::table
         .inner_join(reports::table)
         .filter(investigations::municipality_id.eq(municipality))
         .order(investigations::due_on)
         .select((Investigation::as_select(), reports::reference))
-        .load(conn)?)
+        .load::<(Investigation, String)>(conn)?
+        .into_iter()
+        .map(|(i, reference)| Ok((i.open(keys)?, reference)))
+        .collect()
 }
 
 pub fn find_investigation(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     id: &InvestigationId,
 ) -> Result<Option<Investigation>, AppError> {
-    Ok(investigations::table
+    let found: Option<Investigation> = investigations::table
         .find(id)
         .select(Investigation::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(found.map(|i| i.open(keys)).transpose()?)
 }
 
 /// Extends an investigation by a recorded decision with its reason.
@@ -897,6 +967,7 @@ pub fn extend_investigation(
     officer: &AuthUser,
     new_due: &str,
     reason: &str,
+    keys: &Keyring,
 ) -> Result<(), AppError> {
     let mut errors = Vec::new();
     let due = match NaiveDate::parse_from_str(new_due.trim(), "%Y-%m-%d") {
@@ -931,7 +1002,8 @@ pub fn extend_investigation(
                 investigations::due_on.eq(due),
                 investigations::extended_at.eq(now()),
                 investigations::extended_by.eq(&officer.id),
-                investigations::extension_reason.eq(reason.trim()),
+                investigations::extension_reason
+                    .eq(keys.seal("investigations.extension_reason", reason.trim())),
             ))
             .execute(conn)?;
         audit::record(

@@ -181,9 +181,11 @@ async fn post_public_form(
     let office = state.settings.office_hours;
     let peer = req.peer_addr().map(|a| a.ip());
     let limit = state.clone();
+    let settings = state.settings.clone();
     let result = state
         .db(move |conn| {
-            reports::file_report(conn, None, &input, form_errors, &office, || {
+            let keys = &settings.keys;
+            reports::file_report(conn, None, &input, form_errors, &office, keys, || {
                 limit.public_submission_allowed(peer)
             })
         })
@@ -266,10 +268,20 @@ async fn post_professional_form(
     }
     let (input, form_errors) = form.to_input(false);
     let office = state.settings.office_hours;
+    let settings = state.settings.clone();
     let result = state
         .db(move |conn| {
             let actor = Actor::User(user);
-            reports::file_report(conn, Some(&actor), &input, form_errors, &office, || true)
+            let keys = &settings.keys;
+            reports::file_report(
+                conn,
+                Some(&actor),
+                &input,
+                form_errors,
+                &office,
+                keys,
+                || true,
+            )
         })
         .await;
     filed_or_form(&mut response, result, page)
@@ -388,8 +400,9 @@ async fn get_intake(
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0),
     );
+    let settings = state.settings.clone();
     let queue = state
-        .db(move |conn| reports::intake_queue_for(conn, &actor, page))
+        .db(move |conn| reports::intake_queue_for(conn, &settings.keys, &actor, page))
         .await?;
     let now = crate::db::now();
     let today = deadlines::local(now).date();
@@ -481,11 +494,18 @@ async fn load_report_page(
     id: ReportId,
 ) -> Result<Result<ReportPage, HttpResponse>, PageError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let detail = state
         .db(move |conn| {
-            let (report, view) = access(conn, &actor, &id, Action::View)?;
+            let keys = &settings.keys;
+            let (report, view) = access(conn, keys, &actor, &id, Action::View)?;
             Ok(match view {
-                View::Full => Some(store::read_detail(conn, report, &actor.audit_actor())?),
+                View::Full => Some(store::read_detail(
+                    conn,
+                    keys,
+                    report,
+                    &actor.audit_actor(),
+                )?),
                 View::Outcome => None,
             })
         })
@@ -609,9 +629,11 @@ async fn post_safety_assessment(
         "no" => Some(false),
         _ => None,
     };
+    let settings = state.settings.clone();
     let result = state
         .db(move |conn| {
-            reports::assess_safety(conn, &actor, &report, protection, &sent.notes).map(|_| ())
+            let keys = &settings.keys;
+            reports::assess_safety(conn, &actor, &report, protection, &sent.notes, keys).map(|_| ())
         })
         .await;
     saved_or_again(&req, &state, user, id, result, "skydd", |page| {
@@ -663,8 +685,9 @@ async fn get_investigations(
     state: web::Data<AppState>,
 ) -> Result<impl Responder, PageError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let rows = state
-        .db(move |conn| reports::investigations_for(conn, &actor))
+        .db(move |conn| reports::investigations_for(conn, &settings.keys, &actor))
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     Ok(InvestigationsPage {
@@ -689,10 +712,12 @@ async fn post_extension(
 ) -> Result<HttpResponse, PageError> {
     let id = InvestigationId(path.into_inner());
     let (actor, sent) = (Actor::User(user.clone()), form.clone());
+    let settings = state.settings.clone();
     let (report, result) = match state
         .db(move |conn| {
-            let investigation = store::find_investigation(conn, &id)?;
-            let result = reports::extend(conn, &actor, &id, &sent.due_on, &sent.reason);
+            let keys = &settings.keys;
+            let investigation = store::find_investigation(conn, keys, &id)?;
+            let result = reports::extend(conn, &actor, &id, &sent.due_on, &sent.reason, keys);
             Ok((investigation.map(|i| i.report_id), result))
         })
         .await?

@@ -18,6 +18,7 @@ use crate::accounts::{AuthUser, UserId};
 use crate::audit;
 use crate::authz::Actor;
 use crate::config::Settings;
+use crate::crypto::rows::SealedRow;
 use crate::db::schema::{busy_sources, busy_times, working_hours};
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
@@ -125,6 +126,7 @@ fn audit_source(
 /// Adds a calendar address; the background reader (or [`refresh`]) reads it.
 pub fn add_address(
     conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
     user: &AuthUser,
     text: &str,
 ) -> Result<SourceId, AppError> {
@@ -136,7 +138,7 @@ pub fn add_address(
                 busy_sources::id.eq(&id),
                 busy_sources::user_id.eq(&user.id),
                 busy_sources::kind.eq("url"),
-                busy_sources::url.eq(url.as_str()),
+                busy_sources::url.eq(keys.seal("busy_sources.url", url.as_str())),
                 busy_sources::label.eq(url.host_str().unwrap_or("kalender")),
                 busy_sources::created_at.eq(now()),
             ))
@@ -518,16 +520,18 @@ async fn fetch(
     Err("servern skickade vidare för många gånger".into())
 }
 
-/// A calendar address as the reader needs it.
+/// A calendar address as the reader needs it. The address is a credential (a secret calendar
+/// link), so it is sealed at rest.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = busy_sources)]
-struct Address {
+pub(crate) struct Address {
     id: SourceId,
     url: Option<String>,
     etag: Option<String>,
     last_modified: Option<String>,
     checked_at: Option<NaiveDateTime>,
 }
+crate::sealed_row!(Address, busy_sources by id: [url]);
 
 /// Claims one source for reading: sets `checked_at` only if nobody else has since it was read.
 fn claim(
@@ -548,7 +552,11 @@ fn claim(
 }
 
 /// Addresses due for reading (never read, or read longer ago than the refresh period), claimed.
-fn due(conn: &mut AnyConnection, refresh: StdDuration) -> Result<Vec<Address>, AppError> {
+fn due(
+    conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
+    refresh: StdDuration,
+) -> Result<Vec<Address>, AppError> {
     let before = now() - Duration::from_std(refresh).unwrap_or(Duration::minutes(30));
     let rows: Vec<Address> = busy_sources::table
         .filter(busy_sources::kind.eq("url"))
@@ -562,7 +570,7 @@ fn due(conn: &mut AnyConnection, refresh: StdDuration) -> Result<Vec<Address>, A
     let mut out = Vec::new();
     for row in rows {
         if claim(conn, &row.id, row.checked_at)? {
-            out.push(row);
+            out.push(row.open(keys)?);
         }
     }
     Ok(out)
@@ -661,7 +669,7 @@ async fn read_all(pool: &DbPool, settings: &Settings, sources: Vec<Address>) {
 
 /// Reads one source now (after the user added it), if nobody else is.
 pub async fn refresh(pool: DbPool, settings: Arc<Settings>, id: SourceId) {
-    let p = pool.clone();
+    let (p, keyring) = (pool.clone(), settings.clone());
     let claimed = actix_web::web::block(move || -> Result<Vec<Address>, AppError> {
         let mut conn = p.get()?;
         let row: Option<Address> = busy_sources::table
@@ -671,7 +679,9 @@ pub async fn refresh(pool: DbPool, settings: Arc<Settings>, id: SourceId) {
             .first(&mut conn)
             .optional()?;
         Ok(match row {
-            Some(row) if claim(&mut conn, &row.id, row.checked_at)? => vec![row],
+            Some(row) if claim(&mut conn, &row.id, row.checked_at)? => {
+                vec![row.open(&keyring.keys)?]
+            }
             _ => Vec::new(),
         })
     })
@@ -685,10 +695,10 @@ pub async fn refresh(pool: DbPool, settings: Arc<Settings>, id: SourceId) {
 /// two instances from reading the same address at once.
 pub async fn run(pool: DbPool, settings: Arc<Settings>) {
     loop {
-        let (p, refresh) = (pool.clone(), settings.busy_refresh);
+        let (p, refresh, keyring) = (pool.clone(), settings.busy_refresh, settings.clone());
         let listed = actix_web::web::block(move || -> Result<Vec<Address>, AppError> {
             let mut conn = p.get()?;
-            due(&mut conn, refresh)
+            due(&mut conn, &keyring.keys, refresh)
         });
         match listed.await {
             Ok(Ok(sources)) => read_all(&pool, &settings, sources).await,

@@ -56,8 +56,9 @@ pub async fn post_sip(
     state: web::Data<AppState>,
     body: web::Json<SipInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
     let sip = state
-        .db(move |conn| store::create_sip(conn, &actor, &body))
+        .db(move |conn| store::create_sip(conn, &settings.keys, &actor, &body))
         .await?;
     Ok(HttpResponse::Created().json(SipBody {
         id: sip.id.0,
@@ -78,10 +79,11 @@ pub async fn post_consent(
     body: web::Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
+    let settings = state.settings.clone();
     let consent = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
-            store::add_consent(conn, &actor, &sip, &body)
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            store::add_consent(conn, &settings.keys, &actor, &sip, &body)
         })
         .await?;
     Ok(HttpResponse::Created().json(consent))
@@ -107,7 +109,7 @@ pub async fn post_withdraw_consent(
     let settings = state.settings.clone();
     let removed = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &SipId(id))?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
             store::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
         })
         .await?;
@@ -133,7 +135,7 @@ pub async fn post_participant(
     let settings = state.settings.clone();
     let participant = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             store::add_participant(conn, &actor, &sip, &body, &settings)
         })
         .await?;
@@ -156,7 +158,7 @@ pub async fn post_remove_participant(
     let settings = state.settings.clone();
     state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &SipId(id))?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
             store::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
         })
         .await?;
@@ -231,7 +233,7 @@ pub async fn post_meeting(
     let settings = state.settings.clone();
     let body = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let meeting = store::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
             let invitees = active_invitees(conn, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
@@ -251,9 +253,10 @@ pub async fn get_meeting(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
+    let settings = state.settings.clone();
     let body = state
         .db(move |conn| {
-            let (_, meeting) = store::meeting_for_caseworker(conn, &actor, &id)?;
+            let (_, meeting) = store::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let invitees = active_invitees(conn, &meeting.id)?;
             store::record(
                 conn,
@@ -326,8 +329,9 @@ pub async fn put_plan(
     body: web::Json<crate::sip::model::PlanInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
+    let settings = state.settings.clone();
     let plan = state
-        .db(move |conn| store::record_plan(conn, &actor, &id, &body))
+        .db(move |conn| store::record_plan(conn, &settings.keys, &actor, &id, &body))
         .await?;
     Ok(HttpResponse::Created().json(plan))
 }
@@ -342,11 +346,12 @@ pub async fn get_plans(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
+    let settings = state.settings.clone();
     let plans = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
-            store::plans_of(conn, &sip.id)
+            store::plans_of(conn, &settings.keys, &sip.id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(plans))
@@ -406,7 +411,7 @@ pub async fn get_slots(
     let settings = state.settings.clone();
     let found = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let search = crate::sip::times::search_for(conn, &sip, &query)?;
             crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
         })

@@ -10,6 +10,7 @@ use crate::accounts::{AuthUser, UserId};
 use crate::audit;
 use crate::authz::Actor;
 use crate::calendar::ics::{self, Method};
+use crate::crypto::rows::SealedRow;
 use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
@@ -52,7 +53,10 @@ pub fn feed_for_token(
         .filter(meetings::cancelled_at.is_null())
         .order(meetings::starts_at)
         .select((Meeting::as_select(), Sip::as_select()))
-        .load(conn)?;
+        .load::<(Meeting, Sip)>(conn)?
+        .into_iter()
+        .map(|(m, s)| Ok((m, s.open(&settings.keys)?)))
+        .collect::<Result<_, AppError>>()?;
     // Only meetings of SIPs whose consent covers the person today.
     let mut covered: Vec<(crate::sip::store::SipId, bool)> = Vec::new();
     let mut events = Vec::with_capacity(rows.len());

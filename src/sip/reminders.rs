@@ -9,6 +9,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use crate::config::Settings;
+use crate::crypto::rows::SealedRow;
 use crate::db::schema::{meetings, sips};
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::AppError;
@@ -28,7 +29,10 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
         .filter(meetings::starts_at.gt(at))
         .filter(meetings::starts_at.le(horizon))
         .select((Meeting::as_select(), Sip::as_select()))
-        .load(conn)?;
+        .load::<(Meeting, Sip)>(conn)?
+        .into_iter()
+        .map(|(m, s)| Ok((m, s.open(&settings.keys)?)))
+        .collect::<Result<_, AppError>>()?;
     let mut sent = 0;
     for (meeting, sip) in due {
         sent += write_tx(conn, |conn| {

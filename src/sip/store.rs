@@ -8,6 +8,8 @@ use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::config::Settings;
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use crate::db::schema::{
     consent_organisations, consents, invitees, meetings, municipalities, organisations,
     participants, sips, users,
@@ -38,6 +40,7 @@ pub struct Sip {
     pub responsible_user_id: UserId,
     pub created_at: NaiveDateTime,
 }
+crate::sealed_row!(Sip, sips by id: [child_name, child_personal_number]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = consents)]
@@ -56,6 +59,7 @@ pub struct Consent {
     #[serde(skip)]
     pub withdrawn_by: Option<UserId>,
 }
+crate::sealed_row!(Consent, consents by id: [given_by]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = participants)]
@@ -137,6 +141,7 @@ pub struct SipInput {
 /// take part in every meeting as its chair.
 pub fn create_sip(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     input: &SipInput,
 ) -> Result<Sip, AppError> {
@@ -162,8 +167,11 @@ pub fn create_sip(
         },
     };
     if let Some(report_id) = input.report_id.as_deref().filter(|r| !r.is_empty()) {
-        let report =
-            crate::reports::store::find(conn, &crate::reports::store::ReportId(report_id.into()))?;
+        let report = crate::reports::store::find(
+            conn,
+            keys,
+            &crate::reports::store::ReportId(report_id.into()),
+        )?;
         if report.is_none_or(|r| r.municipality_id != municipality) {
             errors.push(FieldError::new(
                 "report_id",
@@ -197,7 +205,7 @@ pub fn create_sip(
             created_at: at,
         };
         diesel::insert_into(sips::table)
-            .values(&sip)
+            .values(&sip.clone().seal(keys))
             .execute(conn)?;
         diesel::insert_into(participants::table)
             .values(&Participant {
@@ -227,6 +235,7 @@ pub fn create_sip(
 /// A SIP its caseworkers may run; anyone else gets 404, audited.
 pub fn find_for_caseworker(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &SipId,
 ) -> Result<Sip, AppError> {
@@ -234,7 +243,9 @@ pub fn find_for_caseworker(
         .find(id)
         .select(Sip::as_select())
         .first(conn)
-        .optional()?;
+        .optional()?
+        .map(|s: Sip| s.open(keys))
+        .transpose()?;
     let nowhere = MunicipalityId(String::new());
     let municipality = sip.as_ref().map_or(&nowhere, |s| &s.municipality_id);
     authorize(
@@ -284,6 +295,7 @@ fn parse_day(errors: &mut Vec<FieldError>, field: &str, text: &str) -> Option<Na
 
 pub fn add_consent(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     sip: &Sip,
     input: &ConsentInput,
@@ -366,7 +378,7 @@ pub fn add_consent(
             withdrawn_by: None,
         };
         diesel::insert_into(consents::table)
-            .values(&consent)
+            .values(&consent.clone().seal(keys))
             .execute(conn)?;
         for org in &orgs {
             diesel::insert_into(consent_organisations::table)
@@ -390,7 +402,7 @@ pub fn add_consent(
 
 /// The terms of every consent of a SIP, for coverage checks.
 fn terms_of(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<ConsentTerms>, AppError> {
-    Ok(consent_terms(conn, sip)?
+    Ok(sealed_consent_terms(conn, sip)?
         .into_iter()
         .map(|(_, t)| t)
         .collect())
@@ -398,6 +410,18 @@ fn terms_of(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<ConsentTerms>, 
 
 /// The consents of a SIP with the organisations each covers.
 pub fn consent_terms(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &SipId,
+) -> Result<Vec<(Consent, ConsentTerms)>, AppError> {
+    sealed_consent_terms(conn, sip)?
+        .into_iter()
+        .map(|(c, t)| Ok((c.open(keys)?, t)))
+        .collect()
+}
+
+/// [`consent_terms`] with the consents as stored (sealed), for when only the terms are needed.
+fn sealed_consent_terms(
     conn: &mut AnyConnection,
     sip: &SipId,
 ) -> Result<Vec<(Consent, ConsentTerms)>, AppError> {
@@ -854,6 +878,7 @@ pub fn schedule_meeting(
 /// A meeting and its SIP, for the SIP's caseworkers (404 for anyone else, audited).
 pub fn meeting_for_caseworker(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &MeetingId,
 ) -> Result<(Sip, Meeting), AppError> {
@@ -865,7 +890,7 @@ pub fn meeting_for_caseworker(
     let sip_id = meeting
         .as_ref()
         .map_or_else(|| SipId(String::new()), |m| m.sip_id.clone());
-    let sip = find_for_caseworker(conn, actor, &sip_id)?;
+    let sip = find_for_caseworker(conn, keys, actor, &sip_id)?;
     Ok((sip, meeting.ok_or(AppError::NotFound)?))
 }
 
@@ -877,7 +902,7 @@ pub fn reschedule(
     input: &MeetingInput,
     settings: &Settings,
 ) -> Result<Meeting, AppError> {
-    let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
+    let (sip, meeting) = meeting_for_caseworker(conn, &settings.keys, actor, id)?;
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
     let time_changed = valid.starts_at != meeting.starts_at || valid.minutes != meeting.minutes;
     write_tx(conn, |conn| {
@@ -940,7 +965,7 @@ pub fn cancel(
     id: &MeetingId,
     settings: &Settings,
 ) -> Result<(), AppError> {
-    let (sip, meeting) = meeting_for_caseworker(conn, actor, id)?;
+    let (sip, meeting) = meeting_for_caseworker(conn, &settings.keys, actor, id)?;
     write_tx(conn, |conn| {
         let changed = diesel::update(
             meetings::table
@@ -1142,6 +1167,7 @@ pub struct SipSummary {
 /// The SIPs of the caseworker's municipality, those that need a meeting first.
 pub fn list_for_caseworker(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
 ) -> Result<Vec<SipSummary>, AppError> {
     let municipality = actor
@@ -1166,6 +1192,7 @@ pub fn list_for_caseworker(
         .load(conn)?;
     let mut out = Vec::with_capacity(all.len());
     for sip in all {
+        let sip = sip.open(keys)?;
         let next_meeting = upcoming_meetings(conn, &sip.id)?.into_iter().next();
         let booked_ever: i64 = meetings::table
             .filter(meetings::sip_id.eq(&sip.id))
@@ -1216,6 +1243,7 @@ pub struct SipOverview {
 /// Reads a SIP for its caseworker; the read of the child's data is audited.
 pub fn overview(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     sip: &Sip,
 ) -> Result<SipOverview, AppError> {
@@ -1230,7 +1258,7 @@ pub fn overview(
             .find(|(o, _)| o.as_str() == id)
             .map_or_else(|| id.to_string(), |(_, n)| n.clone())
     };
-    let with_terms = consent_terms(conn, &sip.id)?;
+    let with_terms = consent_terms(conn, keys, &sip.id)?;
     let terms: Vec<ConsentTerms> = with_terms.iter().map(|(_, t)| t.clone()).collect();
     let consents = with_terms
         .into_iter()
@@ -1320,6 +1348,7 @@ pub struct PlanRow {
     pub recorded_by: UserId,
     pub recorded_at: NaiveDateTime,
 }
+crate::sealed_row!(PlanRow, plans by id: [needs, goals, measures]);
 
 /// A plan version as read.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -1352,11 +1381,12 @@ impl From<PlanRow> for Plan {
 /// Records the plan after a meeting as a new version; earlier versions stay.
 pub fn record_plan(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     meeting: &MeetingId,
     input: &model::PlanInput,
 ) -> Result<Plan, AppError> {
-    let (sip, meeting) = meeting_for_caseworker(conn, actor, meeting)?;
+    let (sip, meeting) = meeting_for_caseworker(conn, keys, actor, meeting)?;
     let user = actor.user().ok_or(AppError::Forbidden)?.clone();
     let known: Vec<String> = organisations::table.select(organisations::id).load(conn)?;
     let day = deadlines::local(meeting.starts_at).date();
@@ -1380,7 +1410,7 @@ pub fn record_plan(
             recorded_at: now(),
         };
         diesel::insert_into(crate::db::schema::plans::table)
-            .values(&row)
+            .values(&row.clone().seal(keys))
             .execute(conn)
             .map_err(|e| match e {
                 diesel::result::Error::DatabaseError(
@@ -1404,13 +1434,19 @@ pub fn record_plan(
 }
 
 /// Every version of a SIP's plan, newest first (access already checked).
-pub fn plans_of(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<Plan>, AppError> {
+pub fn plans_of(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &SipId,
+) -> Result<Vec<Plan>, AppError> {
     let rows: Vec<PlanRow> = crate::db::schema::plans::table
         .filter(crate::db::schema::plans::sip_id.eq(sip))
         .order(crate::db::schema::plans::version.desc())
         .select(PlanRow::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(Plan::from).collect())
+    rows.into_iter()
+        .map(|row| Ok(Plan::from(row.open(keys)?)))
+        .collect()
 }
 
 /// Books the follow-up meeting on the latest plan's follow-up date, at the time, length and
@@ -1421,9 +1457,12 @@ pub fn book_follow_up(
     sip: &Sip,
     settings: &Settings,
 ) -> Result<Meeting, AppError> {
-    let plan = plans_of(conn, &sip.id)?.into_iter().next().ok_or_else(|| {
-        AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
-    })?;
+    let plan = plans_of(conn, &settings.keys, &sip.id)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
+        })?;
     let follow_up_start =
         deadlines::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
     let already: i64 = meetings::table
@@ -1521,6 +1560,7 @@ pub fn takes_part(conn: &mut AnyConnection, sip: &Sip, user: &UserId) -> Result<
 /// whose organisation the consent covers today. Audited either way.
 pub fn sip_for_participant(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &SipId,
 ) -> Result<(Sip, Participant), AppError> {
@@ -1528,7 +1568,9 @@ pub fn sip_for_participant(
         .find(id)
         .select(Sip::as_select())
         .first(conn)
-        .optional()?;
+        .optional()?
+        .map(|s: Sip| s.open(keys))
+        .transpose()?;
     let participation = match (&sip, actor.user()) {
         (Some(sip), Some(user)) => covered_participation(conn, sip, &user.id)?,
         _ => None,
@@ -1562,6 +1604,7 @@ pub type PartnerSip = (Sip, Vec<(Meeting, Invitee)>);
 /// The SIPs a partner takes part in, with their upcoming meetings and their own answers.
 pub fn sips_of_participant(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
 ) -> Result<Vec<PartnerSip>, AppError> {
     let user = actor.user().ok_or(AppError::Forbidden)?;
@@ -1572,7 +1615,11 @@ pub fn sips_of_participant(
         .load(conn)?;
     let mut out = Vec::new();
     for id in ids {
-        let sip: Sip = sips::table.find(&id).select(Sip::as_select()).first(conn)?;
+        let sip: Sip = sips::table
+            .find(&id)
+            .select(Sip::as_select())
+            .first::<Sip>(conn)?
+            .open(keys)?;
         let Some(participant) = covered_participation(conn, &sip, &user.id)? else {
             continue;
         };
@@ -1611,7 +1658,11 @@ pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<
         .load(conn)?;
     let mut removed = 0;
     for id in affected {
-        let sip: Sip = sips::table.find(&id).select(Sip::as_select()).first(conn)?;
+        let sip: Sip = sips::table
+            .find(&id)
+            .select(Sip::as_select())
+            .first::<Sip>(conn)?
+            .open(&settings.keys)?;
         removed += write_tx(conn, |conn| drop_uncovered(conn, &sip, settings))?;
     }
     Ok(removed)

@@ -157,8 +157,9 @@ async fn list_page(
     errors: FormErrors,
 ) -> Result<ListPage, AppError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let sips = state
-        .db(move |conn| store::list_for_caseworker(conn, &actor))
+        .db(move |conn| store::list_for_caseworker(conn, &settings.keys, &actor))
         .await?;
     Ok(ListPage {
         layout: Layout::new(req, Some(user)),
@@ -208,8 +209,9 @@ async fn post_new(
         report_id: Some(form.report_id).filter(|r| !r.is_empty()),
     };
     let (actor, sent) = (Actor::User(user.clone()), input.clone());
+    let settings = state.settings.clone();
     match state
-        .db(move |conn| store::create_sip(conn, &actor, &sent))
+        .db(move |conn| store::create_sip(conn, &settings.keys, &actor, &sent))
         .await
     {
         Ok(sip) => Ok(see_other(format!("/sip/{}", sip.id))),
@@ -292,10 +294,11 @@ async fn sip_page(
     saved: &'static str,
 ) -> Result<SipPage, AppError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let (sip, overview) = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
-            let overview = store::overview(conn, &actor, &sip)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let overview = store::overview(conn, &settings.keys, &actor, &sip)?;
             Ok((sip, overview))
         })
         .await?;
@@ -404,7 +407,7 @@ where
     );
     let result = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
             change(conn, &actor, &sip, &settings)
         })
         .await;
@@ -442,7 +445,9 @@ async fn post_consent(
         id,
         "samtycke",
         typed,
-        move |conn, actor, sip, _| store::add_consent(conn, actor, sip, &sent).map(|_| ()),
+        move |conn, actor, sip, settings| {
+            store::add_consent(conn, &settings.keys, actor, sip, &sent).map(|_| ())
+        },
     )
     .await
 }
@@ -597,7 +602,12 @@ async fn post_cancel(
         "installt",
         Typed::default(),
         move |conn, actor, sip, settings| {
-            let (of, _) = store::meeting_for_caseworker(conn, actor, &MeetingId(mid.clone()))?;
+            let (of, _) = store::meeting_for_caseworker(
+                conn,
+                &settings.keys,
+                actor,
+                &MeetingId(mid.clone()),
+            )?;
             if of.id != sip.id {
                 return Err(AppError::NotFound);
             }
@@ -655,9 +665,11 @@ async fn plan_form_page(
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let (sip, meeting, latest, organisations) = state
         .db(move |conn| {
-            let (sip, meeting) = store::meeting_for_caseworker(conn, &actor, &meeting_id)?;
+            let (sip, meeting) =
+                store::meeting_for_caseworker(conn, &settings.keys, &actor, &meeting_id)?;
             if sip.id != sip_id {
                 return Err(AppError::NotFound);
             }
@@ -666,7 +678,9 @@ async fn plan_form_page(
                     "Mötet är inställt; skriv planen efter ett möte som hölls.".into(),
                 ));
             }
-            let latest = store::plans_of(conn, &sip.id)?.into_iter().next();
+            let latest = store::plans_of(conn, &settings.keys, &sip.id)?
+                .into_iter()
+                .next();
             let organisations = organisation_names(conn)?;
             Ok((sip, meeting, latest, organisations))
         })
@@ -769,8 +783,9 @@ async fn post_plan(
         MeetingId(mid.clone()),
         form.clone(),
     );
+    let settings = state.settings.clone();
     match state
-        .db(move |conn| store::record_plan(conn, &actor, &meeting, &sent))
+        .db(move |conn| store::record_plan(conn, &settings.keys, &actor, &meeting, &sent))
         .await
     {
         Ok(_) => Ok(see_other(format!("/sip/{id}/plan?sparat=1"))),
@@ -832,10 +847,11 @@ async fn get_plan(
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let (sip, plans, organisations) = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
-            let plans = store::plans_of(conn, &sip.id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let plans = store::plans_of(conn, &settings.keys, &sip.id)?;
             store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
             Ok((sip, plans, organisation_names(conn)?))
         })
@@ -916,8 +932,9 @@ async fn get_my_meetings(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let found = state
-        .db(move |conn| store::sips_of_participant(conn, &actor))
+        .db(move |conn| store::sips_of_participant(conn, &settings.keys, &actor))
         .await?;
     let sips = found
         .into_iter()
@@ -958,10 +975,13 @@ async fn get_partner_plan(
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
     let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
     let (sip, plan, organisations) = state
         .db(move |conn| {
-            let (sip, _) = store::sip_for_participant(conn, &actor, &id)?;
-            let plan = store::plans_of(conn, &sip.id)?.into_iter().next();
+            let (sip, _) = store::sip_for_participant(conn, &settings.keys, &actor, &id)?;
+            let plan = store::plans_of(conn, &settings.keys, &sip.id)?
+                .into_iter()
+                .next();
             Ok((sip, plan, organisation_names(conn)?))
         })
         .await?;
@@ -1065,7 +1085,7 @@ async fn times_page(
     );
     let (sip, found) = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let found = match crate::sip::times::search_for(conn, &sip, &typed) {
                 Ok(s) => Ok(crate::sip::times::suggest(
                     conn, &actor, &sip, s, &settings,
@@ -1160,7 +1180,7 @@ async fn post_book_time(
     );
     let result = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &actor, &sip_id)?;
+            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
             let valid = crate::sip::model::validate_meeting(&sent, crate::db::now())
                 .map_err(AppError::Invalid)?;
             crate::sip::times::still_free(conn, &sip, valid.starts_at, valid.minutes.into())?;

@@ -95,10 +95,11 @@ pub async fn show(
     shown: Shown,
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
+    let keys = state.settings.keys.clone();
     let (has_feed, sources, mut hours, recovery_codes_left) = state
         .db(move |conn| {
             let enabled = matches!(
-                two_factor::status(conn, &id)?,
+                two_factor::status(conn, &keys, &id)?,
                 two_factor::Status::Enabled { .. }
             );
             Ok((
@@ -221,9 +222,9 @@ async fn post_address(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (u, url) = (user.clone(), form.url.clone());
+    let (u, url, settings) = (user.clone(), form.url.clone(), state.settings.clone());
     let result = state
-        .db(move |conn| sources::add_address(conn, &u, &url))
+        .db(move |conn| sources::add_address(conn, &settings.keys, &u, &url))
         .await;
     if let Ok(id) = &result {
         // Read at once rather than at the next background pass.
@@ -307,11 +308,12 @@ async fn post_recovery_codes(
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (Actor::User(user.clone()).audit_actor(), user.id.clone());
+    let keys = state.settings.keys.clone();
     let codes = state
         .db(move |conn| {
             write_tx(conn, |conn| {
                 if !matches!(
-                    two_factor::status(conn, &id)?,
+                    two_factor::status(conn, &keys, &id)?,
                     two_factor::Status::Enabled { .. }
                 ) {
                     return Err(AppError::Forbidden);

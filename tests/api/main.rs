@@ -10,6 +10,7 @@ mod audit_trail;
 mod calendar_files;
 mod calendar_interop;
 mod command_line;
+mod encryption;
 mod faults;
 mod find_time;
 mod health;

@@ -193,12 +193,23 @@ async fn professional_form_names_the_reporter_and_survives_an_expired_session(ap
     let (status, html) = post_form(&app, page, &fields).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Mina anmälningar"));
+    // Stored sealed (docs/security.md), opened with the instance's keys.
+    let keys = app.state.settings.keys.clone();
     let names: Vec<(String, String)> = app
-        .conn(|c| {
+        .conn(move |c| {
             report_reporters::table
                 .select((report_reporters::name, report_reporters::email))
-                .load(c)
+                .load::<(String, String)>(c)
                 .unwrap()
+                .into_iter()
+                .map(|(name, email)| {
+                    assert!(name.starts_with("enc1:") && email.starts_with("enc1:"));
+                    (
+                        keys.open("report_reporters.name", &name).unwrap(),
+                        keys.open("report_reporters.email", &email).unwrap(),
+                    )
+                })
+                .collect()
         })
         .await;
     assert_eq!(names.len(), 1);

@@ -1,0 +1,3 @@
+DROP INDEX report_children_personal_number_index;
+ALTER TABLE report_children DROP COLUMN personal_number_index;
+CREATE INDEX report_children_personal_number ON report_children(personal_number);

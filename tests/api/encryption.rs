@@ -1,0 +1,844 @@
+//! Encryption at rest, on both databases: the child's identity, the free text and the other
+//! sealed columns are stored only as `enc1:` values, read back in clear through the API and the
+//! pages; earlier reports about the same child are found through the blind index; keys rotate
+//! with `samordna keys rotate`; a wrong key is a 500, never a panic or a value in the log.
+
+use std::process::{Command, Output};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use samordna::accounts::Role;
+use samordna::db::schema::{audit_log, busy_sources, report_children, report_guardians};
+use samordna::db::AnyConnection;
+use serde_json::{json, Value};
+
+use crate::helpers::{report_body, Db, TestApp};
+
+const KEY_A: &str = "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+const KEY_B: &str = "YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=";
+const KEY_C: &str = "Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M=";
+const INDEX_KEY: &str = "aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=";
+
+const CHILD_PN: &str = "20121212-1212";
+const OTHER_PN: &str = "20150315-2389";
+const CHILD_NAME: &str = "Kim Testbarn";
+const SIP_CHILD: &str = "Kim Sipbarnsson";
+const GUARDIAN: &str = "Förälder Testsson";
+const CALENDAR: &str = "http://127.0.0.1:9/hemlig-kalender-7Qx.ics";
+
+/// Every column that holds a child's data, free text or another secret, as `table.column`.
+/// Each must hold only sealed values (or NULL).
+const SEALED: &[&str] = &[
+    "reports.concern",
+    "reports.interpreter_language",
+    "reports.other_agencies",
+    "report_children.personal_number",
+    "report_children.name",
+    "report_children.address",
+    "report_children.school",
+    "report_children.not_told_reason",
+    "report_guardians.name",
+    "report_guardians.phone",
+    "report_guardians.not_told_reason",
+    "report_reporters.name",
+    "report_reporters.title",
+    "report_reporters.organisation",
+    "report_reporters.phone",
+    "report_reporters.email",
+    "safety_assessments.notes",
+    "report_decisions.reason",
+    "report_decisions.late_reason",
+    "report_decisions.siblings_note",
+    "investigations.extension_reason",
+    "sips.child_name",
+    "sips.child_personal_number",
+    "plans.needs",
+    "plans.goals",
+    "plans.measures",
+    "consents.given_by",
+    "busy_sources.url",
+];
+
+/// One cell as text, whatever the column's type.
+#[derive(QueryableByName)]
+struct Cell {
+    #[diesel(sql_type = Nullable<Text>)]
+    v: Option<String>,
+}
+
+fn cells(conn: &mut AnyConnection, sql: &str) -> Vec<Option<String>> {
+    let rows: Vec<Cell> = match conn {
+        AnyConnection::Postgresql(pg) => diesel::sql_query(sql).load(pg),
+        AnyConnection::Sqlite(lite) => diesel::sql_query(sql).load(lite),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|c| c.v).collect()
+}
+
+/// The stored values of `table.column`.
+fn column(conn: &mut AnyConnection, name: &str) -> Vec<Option<String>> {
+    let (table, column) = name.split_once('.').unwrap();
+    cells(
+        conn,
+        &format!("SELECT CAST({column} AS TEXT) AS v FROM {table}"),
+    )
+}
+
+/// Every cell of every column of `table`, as text.
+fn every_cell(conn: &mut AnyConnection, table: &str) -> Vec<String> {
+    let columns = match conn {
+        AnyConnection::Postgresql(_) => cells(
+            conn,
+            &format!(
+                "SELECT CAST(column_name AS TEXT) AS v FROM information_schema.columns \
+                 WHERE table_name = '{table}'"
+            ),
+        ),
+        AnyConnection::Sqlite(_) => cells(
+            conn,
+            &format!("SELECT name AS v FROM pragma_table_info('{table}')"),
+        ),
+    };
+    assert!(!columns.is_empty(), "{table} has columns");
+    columns
+        .into_iter()
+        .flatten()
+        .flat_map(|c| column(conn, &format!("{table}.{c}")))
+        .flatten()
+        .collect()
+}
+
+/// Asserts that every sealed column holds only values sealed under `key_id`, and that none of
+/// `clear` appears in any cell of the tables that hold a child's data (nor in the audit trail).
+async fn assert_sealed(app: &TestApp, key_id: &'static str, clear: &'static [&'static str]) {
+    app.conn(move |conn| {
+        let prefix = format!("enc1:{key_id}:");
+        for name in SEALED {
+            let values = column(conn, name);
+            assert!(!values.is_empty(), "{name}: the test wrote no row");
+            for value in values.into_iter().flatten() {
+                assert!(value.starts_with(&prefix), "{name} holds {value:?}");
+            }
+        }
+        let tables: std::collections::BTreeSet<&str> = SEALED
+            .iter()
+            .map(|n| n.split_once('.').unwrap().0)
+            .chain(["audit_log"])
+            .collect();
+        for table in tables {
+            for cell in every_cell(conn, table) {
+                for value in clear {
+                    assert!(!cell.contains(value), "{table} holds {value:?} in clear");
+                }
+            }
+        }
+    })
+    .await;
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+    call(app, reqwest::Method::POST, path, Some(token), Some(body)).await
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    call(app, reqwest::Method::GET, path, Some(token), None).await
+}
+
+async fn organisation_of(app: &TestApp, user_id: &str) -> String {
+    let id = user_id.to_string();
+    app.conn(move |c| {
+        samordna::db::schema::users::table
+            .find(id)
+            .select(samordna::db::schema::users::organisation_id)
+            .first::<String>(c)
+            .unwrap()
+    })
+    .await
+}
+
+/// Tokens of the people the tests need in Ekby.
+struct People {
+    municipality: String,
+    reporter: String,
+    reporter_name: String,
+    reporter_email: String,
+    intake: String,
+    caseworker: String,
+    caseworker_login: crate::helpers::Login,
+    caseworker_org: String,
+}
+
+async fn people(app: &TestApp) -> People {
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let officer = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let tag = teacher.email["user-".len().."user-".len() + 8].to_string();
+    People {
+        municipality: app.municipality_id("Ekby").await,
+        reporter: app.token_for(&teacher).await,
+        reporter_name: format!("Test Person {tag}"),
+        reporter_email: teacher.email.clone(),
+        intake: app.token_for(&officer).await,
+        caseworker: app.token_for(&caseworker).await,
+        caseworker_org: organisation_of(app, &caseworker.user_id).await,
+        caseworker_login: caseworker,
+    }
+}
+
+/// A report with every sealed field filled in, about the child with `personal_number`.
+fn full_report(municipality: &str, personal_number: &str) -> Value {
+    let mut body = report_body(municipality, "krypterad");
+    body["children"] = json!([{
+        "personal_number": personal_number, "name": CHILD_NAME, "address": "Hemliga vägen 1",
+        "school": "Björkskolan", "told": false, "not_told_reason": "Barnet är rädd för pappa"
+    }]);
+    body["guardians"] = json!([{
+        "name": GUARDIAN, "phone": "070-123 45 67", "told": false,
+        "not_told_reason": "Risk för våld mot barnet"
+    }]);
+    body["categories"] = json!(["violence_in_home"]);
+    body["interpreter_language"] = json!("Tigrinja");
+    body["other_agencies"] = json!("BUP Ekby");
+    body
+}
+
+/// Files a report and takes it through assessment, decision and extension, every free text
+/// filled in. Returns the report's id.
+async fn file_and_decide(app: &TestApp, p: &People) -> String {
+    let (status, filed) = post(
+        app,
+        "/api/v1/reports",
+        &p.reporter,
+        full_report(&p.municipality, CHILD_PN),
+    )
+    .await;
+    assert_eq!(status, 201, "{filed}");
+    let id = filed["id"].as_str().unwrap().to_string();
+    let (status, _) = post(
+        app,
+        &format!("/api/v1/reports/{id}/safety-assessment"),
+        &p.intake,
+        json!({"protection_needed": false, "notes": "Talat med mentorn om maten"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, body) = post(
+        app,
+        &format!("/api/v1/reports/{id}/decision"),
+        &p.intake,
+        json!({"decision": "open", "reason": "Våld i hemmet enligt skolan",
+               "siblings_note": "Lillasyster Ada bedöms också"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, list) = get(app, "/api/v1/investigations", &p.caseworker).await;
+    let due =
+        chrono::NaiveDate::parse_from_str(list[0]["due_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let response = reqwest::Client::new()
+        .post(app.url(&format!(
+            "/api/v1/investigations/{}/extension",
+            list[0]["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&p.caseworker)
+        .json(
+            &json!({"due_on": (due + chrono::Months::new(1)).to_string(),
+                      "reason": "Väntar på utlåtande från BUP Ekby"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    id
+}
+
+/// Starts a SIP with consent, a meeting and a plan. Returns the SIP's id.
+async fn start_sip(app: &TestApp, p: &People) -> String {
+    let (status, sip) = post(
+        app,
+        "/api/v1/sips",
+        &p.caseworker,
+        json!({"child_name": SIP_CHILD, "child_personal_number": CHILD_PN}),
+    )
+    .await;
+    assert_eq!(status, 201, "{sip}");
+    let id = sip["id"].as_str().unwrap().to_string();
+    let (status, _) = post(
+        app,
+        &format!("/api/v1/sips/{id}/consents"),
+        &p.caseworker,
+        json!({"given_by": GUARDIAN, "relation": "guardian",
+               "organisation_ids": [p.caseworker_org]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let day = (samordna::db::now() + chrono::Duration::days(6)).date();
+    let (status, meeting) = post(
+        app,
+        &format!("/api/v1/sips/{id}/meetings"),
+        &p.caseworker,
+        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{meeting}");
+    let (status, plan) = call(
+        app,
+        reqwest::Method::PUT,
+        &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+        Some(&p.caseworker),
+        Some(json!({
+            "needs": "Barnet behöver sova hela natten",
+            "goals": ["Jag vill våga gå till skolan"],
+            "measures": [{"description": "Samtal med kurator Ekby", "organisation_id": p.caseworker_org, "principal": "kommun"}],
+            "lead_organisation_id": p.caseworker_org
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{plan}");
+    id
+}
+
+/// The values the tests type that must never be stored in clear.
+const CLEAR: &[&str] = &[
+    CHILD_PN,
+    "201212121212",
+    CHILD_NAME,
+    SIP_CHILD,
+    GUARDIAN,
+    "Hemliga vägen",
+    "Björkskolan",
+    "Barnet är rädd för pappa",
+    "070-123 45 67",
+    "Risk för våld mot barnet",
+    "Barnet kommer hungrigt",
+    "Tigrinja",
+    "BUP Ekby",
+    "Talat med mentorn",
+    "Våld i hemmet enligt skolan",
+    "Lillasyster Ada",
+    "Väntar på utlåtande",
+    "sova hela natten",
+    "våga gå till skolan",
+    "kurator Ekby",
+    "hemlig-kalender",
+];
+
+async fn the_childs_data_is_sealed_at_rest_and_read_in_clear(app: TestApp) {
+    let p = people(&app).await;
+    let report = file_and_decide(&app, &p).await;
+    let sip = start_sip(&app, &p).await;
+    let browser = app.fresh_browser();
+    browser.login(&p.caseworker_login).await;
+    let response = browser
+        .submit("/profil", "/profil/upptagen", &[("url", CALENDAR)])
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+
+    assert_sealed(&app, samordna::crypto::DERIVED_KEY_ID, CLEAR).await;
+    // The reporter's own name and address are sealed too (they are not fixed strings).
+    let (name, email) = (p.reporter_name.clone(), p.reporter_email.clone());
+    app.conn(move |conn| {
+        for table in ["report_reporters", "reports"] {
+            for cell in every_cell(conn, table) {
+                assert!(!cell.contains(&name) && !cell.contains(&email), "{table}");
+            }
+        }
+    })
+    .await;
+
+    // Read back in clear: the API…
+    let (status, full) = get(&app, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+    let child = &full["children"][0];
+    assert_eq!(child["personal_number"], CHILD_PN);
+    assert_eq!(child["name"], CHILD_NAME);
+    assert_eq!(child["address"], "Hemliga vägen 1");
+    assert_eq!(child["school"], "Björkskolan");
+    assert_eq!(child["not_told_reason"], "Barnet är rädd för pappa");
+    assert_eq!(full["guardians"][0]["name"], GUARDIAN);
+    assert_eq!(full["guardians"][0]["phone"], "070-123 45 67");
+    assert_eq!(full["reporter"]["name"], p.reporter_name.as_str());
+    assert_eq!(full["reporter"]["email"], p.reporter_email.as_str());
+    assert_eq!(full["reporter"]["title"], "Testare");
+    assert!(full["concern"]
+        .as_str()
+        .unwrap()
+        .starts_with("Barnet kommer hungrigt"));
+    assert_eq!(full["interpreter_language"], "Tigrinja");
+    assert_eq!(full["other_agencies"], "BUP Ekby");
+    assert_eq!(
+        full["safety_assessment"]["notes"],
+        "Talat med mentorn om maten"
+    );
+    assert_eq!(full["decision"]["reason"], "Våld i hemmet enligt skolan");
+    assert_eq!(
+        full["decision"]["siblings_note"],
+        "Lillasyster Ada bedöms också"
+    );
+    assert_eq!(
+        full["investigation"]["extension_reason"],
+        "Väntar på utlåtande från BUP Ekby"
+    );
+    let (_, list) = get(&app, "/api/v1/investigations", &p.caseworker).await;
+    assert_eq!(
+        list[0]["extension_reason"],
+        "Väntar på utlåtande från BUP Ekby"
+    );
+    let (status, plans) = get(&app, &format!("/api/v1/sips/{sip}/plans"), &p.caseworker).await;
+    assert_eq!(status, 200);
+    assert_eq!(plans[0]["needs"], "Barnet behöver sova hela natten");
+    assert_eq!(plans[0]["goals"][0], "Jag vill våga gå till skolan");
+    assert_eq!(
+        plans[0]["measures"][0]["description"],
+        "Samtal med kurator Ekby"
+    );
+    // …and the pages.
+    let page = browser.page(&format!("/sip/{sip}")).await;
+    assert!(
+        page.contains(SIP_CHILD) && page.contains(GUARDIAN),
+        "{page}"
+    );
+    let intake = app.fresh_browser();
+    let officer = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    intake.login(&officer).await;
+    let page = intake.page(&format!("/anmalningar/{report}")).await;
+    for value in [
+        CHILD_NAME,
+        CHILD_PN,
+        "Hemliga vägen 1",
+        GUARDIAN,
+        "Tigrinja",
+    ] {
+        assert!(page.contains(value), "the report page shows {value:?}");
+    }
+    // The calendar address is still read: the reader opened it (and found nothing listening).
+    let error = app
+        .conn(|conn| {
+            for _ in 0..100 {
+                let error: Option<String> = busy_sources::table
+                    .select(busy_sources::error)
+                    .first(conn)
+                    .unwrap();
+                if error.is_some() {
+                    return error;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            None
+        })
+        .await;
+    assert!(
+        error.as_deref().is_some_and(|e| !e.contains("ogiltig")),
+        "the sealed address was opened and fetched: {error:?}"
+    );
+}
+
+async fn earlier_reports_about_the_same_child_are_found_through_the_blind_index(app: TestApp) {
+    let p = people(&app).await;
+    let mut ids = Vec::new();
+    for number in [CHILD_PN, OTHER_PN, CHILD_PN] {
+        let (status, filed) = post(
+            &app,
+            "/api/v1/reports",
+            &p.reporter,
+            full_report(&p.municipality, number),
+        )
+        .await;
+        assert_eq!(status, 201, "{filed}");
+        ids.push(filed["id"].as_str().unwrap().to_string());
+    }
+    let earlier = |body: &Value| -> Vec<String> {
+        body["earlier_reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, third) = get(&app, &format!("/api/v1/reports/{}", ids[2]), &p.intake).await;
+    assert_eq!(earlier(&third), [ids[0].clone()]);
+    let (_, first) = get(&app, &format!("/api/v1/reports/{}", ids[0]), &p.intake).await;
+    assert_eq!(earlier(&first), [ids[2].clone()]);
+    let (_, other) = get(&app, &format!("/api/v1/reports/{}", ids[1]), &p.intake).await;
+    assert!(earlier(&other).is_empty());
+    // The index is the same for the same child, another for another, and no personnummer.
+    let ids2 = ids.clone();
+    let indexes: Vec<Option<String>> = app
+        .conn(move |conn| {
+            ids2.iter()
+                .map(|id| {
+                    report_children::table
+                        .filter(report_children::report_id.eq(id))
+                        .select(report_children::personal_number_index)
+                        .first::<Option<String>>(conn)
+                        .unwrap()
+                })
+                .collect()
+        })
+        .await;
+    assert!(indexes[0].is_some());
+    assert_eq!(indexes[0], indexes[2]);
+    assert_ne!(indexes[0], indexes[1]);
+    for index in indexes.iter().flatten() {
+        assert!(
+            !index.contains("1212") && !index.contains("2389"),
+            "{index}"
+        );
+    }
+}
+
+fn rotate_cli(app: &TestApp, data_keys: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samordna"))
+        .args(["keys", "rotate"])
+        .env("SAMORDNA_DATABASE_URL", &app.db.url)
+        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+        .env("SAMORDNA_DATA_KEYS", data_keys)
+        .env("SAMORDNA_INDEX_KEY", INDEX_KEY)
+        .output()
+        .expect("run samordna")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
+    let with_a = format!("a:{KEY_A}");
+    let first = TestApp::spawn_with(
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_a),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+        true,
+    )
+    .await;
+    let p = people(&first).await;
+    let report = file_and_decide(&first, &p).await;
+    start_sip(&first, &p).await;
+    let browser = first.fresh_browser();
+    browser.login(&p.caseworker_login).await;
+    browser
+        .submit("/profil", "/profil/upptagen", &[("url", CALENDAR)])
+        .await;
+    assert_sealed(&first, "a", CLEAR).await;
+    // A row from before encryption: a guardian's name in clear and a child without an index.
+    first
+        .conn(|conn| {
+            diesel::update(report_guardians::table)
+                .set(report_guardians::name.eq(GUARDIAN))
+                .execute(conn)
+                .unwrap();
+            diesel::update(report_children::table)
+                .set(report_children::personal_number_index.eq(None::<String>))
+                .execute(conn)
+                .unwrap();
+        })
+        .await;
+
+    // A new key first, the old one still there to open: everything is read, old and new.
+    let with_b_and_a = format!("b:{KEY_B},a:{KEY_A}");
+    let extra = [
+        ("SAMORDNA_DATA_KEYS", with_b_and_a.as_str()),
+        ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+    ];
+    let second = TestApp::spawn_on(first.db.clone(), first.smtp.clone(), kind, &extra).await;
+    let (status, full) = get(&second, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["children"][0]["name"], CHILD_NAME);
+    assert_eq!(
+        full["guardians"][0]["name"], GUARDIAN,
+        "legacy plaintext is read"
+    );
+
+    let out = rotate_cli(&second, &with_b_and_a);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(printed.contains("report_children"), "{printed}");
+    assert!(!printed.contains("\n0 row(s) changed in all"), "{printed}");
+    assert_sealed(&second, "b", CLEAR).await;
+    let audited: Vec<(Option<String>, String)> = second
+        .conn(|conn| {
+            audit_log::table
+                .filter(audit_log::action.eq("keys.rotate"))
+                .order(audit_log::seq)
+                .select((audit_log::object_id, audit_log::detail))
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(audited.len(), 12, "one entry per table: {audited:?}");
+    assert!(audited
+        .iter()
+        .any(|(table, _)| table.as_deref() == Some("users")));
+    assert!(audited.contains(&(Some("report_guardians".into()), "rows=1 key=b".into())));
+    assert!(audited.contains(&(Some("report_children".into()), "rows=1 key=b".into())));
+    assert!(audited.contains(&(Some("reports".into()), "rows=1 key=b".into())));
+    // The index is back, and a second run changes nothing.
+    let missing: i64 = second
+        .conn(|conn| {
+            report_children::table
+                .filter(report_children::personal_number_index.is_null())
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(missing, 0);
+    let again = rotate_cli(&second, &with_b_and_a);
+    assert!(again.status.success());
+    assert!(
+        text(&again.stdout).contains("\n0 row(s) changed in all"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // Key a removed: an instance with b alone reads everything.
+    let with_b = format!("b:{KEY_B}");
+    let third = TestApp::spawn_on(
+        first.db.clone(),
+        first.smtp.clone(),
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_b),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+    )
+    .await;
+    let (status, full) = get(&third, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["children"][0]["personal_number"], CHILD_PN);
+    assert_eq!(full["guardians"][0]["name"], GUARDIAN);
+    assert_eq!(
+        full["investigation"]["extension_reason"],
+        "Väntar på utlåtande från BUP Ekby"
+    );
+    let (status, _) = get(&third, "/api/v1/investigations", &p.caseworker).await;
+    assert_eq!(status, 200);
+}
+
+async fn stored_names(app: &TestApp) -> Vec<Option<String>> {
+    app.conn(|conn| column(conn, "report_children.name")).await
+}
+
+/// Data sealed under the key derived from the secret key (no keys configured) moves to
+/// configured keys: `k1` first and a bare `s0` to open the old values, rotate, then `k1` alone.
+async fn moving_from_the_derived_key_to_configured_keys(app: TestApp) {
+    let p = people(&app).await;
+    let report = file_and_decide(&app, &p).await;
+    assert!(stored_names(&app).await[0]
+        .as_deref()
+        .unwrap()
+        .starts_with("enc1:s0:"));
+    let out = rotate_cli(&app, &format!("k1:{KEY_A},s0"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stored_names(&app).await[0]
+        .as_deref()
+        .unwrap()
+        .starts_with("enc1:k1:"));
+    let with_k1 = format!("k1:{KEY_A}");
+    let kind = if app.db.url.starts_with("sqlite:") {
+        Db::Sqlite
+    } else {
+        Db::Postgres
+    };
+    let configured = TestApp::spawn_on(
+        app.db.clone(),
+        app.smtp.clone(),
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_k1),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+    )
+    .await;
+    let (status, full) = get(&configured, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["children"][0]["name"], CHILD_NAME);
+    // The blind index now comes from the configured index key: a new report finds the old one.
+    let (status, filed) = post(
+        &configured,
+        "/api/v1/reports",
+        &p.reporter,
+        full_report(&p.municipality, CHILD_PN),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, newer) = get(
+        &configured,
+        &format!("/api/v1/reports/{}", filed["id"].as_str().unwrap()),
+        &p.intake,
+    )
+    .await;
+    assert_eq!(newer["earlier_reports"][0]["id"], report.as_str());
+}
+
+async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
+    let with_a = format!("a:{KEY_A}");
+    let first = TestApp::spawn_with(
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_a),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+        true,
+    )
+    .await;
+    let p = people(&first).await;
+    let (status, filed) = post(
+        &first,
+        "/api/v1/reports",
+        &p.reporter,
+        full_report(&p.municipality, CHILD_PN),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let report = filed["id"].as_str().unwrap().to_string();
+
+    // Another instance that was given key c only (key a lost, or the wrong file deployed).
+    let with_c = format!("c:{KEY_C}");
+    let wrong = TestApp::spawn_on(
+        first.db.clone(),
+        first.smtp.clone(),
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &with_c),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+    )
+    .await;
+    let (status, body) = get(&wrong, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "internal");
+    let browser = wrong.fresh_browser();
+    let officer = wrong
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    browser.login(&officer).await;
+    let response = browser
+        .client
+        .get(browser.url(&format!("/anmalningar/{report}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Något gick fel"), "{page}");
+    assert!(!page.contains(CHILD_NAME) && !page.contains("enc1:"));
+    // Same key id, other key material: authentication fails, also a 500.
+    let forged = TestApp::spawn_on(
+        first.db.clone(),
+        first.smtp.clone(),
+        kind,
+        &[
+            ("SAMORDNA_DATA_KEYS", &format!("a:{KEY_B}")),
+            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+        ],
+    )
+    .await;
+    let (status, _) = get(&forged, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 500);
+    // The first instance, with the right key, still answers: nothing was changed or panicked.
+    let (status, _) = get(&first, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200);
+
+    // The log says which column and key, never the value or the sealed text.
+    let stored: Vec<String> = first
+        .conn(|conn| {
+            report_children::table
+                .select(report_children::name)
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    let log_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
+    let log = std::fs::read_to_string(log_dir.join(format!("api-{}.log", std::process::id())))
+        .expect("the test log");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("cannot be opened"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("reports.concern (key a)")),
+        "the column and key id are logged"
+    );
+    for line in lines {
+        assert!(!line.contains("enc1:"), "{line}");
+        for value in stored
+            .iter()
+            .map(String::as_str)
+            .chain(CLEAR.iter().copied())
+        {
+            assert!(!line.contains(value), "{line}");
+        }
+    }
+
+    // The rotation without the old key stops at the first value it cannot open, and says which.
+    let out = rotate_cli(&first, &with_c);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("(key a)") && !said.contains("enc1:"),
+        "{said}"
+    );
+    let (status, _) = get(&first, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    assert_eq!(status, 200, "nothing was changed");
+}
+
+crate::on_both_databases!(
+    the_childs_data_is_sealed_at_rest_and_read_in_clear,
+    earlier_reports_about_the_same_child_are_found_through_the_blind_index,
+    moving_from_the_derived_key_to_configured_keys,
+);
+
+mod keys_rotate_and_the_old_key_can_then_be_removed {
+    #[actix_web::test]
+    async fn sqlite() {
+        super::keys_rotate_and_the_old_key_can_then_be_removed(crate::helpers::Db::Sqlite).await
+    }
+    #[actix_web::test]
+    async fn postgres() {
+        super::keys_rotate_and_the_old_key_can_then_be_removed(crate::helpers::Db::Postgres).await
+    }
+}
+
+mod a_wrong_key_is_an_error_page_without_the_value_in_the_log {
+    #[actix_web::test]
+    async fn sqlite() {
+        super::a_wrong_key_is_an_error_page_without_the_value_in_the_log(crate::helpers::Db::Sqlite)
+            .await
+    }
+    #[actix_web::test]
+    async fn postgres() {
+        super::a_wrong_key_is_an_error_page_without_the_value_in_the_log(
+            crate::helpers::Db::Postgres,
+        )
+        .await
+    }
+}
