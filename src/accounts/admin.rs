@@ -148,9 +148,7 @@ impl UsersPage {
     fn needs_second_factor(&self, roles: &[Role]) -> bool {
         accounts::two_factor::required_for(roles)
     }
-}
 
-impl UsersPage {
     async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
         let user = actor.user().cloned();
         let (users, organisations) = state

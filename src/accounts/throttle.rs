@@ -27,35 +27,42 @@ impl Throttle {
         f(&mut self.failures.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Whether `key` has used up its failures in the window ending `now`.
-    pub fn blocked(&self, key: &str, now: Instant) -> bool {
-        let window = self.window;
-        self.with(|all| {
-            all.get_mut(key).is_some_and(|times| {
-                while times
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= window)
-                {
-                    times.pop_front();
-                }
-                times.len() >= self.limit
-            })
-        })
-    }
-
-    /// Counts a failed attempt. Keys with nothing left in the window are dropped now and then, so
-    /// the map does not grow without bound.
-    pub fn failed(&self, key: &str, now: Instant) {
-        let window = self.window;
+    /// Takes one attempt for `key`, counted as a failure until [`Throttle::release`] or
+    /// [`Throttle::succeeded`] says otherwise; `false` when the window's attempts are used up.
+    /// Counting before the check, under one lock, means requests sent in parallel cannot all pass
+    /// the check before any of their failures is counted.
+    pub fn attempt(&self, key: &str, now: Instant) -> bool {
+        let (window, limit) = (self.window, self.limit);
         self.with(|all| {
             if all.len() > 10_000 {
+                // Keys with nothing left in the window go now and then, so the map stays small.
                 all.retain(|_, times| {
                     times
                         .back()
                         .is_some_and(|t| now.duration_since(*t) < window)
                 });
             }
-            all.entry(key.to_string()).or_default().push_back(now);
+            let times = all.entry(key.to_string()).or_default();
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window)
+            {
+                times.pop_front();
+            }
+            if times.len() >= limit {
+                return false;
+            }
+            times.push_back(now);
+            true
+        })
+    }
+
+    /// An attempt that succeeded no longer counts (the client address: others' failures stay).
+    pub fn release(&self, key: &str) {
+        self.with(|all| {
+            if let Some(times) = all.get_mut(key) {
+                times.pop_back();
+            }
         })
     }
 
@@ -103,17 +110,32 @@ mod tests {
         let throttle = Throttle::new(3, Duration::from_secs(60));
         let t0 = Instant::now();
         for i in 0..3 {
-            assert!(!throttle.blocked("a", t0), "attempt {i}");
-            throttle.failed("a", t0 + Duration::from_secs(i));
+            assert!(
+                throttle.attempt("a", t0 + Duration::from_secs(i)),
+                "attempt {i}"
+            );
         }
-        assert!(throttle.blocked("a", t0 + Duration::from_secs(10)));
-        assert!(!throttle.blocked("b", t0), "other keys are not affected");
-        // The first failure leaves the window at 60 s: one more attempt is allowed.
-        assert!(!throttle.blocked("a", t0 + Duration::from_secs(60)));
-        throttle.failed("a", t0 + Duration::from_secs(60));
-        assert!(throttle.blocked("a", t0 + Duration::from_secs(60)));
+        assert!(!throttle.attempt("a", t0 + Duration::from_secs(10)));
+        assert!(throttle.attempt("b", t0), "other keys are not affected");
+        // The first attempt leaves the window at 60 s: one more is allowed.
+        assert!(throttle.attempt("a", t0 + Duration::from_secs(60)));
+        assert!(!throttle.attempt("a", t0 + Duration::from_secs(60)));
         throttle.succeeded("a");
-        assert!(!throttle.blocked("a", t0 + Duration::from_secs(60)));
+        assert!(throttle.attempt("a", t0 + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn attempts_count_before_they_are_answered_and_success_gives_one_back() {
+        let throttle = Throttle::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        // Two requests in flight at once use up the allowance before either is answered.
+        assert!(throttle.attempt("a", t0));
+        assert!(throttle.attempt("a", t0));
+        assert!(!throttle.attempt("a", t0));
+        // One of them succeeded: only its own attempt is given back.
+        throttle.release("a");
+        assert!(throttle.attempt("a", t0));
+        assert!(!throttle.attempt("a", t0));
     }
 
     #[test]

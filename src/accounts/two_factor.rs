@@ -12,12 +12,13 @@ use rand::Rng;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::{Role, UserId};
+use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
-use crate::db::schema::{recovery_codes, users};
+use crate::db::schema::{recovery_codes, sessions, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
-use crate::secrets::{hash_token, same};
+use crate::secrets::{hash_token, keyed_hash, same};
 
 /// What authenticator apps show as the account's issuer.
 pub const ISSUER: &str = "Samordna";
@@ -135,8 +136,8 @@ pub fn normalise_recovery_code(typed: &str) -> String {
         .collect()
 }
 
-/// The shared secret as stored: sealed like a child's data, since with the password it opens the
-/// account.
+/// A user's confirmed secret as stored: sealed like a child's data, since with the password it
+/// opens the account.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct StoredSecret {
@@ -146,25 +147,120 @@ pub struct StoredSecret {
 
 crate::sealed_row!(StoredSecret, users by id: [totp_secret]);
 
-/// Where a user stands with the second factor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Nothing set up yet.
-    None,
-    /// A secret was shown but never confirmed with a code.
-    Pending(String),
-    /// Set up; codes are checked against this secret.
-    Enabled {
-        secret: String,
-        last_step: Option<i64>,
-    },
+/// A secret shown on the set-up page and not yet confirmed. It belongs to the session that asked
+/// for it: someone else who knows the password gets a secret of their own, so they cannot slip
+/// theirs into the user's app (or read the user's) while set-up is half done.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct PendingSecret {
+    pub id: String,
+    pub pending_totp_secret: Option<String>,
 }
 
-pub fn status(
+crate::sealed_row!(PendingSecret, sessions by id: [pending_totp_secret]);
+
+/// Whether a user has confirmed an app.
+pub fn enabled(conn: &mut AnyConnection, user_id: &UserId) -> Result<bool, AppError> {
+    let at: Option<NaiveDateTime> = users::table
+        .find(user_id)
+        .select(users::totp_enabled_at)
+        .first(conn)?;
+    Ok(at.is_some())
+}
+
+/// The secret to show on the set-up page of this session (`session_token` as in the cookie): the
+/// one already shown, so that reloading the page does not break a code the app already has, else
+/// a new one. `None` when the user has an app already.
+pub fn begin_setup(
     conn: &mut AnyConnection,
     keys: &Keyring,
     user_id: &UserId,
-) -> Result<Status, AppError> {
+    session_token: &str,
+) -> Result<Option<String>, AppError> {
+    if enabled(conn, user_id)? {
+        return Ok(None);
+    }
+    if let Some(secret) = pending_secret(conn, keys, session_token)? {
+        return Ok(Some(secret));
+    }
+    let secret = new_secret();
+    let sealed = PendingSecret {
+        id: hash_token(session_token),
+        pending_totp_secret: Some(secret.clone()),
+    }
+    .seal(keys);
+    diesel::update(sessions::table.find(&sealed.id))
+        .set(sessions::pending_totp_secret.eq(&sealed.pending_totp_secret))
+        .execute(conn)?;
+    Ok(Some(secret))
+}
+
+fn pending_secret(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    session_token: &str,
+) -> Result<Option<String>, AppError> {
+    let row: Option<PendingSecret> = sessions::table
+        .find(hash_token(session_token))
+        .select(PendingSecret::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some(row) => row.open(keys)?.pending_totp_secret,
+        None => None,
+    })
+}
+
+/// Confirms set-up with a code from the app showing this session's secret. On success the
+/// secret is the user's, the second factor is on, and the user's new recovery codes are
+/// returned, to be shown once.
+pub fn finish_setup(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    user_id: &UserId,
+    session_token: &str,
+    code: &str,
+    unix_seconds: i64,
+) -> Result<Option<Vec<String>>, AppError> {
+    if enabled(conn, user_id)? {
+        return Ok(None);
+    }
+    let Some(secret) = pending_secret(conn, &settings.keys, session_token)? else {
+        return Ok(None);
+    };
+    let Some(step) = matching_step(&secret, code, unix_seconds, None)? else {
+        return Ok(None);
+    };
+    let stored = StoredSecret {
+        id: user_id.clone(),
+        totp_secret: Some(secret),
+    }
+    .seal(&settings.keys);
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::totp_secret.eq(&stored.totp_secret),
+            users::totp_enabled_at.eq(now()),
+            users::totp_last_step.eq(step),
+        ))
+        .execute(conn)?;
+    Ok(Some(replace_recovery_codes(conn, settings, user_id)?))
+}
+
+/// How a second factor was proved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    App,
+    RecoveryCode,
+}
+
+/// Checks a code from the user's app or a recovery code; either works once.
+pub fn verify(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    user_id: &UserId,
+    typed: &str,
+    unix_seconds: i64,
+) -> Result<Option<Proof>, AppError> {
     let (stored, enabled, last_step): (StoredSecret, Option<NaiveDateTime>, Option<i64>) =
         users::table
             .find(user_id)
@@ -174,78 +270,7 @@ pub fn status(
                 users::totp_last_step,
             ))
             .first(conn)?;
-    Ok(match (stored.open(keys)?.totp_secret, enabled) {
-        (Some(secret), Some(_)) => Status::Enabled { secret, last_step },
-        (Some(secret), None) => Status::Pending(secret),
-        (None, _) => Status::None,
-    })
-}
-
-/// The secret to show on the set-up page: the one already shown if set-up was started and not
-/// finished (so that reloading the page does not break a code the app already has), else a new one.
-pub fn begin_setup(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    user_id: &UserId,
-) -> Result<Option<String>, AppError> {
-    match status(conn, keys, user_id)? {
-        Status::Enabled { .. } => Ok(None),
-        Status::Pending(secret) => Ok(Some(secret)),
-        Status::None => {
-            let secret = new_secret();
-            let stored = StoredSecret {
-                id: user_id.clone(),
-                totp_secret: Some(secret.clone()),
-            }
-            .seal(keys);
-            diesel::update(users::table.find(user_id))
-                .set(users::totp_secret.eq(&stored.totp_secret))
-                .execute(conn)?;
-            Ok(Some(secret))
-        }
-    }
-}
-
-/// How a second factor was proved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Proof {
-    App,
-    RecoveryCode { left: usize },
-}
-
-/// Confirms set-up with a code from the app. On success the second factor is on and the user's
-/// new recovery codes are returned, to be shown once.
-pub fn finish_setup(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    user_id: &UserId,
-    code: &str,
-    unix_seconds: i64,
-) -> Result<Option<Vec<String>>, AppError> {
-    let Status::Pending(secret) = status(conn, keys, user_id)? else {
-        return Ok(None);
-    };
-    let Some(step) = matching_step(&secret, code, unix_seconds, None)? else {
-        return Ok(None);
-    };
-    diesel::update(users::table.find(user_id))
-        .set((
-            users::totp_enabled_at.eq(now()),
-            users::totp_last_step.eq(step),
-        ))
-        .execute(conn)?;
-    Ok(Some(replace_recovery_codes(conn, user_id)?))
-}
-
-/// Checks a code from the app or a recovery code; either works once.
-pub fn verify(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    user_id: &UserId,
-    typed: &str,
-    unix_seconds: i64,
-) -> Result<Option<Proof>, AppError> {
-    let Status::Enabled { secret, last_step } = status(conn, keys, user_id)? else {
+    let (Some(secret), Some(_)) = (stored.open(&settings.keys)?.totp_secret, enabled) else {
         return Ok(None);
     };
     if let Some(step) = matching_step(&secret, typed, unix_seconds, last_step)? {
@@ -267,17 +292,18 @@ pub fn verify(
     let used = diesel::update(
         recovery_codes::table
             .filter(recovery_codes::user_id.eq(user_id))
-            .filter(recovery_codes::code_hash.eq(hash_token(&code)))
+            .filter(recovery_codes::code_hash.eq(recovery_code_hash(settings, &code)))
             .filter(recovery_codes::used_at.is_null()),
     )
     .set(recovery_codes::used_at.eq(now()))
     .execute(conn)?;
-    if used != 1 {
-        return Ok(None);
-    }
-    Ok(Some(Proof::RecoveryCode {
-        left: recovery_codes_left(conn, user_id)?,
-    }))
+    Ok((used == 1).then_some(Proof::RecoveryCode))
+}
+
+/// How a recovery code is stored: keyed with the service's secret key, so that a copy of the
+/// database alone does not let anyone try all 40-bit codes.
+fn recovery_code_hash(settings: &Settings, normalised: &str) -> String {
+    keyed_hash(&settings.secret_key, "recovery-code", normalised)
 }
 
 pub fn recovery_codes_left(conn: &mut AnyConnection, user_id: &UserId) -> Result<usize, AppError> {
@@ -292,6 +318,7 @@ pub fn recovery_codes_left(conn: &mut AnyConnection, user_id: &UserId) -> Result
 /// Replaces a user's recovery codes with new ones and returns them; the old ones stop working.
 pub fn replace_recovery_codes(
     conn: &mut AnyConnection,
+    settings: &Settings,
     user_id: &UserId,
 ) -> Result<Vec<String>, AppError> {
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
@@ -302,7 +329,8 @@ pub fn replace_recovery_codes(
         diesel::insert_into(recovery_codes::table)
             .values((
                 recovery_codes::user_id.eq(user_id),
-                recovery_codes::code_hash.eq(hash_token(&normalise_recovery_code(code))),
+                recovery_codes::code_hash
+                    .eq(recovery_code_hash(settings, &normalise_recovery_code(code))),
                 recovery_codes::created_at.eq(at),
             ))
             .execute(conn)?;

@@ -121,7 +121,13 @@ async fn post_login(
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let now = std::time::Instant::now();
-    if throttle.account.blocked(&account, now) || throttle.address.blocked(&client, now) {
+    // An attempt refused by one limit is not counted by the other.
+    let allowed = throttle.account.attempt(&account, now)
+        && (throttle.address.attempt(&client, now) || {
+            throttle.account.release(&account);
+            false
+        });
+    if !allowed {
         tracing::warn!("sign-in refused: too many failed attempts");
         return render(
             StatusCode::TOO_MANY_REQUESTS,
@@ -138,8 +144,6 @@ async fn post_login(
     let (email, pass) = (form.email.clone(), form.password.clone());
     let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
     let Some((token, user)) = signed_in else {
-        throttle.account.failed(&account, now);
-        throttle.address.failed(&client, now);
         return render(
             StatusCode::UNAUTHORIZED,
             &failed_page(
@@ -149,6 +153,7 @@ async fn post_login(
         );
     };
     throttle.account.succeeded(&account);
+    throttle.address.release(&client);
     let target = if two_factor::required_for(&user.roles) {
         format!("/login/kod?next={}", encode_query_value(&next))
     } else {
@@ -199,13 +204,29 @@ async fn get_code(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
     let next = safe_local_path(query.next.as_deref());
-    let user = match step {
-        SignInStep::SecondFactor(user) => user,
-        SignInStep::Done(_) => return Ok(see_other(next)),
-        SignInStep::None => return Ok(see_other("/login".into())),
+    let user = match waiting_for_code(step, &next) {
+        Ok(user) => user,
+        Err(elsewhere) => return Ok(see_other(elsewhere)),
     };
     let page = code_page(&req, &state, user, next, String::new(), Vec::new()).await?;
     render(StatusCode::OK, &page)
+}
+
+/// The user whose session waits for the second step; anyone else is sent on (the `Err` is
+/// where): to `next` when already signed in, to the login page without a password-checked
+/// session.
+fn waiting_for_code(step: SignInStep, next: &str) -> Result<AuthUser, String> {
+    match step {
+        SignInStep::SecondFactor(user) => Ok(user),
+        SignInStep::Done(_) => Err(next.to_string()),
+        SignInStep::None => Err("/login".into()),
+    }
+}
+
+fn cookie_token(req: &HttpRequest) -> String {
+    req.cookie(session::COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default()
 }
 
 /// The code page for a user: with the app's set-up while it is not done.
@@ -217,9 +238,13 @@ async fn code_page(
     failure: String,
     errors: Vec<FieldError>,
 ) -> Result<CodePage, AppError> {
-    let (user_id, keys) = (user.id.clone(), state.settings.keys.clone());
+    let (user_id, settings, token) = (user.id.clone(), state.settings.clone(), cookie_token(req));
     let secret = state
-        .db(move |conn| write_tx(conn, |conn| two_factor::begin_setup(conn, &keys, &user_id)))
+        .db(move |conn| {
+            write_tx(conn, |conn| {
+                two_factor::begin_setup(conn, &settings.keys, &user_id, &token)
+            })
+        })
         .await?;
     let setup = match secret {
         Some(secret) => Some(Setup {
@@ -251,13 +276,9 @@ async fn post_code(
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let next = safe_local_path(form.next.as_deref());
-    let user = match step {
-        SignInStep::SecondFactor(user) => user,
-        SignInStep::Done(_) => return Ok(see_other(next)),
-        SignInStep::None => return Ok(see_other("/login".into())),
-    };
-    let Some(session_token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) else {
-        return Ok(see_other("/login".into()));
+    let user = match waiting_for_code(step, &next) {
+        Ok(user) => user,
+        Err(elsewhere) => return Ok(see_other(elsewhere)),
     };
     if form.code.trim().is_empty() {
         let errors = vec![FieldError::new("code", "Fyll i koden.")];
@@ -268,7 +289,7 @@ async fn post_code(
     // guessable by trying.
     let throttle_key = format!("kod:{}", user.id.as_str());
     let now = std::time::Instant::now();
-    if state.login_throttle.account.blocked(&throttle_key, now) {
+    if !state.login_throttle.account.attempt(&throttle_key, now) {
         tracing::warn!("second factor refused: too many failed attempts");
         let failure = format!(
             "För många felaktiga koder. Vänta {} minuter och försök igen.",
@@ -277,30 +298,35 @@ async fn post_code(
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
-    let (actor, user_id, code, keys) = (
+    let (actor, user_id, code, settings, session_token) = (
         Actor::User(user.clone()).audit_actor(),
         user.id.clone(),
         form.code.clone(),
-        state.settings.keys.clone(),
+        state.settings.clone(),
+        cookie_token(&req),
     );
     let unix = chrono::Utc::now().timestamp();
     let outcome = state
         .db(move |conn| {
             write_tx(conn, |conn| {
-                let setting_up = !matches!(
-                    two_factor::status(conn, &keys, &user_id)?,
-                    two_factor::Status::Enabled { .. }
-                );
+                let setting_up = !two_factor::enabled(conn, &user_id)?;
                 let result = if setting_up {
-                    two_factor::finish_setup(conn, &keys, &user_id, &code, unix)?
-                        .map(CodeOutcome::SetUp)
+                    two_factor::finish_setup(
+                        conn,
+                        &settings,
+                        &user_id,
+                        &session_token,
+                        &code,
+                        unix,
+                    )?
+                    .map(CodeOutcome::SetUp)
                 } else {
-                    two_factor::verify(conn, &keys, &user_id, &code, unix)?
+                    two_factor::verify(conn, &settings, &user_id, &code, unix)?
                         .map(CodeOutcome::Verified)
                 };
                 let (action, detail) = match (&result, setting_up) {
                     (_, true) => ("session.two_factor_setup", ""),
-                    (Some(CodeOutcome::Verified(two_factor::Proof::RecoveryCode { .. })), _) => {
+                    (Some(CodeOutcome::Verified(two_factor::Proof::RecoveryCode)), _) => {
                         ("session.second_factor", "recovery code")
                     }
                     _ => ("session.second_factor", ""),
@@ -335,7 +361,6 @@ async fn post_code(
         })
         .await?;
     let Some((token, outcome)) = outcome else {
-        state.login_throttle.account.failed(&throttle_key, now);
         let failure = "Koden stämmer inte. Skriv in den sexsiffriga kod som appen visar just nu, \
                        eller en av dina reservkoder."
             .to_string();
@@ -358,7 +383,7 @@ async fn post_code(
                 next,
             },
         ),
-        CodeOutcome::Verified(two_factor::Proof::RecoveryCode { .. }) => {
+        CodeOutcome::Verified(two_factor::Proof::RecoveryCode) => {
             // The profile page says how many are left and where to make new ones.
             Ok(response
                 .status(StatusCode::SEE_OTHER)

@@ -173,6 +173,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<Consent>(),
         entry::<Address>(),
         entry::<crate::accounts::two_factor::StoredSecret>(),
+        entry::<crate::accounts::two_factor::PendingSecret>(),
     ]
 }
 

@@ -177,6 +177,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         second_factor_at -> Nullable<Timestamp>,
+        pending_totp_secret -> Nullable<Text>,
     }
 }
 

@@ -183,7 +183,14 @@ pub fn encode_query_value(value: &str) -> String {
 /// Only a path on this site may be a redirect target after login (no `//host` or `https://`).
 pub fn safe_local_path(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        // Browsers drop tabs and line breaks in addresses ("/\t/evil.example" is
+        // "//evil.example"), so no control character or space may pass.
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             path.to_string()
         }
         _ => "/".to_string(),
@@ -202,6 +209,14 @@ mod tests {
         assert_eq!(safe_local_path(Some("//evil.example")), "/");
         assert_eq!(safe_local_path(Some("https://evil.example")), "/");
         assert_eq!(safe_local_path(Some("/\\evil.example")), "/");
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r//evil.example",
+            "/ /evil",
+        ] {
+            assert_eq!(safe_local_path(Some(sneaky)), "/", "{sneaky:?}");
+        }
         assert_eq!(safe_local_path(None), "/");
     }
 }

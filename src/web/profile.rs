@@ -95,13 +95,9 @@ pub async fn show(
     shown: Shown,
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
-    let keys = state.settings.keys.clone();
     let (has_feed, sources, mut hours, recovery_codes_left) = state
         .db(move |conn| {
-            let enabled = matches!(
-                two_factor::status(conn, &keys, &id)?,
-                two_factor::Status::Enabled { .. }
-            );
+            let enabled = two_factor::enabled(conn, &id)?;
             Ok((
                 crate::sip::feed::has_feed(conn, &id)?,
                 sources::sources_of(conn, std::slice::from_ref(&id))?,
@@ -308,17 +304,14 @@ async fn post_recovery_codes(
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (Actor::User(user.clone()).audit_actor(), user.id.clone());
-    let keys = state.settings.keys.clone();
+    let settings = state.settings.clone();
     let codes = state
         .db(move |conn| {
             write_tx(conn, |conn| {
-                if !matches!(
-                    two_factor::status(conn, &keys, &id)?,
-                    two_factor::Status::Enabled { .. }
-                ) {
+                if !two_factor::enabled(conn, &id)? {
                     return Err(AppError::Forbidden);
                 }
-                let codes = two_factor::replace_recovery_codes(conn, &id)?;
+                let codes = two_factor::replace_recovery_codes(conn, &settings, &id)?;
                 audit::record(
                     conn,
                     &audit::Event {

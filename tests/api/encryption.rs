@@ -57,6 +57,7 @@ const SEALED: &[&str] = &[
     "plans.measures",
     "consents.given_by",
     "busy_sources.url",
+    "users.totp_secret",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -593,7 +594,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 12, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 13, "one entry per table: {audited:?}");
     assert!(audited
         .iter()
         .any(|(table, _)| table.as_deref() == Some("users")));
@@ -641,6 +642,13 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     );
     let (status, _) = get(&third, "/api/v1/investigations", &p.caseworker).await;
     assert_eq!(status, 200);
+    // The caseworker's app, set up under key a, still signs in: its secret was re-sealed too.
+    let browser = third.fresh_browser();
+    browser.login(&p.caseworker_login).await;
+    assert!(browser
+        .page("/sip")
+        .await
+        .contains("<h1>SIP – samordnad individuell plan</h1>"));
 }
 
 async fn stored_names(app: &TestApp) -> Vec<Option<String>> {

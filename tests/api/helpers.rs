@@ -326,14 +326,15 @@ impl Authenticator {
 
     /// A code the service has not seen yet: the current step's, or the next one's when this
     /// step was used (the service accepts one step either side); waits for a fresh step when
-    /// both were used.
+    /// both were used. Never the previous step's, which may be two steps old by the time the
+    /// service reads it.
     pub async fn next_code(&self) -> String {
         loop {
             let now = unix_now() / 30;
             {
                 let mut held = self.0.lock().unwrap();
                 let (secret, last) = held.as_mut().expect("the app was set up");
-                let step = (now - 1).max(*last + 1);
+                let step = now.max(*last + 1);
                 if step <= now + 1 {
                     *last = step;
                     return totp_code(secret, step * 30);

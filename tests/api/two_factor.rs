@@ -105,6 +105,22 @@ async fn staff_set_up_the_app_at_first_login_and_type_a_code_after(app: TestApp)
     }
     let home = app.page("/").await;
     assert!(!home.contains("Välkommen"), "not signed in yet: {home}");
+    for form in ["/profil/reservkoder", "/sip"] {
+        let token = app.csrf("/login/kod").await;
+        let response = app
+            .client
+            .post(app.url(form))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "{form}");
+        assert_eq!(
+            response.headers()["location"],
+            "/login/kod?next=%2F",
+            "{form}"
+        );
+    }
 
     // The set-up page: a QR code and the secret to type by hand; reloading keeps the secret.
     let page = app.page("/login/kod?next=%2Fmottagning").await;
@@ -112,6 +128,12 @@ async fn staff_set_up_the_app_at_first_login_and_type_a_code_after(app: TestApp)
     assert!(page.contains("src=\"data:image/svg+xml;base64,"), "QR code");
     let secret = login.app.scan(&page);
     assert_eq!(secret.len(), 32);
+    // Someone else with the password gets a secret of their own, never this session's.
+    let intruder = app.fresh_browser();
+    password_step(&intruder, &login, "/").await;
+    let theirs = intruder.page("/login/kod").await;
+    let their_secret = crate::helpers::Authenticator::default().scan(&theirs);
+    assert_ne!(their_secret, secret, "a half-done set-up is not shared");
     let again = app.page("/login/kod?next=%2Fmottagning").await;
     let grouped: Vec<String> = secret
         .as_bytes()
@@ -149,7 +171,7 @@ async fn staff_set_up_the_app_at_first_login_and_type_a_code_after(app: TestApp)
             }
         })
         .await;
-    assert_eq!(session_before.len(), 1);
+    assert_eq!(session_before.len(), 2, "this browser's and the intruder's");
     let (status, _, body) = code_step(&app, &login.app.next_code().await, "/mottagning").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Spara dina reservkoder"), "{body}");
@@ -184,19 +206,27 @@ async fn staff_set_up_the_app_at_first_login_and_type_a_code_after(app: TestApp)
             }
         })
         .await;
-    assert_eq!(session_after.len(), 1);
-    assert_ne!(session_after, session_before);
+    let replaced: Vec<&String> = session_before
+        .iter()
+        .filter(|id| !session_after.contains(id))
+        .collect();
+    assert_eq!(replaced.len(), 1, "only this browser's session changed");
+    assert_eq!(session_after.len(), 2);
     // The secret is sealed like a child's data, not stored as the app shows it.
     let stored_secret = stored_secret.expect("a secret");
     assert!(stored_secret.starts_with("enc1:"), "{stored_secret}");
     assert!(!stored_secret.contains(&secret));
     assert_eq!(stored_hashes.len(), 10);
+    // Only keyed hashes: neither the codes nor their plain SHA-256 (which a copy of the database
+    // would let anyone reverse by trying all 40-bit codes).
     for code in &codes {
+        let plain = code.replace('-', "");
+        let unkeyed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(plain.as_bytes()));
         assert!(
             stored_hashes
                 .iter()
-                .all(|h| !h.contains(&code.replace('-', ""))),
-            "only hashes of recovery codes are stored"
+                .all(|h| !h.contains(&plain) && *h != unkeyed),
+            "{code} is stored in clear or unkeyed"
         );
     }
 
@@ -372,6 +402,17 @@ async fn an_admin_resets_a_lost_app(app: TestApp) {
     assert_ne!(user.app.scan(&page), old_secret);
     let actions = audit_actions(&app, &user.user_id).await;
     assert!(actions.contains(&("user.two_factor_reset".into(), "success".into())));
+    let id = user.user_id.clone();
+    let codes_left: i64 = app
+        .conn(move |conn| {
+            recovery_codes::table
+                .filter(recovery_codes::user_id.eq(id))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(codes_left, 0, "the old recovery codes went with the app");
 }
 
 on_both_databases!(
