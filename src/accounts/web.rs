@@ -424,7 +424,11 @@ pub fn sign_in(
                     object_type: "user",
                     object_id: Some(user.id.as_str()),
                     outcome: Outcome::Success,
-                    detail: "",
+                    detail: if two_factor::required_for(&auth.roles) {
+                        "password; second step to follow"
+                    } else {
+                        ""
+                    },
                 },
             )?;
             Ok(Some((token, auth)))

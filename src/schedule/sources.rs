@@ -569,8 +569,26 @@ fn due(
         .load(conn)?;
     let mut out = Vec::new();
     for row in rows {
-        if claim(conn, &row.id, row.checked_at)? {
-            out.push(row.open(keys)?);
+        if !claim(conn, &row.id, row.checked_at)? {
+            continue;
+        }
+        let id = row.id.clone();
+        match row.open(keys) {
+            Ok(row) => out.push(row),
+            // One address that cannot be opened (a key removed too early) must not stop the
+            // others; its owner sees why on the profile page.
+            Err(e) => {
+                tracing::error!(error = %e, "a calendar address cannot be opened");
+                record(
+                    conn,
+                    &id,
+                    Err(
+                        "Samordna kan inte läsa den sparade adressen. Ta bort kalendern och \
+                         lägg till den igen."
+                            .into(),
+                    ),
+                )?;
+            }
         }
     }
     Ok(out)
