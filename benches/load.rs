@@ -400,6 +400,7 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
                         detail: "children=1 kind=professional".into(),
                         prev_hash: "0".repeat(64),
                         hash: "0".repeat(64),
+                        municipality_id: Some(municipality.clone()),
                     })
                     .execute(conn)?;
                 Ok::<_, AppError>(())

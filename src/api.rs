@@ -4,8 +4,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::accounts::{self, NewUser, Role};
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::accounts::{NewUser, Role};
+use crate::authz::Actor;
 use crate::error::{ApiError, AppError, FieldError};
 use crate::web::identity::ApiActor;
 use crate::web::AppState;
@@ -231,10 +231,7 @@ async fn post_user(
     };
     let settings = state.settings.clone();
     let user = state
-        .db(move |conn| {
-            authorize(conn, &actor, Action::Create, Resource::Accounts, None)?;
-            accounts::add_user(conn, &actor.audit_actor(), &input, &settings)
-        })
+        .db(move |conn| crate::accounts::admin::add_user_as(conn, &actor, &input, &settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(CreatedUser {

@@ -24,15 +24,22 @@ impl Actor {
         }
     }
 
+    /// The municipality a user works in; an integration has none of its own here.
+    pub fn municipality(&self) -> Option<&MunicipalityId> {
+        self.user().map(|user| &user.organisation.municipality_id)
+    }
+
     pub fn audit_actor(&self) -> AuditActor {
         match self {
             Actor::User(user) => AuditActor {
                 id: Some(user.id.to_string()),
                 label: format!("{} <{}>", user.name, user.email),
+                municipality: Some(user.organisation.municipality_id.clone()),
             },
             Actor::Integration(token) => AuditActor {
                 id: Some(format!("token:{}", token.id)),
                 label: format!("integration {}", token.name),
+                municipality: None,
             },
         }
     }
@@ -48,10 +55,18 @@ pub enum Action {
 /// What is being touched.
 #[derive(Clone, Copy, Debug)]
 pub enum Resource<'a> {
-    /// Municipalities, organisations, users and API tokens.
-    Accounts,
-    AuditTrail,
-    MailOutbox,
+    /// The organisations, users and API tokens of a municipality.
+    Accounts {
+        municipality: &'a MunicipalityId,
+    },
+    /// The audit entries of a municipality.
+    AuditTrail {
+        municipality: &'a MunicipalityId,
+    },
+    /// The outgoing mail of a municipality.
+    MailOutbox {
+        municipality: &'a MunicipalityId,
+    },
     /// Filing a report as a professional.
     ProfessionalReporting,
     /// A report of concern in full: social services of its municipality only.
@@ -81,9 +96,9 @@ pub enum Resource<'a> {
 impl Resource<'_> {
     fn object_type(&self) -> &'static str {
         match self {
-            Resource::Accounts => "accounts",
-            Resource::AuditTrail => "audit_trail",
-            Resource::MailOutbox => "mail_outbox",
+            Resource::Accounts { .. } => "accounts",
+            Resource::AuditTrail { .. } => "audit_trail",
+            Resource::MailOutbox { .. } => "mail_outbox",
             Resource::ProfessionalReporting => "report",
             Resource::Report { .. } | Resource::ReportOutcome { .. } => "report",
             Resource::IntakeQueue { .. } => "intake_queue",
@@ -107,9 +122,9 @@ pub mod policy {
 
     pub fn decide(actor: &Actor, action: Action, resource: &Resource) -> Result<(), Denial> {
         match *resource {
-            Resource::Accounts | Resource::AuditTrail | Resource::MailOutbox => {
-                administration(actor, action)
-            }
+            Resource::Accounts { municipality }
+            | Resource::AuditTrail { municipality }
+            | Resource::MailOutbox { municipality } => administration(actor, municipality),
             Resource::ProfessionalReporting => has_role(actor, Role::Reporter),
             Resource::Report { municipality } => report(actor, action, municipality),
             Resource::ReportOutcome { filed_by } => match (actor.user(), filed_by) {
@@ -169,10 +184,17 @@ pub mod policy {
         }
     }
 
-    /// Only admins manage accounts and read the audit trail and the outbox.
-    fn administration(actor: &Actor, _action: Action) -> Result<(), Denial> {
+    /// Only admins manage accounts and read the audit trail and the outbox, each those of their
+    /// own municipality; another municipality's are hidden from them.
+    fn administration(actor: &Actor, municipality: &MunicipalityId) -> Result<(), Denial> {
         match actor.user() {
-            Some(user) if user.has_role(Role::Admin) => Ok(()),
+            Some(user) if user.has_role(Role::Admin) => {
+                if user.organisation.municipality_id == *municipality {
+                    Ok(())
+                } else {
+                    Err(Denial::Hidden)
+                }
+            }
             _ => Err(Denial::Forbidden),
         }
     }
@@ -309,15 +331,40 @@ mod tests {
     }
 
     #[test]
-    fn only_admins_administer() {
+    fn only_admins_administer_and_only_their_own_municipality() {
+        let here = MunicipalityId("m".into());
         for resource in [
-            Resource::Accounts,
-            Resource::AuditTrail,
-            Resource::MailOutbox,
+            Resource::Accounts {
+                municipality: &here,
+            },
+            Resource::AuditTrail {
+                municipality: &here,
+            },
+            Resource::MailOutbox {
+                municipality: &here,
+            },
         ] {
             assert_eq!(
                 policy::decide(&user_with(&[Role::Admin]), Action::View, &resource),
                 Ok(())
+            );
+            assert_eq!(
+                policy::decide(
+                    &user_in(OrgKind::Skola, "m", &[Role::Admin]),
+                    Action::Create,
+                    &resource
+                ),
+                Ok(()),
+                "an admin anywhere in the municipality"
+            );
+            assert_eq!(
+                policy::decide(
+                    &user_in(OrgKind::Socialtjanst, "other", &[Role::Admin]),
+                    Action::View,
+                    &resource
+                ),
+                Err(Denial::Hidden),
+                "another municipality's admin on {resource:?}"
             );
             for role in [Role::Reporter, Role::Intake, Role::Caseworker] {
                 assert_eq!(

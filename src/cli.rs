@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::tokens::{self, Holder};
-use crate::accounts::{self, NewOrganisation, NewUser, Organisation, Role};
+use crate::accounts::{self, MunicipalityId, NewOrganisation, NewUser, Organisation, Role};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::config::{MailTransportSetting, Settings};
 use crate::db::{self, write_tx, AnyConnection};
@@ -233,8 +233,10 @@ fn explain(e: AppError) -> String {
     }
 }
 
+/// Records a change made on the command line; it is shown to `municipality`'s admins.
 fn audit_cli(
     conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
     action: &str,
     object_type: &str,
     object_id: &str,
@@ -242,7 +244,7 @@ fn audit_cli(
     audit::record(
         conn,
         &audit::Event {
-            actor: &AuditActor::cli(),
+            actor: &AuditActor::cli().within(municipality),
             action,
             object_type,
             object_id: Some(object_id),
@@ -258,7 +260,7 @@ fn find_organisation(
     name: &str,
     municipality: Option<&str>,
 ) -> Result<Organisation, String> {
-    let matches: Vec<(Organisation, String)> = accounts::list_organisations(conn)
+    let matches: Vec<(Organisation, String)> = accounts::list_organisations(conn, None)
         .map_err(explain)?
         .into_iter()
         .filter(|(o, m)| o.name == name.trim() && municipality.is_none_or(|want| m == want.trim()))
@@ -291,7 +293,13 @@ fn run_command(
         Command::Municipality(MunicipalityCommand::Add { name, phone }) => {
             let m = write_tx(conn, |conn| {
                 let m = accounts::create_municipality(conn, &name, &phone)?;
-                audit_cli(conn, "municipality.create", "municipality", m.id.as_str())?;
+                audit_cli(
+                    conn,
+                    &m.id,
+                    "municipality.create",
+                    "municipality",
+                    m.id.as_str(),
+                )?;
                 Ok(m)
             })
             .map_err(explain)?;
@@ -304,7 +312,13 @@ fn run_command(
                 .ok_or_else(|| format!("no municipality named {name:?}"))?;
             write_tx(conn, |conn| {
                 crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
-                audit_cli(conn, "municipality.sip_days", "municipality", m.id.as_str())
+                audit_cli(
+                    conn,
+                    &m.id,
+                    "municipality.sip_days",
+                    "municipality",
+                    m.id.as_str(),
+                )
             })
             .map_err(explain)?;
             println!(
@@ -332,7 +346,13 @@ fn run_command(
                         municipality_id: m.id.0.clone(),
                     },
                 )?;
-                audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                audit_cli(
+                    conn,
+                    &m.id,
+                    "organisation.create",
+                    "organisation",
+                    org.id.as_str(),
+                )?;
                 Ok(org)
             })
             .map_err(explain)?;
@@ -366,18 +386,9 @@ fn run_command(
                 .ok_or_else(|| format!("no user with the email address {email:?}"))?;
             write_tx(conn, |conn| {
                 accounts::two_factor::reset(conn, &user.id)?;
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &AuditActor::cli(),
-                        action: "user.two_factor_reset",
-                        object_type: "user",
-                        object_id: Some(user.id.as_str()),
-                        outcome: Outcome::Success,
-                        detail: "",
-                    },
-                )
-                .map(|_| ())
+                let m = accounts::municipality_of_organisation(conn, &user.organisation_id)?
+                    .ok_or(AppError::NotFound)?;
+                audit_cli(conn, &m, "user.two_factor_reset", "user", user.id.as_str())
             })
             .map_err(explain)?;
             println!(
@@ -406,7 +417,9 @@ fn run_command(
             };
             let plain = write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &name, holder, "kommandoraden")?;
-                audit_cli(conn, "api_token.create", "api_token", token.id.as_str())?;
+                let m = accounts::municipality_of_organisation(conn, &token.organisation_id)?
+                    .ok_or(AppError::NotFound)?;
+                audit_cli(conn, &m, "api_token.create", "api_token", token.id.as_str())?;
                 Ok(plain)
             })
             .map_err(explain)?;
@@ -471,6 +484,7 @@ fn run_command(
                 crate::reports::retention::set_rule(conn, &m.id, &law, months)?;
                 audit_cli(
                     conn,
+                    &m.id,
                     "municipality.retention",
                     "municipality",
                     m.id.as_str(),

@@ -105,7 +105,7 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
             Some(m) => m,
             None => accounts::create_municipality(conn, MUNICIPALITY, "010-123 45 67")?,
         };
-        let existing = accounts::list_organisations(conn)?;
+        let existing = accounts::list_organisations(conn, Some(&municipality.id))?;
         for org in ORGS {
             let present = existing
                 .iter()
@@ -122,7 +122,7 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
                 )?;
             }
         }
-        let orgs = accounts::list_organisations(conn)?;
+        let orgs = accounts::list_organisations(conn, Some(&municipality.id))?;
         let mut logins = Vec::new();
         for demo in USERS {
             let password = accounts::password::generate();
@@ -156,7 +156,7 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
         audit::record(
             conn,
             &audit::Event {
-                actor: &AuditActor::cli(),
+                actor: &AuditActor::cli().within(&municipality.id),
                 action: "demo.create",
                 object_type: "municipality",
                 object_id: Some(municipality.id.as_str()),

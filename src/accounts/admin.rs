@@ -1,4 +1,5 @@
-//! Admin pages: municipalities, organisations, users and API tokens.
+//! Admin pages: the organisations, users and API tokens of the admin's own municipality. Adding a
+//! municipality is for the service's operator, on the command line (`samordna municipality add`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
@@ -8,8 +9,8 @@ use serde::Deserialize;
 
 use crate::accounts::tokens::{self, ApiToken, Holder, TokenId};
 use crate::accounts::{
-    self, Municipality, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId, Principal,
-    Role, User, UserId,
+    self, MunicipalityId, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId,
+    Principal, Role, User, UserId,
 };
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
@@ -29,13 +30,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/organisations", web::get().to(get_organisations))
         .route("/admin/organisations", web::post().to(post_organisation))
-        .route("/admin/municipalities", web::post().to(post_municipality))
         .route("/admin/tokens", web::get().to(get_tokens))
         .route("/admin/tokens", web::post().to(post_token))
         .route(
             "/admin/tokens/{id}/revoke",
             web::post().to(post_token_revoke),
         );
+}
+
+/// The admin's own municipality, whose accounts the pages list. (An integration has none; the
+/// access check refuses it anyway.)
+fn own(actor: &Actor) -> MunicipalityId {
+    actor
+        .municipality()
+        .cloned()
+        .unwrap_or_else(|| MunicipalityId(String::new()))
+}
+
+/// Checks an admin action on an object (a user, an organisation, a token) of the municipality
+/// `target`: another municipality's admin is refused as if it did not exist (404, audited).
+/// `None` (there is no such object) checks the admin's own, so the action goes on to say what is
+/// wrong with the input.
+fn authorize_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: Action,
+    target: Option<MunicipalityId>,
+    object_id: Option<&str>,
+) -> Result<(), AppError> {
+    let municipality = target.unwrap_or_else(|| own(actor));
+    authorize(
+        conn,
+        actor,
+        action,
+        Resource::Accounts {
+            municipality: &municipality,
+        },
+        object_id,
+    )
+}
+
+/// Adds a user for `actor`, who must be an admin of the organisation's municipality (the page
+/// and `POST /api/v1/users`).
+pub(crate) fn add_user_as(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    input: &NewUser,
+    settings: &crate::config::Settings,
+) -> Result<User, AppError> {
+    let org = OrganisationId(input.organisation_id.trim().to_string());
+    let target = accounts::municipality_of_organisation(conn, &org)?;
+    authorize_in(conn, actor, Action::Create, target, None)?;
+    accounts::add_user(conn, &actor.audit_actor(), input, settings)
 }
 
 /// Records a successful admin change in the audit trail.
@@ -89,7 +135,7 @@ async fn get_admin(
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
     state
-        .db(move |conn| authorize(conn, &actor, Action::View, Resource::Accounts, None))
+        .db(move |conn| authorize_in(conn, &actor, Action::View, None, None))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/admin/users"))
@@ -153,10 +199,11 @@ impl UsersPage {
         let user = actor.user().cloned();
         let (users, organisations) = state
             .db(move |conn| {
-                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+                authorize_in(conn, &actor, Action::View, None, None)?;
+                let own = own(&actor);
                 Ok((
-                    accounts::list_users(conn)?,
-                    accounts::list_organisations(conn)?,
+                    accounts::list_users(conn, &own)?,
+                    accounts::list_organisations(conn, Some(&own))?,
                 ))
             })
             .await?;
@@ -208,10 +255,7 @@ async fn post_user(
     };
     let (writer, settings) = (actor.clone(), state.settings.clone());
     let result = state
-        .db(move |conn| {
-            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
-            accounts::add_user(conn, &writer.audit_actor(), &input, &settings)
-        })
+        .db(move |conn| add_user_as(conn, &writer, &input, &settings))
         .await;
     if result.is_ok() {
         state.mail_wake.notify_one();
@@ -244,8 +288,16 @@ async fn post_two_factor_reset(
     let (writer, id) = (actor.clone(), accounts::UserId(path.into_inner()));
     let name = state
         .db(move |conn| {
+            // Checked before the change's transaction, so that a refusal stays in the audit trail.
+            let municipality = accounts::municipality_of_user(conn, &id)?;
+            authorize_in(
+                conn,
+                &writer,
+                Action::Update,
+                municipality,
+                Some(id.as_str()),
+            )?;
             write_tx(conn, |conn| {
-                authorize(conn, &writer, Action::Update, Resource::Accounts, None)?;
                 let target = accounts::load_auth_user(conn, &id)?.ok_or(AppError::NotFound)?;
                 accounts::two_factor::reset(conn, &id)?;
                 audit_change(
@@ -265,53 +317,39 @@ async fn post_two_factor_reset(
     render(StatusCode::OK, &page)
 }
 
-// ---- organisations and municipalities ----
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct MunicipalityForm {
-    #[serde(default)]
-    pub municipality_name: String,
-    #[serde(default)]
-    pub phone: String,
-}
+// ---- organisations ----
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/organisations.html")]
 struct OrganisationsPage {
     layout: Layout,
     organisations: Vec<(Organisation, String)>,
-    municipalities: Vec<Municipality>,
+    /// The admin's own municipality, where new organisations go.
+    municipality_name: String,
     kinds: &'static [OrgKind],
     principals: &'static [Principal],
     org_form: NewOrganisation,
     org_errors: FormErrors,
-    municipality_form: MunicipalityForm,
-    municipality_errors: FormErrors,
     done: String,
 }
 
 impl OrganisationsPage {
     async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
         let user = actor.user().cloned();
-        let (organisations, municipalities) = state
+        let organisations = state
             .db(move |conn| {
-                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
-                Ok((
-                    accounts::list_organisations(conn)?,
-                    accounts::list_municipalities(conn)?,
-                ))
+                authorize_in(conn, &actor, Action::View, None, None)?;
+                accounts::list_organisations(conn, Some(&own(&actor)))
             })
             .await?;
         Ok(Self {
-            layout: Layout::new(req, user),
+            layout: Layout::new(req, user.clone()),
             organisations,
-            municipalities,
+            municipality_name: user.map(|u| u.municipality_name).unwrap_or_default(),
             kinds: OrgKind::ALL,
             principals: Principal::ALL,
             org_form: NewOrganisation::default(),
             org_errors: FormErrors::default(),
-            municipality_form: MunicipalityForm::default(),
-            municipality_errors: FormErrors::default(),
             done: String::new(),
         })
     }
@@ -325,6 +363,7 @@ async fn get_organisations(
     Ok(OrganisationsPage::load(&state, &req, Actor::User(user)).await?)
 }
 
+/// Adds an organisation to the admin's own municipality (whatever the form says).
 async fn post_organisation(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
@@ -332,10 +371,14 @@ async fn post_organisation(
     CsrfForm(form): CsrfForm<NewOrganisation>,
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
-    let (writer, input) = (actor.clone(), form.clone());
+    let writer = actor.clone();
+    let input = NewOrganisation {
+        municipality_id: own(&actor).0,
+        ..form.clone()
+    };
     let result = state
         .db(move |conn| {
-            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
+            authorize_in(conn, &writer, Action::Create, None, None)?;
             write_tx(conn, |conn| {
                 let org = accounts::create_organisation(conn, &input)?;
                 audit_change(
@@ -358,44 +401,6 @@ async fn post_organisation(
         |page, errors| {
             page.org_form = form;
             page.org_errors = errors;
-        },
-    )
-}
-
-async fn post_municipality(
-    CurrentUser(user): CurrentUser,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    CsrfForm(form): CsrfForm<MunicipalityForm>,
-) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
-    let (writer, input) = (actor.clone(), form.clone());
-    let result = state
-        .db(move |conn| {
-            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
-            write_tx(conn, |conn| {
-                let m =
-                    accounts::create_municipality(conn, &input.municipality_name, &input.phone)?;
-                audit_change(
-                    conn,
-                    &writer,
-                    "municipality.create",
-                    "municipality",
-                    m.id.as_str(),
-                    "",
-                )?;
-                Ok(m)
-            })
-        })
-        .await;
-    let page = OrganisationsPage::load(&state, &req, actor).await?;
-    show_outcome(
-        page,
-        result,
-        |page, m| page.done = format!("{} är tillagd.", m.name),
-        |page, errors| {
-            page.municipality_form = form;
-            page.municipality_errors = errors;
         },
     )
 }
@@ -429,11 +434,12 @@ impl TokensPage {
         let user = actor.user().cloned();
         let (tokens, users, organisations) = state
             .db(move |conn| {
-                authorize(conn, &actor, Action::View, Resource::Accounts, None)?;
+                authorize_in(conn, &actor, Action::View, None, None)?;
+                let own = own(&actor);
                 Ok((
-                    tokens::list(conn)?,
-                    accounts::list_users(conn)?,
-                    accounts::list_organisations(conn)?,
+                    tokens::list(conn, &own)?,
+                    accounts::list_users(conn, &own)?,
+                    accounts::list_organisations(conn, Some(&own))?,
                 ))
             })
             .await?;
@@ -468,12 +474,13 @@ async fn post_token(
     let (writer, input) = (actor.clone(), form.clone());
     let result = state
         .db(move |conn| {
-            authorize(conn, &writer, Action::Create, Resource::Accounts, None)?;
             let holder = match input.holder.split_once(':') {
                 Some(("user", id)) => Holder::User(UserId(id.to_string())),
                 Some(("org", id)) => Holder::Integration(OrganisationId(id.to_string())),
                 _ => Holder::Integration(OrganisationId(String::new())),
             };
+            let target = holder.municipality(conn)?;
+            authorize_in(conn, &writer, Action::Create, target, None)?;
             let created_by = writer.audit_actor().label;
             write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;
@@ -513,13 +520,8 @@ async fn post_token_revoke(
     let id = TokenId(path.into_inner());
     state
         .db(move |conn| {
-            authorize(
-                conn,
-                &writer,
-                Action::Update,
-                Resource::Accounts,
-                Some(id.as_str()),
-            )?;
+            let target = tokens::municipality_of(conn, &id)?;
+            authorize_in(conn, &writer, Action::Update, target, Some(id.as_str()))?;
             write_tx(conn, |conn| {
                 tokens::revoke(conn, &id)?;
                 audit_change(

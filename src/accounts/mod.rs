@@ -270,15 +270,47 @@ pub fn create_organisation(
     Ok(organisation)
 }
 
-/// Organisations with their municipality's name, sorted for lists and menus.
+/// Organisations with their municipality's name, sorted for lists and menus: all of them, or
+/// those `within` one municipality.
 pub fn list_organisations(
     conn: &mut AnyConnection,
+    within: Option<&MunicipalityId>,
 ) -> Result<Vec<(Organisation, String)>, AppError> {
-    Ok(organisations::table
+    let mut query = organisations::table
         .inner_join(municipalities::table)
+        .into_boxed();
+    if let Some(municipality) = within {
+        query = query.filter(organisations::municipality_id.eq(municipality));
+    }
+    Ok(query
         .order((municipalities::name, organisations::name))
         .select((Organisation::as_select(), municipalities::name))
         .load(conn)?)
+}
+
+/// The municipality an organisation belongs to, if there is such an organisation.
+pub fn municipality_of_organisation(
+    conn: &mut AnyConnection,
+    organisation: &OrganisationId,
+) -> Result<Option<MunicipalityId>, AppError> {
+    Ok(organisations::table
+        .find(organisation)
+        .select(organisations::municipality_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// The municipality a user works in, if there is such a user.
+pub fn municipality_of_user(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<Option<MunicipalityId>, AppError> {
+    Ok(users::table
+        .inner_join(organisations::table)
+        .filter(users::id.eq(user))
+        .select(organisations::municipality_id)
+        .first(conn)
+        .optional()?)
 }
 
 /// What is needed to add a user.
@@ -361,11 +393,13 @@ pub fn add_user(
 ) -> Result<User, AppError> {
     crate::db::write_tx(conn, |conn| {
         let user = create_user(conn, input)?;
+        let municipality =
+            municipality_of_organisation(conn, &user.organisation_id)?.ok_or(AppError::NotFound)?;
         let roles: Vec<&str> = input.roles.iter().map(|r| r.as_str()).collect();
         crate::audit::record(
             conn,
             &crate::audit::Event {
-                actor: by,
+                actor: &by.clone().within(&municipality),
                 action: "user.create",
                 object_type: "user",
                 object_id: Some(user.id.as_str()),
@@ -373,7 +407,12 @@ pub fn add_user(
                 detail: &format!("roles={}", roles.join(",")),
             },
         )?;
-        crate::mail::enqueue(conn, &welcome_email(&user, settings), settings)?;
+        crate::mail::enqueue(
+            conn,
+            &welcome_email(&user, settings),
+            &municipality,
+            settings,
+        )?;
         Ok(user)
     })
 }
@@ -470,14 +509,20 @@ pub fn load_auth_user(
     }))
 }
 
-/// Users with organisation name and roles, for the admin list.
-pub fn list_users(conn: &mut AnyConnection) -> Result<Vec<(User, String, Vec<Role>)>, AppError> {
+/// The users of a municipality with organisation name and roles, for the admin list.
+pub fn list_users(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+) -> Result<Vec<(User, String, Vec<Role>)>, AppError> {
     let rows: Vec<(User, String)> = users::table
         .inner_join(organisations::table)
+        .filter(organisations::municipality_id.eq(municipality))
         .order(users::name)
         .select((User::as_select(), organisations::name))
         .load(conn)?;
     let all_roles: Vec<(UserId, Role)> = user_roles::table
+        .inner_join(users::table.inner_join(organisations::table))
+        .filter(organisations::municipality_id.eq(municipality))
         .select((user_roles::user_id, user_roles::role))
         .load(conn)?;
     Ok(rows

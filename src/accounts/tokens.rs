@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::{OrganisationId, UserId};
+use crate::accounts::{MunicipalityId, OrganisationId, UserId};
 use crate::db::schema::{api_tokens, organisations, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
@@ -142,9 +142,41 @@ pub fn revoke(conn: &mut AnyConnection, id: &TokenId) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn list(conn: &mut AnyConnection) -> Result<Vec<ApiToken>, AppError> {
+/// The tokens of a municipality's users and organisations, newest first.
+pub fn list(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+) -> Result<Vec<ApiToken>, AppError> {
     Ok(api_tokens::table
+        .inner_join(organisations::table)
+        .filter(organisations::municipality_id.eq(municipality))
         .order(api_tokens::created_at.desc())
         .select(ApiToken::as_select())
         .load(conn)?)
+}
+
+/// The municipality a token's holder belongs to, if there is such a token.
+pub fn municipality_of(
+    conn: &mut AnyConnection,
+    id: &TokenId,
+) -> Result<Option<MunicipalityId>, AppError> {
+    Ok(api_tokens::table
+        .inner_join(organisations::table)
+        .filter(api_tokens::id.eq(id))
+        .select(organisations::municipality_id)
+        .first(conn)
+        .optional()?)
+}
+
+impl Holder {
+    /// The municipality of the user or organisation a token would be issued to, if it exists.
+    pub fn municipality(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<MunicipalityId>, AppError> {
+        match self {
+            Holder::User(user) => crate::accounts::municipality_of_user(conn, user),
+            Holder::Integration(org) => crate::accounts::municipality_of_organisation(conn, org),
+        }
+    }
 }

@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::accounts::MunicipalityId;
 use crate::db::schema::{audit_head, audit_log};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
@@ -21,30 +22,42 @@ text_enum!(
     }
 );
 
-/// Who acted: a user, an integration, the command line, or someone not logged in.
+/// Who acted: a user, an integration, the command line, or someone not logged in; and the
+/// municipality whose admins see the entry: the actor's own, or for someone without an account
+/// (a private reporter, the service itself, an answer link) the municipality of what they touched.
+/// The command line's entries belong to no municipality.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditActor {
     pub id: Option<String>,
     pub label: String,
+    pub municipality: Option<MunicipalityId>,
 }
 
 impl AuditActor {
-    pub fn cli() -> Self {
+    fn named(label: &str) -> Self {
         Self {
             id: None,
-            label: "kommandoraden".into(),
+            label: label.into(),
+            municipality: None,
         }
+    }
+    pub fn cli() -> Self {
+        Self::named("kommandoraden")
     }
     pub fn anonymous() -> Self {
-        Self {
-            id: None,
-            label: "ej inloggad".into(),
-        }
+        Self::named("ej inloggad")
     }
     pub fn system() -> Self {
+        Self::named("systemet")
+    }
+
+    /// The same actor acting on `municipality`'s data: an actor without a municipality of its
+    /// own (the command line, someone not logged in, the service) has its entries shown to that
+    /// municipality's admins; a user's entries stay with the user's own municipality.
+    pub fn within(self, municipality: &MunicipalityId) -> Self {
         Self {
-            id: None,
-            label: "systemet".into(),
+            municipality: self.municipality.or_else(|| Some(municipality.clone())),
+            ..self
         }
     }
 }
@@ -76,6 +89,9 @@ pub struct Entry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// Whose admins see it (see [`AuditActor`]); entries written before municipalities were kept
+    /// apart have none.
+    pub municipality_id: Option<MunicipalityId>,
 }
 
 impl Entry {
@@ -94,7 +110,12 @@ impl Entry {
             self.outcome.as_str(),
             &self.detail,
         ];
-        for field in fields {
+        // The municipality was added later: entries without one keep the hash they were written
+        // with, and one that has it cannot be moved to another municipality's view unnoticed.
+        for field in fields
+            .into_iter()
+            .chain(self.municipality_id.as_ref().map(|m| m.as_str()))
+        {
             h.update((field.len() as u64).to_be_bytes());
             h.update(field.as_bytes());
         }
@@ -126,6 +147,7 @@ pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppErr
             detail: event.detail.to_string(),
             prev_hash,
             hash: String::new(),
+            municipality_id: event.actor.municipality.clone(),
         };
         entry.hash = entry.compute_hash();
         diesel::insert_into(audit_log::table)
@@ -224,7 +246,7 @@ pub fn verify(conn: &mut AnyConnection) -> Result<Verdict, AppError> {
     Ok(Verdict::Intact { entries: last })
 }
 
-/// A page of entries, newest first, for admins.
+/// What an admin asks the audit trail for.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct Filter {
     pub object_type: Option<String>,
@@ -233,8 +255,16 @@ pub struct Filter {
     pub before: Option<i64>,
 }
 
-pub fn list(conn: &mut AnyConnection, filter: &Filter, limit: i64) -> Result<Vec<Entry>, AppError> {
-    let mut query = audit_log::table.into_boxed();
+/// A page of the entries that belong to `municipality`, newest first.
+pub fn list(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Entry>, AppError> {
+    let mut query = audit_log::table
+        .filter(audit_log::municipality_id.eq(municipality))
+        .into_boxed();
     if let Some(t) = filter.object_type.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(audit_log::object_type.eq(t.to_string()));
     }

@@ -1,4 +1,4 @@
-//! The audit trail page for admins.
+//! The audit trail page for admins: the entries of their own municipality.
 
 use actix_web::{web, HttpRequest, Responder};
 use askama::Template;
@@ -35,10 +35,19 @@ async fn get_audit(
     let filter = query.into_inner();
     let actor = Actor::User(user.clone());
     let wanted = filter.clone();
+    let municipality = user.organisation.municipality_id.clone();
     let entries = state
         .db(move |conn| {
-            authorize(conn, &actor, Action::View, Resource::AuditTrail, None)?;
-            audit::list(conn, &wanted, PAGE_SIZE)
+            authorize(
+                conn,
+                &actor,
+                Action::View,
+                Resource::AuditTrail {
+                    municipality: &municipality,
+                },
+                None,
+            )?;
+            audit::list(conn, &municipality, &wanted, PAGE_SIZE)
         })
         .await?;
     let older = (entries.len() as i64 == PAGE_SIZE)

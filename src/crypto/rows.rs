@@ -174,6 +174,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<Address>(),
         entry::<crate::accounts::two_factor::StoredSecret>(),
         entry::<crate::accounts::two_factor::PendingSecret>(),
+        entry::<crate::mail::OutboxMessage>(),
     ]
 }
 

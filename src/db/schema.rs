@@ -36,6 +36,7 @@ diesel::table! {
         detail -> Text,
         prev_hash -> Text,
         hash -> Text,
+        municipality_id -> Nullable<Text>,
     }
 }
 
@@ -87,6 +88,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamp>,
+        municipality_id -> Nullable<Text>,
     }
 }
 

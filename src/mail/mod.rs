@@ -12,6 +12,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::MunicipalityId;
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use crate::db::schema::outbox;
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
@@ -104,7 +107,14 @@ pub struct OutboxMessage {
     pub locked_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub sent_at: Option<NaiveDateTime>,
+    /// Whose admins see it on the outbox page.
+    pub municipality_id: Option<MunicipalityId>,
 }
+
+// The recipient's name and address, and the whole message (it names the recipient, and an
+// invitation's calendar names the others invited), are sealed: the subject is neutral and stays
+// readable for the outbox page.
+crate::sealed_row!(OutboxMessage, outbox by id: [recipient, message]);
 
 impl OutboxMessage {
     pub fn email(&self) -> Result<Email, AppError> {
@@ -112,10 +122,12 @@ impl OutboxMessage {
     }
 }
 
-/// Queues a message. Call it inside the transaction of the change that causes the message.
+/// Queues a message about `municipality`'s work. Call it inside the transaction of the change that
+/// causes the message.
 pub fn enqueue(
     conn: &mut AnyConnection,
     email: &Email,
+    municipality: &MunicipalityId,
     settings: &crate::config::Settings,
 ) -> Result<OutboxId, AppError> {
     email
@@ -125,45 +137,61 @@ pub fn enqueue(
     let id = OutboxId::generate();
     let at = now();
     diesel::insert_into(outbox::table)
-        .values(&OutboxMessage {
-            message_id: format!("<{id}@{}>", settings.mail_from.email.domain()),
-            id: id.clone(),
-            created_at: at,
-            recipient: email.to.clone(),
-            subject: email.subject.clone(),
-            message: serde_json::to_string(email).map_err(AppError::internal)?,
-            status: OutboxStatus::Queued,
-            attempts: 0,
-            next_attempt_at: at,
-            locked_until: None,
-            last_error: None,
-            sent_at: None,
-        })
+        .values(
+            &OutboxMessage {
+                message_id: format!("<{id}@{}>", settings.mail_from.email.domain()),
+                id: id.clone(),
+                created_at: at,
+                recipient: email.to.clone(),
+                subject: email.subject.clone(),
+                message: serde_json::to_string(email).map_err(AppError::internal)?,
+                status: OutboxStatus::Queued,
+                attempts: 0,
+                next_attempt_at: at,
+                locked_until: None,
+                last_error: None,
+                sent_at: None,
+                municipality_id: Some(municipality.clone()),
+            }
+            .seal(&settings.keys),
+        )
         .execute(conn)?;
     Ok(id)
 }
 
-/// The newest messages, optionally of one status, for the admin page.
+/// `municipality`'s newest messages, optionally of one status, for the admin page.
 pub fn list(
     conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
     status: Option<OutboxStatus>,
     limit: i64,
+    keys: &Keyring,
 ) -> Result<Vec<OutboxMessage>, AppError> {
-    let mut query = outbox::table.into_boxed();
+    let mut query = outbox::table
+        .filter(outbox::municipality_id.eq(municipality))
+        .into_boxed();
     if let Some(status) = status {
         query = query.filter(outbox::status.eq(status));
     }
-    Ok(query
+    let rows: Vec<OutboxMessage> = query
         .order(outbox::created_at.desc())
         .limit(limit)
         .select(OutboxMessage::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| row.open(keys))
+        .collect::<Result<_, _>>()?)
 }
 
-/// How many messages there are in each status.
-pub fn counts(conn: &mut AnyConnection) -> Result<Vec<(OutboxStatus, i64)>, AppError> {
+/// How many of `municipality`'s messages there are in each status.
+pub fn counts(
+    conn: &mut AnyConnection,
+    municipality: &MunicipalityId,
+) -> Result<Vec<(OutboxStatus, i64)>, AppError> {
     use diesel::dsl::count_star;
     Ok(outbox::table
+        .filter(outbox::municipality_id.eq(municipality))
         .group_by(outbox::status)
         .select((outbox::status, count_star()))
         .load(conn)?)

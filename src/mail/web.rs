@@ -1,4 +1,5 @@
-//! The outbox page for admins: queued, sent and failing messages with the last error.
+//! The outbox page for admins: their municipality's queued, sent and failing messages with the
+//! last error.
 
 use actix_web::{web, HttpRequest, Responder};
 use askama::Template;
@@ -36,10 +37,25 @@ async fn get_outbox(
 ) -> Result<impl Responder, PageError> {
     let status = query.status.as_deref().and_then(|s| s.parse().ok());
     let actor = Actor::User(user.clone());
+    let (municipality, keys) = (
+        user.organisation.municipality_id.clone(),
+        state.settings.keys.clone(),
+    );
     let (counts, messages) = state
         .db(move |conn| {
-            authorize(conn, &actor, Action::View, Resource::MailOutbox, None)?;
-            Ok((mail::counts(conn)?, mail::list(conn, status, 200)?))
+            authorize(
+                conn,
+                &actor,
+                Action::View,
+                Resource::MailOutbox {
+                    municipality: &municipality,
+                },
+                None,
+            )?;
+            Ok((
+                mail::counts(conn, &municipality)?,
+                mail::list(conn, &municipality, status, 200, &keys)?,
+            ))
         })
         .await?;
     Ok(OutboxPage {

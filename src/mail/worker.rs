@@ -11,6 +11,8 @@ use diesel::prelude::*;
 use tokio::sync::Notify;
 
 use crate::config::Settings;
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use crate::db::schema::outbox;
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::AppError;
@@ -28,8 +30,12 @@ pub fn backoff(base: Duration, attempts: i32) -> TimeDelta {
     (base * factor).min(LONGEST_WAIT)
 }
 
-/// Takes the oldest due message (queued and due, or claimed by a worker whose claim ran out).
-pub fn claim_next(conn: &mut AnyConnection) -> Result<Option<OutboxMessage>, AppError> {
+/// Takes the oldest due message (queued and due, or claimed by a worker whose claim ran out),
+/// opened with `keys`.
+pub fn claim_next(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+) -> Result<Option<OutboxMessage>, AppError> {
     write_tx(conn, |conn| {
         let at = now();
         macro_rules! due {
@@ -60,12 +66,11 @@ pub fn claim_next(conn: &mut AnyConnection) -> Result<Option<OutboxMessage>, App
                 outbox::attempts.eq(outbox::attempts + 1),
             ))
             .execute(conn)?;
-        Ok(Some(
-            outbox::table
-                .find(&id)
-                .select(OutboxMessage::as_select())
-                .first(conn)?,
-        ))
+        let message: OutboxMessage = outbox::table
+            .find(&id)
+            .select(OutboxMessage::as_select())
+            .first(conn)?;
+        Ok(Some(message.open(keys)?))
     })
 }
 
@@ -110,8 +115,9 @@ pub async fn send_one(
     transport: &Transport,
     settings: &Settings,
 ) -> Result<bool, AppError> {
-    let claim_pool = pool.clone();
-    let claimed = actix_web::web::block(move || claim_next(&mut *claim_pool.get()?)).await??;
+    let (claim_pool, keys) = (pool.clone(), settings.keys.clone());
+    let claimed =
+        actix_web::web::block(move || claim_next(&mut *claim_pool.get()?, &keys)).await??;
     let Some(message) = claimed else {
         return Ok(false);
     };

@@ -48,6 +48,7 @@ pub fn is_due(decided_at: NaiveDateTime, months: u32, now: NaiveDateTime) -> boo
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Removal {
     pub report_id: ReportId,
+    pub municipality_id: MunicipalityId,
     pub decided_at: NaiveDateTime,
     pub law_version: &'static str,
     pub months: u32,
@@ -116,6 +117,7 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<Removal>,
                 .unwrap_or(DEFAULT_MONTHS);
             is_due(decided_at, months, now).then_some(Removal {
                 report_id,
+                municipality_id: municipality,
                 decided_at,
                 law_version: law,
                 months,
@@ -153,7 +155,7 @@ pub fn run(
             audit::record(
                 conn,
                 &audit::Event {
-                    actor: &AuditActor::system(),
+                    actor: &AuditActor::system().within(&removal.municipality_id),
                     action: "report.retention_removed",
                     object_type: "report",
                     object_id: Some(id.as_str()),

@@ -319,7 +319,7 @@ pub fn file(
             .execute(conn)?;
         let actor = match filer {
             Filer::Professional(user) => crate::authz::Actor::User(user.clone()).audit_actor(),
-            Filer::Public => AuditActor::anonymous(),
+            Filer::Public => AuditActor::anonymous().within(&municipality_id),
         };
         audit::record(
             conn,
@@ -847,6 +847,7 @@ pub fn record_decision(
                 mail::enqueue(
                     conn,
                     &feedback_email(&report.reference, &reporter, settings),
+                    &report.municipality_id,
                     settings,
                 )?;
             }

@@ -204,6 +204,7 @@ pub fn send(
                 ics: ics::calendar(method, std::slice::from_ref(&event), None),
             }),
         },
+        &sip.municipality_id,
         settings,
     )?;
     Ok(())

@@ -67,6 +67,7 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
                         text,
                         calendar: None,
                     },
+                    &sip.municipality_id,
                     settings,
                 )?;
             }

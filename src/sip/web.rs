@@ -1003,7 +1003,7 @@ async fn get_partner_plan(
 fn organisation_names(
     conn: &mut crate::db::AnyConnection,
 ) -> Result<Vec<(crate::accounts::OrganisationId, String)>, AppError> {
-    Ok(crate::accounts::list_organisations(conn)?
+    Ok(crate::accounts::list_organisations(conn, None)?
         .into_iter()
         .map(|(o, _)| (o.id, o.name))
         .collect())

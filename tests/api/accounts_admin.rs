@@ -45,17 +45,12 @@ async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.login(&admin).await;
 
-    // No kind chosen and no municipality: the page comes back with the name kept and errors beside the fields.
+    // No kind chosen: the page comes back with the name kept and the error beside the field.
     let response = app
         .submit(
             "/admin/organisations",
             "/admin/organisations",
-            &[
-                ("name", "Ekskolan"),
-                ("kind", ""),
-                ("principal", "kommun"),
-                ("municipality_id", ""),
-            ],
+            &[("name", "Ekskolan"), ("kind", ""), ("principal", "kommun")],
         )
         .await;
     assert_eq!(response.status().as_u16(), 422);
@@ -65,18 +60,18 @@ async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
         body.contains("id=\"kind-error\">Välj vilken sorts verksamhet det är."),
         "{body}"
     );
-    assert!(body.contains("id=\"municipality_id-error\">Välj en kommun i listan."));
     assert!(
         body.contains("<option value=\"kommun\" selected>"),
         "choice kept"
     );
 
-    let municipality_id: String = app
+    // Another municipality named in the form: the organisation still goes to the admin's own.
+    let elsewhere: String = app
         .conn(|conn| {
-            samordna::db::schema::municipalities::table
-                .select(samordna::db::schema::municipalities::id)
-                .first(conn)
+            crate::helpers::municipality_named(conn, "Annan kommun")
                 .unwrap()
+                .id
+                .0
         })
         .await;
     let response = app
@@ -87,7 +82,7 @@ async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
                 ("name", "Ekskolan"),
                 ("kind", "skola"),
                 ("principal", "kommun"),
-                ("municipality_id", &municipality_id),
+                ("municipality_id", &elsewhere),
             ],
         )
         .await;
@@ -97,16 +92,17 @@ async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
         .await
         .unwrap()
         .contains("Ekskolan är tillagd."));
-    let kind: String = app
+    let (kind, municipality): (String, String) = app
         .conn(|conn| {
             organisations::table
                 .filter(organisations::name.eq("Ekskolan"))
-                .select(organisations::kind)
+                .select((organisations::kind, organisations::municipality_id))
                 .first(conn)
                 .unwrap()
         })
         .await;
     assert_eq!(kind, "skola");
+    assert_eq!(municipality, app.municipality_id("Testkommun").await);
 }
 
 async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp) {
@@ -192,7 +188,231 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     assert!(stored.starts_with("$argon2id$"), "{stored}");
 }
 
+/// Two municipalities share the service: each one's admin sees and changes only its own
+/// accounts, tokens, audit entries and outgoing mail. A reach into the other's (a form or an API
+/// call naming its organisation, user or token) is answered as if it did not exist, and audited.
+async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
+    let admin_here = app.add_user("socialtjanst", &[Role::Admin]).await;
+    let officer = app.add_user("socialtjanst", &[Role::Intake]).await;
+    let admin_there = app
+        .add_user_in("Grannkommun", "socialtjanst", &[Role::Admin])
+        .await;
+    // The officer signs in (audited in Testkommun, with the app set up) and has a token.
+    app.fresh_browser().login(&officer).await;
+    let officer_token = app.token_for(&officer).await;
+    let officer_id = officer.user_id.clone();
+    let (officer_org, officer_org_name, secret_before): (String, String, Option<String>) = app
+        .conn(move |conn| {
+            users::table
+                .inner_join(organisations::table)
+                .filter(users::id.eq(officer_id))
+                .select((organisations::id, organisations::name, users::totp_secret))
+                .first(conn)
+                .unwrap()
+        })
+        .await;
+    assert!(secret_before.is_some());
+
+    let there = app.fresh_browser();
+    there.login(&admin_there).await;
+    let users_page = there.page("/admin/users").await;
+    assert!(users_page.contains(&admin_there.email), "own users listed");
+    assert!(!users_page.contains(&officer.email) && !users_page.contains(&admin_here.email));
+    let orgs_page = there.page("/admin/organisations").await;
+    assert!(
+        orgs_page.contains("Organisationer i Grannkommun"),
+        "{orgs_page}"
+    );
+    assert!(!orgs_page.contains(&officer_org_name));
+    let tokens_page = there.page("/admin/tokens").await;
+    assert!(!tokens_page.contains(&officer.email) && !tokens_page.contains(&officer_org));
+
+    // An intake account in the other municipality's social services: not by the form...
+    let response = there
+        .submit(
+            "/admin/users",
+            "/admin/users",
+            &[
+                ("email", "inkraktare@grannkommun.test"),
+                ("name", "In Kräktare"),
+                ("title", "Handläggare"),
+                ("organisation_id", &officer_org),
+                ("role_intake", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    // ...nor by the API.
+    let token_there = app.token_for(&admin_there).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token_there)
+        .json(&serde_json::json!({
+            "email": "inkraktare@grannkommun.test", "name": "In Kräktare", "title": "Handläggare",
+            "organisation_id": officer_org, "roles": ["intake"], "password": "ett-långt-lösenord-1"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["error"],
+        "not_found"
+    );
+    // No token for the other municipality's officer, no reset of their app, no revoking theirs.
+    let response = there
+        .submit(
+            "/admin/tokens",
+            "/admin/tokens",
+            &[
+                ("name", "bakdörr"),
+                ("holder", &format!("user:{}", officer.user_id)),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    let response = there
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{}/tvastegs", officer.user_id),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    let token_id: String = app
+        .conn(|conn| {
+            samordna::db::schema::api_tokens::table
+                .filter(samordna::db::schema::api_tokens::revoked_at.is_null())
+                .select(samordna::db::schema::api_tokens::id)
+                .order(samordna::db::schema::api_tokens::created_at)
+                .first(conn)
+                .unwrap()
+        })
+        .await;
+    let response = there
+        .submit(
+            "/admin/tokens",
+            &format!("/admin/tokens/{token_id}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+
+    // Nothing of it happened.
+    let (officer_id, officer_org_id) = (officer.user_id.clone(), officer_org.clone());
+    let (intruders, officer_tokens, live_tokens, secret_after): (i64, i64, i64, Option<String>) =
+        app.conn(move |conn| {
+            use samordna::db::schema::api_tokens;
+            (
+                users::table
+                    .filter(users::email.eq("inkraktare@grannkommun.test"))
+                    .count()
+                    .get_result(conn)
+                    .unwrap(),
+                api_tokens::table
+                    .filter(api_tokens::user_id.eq(&officer_id))
+                    .count()
+                    .get_result(conn)
+                    .unwrap(),
+                api_tokens::table
+                    .filter(api_tokens::organisation_id.eq(&officer_org_id))
+                    .filter(api_tokens::revoked_at.is_null())
+                    .count()
+                    .get_result(conn)
+                    .unwrap(),
+                users::table
+                    .find(&officer_id)
+                    .select(users::totp_secret)
+                    .first(conn)
+                    .unwrap(),
+            )
+        })
+        .await;
+    assert_eq!(intruders, 0);
+    assert_eq!(officer_tokens, 1, "only the officer's own token");
+    assert_eq!(live_tokens, 1, "and it still works");
+    assert_eq!(
+        secret_after, secret_before,
+        "the officer's app is untouched"
+    );
+    let me = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&officer_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+
+    // Each refusal is in the audit trail, under the intruding admin, for their own admin to see.
+    let intruder = admin_there.user_id.clone();
+    let denied: i64 = app
+        .conn(move |conn| {
+            audit_log::table
+                .filter(audit_log::actor_id.eq(intruder))
+                .filter(audit_log::outcome.eq("denied"))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(denied, 5, "user by form and API, token, reset, revoke");
+
+    // The audit trail and the outbox: each admin sees their own municipality's only.
+    let audit_there = there.page("/admin/audit?object_type=user").await;
+    assert!(audit_there.contains(&admin_there.email));
+    assert!(!audit_there.contains(&officer.email), "{audit_there}");
+    let filtered = there
+        .page(&format!("/admin/audit?actor_id={}", officer.user_id))
+        .await;
+    assert!(!filtered.contains("session.login"), "{filtered}");
+    let outbox_there = there.page("/admin/outbox").await;
+    assert!(
+        outbox_there.contains(&admin_there.email),
+        "own welcome mail"
+    );
+    assert!(!outbox_there.contains(&officer.email));
+
+    let here = app.fresh_browser();
+    here.login(&admin_here).await;
+    let audit_here = here.page("/admin/audit?object_type=user").await;
+    assert!(audit_here.contains(&officer.email) && audit_here.contains("session.login"));
+    let outbox_here = here.page("/admin/outbox").await;
+    assert!(
+        outbox_here.contains(&officer.email),
+        "the recipient, opened"
+    );
+    assert!(!outbox_here.contains(&admin_there.email));
+
+    // At rest the outbox keeps the recipient and the message sealed; the chain is intact.
+    let stored: Vec<(String, String)> = app
+        .conn(|conn| {
+            samordna::db::schema::outbox::table
+                .select((
+                    samordna::db::schema::outbox::recipient,
+                    samordna::db::schema::outbox::message,
+                ))
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert!(stored.len() >= 3);
+    for (recipient, message) in &stored {
+        assert!(recipient.starts_with("enc1:") && message.starts_with("enc1:"));
+        assert!(!recipient.contains("@") && !message.contains(&officer.email));
+    }
+    let verdict = app
+        .conn(|conn| samordna::audit::verify(conn).unwrap())
+        .await;
+    assert!(
+        matches!(verdict, samordna::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
+}
+
 on_both_databases!(
+    an_admin_manages_only_their_own_municipality,
     admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited,
     admin_adds_an_organisation_keeping_input_on_mistakes,
     admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in,

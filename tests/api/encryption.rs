@@ -58,6 +58,8 @@ const SEALED: &[&str] = &[
     "consents.given_by",
     "busy_sources.url",
     "users.totp_secret",
+    "outbox.recipient",
+    "outbox.message",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -594,7 +596,8 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 13, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 14, "one entry per table: {audited:?}");
+    assert!(audited.contains(&(Some("outbox".into()), "rows=5 key=b".into())));
     assert!(audited
         .iter()
         .any(|(table, _)| table.as_deref() == Some("users")));

@@ -486,12 +486,7 @@ impl TestApp {
         let (email, user_id) = self
             .conn(move |conn| {
                 write_tx(conn, |conn| {
-                    let m = match accounts::find_municipality_by_name(conn, &municipality)? {
-                        Some(m) => m,
-                        None => {
-                            accounts::create_municipality(conn, &municipality, "010-000 00 00")?
-                        }
-                    };
+                    let m = municipality_named(conn, &municipality)?;
                     let org = accounts::create_organisation(
                         conn,
                         &NewOrganisation {
@@ -592,6 +587,24 @@ impl TestApp {
             .await;
         response.status().as_u16()
     }
+}
+
+/// The municipality of that name, added if there is none yet.
+pub fn municipality_named(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<accounts::Municipality, samordna::error::AppError> {
+    match accounts::find_municipality_by_name(conn, name)? {
+        Some(m) => Ok(m),
+        None => accounts::create_municipality(conn, name, "010-000 00 00"),
+    }
+}
+
+/// The id of Testkommun, the municipality of [`TestApp::add_user`], added if needed.
+pub fn test_municipality(
+    conn: &mut AnyConnection,
+) -> Result<accounts::MunicipalityId, samordna::error::AppError> {
+    municipality_named(conn, "Testkommun").map(|m| m.id)
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).

@@ -32,6 +32,7 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
     let settings = a.state.settings.clone();
     a.conn(move |conn| {
         write_tx(conn, |conn| {
+            let municipality = crate::helpers::test_municipality(conn)?;
             for i in 0..N {
                 let email = Email {
                     to: format!("p{i}@test.samordna.se"),
@@ -40,7 +41,7 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
                     html: None,
                     calendar: None,
                 };
-                mail::enqueue(conn, &email, &settings)?;
+                mail::enqueue(conn, &email, &municipality, &settings)?;
             }
             Ok::<_, samordna::error::AppError>(())
         })

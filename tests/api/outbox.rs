@@ -18,10 +18,12 @@ fn message_ids(received: &[crate::helpers::Received]) -> HashMap<String, usize> 
     counts
 }
 
+/// Queues `n` messages about Testkommun's work (the municipality of `TestApp::add_user`).
 async fn queue(app: &TestApp, n: usize) {
     let settings = app.state.settings.clone();
     app.conn(move |conn| {
         write_tx(conn, |conn| {
+            let municipality = crate::helpers::test_municipality(conn)?;
             for i in 0..n {
                 let email = Email {
                     to: format!("Mottagare {i} <mottagare{i}@test.samordna.se>"),
@@ -30,7 +32,7 @@ async fn queue(app: &TestApp, n: usize) {
                     html: None,
                     calendar: None,
                 };
-                mail::enqueue(conn, &email, &settings)?;
+                mail::enqueue(conn, &email, &municipality, &settings)?;
             }
             Ok::<_, samordna::error::AppError>(())
         })
@@ -142,7 +144,8 @@ async fn a_message_that_cannot_be_built_is_given_up_with_the_reason() {
         };
         // Queue and corrupt in one transaction, so that the worker never sees the good message.
         samordna::db::write_tx(conn, |conn| {
-            mail::enqueue(conn, &email, &settings)?;
+            let municipality = crate::helpers::test_municipality(conn)?;
+            mail::enqueue(conn, &email, &municipality, &settings)?;
             email.to = "not an address".into();
             diesel::update(outbox::table)
                 .set(outbox::message.eq(serde_json::to_string(&email).unwrap()))
