@@ -72,6 +72,8 @@ pub struct Settings {
     /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
     /// user could otherwise make the service fetch from the municipality's internal network.
     pub busy_fetch_private: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`SAMORDNA_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::web::client::TrustedProxies,
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
@@ -204,6 +206,10 @@ impl Settings {
                     ))
                 }
             },
+            trusted_proxies: crate::web::client::TrustedProxies::parse(
+                &lookup("SAMORDNA_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|problem| bad("SAMORDNA_TRUSTED_PROXIES", problem))?,
             office_hours: match lookup("SAMORDNA_OFFICE_HOURS") {
                 None => Default::default(),
                 Some(text) => text

@@ -116,9 +116,9 @@ async fn post_login(
     // password is checked, with the same words whether or not the account exists.
     let throttle = &state.login_throttle;
     let account = LoginThrottle::account_key(&form.email);
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let client = state
+        .client_address(&req)
+        .map(|a| a.to_string())
         .unwrap_or_default();
     let now = std::time::Instant::now();
     // An attempt refused by one limit is not counted by the other.

@@ -68,7 +68,7 @@ pub async fn post_report(
     let input = body.into_inner();
     let office = state.settings.office_hours;
     let limit = state.clone();
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = state.client_address(&req);
     let settings = state.settings.clone();
     let filed = state
         .db(move |conn| {

@@ -179,7 +179,7 @@ async fn post_public_form(
     }
     let (input, form_errors) = form.to_input(true);
     let office = state.settings.office_hours;
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = state.client_address(&req);
     let limit = state.clone();
     let settings = state.settings.clone();
     let result = state

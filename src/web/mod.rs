@@ -1,6 +1,7 @@
 //! What every web page shares: the application state, the page layout, CSRF protection and the
 //! extractors that say who is signed in.
 
+pub mod client;
 pub mod csrf;
 pub mod identity;
 pub mod pages;
@@ -42,6 +43,19 @@ impl AppState {
             ))),
             login_throttle: Arc::default(),
         }
+    }
+
+    /// The client's network address: the peer, or behind a trusted reverse proxy the address it
+    /// forwarded for (see [`client`]). Used only for the login and filing limits, in memory;
+    /// never stored or logged.
+    pub fn client_address(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Some(self.settings.trusted_proxies.client(peer, &forwarded))
     }
 
     /// Whether a public submission from `address` is within the limit.

@@ -455,6 +455,17 @@ impl TestApp {
         }
     }
 
+    /// Another browser whose every request carries `X-Forwarded-For: forwarded_for`, as a
+    /// reverse proxy in front of the service would add it.
+    pub fn through_proxy(&self, forwarded_for: &str) -> TestApp {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        TestApp {
+            client: client_with(headers),
+            ..self.clone()
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -609,9 +620,14 @@ pub fn test_municipality(
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn new_client() -> reqwest::Client {
+    client_with(reqwest::header::HeaderMap::new())
+}
+
+fn client_with(headers: reqwest::header::HeaderMap) -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
         .build()
         .unwrap()
 }

@@ -248,6 +248,99 @@ async fn repeated_failures_are_throttled_without_telling_whether_the_account_exi
     assert_eq!(attempt(other.email.clone(), &other.password).await.0, 429);
 }
 
+/// Twenty failed sign-ins from one client behind the service's reverse proxy: that client is
+/// refused, others behind the same proxy are not, and a client cannot escape by writing its own
+/// `X-Forwarded-For`.
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit(kind: Db) {
+    let app = TestApp::spawn_with(kind, &[("SAMORDNA_TRUSTED_PROXIES", "127.0.0.1")], true).await;
+    let login = app.add_user("skola", &[Role::Reporter]).await;
+    let attempt = |forwarded_for: &str, email: String, password: &str| {
+        let (browser, password) = (app.through_proxy(forwarded_for), password.to_string());
+        async move {
+            let fields = [
+                ("email", email.as_str()),
+                ("password", &password),
+                ("next", "/"),
+            ];
+            browser
+                .submit("/login", "/login", &fields)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    // Twenty guesses at twenty addresses (so no account reaches its own limit of five).
+    for i in 0..20 {
+        let status = attempt(
+            "198.51.100.1",
+            format!("gissning{i}@skola.test"),
+            "fel-lösenord",
+        )
+        .await;
+        assert_eq!(status, 401, "guess {i}");
+    }
+    assert_eq!(
+        attempt("198.51.100.1", login.email.clone(), &login.password).await,
+        429
+    );
+    // What the client wrote before the proxy's own entry does not change who it is.
+    let spoofed = attempt(
+        "203.0.113.50, 198.51.100.1",
+        login.email.clone(),
+        &login.password,
+    )
+    .await;
+    assert_eq!(spoofed, 429);
+    // Another client behind the same proxy signs in.
+    assert_eq!(
+        attempt("198.51.100.2", login.email.clone(), &login.password).await,
+        303
+    );
+
+    // Without trusted proxies the header is the client's own words, and ignored.
+    let direct = TestApp::spawn(kind).await;
+    let login = direct.add_user("skola", &[Role::Reporter]).await;
+    for i in 0..20 {
+        let browser = direct.through_proxy(&format!("198.51.100.{i}"));
+        let fields = [
+            ("email", format!("gissning{i}@skola.test")),
+            ("password", "fel-lösenord".into()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            browser
+                .submit("/login", "/login", &fields)
+                .await
+                .status()
+                .as_u16(),
+            401
+        );
+    }
+    let browser = direct.through_proxy("198.51.100.99");
+    let fields = [
+        ("email", login.email.as_str()),
+        ("password", &login.password),
+    ];
+    assert_eq!(
+        browser
+            .submit("/login", "/login", &fields)
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit_sqlite() {
+    behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Sqlite).await
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit_postgres() {
+    behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Postgres).await
+}
+
 on_both_databases!(
     repeated_failures_are_throttled_without_telling_whether_the_account_exists,
     login_and_logout_through_the_form,

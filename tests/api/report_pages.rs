@@ -542,6 +542,28 @@ async fn rate_limited(kind: Db) {
     let (status, html) = post_form(&app, "/anmalan", &fields).await;
     assert_eq!(status, 429);
     assert!(html.contains("vänta en stund") && html.contains(CONCERN));
+
+    // Behind the service's reverse proxy, each client the proxy names has its own allowance.
+    let app = TestApp::spawn_with(
+        kind,
+        &[
+            ("SAMORDNA_PUBLIC_REPORTS_PER_HOUR", "1"),
+            ("SAMORDNA_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ],
+        true,
+    )
+    .await;
+    app.add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let fields = with(
+        complete(&app.municipality_id("Ekby").await),
+        &[("identity", "anonymous")],
+    );
+    let first = app.through_proxy("198.51.100.1");
+    assert_eq!(post_form(&first, "/anmalan", &fields).await.0, 200);
+    assert_eq!(post_form(&first, "/anmalan", &fields).await.0, 429);
+    let second = app.through_proxy("198.51.100.2");
+    assert_eq!(post_form(&second, "/anmalan", &fields).await.0, 200);
 }
 
 #[actix_web::test]
