@@ -433,7 +433,7 @@ fn run_command(
                 .take(10 * 1024 * 1024)
                 .read_to_end(&mut raw)
                 .map_err(|e| format!("cannot read the message on standard input: {e}"))?;
-            match crate::sip::inbound::ingest(conn, &raw) {
+            match crate::sip::inbound::ingest(conn, &settings.keys, &raw) {
                 Ok(crate::sip::store::Applied::Recorded) => {
                     println!("Reply recorded.");
                     Ok(0)

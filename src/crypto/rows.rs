@@ -156,7 +156,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
     };
     use crate::schedule::sources::Address;
-    use crate::sip::store::{Consent, PlanRow, Sip};
+    use crate::sip::store::{Consent, Participant, PlanRow, Sip};
     fn entry<R: SealedRow>() -> (&'static str, ResealTable) {
         (R::TABLE, R::reseal_table)
     }
@@ -171,6 +171,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<Sip>(),
         entry::<PlanRow>(),
         entry::<Consent>(),
+        entry::<Participant>(),
         entry::<Address>(),
         entry::<crate::accounts::two_factor::StoredSecret>(),
         entry::<crate::accounts::two_factor::PendingSecret>(),

@@ -235,7 +235,7 @@ pub async fn post_meeting(
         .db(move |conn| {
             let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let meeting = store::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
-            let invitees = active_invitees(conn, &meeting.id)?;
+            let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
         .await?;
@@ -257,7 +257,7 @@ pub async fn get_meeting(
     let body = state
         .db(move |conn| {
             let (_, meeting) = store::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            let invitees = active_invitees(conn, &meeting.id)?;
+            let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             store::record(
                 conn,
                 &actor,
@@ -289,7 +289,7 @@ pub async fn patch_meeting(
     let body = state
         .db(move |conn| {
             let meeting = store::reschedule(conn, &actor, &id, &body, &settings)?;
-            let invitees = active_invitees(conn, &meeting.id)?;
+            let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
         .await?;

@@ -64,7 +64,7 @@ pub fn feed_for_token(
         let ok = match covered.iter().find(|(id, _)| *id == sip.id) {
             Some((_, ok)) => *ok,
             None => {
-                let ok = crate::sip::store::takes_part(conn, sip, &user)?;
+                let ok = crate::sip::store::takes_part(conn, &settings.keys, sip, &user)?;
                 covered.push((sip.id.clone(), ok));
                 ok
             }

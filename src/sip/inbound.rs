@@ -67,13 +67,17 @@ fn sender(raw: &[u8]) -> Option<String> {
 
 /// Reads one message and records the answer it carries. The sender must be the attendee the
 /// reply answers for: a participant cannot answer for someone else by editing the calendar.
-pub fn ingest(conn: &mut AnyConnection, raw: &[u8]) -> Result<Applied, InboundError> {
+pub fn ingest(
+    conn: &mut AnyConnection,
+    keys: &crate::crypto::Keyring,
+    raw: &[u8],
+) -> Result<Applied, InboundError> {
     let reply = parse_reply(&calendar_in(raw)?)?;
     let from = sender(raw).unwrap_or_default();
     if from != reply.attendee {
         return Err(InboundError::SenderMismatch(from));
     }
-    match apply_reply(conn, &reply) {
+    match apply_reply(conn, keys, &reply) {
         Ok(applied) => {
             tracing::info!(uid = %reply.uid, sequence = reply.sequence, ?applied, "calendar reply");
             Ok(applied)
@@ -103,8 +107,9 @@ pub async fn post_inbound_mail(
     if !matches!(actor, Actor::Integration(_)) {
         return Err(AppError::Forbidden.into());
     }
+    let keys = state.settings.keys.clone();
     let outcome = state
-        .db(move |conn| match ingest(conn, &body) {
+        .db(move |conn| match ingest(conn, &keys, &body) {
             Ok(applied) => Ok(Ok(applied)),
             Err(InboundError::Storage(e)) => Err(e),
             Err(other) => Ok(Err(other)),

@@ -2,6 +2,8 @@
 //! carry a neutral title with the SIP's reference, the time, the place as typed, the participant's
 //! own answer link and a link to log in — never the child's name or anything about the case.
 
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
 use diesel::prelude::*;
 
 use crate::calendar::ics::{self, Attendee, MeetingEvent, Method};
@@ -25,15 +27,19 @@ pub fn title(sip: &Sip) -> String {
 
 pub fn active_invitees(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     meeting: &MeetingId,
 ) -> Result<Vec<(Invitee, Participant)>, AppError> {
-    Ok(invitees::table
+    let rows: Vec<(Invitee, Participant)> = invitees::table
         .inner_join(participants::table)
         .filter(invitees::meeting_id.eq(meeting))
         .filter(invitees::removed_at.is_null())
         .order(participants::added_at)
         .select((Invitee::as_select(), Participant::as_select()))
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(invitee, p)| Ok((invitee, p.open(keys)?)))
+        .collect()
 }
 
 /// Where the meeting is, as messages and pages show it.
@@ -144,7 +150,7 @@ pub fn event_for(
         )]
     } else {
         let recipient_is_chair = is_chair(sip, recipient);
-        active_invitees(conn, &meeting.id)?
+        active_invitees(conn, &settings.keys, &meeting.id)?
             .into_iter()
             .filter(|(_, p)| recipient_is_chair || is_chair(sip, p) || p.id == recipient.id)
             .map(|(invitee, p)| attendee(sip, &p, invitee.status))
@@ -218,7 +224,7 @@ pub fn send_to_all(
     notice: Notice,
     settings: &Settings,
 ) -> Result<(), AppError> {
-    for (_, participant) in active_invitees(conn, &meeting.id)? {
+    for (_, participant) in active_invitees(conn, &settings.keys, &meeting.id)? {
         send(conn, sip, meeting, &participant, notice, settings)?;
     }
     Ok(())

@@ -48,7 +48,7 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
                 return Ok::<usize, AppError>(0);
             }
             let when = swedish_time(meeting.starts_at, meeting.minutes);
-            for (invitee, participant) in active_invitees(conn, &meeting.id)? {
+            for (invitee, participant) in active_invitees(conn, &settings.keys, &meeting.id)? {
                 if invitee.status == crate::sip::model::Answer::NotComing {
                     continue;
                 }

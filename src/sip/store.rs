@@ -60,6 +60,9 @@ pub struct Consent {
     pub withdrawn_by: Option<UserId>,
 }
 crate::sealed_row!(Consent, consents by id: [given_by]);
+// A participant without an account may be a guardian: their name and address are sealed (for
+// staff too, so that every row is alike).
+crate::sealed_row!(Participant, participants by id: [name, email]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = participants)]
@@ -208,17 +211,20 @@ pub fn create_sip(
             .values(&sip.clone().seal(keys))
             .execute(conn)?;
         diesel::insert_into(participants::table)
-            .values(&Participant {
-                id: ParticipantId::generate(),
-                sip_id: sip.id.clone(),
-                user_id: Some(user.id.clone()),
-                organisation_id: Some(user.organisation.id.clone()),
-                name: user.name.clone(),
-                email: user.email.clone(),
-                required: true,
-                added_at: at,
-                removed_at: None,
-            })
+            .values(
+                &Participant {
+                    id: ParticipantId::generate(),
+                    sip_id: sip.id.clone(),
+                    user_id: Some(user.id.clone()),
+                    organisation_id: Some(user.organisation.id.clone()),
+                    name: user.name.clone(),
+                    email: user.email.clone(),
+                    required: true,
+                    added_at: at,
+                    removed_at: None,
+                }
+                .seal(keys),
+            )
             .execute(conn)?;
         record(
             conn,
@@ -517,7 +523,7 @@ pub fn drop_uncovered(
 ) -> Result<usize, AppError> {
     let today = deadlines::local(now()).date();
     let terms = terms_of(conn, &sip.id)?;
-    let uncovered: Vec<Participant> = active_participants(conn, &sip.id)?
+    let uncovered: Vec<Participant> = active_participants(conn, &settings.keys, &sip.id)?
         .into_iter()
         .filter(|p| !participant_covered(sip, p, &terms, today))
         .collect();
@@ -560,14 +566,19 @@ pub struct ParticipantInput {
 
 fn active_participants(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     sip: &SipId,
 ) -> Result<Vec<Participant>, AppError> {
-    Ok(participants::table
+    let rows: Vec<Participant> = participants::table
         .filter(participants::sip_id.eq(sip))
         .filter(participants::removed_at.is_null())
         .order(participants::added_at)
         .select(Participant::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| p.open(keys))
+        .collect::<Result<_, _>>()?)
 }
 
 pub fn add_participant(
@@ -640,7 +651,7 @@ pub fn add_participant(
             "Familjens samtycke omfattar inte den här personens verksamhet. Registrera samtycke först.",
         )]));
     }
-    let already = active_participants(conn, &sip.id)?
+    let already = active_participants(conn, &settings.keys, &sip.id)?
         .iter()
         .any(|p| p.email.eq_ignore_ascii_case(&candidate.email));
     if already {
@@ -651,7 +662,7 @@ pub fn add_participant(
     }
     write_tx(conn, |conn| {
         diesel::insert_into(participants::table)
-            .values(&candidate)
+            .values(&candidate.clone().seal(&settings.keys))
             .execute(conn)?;
         record(
             conn,
@@ -674,9 +685,10 @@ pub fn add_participant(
                 Notice::Invitation,
                 settings,
             )?;
-            if let Some((_, chair)) = invitations::active_invitees(conn, &meeting.id)?
-                .into_iter()
-                .find(|(_, p)| invitations::is_chair(sip, p))
+            if let Some((_, chair)) =
+                invitations::active_invitees(conn, &settings.keys, &meeting.id)?
+                    .into_iter()
+                    .find(|(_, p)| invitations::is_chair(sip, p))
             {
                 invitations::send(conn, sip, &meeting, &chair, Notice::Update, settings)?;
             }
@@ -694,7 +706,7 @@ pub fn remove_participant(
     settings: &Settings,
 ) -> Result<(), AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
-    let found = active_participants(conn, &sip.id)?
+    let found = active_participants(conn, &settings.keys, &sip.id)?
         .into_iter()
         .find(|p| p.id == *participant)
         .ok_or(AppError::NotFound)?;
@@ -860,7 +872,7 @@ pub fn schedule_meeting(
             .execute(conn)?;
         // Only those the consent covers today (a consent may have run out since the last
         // background pass).
-        for participant in invitable(conn, sip)? {
+        for participant in invitable(conn, &settings.keys, sip)? {
             invite(conn, sip, &meeting, &participant, settings)?;
         }
         record(
@@ -929,11 +941,12 @@ pub fn reschedule(
         }
         if time_changed {
             // Answers were to the old time: everyone but the chair is asked again.
-            let chair: Vec<ParticipantId> = invitations::active_invitees(conn, &meeting.id)?
-                .into_iter()
-                .filter(|(_, p)| invitations::is_chair(&sip, p))
-                .map(|(_, p)| p.id)
-                .collect();
+            let chair: Vec<ParticipantId> =
+                invitations::active_invitees(conn, &settings.keys, &meeting.id)?
+                    .into_iter()
+                    .filter(|(_, p)| invitations::is_chair(&sip, p))
+                    .map(|(_, p)| p.id)
+                    .collect();
             diesel::update(
                 invitees::table
                     .filter(invitees::meeting_id.eq(&meeting.id))
@@ -1108,6 +1121,7 @@ pub fn answer_by_token(
 /// Applies a calendar client's REPLY: matched by UID and the attendee's address.
 pub fn apply_reply(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     reply: &crate::calendar::reply::Reply,
 ) -> Result<Applied, AppError> {
     let meeting: Meeting = meetings::table
@@ -1116,15 +1130,13 @@ pub fn apply_reply(
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::NotFound)?;
-    let participant: Option<ParticipantId> = invitees::table
-        .inner_join(participants::table)
-        .filter(invitees::meeting_id.eq(&meeting.id))
-        .filter(invitees::removed_at.is_null())
-        .filter(participants::email.eq(reply.attendee.to_lowercase()))
-        .select(participants::id)
-        .first(conn)
-        .optional()?;
-    let participant = participant.ok_or(AppError::NotFound)?;
+    // Addresses are sealed: the meeting's few invitees are opened and compared here.
+    let participant = invitations::active_invitees(conn, keys, &meeting.id)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .find(|p| p.email.eq_ignore_ascii_case(&reply.attendee))
+        .ok_or(AppError::NotFound)?
+        .id;
     set_answer(
         conn,
         &meeting,
@@ -1277,7 +1289,7 @@ pub fn overview(
             )
         })
         .collect();
-    let participants = active_participants(conn, &sip.id)?;
+    let participants = active_participants(conn, keys, &sip.id)?;
     let all_meetings: Vec<Meeting> = meetings::table
         .filter(meetings::sip_id.eq(&sip.id))
         .order(meetings::starts_at)
@@ -1285,7 +1297,7 @@ pub fn overview(
         .load(conn)?;
     let mut meetings_with = Vec::new();
     for m in all_meetings {
-        let invited = invitations::active_invitees(conn, &m.id)?;
+        let invited = invitations::active_invitees(conn, keys, &m.id)?;
         meetings_with.push((m, invited));
     }
     let covered: Vec<String> = org_names
@@ -1501,10 +1513,14 @@ pub fn book_follow_up(
 }
 
 /// Participants the consent covers today: those a meeting booked now would invite.
-pub(crate) fn invitable(conn: &mut AnyConnection, sip: &Sip) -> Result<Vec<Participant>, AppError> {
+pub(crate) fn invitable(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &Sip,
+) -> Result<Vec<Participant>, AppError> {
     let today = deadlines::local(now()).date();
     let terms = terms_of(conn, &sip.id)?;
-    Ok(active_participants(conn, &sip.id)?
+    Ok(active_participants(conn, keys, &sip.id)?
         .into_iter()
         .filter(|p| participant_covered(sip, p, &terms, today))
         .collect())
@@ -1547,19 +1563,25 @@ fn latest_follow_up(conn: &mut AnyConnection, sip: &SipId) -> Result<Option<Naiv
 /// The active participant row of `user` in `sip`, if their organisation is covered today.
 fn covered_participation(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     sip: &Sip,
     user: &UserId,
 ) -> Result<Option<Participant>, AppError> {
     let today = deadlines::local(now()).date();
     let terms = terms_of(conn, &sip.id)?;
-    Ok(active_participants(conn, &sip.id)?
+    Ok(active_participants(conn, keys, &sip.id)?
         .into_iter()
         .find(|p| p.user_id.as_ref() == Some(user) && participant_covered(sip, p, &terms, today)))
 }
 
 /// Whether `user` takes part in `sip` today: an active participant whom consent covers.
-pub fn takes_part(conn: &mut AnyConnection, sip: &Sip, user: &UserId) -> Result<bool, AppError> {
-    Ok(covered_participation(conn, sip, user)?.is_some())
+pub fn takes_part(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &Sip,
+    user: &UserId,
+) -> Result<bool, AppError> {
+    Ok(covered_participation(conn, keys, sip, user)?.is_some())
 }
 
 /// A SIP as a partner taking part in it may read it: 404 unless they are an active participant
@@ -1578,7 +1600,7 @@ pub fn sip_for_participant(
         .map(|s: Sip| s.open(keys))
         .transpose()?;
     let participation = match (&sip, actor.user()) {
-        (Some(sip), Some(user)) => covered_participation(conn, sip, &user.id)?,
+        (Some(sip), Some(user)) => covered_participation(conn, keys, sip, &user.id)?,
         _ => None,
     };
     authorize(
@@ -1626,7 +1648,7 @@ pub fn sips_of_participant(
             .select(Sip::as_select())
             .first::<Sip>(conn)?
             .open(keys)?;
-        let Some(participant) = covered_participation(conn, &sip, &user.id)? else {
+        let Some(participant) = covered_participation(conn, keys, &sip, &user.id)? else {
             continue;
         };
         let upcoming: Vec<(Meeting, Invitee)> = meetings::table

@@ -2,6 +2,7 @@
 //! participants the consent covers today), when each is busy (their own calendars and the
 //! service's meetings), their working hours, and the search ([`crate::schedule::slots`]).
 
+use crate::crypto::Keyring;
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -153,6 +154,7 @@ pub struct Suggestions {
 /// Who is asked: the calling caseworker first, then each participant the consent covers.
 fn people_of(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<(String, bool, Option<UserId>)>, AppError> {
     let chair: String = users::table
@@ -160,7 +162,7 @@ fn people_of(
         .select(users::name)
         .first(conn)?;
     let mut people = vec![(chair, true, Some(sip.responsible_user_id.clone()))];
-    for p in store::invitable(conn, sip)? {
+    for p in store::invitable(conn, keys, sip)? {
         if p.user_id.as_ref() != Some(&sip.responsible_user_id) {
             people.push((p.name, p.required, p.user_id));
         }
@@ -236,7 +238,7 @@ pub fn suggest(
     search: slots::Search,
     settings: &Settings,
 ) -> Result<Suggestions, AppError> {
-    let people = people_of(conn, sip)?;
+    let people = people_of(conn, &settings.keys, sip)?;
     let accounts: Vec<UserId> = people.iter().filter_map(|p| p.2.clone()).collect();
     // The search may look up to 90 days past the window for the nearest day that works.
     let from = to_utc(search.from.and_time(NaiveTime::MIN));
@@ -312,12 +314,13 @@ pub fn search_for(
 /// then (the calendars may have changed since the suggestion was shown).
 pub fn still_free(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     sip: &Sip,
     starts_at: NaiveDateTime,
     minutes: i64,
 ) -> Result<(), AppError> {
     let end = starts_at + Duration::minutes(minutes);
-    let people = people_of(conn, sip)?;
+    let people = people_of(conn, keys, sip)?;
     let accounts: Vec<UserId> = people
         .iter()
         .filter(|p| p.1)

@@ -1183,7 +1183,13 @@ async fn post_book_time(
             let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
             let valid = crate::sip::model::validate_meeting(&sent, crate::db::now())
                 .map_err(AppError::Invalid)?;
-            crate::sip::times::still_free(conn, &sip, valid.starts_at, valid.minutes.into())?;
+            crate::sip::times::still_free(
+                conn,
+                &settings.keys,
+                &sip,
+                valid.starts_at,
+                valid.minutes.into(),
+            )?;
             store::schedule_meeting(conn, &actor, &sip, &sent, &settings).map(|_| ())
         })
         .await;

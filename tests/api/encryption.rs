@@ -25,6 +25,9 @@ const CHILD_NAME: &str = "Kim Testbarn";
 const SIP_CHILD: &str = "Kim Sipbarnsson";
 const GUARDIAN: &str = "Förälder Testsson";
 const CALENDAR: &str = "http://127.0.0.1:9/hemlig-kalender-7Qx.ics";
+/// A guardian invited to the SIP meeting without an account.
+const GUEST: &str = "Vårdnadshavare Gästsson";
+const GUEST_EMAIL: &str = "gast.gastsson@familj.test";
 
 /// Every column that holds a child's data, free text or another secret, as `table.column`.
 /// Each must hold only sealed values (or NULL).
@@ -60,6 +63,8 @@ const SEALED: &[&str] = &[
     "users.totp_secret",
     "outbox.recipient",
     "outbox.message",
+    "participants.name",
+    "participants.email",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -299,6 +304,14 @@ async fn start_sip(app: &TestApp, p: &People) -> String {
     )
     .await;
     assert_eq!(status, 201);
+    let (status, guest) = post(
+        app,
+        &format!("/api/v1/sips/{id}/participants"),
+        &p.caseworker,
+        json!({"name": GUEST, "email": GUEST_EMAIL, "required": false}),
+    )
+    .await;
+    assert_eq!(status, 201, "{guest}");
     let day = (samordna::db::now() + chrono::Duration::days(6)).date();
     let (status, meeting) = post(
         app,
@@ -332,6 +345,8 @@ const CLEAR: &[&str] = &[
     CHILD_NAME,
     SIP_CHILD,
     GUARDIAN,
+    GUEST,
+    GUEST_EMAIL,
     "Hemliga vägen",
     "Björkskolan",
     "Barnet är rädd för pappa",
@@ -596,8 +611,23 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 14, "one entry per table: {audited:?}");
-    assert!(audited.contains(&(Some("outbox".into()), "rows=5 key=b".into())));
+    assert_eq!(audited.len(), 15, "one entry per table: {audited:?}");
+    // Every queued message and every participant was sealed under the old key: all re-sealed.
+    let (messages, participants): (i64, i64) = second
+        .conn(|conn| {
+            use samordna::db::schema::{outbox, participants};
+            (
+                outbox::table.count().get_result(conn).unwrap(),
+                participants::table.count().get_result(conn).unwrap(),
+            )
+        })
+        .await;
+    assert!(messages > 0 && participants > 1);
+    assert!(audited.contains(&(Some("outbox".into()), format!("rows={messages} key=b"))));
+    assert!(audited.contains(&(
+        Some("participants".into()),
+        format!("rows={participants} key=b")
+    )));
     assert!(audited
         .iter()
         .any(|(table, _)| table.as_deref() == Some("users")));
