@@ -1,104 +1,135 @@
-//! Login throttling: after too many failed sign-ins for one account, or from one address, within a
-//! window, further attempts are refused for the rest of the window. Kept in memory per instance;
-//! the key for an account is the address as typed (lower case), whether or not such an account
-//! exists, so the answer never tells whether it does.
+//! Sign-in throttling, shared by every instance through the database: after too many attempts
+//! for one account (the address as typed, whether or not such an account exists, so the answer
+//! never tells whether it does), from one client address, or at one user's second-step code,
+//! within a window, further attempts are refused for the rest of the window.
+//!
+//! An attempt is counted before it is checked and given back when it succeeds, all under a lock
+//! on what is counted, so requests sent in parallel, to one instance or to several, cannot slip
+//! past the limit before their failures count. What is counted is stored only as a keyed hash:
+//! neither a typed address nor a network address is kept, and every row goes after the window.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-/// Failed attempts per key within a sliding window.
-pub struct Throttle {
-    limit: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+use crate::accounts::UserId;
+use crate::db::schema::sign_in_attempts;
+use crate::db::{write_tx, AnyConnection};
+use crate::error::AppError;
+
+/// Minutes a locked-out account, address or code waits.
+pub const WINDOW_MINUTES: i64 = 15;
+
+/// One thing sign-in is counted for, with its limit within the window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counter {
+    hash: String,
+    limit: i64,
 }
 
-impl Throttle {
-    pub fn new(limit: usize, window: Duration) -> Self {
+impl Counter {
+    /// Password attempts for the address as typed (case and spaces do not matter): 5.
+    pub fn account(secret: &[u8], typed_email: &str) -> Self {
+        Self::new(secret, "account", &typed_email.trim().to_lowercase(), 5)
+    }
+
+    /// Password attempts from one client address: 20.
+    pub fn address(secret: &[u8], client: Option<std::net::IpAddr>) -> Self {
+        let client = client.map(|a| a.to_string()).unwrap_or_default();
+        Self::new(secret, "address", &client, 20)
+    }
+
+    /// Second-step codes typed for one user: 5, as for passwords, so that a six-digit code cannot
+    /// be found by trying.
+    pub fn code(secret: &[u8], user: &UserId) -> Self {
+        Self::new(secret, "code", user.as_str(), 5)
+    }
+
+    fn new(secret: &[u8], kind: &str, value: &str, limit: i64) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+        mac.update(b"sign-in throttle\0");
+        mac.update(kind.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
         Self {
+            hash: hex::encode(mac.finalize().into_bytes()),
             limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, VecDeque<Instant>>) -> T) -> T {
-        f(&mut self.failures.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Takes one attempt for `key`, counted as a failure until [`Throttle::release`] or
-    /// [`Throttle::succeeded`] says otherwise; `false` when the window's attempts are used up.
-    /// Counting before the check, under one lock, means requests sent in parallel cannot all pass
-    /// the check before any of their failures is counted.
-    pub fn attempt(&self, key: &str, now: Instant) -> bool {
-        let (window, limit) = (self.window, self.limit);
-        self.with(|all| {
-            if all.len() > 10_000 {
-                // Keys with nothing left in the window go now and then, so the map stays small.
-                all.retain(|_, times| {
-                    times
-                        .back()
-                        .is_some_and(|t| now.duration_since(*t) < window)
-                });
-            }
-            let times = all.entry(key.to_string()).or_default();
-            while times
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= window)
-            {
-                times.pop_front();
-            }
-            if times.len() >= limit {
-                return false;
-            }
-            times.push_back(now);
-            true
-        })
-    }
-
-    /// An attempt that succeeded no longer counts (the client address: others' failures stay).
-    pub fn release(&self, key: &str) {
-        self.with(|all| {
-            if let Some(times) = all.get_mut(key) {
-                times.pop_back();
-            }
-        })
-    }
-
-    /// A successful sign-in clears the account's count.
-    pub fn succeeded(&self, key: &str) {
-        self.with(|all| all.remove(key));
+    /// A number for PostgreSQL's advisory lock on this counter.
+    fn lock_id(&self) -> i64 {
+        let bytes = hex::decode(&self.hash[..16]).expect("hex");
+        i64::from_be_bytes(bytes.try_into().expect("8 bytes"))
     }
 }
 
-/// The two throttles of sign-in: per account (as typed) and per client address.
-pub struct LoginThrottle {
-    pub account: Throttle,
-    pub address: Throttle,
-}
+/// Attempts taken, one per counter, to give back if the attempt succeeds.
+#[derive(Debug)]
+#[must_use]
+pub struct Taken(Vec<String>);
 
-impl LoginThrottle {
-    /// Minutes a locked-out account or address waits.
-    pub const WINDOW_MINUTES: u64 = 15;
-
-    pub fn new() -> Self {
-        let window = Duration::from_secs(Self::WINDOW_MINUTES * 60);
-        Self {
-            account: Throttle::new(5, window),
-            address: Throttle::new(20, window),
+/// Takes one attempt on every counter, or none when any has used up its window: `None` means
+/// refused. Rows older than the window are removed on the way.
+pub fn take(
+    conn: &mut AnyConnection,
+    counters: &[&Counter],
+    now: NaiveDateTime,
+) -> Result<Option<Taken>, AppError> {
+    let since = now - TimeDelta::minutes(WINDOW_MINUTES);
+    let mut ordered: Vec<&Counter> = counters.to_vec();
+    // Locks are taken in one order, so two requests never wait for each other.
+    ordered.sort_by(|a, b| a.hash.cmp(&b.hash));
+    ordered.dedup();
+    write_tx(conn, |conn| {
+        if let AnyConnection::Postgresql(pg) = conn {
+            for counter in &ordered {
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(counter.lock_id())
+                    .execute(pg)?;
+            }
         }
-    }
-
-    pub fn account_key(email: &str) -> String {
-        email.trim().to_lowercase()
-    }
+        // (SQLite: the write transaction already holds the database's only write lock.)
+        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::at.le(since)))
+            .execute(conn)?;
+        for counter in &ordered {
+            let used: i64 = sign_in_attempts::table
+                .filter(sign_in_attempts::key.eq(&counter.hash))
+                .count()
+                .get_result(conn)?;
+            if used >= counter.limit {
+                return Ok(None);
+            }
+        }
+        let mut taken = Vec::with_capacity(ordered.len());
+        for counter in &ordered {
+            let id = uuid::Uuid::new_v4().to_string();
+            diesel::insert_into(sign_in_attempts::table)
+                .values((
+                    sign_in_attempts::id.eq(&id),
+                    sign_in_attempts::key.eq(&counter.hash),
+                    sign_in_attempts::at.eq(now),
+                ))
+                .execute(conn)?;
+            taken.push(id);
+        }
+        Ok(Some(Taken(taken)))
+    })
 }
 
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Attempts that succeeded no longer count (others' failures at the same address stay).
+pub fn give_back(conn: &mut AnyConnection, taken: Taken) -> Result<(), AppError> {
+    diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::id.eq_any(taken.0)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A success clears the counter: the account's (or the code's) earlier failures are forgiven.
+pub fn clear(conn: &mut AnyConnection, counter: &Counter) -> Result<(), AppError> {
+    diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::key.eq(&counter.hash)))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -106,43 +137,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_the_limit_and_forgets_after_the_window() {
-        let throttle = Throttle::new(3, Duration::from_secs(60));
-        let t0 = Instant::now();
-        for i in 0..3 {
-            assert!(
-                throttle.attempt("a", t0 + Duration::from_secs(i)),
-                "attempt {i}"
-            );
-        }
-        assert!(!throttle.attempt("a", t0 + Duration::from_secs(10)));
-        assert!(throttle.attempt("b", t0), "other keys are not affected");
-        // The first attempt leaves the window at 60 s: one more is allowed.
-        assert!(throttle.attempt("a", t0 + Duration::from_secs(60)));
-        assert!(!throttle.attempt("a", t0 + Duration::from_secs(60)));
-        throttle.succeeded("a");
-        assert!(throttle.attempt("a", t0 + Duration::from_secs(60)));
-    }
-
-    #[test]
-    fn attempts_count_before_they_are_answered_and_success_gives_one_back() {
-        let throttle = Throttle::new(2, Duration::from_secs(60));
-        let t0 = Instant::now();
-        // Two requests in flight at once use up the allowance before either is answered.
-        assert!(throttle.attempt("a", t0));
-        assert!(throttle.attempt("a", t0));
-        assert!(!throttle.attempt("a", t0));
-        // One of them succeeded: only its own attempt is given back.
-        throttle.release("a");
-        assert!(throttle.attempt("a", t0));
-        assert!(!throttle.attempt("a", t0));
-    }
-
-    #[test]
-    fn account_keys_ignore_case_and_spaces() {
+    fn counters_are_keyed_hashes_of_what_they_count() {
+        let secret = b"a secret key of thirty-two bytes";
+        let anna = Counter::account(secret, " Anna@Skola.SE ");
         assert_eq!(
-            LoginThrottle::account_key(" Anna@Skola.SE "),
-            "anna@skola.se"
+            anna,
+            Counter::account(secret, "anna@skola.se"),
+            "case and spaces"
         );
+        assert_ne!(
+            anna,
+            Counter::account(b"another secret key, thirty-two b", "anna@skola.se")
+        );
+        assert!(!anna.hash.contains("anna"));
+        // The same text counted as something else is another counter.
+        let user = UserId("anna@skola.se".into());
+        assert_ne!(anna.hash, Counter::code(secret, &user).hash);
+        let ip: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+        let address = Counter::address(secret, Some(ip));
+        assert!(!address.hash.contains("198"));
+        assert_eq!(
+            (
+                anna.limit,
+                address.limit,
+                Counter::code(secret, &user).limit
+            ),
+            (5, 20, 5)
+        );
+        assert_ne!(anna.lock_id(), address.lock_id());
     }
 }

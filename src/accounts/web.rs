@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::throttle::LoginThrottle;
+use crate::accounts::throttle;
 use crate::accounts::{self, password, session, two_factor, AuthUser};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::authz::Actor;
@@ -114,20 +114,14 @@ async fn post_login(
 
     // Too many failures for this address as typed, or from this client: refused before the
     // password is checked, with the same words whether or not the account exists.
-    let throttle = &state.login_throttle;
-    let account = LoginThrottle::account_key(&form.email);
-    let client = state
-        .client_address(&req)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let now = std::time::Instant::now();
-    // An attempt refused by one limit is not counted by the other.
-    let allowed = throttle.account.attempt(&account, now)
-        && (throttle.address.attempt(&client, now) || {
-            throttle.account.release(&account);
-            false
-        });
-    if !allowed {
+    let secret = &state.settings.secret_key;
+    let account = throttle::Counter::account(secret, &form.email);
+    let client = throttle::Counter::address(secret, state.client_address(&req));
+    let counters = (account.clone(), client.clone());
+    let taken = state
+        .db(move |conn| throttle::take(conn, &[&counters.0, &counters.1], crate::db::now()))
+        .await?;
+    let Some(taken) = taken else {
         tracing::warn!("sign-in refused: too many failed attempts");
         return render(
             StatusCode::TOO_MANY_REQUESTS,
@@ -135,12 +129,12 @@ async fn post_login(
                 &format!(
                     "För många misslyckade inloggningsförsök. Vänta {} minuter och försök igen. \
                      Har du glömt ditt lösenord? Kontakta den som administrerar Samordna hos er.",
-                    LoginThrottle::WINDOW_MINUTES
+                    throttle::WINDOW_MINUTES
                 ),
                 Vec::new(),
             ),
         );
-    }
+    };
     let (email, pass) = (form.email.clone(), form.password.clone());
     let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
     let Some((token, user)) = signed_in else {
@@ -152,8 +146,13 @@ async fn post_login(
             ),
         );
     };
-    throttle.account.succeeded(&account);
-    throttle.address.release(&client);
+    // A success forgives the account's failures and gives this attempt back to the address.
+    state
+        .db(move |conn| {
+            throttle::give_back(conn, taken)?;
+            throttle::clear(conn, &account)
+        })
+        .await?;
     let target = if two_factor::required_for(&user.roles) {
         format!("/login/kod?next={}", encode_query_value(&next))
     } else {
@@ -287,13 +286,16 @@ async fn post_code(
     }
     // The same limit as for passwords, counted per account: a six-digit code must not be
     // guessable by trying.
-    let throttle_key = format!("kod:{}", user.id.as_str());
-    let now = std::time::Instant::now();
-    if !state.login_throttle.account.attempt(&throttle_key, now) {
+    let counter = throttle::Counter::code(&state.settings.secret_key, &user.id);
+    let counted = counter.clone();
+    let taken = state
+        .db(move |conn| throttle::take(conn, &[&counted], crate::db::now()))
+        .await?;
+    if taken.is_none() {
         tracing::warn!("second factor refused: too many failed attempts");
         let failure = format!(
             "För många felaktiga koder. Vänta {} minuter och försök igen.",
-            LoginThrottle::WINDOW_MINUTES
+            throttle::WINDOW_MINUTES
         );
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
@@ -367,7 +369,9 @@ async fn post_code(
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::UNAUTHORIZED, &page);
     };
-    state.login_throttle.account.succeeded(&throttle_key);
+    state
+        .db(move |conn| throttle::clear(conn, &counter))
+        .await?;
     let mut response = HttpResponse::Ok();
     let csrf = set_session_cookies(&mut response, token, &state.settings);
     match outcome {

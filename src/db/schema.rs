@@ -184,6 +184,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_attempts (id) {
+        id -> Text,
+        key -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recovery_codes (user_id, code_hash) {
         user_id -> Text,
         code_hash -> Text,

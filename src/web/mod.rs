@@ -26,8 +26,6 @@ pub struct AppState {
     pub mail_wake: Arc<Notify>,
     /// Public report submissions per address, in memory only (nothing about a sender is stored).
     pub public_limit: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
-    /// Failed sign-ins per account and per address, in memory.
-    pub login_throttle: Arc<crate::accounts::throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -41,7 +39,6 @@ impl AppState {
             public_limit: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
                 per_hour,
             ))),
-            login_throttle: Arc::default(),
         }
     }
 

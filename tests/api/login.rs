@@ -331,6 +331,101 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(kind: Db) {
     );
 }
 
+/// The limits are kept in the database: ten wrong passwords sent at once, half to each of two
+/// instances, get five answers and five refusals; the account is then locked on both until the
+/// window has passed. Only keyed hashes are stored, never the typed address or the client's.
+async fn limits_hold_across_instances_and_parallel_guesses(kind: Db) {
+    let a = TestApp::spawn(kind).await;
+    let b = TestApp::spawn_on(a.db.clone(), a.smtp.clone(), kind, &[]).await;
+    let login = a.add_user("skola", &[Role::Reporter]).await;
+    let mut guesses = Vec::new();
+    for i in 0..10 {
+        let browser = if i % 2 == 0 {
+            a.fresh_browser()
+        } else {
+            b.fresh_browser()
+        };
+        let email = login.email.clone();
+        // The form first, so the guesses go out together.
+        let token = browser.csrf("/login").await;
+        guesses.push(actix_web::rt::spawn(async move {
+            let fields = [
+                ("csrf_token", token.as_str()),
+                ("email", &email),
+                ("password", "fel-lösenord-igen"),
+            ];
+            let response = browser
+                .client
+                .post(browser.url("/login"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
+    let right = |app: &TestApp| {
+        let browser = app.fresh_browser();
+        let (email, password) = (login.email.clone(), login.password.clone());
+        async move {
+            let fields = [("email", email.as_str()), ("password", &password)];
+            browser
+                .submit("/login", "/login", &fields)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(right(&b).await, 429, "locked on the other instance too");
+
+    let stored: Vec<String> = a
+        .conn(|conn| {
+            use diesel::prelude::*;
+            use samordna::db::schema::sign_in_attempts;
+            sign_in_attempts::table
+                .select(sign_in_attempts::key)
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        stored.len(),
+        10,
+        "five for the account, five for the address"
+    );
+    assert!(stored
+        .iter()
+        .all(|key| key.len() == 64 && !key.contains('@') && !key.contains("127.0.0.1")));
+
+    // Fifteen minutes later the account opens again.
+    a.conn(|conn| {
+        use diesel::prelude::*;
+        use samordna::db::schema::sign_in_attempts;
+        diesel::update(sign_in_attempts::table)
+            .set(sign_in_attempts::at.eq(samordna::db::now() - chrono::TimeDelta::minutes(16)))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    assert_eq!(right(&a).await, 303);
+}
+
+#[actix_web::test]
+async fn limits_hold_across_instances_and_parallel_guesses_sqlite() {
+    limits_hold_across_instances_and_parallel_guesses(Db::Sqlite).await
+}
+
+#[actix_web::test]
+async fn limits_hold_across_instances_and_parallel_guesses_postgres() {
+    limits_hold_across_instances_and_parallel_guesses(Db::Postgres).await
+}
+
 #[actix_web::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_limit_sqlite() {
     behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Sqlite).await
