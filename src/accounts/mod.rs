@@ -469,6 +469,46 @@ pub fn set_password(
     Ok(())
 }
 
+/// A signed-in user changes their own password: the current one must be right and the new one
+/// acceptable (errors beside each field, in Swedish). Every session of the user ends, this one
+/// too, and the change is audited.
+pub fn change_password(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Result<(), AppError> {
+    let mut errors = password::change_errors(current, new, repeat);
+    let stored: String = users::table
+        .find(&user.id)
+        .select(users::password_hash)
+        .first(conn)?;
+    if !current.is_empty() && !password::verify(current, Some(&stored)) {
+        errors.insert(
+            0,
+            FieldError::new(
+                "current_password",
+                "Lösenordet stämmer inte. Skriv det lösenord du loggade in med.",
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    crate::db::write_tx(conn, |conn| {
+        set_password(conn, &user.id, new)?;
+        crate::audit::success(
+            conn,
+            &crate::authz::Actor::User(user.clone()),
+            "user.password_change",
+            "user",
+            user.id.as_str(),
+            "every session ended",
+        )
+    })
+}
+
 pub fn roles_of(conn: &mut AnyConnection, user_id: &UserId) -> Result<Vec<Role>, AppError> {
     let mut roles: Vec<Role> = user_roles::table
         .filter(user_roles::user_id.eq(user_id))

@@ -5,7 +5,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::Rng;
 
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 pub const MIN_LENGTH: usize = 10;
 const MAX_LENGTH: usize = 200;
@@ -44,6 +44,32 @@ pub fn is_common(password: &str) -> bool {
     let lower = password.trim().to_lowercase();
     let stem = lower.trim_end_matches(|c: char| !c.is_alphabetic());
     list.contains(lower.as_str()) || (stem.chars().count() >= 4 && list.contains(stem))
+}
+
+/// What is wrong with a password change as typed, each beside its field (`current_password`,
+/// `new_password`, `repeat_password`), before the current password is checked. Pure.
+pub fn change_errors(current: &str, new: &str, repeat: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(FieldError::new(
+            "current_password",
+            "Fyll i lösenordet du har nu.",
+        ));
+    }
+    if let Err(message) = check_strength(new) {
+        errors.push(FieldError::new("new_password", message));
+    } else if new == current {
+        errors.push(FieldError::new(
+            "new_password",
+            "Det nya lösenordet är samma som det gamla. Välj ett annat.",
+        ));
+    } else if repeat != new {
+        errors.push(FieldError::new(
+            "repeat_password",
+            "Lösenorden är inte lika. Skriv det nya lösenordet två gånger, likadant.",
+        ));
+    }
+    errors
 }
 
 pub fn hash(password: &str) -> Result<String, AppError> {
@@ -90,6 +116,37 @@ pub fn generate() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_change_says_what_is_wrong_beside_each_field() {
+        let fields = |errors: Vec<FieldError>| -> Vec<String> {
+            errors.into_iter().map(|e| e.field).collect()
+        };
+        let good = "tre ord i rad och lite till";
+        assert!(change_errors("gammalt lösenord", good, good).is_empty());
+        assert_eq!(fields(change_errors("", good, good)), ["current_password"]);
+        assert_eq!(
+            fields(change_errors("gammalt lösenord", "kort", "kort")),
+            ["new_password"]
+        );
+        assert_eq!(
+            fields(change_errors(
+                "gammalt lösenord",
+                "Sommar2024!",
+                "Sommar2024!"
+            )),
+            ["new_password"],
+            "common"
+        );
+        assert_eq!(
+            fields(change_errors(good, good, good)),
+            ["new_password"],
+            "the same"
+        );
+        let mismatch = change_errors("gammalt lösenord", good, "tre ord i rad");
+        assert_eq!(fields(mismatch.clone()), ["repeat_password"]);
+        assert!(mismatch[0].message.contains("inte lika"));
+    }
 
     #[test]
     fn common_passwords_are_refused_however_they_are_dressed() {

@@ -45,6 +45,7 @@ struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
     logged_out: Option<String>,
+    losenord: Option<String>,
 }
 
 async fn get_login(
@@ -58,7 +59,9 @@ async fn get_login(
             .insert_header((header::LOCATION, next))
             .finish());
     }
-    let message = if query.expired.is_some() || session_expired(&req).await {
+    let message = if query.losenord.is_some() {
+        "Ditt lösenord är bytt och du är utloggad överallt. Logga in med ditt nya lösenord."
+    } else if query.expired.is_some() || session_expired(&req).await {
         "Du har varit inaktiv en stund och har loggats ut för att skydda uppgifterna. Logga in igen för att fortsätta."
     } else if query.logged_out.is_some() {
         "Du är utloggad."

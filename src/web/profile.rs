@@ -8,7 +8,7 @@ use askama::Template;
 use futures_util::StreamExt;
 
 use crate::accounts::web::RecoveryCodesPage;
-use crate::accounts::{two_factor, AuthUser};
+use crate::accounts::{self, throttle, two_factor, AuthUser};
 use crate::audit::{self, Outcome};
 use crate::authz::Actor;
 use crate::db::write_tx;
@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profil/upptagen", web::post().to(post_address))
         .route("/profil/upptagen/fil", web::post().to(post_file))
         .route("/profil/upptagen/{id}/ta-bort", web::post().to(post_remove))
-        .route("/profil/reservkoder", web::post().to(post_recovery_codes));
+        .route("/profil/reservkoder", web::post().to(post_recovery_codes))
+        .route("/profil/losenord", web::post().to(post_password));
 }
 
 /// What a profile page shows besides the stored state: a notice, or a form sent back.
@@ -294,6 +295,69 @@ async fn post_remove(
         .db(move |conn| sources::remove(conn, &user, &id))
         .await?;
     Ok(see_other("/profil?sparat=borttagen#upptagen".into()))
+}
+
+#[derive(serde::Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat_password: String,
+}
+
+/// The user's own new password. Guesses at the current one count against the account's sign-in
+/// limit; after the change every session of the user has ended, and the login page says so.
+async fn post_password(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    let counter = throttle::Counter::account(&state.settings.secret_key, &user.email);
+    let u = user.clone();
+    let result = state
+        .db(move |conn| {
+            let Some(taken) = throttle::take(conn, &[&counter], crate::db::now())? else {
+                return Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                    "current_password",
+                    format!(
+                        "För många felaktiga försök. Vänta {} minuter och försök igen.",
+                        throttle::WINDOW_MINUTES
+                    ),
+                )]));
+            };
+            let outcome = accounts::change_password(
+                conn,
+                &u,
+                &form.current_password,
+                &form.new_password,
+                &form.repeat_password,
+            );
+            // Only a wrong (or missing) current password counts as a failed attempt.
+            let current_wrong = matches!(&outcome, Err(AppError::Invalid(errors))
+                if errors.iter().any(|e| e.field == "current_password"));
+            if !current_wrong {
+                throttle::give_back(conn, taken)?;
+            }
+            if outcome.is_ok() {
+                throttle::clear(conn, &counter)?;
+            }
+            outcome
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(see_other("/login?losenord=bytt".into())),
+        Err(AppError::Invalid(errors)) => {
+            let shown = Shown {
+                errors: FormErrors(errors),
+                ..Default::default()
+            };
+            show(&req, &state, user, StatusCode::UNPROCESSABLE_ENTITY, shown).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// New recovery codes, shown once; the old ones stop working.

@@ -88,6 +88,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/profil/upptagen", "/profil/upptagen", [303, 422, 422, 422, 422, 422]),
     ("POST", "/profil/upptagen/fil", "/profil/upptagen/fil", [303, 400, 400, 400, 400, 400]),
     ("POST", "/profil/reservkoder", "/profil/reservkoder", [303, 403, 200, 200, 200, 200]),
+    ("POST", "/profil/losenord", "/profil/losenord", [303, 422, 422, 422, 422, 422]),
     ("POST", "/profil/upptagen/{id}/ta-bort", "/profil/upptagen/okand/ta-bort", [303, 404, 404, 404, 404, 404]),
     ("POST", "/profil/kalender", "/profil/kalender", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/kalender/stang", "/profil/kalender/stang", [303, 303, 303, 303, 303, 303]),

@@ -436,7 +436,125 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit_postgres() {
     behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Postgres).await
 }
 
+/// A user changes their password on *Min profil*: mistakes come back beside their fields; the
+/// change ends every session of the user (this browser's and another's), the old password stops
+/// working and the new one works; the change is audited. Each login also starts a new session id.
+async fn changing_the_password_ends_every_session(app: TestApp) {
+    let login = app.add_user("socialtjanst", &[Role::Caseworker]).await;
+    let other = app.fresh_browser();
+    app.login(&login).await;
+    other.login(&login).await;
+    let session = |browser: &TestApp| {
+        let url = browser.url("/");
+        let jar = browser.client.clone();
+        async move {
+            // The cookie store is not readable; the session is told by the start page's greeting.
+            let page = jar.get(url).send().await.unwrap().text().await.unwrap();
+            page.contains("Välkommen, Test Person")
+        }
+    };
+    assert!(session(&app).await && session(&other).await);
+    let (ids_before, _) = session_ids(&app, &login.user_id).await;
+    assert_eq!(ids_before, 2, "one session per login");
+
+    let change = |current: &str, new: &str, repeat: &str| {
+        let fields = [
+            ("current_password", current.to_string()),
+            ("new_password", new.to_string()),
+            ("repeat_password", repeat.to_string()),
+        ];
+        let app = app.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = app.submit("/profil", "/profil/losenord", &fields).await;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (status, location, response.text().await.unwrap())
+        }
+    };
+    let new = "en ny och lång lösenfras";
+    let (status, _, page) = change("fel gammalt lösenord", new, new).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("id=\"current_password-error\">Lösenordet stämmer inte."),
+        "{page}"
+    );
+    let (status, _, page) = change(&login.password, "kort", "kort").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"new_password-error\">Lösenordet behöver vara minst 10 tecken."));
+    let (status, _, page) = change(&login.password, new, "en ny och lång lösenfraz").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"repeat_password-error\">Lösenorden är inte lika."));
+    assert!(session(&app).await, "mistakes change nothing");
+
+    let (status, location, _) = change(&login.password, new, new).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/login?losenord=bytt"))
+    );
+    assert!(app
+        .page("/login?losenord=bytt")
+        .await
+        .contains("Ditt lösenord är bytt och du är utloggad överallt."));
+    assert!(
+        !session(&app).await && !session(&other).await,
+        "both sessions ended"
+    );
+    assert_eq!(session_ids(&app, &login.user_id).await.0, 0);
+
+    let attempt = |password: &str| {
+        let (browser, email, password) = (
+            app.fresh_browser(),
+            login.email.clone(),
+            password.to_string(),
+        );
+        async move {
+            let fields = [("email", email.as_str()), ("password", &password)];
+            browser
+                .submit("/login", "/login", &fields)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        attempt(&login.password).await,
+        401,
+        "the old password is refused"
+    );
+    assert_eq!(attempt(new).await, 303, "the new one works");
+    let (ids, audited) = session_ids(&app, &login.user_id).await;
+    assert_eq!(ids, 1);
+    assert!(audited.contains(&"user.password_change".to_string()));
+}
+
+/// How many sessions a user has, and the actions audited for them.
+async fn session_ids(app: &TestApp, user_id: &str) -> (i64, Vec<String>) {
+    let id = user_id.to_string();
+    app.conn(move |conn| {
+        use diesel::prelude::*;
+        use samordna::db::schema::{audit_log, sessions};
+        (
+            sessions::table
+                .filter(sessions::user_id.eq(&id))
+                .count()
+                .get_result(conn)
+                .unwrap(),
+            audit_log::table
+                .filter(audit_log::object_id.eq(&id))
+                .select(audit_log::action)
+                .load(conn)
+                .unwrap(),
+        )
+    })
+    .await
+}
+
 on_both_databases!(
+    changing_the_password_ends_every_session,
     repeated_failures_are_throttled_without_telling_whether_the_account_exists,
     login_and_logout_through_the_form,
     wrong_password_and_unknown_user_get_the_same_clear_answer,
