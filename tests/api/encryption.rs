@@ -858,28 +858,7 @@ crate::on_both_databases!(
     moving_from_the_derived_key_to_configured_keys,
 );
 
-mod keys_rotate_and_the_old_key_can_then_be_removed {
-    #[actix_web::test]
-    async fn sqlite() {
-        super::keys_rotate_and_the_old_key_can_then_be_removed(crate::helpers::Db::Sqlite).await
-    }
-    #[actix_web::test]
-    async fn postgres() {
-        super::keys_rotate_and_the_old_key_can_then_be_removed(crate::helpers::Db::Postgres).await
-    }
-}
-
-mod a_wrong_key_is_an_error_page_without_the_value_in_the_log {
-    #[actix_web::test]
-    async fn sqlite() {
-        super::a_wrong_key_is_an_error_page_without_the_value_in_the_log(crate::helpers::Db::Sqlite)
-            .await
-    }
-    #[actix_web::test]
-    async fn postgres() {
-        super::a_wrong_key_is_an_error_page_without_the_value_in_the_log(
-            crate::helpers::Db::Postgres,
-        )
-        .await
-    }
-}
+crate::on_both_kinds!(
+    keys_rotate_and_the_old_key_can_then_be_removed,
+    a_wrong_key_is_an_error_page_without_the_value_in_the_log,
+);

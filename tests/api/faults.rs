@@ -375,15 +375,7 @@ async fn a_killed_server_loses_no_report(kind: Db) {
     );
 }
 
-#[actix_web::test]
-async fn sigkill_mid_burst_on_sqlite() {
-    a_killed_server_loses_no_report(Db::Sqlite).await
-}
-
-#[actix_web::test]
-async fn sigkill_mid_burst_on_postgres() {
-    a_killed_server_loses_no_report(Db::Postgres).await
-}
+crate::on_both_kinds!(a_killed_server_loses_no_report);
 
 /// Invitations booked while the SMTP server is down are each delivered once when it is back.
 async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
@@ -523,15 +515,7 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
     assert!(statuses.iter().all(|(s, _)| s == "sent"), "{statuses:?}");
 }
 
-#[actix_web::test]
-async fn smtp_down_during_invitations_on_sqlite() {
-    invitations_wait_for_smtp_and_arrive_once(Db::Sqlite).await
-}
-
-#[actix_web::test]
-async fn smtp_down_during_invitations_on_postgres() {
-    invitations_wait_for_smtp_and_arrive_once(Db::Postgres).await
-}
+crate::on_both_kinds!(invitations_wait_for_smtp_and_arrive_once);
 
 /// A PostgreSQL server of this test's own, so that it can be stopped and started without
 /// disturbing the other tests. Runs as the `postgres` user when the tests run as root.

@@ -38,6 +38,24 @@ macro_rules! on_both_databases {
     )+};
 }
 
+/// Like [`on_both_databases!`], for tests that start their own instances: each named
+/// `async fn name(kind: Db)` runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_kinds {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Db::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                super::$name($crate::helpers::Db::Postgres).await
+            }
+        }
+    )+};
+}
+
 /// The PostgreSQL server for tests. `.ci/run` sets it; unset, the local default is used. Tests
 /// fail (they never skip) when it cannot be reached.
 ///

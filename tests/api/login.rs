@@ -416,25 +416,10 @@ async fn limits_hold_across_instances_and_parallel_guesses(kind: Db) {
     assert_eq!(right(&a).await, 303);
 }
 
-#[actix_web::test]
-async fn limits_hold_across_instances_and_parallel_guesses_sqlite() {
-    limits_hold_across_instances_and_parallel_guesses(Db::Sqlite).await
-}
-
-#[actix_web::test]
-async fn limits_hold_across_instances_and_parallel_guesses_postgres() {
-    limits_hold_across_instances_and_parallel_guesses(Db::Postgres).await
-}
-
-#[actix_web::test]
-async fn behind_a_trusted_proxy_each_client_has_its_own_limit_sqlite() {
-    behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Sqlite).await
-}
-
-#[actix_web::test]
-async fn behind_a_trusted_proxy_each_client_has_its_own_limit_postgres() {
-    behind_a_trusted_proxy_each_client_has_its_own_limit(Db::Postgres).await
-}
+crate::on_both_kinds!(
+    limits_hold_across_instances_and_parallel_guesses,
+    behind_a_trusted_proxy_each_client_has_its_own_limit,
+);
 
 /// A user changes their password on *Min profil*: mistakes come back beside their fields; the
 /// change ends every session of the user (this browser's and another's), the old password stops

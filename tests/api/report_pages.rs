@@ -531,7 +531,7 @@ on_both_databases!(
 );
 
 /// Past the per-address limit, the public form answers 429 and keeps everything typed.
-async fn rate_limited(kind: Db) {
+async fn the_public_form_is_rate_limited(kind: Db) {
     let app = TestApp::spawn_with(kind, &[("SAMORDNA_PUBLIC_REPORTS_PER_HOUR", "1")], true).await;
     app.add_user_in("Ekby", "socialtjanst", &[Role::Intake])
         .await;
@@ -566,12 +566,4 @@ async fn rate_limited(kind: Db) {
     assert_eq!(post_form(&second, "/anmalan", &fields).await.0, 200);
 }
 
-#[actix_web::test]
-async fn the_public_form_is_rate_limited_sqlite() {
-    rate_limited(Db::Sqlite).await
-}
-
-#[actix_web::test]
-async fn the_public_form_is_rate_limited_postgres() {
-    rate_limited(Db::Postgres).await
-}
+crate::on_both_kinds!(the_public_form_is_rate_limited);
