@@ -94,6 +94,24 @@ pub enum Resource<'a> {
 }
 
 impl Resource<'_> {
+    /// The municipality whose data it is, where the resource says (not for an object that was
+    /// not found, which has none).
+    fn municipality(&self) -> Option<&MunicipalityId> {
+        let municipality = match *self {
+            Resource::Accounts { municipality }
+            | Resource::AuditTrail { municipality }
+            | Resource::MailOutbox { municipality }
+            | Resource::Report { municipality }
+            | Resource::IntakeQueue { municipality }
+            | Resource::Investigations { municipality }
+            | Resource::Sips { municipality } => Some(municipality),
+            Resource::ProfessionalReporting
+            | Resource::ReportOutcome { .. }
+            | Resource::SipMeeting { .. } => None,
+        };
+        municipality.filter(|m| !m.as_str().is_empty())
+    }
+
     fn object_type(&self) -> &'static str {
         match self {
             Resource::Accounts { .. } => "accounts",
@@ -211,10 +229,16 @@ pub fn authorize(
     match policy::decide(actor, action, &resource) {
         Ok(()) => Ok(()),
         Err(denial) => {
+            // A refusal belongs to the municipality whose data was asked for, so its admins see
+            // who tried, wherever they work.
+            let mut who = actor.audit_actor();
+            if let Some(municipality) = resource.municipality() {
+                who = who.within(municipality);
+            }
             audit::record(
                 conn,
                 &audit::Event {
-                    actor: &actor.audit_actor(),
+                    actor: &who,
                     action: &format!("{}.{}", resource.object_type(), action_name(action)),
                     object_type: resource.object_type(),
                     object_id,

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::tokens::{self, Holder};
-use crate::accounts::{self, MunicipalityId, NewOrganisation, NewUser, Organisation, Role};
+use crate::accounts::{self, NewOrganisation, NewUser, Organisation, Role};
 use crate::audit::{self, AuditActor, Outcome};
 use crate::config::{MailTransportSetting, Settings};
 use crate::db::{self, write_tx, AnyConnection};
@@ -233,10 +233,8 @@ fn explain(e: AppError) -> String {
     }
 }
 
-/// Records a change made on the command line; it is shown to `municipality`'s admins.
 fn audit_cli(
     conn: &mut AnyConnection,
-    municipality: &MunicipalityId,
     action: &str,
     object_type: &str,
     object_id: &str,
@@ -244,7 +242,7 @@ fn audit_cli(
     audit::record(
         conn,
         &audit::Event {
-            actor: &AuditActor::cli().within(municipality),
+            actor: &AuditActor::cli(),
             action,
             object_type,
             object_id: Some(object_id),
@@ -293,13 +291,7 @@ fn run_command(
         Command::Municipality(MunicipalityCommand::Add { name, phone }) => {
             let m = write_tx(conn, |conn| {
                 let m = accounts::create_municipality(conn, &name, &phone)?;
-                audit_cli(
-                    conn,
-                    &m.id,
-                    "municipality.create",
-                    "municipality",
-                    m.id.as_str(),
-                )?;
+                audit_cli(conn, "municipality.create", "municipality", m.id.as_str())?;
                 Ok(m)
             })
             .map_err(explain)?;
@@ -312,13 +304,7 @@ fn run_command(
                 .ok_or_else(|| format!("no municipality named {name:?}"))?;
             write_tx(conn, |conn| {
                 crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
-                audit_cli(
-                    conn,
-                    &m.id,
-                    "municipality.sip_days",
-                    "municipality",
-                    m.id.as_str(),
-                )
+                audit_cli(conn, "municipality.sip_days", "municipality", m.id.as_str())
             })
             .map_err(explain)?;
             println!(
@@ -346,13 +332,7 @@ fn run_command(
                         municipality_id: m.id.0.clone(),
                     },
                 )?;
-                audit_cli(
-                    conn,
-                    &m.id,
-                    "organisation.create",
-                    "organisation",
-                    org.id.as_str(),
-                )?;
+                audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
                 Ok(org)
             })
             .map_err(explain)?;
@@ -386,9 +366,7 @@ fn run_command(
                 .ok_or_else(|| format!("no user with the email address {email:?}"))?;
             write_tx(conn, |conn| {
                 accounts::two_factor::reset(conn, &user.id)?;
-                let m = accounts::municipality_of_organisation(conn, &user.organisation_id)?
-                    .ok_or(AppError::NotFound)?;
-                audit_cli(conn, &m, "user.two_factor_reset", "user", user.id.as_str())
+                audit_cli(conn, "user.two_factor_reset", "user", user.id.as_str())
             })
             .map_err(explain)?;
             println!(
@@ -417,9 +395,7 @@ fn run_command(
             };
             let plain = write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &name, holder, "kommandoraden")?;
-                let m = accounts::municipality_of_organisation(conn, &token.organisation_id)?
-                    .ok_or(AppError::NotFound)?;
-                audit_cli(conn, &m, "api_token.create", "api_token", token.id.as_str())?;
+                audit_cli(conn, "api_token.create", "api_token", token.id.as_str())?;
                 Ok(plain)
             })
             .map_err(explain)?;
@@ -484,7 +460,6 @@ fn run_command(
                 crate::reports::retention::set_rule(conn, &m.id, &law, months)?;
                 audit_cli(
                     conn,
-                    &m.id,
                     "municipality.retention",
                     "municipality",
                     m.id.as_str(),

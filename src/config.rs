@@ -193,8 +193,9 @@ impl Settings {
             ),
             reminder_poll_interval: Duration::from_secs(60),
             busy_refresh: minutes("SAMORDNA_BUSY_REFRESH_MINUTES", 30)?,
+            // 0 turns the scheduled run off.
             retention_interval: Duration::from_secs(
-                parse_number(&lookup, "SAMORDNA_RETENTION_HOURS", 24)? * 3600,
+                parse_at_least(&lookup, "SAMORDNA_RETENTION_HOURS", 24, 0)? * 3600,
             ),
             busy_fetch_private: match lookup("SAMORDNA_BUSY_FETCH_PRIVATE").as_deref() {
                 None | Some("false") => false,
@@ -289,11 +290,24 @@ fn parse_number(
     name: &'static str,
     default: u64,
 ) -> Result<u64, ConfigError> {
+    parse_at_least(lookup, name, default, 1)
+}
+
+/// A whole number of at least `least` (0 where 0 turns something off).
+fn parse_at_least(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    least: u64,
+) -> Result<u64, ConfigError> {
     match lookup(name) {
         None => Ok(default),
         Some(text) => match text.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(bad(name, format!("{text:?} is not a whole number above 0"))),
+            Ok(n) if n >= least => Ok(n),
+            _ => Err(bad(
+                name,
+                format!("{text:?} is not a whole number of at least {least}"),
+            )),
         },
     }
 }
@@ -373,12 +387,23 @@ mod tests {
                 "A!:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
             ),
             ("SAMORDNA_INDEX_KEY", "not base64"),
+            ("SAMORDNA_SESSION_IDLE_MINUTES", "0"),
+            ("SAMORDNA_RETENTION_HOURS", "-1"),
+            ("SAMORDNA_TRUSTED_PROXIES", "proxy.kommun.se"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name, "{err}");
             assert!(err.to_string().starts_with(name), "{err}");
             assert!(!err.to_string().contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn zero_turns_the_retention_schedule_off() {
+        let off = settings(&[("SAMORDNA_RETENTION_HOURS", "0")]).unwrap();
+        assert!(off.retention_interval.is_zero());
+        let daily = settings(&[]).unwrap();
+        assert_eq!(daily.retention_interval, Duration::from_secs(24 * 3600));
     }
 
     #[test]

@@ -156,7 +156,7 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
         audit::record(
             conn,
             &audit::Event {
-                actor: &AuditActor::cli().within(&municipality.id),
+                actor: &AuditActor::cli(),
                 action: "demo.create",
                 object_type: "municipality",
                 object_id: Some(municipality.id.as_str()),

@@ -80,7 +80,7 @@ pub(crate) fn add_user_as(
 ) -> Result<User, AppError> {
     let org = OrganisationId(input.organisation_id.trim().to_string());
     let target = accounts::municipality_of_organisation(conn, &org)?;
-    authorize_in(conn, actor, Action::Create, target, None)?;
+    authorize_in(conn, actor, Action::Create, target, Some(org.as_str()))?;
     accounts::add_user(conn, &actor.audit_actor(), input, settings)
 }
 
@@ -480,7 +480,7 @@ async fn post_token(
                 _ => Holder::Integration(OrganisationId(String::new())),
             };
             let target = holder.municipality(conn)?;
-            authorize_in(conn, &writer, Action::Create, target, None)?;
+            authorize_in(conn, &writer, Action::Create, target, Some(&input.holder))?;
             let created_by = writer.audit_actor().label;
             write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;

@@ -399,7 +399,7 @@ pub fn add_user(
         crate::audit::record(
             conn,
             &crate::audit::Event {
-                actor: &by.clone().within(&municipality),
+                actor: by,
                 action: "user.create",
                 object_type: "user",
                 object_id: Some(user.id.as_str()),
@@ -485,6 +485,17 @@ pub fn change_password(
         .select(users::password_hash)
         .first(conn)?;
     if !current.is_empty() && !password::verify(current, Some(&stored)) {
+        crate::audit::record(
+            conn,
+            &crate::audit::Event {
+                actor: &crate::authz::Actor::User(user.clone()).audit_actor(),
+                action: "user.password_change",
+                object_type: "user",
+                object_id: Some(user.id.as_str()),
+                outcome: crate::audit::Outcome::Failure,
+                detail: "wrong current password",
+            },
+        )?;
         errors.insert(
             0,
             FieldError::new(

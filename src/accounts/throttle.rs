@@ -71,7 +71,8 @@ impl Counter {
 pub struct Taken(Vec<String>);
 
 /// Takes one attempt on every counter, or none when any has used up its window: `None` means
-/// refused. Rows older than the window are removed on the way.
+/// refused. The counters' rows older than the window are removed on the way; [`sweep`] removes
+/// the rest.
 pub fn take(
     conn: &mut AnyConnection,
     counters: &[&Counter],
@@ -91,8 +92,14 @@ pub fn take(
             }
         }
         // (SQLite: the write transaction already holds the database's only write lock.)
-        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::at.le(since)))
-            .execute(conn)?;
+        // Only these counters' rows are touched, so sign-ins for other counters never wait here.
+        let hashes: Vec<&str> = ordered.iter().map(|c| c.hash.as_str()).collect();
+        diesel::delete(
+            sign_in_attempts::table
+                .filter(sign_in_attempts::key.eq_any(&hashes))
+                .filter(sign_in_attempts::at.le(since)),
+        )
+        .execute(conn)?;
         for counter in &ordered {
             let used: i64 = sign_in_attempts::table
                 .filter(sign_in_attempts::key.eq(&counter.hash))
@@ -123,6 +130,16 @@ pub fn give_back(conn: &mut AnyConnection, taken: Taken) -> Result<(), AppError>
     diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::id.eq_any(taken.0)))
         .execute(conn)?;
     Ok(())
+}
+
+/// Removes every attempt older than the window (counters not tried again since); run with
+/// retention.
+pub fn sweep(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let since = now - TimeDelta::minutes(WINDOW_MINUTES);
+    Ok(
+        diesel::delete(sign_in_attempts::table.filter(sign_in_attempts::at.le(since)))
+            .execute(conn)?,
+    )
 }
 
 /// A success clears the counter: the account's (or the code's) earlier failures are forgiven.

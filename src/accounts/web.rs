@@ -441,19 +441,10 @@ pub fn sign_in(
             Ok(Some((token, auth)))
         }
         other => {
-            // A wrong password for a known account is shown to its municipality's admins.
-            let mut actor = AuditActor::anonymous();
-            if let Some(user) = &other {
-                if let Some(m) =
-                    accounts::municipality_of_organisation(conn, &user.organisation_id)?
-                {
-                    actor = actor.within(&m);
-                }
-            }
             audit::record(
                 conn,
                 &audit::Event {
-                    actor: &actor,
+                    actor: &AuditActor::anonymous(),
                     action: "session.login",
                     object_type: "user",
                     object_id: other.as_ref().map(|u| u.id.as_str()),

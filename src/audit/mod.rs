@@ -23,9 +23,8 @@ text_enum!(
 );
 
 /// Who acted: a user, an integration, the command line, or someone not logged in; and the
-/// municipality whose admins see the entry: the actor's own, or for someone without an account
-/// (a private reporter, the service itself, an answer link) the municipality of what they touched.
-/// The command line's entries belong to no municipality.
+/// municipality whose admins see the entries of this actor that name no municipality's object
+/// (see [`record`]): a user's own, or the one given with [`AuditActor::within`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditActor {
     pub id: Option<String>,
@@ -51,12 +50,11 @@ impl AuditActor {
         Self::named("systemet")
     }
 
-    /// The same actor acting on `municipality`'s data: an actor without a municipality of its
-    /// own (the command line, someone not logged in, the service) has its entries shown to that
-    /// municipality's admins; a user's entries stay with the user's own municipality.
+    /// The same actor, acting on `municipality`'s data where the entry cannot name it by its
+    /// object (a removed report, a refusal to list another municipality's accounts).
     pub fn within(self, municipality: &MunicipalityId) -> Self {
         Self {
-            municipality: self.municipality.or_else(|| Some(municipality.clone())),
+            municipality: Some(municipality.clone()),
             ..self
         }
     }
@@ -123,11 +121,72 @@ impl Entry {
     }
 }
 
+/// The municipality whose data an entry is about, by its object: that of the report,
+/// investigation, SIP, meeting, user, API token, organisation or municipality it names. `None`
+/// for other objects, and for one that is gone.
+fn owner(
+    conn: &mut AnyConnection,
+    object_type: &str,
+    object_id: Option<&str>,
+) -> QueryResult<Option<MunicipalityId>> {
+    use crate::db::schema::{
+        api_tokens, investigations, meetings, municipalities, organisations, reports, sips, users,
+    };
+    let Some(id) = object_id else {
+        return Ok(None);
+    };
+    match object_type {
+        "report" => reports::table
+            .find(id)
+            .select(reports::municipality_id)
+            .first(conn),
+        "investigation" => investigations::table
+            .find(id)
+            .select(investigations::municipality_id)
+            .first(conn),
+        "sip" => sips::table
+            .find(id)
+            .select(sips::municipality_id)
+            .first(conn),
+        "meeting" => meetings::table
+            .inner_join(sips::table)
+            .filter(meetings::id.eq(id))
+            .select(sips::municipality_id)
+            .first(conn),
+        "user" => users::table
+            .inner_join(organisations::table)
+            .filter(users::id.eq(id))
+            .select(organisations::municipality_id)
+            .first(conn),
+        "api_token" => api_tokens::table
+            .inner_join(organisations::table)
+            .filter(api_tokens::id.eq(id))
+            .select(organisations::municipality_id)
+            .first(conn),
+        "organisation" => organisations::table
+            .find(id)
+            .select(organisations::municipality_id)
+            .first(conn),
+        "municipality" => municipalities::table
+            .find(id)
+            .select(municipalities::id)
+            .first(conn),
+        _ => return Ok(None),
+    }
+    .optional()
+}
+
 /// Appends an entry. Runs in the caller's transaction when there is one, so the entry is written
 /// together with the change it describes, or not at all. Entries are numbered without gaps: the
 /// update of the single head row serialises writers on both databases.
+///
+/// The entry belongs to the municipality whose data it is about (its object's), so that
+/// municipality's admins see who read or changed it, or was refused, whoever they work for; an
+/// entry whose object names no municipality belongs to the actor's.
 pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppError> {
     conn.transaction(|conn| {
+        let municipality = owner(conn, event.object_type, event.object_id)?
+            .or_else(|| event.actor.municipality.clone());
         diesel::update(audit_head::table.find(1))
             .set(audit_head::last_seq.eq(audit_head::last_seq + 1))
             .execute(conn)?;
@@ -147,7 +206,7 @@ pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppErr
             detail: event.detail.to_string(),
             prev_hash,
             hash: String::new(),
-            municipality_id: event.actor.municipality.clone(),
+            municipality_id: municipality,
         };
         entry.hash = entry.compute_hash();
         diesel::insert_into(audit_log::table)

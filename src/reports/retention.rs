@@ -172,13 +172,16 @@ pub fn run(
     Ok(removed)
 }
 
-/// Runs retention every `interval` in the background (every instance; removal is safe to race).
+/// Runs retention every `interval` in the background (every instance; removal is safe to race),
+/// and with it removes sign-in attempts older than their window.
 pub async fn schedule(pool: DbPool, interval: std::time::Duration) {
     loop {
         let pool = pool.clone();
         let result = actix_web::web::block(move || -> Result<usize, AppError> {
             let mut conn = pool.get()?;
-            Ok(run(&mut conn, crate::db::now(), false)?.len())
+            let now = crate::db::now();
+            crate::accounts::throttle::sweep(&mut conn, now)?;
+            Ok(run(&mut conn, now, false)?.len())
         })
         .await;
         match result {

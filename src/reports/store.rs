@@ -319,7 +319,7 @@ pub fn file(
             .execute(conn)?;
         let actor = match filer {
             Filer::Professional(user) => crate::authz::Actor::User(user.clone()).audit_actor(),
-            Filer::Public => AuditActor::anonymous().within(&municipality_id),
+            Filer::Public => AuditActor::anonymous(),
         };
         audit::record(
             conn,

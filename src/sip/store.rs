@@ -534,7 +534,7 @@ pub fn drop_uncovered(
                 actor: &audit::AuditActor {
                     id: None,
                     label: "samtycket gäller inte längre".into(),
-                    municipality: Some(sip.municipality_id.clone()),
+                    municipality: None,
                 },
                 action: "sip.participant_remove",
                 object_type: "sip",
@@ -1053,16 +1053,12 @@ fn set_answer(
             invitees::answered_sequence.eq(sequence),
         ))
         .execute(conn)?;
-        let municipality: MunicipalityId = sips::table
-            .find(&meeting.sip_id)
-            .select(sips::municipality_id)
-            .first(conn)?;
         audit::record(
             conn,
             &audit::Event {
                 actor: &audit::AuditActor {
                     id: Some(format!("participant:{participant}")),
-                    municipality: Some(municipality),
+                    municipality: None,
                     label: match channel {
                         Channel::Link => "svarslänk".into(),
                         Channel::Calendar => "kalendersvar".into(),

@@ -43,15 +43,18 @@ impl AppState {
     }
 
     /// The client's network address: the peer, or behind a trusted reverse proxy the address it
-    /// forwarded for (see [`client`]). Used only for the login and filing limits, in memory;
-    /// never stored or logged.
+    /// forwarded for (see [`client`]). Used only for the login limit (stored as a keyed hash, for
+    /// 15 minutes) and the filing limit (in memory); never logged.
     pub fn client_address(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
         let peer = req.peer_addr()?.ip();
-        let forwarded: Vec<&str> = req
+        // Read even with bytes that are not text, so a client cannot make the proxy's own entry
+        // (the right-most) unreadable by adding junk before it.
+        let forwarded: Vec<String> = req
             .headers()
             .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
+        let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
         Some(self.settings.trusted_proxies.client(peer, &forwarded))
     }
 

@@ -319,14 +319,21 @@ async fn post_password(
     let u = user.clone();
     let result = state
         .db(move |conn| {
-            let Some(taken) = throttle::take(conn, &[&counter], crate::db::now())? else {
-                return Err(AppError::Invalid(vec![crate::error::FieldError::new(
-                    "current_password",
-                    format!(
-                        "För många felaktiga försök. Vänta {} minuter och försök igen.",
-                        throttle::WINDOW_MINUTES
-                    ),
-                )]));
+            // A typed current password is a guess at it, and counts as a sign-in attempt.
+            let taken = match form.current_password.is_empty() {
+                true => None,
+                false => match throttle::take(conn, &[&counter], crate::db::now())? {
+                    Some(taken) => Some(taken),
+                    None => {
+                        return Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                            "current_password",
+                            format!(
+                                "För många felaktiga försök. Vänta {} minuter och försök igen.",
+                                throttle::WINDOW_MINUTES
+                            ),
+                        )]))
+                    }
+                },
             };
             let outcome = accounts::change_password(
                 conn,
@@ -335,10 +342,10 @@ async fn post_password(
                 &form.new_password,
                 &form.repeat_password,
             );
-            // Only a wrong (or missing) current password counts as a failed attempt.
+            // Only a wrong current password counts as a failed attempt.
             let current_wrong = matches!(&outcome, Err(AppError::Invalid(errors))
                 if errors.iter().any(|e| e.field == "current_password"));
-            if !current_wrong {
+            if let (Some(taken), false) = (taken, current_wrong) {
                 throttle::give_back(conn, taken)?;
             }
             if outcome.is_ok() {

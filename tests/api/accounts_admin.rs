@@ -280,12 +280,13 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
         )
         .await;
     assert_eq!(response.status().as_u16(), 404);
+    let officer_id = officer.user_id.clone();
     let token_id: String = app
-        .conn(|conn| {
-            samordna::db::schema::api_tokens::table
-                .filter(samordna::db::schema::api_tokens::revoked_at.is_null())
-                .select(samordna::db::schema::api_tokens::id)
-                .order(samordna::db::schema::api_tokens::created_at)
+        .conn(move |conn| {
+            use samordna::db::schema::api_tokens;
+            api_tokens::table
+                .filter(api_tokens::user_id.eq(officer_id))
+                .select(api_tokens::id)
                 .first(conn)
                 .unwrap()
         })
@@ -345,19 +346,25 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
         .unwrap();
     assert_eq!(me.status().as_u16(), 200);
 
-    // Each refusal is in the audit trail, under the intruding admin, for their own admin to see.
+    // Each refusal is in the audit trail, for the admins of the municipality whose accounts were
+    // reached for, under the intruding admin's name.
     let intruder = admin_there.user_id.clone();
-    let denied: i64 = app
+    let denied: Vec<Option<String>> = app
         .conn(move |conn| {
             audit_log::table
                 .filter(audit_log::actor_id.eq(intruder))
                 .filter(audit_log::outcome.eq("denied"))
-                .count()
-                .get_result(conn)
+                .select(audit_log::municipality_id)
+                .load(conn)
                 .unwrap()
         })
         .await;
-    assert_eq!(denied, 5, "user by form and API, token, reset, revoke");
+    let testkommun = app.municipality_id("Testkommun").await;
+    assert_eq!(
+        denied,
+        vec![Some(testkommun); 5],
+        "user by form and API, token, reset, revoke"
+    );
 
     // The audit trail and the outbox: each admin sees their own municipality's only.
     let audit_there = there.page("/admin/audit?object_type=user").await;
@@ -378,6 +385,15 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     here.login(&admin_here).await;
     let audit_here = here.page("/admin/audit?object_type=user").await;
     assert!(audit_here.contains(&officer.email) && audit_here.contains("session.login"));
+    let intrusions = here
+        .page(&format!("/admin/audit?actor_id={}", admin_there.user_id))
+        .await;
+    assert_eq!(intrusions.matches("Nekat").count(), 5, "{intrusions}");
+    assert!(intrusions.contains(&admin_there.email));
+    let own_view = there
+        .page(&format!("/admin/audit?actor_id={}", admin_there.user_id))
+        .await;
+    assert!(own_view.contains("session.login") && !own_view.contains("Nekat"));
     let outbox_here = here.page("/admin/outbox").await;
     assert!(
         outbox_here.contains(&officer.email),

@@ -125,7 +125,90 @@ async fn the_trail_is_append_only_and_tampering_is_detected(app: TestApp) {
     );
 }
 
-on_both_databases!(the_trail_is_append_only_and_tampering_is_detected);
+/// An entry belongs to the municipality whose data it is about, whoever acted: a teacher of
+/// Grannby who files into Testkommun, and an officer of Grannby refused Testkommun's report, are
+/// on Testkommun's audit page, not on Grannby's.
+async fn entries_belong_to_the_municipality_whose_data_they_are_about(app: TestApp) {
+    let admin_here = app.add_user("socialtjanst", &[Role::Admin]).await;
+    let admin_there = app
+        .add_user_in("Grannby", "socialtjanst", &[Role::Admin])
+        .await;
+    let teacher = app.add_user_in("Grannby", "skola", &[Role::Reporter]).await;
+    let officer_there = app
+        .add_user_in("Grannby", "socialtjanst", &[Role::Intake])
+        .await;
+    let testkommun = app.municipality_id("Testkommun").await;
+    let token = app.token_for(&teacher).await;
+    let filed: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .bearer_auth(&token)
+        .json(&crate::helpers::report_body(&testkommun, "grannby"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let report = filed["id"].as_str().expect("filed").to_string();
+    let read = |token: String| {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/reports/{report}")),
+        );
+        async move {
+            let response = client.get(url).bearer_auth(token).send().await.unwrap();
+            response.status().as_u16()
+        }
+    };
+    assert_eq!(
+        read(token.clone()).await,
+        200,
+        "the outcome, for the teacher"
+    );
+    assert_eq!(read(app.token_for(&officer_there).await).await, 404);
+
+    let id = report.clone();
+    let entries: Vec<(String, String, Option<String>)> = app
+        .conn(move |conn| {
+            audit_log::table
+                .filter(audit_log::object_id.eq(id))
+                .select((
+                    audit_log::action,
+                    audit_log::outcome,
+                    audit_log::municipality_id,
+                ))
+                .load(conn)
+                .unwrap()
+        })
+        .await;
+    let here = Some(testkommun.clone());
+    assert_eq!(
+        entries,
+        [
+            (
+                "report.create".to_string(),
+                "success".to_string(),
+                here.clone()
+            ),
+            ("report.view".to_string(), "denied".to_string(), here),
+        ]
+    );
+    let path = format!("/admin/audit?object_id={report}");
+    let (here, there) = (app.fresh_browser(), app.fresh_browser());
+    here.login(&admin_here).await;
+    there.login(&admin_there).await;
+    let here = here.page(&path).await;
+    assert!(here.contains(&teacher.email) && here.contains(&officer_there.email));
+    assert!(here.contains("Nekat"));
+    let there = there.page(&path).await;
+    assert!(!there.contains(&teacher.email) && !there.contains(&officer_there.email));
+}
+
+on_both_databases!(
+    the_trail_is_append_only_and_tampering_is_detected,
+    entries_belong_to_the_municipality_whose_data_they_are_about,
+);
 
 #[actix_web::test]
 async fn entries_are_numbered_without_gaps_under_concurrent_writers() {

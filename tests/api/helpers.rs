@@ -280,6 +280,8 @@ pub fn test_settings(
         ("SAMORDNA_DB_POOL_SIZE".into(), "4".into()),
         // Test calendars are served from loopback.
         ("SAMORDNA_BUSY_FETCH_PRIVATE".into(), "true".into()),
+        // Tests drive retention themselves; tests/api/retention.rs turns the schedule on.
+        ("SAMORDNA_RETENTION_HOURS".into(), "0".into()),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());

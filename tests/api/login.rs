@@ -1,6 +1,6 @@
 use samordna::accounts::Role;
 
-use crate::helpers::{csrf_from, new_client, Db, TestApp};
+use crate::helpers::{csrf_from, new_client, Db, Login, TestApp};
 use crate::on_both_databases;
 
 async fn login_and_logout_through_the_form(app: TestApp) {
@@ -399,9 +399,12 @@ async fn limits_hold_across_instances_and_parallel_guesses(kind: Db) {
         10,
         "five for the account, five for the address"
     );
-    assert!(stored
-        .iter()
-        .all(|key| key.len() == 64 && !key.contains('@') && !key.contains("127.0.0.1")));
+    assert!(
+        stored
+            .iter()
+            .all(|key| key.len() == 64 && key.chars().all(|c| c.is_ascii_hexdigit())),
+        "only keyed hashes: {stored:?}"
+    );
 
     // Fifteen minutes later the account opens again.
     a.conn(|conn| {
@@ -513,7 +516,53 @@ async fn changing_the_password_ends_every_session(app: TestApp) {
     assert_eq!(attempt(new).await, 303, "the new one works");
     let (ids, audited) = session_ids(&app, &login.user_id).await;
     assert_eq!(ids, 1);
-    assert!(audited.contains(&"user.password_change".to_string()));
+    assert_eq!(
+        audited
+            .iter()
+            .filter(|a| *a == "user.password_change")
+            .count(),
+        2,
+        "the wrong current password and the change: {audited:?}"
+    );
+
+    // Guessing the current password from a session counts as guessing at the login: an empty one
+    // does not count, five wrong ones lock both the form and the login for the window.
+    let browser = app.fresh_browser();
+    let renewed = Login {
+        password: new.to_string(),
+        app: login.app.clone(),
+        ..Login::new(&login.email, new, &login.user_id)
+    };
+    browser.login(&renewed).await;
+    let guess = |current: &str| {
+        let fields = [
+            ("current_password", current.to_string()),
+            ("new_password", "ännu en lång lösenfras".to_string()),
+            ("repeat_password", "ännu en lång lösenfras".to_string()),
+        ];
+        let browser = browser.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = browser.submit("/profil", "/profil/losenord", &fields).await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    for _ in 0..5 {
+        assert!(guess("").await.1.contains("Fyll i lösenordet du har nu."));
+    }
+    for i in 0..5 {
+        assert!(guess(&format!("gissning nummer {i}"))
+            .await
+            .1
+            .contains("stämmer inte"));
+    }
+    let (status, page) = guess(new).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("För många felaktiga försök. Vänta 15 minuter"),
+        "{page}"
+    );
+    assert_eq!(attempt(new).await, 429, "the login is locked too");
 }
 
 /// How many sessions a user has, and the actions audited for them.

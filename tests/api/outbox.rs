@@ -147,8 +147,11 @@ async fn a_message_that_cannot_be_built_is_given_up_with_the_reason() {
             let municipality = crate::helpers::test_municipality(conn)?;
             mail::enqueue(conn, &email, &municipality, &settings)?;
             email.to = "not an address".into();
+            let sealed = settings
+                .keys
+                .seal("outbox.message", &serde_json::to_string(&email).unwrap());
             diesel::update(outbox::table)
-                .set(outbox::message.eq(serde_json::to_string(&email).unwrap()))
+                .set(outbox::message.eq(sealed))
                 .execute(conn)?;
             Ok::<_, samordna::error::AppError>(())
         })

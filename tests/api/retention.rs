@@ -181,6 +181,63 @@ async fn reports_without_investigation_go_when_their_time_has_passed(app: TestAp
 
 on_both_databases!(reports_without_investigation_go_when_their_time_has_passed);
 
+/// The schedule: an instance started with retention on removes a report that is due, and with
+/// it sign-in attempts older than their window.
+async fn the_scheduled_run_removes_what_is_due(kind: Db) {
+    let first = TestApp::spawn(kind).await;
+    let teacher = first.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = first
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let (teacher, intake) = (
+        first.token_for(&teacher).await,
+        first.token_for(&intake).await,
+    );
+    let ekby = first.municipality_id("Ekby").await;
+    let old = decided(&first, &teacher, &intake, &ekby, "not_open").await;
+    decided_months_ago(&first, &old, 61).await;
+    first
+        .conn(|c| {
+            use samordna::db::schema::sign_in_attempts;
+            diesel::insert_into(sign_in_attempts::table)
+                .values((
+                    sign_in_attempts::id.eq("gammal"),
+                    sign_in_attempts::key.eq("0".repeat(64)),
+                    sign_in_attempts::at.eq(samordna::db::now() - chrono::TimeDelta::hours(1)),
+                ))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+    assert_eq!(rows_about(&first, &old).await[0], 1);
+
+    let scheduled = TestApp::spawn_on(
+        first.db.clone(),
+        first.smtp.clone(),
+        kind,
+        &[("SAMORDNA_RETENTION_HOURS", "24")],
+    )
+    .await;
+    let mut left = [1; 5];
+    for _ in 0..100 {
+        left = rows_about(&scheduled, &old).await;
+        if left == [0; 5] {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, [0; 5], "removed at start-up");
+    let attempts: i64 = scheduled
+        .conn(|c| {
+            use samordna::db::schema::sign_in_attempts;
+            sign_in_attempts::table.count().get_result(c).unwrap()
+        })
+        .await;
+    assert_eq!(attempts, 0, "old sign-in attempts swept");
+}
+
+crate::on_both_kinds!(the_scheduled_run_removes_what_is_due);
+
 #[actix_web::test]
 async fn the_command_line_lists_and_sets_retention() {
     let app = TestApp::spawn(Db::Sqlite).await;
