@@ -156,7 +156,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
     };
     use crate::schedule::sources::Address;
-    use crate::sip::store::{Consent, Participant, PlanRow, Sip};
+    use crate::sip::store::{Consent, Meeting, Participant, PlanRow, Sip};
     fn entry<R: SealedRow>() -> (&'static str, ResealTable) {
         (R::TABLE, R::reseal_table)
     }
@@ -172,6 +172,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<PlanRow>(),
         entry::<Consent>(),
         entry::<Participant>(),
+        entry::<Meeting>(),
         entry::<Address>(),
         entry::<crate::accounts::two_factor::StoredSecret>(),
         entry::<crate::accounts::two_factor::PendingSecret>(),

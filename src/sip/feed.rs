@@ -55,7 +55,7 @@ pub fn feed_for_token(
         .select((Meeting::as_select(), Sip::as_select()))
         .load::<(Meeting, Sip)>(conn)?
         .into_iter()
-        .map(|(m, s)| Ok((m, s.open(&settings.keys)?)))
+        .map(|(m, s)| Ok((m.open(&settings.keys)?, s.open(&settings.keys)?)))
         .collect::<Result<_, AppError>>()?;
     // Only meetings of SIPs whose consent covers the person today.
     let mut covered: Vec<(crate::sip::store::SipId, bool)> = Vec::new();

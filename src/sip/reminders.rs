@@ -31,7 +31,7 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
         .select((Meeting::as_select(), Sip::as_select()))
         .load::<(Meeting, Sip)>(conn)?
         .into_iter()
-        .map(|(m, s)| Ok((m, s.open(&settings.keys)?)))
+        .map(|(m, s)| Ok((m.open(&settings.keys)?, s.open(&settings.keys)?)))
         .collect::<Result<_, AppError>>()?;
     let mut sent = 0;
     for (meeting, sip) in due {

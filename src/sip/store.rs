@@ -63,6 +63,8 @@ crate::sealed_row!(Consent, consents by id: [given_by]);
 // A participant without an account may be a guardian: their name and address are sealed (for
 // staff too, so that every row is alike).
 crate::sealed_row!(Participant, participants by id: [name, email]);
+// A place may still say more than it should, and a video link lets anyone holding it join.
+crate::sealed_row!(Meeting, meetings by id: [place, video_url]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = participants)]
@@ -674,9 +676,9 @@ pub fn add_participant(
         )?;
         // Already booked meetings: an invitation to the newcomer, and the chair's copy updated.
         // Who takes part changed, not the meeting: same SEQUENCE.
-        for meeting in upcoming_meetings(conn, &sip.id)? {
+        for meeting in upcoming_meetings(conn, &settings.keys, &sip.id)? {
             invite(conn, sip, &meeting, &candidate, settings)?;
-            let meeting = touch(conn, &meeting.id)?;
+            let meeting = touch(conn, &settings.keys, &meeting.id)?;
             invitations::send(
                 conn,
                 sip,
@@ -738,7 +740,7 @@ fn remove_from_upcoming(
     diesel::update(participants::table.find(&participant.id))
         .set(participants::removed_at.eq(at))
         .execute(conn)?;
-    for meeting in upcoming_meetings(conn, &sip.id)? {
+    for meeting in upcoming_meetings(conn, &settings.keys, &sip.id)? {
         let removed = diesel::update(
             invitees::table
                 .filter(invitees::meeting_id.eq(&meeting.id))
@@ -750,7 +752,7 @@ fn remove_from_upcoming(
         if removed > 0 {
             // Who takes part changed, not the meeting: same SEQUENCE, so answers on their way
             // still count; a new DTSTAMP orders the update.
-            let meeting = touch(conn, &meeting.id)?;
+            let meeting = touch(conn, &settings.keys, &meeting.id)?;
             invitations::send(
                 conn,
                 sip,
@@ -767,14 +769,22 @@ fn remove_from_upcoming(
 
 // ---- meetings ----
 
-fn upcoming_meetings(conn: &mut AnyConnection, sip: &SipId) -> Result<Vec<Meeting>, AppError> {
-    Ok(meetings::table
+fn upcoming_meetings(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &SipId,
+) -> Result<Vec<Meeting>, AppError> {
+    let rows: Vec<Meeting> = meetings::table
         .filter(meetings::sip_id.eq(sip))
         .filter(meetings::cancelled_at.is_null())
         .filter(meetings::starts_at.gt(now()))
         .order(meetings::starts_at)
         .select(Meeting::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|m| m.open(keys))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The token of a participant's RSVP link for a meeting: derived, so every message about the
@@ -815,19 +825,20 @@ fn invite(
 }
 
 /// Re-reads a meeting inside the current transaction.
-fn reload(conn: &mut AnyConnection, id: &MeetingId) -> Result<Meeting, AppError> {
-    Ok(meetings::table
+fn reload(conn: &mut AnyConnection, keys: &Keyring, id: &MeetingId) -> Result<Meeting, AppError> {
+    let meeting: Meeting = meetings::table
         .find(id)
         .select(Meeting::as_select())
-        .first(conn)?)
+        .first(conn)?;
+    Ok(meeting.open(keys)?)
 }
 
 /// Marks a change of who takes part: a new DTSTAMP, the same SEQUENCE.
-fn touch(conn: &mut AnyConnection, id: &MeetingId) -> Result<Meeting, AppError> {
+fn touch(conn: &mut AnyConnection, keys: &Keyring, id: &MeetingId) -> Result<Meeting, AppError> {
     diesel::update(meetings::table.find(id))
         .set(meetings::updated_at.eq(now()))
         .execute(conn)?;
-    reload(conn, id)
+    reload(conn, keys, id)
 }
 
 /// Books a meeting and invites every participant. Needs a valid consent.
@@ -868,7 +879,7 @@ pub fn schedule_meeting(
             reminder_sent_at: None,
         };
         diesel::insert_into(meetings::table)
-            .values(&meeting)
+            .values(&meeting.clone().seal(&settings.keys))
             .execute(conn)?;
         // Only those the consent covers today (a consent may have run out since the last
         // background pass).
@@ -899,7 +910,9 @@ pub fn meeting_for_caseworker(
         .find(id)
         .select(Meeting::as_select())
         .first(conn)
-        .optional()?;
+        .optional()?
+        .map(|m: Meeting| m.open(keys))
+        .transpose()?;
     let sip_id = meeting
         .as_ref()
         .map_or_else(|| SipId(String::new()), |m| m.sip_id.clone());
@@ -929,8 +942,8 @@ pub fn reschedule(
         .set((
             meetings::starts_at.eq(valid.starts_at),
             meetings::minutes.eq(valid.minutes),
-            meetings::place.eq(&valid.place),
-            meetings::video_url.eq(&valid.video_url),
+            meetings::place.eq(settings.keys.seal("meetings.place", &valid.place)),
+            meetings::video_url.eq(settings.keys.seal("meetings.video_url", &valid.video_url)),
             meetings::reminder_sent_at.eq(None::<NaiveDateTime>),
             meetings::sequence.eq(meetings::sequence + 1),
             meetings::updated_at.eq(now()),
@@ -958,7 +971,7 @@ pub fn reschedule(
             ))
             .execute(conn)?;
         }
-        let moved = reload(conn, &meeting.id)?;
+        let moved = reload(conn, &settings.keys, &meeting.id)?;
         record(
             conn,
             actor,
@@ -995,7 +1008,7 @@ pub fn cancel(
         if changed == 0 {
             return Err(AppError::Conflict("Mötet är redan inställt.".into()));
         }
-        let cancelled = reload(conn, &meeting.id)?;
+        let cancelled = reload(conn, &settings.keys, &meeting.id)?;
         record(
             conn,
             actor,
@@ -1035,11 +1048,14 @@ fn set_answer(
 ) -> Result<Applied, AppError> {
     write_tx(conn, |conn| {
         // Decided on the meeting as it is now, inside the transaction.
-        let current = reload(conn, &meeting.id)?;
-        if current.cancelled_at.is_some() {
+        let (current_sequence, cancelled_at): (i32, Option<NaiveDateTime>) = meetings::table
+            .find(&meeting.id)
+            .select((meetings::sequence, meetings::cancelled_at))
+            .first(conn)?;
+        if cancelled_at.is_some() {
             return Err(AppError::Conflict("Mötet är inställt.".into()));
         }
-        if sequence < current.sequence {
+        if sequence < current_sequence {
             return Ok(Applied::Stale);
         }
         diesel::update(
@@ -1078,6 +1094,7 @@ fn set_answer(
 /// The meeting an RSVP link answers for, if the token is real and still in use.
 pub fn find_by_token(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     token: &str,
 ) -> Result<Option<(Meeting, Invitee)>, AppError> {
     let hash = crate::secrets::hash_token(token);
@@ -1088,16 +1105,19 @@ pub fn find_by_token(
         .select((Meeting::as_select(), Invitee::as_select()))
         .first(conn)
         .optional()?;
-    Ok(found)
+    found
+        .map(|(m, i)| Ok((m.open(keys)?, i)))
+        .transpose()
 }
 
 /// Answers through an RSVP link: the token can answer only for its own participant and meeting.
 pub fn answer_by_token(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     token: &str,
     answer: Answer,
 ) -> Result<Meeting, AppError> {
-    let (meeting, invitee) = find_by_token(conn, token)?.ok_or(AppError::NotFound)?;
+    let (meeting, invitee) = find_by_token(conn, keys, token)?.ok_or(AppError::NotFound)?;
     if meeting.starts_at <= now() {
         return Err(AppError::Conflict(
             "Mötet har redan börjat, så svaret kan inte ändras längre.".into(),
@@ -1207,7 +1227,7 @@ pub fn list_for_caseworker(
     let mut out = Vec::with_capacity(all.len());
     for sip in all {
         let sip = sip.open(keys)?;
-        let next_meeting = upcoming_meetings(conn, &sip.id)?.into_iter().next();
+        let next_meeting = upcoming_meetings(conn, keys, &sip.id)?.into_iter().next();
         let booked_ever: i64 = meetings::table
             .filter(meetings::sip_id.eq(&sip.id))
             .filter(meetings::cancelled_at.is_null())
@@ -1293,6 +1313,7 @@ pub fn overview(
         .load(conn)?;
     let mut meetings_with = Vec::new();
     for m in all_meetings {
+        let m = m.open(keys)?;
         let invited = invitations::active_invitees(conn, keys, &m.id)?;
         meetings_with.push((m, invited));
     }
@@ -1490,10 +1511,7 @@ pub fn book_follow_up(
             "Uppföljningsmötet är redan bokat.".into(),
         ));
     }
-    let last: Meeting = meetings::table
-        .find(&plan.meeting_id)
-        .select(Meeting::as_select())
-        .first(conn)?;
+    let last = reload(conn, &settings.keys, &MeetingId(plan.meeting_id.clone()))?;
     let time = deadlines::local(last.starts_at).time();
     let input = MeetingInput {
         starts_at: plan
@@ -1656,7 +1674,10 @@ pub fn sips_of_participant(
             .filter(invitees::removed_at.is_null())
             .order(meetings::starts_at)
             .select((Meeting::as_select(), Invitee::as_select()))
-            .load(conn)?;
+            .load::<(Meeting, Invitee)>(conn)?
+            .into_iter()
+            .map(|(m, i)| Ok((m.open(keys)?, i)))
+            .collect::<Result<_, AppError>>()?;
         out.push((sip, upcoming));
     }
     record(

@@ -55,9 +55,9 @@ async fn get_answer(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let token = path.into_inner();
+    let (token, keys) = (path.into_inner(), state.settings.keys.clone());
     let (meeting, invitee) = state
-        .db(move |conn| store::find_by_token(conn, &token))
+        .db(move |conn| store::find_by_token(conn, &keys, &token))
         .await?
         .ok_or(AppError::NotFound)?;
     render(StatusCode::OK, &page(&req, user, &meeting, &invitee, false))
@@ -81,10 +81,11 @@ async fn post_answer(
         Ok(a) if a != Answer::NoAnswer => a,
         _ => return Err(AppError::BadRequest("Välj ett av svaren.".into()).into()),
     };
+    let keys = state.settings.keys.clone();
     let (meeting, invitee) = state
         .db(move |conn| {
-            store::answer_by_token(conn, &token, answer)?;
-            store::find_by_token(conn, &token)?.ok_or(AppError::NotFound)
+            store::answer_by_token(conn, &keys, &token, answer)?;
+            store::find_by_token(conn, &keys, &token)?.ok_or(AppError::NotFound)
         })
         .await?;
     render(StatusCode::OK, &page(&req, user, &meeting, &invitee, true))

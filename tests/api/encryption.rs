@@ -28,6 +28,8 @@ const CALENDAR: &str = "http://127.0.0.1:9/hemlig-kalender-7Qx.ics";
 /// A guardian invited to the SIP meeting without an account.
 const GUEST: &str = "Vårdnadshavare Gästsson";
 const GUEST_EMAIL: &str = "gast.gastsson@familj.test";
+/// A video meeting's link: whoever holds it can join.
+const MEETING_LINK: &str = "https://video.ekby.test/m/8c1f2e7a";
 
 /// Every column that holds a child's data, free text or another secret, as `table.column`.
 /// Each must hold only sealed values (or NULL).
@@ -65,6 +67,8 @@ const SEALED: &[&str] = &[
     "outbox.message",
     "participants.name",
     "participants.email",
+    "meetings.place",
+    "meetings.video_url",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -317,7 +321,8 @@ async fn start_sip(app: &TestApp, p: &People) -> String {
         app,
         &format!("/api/v1/sips/{id}/meetings"),
         &p.caseworker,
-        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4",
+               "video_url": MEETING_LINK}),
     )
     .await;
     assert_eq!(status, 201, "{meeting}");
@@ -347,6 +352,7 @@ const CLEAR: &[&str] = &[
     GUARDIAN,
     GUEST,
     GUEST_EMAIL,
+    MEETING_LINK,
     "Hemliga vägen",
     "Björkskolan",
     "Barnet är rädd för pappa",
@@ -611,7 +617,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 15, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 16, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {
