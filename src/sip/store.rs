@@ -1105,9 +1105,7 @@ pub fn find_by_token(
         .select((Meeting::as_select(), Invitee::as_select()))
         .first(conn)
         .optional()?;
-    found
-        .map(|(m, i)| Ok((m.open(keys)?, i)))
-        .transpose()
+    found.map(|(m, i)| Ok((m.open(keys)?, i))).transpose()
 }
 
 /// Answers through an RSVP link: the token can answer only for its own participant and meeting.

@@ -588,6 +588,7 @@ async fn session_ids(app: &TestApp, user_id: &str) -> (i64, Vec<String>) {
 }
 
 on_both_databases!(
+    a_busy_session_ends_after_its_lifetime,
     changing_the_password_ends_every_session,
     repeated_failures_are_throttled_without_telling_whether_the_account_exists,
     login_and_logout_through_the_form,
@@ -626,6 +627,37 @@ async fn an_idle_session_expires_with_a_clear_message() {
         page.contains("Du har varit inaktiv en stund och har loggats ut"),
         "{page}"
     );
+}
+
+/// A session in use all the time still ends after its absolute lifetime (12 hours by default),
+/// and one a minute younger does not.
+async fn a_busy_session_ends_after_its_lifetime(app: TestApp) {
+    let login = app.add_user("socialtjanst", &[Role::Caseworker]).await;
+    app.login(&login).await;
+    let started = |minutes_ago: i64| {
+        let user_id = login.user_id.clone();
+        app.conn(move |conn| {
+            use diesel::prelude::*;
+            use samordna::db::schema::sessions;
+            let now = samordna::db::now();
+            diesel::update(sessions::table.filter(sessions::user_id.eq(user_id)))
+                .set((
+                    sessions::created_at.eq(now - chrono::TimeDelta::minutes(minutes_ago)),
+                    sessions::last_seen_at.eq(now),
+                ))
+                .execute(conn)
+                .unwrap();
+        })
+    };
+    let status = || async {
+        let response = app.client.get(app.url("/sip")).send().await.unwrap();
+        response.status().as_u16()
+    };
+    started(12 * 60 - 1).await;
+    assert_eq!(status().await, 200, "eleven hours and 59 minutes");
+    started(12 * 60 + 1).await;
+    assert_eq!(status().await, 303, "twelve hours and a minute");
+    assert!(!app.page("/").await.contains("Välkommen"));
 }
 
 #[actix_web::test]
