@@ -185,11 +185,13 @@ fn owner(
 /// entry whose object names no municipality belongs to the actor's.
 pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppError> {
     conn.transaction(|conn| {
-        let municipality = owner(conn, event.object_type, event.object_id)?
-            .or_else(|| event.actor.municipality.clone());
+        // The write comes first: on SQLite a transaction that read before writing cannot wait
+        // for another writer and fails at once as busy.
         diesel::update(audit_head::table.find(1))
             .set(audit_head::last_seq.eq(audit_head::last_seq + 1))
             .execute(conn)?;
+        let municipality = owner(conn, event.object_type, event.object_id)?
+            .or_else(|| event.actor.municipality.clone());
         let (seq, prev_hash): (i64, String) = audit_head::table
             .find(1)
             .select((audit_head::last_seq, audit_head::last_hash))

@@ -205,7 +205,38 @@ async fn entries_belong_to_the_municipality_whose_data_they_are_about(app: TestA
     assert!(!there.contains(&teacher.email) && !there.contains(&officer_there.email));
 }
 
+/// Reads that are audited, sent in parallel, all succeed: each entry is written after the trail's
+/// head is taken (on SQLite a transaction that reads first cannot wait for another writer).
+async fn audited_reads_in_parallel_all_succeed(app: TestApp) {
+    let officer = app.add_user("socialtjanst", &[Role::Intake]).await;
+    let token = app.token_for(&officer).await;
+    let mut readers = Vec::new();
+    for _ in 0..6 {
+        let (client, url, token) = (
+            reqwest::Client::new(),
+            app.url("/api/v1/intake"),
+            token.clone(),
+        );
+        readers.push(actix_web::rt::spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..25 {
+                let response = client.get(&url).bearer_auth(&token).send().await.unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        }));
+    }
+    let mut statuses = Vec::new();
+    for reader in readers {
+        statuses.extend(reader.await.unwrap());
+    }
+    assert_eq!(statuses, vec![200; 150]);
+    let verdict = app.conn(|conn| audit::verify(conn).unwrap()).await;
+    assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
+}
+
 on_both_databases!(
+    audited_reads_in_parallel_all_succeed,
     the_trail_is_append_only_and_tampering_is_detected,
     entries_belong_to_the_municipality_whose_data_they_are_about,
 );
