@@ -128,14 +128,13 @@ fn owner(
     conn: &mut AnyConnection,
     object_type: &str,
     object_id: Option<&str>,
-) -> QueryResult<Option<MunicipalityId>> {
-    use crate::db::schema::{
-        api_tokens, investigations, meetings, municipalities, organisations, reports, sips, users,
-    };
+) -> Result<Option<MunicipalityId>, AppError> {
+    use crate::accounts::{tokens, OrganisationId, UserId};
+    use crate::db::schema::{investigations, meetings, municipalities, reports, sips};
     let Some(id) = object_id else {
         return Ok(None);
     };
-    match object_type {
+    Ok(match object_type {
         "report" => reports::table
             .find(id)
             .select(reports::municipality_id)
@@ -153,27 +152,19 @@ fn owner(
             .filter(meetings::id.eq(id))
             .select(sips::municipality_id)
             .first(conn),
-        "user" => users::table
-            .inner_join(organisations::table)
-            .filter(users::id.eq(id))
-            .select(organisations::municipality_id)
-            .first(conn),
-        "api_token" => api_tokens::table
-            .inner_join(organisations::table)
-            .filter(api_tokens::id.eq(id))
-            .select(organisations::municipality_id)
-            .first(conn),
-        "organisation" => organisations::table
-            .find(id)
-            .select(organisations::municipality_id)
-            .first(conn),
         "municipality" => municipalities::table
             .find(id)
             .select(municipalities::id)
             .first(conn),
+        "user" => return crate::accounts::municipality_of_user(conn, &UserId(id.into())),
+        "organisation" => {
+            let organisation = OrganisationId(id.into());
+            return crate::accounts::municipality_of_organisation(conn, &organisation);
+        }
+        "api_token" => return tokens::municipality_of(conn, &tokens::TokenId(id.into())),
         _ => return Ok(None),
     }
-    .optional()
+    .optional()?)
 }
 
 /// Appends an entry. Runs in the caller's transaction when there is one, so the entry is written
@@ -217,9 +208,8 @@ pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppErr
         diesel::update(audit_head::table.find(1))
             .set(audit_head::last_hash.eq(&entry.hash))
             .execute(conn)?;
-        Ok::<_, diesel::result::Error>(seq)
+        Ok::<_, AppError>(seq)
     })
-    .map_err(AppError::from)
 }
 
 /// What `audit verify` found.

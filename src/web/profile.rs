@@ -159,17 +159,22 @@ async fn get_profile(
     .await
 }
 
-/// Back to the profile with what was saved, or the page again with the mistakes.
+/// Where the profile says what was saved (`sparat` in [`get_profile`]).
+fn saved(what: &str) -> String {
+    format!("/profil?sparat={what}#upptagen")
+}
+
+/// On to `done` when the change went through, or the profile again with the mistakes.
 async fn done_or_again(
     req: &HttpRequest,
     state: &AppState,
     user: AuthUser,
     result: Result<(), AppError>,
-    saved: &str,
+    done: String,
     shown: Shown,
 ) -> Result<HttpResponse, PageError> {
     match result {
-        Ok(()) => Ok(see_other(format!("/profil?sparat={saved}#upptagen"))),
+        Ok(()) => Ok(see_other(done)),
         Err(AppError::Invalid(errors)) => {
             let shown = Shown {
                 errors: FormErrors(errors),
@@ -204,7 +209,7 @@ async fn post_hours(
         typed_hours: Some(input),
         ..Default::default()
     };
-    done_or_again(&req, &state, user, result, "arbetstid", shown).await
+    done_or_again(&req, &state, user, result, saved("arbetstid"), shown).await
 }
 
 #[derive(serde::Deserialize)]
@@ -235,7 +240,15 @@ async fn post_address(
         typed_url: form.url,
         ..Default::default()
     };
-    done_or_again(&req, &state, user, result.map(|_| ()), "kalender", shown).await
+    done_or_again(
+        &req,
+        &state,
+        user,
+        result.map(|_| ()),
+        saved("kalender"),
+        shown,
+    )
+    .await
 }
 
 /// An uploaded `.ics` file (multipart form with `csrf_token` and `file`).
@@ -278,7 +291,7 @@ async fn post_file(
         &state,
         user,
         result.map(|_| ()),
-        "fil",
+        saved("fil"),
         Shown::default(),
     )
     .await
@@ -354,17 +367,8 @@ async fn post_password(
             outcome
         })
         .await;
-    match result {
-        Ok(()) => Ok(see_other("/login?losenord=bytt".into())),
-        Err(AppError::Invalid(errors)) => {
-            let shown = Shown {
-                errors: FormErrors(errors),
-                ..Default::default()
-            };
-            show(&req, &state, user, StatusCode::UNPROCESSABLE_ENTITY, shown).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done = "/login?losenord=bytt".to_string();
+    done_or_again(&req, &state, user, result, done, Shown::default()).await
 }
 
 /// New recovery codes, shown once; the old ones stop working.

@@ -416,7 +416,6 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     assert!(stored.len() >= 3);
     for (recipient, message) in &stored {
         assert!(recipient.starts_with("enc1:") && message.starts_with("enc1:"));
-        assert!(!recipient.contains("@") && !message.contains(&officer.email));
     }
     let verdict = app
         .conn(|conn| samordna::audit::verify(conn).unwrap())

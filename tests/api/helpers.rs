@@ -578,6 +578,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The status the login form answers this browser with for `email` and `password` (303
+    /// signed in, 401 wrong, 429 throttled); the second step, if any, is not taken.
+    pub async fn sign_in_status(&self, email: &str, password: &str) -> u16 {
+        let fields = [("email", email), ("password", password), ("next", "/")];
+        self.submit("/login", "/login", &fields)
+            .await
+            .status()
+            .as_u16()
+    }
+
     /// Logs in through the login form, and for roles that need it through the second step
     /// (setting up the app on the first login); panics if it fails.
     pub async fn login(&self, login: &Login) {

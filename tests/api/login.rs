@@ -256,18 +256,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(kind: Db) {
     let login = app.add_user("skola", &[Role::Reporter]).await;
     let attempt = |forwarded_for: &str, email: String, password: &str| {
         let (browser, password) = (app.through_proxy(forwarded_for), password.to_string());
-        async move {
-            let fields = [
-                ("email", email.as_str()),
-                ("password", &password),
-                ("next", "/"),
-            ];
-            browser
-                .submit("/login", "/login", &fields)
-                .await
-                .status()
-                .as_u16()
-        }
+        async move { browser.sign_in_status(&email, &password).await }
     };
     // Twenty guesses at twenty addresses (so no account reaches its own limit of five).
     for i in 0..20 {
@@ -302,31 +291,14 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit(kind: Db) {
     let login = direct.add_user("skola", &[Role::Reporter]).await;
     for i in 0..20 {
         let browser = direct.through_proxy(&format!("198.51.100.{i}"));
-        let fields = [
-            ("email", format!("gissning{i}@skola.test")),
-            ("password", "fel-lösenord".into()),
-        ];
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(
-            browser
-                .submit("/login", "/login", &fields)
-                .await
-                .status()
-                .as_u16(),
-            401
-        );
+        let status = browser
+            .sign_in_status(&format!("gissning{i}@skola.test"), "fel-lösenord")
+            .await;
+        assert_eq!(status, 401);
     }
     let browser = direct.through_proxy("198.51.100.99");
-    let fields = [
-        ("email", login.email.as_str()),
-        ("password", &login.password),
-    ];
     assert_eq!(
-        browser
-            .submit("/login", "/login", &fields)
-            .await
-            .status()
-            .as_u16(),
+        browser.sign_in_status(&login.email, &login.password).await,
         429
     );
 }
@@ -371,16 +343,8 @@ async fn limits_hold_across_instances_and_parallel_guesses(kind: Db) {
     statuses.sort();
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429]);
     let right = |app: &TestApp| {
-        let browser = app.fresh_browser();
-        let (email, password) = (login.email.clone(), login.password.clone());
-        async move {
-            let fields = [("email", email.as_str()), ("password", &password)];
-            browser
-                .submit("/login", "/login", &fields)
-                .await
-                .status()
-                .as_u16()
-        }
+        let (browser, login) = (app.fresh_browser(), &login);
+        async move { browser.sign_in_status(&login.email, &login.password).await }
     };
     assert_eq!(right(&b).await, 429, "locked on the other instance too");
 
@@ -499,14 +463,7 @@ async fn changing_the_password_ends_every_session(app: TestApp) {
             login.email.clone(),
             password.to_string(),
         );
-        async move {
-            let fields = [("email", email.as_str()), ("password", &password)];
-            browser
-                .submit("/login", "/login", &fields)
-                .await
-                .status()
-                .as_u16()
-        }
+        async move { browser.sign_in_status(&email, &password).await }
     };
     assert_eq!(
         attempt(&login.password).await,
