@@ -54,8 +54,10 @@ enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Read one e-mail (RFC 822) on standard input and record the calendar reply it carries:
-    /// for a mail server's pipe delivery to the organizer mailbox. Exits 65 (EX_DATAERR) with the
-    /// reason when the message is not a usable reply, so the mail server bounces or logs it.
+    /// for a mail server's pipe delivery to the organizer mailbox. Exits 0 when the message was
+    /// read (`recorded`, `stale`, or `cancelled` when the meeting has been cancelled since), 65
+    /// (EX_DATAERR) with the reason when the message is not a usable reply, so the mail server
+    /// bounces or logs it, and 1 only when the service itself fails (the database).
     IngestMail,
 }
 
@@ -410,12 +412,18 @@ fn run_command(
                 .read_to_end(&mut raw)
                 .map_err(|e| format!("cannot read the message on standard input: {e}"))?;
             match crate::sip::inbound::ingest(conn, &settings.keys, &raw) {
-                Ok(crate::sip::store::Applied::Recorded) => {
-                    println!("Reply recorded.");
-                    Ok(0)
-                }
-                Ok(crate::sip::store::Applied::Stale) => {
-                    println!("Reply ignored: it answers an older version of the meeting.");
+                Ok(applied) => {
+                    use crate::sip::store::Applied;
+                    println!(
+                        "{}: {}",
+                        applied.as_str(),
+                        match applied {
+                            Applied::Recorded => "the reply was recorded.",
+                            Applied::Stale =>
+                                "the reply answers an older version of the meeting; ignored.",
+                            Applied::Cancelled => "the meeting has been cancelled; ignored.",
+                        }
+                    );
                     Ok(0)
                 }
                 Err(crate::sip::inbound::InboundError::Storage(e)) => Err(explain(e)),

@@ -248,10 +248,17 @@ impl ResponseError for PageError {
             s if s.is_client_error() => "Något behöver rättas",
             _ => "Något gick fel",
         };
-        let page = ErrorPage {
-            title,
-            message: self.0.user_message(),
+        let message = match &self.0 {
+            // No form to show the fields' messages beside (input refused before any handler
+            // ran, see `crate::input`): the page says them.
+            AppError::Invalid(errors) if !errors.is_empty() => errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.user_message(),
         };
+        let page = ErrorPage { title, message };
         let body = page
             .render()
             .unwrap_or_else(|_| "Något gick fel.".to_string());

@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod input;
 pub mod mail;
 pub mod personnummer;
 pub mod reports;

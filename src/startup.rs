@@ -64,6 +64,7 @@ pub fn start(
     let https = state.settings.base_url.scheme() == "https";
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::input::refuse_nul))
             .wrap(from_fn(crate::web::csrf::check_origin))
             .wrap(security_headers(https))
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())

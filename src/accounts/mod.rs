@@ -108,7 +108,8 @@ impl AuthUser {
     }
 }
 
-/// Trims and checks a required text field.
+/// Trims and checks a required one-line text field (a name or a title): filled in, no line
+/// breaks or other control characters, at most 200 characters.
 pub(crate) fn required(
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -118,6 +119,8 @@ pub(crate) fn required(
     let value = value.trim();
     if value.is_empty() {
         errors.push(FieldError::new(field, format!("Fyll i {what}.")));
+    } else if crate::input::has_control(value) {
+        crate::input::check_name(errors, field, value);
     } else if value.chars().count() > 200 {
         errors.push(FieldError::new(
             field,
@@ -409,7 +412,7 @@ pub fn add_user(
         )?;
         crate::mail::enqueue(
             conn,
-            &welcome_email(&user, settings),
+            &welcome_email(&user, settings)?,
             &municipality,
             settings,
         )?;
@@ -419,13 +422,12 @@ pub fn add_user(
 
 /// Tells a new user where to log in. Like every email from the service, it says nothing about
 /// any child.
-pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::mail::Email {
-    crate::mail::Email {
-        to: format!(
-            "{} <{}>",
-            user.name.replace(['<', '>', '"'], ""),
-            user.email
-        ),
+pub fn welcome_email(
+    user: &User,
+    settings: &crate::config::Settings,
+) -> Result<crate::mail::Email, AppError> {
+    Ok(crate::mail::Email {
+        to: crate::mail::recipient(&user.name, &user.email)?,
         subject: "Du har ett konto i Samordna".into(),
         text: format!(
             "Hej {name}!\n\n\
@@ -441,7 +443,7 @@ pub fn welcome_email(user: &User, settings: &crate::config::Settings) -> crate::
         ),
         html: None,
         calendar: None,
-    }
+    })
 }
 
 pub fn find_user_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<User>, AppError> {

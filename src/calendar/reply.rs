@@ -32,6 +32,10 @@ pub enum ReplyError {
     Missing(&'static str),
     #[error("unknown PARTSTAT {0:?}")]
     UnknownPartStat(String),
+    /// A UID or address with a NUL or another control character matches no meeting, and
+    /// PostgreSQL cannot even look one up.
+    #[error("the reply's {0} holds a control character")]
+    ControlCharacter(&'static str),
 }
 
 /// Reverses RFC 5545 TEXT escaping: `\\`, `\,`, `\;`, `\n`/`\N`.
@@ -97,6 +101,9 @@ pub fn parse_reply(text: &str) -> Result<Reply, ReplyError> {
         .map(unescape)
         .filter(|u| !u.trim().is_empty())
         .ok_or(ReplyError::Missing("UID"))?;
+    if crate::input::has_control(&uid) {
+        return Err(ReplyError::ControlCharacter("UID"));
+    }
     let sequence = value(&event.properties, "SEQUENCE")
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
@@ -117,6 +124,9 @@ pub fn parse_reply(text: &str) -> Result<Reply, ReplyError> {
         })
         .filter(|a| a.contains('@'))
         .ok_or(ReplyError::Missing("ATTENDEE address"))?;
+    if crate::input::has_control(&address) {
+        return Err(ReplyError::ControlCharacter("ATTENDEE address"));
+    }
     let partstat_text = param(attendee, "PARTSTAT").ok_or(ReplyError::Missing("PARTSTAT"))?;
     let partstat = PartStat::parse(partstat_text)
         .ok_or_else(|| ReplyError::UnknownPartStat(partstat_text.to_string()))?;
@@ -191,6 +201,10 @@ mod tests {
             parse_reply("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n"),
             Err(ReplyError::Unparseable(_))
         ));
+        assert_eq!(
+            parse_reply(&OUTLOOK.replace("UID:sip-meeting-1", "UID:sip\0meeting-1")),
+            Err(ReplyError::ControlCharacter("UID"))
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod worker;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::MunicipalityId;
@@ -33,10 +34,12 @@ text_enum!(
 );
 
 /// A message to send. Stored as JSON in the outbox, so the worker sends exactly what was queued.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Email {
-    /// One recipient, as `Name <address>` or a bare address.
-    pub to: String,
+    /// One recipient, name and address kept apart (see [`recipient`]): lettre quotes or encodes
+    /// the name as RFC 5322 and RFC 2047 say when it writes the header.
+    #[serde(with = "mailbox_parts")]
+    pub to: Mailbox,
     pub subject: String,
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,40 +58,55 @@ pub struct CalendarPart {
     pub ics: String,
 }
 
-/// The HTML twin of a plain-text message: escaped, paragraphs kept, addresses made links.
-pub fn html_from_text(text: &str) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let line = |l: &str| {
-        l.split(' ')
-            .map(|word| {
-                if word.starts_with("https://") || word.starts_with("http://") {
-                    format!("<a href=\"{0}\">{0}</a>", escape(word))
-                } else {
-                    escape(word)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let paragraphs: Vec<String> = text
-        .trim()
-        .split("\n\n")
-        .map(|p| {
-            format!(
-                "<p>{}</p>",
-                p.lines().map(line).collect::<Vec<_>>().join("<br>")
-            )
-        })
+/// The recipient `name <address>`, built from its parts: any printable name is carried as it is
+/// (lettre quotes or encodes it when it writes the header), so a name is never parsed back out of
+/// a string. Control characters cannot be carried in a header; names are refused with them at
+/// input, and any that an older row still holds are turned into spaces here. Fails (without
+/// naming the address: errors are logged) only when the address itself is not one.
+pub fn recipient(name: &str, address: &str) -> Result<Mailbox, AppError> {
+    let email = address.trim().parse::<lettre::Address>().map_err(|_| {
+        AppError::internal("cannot queue mail: the recipient's address is not a valid address")
+    })?;
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    format!(
-        "<!doctype html><html lang=\"sv\"><body>{}</body></html>",
-        paragraphs.join("\n")
-    )
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Mailbox::new((!name.is_empty()).then_some(name), email))
+}
+
+/// How a recipient is shown on the admins' outbox page: the name and address as typed.
+pub fn recipient_label(to: &Mailbox) -> String {
+    match &to.name {
+        Some(name) => format!("{name} <{}>", to.email),
+        None => to.email.to_string(),
+    }
+}
+
+/// The recipient in the outbox's JSON as `{"name": …, "email": …}`, so nothing has to be parsed
+/// back out of a header string. Reading also takes the older form, one `Name <address>` string.
+mod mailbox_parts {
+    use lettre::message::Mailbox;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Parts<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+        email: &'a str,
+    }
+
+    pub fn serialize<S: Serializer>(to: &Mailbox, serializer: S) -> Result<S::Ok, S::Error> {
+        Parts {
+            name: to.name.as_deref(),
+            email: to.email.as_ref(),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Mailbox, D::Error> {
+        Mailbox::deserialize(deserializer)
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -118,7 +136,8 @@ crate::sealed_row!(OutboxMessage, outbox by id: [recipient, message]);
 
 impl OutboxMessage {
     pub fn email(&self) -> Result<Email, AppError> {
-        serde_json::from_str(&self.message).map_err(AppError::internal)
+        serde_json::from_str(&self.message)
+            .map_err(|e| AppError::internal(format!("the queued message cannot be read: {e}")))
     }
 }
 
@@ -130,10 +149,6 @@ pub fn enqueue(
     municipality: &MunicipalityId,
     settings: &crate::config::Settings,
 ) -> Result<OutboxId, AppError> {
-    email
-        .to
-        .parse::<lettre::message::Mailbox>()
-        .map_err(|e| AppError::internal(format!("cannot queue mail to {:?}: {e}", email.to)))?;
     let id = OutboxId::generate();
     let at = now();
     diesel::insert_into(outbox::table)
@@ -142,7 +157,7 @@ pub fn enqueue(
                 message_id: format!("<{id}@{}>", settings.mail_from.email.domain()),
                 id: id.clone(),
                 created_at: at,
-                recipient: email.to.clone(),
+                recipient: recipient_label(&email.to),
                 subject: email.subject.clone(),
                 message: serde_json::to_string(email).map_err(AppError::internal)?,
                 status: OutboxStatus::Queued,
@@ -199,12 +214,52 @@ pub fn counts(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn html_twin_escapes_and_links() {
-        let html = super::html_from_text("Hej <du>!\n\nSvara: https://x.test/svar/a&b\nTack");
-        assert!(html.contains("<p>Hej &lt;du&gt;!</p>"));
-        assert!(html.contains(
-            "<a href=\"https://x.test/svar/a&amp;b\">https://x.test/svar/a&amp;b</a><br>Tack"
-        ));
+    fn a_recipient_keeps_any_printable_name_and_reads_back_from_the_outbox() {
+        for name in [
+            "Sara Lind (mamma)",
+            "Lind, Sara [vårdnadshavare]",
+            "Sara: mamma; pappa @ hemma \\ \"Lind\"",
+            "Åsa Öberg-Ängström",
+            &"Långt namn med ÅÄÖ ".repeat(10),
+        ] {
+            let to = recipient(name, "Sara@Example.test").unwrap();
+            assert_eq!(to.name.as_deref(), Some(name.trim()));
+            let email = Email {
+                to,
+                subject: "Ämne".into(),
+                text: "Hej".into(),
+                html: None,
+                calendar: None,
+            };
+            let stored = serde_json::to_string(&email).unwrap();
+            let back: Email = serde_json::from_str(&stored).unwrap();
+            assert_eq!(back, email, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_recipient_without_a_name_or_with_control_characters() {
+        let to = recipient("  ", "kim@skola.test").unwrap();
+        assert_eq!(to.name, None);
+        let to = recipient("Kim\r\nBcc: x@evil.test\0", "kim@skola.test").unwrap();
+        assert_eq!(to.name.as_deref(), Some("Kim Bcc: x@evil.test"));
+        let error = recipient("Kim", "kim.at.skola.test")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !error.contains("kim"),
+            "the address is not in the error: {error}"
+        );
+    }
+
+    #[test]
+    fn an_outbox_row_written_before_names_were_kept_apart_still_reads() {
+        let old = r#"{"to":"Kim Lind <kim@skola.test>","subject":"s","text":"t"}"#;
+        let email: Email = serde_json::from_str(old).unwrap();
+        assert_eq!(email.to.name.as_deref(), Some("Kim Lind"));
+        assert_eq!(email.to.email.to_string(), "kim@skola.test");
     }
 }

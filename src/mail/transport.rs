@@ -61,13 +61,9 @@ impl Transport {
 /// the shape calendar clients need: `multipart/mixed` › `multipart/alternative` [`text/plain`,
 /// `text/html`, `text/calendar; method=…`] plus the same calendar as an `invite.ics` attachment.
 pub fn build_message(email: &Email, from: &Mailbox, message_id: &str) -> Result<Message, String> {
-    let to: Mailbox = email
-        .to
-        .parse()
-        .map_err(|e| format!("bad recipient {:?}: {e}", email.to))?;
     let builder = Message::builder()
         .from(from.clone())
-        .to(to)
+        .to(email.to.clone())
         .subject(&email.subject)
         .message_id(Some(message_id.to_string()));
     let text = SinglePart::builder()
@@ -128,7 +124,7 @@ mod calendar_mail_tests {
     fn an_invitation_has_the_shape_calendar_clients_need() {
         let ics = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nSUMMARY:SIP-möte\r\nEND:VCALENDAR\r\n";
         let email = Email {
-            to: "Kim Lind <kim@skola.test>".into(),
+            to: crate::mail::recipient("Kim Lind", "kim@skola.test").unwrap(),
             subject: "Inbjudan: SIP-möte (ref SIP-4KX9)".into(),
             text: "Hej".into(),
             html: Some("<p>Hej</p>".into()),

@@ -109,6 +109,24 @@ pub fn mark_failed(
     Ok(())
 }
 
+/// `error` with every mention of `address` (in any case) replaced by `(mottagaren)`.
+fn without_address(error: &str, address: &lettre::Address) -> String {
+    let address = AsRef::<str>::as_ref(address).to_lowercase();
+    let lower = error.to_lowercase();
+    if address.is_empty() || !lower.contains(&address) || lower.len() != error.len() {
+        return error.replace(address.as_str(), "(mottagaren)");
+    }
+    let mut out = String::with_capacity(error.len());
+    let mut rest = 0;
+    for (at, _) in lower.match_indices(&address) {
+        out.push_str(&error[rest..at]);
+        out.push_str("(mottagaren)");
+        rest = at + address.len();
+    }
+    out.push_str(&error[rest..]);
+    out
+}
+
 /// Sends one due message, if there is one. Returns whether it found one.
 pub async fn send_one(
     pool: &DbPool,
@@ -121,16 +139,25 @@ pub async fn send_one(
     let Some(message) = claimed else {
         return Ok(false);
     };
-    let outcome = match message
-        .email()
+    let email = message.email();
+    let outcome = match email
+        .as_ref()
         .map_err(|e| e.to_string())
-        .and_then(|email| build_message(&email, &settings.mail_from, &message.message_id))
+        .and_then(|email| build_message(email, &settings.mail_from, &message.message_id))
     {
         Ok(mime) => transport
             .send(mime)
             .await
             .map_err(|e| (e.message, e.permanent)),
         Err(e) => Err((e, true)),
+    };
+    // A mail server's answer often repeats the address ("550 <kim@…>: no such user"): the
+    // error is logged and kept readable on the outbox page, so the address is taken out.
+    let outcome = match (outcome, &email) {
+        (Err((error, permanent)), Ok(email)) => {
+            Err((without_address(&error, &email.to.email), permanent))
+        }
+        (other, _) => other,
     };
     let pool = pool.clone();
     let settings = settings.clone();
@@ -168,6 +195,19 @@ pub async fn run(pool: DbPool, transport: Transport, settings: Arc<Settings>, wa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_servers_answer_loses_the_address() {
+        let address: lettre::Address = "sara.lind@example.test".parse().unwrap();
+        assert_eq!(
+            without_address(
+                "permanent error (550): 5.1.1 <Sara.Lind@Example.test>: Recipient unknown",
+                &address
+            ),
+            "permanent error (550): 5.1.1 <(mottagaren)>: Recipient unknown"
+        );
+        assert_eq!(without_address("timed out", &address), "timed out");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

@@ -229,6 +229,7 @@ pub fn validate(
             },
         };
         let name = short(&mut errors, &f("name"), &child.name);
+        crate::input::check_name(&mut errors, &f("name"), &name);
         let birth_date = match child.birth_date.trim() {
             "" => None,
             text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -301,6 +302,7 @@ pub fn validate(
             break;
         }
         let name = short(&mut errors, &f("name"), &g.name);
+        crate::input::check_name(&mut errors, &f("name"), &name);
         if name.is_empty() {
             errors.push(FieldError::new(f("name"), "Fyll i vårdnadshavarens namn."));
         }
@@ -380,6 +382,7 @@ pub fn validate(
         }
         (Some(r), false) => {
             let name = short(&mut errors, "reporter.name", &r.name);
+            crate::input::check_name(&mut errors, "reporter.name", &name);
             if name.is_empty() {
                 errors.push(FieldError::new(
                     "reporter.name",

@@ -846,7 +846,7 @@ pub fn record_decision(
                 let reporter = reporter.open(keys)?;
                 mail::enqueue(
                     conn,
-                    &feedback_email(&report.reference, &reporter, settings),
+                    &feedback_email(&report.reference, &reporter, settings)?,
                     &report.municipality_id,
                     settings,
                 )?;
@@ -868,9 +868,13 @@ pub fn record_decision(
 }
 
 /// Tells a professional reporter there is news, and nothing else.
-fn feedback_email(reference: &str, reporter: &Reporter, settings: &Settings) -> Email {
-    Email {
-        to: format!("{} <{}>", reporter.name.replace(['<', '>', '"'], ""), reporter.email),
+fn feedback_email(
+    reference: &str,
+    reporter: &Reporter,
+    settings: &Settings,
+) -> Result<Email, AppError> {
+    Ok(Email {
+        to: mail::recipient(&reporter.name, &reporter.email)?,
         subject: format!("Besked om din anmälan {reference}"),
         text: format!(
             "Hej!\n\nDet finns besked om din anmälan {reference}. Logga in för att läsa det:\n{}\n\n\
@@ -880,7 +884,7 @@ fn feedback_email(reference: &str, reporter: &Reporter, settings: &Settings) -> 
         ),
         html: None,
         calendar: None,
-    }
+    })
 }
 
 /// A reporter's own report, with the outcome only.

@@ -25,8 +25,9 @@ pub enum InboundError {
     Reply(#[from] ReplyError),
     #[error("no meeting with this UID has this attendee")]
     NoMatch,
-    #[error("the sender {0:?} is not the attendee the reply answers for")]
-    SenderMismatch(String),
+    /// The address is not named: errors are logged, and an address identifies a person.
+    #[error("the sender is not the attendee the reply answers for")]
+    SenderMismatch,
     #[error(transparent)]
     Storage(AppError),
 }
@@ -75,7 +76,7 @@ pub fn ingest(
     let reply = parse_reply(&calendar_in(raw)?)?;
     let from = sender(raw).unwrap_or_default();
     if from != reply.attendee {
-        return Err(InboundError::SenderMismatch(from));
+        return Err(InboundError::SenderMismatch);
     }
     match apply_reply(conn, keys, &reply) {
         Ok(applied) => {
@@ -89,15 +90,19 @@ pub fn ingest(
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct InboundBody {
-    /// `recorded`, or `stale` when the reply answers an older version of the meeting.
+    /// `recorded`; `stale` when the reply answers an older version of the meeting; `cancelled`
+    /// when the meeting has been cancelled since (the answer is not kept). None of them is an
+    /// error: the message was read and needs no further delivery.
     pub result: String,
 }
 
 /// `POST /api/v1/inbound/mail` (an integration token): one raw RFC 822 message as the body.
 #[utoipa::path(post, path = "/api/v1/inbound/mail", tag = "sip",
     request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
-    responses((status = 200, body = InboundBody),
-              (status = 422, description = "Not a usable calendar reply, or it matches no meeting", body = crate::api::ErrorResponse)),
+    responses((status = 200, description = "The message was read: `recorded`, `stale` or `cancelled`", body = InboundBody),
+              (status = 401, description = "No valid token", body = crate::api::ErrorResponse),
+              (status = 403, description = "The token is not an integration's", body = crate::api::ErrorResponse),
+              (status = 422, description = "Not a usable calendar reply, or it matches no meeting; the reason (in English) is in `errors[0].message`", body = crate::api::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_inbound_mail(
     ApiActor(actor): ApiActor,
@@ -117,11 +122,7 @@ pub async fn post_inbound_mail(
         .await?;
     match outcome {
         Ok(applied) => Ok(HttpResponse::Ok().json(InboundBody {
-            result: match applied {
-                Applied::Recorded => "recorded",
-                Applied::Stale => "stale",
-            }
-            .into(),
+            result: applied.as_str().into(),
         })),
         Err(problem) => {
             tracing::warn!(error = %problem, "inbound mail not used");

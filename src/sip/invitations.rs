@@ -44,10 +44,14 @@ pub fn active_invitees(
 
 /// Where the meeting is, as messages and pages show it.
 pub fn place_line(meeting: &Meeting) -> String {
-    match (meeting.place.is_empty(), meeting.video_url.is_empty()) {
-        (false, true) => meeting.place.clone(),
-        (true, false) => format!("Video: {}", meeting.video_url),
-        _ => format!("{} (eller video: {})", meeting.place, meeting.video_url),
+    place_text(&meeting.place, &meeting.video_url)
+}
+
+fn place_text(place: &str, video_url: &str) -> String {
+    match (place.is_empty(), video_url.is_empty()) {
+        (false, true) => place.to_string(),
+        (true, false) => format!("Video: {video_url}"),
+        _ => format!("{place} (eller video: {video_url})"),
     }
 }
 
@@ -162,6 +166,42 @@ pub fn event_for(
     })
 }
 
+/// The words of a message about a meeting, for both its parts: the text part is written from
+/// them here, the HTML part by its own template, where each address is a link of its own (never
+/// words of the text turned into links).
+#[derive(askama::Template)]
+#[template(path = "mail/meeting.html")]
+pub struct MeetingMail {
+    pub lead: &'static str,
+    pub when: String,
+    pub place: String,
+    pub video_url: String,
+    /// The participant's own answer link, when there is something to answer.
+    pub answer_link: Option<String>,
+    pub login_link: String,
+}
+
+impl MeetingMail {
+    pub fn text(&self) -> String {
+        let mut text = format!(
+            "Hej!\n\n{}\n\nTid: {}\nPlats: {}\n",
+            self.lead,
+            self.when,
+            place_text(&self.place, &self.video_url)
+        );
+        if let Some(link) = &self.answer_link {
+            text.push_str(&format!(
+                "\nSvara om du kommer: {link}\n(Du kan också svara med knapparna i din kalender.)\n"
+            ));
+        }
+        text.push_str(&format!(
+            "\nLogga in för att läsa mer: {}\n\nAv sekretesskäl står inget om ärendet i det här meddelandet.\n",
+            self.login_link
+        ));
+        text
+    }
+}
+
 /// Queues the message about `meeting` for one participant: text, HTML and their own copy of the
 /// calendar object, with their own answer link when there is something to answer.
 pub fn send(
@@ -172,39 +212,30 @@ pub fn send(
     notice: Notice,
     settings: &Settings,
 ) -> Result<(), AppError> {
+    use askama::Template;
     let event = event_for(conn, sip, meeting, participant, notice, settings)?;
     let method = notice.method();
-    let when = swedish_time(meeting.starts_at, meeting.minutes);
     let (subject, lead) = notice.subject_and_lead(&title(sip));
-    let mut text = format!(
-        "Hej!\n\n{lead}\n\nTid: {when}\nPlats: {}\n",
-        place_line(meeting)
-    );
-    if method == Method::Request && !is_chair(sip, participant) {
-        let link = settings.link(&format!(
-            "/svar/{}",
-            rsvp_token(settings, &meeting.id, &participant.id)
-        ));
-        text.push_str(&format!(
-            "\nSvara om du kommer: {link}\n(Du kan också svara med knapparna i din kalender.)\n"
-        ));
-    }
-    text.push_str(&format!(
-        "\nLogga in för att läsa mer: {}\n\nAv sekretesskäl står inget om ärendet i det här meddelandet.\n",
-        settings.link("/mina-moten")
-    ));
-    let to = format!(
-        "{} <{}>",
-        participant.name.replace(['<', '>', '"', ','], " ").trim(),
-        participant.email
-    );
+    let words = MeetingMail {
+        lead,
+        when: swedish_time(meeting.starts_at, meeting.minutes),
+        place: meeting.place.clone(),
+        video_url: meeting.video_url.clone(),
+        answer_link: (method == Method::Request && !is_chair(sip, participant)).then(|| {
+            settings.link(&format!(
+                "/svar/{}",
+                rsvp_token(settings, &meeting.id, &participant.id)
+            ))
+        }),
+        login_link: settings.link("/mina-moten"),
+    };
     mail::enqueue(
         conn,
         &Email {
-            to,
+            to: mail::recipient(&participant.name, &participant.email)?,
             subject,
-            html: Some(mail::html_from_text(&text)),
-            text,
+            html: Some(words.render().map_err(AppError::internal)?),
+            text: words.text(),
             calendar: Some(CalendarPart {
                 method: method.as_str().into(),
                 ics: ics::calendar(method, std::slice::from_ref(&event), None),
@@ -228,4 +259,89 @@ pub fn send_to_all(
         send(conn, sip, meeting, &participant, notice, settings)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use askama::Template;
+
+    fn mail(place: &str, video_url: &str) -> MeetingMail {
+        MeetingMail {
+            lead: "Du är inbjuden till ett SIP-möte.",
+            when: "tisdag 3 mars kl. 10.00–11.30".into(),
+            place: place.into(),
+            video_url: video_url.into(),
+            answer_link: Some("https://samordna.test/svar/abc".into()),
+            login_link: "https://samordna.test/mina-moten".into(),
+        }
+    }
+
+    /// The links in an HTML part, as a browser reads them (character references decoded).
+    fn links(html: &str) -> Vec<String> {
+        html.split("<a href=\"")
+            .skip(1)
+            .map(|rest| decode(&rest[..rest.find('"').unwrap()]))
+            .collect()
+    }
+
+    /// Decodes the character references an escaper writes (`&amp;`, `&#38;`, `&#x26;`, …); a
+    /// bare `&` is not allowed.
+    fn decode(text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('&') {
+            out.push_str(&rest[..at]);
+            let end = rest[at..].find(';').expect("a complete reference") + at;
+            let name = &rest[at + 1..end];
+            out.push(match name {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                _ if name.starts_with("#x") => {
+                    char::from_u32(u32::from_str_radix(&name[2..], 16).unwrap()).unwrap()
+                }
+                _ if name.starts_with('#') => char::from_u32(name[1..].parse().unwrap()).unwrap(),
+                other => panic!("unknown reference {other}"),
+            });
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn the_html_part_links_to_exactly_the_video_address() {
+        let video = "https://video.test/m?x=1&y=2";
+        let m = mail("Stadshuset", video);
+        let html = m.render().unwrap();
+        assert_eq!(
+            links(&html),
+            [
+                video,
+                "https://samordna.test/svar/abc",
+                "https://samordna.test/mina-moten"
+            ]
+        );
+        assert!(html.contains("Stadshuset (eller video: <a"), "{html}");
+        assert!(m
+            .text()
+            .contains("Plats: Stadshuset (eller video: https://video.test/m?x=1&y=2)"));
+        let only_video = mail("", video).render().unwrap();
+        assert_eq!(links(&only_video)[0], video);
+        assert!(!mail("Stadshuset", "").render().unwrap().contains("video"));
+    }
+
+    #[test]
+    fn the_html_part_escapes_what_was_typed() {
+        let html = mail("Rum <2> & \"3\"", "").render().unwrap();
+        let line = html
+            .lines()
+            .find(|l| l.starts_with("Plats: "))
+            .unwrap()
+            .trim_end_matches("</p>");
+        assert!(!line.contains(['<', '"']) && !line.contains("& "), "{line}");
+        assert_eq!(decode(line), "Plats: Rum <2> & \"3\"");
+    }
 }

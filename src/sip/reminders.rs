@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use askama::Template;
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -47,24 +48,23 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
             if claimed == 0 {
                 return Ok::<usize, AppError>(0);
             }
-            let when = swedish_time(meeting.starts_at, meeting.minutes);
+            let words = ReminderMail {
+                title: title(&sip),
+                when: swedish_time(meeting.starts_at, meeting.minutes),
+                login_link: settings.link("/mina-moten"),
+            };
+            let html = words.render().map_err(AppError::internal)?;
             for (invitee, participant) in active_invitees(conn, &settings.keys, &meeting.id)? {
                 if invitee.status == crate::sip::model::Answer::NotComing {
                     continue;
                 }
-                let text = format!(
-                    "Hej!\n\nPåminnelse: {} är {when}.\n\nLogga in för att läsa mer: {}\n\n\
-                     Av sekretesskäl står inget om ärendet i det här meddelandet.\n",
-                    title(&sip),
-                    settings.link("/mina-moten")
-                );
                 mail::enqueue(
                     conn,
                     &Email {
-                        to: participant.email.clone(),
-                        subject: format!("Påminnelse: {}", title(&sip)),
-                        html: Some(mail::html_from_text(&text)),
-                        text,
+                        to: mail::recipient(&participant.name, &participant.email)?,
+                        subject: format!("Påminnelse: {}", words.title),
+                        html: Some(html.clone()),
+                        text: words.text(),
                         calendar: None,
                     },
                     &sip.municipality_id,
@@ -75,6 +75,25 @@ pub fn send_due(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, 
         })?;
     }
     Ok(sent)
+}
+
+/// The words of a reminder: the text part is written here, the HTML part by its own template.
+#[derive(askama::Template)]
+#[template(path = "mail/reminder.html")]
+struct ReminderMail {
+    title: String,
+    when: String,
+    login_link: String,
+}
+
+impl ReminderMail {
+    fn text(&self) -> String {
+        format!(
+            "Hej!\n\nPåminnelse: {} är {}.\n\nLogga in för att läsa mer: {}\n\n\
+             Av sekretesskäl står inget om ärendet i det här meddelandet.\n",
+            self.title, self.when, self.login_link
+        )
+    }
 }
 
 /// Every `reminder_poll_interval` until the process ends: removes partners whose consent has run

@@ -160,6 +160,7 @@ pub fn create_sip(
     if child_name.is_empty() {
         errors.push(FieldError::new("child_name", "Fyll i barnets namn."));
     }
+    crate::input::check_name(&mut errors, "child_name", &child_name);
     let today = deadlines::local(now()).date();
     let number = match input.child_personal_number.trim() {
         "" => None,
@@ -315,6 +316,7 @@ pub fn add_consent(
     if given_by.is_empty() {
         errors.push(FieldError::new("given_by", "Fyll i vem som gav samtycket."));
     }
+    crate::input::check_name(&mut errors, "given_by", &given_by);
     let relation = input.relation.parse::<Relation>().ok();
     if relation.is_none() {
         errors.push(FieldError::new(
@@ -617,6 +619,7 @@ pub fn add_participant(
             if name.is_empty() {
                 errors.push(FieldError::new("name", "Fyll i namnet."));
             }
+            crate::input::check_name(&mut errors, "name", &name);
             let email = crate::accounts::parse_email(&mut errors, "email", &input.email);
             let has_account: i64 = users::table
                 .filter(users::email.eq(&email))
@@ -1036,6 +1039,19 @@ pub enum Applied {
     Recorded,
     /// The answer was to an older version of the meeting; a newer one has been sent since.
     Stale,
+    /// The meeting has been cancelled: nothing is left to answer, so the answer is not kept.
+    Cancelled,
+}
+
+impl Applied {
+    /// The machine-facing name of the outcome (`POST /api/v1/inbound/mail`'s `result`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Applied::Recorded => "recorded",
+            Applied::Stale => "stale",
+            Applied::Cancelled => "cancelled",
+        }
+    }
 }
 
 fn set_answer(
@@ -1053,7 +1069,7 @@ fn set_answer(
             .select((meetings::sequence, meetings::cancelled_at))
             .first(conn)?;
         if cancelled_at.is_some() {
-            return Err(AppError::Conflict("Mötet är inställt.".into()));
+            return Ok(Applied::Cancelled);
         }
         if sequence < current_sequence {
             return Ok(Applied::Stale);
@@ -1121,15 +1137,17 @@ pub fn answer_by_token(
             "Mötet har redan börjat, så svaret kan inte ändras längre.".into(),
         ));
     }
-    set_answer(
+    match set_answer(
         conn,
         &meeting,
         &invitee.participant_id,
         answer,
         meeting.sequence,
         Channel::Link,
-    )?;
-    Ok(meeting)
+    )? {
+        Applied::Cancelled => Err(AppError::Conflict("Mötet är inställt.".into())),
+        Applied::Recorded | Applied::Stale => Ok(meeting),
+    }
 }
 
 /// Applies a calendar client's REPLY: matched by UID and the attendee's address.

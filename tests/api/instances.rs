@@ -35,7 +35,7 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
             let municipality = crate::helpers::test_municipality(conn)?;
             for i in 0..N {
                 let email = Email {
-                    to: format!("p{i}@test.samordna.se"),
+                    to: mail::recipient("", &format!("p{i}@test.samordna.se"))?,
                     subject: format!("M {i}"),
                     text: "x".into(),
                     html: None,

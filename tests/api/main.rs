@@ -16,6 +16,7 @@ mod find_time;
 mod health;
 mod instances;
 mod login;
+mod names_and_input;
 mod outbox;
 mod report_pages;
 mod reports;

@@ -16,7 +16,7 @@ use crate::on_both_databases;
 const CHILD_NAME: &str = "Kim Sipbarnsson";
 const CHILD_PN: &str = "20121212-1212";
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -36,11 +36,11 @@ async fn call(
     )
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
     call(app, reqwest::Method::POST, path, token, Some(body)).await
 }
 
-async fn organisation_of(app: &TestApp, user_id: &str) -> String {
+pub(crate) async fn organisation_of(app: &TestApp, user_id: &str) -> String {
     let id = user_id.to_string();
     app.conn(move |c| {
         users::table
@@ -130,7 +130,7 @@ async fn next_mails(app: &TestApp, seen: &mut usize, count: usize) -> Vec<Invita
     new
 }
 
-fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> String {
+pub(crate) fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> String {
     format!(
         "From: Förälder <{attendee}>\r\nTo: samordna@test.samordna.se\r\nSubject: Accepted\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
@@ -143,7 +143,7 @@ fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> Strin
     )
 }
 
-async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
+pub(crate) async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(app.url("/api/v1/inbound/mail"))
         .bearer_auth(token)
@@ -569,7 +569,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 on_both_databases!(from_consent_to_meeting_with_answers);
 
 /// `samordna ingest-mail` with the message on standard input, as a mail server's pipe delivers it.
-fn ingest_by_pipe(app: &TestApp, raw: &str) -> std::process::Output {
+pub(crate) fn ingest_by_pipe(app: &TestApp, raw: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samordna"))
         .arg("ingest-mail")
