@@ -441,7 +441,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(set.keys.current_id(), "b");
-        assert!(set.keys_derived.is_empty());
+        assert_eq!(set.keys_derived, ["SAMORDNA_AUDIT_KEY"]);
         let derived = settings(&[("SAMORDNA_SECRET_KEY", &"x".repeat(32))]).unwrap();
         assert_eq!(derived.keys.current_id(), crate::crypto::DERIVED_KEY_ID);
         assert_eq!(derived.keys_derived.len(), 3);

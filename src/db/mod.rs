@@ -409,6 +409,38 @@ mod tests {
         );
     }
 
+    /// Commits on SQLite never checkpoint (that would run inside COMMIT, with the writers of
+    /// this process waiting); `checkpoint`, which the service runs in the background, does.
+    #[test]
+    fn sqlite_checkpoints_only_when_asked() {
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            wal_autocheckpoint: i64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = connect(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let setting: Setting = diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result(&mut *conn)
+            .unwrap();
+        assert_eq!(setting.wal_autocheckpoint, 0);
+        conn.batch_execute("CREATE TABLE t (v TEXT)").unwrap();
+        for _ in 0..2000 {
+            write_tx(&mut conn, |c| {
+                c.batch_execute("INSERT INTO t VALUES (hex(randomblob(200)))")
+            })
+            .unwrap();
+        }
+        // Well past the 1,000 pages at which SQLite would have checkpointed by itself.
+        let wal = dir.path().join("t.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 1000 * 4096);
+        let (log, checkpointed) = checkpoint(&mut conn).unwrap().unwrap();
+        assert!(log > 1000, "{log}");
+        assert_eq!(checkpointed, log, "everything is copied when no one reads");
+    }
+
     #[test]
     fn unreachable_postgres_gives_the_real_cause() {
         // Port 1 on loopback: nothing listens there, so the connection is refused.
