@@ -854,7 +854,7 @@ mod tests {
         for bad in [
             String::new(),
             "42".into(),
-            format!("{hash}"),
+            hash.clone(),
             format!("0:{hash}"),
             format!("-1:{hash}"),
             format!("x:{hash}"),
