@@ -236,6 +236,15 @@ fn owner(
 /// together with the change it describes, or not at all. Entries are numbered without gaps: the
 /// update of the single head row serialises writers on both databases.
 ///
+/// One chain for the whole service, not one per municipality: an anchor then covers every
+/// entry, and most installations serve one municipality, where separate chains would serialise
+/// exactly as much. What is serialised is kept short instead: the head is taken as the last
+/// thing before the commit (see [`append`]), so a writer holds it for two statements and the
+/// commit. On PostgreSQL that commit's WAL flush, under the head's row lock, bounds the rate of
+/// audited writes at one flush each; lifting that would mean chaining entries after their
+/// transactions commit (a single chainer over a pending table), which leaves entries unchained
+/// for a moment and was not worth it at the rates measured (docs/performance.md).
+///
 /// The entry belongs to the municipality whose data it is about (its object's), so that
 /// municipality's admins see who read or changed it, or was refused, whoever they work for; an
 /// entry whose object names no municipality belongs to the actor's.
