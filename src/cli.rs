@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `demo`, adding municipalities,
-//! organisations, users and API tokens, `audit verify` and `keys rotate`.
+//! organisations, users and API tokens, `audit verify` and `audit head`, and `keys rotate`.
 
 use std::net::TcpListener;
 
@@ -186,8 +186,25 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check that no entry has been altered, removed or inserted.
-    Verify,
+    /// Check that no entry has been altered, removed or inserted. Exits 0 when the trail is
+    /// intact, 1 when it is broken or does not reach the anchor, 2 for a malformed anchor.
+    Verify {
+        /// An anchor kept outside the database (SEQ:HASH, from `audit head` or the service's
+        /// log): also check that the trail reaches that entry and that it has that hash.
+        #[arg(long, value_name = "SEQ:HASH", value_parser = clap::value_parser!(audit::Anchor))]
+        anchor: Option<audit::Anchor>,
+    },
+    /// Print the newest entry's number and hash as SEQ:HASH, an anchor to keep outside the
+    /// database for `audit verify --anchor`.
+    Head,
+    /// Move the trail to a new SAMORDNA_AUDIT_KEY: check every entry under the old key and
+    /// re-chain them all under the new one. Anchors taken before no longer match.
+    Rekey {
+        /// The key the trail is chained under now: base64, or `derived` for the key derived from
+        /// the secret key (what chains it while SAMORDNA_AUDIT_KEY is not set).
+        #[arg(long, env = "SAMORDNA_OLD_AUDIT_KEY", hide_env_values = true)]
+        old_key: String,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -221,6 +238,7 @@ fn with_database(
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::run_migrations(&mut conn)?;
+    audit::open(&mut conn, &settings.audit_key)?;
     f(&mut conn)
 }
 
@@ -493,16 +511,53 @@ fn run_command(
             );
             Ok(0)
         }
-        Command::Audit(AuditCommand::Verify) => match audit::verify(conn).map_err(explain)? {
-            audit::Verdict::Intact { entries } => {
-                println!("Audit trail intact: {entries} entries, every link checked.");
-                Ok(0)
+        Command::Audit(AuditCommand::Head) => {
+            match audit::head(conn).map_err(explain)? {
+                Some(anchor) => println!("{anchor}"),
+                None => eprintln!("The audit trail is empty."),
             }
-            audit::Verdict::Broken { seq, problem } => {
-                println!("AUDIT TRAIL BROKEN at entry {seq}: {problem}.");
-                Ok(1)
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Rekey { old_key }) => {
+            let old = match old_key.trim() {
+                "derived" => audit::AuditKey::derived(&settings.secret_key),
+                text => audit::AuditKey::parse(text)
+                    .map_err(|e| format!("SAMORDNA_OLD_AUDIT_KEY: {e}"))?,
+            };
+            if old == settings.audit_key {
+                return Err("SAMORDNA_OLD_AUDIT_KEY is the key the trail is kept under now (SAMORDNA_AUDIT_KEY): set the new key there".into());
             }
-        },
+            let done = audit::rekey(conn, &old).map_err(explain)?;
+            match done.old_chain_broken_at {
+                None => println!(
+                    "Re-chained {} entries under SAMORDNA_AUDIT_KEY; every link held under the old key.",
+                    done.entries
+                ),
+                Some(seq) => println!(
+                    "Re-chained {} entries under SAMORDNA_AUDIT_KEY; under the old key the trail was broken at entry {seq}.",
+                    done.entries
+                ),
+            }
+            Ok(0)
+        }
+        Command::Audit(AuditCommand::Verify { anchor }) => {
+            match audit::verify_with(conn, &settings.audit_key, anchor.as_ref()).map_err(explain)? {
+                audit::Verdict::Intact { entries } => {
+                    match anchor {
+                    None => println!("Audit trail intact: {entries} entries, every link checked."),
+                    Some(a) => println!(
+                        "Audit trail intact: {entries} entries, every link checked; entry {} matches the anchor.",
+                        a.seq
+                    ),
+                }
+                    Ok(0)
+                }
+                audit::Verdict::Broken { seq, problem } => {
+                    println!("AUDIT TRAIL BROKEN at entry {seq}: {problem}.");
+                    Ok(1)
+                }
+            }
+        }
     }
 }
 
@@ -516,7 +571,7 @@ fn serve(settings: Settings) -> Result<i32, String> {
     if !settings.keys_derived.is_empty() {
         tracing::warn!(
             settings = %settings.keys_derived.join(", "),
-            "not set: the keys that seal the child's data at rest are derived from the secret key. Set them in production, the same on every instance, and keep them apart from database backups."
+            "not set: these keys (sealing the child's data at rest, the blind index, the audit chain) are derived from the secret key. Set them in production, the same on every instance, and keep them apart from database backups."
         );
     }
     if let MailTransportSetting::Folder(dir) = &settings.mail {

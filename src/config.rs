@@ -46,8 +46,14 @@ pub struct Settings {
     /// The keys that seal the child's data at rest, and the blind index's key
     /// (`SAMORDNA_DATA_KEYS`, `SAMORDNA_INDEX_KEY`; derived from the secret key when not set).
     pub keys: crate::crypto::Keyring,
-    /// Which of the two were derived from the secret key because they were not set.
+    /// The key that chains the audit trail (`SAMORDNA_AUDIT_KEY`; derived from the secret key
+    /// when not set).
+    pub audit_key: crate::audit::AuditKey,
+    /// Which of these keys were derived from the secret key because they were not set.
     pub keys_derived: Vec<&'static str>,
+    /// How often the audit trail's head is logged, as an anchor kept outside the database
+    /// (`SAMORDNA_AUDIT_HEAD_SECONDS`); zero turns it off.
+    pub audit_head_interval: Duration,
     pub session_idle_timeout: Duration,
     pub session_max_lifetime: Duration,
     pub db_pool_size: u32,
@@ -158,11 +164,21 @@ impl Settings {
             }
         };
 
-        let keys_derived: Vec<&'static str> = ["SAMORDNA_DATA_KEYS", "SAMORDNA_INDEX_KEY"]
-            .into_iter()
-            .filter(|name| lookup(name).is_none())
-            .collect();
+        let keys_derived: Vec<&'static str> = [
+            "SAMORDNA_DATA_KEYS",
+            "SAMORDNA_INDEX_KEY",
+            "SAMORDNA_AUDIT_KEY",
+        ]
+        .into_iter()
+        .filter(|name| lookup(name).is_none())
+        .collect();
         let keys = keyring(&lookup, &secret_key)?;
+        let audit_key = match lookup("SAMORDNA_AUDIT_KEY") {
+            Some(text) => {
+                crate::audit::AuditKey::parse(&text).map_err(|p| bad("SAMORDNA_AUDIT_KEY", p))?
+            }
+            None => crate::audit::AuditKey::derived(&secret_key),
+        };
 
         let minutes = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             parse_number(&lookup, name, default).map(|m| Duration::from_secs(m * 60))
@@ -177,7 +193,15 @@ impl Settings {
             secret_key,
             secret_key_generated,
             keys,
+            audit_key,
             keys_derived,
+            // 0 turns the log line off.
+            audit_head_interval: Duration::from_secs(parse_at_least(
+                &lookup,
+                "SAMORDNA_AUDIT_HEAD_SECONDS",
+                3600,
+                0,
+            )?),
             session_idle_timeout: minutes("SAMORDNA_SESSION_IDLE_MINUTES", 30)?,
             session_max_lifetime: minutes("SAMORDNA_SESSION_MAX_MINUTES", 12 * 60)?,
             db_pool_size: parse_number(&lookup, "SAMORDNA_DB_POOL_SIZE", 8)? as u32,
@@ -387,6 +411,8 @@ mod tests {
                 "A!:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
             ),
             ("SAMORDNA_INDEX_KEY", "not base64"),
+            ("SAMORDNA_AUDIT_KEY", "c2hvcnQ="),
+            ("SAMORDNA_AUDIT_HEAD_SECONDS", "-1"),
             ("SAMORDNA_SESSION_IDLE_MINUTES", "0"),
             ("SAMORDNA_RETENTION_HOURS", "-1"),
             ("SAMORDNA_TRUSTED_PROXIES", "proxy.kommun.se"),
@@ -415,10 +441,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(set.keys.current_id(), "b");
-        assert!(set.keys_derived.is_empty());
+        assert_eq!(set.keys_derived, ["SAMORDNA_AUDIT_KEY"]);
         let derived = settings(&[("SAMORDNA_SECRET_KEY", &"x".repeat(32))]).unwrap();
         assert_eq!(derived.keys.current_id(), crate::crypto::DERIVED_KEY_ID);
-        assert_eq!(derived.keys_derived.len(), 2);
+        assert_eq!(derived.keys_derived.len(), 3);
         // The same secret key derives the same keys, so instances sharing it read each other.
         let again = settings(&[("SAMORDNA_SECRET_KEY", &"x".repeat(32))]).unwrap();
         let sealed = derived.keys.seal("t.c", "v");
@@ -427,6 +453,40 @@ mod tests {
             again.keys.blind_index("20121212-1212"),
             derived.keys.blind_index("20121212-1212")
         );
+    }
+
+    #[test]
+    fn the_audit_key_is_read_or_derived_and_never_the_data_key() {
+        let key = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
+        let set = settings(&[("SAMORDNA_AUDIT_KEY", key)]).unwrap();
+        assert_eq!(
+            set.audit_key,
+            crate::audit::AuditKey::parse(key).unwrap(),
+            "as configured"
+        );
+        assert!(!set.keys_derived.contains(&"SAMORDNA_AUDIT_KEY"));
+        let secret = "x".repeat(32);
+        let derived = settings(&[("SAMORDNA_SECRET_KEY", &secret)]).unwrap();
+        assert!(derived.keys_derived.contains(&"SAMORDNA_AUDIT_KEY"));
+        let again = settings(&[("SAMORDNA_SECRET_KEY", &secret)]).unwrap();
+        assert_eq!(
+            derived.audit_key, again.audit_key,
+            "every instance derives the same"
+        );
+        let other = settings(&[("SAMORDNA_SECRET_KEY", &"y".repeat(32))]).unwrap();
+        assert_ne!(derived.audit_key, other.audit_key);
+        assert_ne!(
+            derived.audit_key,
+            crate::audit::AuditKey::parse(&base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                crate::crypto::Keyring::derived_index_key(secret.as_bytes())
+            ))
+            .unwrap(),
+            "a key of its own, not the blind index's"
+        );
+        assert_eq!(derived.audit_head_interval, Duration::from_secs(3600));
+        let off = settings(&[("SAMORDNA_AUDIT_HEAD_SECONDS", "0")]).unwrap();
+        assert!(off.audit_head_interval.is_zero());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub fn prepare(settings: &Settings) -> Result<(DbPool, Transport), String> {
         .get()
         .map_err(|e| format!("cannot open database: {e}"))?;
     db::run_migrations(&mut conn)?;
+    crate::audit::open(&mut conn, &settings.audit_key)?;
     let transport = Transport::from_setting(&settings.mail)?;
     Ok((pool, transport))
 }
@@ -54,6 +55,13 @@ pub fn start(
         state.pool.clone(),
         state.settings.clone(),
     ));
+    actix_web::rt::spawn(db::checkpoints(state.pool.clone()));
+    if !state.settings.audit_head_interval.is_zero() {
+        actix_web::rt::spawn(crate::audit::log_head(
+            state.pool.clone(),
+            state.settings.audit_head_interval,
+        ));
+    }
     if !state.settings.retention_interval.is_zero() {
         actix_web::rt::spawn(crate::reports::retention::schedule(
             state.pool.clone(),

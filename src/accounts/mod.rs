@@ -299,7 +299,7 @@ pub fn municipality_of_organisation(
     Ok(organisations::table
         .find(organisation)
         .select(organisations::municipality_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -312,7 +312,7 @@ pub fn municipality_of_user(
         .inner_join(organisations::table)
         .filter(users::id.eq(user))
         .select(organisations::municipality_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -545,7 +545,8 @@ pub fn load_auth_user(
             Organisation::as_select(),
             municipalities::name,
         ))
-        .first(conn)
+        // By key: no `first`, see `crate::db` on `LIMIT` binds.
+        .get_result(conn)
         .optional()?;
     let Some((user, organisation, municipality_name)) = row else {
         return Ok(None);

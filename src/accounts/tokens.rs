@@ -112,7 +112,8 @@ pub fn resolve(conn: &mut AnyConnection, plain: &str) -> Result<Option<ApiToken>
         .filter(api_tokens::token_hash.eq(hash_token(plain)))
         .filter(api_tokens::revoked_at.is_null())
         .select(ApiToken::as_select())
-        .first(conn)
+        // At most one row (the hash is unique): no `first`, see `crate::db` on `LIMIT` binds.
+        .get_result(conn)
         .optional()?;
     if let Some(token) = &token {
         let at = now();
@@ -164,7 +165,7 @@ pub fn municipality_of(
         .inner_join(organisations::table)
         .filter(api_tokens::id.eq(id))
         .select(organisations::municipality_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -79,7 +79,7 @@ fn valid_key_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-fn decode_key(text: &str) -> Result<[u8; KEY_LEN], String> {
+pub(crate) fn decode_key(text: &str) -> Result<[u8; KEY_LEN], String> {
     let bytes = STANDARD.decode(text.trim()).map_err(|_| {
         "the key is not base64 (make one with: openssl rand -base64 32)".to_string()
     })?;
@@ -91,7 +91,7 @@ fn decode_key(text: &str) -> Result<[u8; KEY_LEN], String> {
     })
 }
 
-fn derive(secret: &[u8], purpose: &str) -> [u8; KEY_LEN] {
+pub(crate) fn derive(secret: &[u8], purpose: &str) -> [u8; KEY_LEN] {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(purpose.as_bytes());
     mac.finalize().into_bytes().into()

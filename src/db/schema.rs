@@ -20,6 +20,7 @@ diesel::table! {
         id -> Integer,
         last_seq -> BigInt,
         last_hash -> Text,
+        keyed -> Bool,
     }
 }
 

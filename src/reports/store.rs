@@ -187,7 +187,7 @@ pub fn file(
         let municipality: Option<(String, String)> = municipalities::table
             .find(&municipality_id)
             .select((municipalities::name, municipalities::phone))
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some((municipality_name, municipality_phone)) = municipality else {
             return Err(AppError::Invalid(vec![FieldError::new(
@@ -273,42 +273,48 @@ pub fn file(
                 )
                 .execute(conn)?;
         }
-        for (i, child) in report.children.iter().enumerate() {
-            diesel::insert_into(report_children::table)
-                .values(
-                    &ChildRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        report_id: id.clone(),
-                        position: i as i32,
-                        personal_number: child.personal_number.as_ref().map(|p| p.canonical()),
-                        name: child.name.clone(),
-                        birth_date: child.birth_date,
-                        address: child.address.clone(),
-                        school: child.school.clone(),
-                        child_told: child.told,
-                        not_told_reason: child.not_told_reason.clone(),
-                        personal_number_index: None,
-                    }
-                    .seal(keys),
-                )
-                .execute(conn)?;
-        }
-        for (i, g) in report.guardians.iter().enumerate() {
-            diesel::insert_into(report_guardians::table)
-                .values(
-                    &GuardianRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        report_id: id.clone(),
-                        position: i as i32,
-                        name: g.name.clone(),
-                        phone: g.phone.clone(),
-                        guardian_told: g.told,
-                        not_told_reason: g.not_told_reason.clone(),
-                    }
-                    .seal(keys),
-                )
-                .execute(conn)?;
-        }
+        // One statement per table, not one per child or guardian: each is a round trip on
+        // PostgreSQL.
+        let children: Vec<ChildRow> = report
+            .children
+            .iter()
+            .enumerate()
+            .map(|(i, child)| {
+                ChildRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    report_id: id.clone(),
+                    position: i as i32,
+                    personal_number: child.personal_number.as_ref().map(|p| p.canonical()),
+                    name: child.name.clone(),
+                    birth_date: child.birth_date,
+                    address: child.address.clone(),
+                    school: child.school.clone(),
+                    child_told: child.told,
+                    not_told_reason: child.not_told_reason.clone(),
+                    personal_number_index: None,
+                }
+                .seal(keys)
+            })
+            .collect();
+        crate::insert_rows!(&mut *conn, report_children::table, &children);
+        let guardians: Vec<GuardianRow> = report
+            .guardians
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                GuardianRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    report_id: id.clone(),
+                    position: i as i32,
+                    name: g.name.clone(),
+                    phone: g.phone.clone(),
+                    guardian_told: g.told,
+                    not_told_reason: g.not_told_reason.clone(),
+                }
+                .seal(keys)
+            })
+            .collect();
+        crate::insert_rows!(&mut *conn, report_guardians::table, &guardians);
         diesel::insert_into(intake_queue::table)
             .values((
                 intake_queue::report_id.eq(&id),
@@ -321,7 +327,8 @@ pub fn file(
             Filer::Professional(user) => crate::authz::Actor::User(user.clone()).audit_actor(),
             Filer::Public => AuditActor::anonymous(),
         };
-        audit::record(
+        // Last, just before the commit: the audit head's lock is held from here on.
+        audit::record_in(
             conn,
             &audit::Event {
                 actor: &actor,
@@ -331,6 +338,7 @@ pub fn file(
                 outcome: Outcome::Success,
                 detail: &format!("children={} kind={}", report.children.len(), kind.as_str()),
             },
+            &municipality_id,
         )?;
         Ok(Filed {
             id,
