@@ -64,6 +64,7 @@ pub fn start(
     let https = state.settings.base_url.scheme() == "https";
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::web::methods::head_as_get))
             .wrap(from_fn(crate::web::csrf::check_origin))
             .wrap(security_headers(https))
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
@@ -81,6 +82,8 @@ pub fn start(
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)
             .configure(crate::web::profile::routes)
+            // Last: a wrong method on a known path is 405 with `Allow`, an unknown path 404.
+            .service(crate::web::methods::unrouted())
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

@@ -17,6 +17,7 @@ mod health;
 mod instances;
 mod login;
 mod outbox;
+mod protocol;
 mod report_pages;
 mod reports;
 mod retention;
