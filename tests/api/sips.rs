@@ -36,11 +36,11 @@ async fn call(
     )
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
     call(app, reqwest::Method::POST, path, token, Some(body)).await
 }
 
-async fn organisation_of(app: &TestApp, user_id: &str) -> String {
+pub(crate) async fn organisation_of(app: &TestApp, user_id: &str) -> String {
     let id = user_id.to_string();
     app.conn(move |c| {
         users::table
@@ -143,7 +143,7 @@ fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> Strin
     )
 }
 
-async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
+pub(crate) async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(app.url("/api/v1/inbound/mail"))
         .bearer_auth(token)
@@ -1002,7 +1002,7 @@ fn quoted_printable(text: &str) -> String {
 }
 
 /// A reply fixture filled in for one meeting and attendee, encoded as its client encodes it.
-fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
+pub(crate) fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
     let fill = |text: String| {
         text.replace("{UID}", uid)
