@@ -261,7 +261,8 @@ async fn wrong_methods_are_405_with_allow(app: TestApp) {
 on_both_databases!(wrong_methods_are_405_with_allow);
 
 /// At debug level for actix's own code too, nothing logs a concrete request path: actix-web's
-/// extractors would (`"Failed to deserialize Json from payload. Request path: …"`).
+/// extractors would (`"Failed to deserialize Json from payload. Request path: …"`), and so would
+/// tracing-actix-web's error events (the Debug form of a login redirect holds the path).
 async fn debug_logs_hold_no_concrete_path(app: TestApp) {
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
@@ -271,7 +272,8 @@ async fn debug_logs_hold_no_concrete_path(app: TestApp) {
         "sparbar{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    // A body that is not JSON, an answer form without its token.
+    // A body that is not JSON (actix-web's extractor logs the path at debug), an answer form
+    // without its token.
     let response = app
         .client
         .post(app.url(&format!("/api/v1/sips/{marker}/consents")))
@@ -290,6 +292,15 @@ async fn debug_logs_hold_no_concrete_path(app: TestApp) {
         .await
         .unwrap();
     assert!(response.status().is_client_error());
+
+    // A page without login: the redirect to the login page carries the path in `next`.
+    let response = app
+        .client
+        .get(app.url(&format!("/anmalningar/{marker}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
 
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-logs");
     let log = std::fs::read_to_string(dir.join(format!("api-{}.log", std::process::id())))
