@@ -20,7 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(get_me))
             .route("/users", web::post().to(post_user))
             .configure(crate::reports::api::routes)
-            .configure(crate::sip::api::routes),
+            .configure(crate::sip::api::routes)
+            .service(crate::web::methods::unrouted()),
     );
 }
 

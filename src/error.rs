@@ -41,6 +41,9 @@ pub enum AppError {
     Forbidden,
     #[error("sidan eller uppgiften finns inte")]
     NotFound,
+    /// The address exists, but not for this method (the `Allow` header says which it takes).
+    #[error("adressen tar inte emot den metoden")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     #[error("formuläret har gått ut")]
@@ -66,6 +69,7 @@ impl AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::CsrfFailed => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -81,6 +85,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::LoginRequired { .. } => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::CsrfFailed => "csrf_failed",
             AppError::TooManyRequests => "too_many_requests",
@@ -99,6 +104,9 @@ impl AppError {
             }
             AppError::Forbidden => "Du har inte behörighet till det här.".into(),
             AppError::NotFound => "Sidan eller uppgiften finns inte.".into(),
+            AppError::MethodNotAllowed => {
+                "Adressen finns, men den går inte att använda på det här sättet.".into()
+            }
             AppError::CsrfFailed => {
                 "Formuläret har gått ut av säkerhetsskäl. Ladda om sidan och försök igen.".into()
             }
@@ -243,6 +251,7 @@ impl ResponseError for PageError {
         }
         let title = match self.0.status() {
             StatusCode::NOT_FOUND => "Sidan finns inte",
+            StatusCode::METHOD_NOT_ALLOWED => "Det går inte att göra så här",
             StatusCode::FORBIDDEN => "Ingen behörighet",
             StatusCode::SERVICE_UNAVAILABLE => "Tillfälligt fel",
             s if s.is_client_error() => "Något behöver rättas",

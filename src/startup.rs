@@ -73,6 +73,7 @@ pub fn start(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(crate::input::refuse_nul))
+            .wrap(from_fn(crate::web::methods::head_as_get))
             .wrap(from_fn(crate::web::csrf::check_origin))
             .wrap(security_headers(https))
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
@@ -90,6 +91,8 @@ pub fn start(
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)
             .configure(crate::web::profile::routes)
+            // Last: a wrong method on a known path is 405 with `Allow`, an unknown path 404.
+            .service(crate::web::methods::unrouted())
             .default_service(web::to(crate::web::pages::not_found))
     })
     .listen(listener)?

@@ -15,7 +15,7 @@ use crate::accounts::{
 use crate::audit::{self, Outcome};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
-use crate::error::{AppError, PageError};
+use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
 use crate::web::{render, AppState, FormErrors, Layout};
@@ -330,7 +330,19 @@ struct OrganisationsPage {
     principals: &'static [Principal],
     org_form: NewOrganisation,
     org_errors: FormErrors,
+    /// The name is used in another municipality: the form asks to confirm.
+    ask_same_name: bool,
     done: String,
+}
+
+/// The form for a new organisation. A name used in another municipality needs `same_name=ja`:
+/// the admin has been told where and adds it anyway (see [`post_organisation`]).
+#[derive(Clone, Debug, Default, Deserialize)]
+struct OrganisationForm {
+    #[serde(flatten)]
+    organisation: NewOrganisation,
+    #[serde(default)]
+    same_name: String,
 }
 
 impl OrganisationsPage {
@@ -350,6 +362,7 @@ impl OrganisationsPage {
             principals: Principal::ALL,
             org_form: NewOrganisation::default(),
             org_errors: FormErrors::default(),
+            ask_same_name: false,
             done: String::new(),
         })
     }
@@ -363,44 +376,69 @@ async fn get_organisations(
     Ok(OrganisationsPage::load(&state, &req, Actor::User(user)).await?)
 }
 
-/// Adds an organisation to the admin's own municipality (whatever the form says).
+/// Adds an organisation to the admin's own municipality (whatever the form says). A name that an
+/// organisation of another municipality has is added only once the admin confirms it: the form
+/// comes back with a warning that says where the name is used. Adding first and warning after
+/// would leave the copy in place, where a caseworker could pick it for a consent; with the
+/// confirmation it is there only by intent, and every list of organisations of more than one
+/// municipality names each with its kind and municipality.
 async fn post_organisation(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     req: HttpRequest,
-    CsrfForm(form): CsrfForm<NewOrganisation>,
+    CsrfForm(form): CsrfForm<OrganisationForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = Actor::User(user);
     let writer = actor.clone();
     let input = NewOrganisation {
         municipality_id: own(&actor).0,
-        ..form.clone()
+        ..form.organisation.clone()
     };
-    let result = state
+    let (checker, name, municipality) = (
+        actor.clone(),
+        input.name.clone(),
+        MunicipalityId(input.municipality_id.clone()),
+    );
+    let elsewhere = state
         .db(move |conn| {
-            authorize_in(conn, &writer, Action::Create, None, None)?;
-            write_tx(conn, |conn| {
-                let org = accounts::create_organisation(conn, &input)?;
-                audit_change(
-                    conn,
-                    &writer,
-                    "organisation.create",
-                    "organisation",
-                    org.id.as_str(),
-                    org.kind.as_str(),
-                )?;
-                Ok(org)
-            })
+            authorize_in(conn, &checker, Action::Create, None, None)?;
+            accounts::same_name_elsewhere(conn, &name, &municipality)
         })
-        .await;
+        .await?;
+    let ask_same_name = !elsewhere.is_empty() && form.same_name != "ja";
+    let result = if ask_same_name {
+        Err(AppError::Invalid(vec![FieldError::new(
+            "name",
+            accounts::same_name_warning(&input.name, &elsewhere),
+        )]))
+    } else {
+        state
+            .db(move |conn| {
+                authorize_in(conn, &writer, Action::Create, None, None)?;
+                write_tx(conn, |conn| {
+                    let org = accounts::create_organisation(conn, &input)?;
+                    audit_change(
+                        conn,
+                        &writer,
+                        "organisation.create",
+                        "organisation",
+                        org.id.as_str(),
+                        org.kind.as_str(),
+                    )?;
+                    Ok(org)
+                })
+            })
+            .await
+    };
     let page = OrganisationsPage::load(&state, &req, actor).await?;
     show_outcome(
         page,
         result,
         |page, org| page.done = format!("{} är tillagd.", org.name),
         |page, errors| {
-            page.org_form = form;
+            page.org_form = form.organisation;
             page.org_errors = errors;
+            page.ask_same_name = ask_same_name;
         },
     )
 }

@@ -74,6 +74,60 @@ pub struct Organisation {
     pub created_at: NaiveDateTime,
 }
 
+impl Organisation {
+    /// How an organisation is named where organisations of more than one municipality are
+    /// listed: "Björkskolan (Skola, Ekby)", so that two of the same name in two municipalities
+    /// cannot be taken for each other.
+    pub fn label(&self, municipality_name: &str) -> String {
+        organisation_label(&self.name, self.kind, municipality_name)
+    }
+}
+
+/// See [`Organisation::label`].
+pub fn organisation_label(name: &str, kind: OrgKind, municipality_name: &str) -> String {
+    // The kind without its explanation: "BVC", not "BVC (barnavårdscentral)".
+    let kind = kind.label().split(" (").next().unwrap_or_default();
+    format!("{name} ({kind}, {municipality_name})")
+}
+
+/// Whether two organisation names are the same to a reader: case, and spaces around and between
+/// words, do not count.
+pub fn same_organisation_name(a: &str, b: &str) -> bool {
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    words(a) == words(b)
+}
+
+/// What an admin is told before adding an organisation whose name is used in other
+/// municipalities (`elsewhere`: their labels).
+pub fn same_name_warning(name: &str, elsewhere: &[String]) -> String {
+    format!(
+        "Det finns redan en organisation som heter {} i en annan kommun: {}. Kontrollera att \
+         det inte är den du menar. Är det en annan verksamhet, kryssa i rutan nedan och lägg \
+         till den igen.",
+        name.trim(),
+        elsewhere.join("; ")
+    )
+}
+
+/// The organisations of other municipalities than `municipality` named like `name`, as labels.
+pub fn same_name_elsewhere(
+    conn: &mut AnyConnection,
+    name: &str,
+    municipality: &MunicipalityId,
+) -> Result<Vec<String>, AppError> {
+    Ok(list_organisations(conn, None)?
+        .into_iter()
+        .filter(|(o, _)| {
+            o.municipality_id != *municipality && same_organisation_name(&o.name, name)
+        })
+        .map(|(o, m)| o.label(&m))
+        .collect())
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
@@ -596,6 +650,22 @@ pub fn list_users(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn organisations_are_named_with_kind_and_municipality() {
+        assert_eq!(
+            organisation_label("Björkskolan", OrgKind::Skola, "Ekby"),
+            "Björkskolan (Skola, Ekby)"
+        );
+        assert_eq!(
+            organisation_label("BVC Centrum", OrgKind::Bvc, "Annanstad"),
+            "BVC Centrum (BVC, Annanstad)"
+        );
+        assert!(same_organisation_name("Björkskolan", "  björkskolan "));
+        assert!(same_organisation_name("BVC  Centrum", "bvc centrum"));
+        assert!(same_organisation_name("ÖSTRA SKOLAN", "östra skolan"));
+        assert!(!same_organisation_name("BVC Centrum", "BVC Centrum Öst"));
+    }
 
     #[test]
     fn enums_round_trip_and_explain_choices() {

@@ -1107,7 +1107,9 @@ fn set_answer(
     })
 }
 
-/// The meeting an RSVP link answers for, if the token is real and still in use.
+/// The meeting an RSVP link answers for, if the token is real, still in use, and consent covers
+/// its participant now. Consent is checked here, at the request: the background pass that takes
+/// partners whose consent ran out off their meetings comes later.
 pub fn find_by_token(
     conn: &mut AnyConnection,
     keys: &Keyring,
@@ -1121,7 +1123,40 @@ pub fn find_by_token(
         .select((Meeting::as_select(), Invitee::as_select()))
         .first(conn)
         .optional()?;
-    found.map(|(m, i)| Ok((m.open(keys)?, i))).transpose()
+    let Some((meeting, invitee)) = found else {
+        return Ok(None);
+    };
+    if !covered_now(conn, &meeting.sip_id, &invitee.participant_id)? {
+        return Ok(None);
+    }
+    Ok(Some((meeting.open(keys)?, invitee)))
+}
+
+/// Whether `participant` of `sip` is active and covered by a valid consent today (not withdrawn,
+/// not expired, covering their organisation).
+fn covered_now(
+    conn: &mut AnyConnection,
+    sip: &SipId,
+    participant: &ParticipantId,
+) -> Result<bool, AppError> {
+    // Only ids and dates are read: nothing sealed needs opening.
+    let sip: Sip = sips::table.find(sip).select(Sip::as_select()).first(conn)?;
+    let participant: Option<Participant> = participants::table
+        .find(participant)
+        .filter(participants::removed_at.is_null())
+        .select(Participant::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(participant) = participant else {
+        return Ok(false);
+    };
+    let today = deadlines::local(now()).date();
+    Ok(participant_covered(
+        &sip,
+        &participant,
+        &terms_of(conn, &sip.id)?,
+        today,
+    ))
 }
 
 /// Answers through an RSVP link: the token can answer only for its own participant and meeting.
@@ -1169,6 +1204,10 @@ pub fn apply_reply(
         .find(|p| p.email.eq_ignore_ascii_case(&reply.attendee))
         .ok_or(AppError::NotFound)?
         .id;
+    // As for the answer link: a partner whose consent no longer covers them cannot answer.
+    if !covered_now(conn, &meeting.sip_id, &participant)? {
+        return Err(AppError::NotFound);
+    }
     set_answer(
         conn,
         &meeting,
@@ -1290,6 +1329,20 @@ pub struct SipOverview {
     pub follow_up_on: Option<NaiveDate>,
 }
 
+/// Every organisation with its label ([`crate::accounts::Organisation::label`]), for lists that
+/// hold organisations of more than one municipality.
+pub fn organisation_labels(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(OrganisationId, String)>, AppError> {
+    Ok(crate::accounts::list_organisations(conn, None)?
+        .into_iter()
+        .map(|(o, municipality)| {
+            let label = o.label(&municipality);
+            (o.id, label)
+        })
+        .collect())
+}
+
 /// Reads a SIP for its caseworker; the read of the child's data is audited.
 pub fn overview(
     conn: &mut AnyConnection,
@@ -1298,10 +1351,9 @@ pub fn overview(
     sip: &Sip,
 ) -> Result<SipOverview, AppError> {
     let today = deadlines::local(now()).date();
-    let org_names: Vec<(OrganisationId, String)> = organisations::table
-        .order(organisations::name)
-        .select((organisations::id, organisations::name))
-        .load(conn)?;
+    // Organisations of every municipality can be covered: each is named with its kind and
+    // municipality, so that two of the same name are not taken for each other.
+    let org_names = organisation_labels(conn)?;
     let name_of = |id: &str| {
         org_names
             .iter()
@@ -1345,12 +1397,12 @@ pub fn overview(
     let candidates: Vec<(UserId, String, String)> = users::table
         .filter(users::organisation_id.eq_any(&covered))
         .filter(users::active.eq(true))
-        .inner_join(organisations::table)
         .order(users::name)
-        .select((users::id, users::name, organisations::name))
+        .select((users::id, users::name, users::organisation_id))
         .load::<(UserId, String, String)>(conn)?
         .into_iter()
         .filter(|(id, _, _)| !taken.contains(&id.as_str()))
+        .map(|(id, name, org)| (id, name, name_of(&org)))
         .collect();
     let days = first_meeting_days(conn, &sip.municipality_id)?;
     let booked = meetings_with.iter().any(|(m, _)| m.cancelled_at.is_none());

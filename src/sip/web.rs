@@ -268,6 +268,14 @@ impl SipPage {
             .iter()
             .any(|f| self.errors.get(f).is_some())
     }
+    /// An organisation's label ([`store::organisation_labels`]).
+    fn organisation(&self, id: &crate::accounts::OrganisationId) -> String {
+        self.overview
+            .organisations
+            .iter()
+            .find(|(o, _)| o == id)
+            .map_or_else(|| id.to_string(), |(_, label)| label.clone())
+    }
     fn candidate_chosen(&self, id: &str) -> bool {
         self.typed.participant.user_id.as_deref() == Some(id)
     }
@@ -682,7 +690,7 @@ async fn plan_form_page(
             let latest = store::plans_of(conn, &settings.keys, &sip.id)?
                 .into_iter()
                 .next();
-            let organisations = organisation_names(conn)?;
+            let organisations = store::organisation_labels(conn)?;
             Ok((sip, meeting, latest, organisations))
         })
         .await?;
@@ -854,7 +862,7 @@ async fn get_plan(
             let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let plans = store::plans_of(conn, &settings.keys, &sip.id)?;
             store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
-            Ok((sip, plans, organisation_names(conn)?))
+            Ok((sip, plans, store::organisation_labels(conn)?))
         })
         .await?;
     let versions = plans
@@ -983,7 +991,7 @@ async fn get_partner_plan(
             let plan = store::plans_of(conn, &settings.keys, &sip.id)?
                 .into_iter()
                 .next();
-            Ok((sip, plan, organisation_names(conn)?))
+            Ok((sip, plan, store::organisation_labels(conn)?))
         })
         .await?;
     render(
@@ -998,16 +1006,6 @@ async fn get_partner_plan(
             saved: false,
         },
     )
-}
-
-/// Organisation ids and names, for showing who is responsible.
-fn organisation_names(
-    conn: &mut crate::db::AnyConnection,
-) -> Result<Vec<(crate::accounts::OrganisationId, String)>, AppError> {
-    Ok(crate::accounts::list_organisations(conn, None)?
-        .into_iter()
-        .map(|(o, _)| (o.id, o.name))
-        .collect())
 }
 
 // ---- finding a time ----

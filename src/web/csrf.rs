@@ -65,7 +65,7 @@ pub async fn check_origin(
         .cloned()
         .expect("AppState is registered");
     if is_unsafe(req.method()) && !has_bearer(req.request()) && !same_site(&req, &state) {
-        tracing::info!(path = %req.path(), "cross-site request refused");
+        tracing::info!("cross-site request refused");
         return Err(PageError(AppError::CsrfFailed).into());
     }
     let new_cookie = match req.cookie(COOKIE) {
@@ -132,7 +132,7 @@ pub fn check_token(req: &HttpRequest, token: Option<&str>) -> Result<(), PageErr
     match token {
         Some(token) if has_cookie && same(token, &token_for(req)) => Ok(()),
         _ => {
-            tracing::info!(path = %req.path(), "form refused: missing or wrong CSRF token");
+            tracing::info!("form refused: missing or wrong CSRF token");
             Err(AppError::CsrfFailed.into())
         }
     }

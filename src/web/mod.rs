@@ -4,6 +4,7 @@
 pub mod client;
 pub mod csrf;
 pub mod identity;
+pub mod methods;
 pub mod pages;
 pub mod profile;
 

@@ -7,6 +7,10 @@
 //! refused one gets 403 (404 for another municipality's objects, 303 to the login page for a page
 //! without login, 401 for the API). `MATRIX_PRINT=1` prints the statuses actually seen in this
 //! file's format, for review when a route is added.
+//!
+//! Every GET line is asked with HEAD too, by every caller, and must answer the same; every route
+//! is asked with DELETE (which no route takes) and must answer 405 with `Allow` listing the
+//! methods the source registers for its path.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -184,11 +188,17 @@ impl Caller {
 }
 
 async fn send(app: &TestApp, caller: &Caller, method: &str, path: &str) -> u16 {
+    answer(app, caller, method, path).await.status().as_u16()
+}
+
+async fn answer(app: &TestApp, caller: &Caller, method: &str, path: &str) -> reqwest::Response {
     let client = &caller.web.client;
     let url = app.url(path);
     let request = if path.starts_with("/api/") {
         let request = match method {
             "GET" => client.get(&url),
+            "HEAD" => client.head(&url),
+            "DELETE" => client.delete(&url),
             "POST" => client.post(&url).json(&json!({})),
             "PUT" => client.put(&url).json(&json!({})),
             "PATCH" => client.patch(&url).json(&json!({})),
@@ -200,13 +210,17 @@ async fn send(app: &TestApp, caller: &Caller, method: &str, path: &str) -> u16 {
         }
     } else if method == "GET" {
         client.get(&url)
+    } else if method == "HEAD" {
+        client.head(&url)
+    } else if method == "DELETE" {
+        client.delete(&url)
     } else {
         // A form with this browser's CSRF token and nothing else.
         client
             .post(&url)
             .form(&[("csrf_token", caller.csrf.as_str())])
     };
-    request.send().await.unwrap().status().as_u16()
+    request.send().await.unwrap()
 }
 
 #[actix_web::test]
@@ -376,6 +390,43 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         if seen != *expected {
             wrong.push(format!(
                 "{method} {route}: expected {expected:?}, got {seen:?} (callers {ACTORS:?})"
+            ));
+        }
+        // Wherever GET works, HEAD answers the same to everyone, through the same checks.
+        if *method == "GET" {
+            let mut head = [0u16; 6];
+            for (i, caller) in callers.iter().enumerate() {
+                head[i] = send(&app, caller, "HEAD", &path).await;
+            }
+            if head != *expected {
+                wrong.push(format!(
+                    "HEAD {route}: expected {expected:?} as for GET, got {head:?}"
+                ));
+            }
+        }
+        // A method no route of this path takes (none takes DELETE): 405 with the path's methods.
+        let mut methods: Vec<&str> = MATRIX
+            .iter()
+            .filter(|(_, r, _, _)| r == route)
+            .map(|(m, _, _, _)| *m)
+            .collect();
+        if methods.contains(&"GET") {
+            methods.push("HEAD");
+        }
+        let order = ["GET", "HEAD", "POST", "PUT", "PATCH"];
+        methods.sort_by_key(|m| order.iter().position(|o| o == m));
+        let allow = methods.join(", ");
+        let response = answer(&app, &callers[0], "DELETE", &path).await;
+        let got = (
+            response.status().as_u16(),
+            response
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_string()),
+        );
+        if got != (405, Some(allow.clone())) {
+            wrong.push(format!(
+                "DELETE {route}: expected 405 with Allow: {allow}, got {got:?}"
             ));
         }
     }

@@ -283,7 +283,7 @@ impl Server {
             .env("SAMORDNA_MAIL_FROM", "Samordna <samordna@test.samordna.se>")
             .env("SAMORDNA_SECRET_KEY", SECRET)
             .env("SAMORDNA_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info,samordna=debug")
+            .env("RUST_LOG", crate::helpers::TEST_LOG_LEVELS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file(port))

@@ -242,8 +242,13 @@ impl TestSmtp {
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
-/// Everything the service logs during the test run, at debug level for our own code, as JSON
-/// lines in `target/test-logs/`, where `scripts/test` scans it for the test children's names and
+/// What the tests log: debug level for our own code and for actix's (whose extractors would log
+/// concrete request paths at debug if the service's filter let them).
+pub const TEST_LOG_LEVELS: &str =
+    "info,samordna=debug,actix_web=debug,actix_http=debug,actix_server=debug,tracing_actix_web=debug";
+
+/// Everything the service logs during the test run, at [`TEST_LOG_LEVELS`] through the service's
+/// own filter ([`samordna::telemetry::filter`]), as JSON lines in `target/test-logs/`, where `scripts/test` scans it for the test children's names and
 /// personnummer after the suite (nothing identifying may be logged).
 pub fn capture_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -252,13 +257,24 @@ pub fn capture_logs() {
         std::fs::create_dir_all(&dir).expect("log folder");
         let file = std::fs::File::create(dir.join(format!("api-{}.log", std::process::id())))
             .expect("log file");
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info,samordna=debug"))
-            .with_writer(Mutex::new(file))
-            .json()
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
+        let _ = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(Mutex::new(file))
+                    .json()
+                    .with_filter(samordna::telemetry::filter(TEST_LOG_LEVELS)),
+            )
             .try_init();
     });
 }
+
+/// An `extra` setting for [`TestApp::spawn_with`]: the background pass (reminders, and partners
+/// whose consent ran out taken off their meetings) runs once at start, then not within the test,
+/// for tests of what holds without it.
+pub const BACKGROUND_PASS_OFF: (&str, &str) = ("TEST_BACKGROUND_PASS", "off");
 
 /// The settings a test instance runs with.
 pub fn test_settings(
@@ -289,7 +305,12 @@ pub fn test_settings(
     let mut settings =
         Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings");
     settings.mail_poll_interval = Duration::from_millis(100);
-    settings.reminder_poll_interval = Duration::from_millis(200);
+    // Often, so that tests need not wait; or (BACKGROUND_PASS_OFF) not within a test's time.
+    settings.reminder_poll_interval = if vars.contains_key(BACKGROUND_PASS_OFF.0) {
+        Duration::from_secs(3600)
+    } else {
+        Duration::from_millis(200)
+    };
     settings.busy_refresh = Duration::from_secs(2);
     settings
 }

@@ -1002,7 +1002,7 @@ fn quoted_printable(text: &str) -> String {
 }
 
 /// A reply fixture filled in for one meeting and attendee, encoded as its client encodes it.
-fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
+pub(crate) fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
     let fill = |text: String| {
         text.replace("{UID}", uid)
