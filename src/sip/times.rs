@@ -273,10 +273,12 @@ pub fn suggest(
                 .as_ref()
                 .and_then(|u| hours.remove(u))
                 .unwrap_or_default(),
-            busy: user
-                .as_ref()
-                .and_then(|u| busy.remove(u))
-                .unwrap_or_default(),
+            busy: slots::Busy::new(
+                &user
+                    .as_ref()
+                    .and_then(|u| busy.remove(u))
+                    .unwrap_or_default(),
+            ),
         });
         who.push(Who {
             name,
