@@ -405,10 +405,12 @@ fn expand(
     if until.is_some_and(|u| u < start) || start >= to {
         return Ok(out);
     }
-    // Every instance repeats, one period later, the one before it, so the walk may begin with
-    // the last period that starts before `from`: what it leaves out lies before `from`. That
-    // period's start becomes the rule's first instance, which is before `from` too. With COUNT,
-    // only a rule of one instance a period (no BY… parts) can be counted without walking.
+    // A rule of a fixed period looks at the same candidates in every period (BY… parts expand
+    // or filter each period alike, by the candidates' own dates), so the walk may begin with
+    // the last period that starts before `from`: what that leaves out lies before `from`. That
+    // period's start becomes the rule's first instance, which is before `from` too and so not
+    // kept. With COUNT, only a rule of one instance a period (no BY… parts) can be counted
+    // without walking.
     let mut first = start;
     let get = |key: &str| {
         parts
@@ -1140,6 +1142,21 @@ END:VEVENT
             Ok(vec![(from, from + Duration::seconds(1))])
         );
         assert_eq!(budget.stopped_by(), None);
+    }
+
+    /// The budget's time runs out too (here at once), with the same refusal.
+    #[test]
+    fn a_calendar_out_of_time_is_refused_the_same_way() {
+        let text = cal("BEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nEND:VEVENT\n");
+        let mut budget = Budget::new(MAX_STEPS, Some(std::time::Duration::ZERO));
+        let refused = busy_times_within(
+            &text,
+            at(2026, 1, 1, 0, 0),
+            at(2027, 1, 1, 0, 0),
+            &mut budget,
+        );
+        assert_eq!(refused, Err(malformed(None, TOO_BIG)));
+        assert_eq!(budget.stopped_by(), Some(Stop::Time));
     }
 
     /// Rules whose DTSTART lies years before the window cost steps for the window only.

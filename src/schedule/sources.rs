@@ -208,7 +208,7 @@ pub async fn read_busy(text: String, at: NaiveDateTime) -> Result<Vec<Interval>,
         .unwrap_or_else(|_| {
             Err(Malformed {
                 line: None,
-                reason: crate::schedule::busy::TOO_BIG.into(),
+                reason: "kalendern kunde inte läsas".into(),
             })
         })
 }
