@@ -66,7 +66,8 @@ impl Busy {
             .filter(|(s, e)| e > s)
             .map(|(s, e)| (seconds(*s), seconds(*e)))
             .collect();
-        all.sort_unstable();
+        // The stable sort finds runs already in order (as stored, one per source) and merges them.
+        all.sort();
         let mut out: Vec<(i64, i64)> = Vec::with_capacity(all.len());
         for (s, e) in all {
             match out.last_mut() {
