@@ -78,6 +78,9 @@ pub struct Settings {
     /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
     /// user could otherwise make the service fetch from the municipality's internal network.
     pub busy_fetch_private: bool,
+    /// Addresses (`IP:port`) calendar addresses may reach even inside private networks
+    /// (`SAMORDNA_BUSY_FETCH_ALLOW`): an internal calendar server, and nothing else there.
+    pub busy_fetch_allow: Vec<std::net::SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SAMORDNA_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::web::client::TrustedProxies,
 }
@@ -231,6 +234,20 @@ impl Settings {
                     ))
                 }
             },
+            busy_fetch_allow: lookup("SAMORDNA_BUSY_FETCH_ALLOW")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| {
+                        bad(
+                            "SAMORDNA_BUSY_FETCH_ALLOW",
+                            format!("{a:?} is not an address with a port, e.g. 10.1.2.3:443"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             trusted_proxies: crate::web::client::TrustedProxies::parse(
                 &lookup("SAMORDNA_TRUSTED_PROXIES").unwrap_or_default(),
             )

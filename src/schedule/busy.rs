@@ -14,6 +14,11 @@
 //!
 //! A file that cannot be read is refused as a whole, with the line and what is wrong: reading half
 //! a calendar would show someone free when they are not.
+//!
+//! The work one calendar may cost is bounded as a whole ([`Budget`]): steps through all its
+//! recurrence rules together (its time zones' too), and time. Instances before the window are
+//! skipped by arithmetic where the rule allows it, so a rule that began long ago costs no more
+//! than one that began yesterday; a calendar over the budget is refused as too big.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -33,9 +38,86 @@ pub type Interval = (NaiveDateTime, NaiveDateTime);
 
 /// At most this many busy times are read from one calendar within a window.
 pub const MAX_INTERVALS: usize = 100_000;
-/// At most this many steps through one recurrence rule (a rule every minute since 1970 is
-/// refused rather than walked).
-const MAX_STEPS: usize = 200_000;
+/// At most this many steps through the recurrence rules of one calendar, all rules together:
+/// five for every busy time a calendar may have.
+pub const MAX_STEPS: usize = 5 * MAX_INTERVALS;
+/// At most this long reading one calendar.
+pub const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+/// Why a calendar over the [`Budget`] is refused.
+pub const TOO_BIG: &str = "kalendern är för stor eller för komplicerad";
+
+/// What stopped a reading that went over its [`Budget`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Steps,
+    Time,
+}
+
+/// How much work reading one calendar may still take: steps through recurrence rules (and
+/// dates listed one by one), and time.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    steps: usize,
+    deadline: Option<std::time::Instant>,
+    taken: usize,
+    stopped: Option<Stop>,
+}
+
+impl Budget {
+    /// `steps` steps, and `time` from now if given.
+    pub fn new(steps: usize, time: Option<std::time::Duration>) -> Self {
+        Budget {
+            steps,
+            deadline: time.map(|t| std::time::Instant::now() + t),
+            taken: 0,
+            stopped: None,
+        }
+    }
+
+    /// [`MAX_STEPS`] and [`MAX_TIME`].
+    pub fn standard() -> Self {
+        Self::new(MAX_STEPS, Some(MAX_TIME))
+    }
+
+    /// Takes `n` steps; the clock is read every 1,024 steps and whenever asked with `n == 0`.
+    fn take(&mut self, n: usize) -> Result<(), String> {
+        if self.stopped.is_none() {
+            let before = self.taken;
+            self.taken = self.taken.saturating_add(n);
+            if self.taken > self.steps {
+                self.stopped = Some(Stop::Steps);
+            } else if (n == 0 || before >> 10 != self.taken >> 10)
+                && self
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                self.stopped = Some(Stop::Time);
+            }
+        }
+        match self.stopped {
+            Some(_) => Err(TOO_BIG.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn taken(&self) -> usize {
+        self.taken
+    }
+
+    /// What stopped the reading, if anything did.
+    pub fn stopped_by(&self) -> Option<Stop> {
+        self.stopped
+    }
+
+    /// The refusal when the budget is spent.
+    fn check(&self) -> Result<(), Malformed> {
+        match self.stopped {
+            Some(_) => Err(malformed(None, TOO_BIG)),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Why a calendar file could not be read, in Swedish, with the line where that is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,17 +143,29 @@ fn malformed(line: Option<usize>, reason: impl Into<String>) -> Malformed {
 }
 
 /// The busy intervals of every calendar in `text` that overlap `[from, to)` (UTC), cut to the
-/// window, sorted and merged.
+/// window, sorted and merged; within the [`Budget::standard`].
 pub fn busy_times(
     text: &str,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<Vec<Interval>, Malformed> {
+    busy_times_within(text, from, to, &mut Budget::standard())
+}
+
+/// [`busy_times`] within `budget`: a calendar that would take more is refused with [`TOO_BIG`].
+pub fn busy_times_within(
+    text: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    budget: &mut Budget,
+) -> Result<Vec<Interval>, Malformed> {
     let cleaned = components_we_read(text)?;
     let mut busy = Vec::new();
     for calendar in ical::IcalParser::new(cleaned.as_bytes()) {
+        budget.take(0).map_err(|_| malformed(None, TOO_BIG))?;
         let calendar = calendar.map_err(unreadable)?;
-        Reader::new(&calendar, text, to.year() + 1).read(&calendar, from, to, &mut busy)?;
+        Reader::new(&calendar, text, to.year() + 1, budget)?
+            .read(&calendar, from, to, &mut busy, budget)?;
         if busy.len() > MAX_INTERVALS {
             return Err(malformed(
                 None,
@@ -241,43 +335,118 @@ fn duration(value: &str) -> Option<(i64, Duration)> {
 }
 
 /// The local start times of a recurrence `rule` from `start` (local wall-clock time of `zone`)
-/// that fall in `[from, to)` (also local), with `start` itself always the first.
+/// that fall in `[from, to)` (also local), with `start` itself always the first. Each instance
+/// looked at is a step of `budget`; instances before `from` are skipped without looking at them
+/// where the rule repeats over periods of a fixed length.
 pub(crate) fn recurrences(
     start: NaiveDateTime,
     rule: &str,
     zone: &Zone,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    budget: &mut Budget,
 ) -> Result<Vec<NaiveDateTime>, String> {
+    expand(start, rule, zone, from, to, budget, true)
+}
+
+/// The length of one period of a rule that repeats `FREQ` every `INTERVAL`, in local wall-clock
+/// time (as the rule is expanded), where that length is fixed: not for months and years.
+fn period(freq: &str, interval: i64) -> Option<Duration> {
+    let unit = match freq.to_ascii_uppercase().as_str() {
+        "SECONDLY" => Duration::seconds(1),
+        "MINUTELY" => Duration::minutes(1),
+        "HOURLY" => Duration::hours(1),
+        "DAILY" => Duration::days(1),
+        "WEEKLY" => Duration::weeks(1),
+        _ => return None,
+    };
+    (1..=1_000_000)
+        .contains(&interval)
+        .then(|| unit * interval as i32)
+}
+
+/// [`recurrences`], skipping the instances before `from` by arithmetic when `skip` is set (and
+/// the rule allows it), or walking through them.
+fn expand(
+    start: NaiveDateTime,
+    rule: &str,
+    zone: &Zone,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    budget: &mut Budget,
+    skip: bool,
+) -> Result<Vec<NaiveDateTime>, String> {
+    budget.take(0)?;
     // UNTIL is read here (it may be UTC, local or a date); the rest by the rrule crate, which
     // expands in "UTC" standing for the event's local wall clock.
     let mut until = None;
-    let mut parts = Vec::new();
+    let mut parts: Vec<(String, String)> = Vec::new();
     for part in rule.split(';').filter(|p| !p.trim().is_empty()) {
-        match part.split_once('=') {
-            Some((key, v)) if key.trim().eq_ignore_ascii_case("UNTIL") => {
-                let v = v.trim();
-                let local = local_time(v).ok_or_else(|| format!("UNTIL={v} är inget datum"))?;
-                until = Some(if v.len() == 8 {
-                    local + Duration::days(1) - Duration::seconds(1)
-                } else if v.ends_with(['Z', 'z']) {
-                    zone.to_local(local)
-                } else {
-                    local
-                });
-            }
-            _ => parts.push(part.trim()),
+        let (key, v) = part.split_once('=').unwrap_or((part, ""));
+        let (key, v) = (key.trim().to_ascii_uppercase(), v.trim());
+        if key == "UNTIL" {
+            let local = local_time(v).ok_or_else(|| format!("UNTIL={v} är inget datum"))?;
+            until = Some(if v.len() == 8 {
+                local + Duration::days(1) - Duration::seconds(1)
+            } else if v.ends_with(['Z', 'z']) {
+                zone.to_local(local)
+            } else {
+                local
+            });
+        } else {
+            parts.push((key, v.to_string()));
         }
     }
     let pseudo = |t: NaiveDateTime| Tz::UTC.from_utc_datetime(&t);
-    if until.is_some_and(|u| u < start) || start >= to {
-        return Ok(if start >= from && start < to {
-            vec![start]
-        } else {
-            Vec::new()
-        });
+    let mut out = Vec::new();
+    if start >= from && start < to {
+        out.push(start);
     }
-    let mut parsed: RRule<Unvalidated> = parts
+    if until.is_some_and(|u| u < start) || start >= to {
+        return Ok(out);
+    }
+    // A rule of a fixed period looks at the same candidates in every period (BY… parts expand
+    // or filter each period alike, by the candidates' own dates), so the walk may begin with
+    // the last period that starts before `from`: what that leaves out lies before `from`. That
+    // period's start becomes the rule's first instance, which is before `from` too and so not
+    // kept. With COUNT, only a rule of one instance a period (no BY… parts) can be counted
+    // without walking.
+    let mut first = start;
+    let get = |key: &str| {
+        parts
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let plain = !parts.iter().any(|(k, _)| k.starts_with("BY"));
+    let count = get("COUNT").map(|c| c.parse::<i64>());
+    let interval = get("INTERVAL").map_or(Ok(1), str::parse::<i64>);
+    if let (true, Some(freq), Ok(interval)) = (skip && start < from, get("FREQ"), interval) {
+        if let Some(period) = period(freq, interval).filter(|_| count.is_none() || plain) {
+            let behind = (from - start).num_seconds() - 1;
+            let periods = behind.div_euclid(period.num_seconds()).max(0);
+            if let Some(Ok(count)) = count {
+                if count <= periods {
+                    return Ok(out);
+                }
+                let left = (count - periods).to_string();
+                parts.retain(|(k, _)| k != "COUNT");
+                parts.push(("COUNT".into(), left));
+            }
+            first = start + Duration::seconds(periods * period.num_seconds());
+        }
+    }
+    if until.is_some_and(|u| u < first) {
+        return Ok(out);
+    }
+    let text: Vec<String> = parts
+        .iter()
+        .map(|(k, v)| match v.is_empty() {
+            true => k.clone(),
+            false => format!("{k}={v}"),
+        })
+        .collect();
+    let mut parsed: RRule<Unvalidated> = text
         .join(";")
         .parse()
         .map_err(|e: rrule::RRuleError| format!("upprepningsregeln går inte att läsa ({e})"))?;
@@ -285,20 +454,10 @@ pub(crate) fn recurrences(
         parsed = parsed.until(pseudo(u));
     }
     let rule = parsed
-        .validate(pseudo(start))
+        .validate(pseudo(first))
         .map_err(|e| format!("upprepningsregeln går inte att använda ({e})"))?;
-    let mut out = Vec::new();
-    if start >= from {
-        out.push(start);
-    }
-    for (step, at) in RRuleSet::new(pseudo(start))
-        .rrule(rule)
-        .into_iter()
-        .enumerate()
-    {
-        if step >= MAX_STEPS {
-            return Err("upprepningsregeln ger för många tillfällen".into());
-        }
+    for at in RRuleSet::new(pseudo(first)).rrule(rule).into_iter() {
+        budget.take(1)?;
         let at = at.naive_utc();
         if at >= to {
             break;
@@ -332,11 +491,20 @@ struct Event {
 }
 
 impl<'a> Reader<'a> {
-    fn new(calendar: &IcalCalendar, text: &'a str, until_year: i32) -> Self {
-        Reader {
-            zones: Zones::of_calendar(&calendar.properties, &calendar.timezones, until_year),
-            text,
-        }
+    fn new(
+        calendar: &IcalCalendar,
+        text: &'a str,
+        until_year: i32,
+        budget: &mut Budget,
+    ) -> Result<Self, Malformed> {
+        let zones = Zones::of_calendar(
+            &calendar.properties,
+            &calendar.timezones,
+            until_year,
+            budget,
+        );
+        budget.check()?;
+        Ok(Reader { zones, text })
     }
 
     /// The line of the file a property came from.
@@ -511,6 +679,7 @@ impl<'a> Reader<'a> {
         from: NaiveDateTime,
         to: NaiveDateTime,
         busy: &mut Vec<Interval>,
+        budget: &mut Budget,
     ) -> Result<(), Malformed> {
         let events = calendar
             .events
@@ -548,7 +717,7 @@ impl<'a> Reader<'a> {
                 None => moved.get(event.uid.as_str()).unwrap_or(&none),
             };
             if event.busy {
-                self.occurrences(event, skip, from, to, busy)?;
+                self.occurrences(event, skip, from, to, busy, budget)?;
             }
         }
         for fb in &calendar.free_busys {
@@ -560,7 +729,11 @@ impl<'a> Reader<'a> {
                 if param(p, "FBTYPE").is_some_and(|t| t.eq_ignore_ascii_case("FREE")) {
                     continue;
                 }
-                for (start, length) in self.periods(p)? {
+                let periods = self.periods(p)?;
+                budget
+                    .take(periods.len())
+                    .map_err(|_| malformed(None, TOO_BIG))?;
+                for (start, length) in periods {
                     let Some(Length::Exact(length)) = length else {
                         return Err(self.bad(p, "FREEBUSY har en period som inte går att läsa"));
                     };
@@ -581,7 +754,11 @@ impl<'a> Reader<'a> {
         from: NaiveDateTime,
         to: NaiveDateTime,
         busy: &mut Vec<Interval>,
+        budget: &mut Budget,
     ) -> Result<(), Malformed> {
+        budget
+            .take(1 + event.extra.len())
+            .map_err(|_| malformed(None, TOO_BIG))?;
         let (zone, local_start) = match &event.start {
             When::Date(d) => (
                 self.zones.default.clone(),
@@ -605,8 +782,10 @@ impl<'a> Reader<'a> {
         // Local starts, each with its own length where an RDATE period gives one.
         let mut starts: Vec<(NaiveDateTime, Option<Length>)> = vec![(local_start, None)];
         for (rule, p) in &event.rules {
+            let found = recurrences(local_start, rule, &zone, local_from, local_to, budget);
+            budget.check()?;
             starts.extend(
-                recurrences(local_start, rule, &zone, local_from, local_to)
+                found
                     .map_err(|reason| self.bad(p, reason))?
                     .into_iter()
                     .map(|t| (t, None)),
@@ -925,6 +1104,184 @@ END:VEVENT
             "upprepningsregeln",
         );
         check("<html>Not found</html>", None, "ingen kalender");
+    }
+
+    /// The calendar of issue 15: 300 events repeating every second, from about 200,000 s
+    /// (190,000) before the window until it begins. One rule alone is little work; all of them together are over
+    /// the calendar's budget of steps, which stops the reading with the Swedish refusal.
+    #[test]
+    fn many_rules_together_are_refused_by_the_calendars_step_budget() {
+        let (from, to) = (at(2026, 1, 1, 0, 0), at(2027, 1, 1, 0, 0));
+        let hostile = |events: usize| {
+            let start = (from - Duration::seconds(190_000)).format("%Y%m%dT%H%M%SZ");
+            let until = from.format("%Y%m%dT%H%M%SZ");
+            cal(&(0..events)
+                .map(|i| {
+                    format!(
+                        "BEGIN:VEVENT\nUID:h{i}\nDTSTART:{start}\nDURATION:PT1S\n\
+                         RRULE:FREQ=SECONDLY;UNTIL={until}\nEND:VEVENT\n"
+                    )
+                })
+                .collect::<String>())
+        };
+        let mut budget = Budget::new(MAX_STEPS, None);
+        let refused = busy_times_within(&hostile(300), from, to, &mut budget).unwrap_err();
+        assert_eq!(refused, malformed(None, TOO_BIG));
+        assert_eq!(
+            refused.to_string(),
+            "kalendern är för stor eller för komplicerad"
+        );
+        assert_eq!(budget.stopped_by(), Some(Stop::Steps));
+        assert!(budget.taken() <= MAX_STEPS + 1, "{}", budget.taken());
+
+        // A few of the same rules are within the budget (their last second, UNTIL, is the
+        // window's first).
+        let mut budget = Budget::new(MAX_STEPS, None);
+        assert_eq!(
+            busy_times_within(&hostile(3), from, to, &mut budget),
+            Ok(vec![(from, from + Duration::seconds(1))])
+        );
+        assert_eq!(budget.stopped_by(), None);
+    }
+
+    /// The budget's time runs out too (here at once), with the same refusal.
+    #[test]
+    fn a_calendar_out_of_time_is_refused_the_same_way() {
+        let text = cal("BEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nEND:VEVENT\n");
+        let mut budget = Budget::new(MAX_STEPS, Some(std::time::Duration::ZERO));
+        let refused = busy_times_within(
+            &text,
+            at(2026, 1, 1, 0, 0),
+            at(2027, 1, 1, 0, 0),
+            &mut budget,
+        );
+        assert_eq!(refused, Err(malformed(None, TOO_BIG)));
+        assert_eq!(budget.stopped_by(), Some(Stop::Time));
+    }
+
+    /// Rules whose DTSTART lies years before the window cost steps for the window only.
+    #[test]
+    fn instances_before_the_window_cost_no_steps() {
+        let text = cal("BEGIN:VEVENT
+UID:old
+DTSTART:19700105T090000Z
+DTEND:19700105T091500Z
+RRULE:FREQ=MINUTELY;INTERVAL=30
+END:VEVENT
+");
+        let (from, to) = (at(2026, 6, 1, 0, 0), at(2026, 6, 2, 0, 0));
+        let mut budget = Budget::new(MAX_STEPS, None);
+        let busy = busy_times_within(&text, from, to, &mut budget).unwrap();
+        assert_eq!(busy.len(), 48);
+        assert_eq!(busy[0], (at(2026, 6, 1, 0, 0), at(2026, 6, 1, 0, 15)));
+        assert!(budget.taken() < 200, "{} steps", budget.taken());
+    }
+
+    /// Skipping to the window by arithmetic gives exactly the instances walking from DTSTART
+    /// gives, for rules with COUNT and UNTIL, around both Swedish clock changes of 2026.
+    #[test]
+    fn skipping_by_arithmetic_gives_the_instances_walking_gives() {
+        let zone = crate::schedule::zones::stockholm();
+        let local = |text: &str| local_time(text).unwrap();
+        // DTSTART, the rule, and the (local) window.
+        let cases = [
+            (
+                "20200101T090000",
+                "FREQ=DAILY",
+                "20260325T000000",
+                "20260405T000000",
+            ),
+            // COUNT runs out on 29 March, inside the window.
+            (
+                "20200101T090000",
+                "FREQ=DAILY;COUNT=2280",
+                "20260325T000000",
+                "20260405T000000",
+            ),
+            (
+                "20200101T093000",
+                "FREQ=DAILY;INTERVAL=3;UNTIL=20261030T080000Z",
+                "20261020T000000",
+                "20261101T000000",
+            ),
+            (
+                "20200101T090000",
+                "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",
+                "20261020T000000",
+                "20261101T000000",
+            ),
+            (
+                "20190107T140000",
+                "FREQ=WEEKLY",
+                "20260320T000000",
+                "20260410T000000",
+            ),
+            (
+                "20190107T140000",
+                "FREQ=WEEKLY;INTERVAL=2;COUNT=190",
+                "20260301T000000",
+                "20260501T000000",
+            ),
+            (
+                "20190107T140000",
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;UNTIL=20261030",
+                "20261001T000000",
+                "20261105T000000",
+            ),
+            (
+                "20260328T230000",
+                "FREQ=SECONDLY;INTERVAL=7;UNTIL=20260329T013000Z",
+                "20260329T013000",
+                "20260329T040000",
+            ),
+            // COUNT runs out at 01:53:19 on 29 March, inside the window.
+            (
+                "20260328T120000",
+                "FREQ=SECONDLY;COUNT=50000",
+                "20260329T013000",
+                "20260329T040000",
+            ),
+            (
+                "20261001T000000",
+                "FREQ=MINUTELY;INTERVAL=13",
+                "20261025T010000",
+                "20261025T040000",
+            ),
+            // COUNT runs out at 02:19 on 25 October, inside the window.
+            (
+                "20261001T000000",
+                "FREQ=MINUTELY;COUNT=34700",
+                "20261025T010000",
+                "20261025T040000",
+            ),
+            (
+                "20261001T000000",
+                "FREQ=MINUTELY;INTERVAL=5;UNTIL=20261025T013000Z",
+                "20261025T010000",
+                "20261025T040000",
+            ),
+            (
+                "20250101T001500",
+                "FREQ=HOURLY;INTERVAL=5;UNTIL=20261026T000000Z",
+                "20261020T000000",
+                "20261101T000000",
+            ),
+        ];
+        for (start, rule, from, to) in cases {
+            let (mut skipping, mut walking) =
+                (Budget::new(usize::MAX, None), Budget::new(usize::MAX, None));
+            let (start, from, to) = (local(start), local(from), local(to));
+            let skipped = expand(start, rule, &zone, from, to, &mut skipping, true).unwrap();
+            let walked = expand(start, rule, &zone, from, to, &mut walking, false).unwrap();
+            assert!(!walked.is_empty(), "{rule}: the window has instances");
+            assert_eq!(skipped, walked, "{rule}");
+            assert!(
+                skipping.taken() < walking.taken(),
+                "{rule}: {} steps skipping, {} walking",
+                skipping.taken(),
+                walking.taken()
+            );
+        }
     }
 
     #[test]

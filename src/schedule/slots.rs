@@ -7,7 +7,7 @@
 //! widened by an optional buffer. A slot must be free for every required participant; slots are
 //! ranked by how many optional participants can come, then by time.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
 use crate::reports::deadlines::to_utc;
 use crate::workdays::is_working_day;
@@ -42,12 +42,68 @@ impl Default for WorkingHours {
     }
 }
 
-impl WorkingHours {
-    /// Whether `[start, start + minutes)` on `day` (local) lies within these hours.
-    fn covers(&self, day: NaiveDate, start: NaiveTime, minutes: i64) -> bool {
-        let end = start + Duration::minutes(minutes);
-        self.days.contains(&day.weekday()) && start >= self.start && end <= self.end && end > start
+/// Busy intervals prepared for the search: sorted and merged once, as UTC seconds since 1970 so
+/// that every comparison is between two numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Busy(Vec<(i64, i64)>);
+
+fn seconds(t: NaiveDateTime) -> i64 {
+    t.and_utc().timestamp()
+}
+
+fn time_of(seconds: i64) -> NaiveDateTime {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.naive_utc())
+        .unwrap_or_default()
+}
+
+impl Busy {
+    /// From UTC intervals `[start, end)` in any order, possibly overlapping; empty and reversed
+    /// ones are left out. Sorting is linear for input that is already in order (as stored).
+    pub fn new(busy: &[(NaiveDateTime, NaiveDateTime)]) -> Self {
+        let mut all: Vec<(i64, i64)> = busy
+            .iter()
+            .filter(|(s, e)| e > s)
+            .map(|(s, e)| (seconds(*s), seconds(*e)))
+            .collect();
+        // The stable sort finds runs already in order (as stored, one per source) and merges them.
+        all.sort();
+        let mut out: Vec<(i64, i64)> = Vec::with_capacity(all.len());
+        for (s, e) in all {
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        Busy(out)
     }
+
+    /// The merged intervals, in UTC.
+    pub fn intervals(&self) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+        self.0
+            .iter()
+            .map(|(s, e)| (time_of(*s), time_of(*e)))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<(NaiveDateTime, NaiveDateTime)>> for Busy {
+    fn from(busy: Vec<(NaiveDateTime, NaiveDateTime)>) -> Self {
+        Busy::new(&busy)
+    }
+}
+
+/// Sorted, merged busy intervals: overlapping and touching intervals become one.
+pub fn merge(busy: &[(NaiveDateTime, NaiveDateTime)]) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+    Busy::new(busy).intervals()
 }
 
 /// One participant as the search sees them: only busy intervals, never what they are.
@@ -56,8 +112,8 @@ pub struct Person<Id> {
     pub id: Id,
     pub required: bool,
     pub hours: WorkingHours,
-    /// Busy intervals in UTC, `[start, end)`, in any order, possibly overlapping.
-    pub busy: Vec<(NaiveDateTime, NaiveDateTime)>,
+    /// When they are busy, merged once when the search's input is put together.
+    pub busy: Busy,
 }
 
 /// What to search for.
@@ -92,67 +148,114 @@ pub struct NoSlot<Id> {
     pub nearest_day: Option<NaiveDate>,
 }
 
-/// Sorted, merged busy intervals widened by the buffer.
-fn merged(
-    busy: &[(NaiveDateTime, NaiveDateTime)],
-    buffer: Duration,
-) -> Vec<(NaiveDateTime, NaiveDateTime)> {
-    let mut all: Vec<_> = busy
-        .iter()
-        .filter(|(s, e)| e > s)
-        .map(|(s, e)| (*s - buffer, *e + buffer))
-        .collect();
-    all.sort();
-    let mut out: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::with_capacity(all.len());
-    for (s, e) in all {
-        match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
+/// One person during the search: their merged busy times and how far into them the search has
+/// come. Candidates are tried in time order, so each interval is passed once.
+struct Walker<'a, Id> {
+    person: &'a Person<Id>,
+    /// The first interval that ends after the last candidate's start (less the buffer).
+    next: usize,
+    /// The last start asked about; an earlier one starts the walk again.
+    last: i64,
+    /// Working hours as seconds after local midnight.
+    start_of_day: i64,
+    end_of_day: i64,
+}
+
+impl<'a, Id> Walker<'a, Id> {
+    fn new(person: &'a Person<Id>) -> Self {
+        let of_day = |t: NaiveTime| i64::from(t.num_seconds_from_midnight());
+        Walker {
+            person,
+            next: 0,
+            last: i64::MIN,
+            start_of_day: of_day(person.hours.start),
+            end_of_day: of_day(person.hours.end),
         }
     }
-    out
+
+    /// Whether `[start, end)` (UTC seconds) is clear of every busy interval widened by
+    /// `buffer`: the same as the candidate widened by the buffer being clear of the intervals.
+    fn clear(&mut self, start: i64, end: i64, buffer: i64) -> bool {
+        let busy = &self.person.busy.0;
+        let (start, end) = (start - buffer, end + buffer);
+        if start < self.last {
+            self.next = busy.partition_point(|(_, e)| *e <= start);
+        }
+        self.last = start;
+        while busy.get(self.next).is_some_and(|(_, e)| *e <= start) {
+            self.next += 1;
+        }
+        busy.get(self.next).is_none_or(|(s, _)| *s >= end)
+    }
+
+    /// Whether they can come to a candidate: working that day and then, and not busy.
+    fn free(&mut self, works: bool, candidate: &Candidate, minutes: i64, buffer: i64) -> bool {
+        let local_end = candidate.local + minutes * 60;
+        works
+            && candidate.local >= self.start_of_day
+            && local_end <= self.end_of_day
+            && local_end > candidate.local
+            && self.clear(candidate.start, candidate.end, buffer)
+    }
+
+    fn works_on(&self, day: NaiveDate) -> bool {
+        self.person.hours.days.contains(&day.weekday())
+    }
 }
 
-/// Sorted, merged busy intervals: overlapping and touching intervals become one.
-pub fn merge(busy: &[(NaiveDateTime, NaiveDateTime)]) -> Vec<(NaiveDateTime, NaiveDateTime)> {
-    merged(busy, Duration::zero())
-}
-
-/// Whether `[start, end)` overlaps any interval of a sorted, merged list.
-fn overlaps(
-    busy: &[(NaiveDateTime, NaiveDateTime)],
-    start: NaiveDateTime,
-    end: NaiveDateTime,
-) -> bool {
-    // The first interval that ends after `start` is the only one that can overlap first.
-    let i = busy.partition_point(|(_, e)| *e <= start);
-    busy.get(i).is_some_and(|(s, _)| *s < end)
-}
-
-struct Prepared<'a, Id> {
-    person: &'a Person<Id>,
-    busy: Vec<(NaiveDateTime, NaiveDateTime)>,
+/// A grid time on one local day: its local start as seconds after midnight, and its UTC start
+/// and end as seconds since 1970.
+struct Candidate {
+    local: i64,
+    start: i64,
+    end: i64,
 }
 
 /// The grid candidates of one local day that start at or after `earliest` and end by `latest`
-/// (local times), as (local start time, UTC start, UTC end).
+/// (local times). The day's offset from UTC is looked up once; only on a day the clocks change
+/// is each time converted on its own.
 fn candidates(
     day: NaiveDate,
     minutes: i64,
     earliest: NaiveTime,
     latest: NaiveTime,
-) -> impl Iterator<Item = (NaiveTime, NaiveDateTime, NaiveDateTime)> {
+) -> Vec<Candidate> {
     let midnight = day.and_hms_opt(0, 0, 0).expect("midnight");
     let first = (earliest - NaiveTime::MIN)
         .num_minutes()
         .div_euclid(STEP_MINUTES);
     let last = ((latest - NaiveTime::MIN).num_minutes() - minutes).div_euclid(STEP_MINUTES);
-    (first..=last).filter_map(move |i| {
-        let local_start = midnight + Duration::minutes(i * STEP_MINUTES);
-        let local_end = local_start + Duration::minutes(minutes);
-        (local_start.time() >= earliest && local_end.date() == day && local_end.time() <= latest)
-            .then(|| (local_start.time(), to_utc(local_start), to_utc(local_end)))
-    })
+    if last < first {
+        return Vec::new();
+    }
+    let offset = |local: NaiveDateTime| seconds(local) - seconds(to_utc(local));
+    let (first_local, last_end) = (
+        midnight + Duration::minutes(first * STEP_MINUTES),
+        midnight + Duration::minutes(last * STEP_MINUTES + minutes),
+    );
+    let same_offset = offset(first_local) == offset(last_end);
+    let day_offset = offset(first_local);
+    let base = seconds(midnight);
+    (first..=last)
+        .filter_map(|i| {
+            let local_start = midnight + Duration::minutes(i * STEP_MINUTES);
+            let local_end = local_start + Duration::minutes(minutes);
+            if local_start.time() < earliest || local_end.date() != day || local_end.time() > latest
+            {
+                return None;
+            }
+            let local = i * STEP_MINUTES * 60;
+            let (start, end) = if same_offset {
+                (
+                    base + local - day_offset,
+                    base + local + minutes * 60 - day_offset,
+                )
+            } else {
+                (seconds(to_utc(local_start)), seconds(to_utc(local_end)))
+            };
+            Some(Candidate { local, start, end })
+        })
+        .collect()
 }
 
 /// Free slots for everyone required, best first; or why there are none.
@@ -160,23 +263,18 @@ pub fn find<Id: Clone>(
     people: &[Person<Id>],
     search: &Search,
 ) -> Result<Vec<Slot<Id>>, NoSlot<Id>> {
-    let buffer = Duration::minutes(search.buffer_minutes.max(0));
-    let prepared: Vec<Prepared<Id>> = people
+    let buffer = search.buffer_minutes.max(0) * 60;
+    let minutes = search.minutes;
+    let mut required: Vec<Walker<Id>> = people
         .iter()
-        .map(|p| Prepared {
-            person: p,
-            busy: merged(&p.busy, buffer),
-        })
+        .filter(|p| p.required)
+        .map(Walker::new)
         .collect();
-    let required: Vec<&Prepared<Id>> = prepared.iter().filter(|p| p.person.required).collect();
-    let optional: Vec<&Prepared<Id>> = prepared.iter().filter(|p| !p.person.required).collect();
-    let free = |p: &Prepared<Id>,
-                day: NaiveDate,
-                local: NaiveTime,
-                start: NaiveDateTime,
-                end: NaiveDateTime| {
-        p.person.hours.covers(day, local, search.minutes) && !overlaps(&p.busy, start, end)
-    };
+    let mut optional: Vec<Walker<Id>> = people
+        .iter()
+        .filter(|p| !p.required)
+        .map(Walker::new)
+        .collect();
 
     // Only times inside every required person's hours can work: no need to try the others.
     let earliest = required
@@ -194,22 +292,27 @@ pub fn find<Id: Clone>(
     let mut day = search.from;
     while day <= search.to {
         if is_working_day(day) {
-            for (local, start, end) in candidates(day, search.minutes, earliest, latest) {
+            let required_works: Vec<bool> = required.iter().map(|p| p.works_on(day)).collect();
+            let optional_works: Vec<bool> = optional.iter().map(|p| p.works_on(day)).collect();
+            for candidate in candidates(day, minutes, earliest, latest) {
                 let mut all_free = true;
-                for (i, p) in required.iter().enumerate() {
-                    if !free(p, day, local, start, end) {
+                for (i, p) in required.iter_mut().enumerate() {
+                    if !p.free(required_works[i], &candidate, minutes, buffer) {
                         blocked[i] += 1;
                         all_free = false;
                     }
                 }
                 if all_free {
                     slots.push(Slot {
-                        start,
-                        end,
+                        start: time_of(candidate.start),
+                        end: time_of(candidate.end),
                         optional_busy: optional
-                            .iter()
-                            .filter(|p| !free(p, day, local, start, end))
-                            .map(|p| p.person.id.clone())
+                            .iter_mut()
+                            .zip(&optional_works)
+                            .filter_map(|(p, works)| {
+                                (!p.free(*works, &candidate, minutes, buffer))
+                                    .then(|| p.person.id.clone())
+                            })
                             .collect(),
                     });
                 }
@@ -234,8 +337,13 @@ pub fn find<Id: Clone>(
         .map(|n| search.to + Duration::days(n))
         .filter(|d| is_working_day(*d))
         .find(|d| {
-            candidates(*d, search.minutes, earliest, latest)
-                .any(|(local, start, end)| required.iter().all(|p| free(p, *d, local, start, end)))
+            let works: Vec<bool> = required.iter().map(|p| p.works_on(*d)).collect();
+            candidates(*d, minutes, earliest, latest).iter().any(|c| {
+                required
+                    .iter_mut()
+                    .zip(&works)
+                    .all(|(p, w)| p.free(*w, c, minutes, buffer))
+            })
         });
     Err(NoSlot {
         blockers,
@@ -267,7 +375,7 @@ mod tests {
             id,
             required,
             hours: WorkingHours::default(),
-            busy,
+            busy: Busy::new(&busy),
         }
     }
 
@@ -426,5 +534,124 @@ mod tests {
         .unwrap();
         assert!(slots.iter().all(|s| s.start.date() == day(12, 2)));
         assert_eq!(slots.len(), 5, "13:00, 13:15, 13:30, 13:45, 14:00");
+    }
+
+    /// The search as it was first written (each candidate converted on its own, every interval
+    /// widened and merged per search, a binary search per check), kept as the reference the
+    /// faster search must agree with.
+    fn reference(
+        people: &[Person<usize>],
+        raw: &[Vec<(NaiveDateTime, NaiveDateTime)>],
+        search: &Search,
+    ) -> Vec<(NaiveDateTime, Vec<usize>)> {
+        let buffer = Duration::minutes(search.buffer_minutes);
+        let widened: Vec<Vec<(NaiveDateTime, NaiveDateTime)>> = raw
+            .iter()
+            .map(|busy| {
+                busy.iter()
+                    .map(|(s, e)| (*s - buffer, *e + buffer))
+                    .collect()
+            })
+            .collect();
+        let free = |i: usize, day: NaiveDate, local: NaiveDateTime| {
+            let end = local + Duration::minutes(search.minutes);
+            let (s, e) = (to_utc(local), to_utc(end));
+            let h = &people[i].hours;
+            h.days.contains(&day.weekday())
+                && local.time() >= h.start
+                && end.date() == day
+                && end.time() <= h.end
+                && !widened[i].iter().any(|(bs, be)| *bs < e && *be > s)
+        };
+        let mut out = Vec::new();
+        let mut day = search.from;
+        while day <= search.to {
+            if is_working_day(day) {
+                for step in 0..(24 * 60 / STEP_MINUTES) {
+                    let local =
+                        day.and_time(NaiveTime::MIN) + Duration::minutes(step * STEP_MINUTES);
+                    let all = (0..people.len())
+                        .filter(|i| people[*i].required)
+                        .all(|i| free(i, day, local));
+                    if all {
+                        let busy: Vec<usize> = (0..people.len())
+                            .filter(|i| !people[*i].required && !free(*i, day, local))
+                            .collect();
+                        out.push((to_utc(local), busy));
+                    }
+                }
+            }
+            day = day.succ_opt().unwrap();
+        }
+        out.sort_by_key(|(s, b)| (b.len(), *s));
+        out
+    }
+
+    #[test]
+    fn the_search_agrees_with_a_plain_reference_across_both_clock_changes() {
+        // Busy intervals of several lengths and patterns per person, some overlapping, from
+        // before the change to summer time until after the change to winter time.
+        let first = at(3, 16, 5, 0);
+        let raw: Vec<Vec<_>> = (0..5i64)
+            .map(|p| {
+                (0..400i64)
+                    .map(|i| {
+                        let s = first + Duration::minutes((i * 7919 + p * 331) % (240 * 24 * 60));
+                        (s, s + Duration::minutes(20 + (i * 37 + p) % 150))
+                    })
+                    .collect()
+            })
+            .collect();
+        let people: Vec<Person<usize>> = (0..5i64)
+            .map(|p| {
+                let mut hours = WorkingHours::default();
+                if p == 3 {
+                    hours.days = vec![Weekday::Mon, Weekday::Wed];
+                    hours.start = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+                }
+                Person {
+                    id: p as usize,
+                    required: p % 2 == 0,
+                    hours,
+                    busy: Busy::new(&raw[p as usize]),
+                }
+            })
+            .collect();
+        for (from, to) in [(day(3, 23), day(4, 3)), (day(10, 19), day(10, 30))] {
+            for (minutes, buffer) in [(15, 0), (60, 15), (90, 5)] {
+                let s = Search {
+                    minutes,
+                    from,
+                    to,
+                    buffer_minutes: buffer,
+                    limit: 100_000,
+                };
+                let got: Vec<(NaiveDateTime, Vec<usize>)> = find(&people, &s)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|slot| {
+                        assert_eq!(slot.end - slot.start, Duration::minutes(minutes));
+                        (slot.start, slot.optional_busy)
+                    })
+                    .collect();
+                let expected = reference(&people, &raw, &s);
+                assert!(
+                    !expected.is_empty(),
+                    "the data leave slots ({from}, {minutes})"
+                );
+                assert_eq!(got, expected, "{from}–{to}, {minutes} min, buffer {buffer}");
+            }
+        }
+    }
+
+    #[test]
+    fn busy_times_are_merged_once_and_read_back() {
+        let busy = Busy::new(&[
+            (at(12, 1, 9, 0), at(12, 1, 10, 0)),
+            (at(12, 1, 8, 0), at(12, 1, 9, 0)),
+            (at(12, 1, 12, 0), at(12, 1, 11, 0)),
+            (at(12, 1, 9, 30), at(12, 1, 9, 45)),
+        ]);
+        assert_eq!(busy.intervals(), vec![(at(12, 1, 8, 0), at(12, 1, 10, 0))]);
     }
 }

@@ -4,9 +4,17 @@
 //!
 //! Only merged busy intervals are stored. A source that fails keeps its last good busy times and
 //! shows why it failed; it never stops a page.
+//!
+//! Fetching and reading a calendar take no database connection: the file is read first (a few
+//! at a time in the whole process, within [`crate::schedule::busy::Budget`]), then its merged
+//! busy times are stored in one short transaction. Each user has at most [`MAX_SOURCES`].
+//!
+//! An address is read only from servers outside this machine and its networks (see
+//! [`refused`]), checked on every redirect, and every refusal reads the same as a server that
+//! cannot be reached, so the form tells nothing about what is listening where.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -19,10 +27,10 @@ use crate::audit;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
-use crate::db::schema::{busy_sources, busy_times, working_hours};
+use crate::db::schema::{busy_sources, busy_times, users, working_hours};
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
-use crate::schedule::busy::{busy_times as read_calendar, Interval};
+use crate::schedule::busy::{busy_times as read_calendar, Interval, Malformed};
 use crate::schedule::slots::WorkingHours;
 use crate::string_id;
 
@@ -36,6 +44,17 @@ pub const MAX_BYTES: usize = 20 * 1024 * 1024;
 const FETCH_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 /// How many redirects a calendar address may take.
 const MAX_REDIRECTS: usize = 5;
+/// The most calendars (addresses and uploaded files together) one user may have.
+pub const MAX_SOURCES: i64 = 10;
+/// How many calendar addresses this process fetches at once.
+pub const FETCH_CONCURRENCY: usize = 4;
+/// How many calendars this process reads (parses and expands) at once.
+pub const READ_CONCURRENCY: usize = 2;
+/// The one text for an address that is refused or cannot be reached, whatever the reason.
+pub const UNREACHABLE: &str = "servern gick inte att nå";
+
+static FETCHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FETCH_CONCURRENCY);
+static READING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(READ_CONCURRENCY);
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = busy_sources)]
@@ -133,6 +152,7 @@ pub fn add_address(
     let url = address(text).map_err(|m| AppError::Invalid(vec![FieldError::new("url", m)]))?;
     let id = SourceId::generate();
     write_tx(conn, |conn| {
+        room_for_one_more(conn, user, "url")?;
         diesel::insert_into(busy_sources::table)
             .values((
                 busy_sources::id.eq(&id),
@@ -148,23 +168,77 @@ pub fn add_address(
     Ok(id)
 }
 
-/// Reads an uploaded file at once; a file that cannot be read is refused with the line, and
-/// nothing is kept.
-pub fn add_file(
+/// Refuses a new source when the user already has [`MAX_SOURCES`]. Inside the transaction that
+/// adds it; on PostgreSQL the user's row is locked first, so two at once cannot both squeeze in.
+fn room_for_one_more(
     conn: &mut AnyConnection,
     user: &AuthUser,
-    bytes: &[u8],
-) -> Result<SourceId, AppError> {
+    field: &str,
+) -> Result<(), AppError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        users::table
+            .find(&user.id)
+            .select(users::id)
+            .for_update()
+            .first::<UserId>(pg)?;
+    }
+    let held: i64 = busy_sources::table
+        .filter(busy_sources::user_id.eq(&user.id))
+        .count()
+        .get_result(conn)?;
+    if held >= MAX_SOURCES {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            field,
+            format!(
+                "Du har redan {MAX_SOURCES} kalendrar, som är det högsta antalet. Ta bort en \
+                 innan du lägger till en ny."
+            ),
+        )]));
+    }
+    Ok(())
+}
+
+/// Reads a calendar's text into busy times for the window from `at`, off the async workers and
+/// without a database connection, with at most [`READ_CONCURRENCY`] calendars read at once.
+pub async fn read_busy(text: String, at: NaiveDateTime) -> Result<Vec<Interval>, Malformed> {
+    let _turn = READING.acquire().await;
+    let (from, to) = window(at);
+    actix_web::web::block(move || read_calendar(&text, from, to))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Malformed {
+                line: None,
+                reason: "kalendern kunde inte läsas".into(),
+            })
+        })
+}
+
+/// Reads an uploaded file (before anything is stored): a file that cannot be read is refused
+/// with the line, or as too big.
+pub async fn read_upload(bytes: Vec<u8>, at: NaiveDateTime) -> Result<Vec<Interval>, AppError> {
     let refuse = |m: String| AppError::Invalid(vec![FieldError::new("file", m)]);
     if bytes.is_empty() {
         return Err(refuse("Välj en kalenderfil (.ics).".into()));
     }
-    let at = now();
-    let (from, to) = window(at);
-    let busy = read_calendar(&String::from_utf8_lossy(bytes), from, to)
-        .map_err(|e| refuse(format!("Filen kunde inte läsas: {e}.")))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    read_busy(text, at)
+        .await
+        .map_err(|e| refuse(format!("Filen kunde inte läsas: {e}.")))
+}
+
+/// Keeps the busy times of an uploaded file read at `at` ([`read_upload`]), in one transaction.
+pub fn add_file(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    at: NaiveDateTime,
+    busy: &[Interval],
+) -> Result<SourceId, AppError> {
     let id = SourceId::generate();
     write_tx(conn, |conn| {
+        room_for_one_more(conn, user, "file")?;
         diesel::insert_into(busy_sources::table)
             .values((
                 busy_sources::id.eq(&id),
@@ -176,7 +250,7 @@ pub fn add_file(
                 busy_sources::fetched_at.eq(at),
             ))
             .execute(conn)?;
-        replace_times(conn, &id, &busy)?;
+        replace_times(conn, &id, busy)?;
         audit_source(conn, user, "busy_source.upload", &id)
     })?;
     Ok(id)
@@ -379,67 +453,166 @@ enum Fetched {
     },
 }
 
-/// Whether an address is one a user's calendar may not point to: this machine, private and
-/// link-local networks, and the like.
-fn internal(ip: IpAddr) -> bool {
+/// The IANA IPv4 Special-Purpose Address Registry (every entry, also those marked globally
+/// reachable: no calendar is served from an anycast relay or a benchmarking network), with the
+/// multicast range. Each is (network, prefix length).
+const SPECIAL_V4: &[(Ipv4Addr, u8)] = &[
+    (Ipv4Addr::new(0, 0, 0, 0), 8),       // "this network" (RFC 791)
+    (Ipv4Addr::new(10, 0, 0, 0), 8),      // private (RFC 1918)
+    (Ipv4Addr::new(100, 64, 0, 0), 10),   // shared address space, CGNAT (RFC 6598)
+    (Ipv4Addr::new(127, 0, 0, 0), 8),     // loopback (RFC 1122)
+    (Ipv4Addr::new(169, 254, 0, 0), 16),  // link-local (RFC 3927)
+    (Ipv4Addr::new(172, 16, 0, 0), 12),   // private (RFC 1918)
+    (Ipv4Addr::new(192, 0, 0, 0), 24),    // IETF protocol assignments (RFC 6890)
+    (Ipv4Addr::new(192, 0, 2, 0), 24),    // documentation, TEST-NET-1 (RFC 5737)
+    (Ipv4Addr::new(192, 31, 196, 0), 24), // AS112-v4 (RFC 7535)
+    (Ipv4Addr::new(192, 52, 193, 0), 24), // AMT (RFC 7450)
+    (Ipv4Addr::new(192, 88, 99, 0), 24),  // deprecated 6to4 relay anycast (RFC 7526)
+    (Ipv4Addr::new(192, 168, 0, 0), 16),  // private (RFC 1918)
+    (Ipv4Addr::new(192, 175, 48, 0), 24), // direct delegation AS112 (RFC 7534)
+    (Ipv4Addr::new(198, 18, 0, 0), 15),   // benchmarking (RFC 2544)
+    (Ipv4Addr::new(198, 51, 100, 0), 24), // documentation, TEST-NET-2 (RFC 5737)
+    (Ipv4Addr::new(203, 0, 113, 0), 24),  // documentation, TEST-NET-3 (RFC 5737)
+    (Ipv4Addr::new(224, 0, 0, 0), 4),     // multicast (RFC 5771)
+    (Ipv4Addr::new(240, 0, 0, 0), 4),     // reserved (RFC 1112), with the broadcast address
+];
+
+/// The IANA IPv6 Special-Purpose Address Registry (every entry, as for IPv4) with multicast and
+/// the deprecated site-local and IPv4-compatible ranges. The two ranges that carry an IPv4
+/// address (`::ffff:0:0/96`, `64:ff9b::/96`) are not here: the IPv4 inside them is checked.
+const SPECIAL_V6: &[(Ipv6Addr, u8)] = &[
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 96), // ::, ::1 and IPv4-compatible (RFC 4291)
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0), 48), // local-use IPv4/IPv6 translation
+    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64), // discard-only (RFC 6666)
+    (Ipv6Addr::new(0x100, 0, 0, 1, 0, 0, 0, 0), 64), // dummy prefix (RFC 9780)
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23), // IETF protocol assignments, Teredo, …
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation (RFC 3849)
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16), // 6to4 (RFC 3056)
+    (Ipv6Addr::new(0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0), 48), // direct delegation AS112
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation (RFC 9637)
+    (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0), 16), // segment routing SIDs (RFC 9602)
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7), // unique local (RFC 4193)
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10), // link-local (RFC 4291)
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10), // site-local, deprecated (RFC 3879)
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8), // multicast (RFC 4291)
+];
+
+fn in_v4(ip: Ipv4Addr, (net, len): (Ipv4Addr, u8)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(net) & mask
+}
+
+fn in_v6(ip: Ipv6Addr, (net, len): (Ipv6Addr, u8)) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    u128::from(ip) & mask == u128::from(net) & mask
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:0:0/96`) or NAT64 (`64:ff9b::/96`) IPv6
+/// address.
+fn inner_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let nat64 = (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96);
+    match ip.to_ipv4_mapped() {
+        Some(v4) => Some(v4),
+        None if in_v6(ip, nat64) => Some(Ipv4Addr::from(u128::from(ip) as u32)),
+        None => None,
+    }
+}
+
+/// Whether `ip` is in a special-purpose range (the IANA registries: this machine, private,
+/// link-local, shared, documentation, benchmarking, reserved, multicast and the like).
+pub fn special_purpose(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| internal(IpAddr::V4(v4)))
+        IpAddr::V4(v4) => SPECIAL_V4.iter().any(|range| in_v4(v4, *range)),
+        IpAddr::V6(v6) => match inner_v4(v6) {
+            Some(v4) => special_purpose(IpAddr::V4(v4)),
+            None => SPECIAL_V6.iter().any(|range| in_v6(v6, *range)),
+        },
+    }
+}
+
+/// Whether a calendar address may not be read from `ip`: a special-purpose address, or one of
+/// `own` (this machine's interface addresses), also inside an IPv4-mapped or NAT64 address.
+pub fn refused(ip: IpAddr, own: &[IpAddr]) -> bool {
+    let inner = match ip {
+        IpAddr::V6(v6) => inner_v4(v6).map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    };
+    special_purpose(ip) || own.contains(&ip) || inner.is_some_and(|v4| own.contains(&v4))
+}
+
+/// This machine's interface addresses. None can be listed: every address is refused.
+fn own_addresses() -> Option<Vec<IpAddr>> {
+    match if_addrs::get_if_addrs() {
+        Ok(interfaces) => Some(interfaces.iter().map(|i| i.ip()).collect()),
+        Err(e) => {
+            tracing::warn!(error = %e, "this machine's addresses cannot be listed");
+            None
         }
     }
 }
 
+/// Which addresses the reader may reach besides those outside this machine's networks.
+#[derive(Clone, Debug, Default)]
+pub struct Reach {
+    /// Every address (`SAMORDNA_BUSY_FETCH_PRIVATE`).
+    pub private: bool,
+    /// These exactly (`SAMORDNA_BUSY_FETCH_ALLOW`), e.g. an internal calendar server.
+    pub allowed: Vec<SocketAddr>,
+}
+
+impl Reach {
+    pub fn of(settings: &Settings) -> Self {
+        Reach {
+            private: settings.busy_fetch_private,
+            allowed: settings.busy_fetch_allow.clone(),
+        }
+    }
+
+    /// Whether every one of `addrs` may be reached.
+    fn permits(&self, addrs: &[SocketAddr]) -> bool {
+        let allowed = |a: &SocketAddr| self.allowed.contains(a);
+        if self.private || addrs.iter().all(allowed) {
+            return true;
+        }
+        own_addresses()
+            .is_some_and(|own| addrs.iter().all(|a| allowed(a) || !refused(a.ip(), &own)))
+    }
+}
+
+/// The addresses of a URL's host: an IP address as written, or a name looked up.
+async fn addresses_of(url: &Url) -> Option<Vec<SocketAddr>> {
+    let port = url.port_or_known_default()?;
+    let addrs: Vec<SocketAddr> = match url.host()? {
+        url::Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        url::Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        url::Host::Domain(name) => tokio::net::lookup_host((name, port)).await.ok()?.collect(),
+    };
+    (!addrs.is_empty()).then_some(addrs)
+}
+
 /// Reads a calendar address, following redirects; every hop's host is resolved and checked
-/// once, and the request goes to exactly the addresses checked.
+/// once, and the request goes to exactly the addresses checked. An address refused, unknown,
+/// refusing connections or not answering reads the same: [`UNREACHABLE`].
 async fn fetch(
     url: &Url,
     etag: Option<&str>,
     last_modified: Option<&str>,
-    allow_internal: bool,
+    reach: &Reach,
 ) -> Result<Fetched, String> {
     let mut url = url.clone();
     for _ in 0..=MAX_REDIRECTS {
-        let host = url
-            .host_str()
-            .ok_or("adressen saknar värdnamn")?
-            .to_string();
-        let port = url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|_| format!("servern {host} finns inte"))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(format!("servern {host} finns inte"));
+        let addrs = addresses_of(&url).await.ok_or(UNREACHABLE)?;
+        if !reach.permits(&addrs) {
+            return Err(UNREACHABLE.into());
         }
-        if !allow_internal && addrs.iter().any(|a| internal(a.ip())) {
-            return Err("adressen går till ett internt nät och får inte användas".into());
-        }
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FETCH_TIMEOUT)
-            .resolve_to_addrs(&host, &addrs)
-            .user_agent(concat!("samordna/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("kunde inte förbereda hämtningen ({e})"))?;
+            .user_agent(concat!("samordna/", env!("CARGO_PKG_VERSION")));
+        if let Some(url::Host::Domain(name)) = url.host() {
+            client = client.resolve_to_addrs(name, &addrs);
+        }
+        let client = client.build().map_err(|_| UNREACHABLE.to_string())?;
         let mut request = client.get(url.clone());
         if let Some(tag) = etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, tag);
@@ -447,16 +620,7 @@ async fn fetch(
         if let Some(date) = last_modified {
             request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
         }
-        let mut response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                format!(
-                    "servern {host} svarade inte inom {} sekunder",
-                    FETCH_TIMEOUT.as_secs()
-                )
-            } else {
-                format!("servern {host} gick inte att nå")
-            }
-        })?;
+        let mut response = request.send().await.map_err(|_| UNREACHABLE.to_string())?;
         let status = response.status();
         if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
             let location = response
@@ -582,6 +746,7 @@ fn due(
                 record(
                     conn,
                     &id,
+                    now(),
                     Err(
                         "Samordna kan inte läsa den sparade adressen. Ta bort kalendern och \
                          lägg till den igen."
@@ -594,29 +759,21 @@ fn due(
     Ok(out)
 }
 
-/// Records the outcome of one read: new busy times, unchanged, or why it failed (keeping the
-/// busy times of the last good read).
+/// A calendar read from its address: its busy times and what the server said about its version.
+struct Read {
+    busy: Vec<Interval>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// Records the outcome of one read at `at` (new busy times, unchanged, or why it failed, keeping
+/// the busy times of the last good read), in one short transaction.
 fn record(
     conn: &mut AnyConnection,
     id: &SourceId,
-    outcome: Result<Fetched, String>,
+    at: NaiveDateTime,
+    outcome: Result<Option<Read>, String>,
 ) -> Result<(), AppError> {
-    let at = now();
-    // A body that is no readable calendar is a failure like an unreachable server.
-    let outcome = match outcome {
-        Ok(Fetched::Body {
-            text,
-            etag,
-            last_modified,
-        }) => {
-            let (from, to) = window(at);
-            read_calendar(&text, from, to)
-                .map(|busy| Some((busy, etag, last_modified)))
-                .map_err(|e| format!("filen på adressen är ingen läsbar kalender ({e})"))
-        }
-        Ok(Fetched::NotModified) => Ok(None),
-        Err(reason) => Err(reason),
-    };
     let target = || busy_sources::table.filter(busy_sources::id.eq(id));
     write_tx(conn, |conn| {
         match outcome {
@@ -626,12 +783,12 @@ fn record(
                     .execute(conn)?;
             }
             Ok(read) => {
-                if let Some((busy, etag, last_modified)) = read {
-                    replace_times(conn, id, &busy)?;
+                if let Some(read) = read {
+                    replace_times(conn, id, &read.busy)?;
                     diesel::update(target())
                         .set((
-                            busy_sources::etag.eq(etag),
-                            busy_sources::last_modified.eq(last_modified),
+                            busy_sources::etag.eq(read.etag),
+                            busy_sources::last_modified.eq(read.last_modified),
                         ))
                         .execute(conn)?;
                 }
@@ -647,41 +804,68 @@ fn record(
     })
 }
 
-/// Reads the given claimed sources and records each outcome. Source ids only are logged: never
-/// an address, which is a credential.
-async fn read_all(pool: &DbPool, settings: &Settings, sources: Vec<Address>) {
-    for Address {
+/// Fetches and reads one claimed source, then records the outcome. At most
+/// [`FETCH_CONCURRENCY`] are between the start of their fetch and the end of their reading at
+/// once in this process, so no more calendars than that are held in memory. The source's id only
+/// is logged: never its address, which is a credential.
+async fn read_one(pool: DbPool, reach: Reach, source: Address) {
+    let Address {
         id,
         url,
         etag,
-        last_modified: modified,
+        last_modified,
         ..
-    } in sources
-    {
-        let outcome = match Url::parse(url.as_deref().unwrap_or("")) {
-            Ok(url) => {
-                fetch(
-                    &url,
-                    etag.as_deref(),
-                    modified.as_deref(),
-                    settings.busy_fetch_private,
-                )
-                .await
-            }
+    } = source;
+    let (at, outcome) = {
+        let _turn = FETCHING.acquire().await;
+        let fetched = match Url::parse(url.as_deref().unwrap_or("")) {
+            Ok(url) => fetch(&url, etag.as_deref(), last_modified.as_deref(), &reach).await,
             Err(_) => Err("adressen är ogiltig".into()),
         };
-        if let Err(reason) = &outcome {
-            tracing::info!(source = %id, %reason, "calendar address could not be read");
-        }
-        let pool = pool.clone();
-        let result = actix_web::web::block(move || -> Result<(), AppError> {
-            let mut conn = pool.get()?;
-            record(&mut conn, &id, outcome)
-        })
-        .await;
-        if let Ok(Err(e)) | Err(e) = result.map_err(AppError::from) {
-            tracing::warn!(error = %e, "could not save busy times");
-        }
+        let at = now();
+        // A body that is no readable calendar is a failure like an unreachable server.
+        let outcome = match fetched {
+            Ok(Fetched::Body {
+                text,
+                etag,
+                last_modified,
+            }) => read_busy(text, at)
+                .await
+                .map(|busy| {
+                    Some(Read {
+                        busy,
+                        etag,
+                        last_modified,
+                    })
+                })
+                .map_err(|e| format!("filen på adressen är ingen läsbar kalender ({e})")),
+            Ok(Fetched::NotModified) => Ok(None),
+            Err(reason) => Err(reason),
+        };
+        (at, outcome)
+    };
+    if let Err(reason) = &outcome {
+        tracing::info!(source = %id, %reason, "calendar address could not be read");
+    }
+    let result = actix_web::web::block(move || -> Result<(), AppError> {
+        let mut conn = pool.get()?;
+        record(&mut conn, &id, at, outcome)
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = result.map_err(AppError::from) {
+        tracing::warn!(error = %e, "could not save busy times");
+    }
+}
+
+/// Reads the given claimed sources, several at once (see [`read_one`]), until all are done.
+async fn read_all(pool: &DbPool, settings: &Settings, sources: Vec<Address>) {
+    let reach = Reach::of(settings);
+    let reading: Vec<_> = sources
+        .into_iter()
+        .map(|source| actix_web::rt::spawn(read_one(pool.clone(), reach.clone(), source)))
+        .collect();
+    for task in reading {
+        let _ = task.await;
     }
 }
 
@@ -747,25 +931,113 @@ mod tests {
         assert!(address("kalendern").is_err());
     }
 
+    /// Every range the IANA special-purpose registries name (and multicast), at both ends and
+    /// inside; IPv4 carried in IPv6 is judged by the IPv4 inside.
     #[test]
-    fn internal_networks_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.5",
-            "169.254.169.254",
-            "100.64.0.1",
+    fn special_purpose_ranges_are_refused() {
+        let refused_everywhere = [
+            // IPv4
             "0.0.0.0",
+            "0.255.255.255",
+            "10.0.0.0",
+            "10.255.255.255",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.1",
+            "192.0.0.9",
+            "192.0.0.255",
+            "192.0.2.2",
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.88.99.1",
+            "192.168.0.1",
+            "192.175.48.1",
+            "198.18.0.0",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.200",
+            "224.0.0.1",
+            "239.255.255.255",
+            "240.0.0.1",
+            "255.255.255.254",
+            "255.255.255.255",
+            // IPv6
+            "::",
             "::1",
-            "fd00::1",
-            "fe80::1",
+            "::10.0.0.1",
+            "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
-        ] {
-            assert!(internal(ip.parse().unwrap()), "{ip}");
+            "::ffff:192.0.2.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b::c000:201",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:2::1",
+            "2001:1ff:ffff::1",
+            "2001:db8::1",
+            "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2002:7f00:1::1",
+            "2620:4f:8000::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd00::2",
+            "fdff:ffff::1",
+            "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "ff02::1",
+        ];
+        for ip in refused_everywhere {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(special_purpose(ip), "{ip} is special-purpose");
+            assert!(refused(ip, &[]), "{ip} is refused");
         }
-        for ip in ["193.11.1.1", "8.8.8.8", "2a00:1450::1"] {
-            assert!(!internal(ip.parse().unwrap()), "{ip}");
+        let public = [
+            "193.11.1.1",
+            "8.8.8.8",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.32.0.1",
+            "192.0.3.1",
+            "198.20.0.1",
+            "223.255.255.255",
+            "2a00:1450:4001::1",
+            "2001:200::1",
+            "2001:db9::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ];
+        for ip in public {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!special_purpose(ip), "{ip} is public");
+            assert!(!refused(ip, &[]), "{ip} may be read");
+        }
+    }
+
+    /// This machine's own addresses are refused, also when they are public and when written
+    /// inside an IPv6 address.
+    #[test]
+    fn the_machines_own_addresses_are_refused() {
+        let own: Vec<IpAddr> = vec!["193.11.1.1".parse().unwrap(), "2a00:1::5".parse().unwrap()];
+        for ip in [
+            "193.11.1.1",
+            "::ffff:193.11.1.1",
+            "64:ff9b::c10b:101",
+            "2a00:1::5",
+        ] {
+            assert!(refused(ip.parse().unwrap(), &own), "{ip}");
+        }
+        for ip in ["193.11.1.2", "2a00:1::6"] {
+            assert!(!refused(ip.parse().unwrap(), &own), "{ip}");
         }
     }
 

@@ -15,6 +15,7 @@ use ical::parser::ical::component::{IcalTimeZone, IcalTimeZoneTransition};
 use ical::property::Property;
 
 use crate::calendar::value;
+use crate::schedule::busy::Budget;
 
 /// A zone that converts local wall-clock times to UTC.
 #[derive(Clone, Debug)]
@@ -94,11 +95,13 @@ pub fn stockholm() -> Zone {
 }
 
 impl Zones {
-    /// The zones a calendar defines, with `VTIMEZONE` rules expanded up to `until_year`.
+    /// The zones a calendar defines, with `VTIMEZONE` rules expanded up to `until_year`, each
+    /// step taken from `budget` (the caller checks whether it was spent).
     pub fn of_calendar(
         properties: &[Property],
         timezones: &[IcalTimeZone],
         until_year: i32,
+        budget: &mut Budget,
     ) -> Zones {
         let default = properties
             .iter()
@@ -114,7 +117,8 @@ impl Zones {
             let zone = named(id)
                 .or_else(|| value(&tz.properties, "X-LIC-LOCATION").and_then(named))
                 .or_else(|| {
-                    rules(&tz.transitions, until_year).map(|r| Zone::Rules(std::sync::Arc::new(r)))
+                    rules(&tz.transitions, until_year, budget)
+                        .map(|r| Zone::Rules(std::sync::Arc::new(r)))
                 });
             if let Some(zone) = zone {
                 defined.insert(id.to_string(), zone);
@@ -243,7 +247,11 @@ fn offset_seconds(value: &str) -> Option<i32> {
 
 /// The offset changes of a `VTIMEZONE`'s STANDARD and DAYLIGHT parts, from their `DTSTART`,
 /// `RRULE` and `RDATE`, up to the end of `until_year`.
-fn rules(parts: &[IcalTimeZoneTransition], until_year: i32) -> Option<Transitions> {
+fn rules(
+    parts: &[IcalTimeZoneTransition],
+    until_year: i32,
+    budget: &mut Budget,
+) -> Option<Transitions> {
     let until = chrono::NaiveDate::from_ymd_opt(until_year, 12, 31)?.and_hms_opt(23, 59, 59)?;
     let mut changes: Vec<(NaiveDateTime, i32, i32)> = Vec::new();
     for part in parts {
@@ -261,7 +269,7 @@ fn rules(parts: &[IcalTimeZoneTransition], until_year: i32) -> Option<Transition
         let mut onsets = vec![start];
         if let Some(rule) = value(props, "RRULE") {
             onsets.extend(
-                crate::schedule::busy::recurrences(start, rule, &Zone::Utc, start, until)
+                crate::schedule::busy::recurrences(start, rule, &Zone::Utc, start, until, budget)
                     .unwrap_or_default(),
             );
         }

@@ -393,7 +393,7 @@ pub struct SlotsBody {
 
 /// `GET /api/v1/sips/{id}/slots?duration_minutes=60&from=2026-12-01&to=2026-12-14&buffer_minutes=15`
 /// (caseworker): times every required participant can make. Defaults: 60 minutes, from tomorrow
-/// to the SIP's deadline, no buffer.
+/// to the SIP's deadline or follow-up (at most three months), no buffer.
 #[utoipa::path(get, path = "/api/v1/sips/{id}/slots", tag = "sip",
     params(("id" = String, Path),
            ("duration_minutes" = Option<i64>, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD"),

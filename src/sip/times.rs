@@ -39,8 +39,17 @@ pub struct SearchInput {
     pub buffer_minutes: String,
 }
 
+/// The end of the window when none is given: `due` (the first meeting's deadline or the plan's
+/// follow-up), or two weeks when that has passed, and never further than the longest window
+/// allowed (a follow-up half a year away is searched for its first three months).
+pub fn default_to(from: NaiveDate, due: Option<NaiveDate>) -> NaiveDate {
+    due.filter(|d| *d >= from)
+        .unwrap_or(from + Duration::days(13))
+        .min(from + Duration::days(MAX_WINDOW_DAYS - 1))
+}
+
 /// Checks a search: length 15–480 minutes (default 60), a window of at most three months
-/// (default from tomorrow to `due`, or two weeks when that has passed), a buffer of 0–120 minutes.
+/// (default from tomorrow to [`default_to`]), a buffer of 0–120 minutes.
 pub fn parse(
     input: &SearchInput,
     today: NaiveDate,
@@ -95,10 +104,7 @@ pub fn parse(
     };
     let tomorrow = today + Duration::days(1);
     let from = date(&input.from, "from", &mut errors).unwrap_or(tomorrow);
-    let to = date(&input.to, "to", &mut errors).unwrap_or_else(|| {
-        due.filter(|d| *d >= from)
-            .unwrap_or(from + Duration::days(13))
-    });
+    let to = date(&input.to, "to", &mut errors).unwrap_or_else(|| default_to(from, due));
     if from < today {
         errors.push(FieldError::new("from", "Sök från i dag eller senare."));
     }
@@ -273,10 +279,12 @@ pub fn suggest(
                 .as_ref()
                 .and_then(|u| hours.remove(u))
                 .unwrap_or_default(),
-            busy: user
-                .as_ref()
-                .and_then(|u| busy.remove(u))
-                .unwrap_or_default(),
+            busy: slots::Busy::new(
+                &user
+                    .as_ref()
+                    .and_then(|u| busy.remove(u))
+                    .unwrap_or_default(),
+            ),
         });
         who.push(Who {
             name,
@@ -370,6 +378,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.to, d("2026-12-07"));
+    }
+
+    /// A follow-up six months ahead (the plan's default) is searched for the longest window
+    /// allowed, not refused as too long.
+    #[test]
+    fn the_default_window_is_never_longer_than_allowed() {
+        let from = d("2026-11-24");
+        assert_eq!(default_to(from, Some(d("2027-05-24"))), d("2027-02-23"));
+        assert_eq!(
+            (default_to(from, Some(d("2027-05-24"))) - from).num_days(),
+            MAX_WINDOW_DAYS - 1
+        );
+        assert_eq!(default_to(from, Some(d("2027-02-23"))), d("2027-02-23"));
+        assert_eq!(default_to(from, Some(d("2026-12-04"))), d("2026-12-04"));
+        assert_eq!(default_to(from, Some(d("2026-11-20"))), d("2026-12-07"));
+        assert_eq!(default_to(from, None), d("2026-12-07"));
+        let s = parse(
+            &SearchInput::default(),
+            d("2026-11-23"),
+            Some(d("2027-05-24")),
+        )
+        .unwrap();
+        assert_eq!((s.from, s.to), (from, d("2027-02-23")));
+        // A typed end is still checked.
+        let typed = SearchInput {
+            to: "2027-05-24".into(),
+            ..Default::default()
+        };
+        assert!(parse(&typed, d("2026-11-23"), None).is_err());
     }
 
     #[test]

@@ -282,10 +282,17 @@ async fn post_file(
         }
     }
     check_token(&req, token.as_deref())?;
-    let u = user.clone();
-    let result = state
-        .db(move |conn| sources::add_file(conn, &u, &file))
-        .await;
+    // Read first, without a database connection; then kept in one short transaction.
+    let at = crate::db::now();
+    let result = match sources::read_upload(file, at).await {
+        Ok(busy) => {
+            let u = user.clone();
+            state
+                .db(move |conn| sources::add_file(conn, &u, at, &busy))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     done_or_again(
         &req,
         &state,

@@ -17,7 +17,7 @@ use samordna::workdays::is_working_day;
 use serde_json::{json, Value};
 
 use crate::helpers::{Db, Login, TestApp};
-use crate::on_both_databases;
+use crate::{on_both_databases, on_both_kinds};
 
 const SECRET_TITLE: &str = "Samtal om familjen Hemligsson";
 const SECRET_PLACE: &str = "Avdelning Ekorren";
@@ -532,27 +532,438 @@ async fn one_click_booking_checks_again(app: TestApp) {
 
 on_both_databases!(one_click_booking_checks_again);
 
-/// Without `SAMORDNA_BUSY_FETCH_PRIVATE`, a calendar address into this machine or a private
-/// network is not read.
-#[actix_web::test]
-async fn addresses_into_internal_networks_are_not_read() {
+/// A user's calendar sources as the profile lists them, oldest first: (fetched, error).
+async fn sources_of(app: &TestApp, user: &str) -> Vec<(Option<NaiveDateTime>, Option<String>)> {
+    let u = UserId(user.to_string());
+    app.conn(move |c| {
+        busy_sources::table
+            .filter(busy_sources::user_id.eq(u))
+            .order(busy_sources::created_at)
+            .select((busy_sources::fetched_at, busy_sources::error))
+            .load(c)
+            .unwrap()
+    })
+    .await
+}
+
+/// A server on `listener` that answers every request with `answer` (after `delay`), counting
+/// requests and the most it has had open at once.
+struct Listening {
+    requests: Arc<Mutex<usize>>,
+    most_at_once: Arc<Mutex<(usize, usize)>>,
+}
+
+impl Listening {
+    fn start(listener: TcpListener, answer: String, delay: Duration) -> Self {
+        let requests = Arc::new(Mutex::new(0));
+        let most_at_once = Arc::new(Mutex::new((0, 0)));
+        let (r, m) = (requests.clone(), most_at_once.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (r, m, answer) = (r.clone(), m.clone(), answer.clone());
+                std::thread::spawn(move || {
+                    {
+                        let mut open = m.lock().unwrap();
+                        open.0 += 1;
+                        open.1 = open.1.max(open.0);
+                    }
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                        head.push(byte[0]);
+                    }
+                    *r.lock().unwrap() += 1;
+                    std::thread::sleep(delay);
+                    // No longer counted once the answer can reach the reader, so that its next
+                    // request, which may follow at once, is not counted with this one.
+                    m.lock().unwrap().0 -= 1;
+                    let _ = stream.write_all(answer.as_bytes());
+                });
+            }
+        });
+        Listening {
+            requests,
+            most_at_once,
+        }
+    }
+
+    fn requests(&self) -> usize {
+        *self.requests.lock().unwrap()
+    }
+
+    fn most_at_once(&self) -> usize {
+        self.most_at_once.lock().unwrap().1
+    }
+}
+
+fn ok_calendar(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Waits until every source of `user` has been read or has failed, up to 30 seconds.
+async fn all_sources_done(
+    app: &TestApp,
+    user: &str,
+    count: usize,
+) -> Vec<(Option<NaiveDateTime>, Option<String>)> {
+    for _ in 0..300 {
+        let sources = sources_of(app, user).await;
+        if sources.len() == count && sources.iter().all(|(f, e)| f.is_some() || e.is_some()) {
+            return sources;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the calendar sources were never all read: {:?}",
+        sources_of(app, user).await
+    );
+}
+
+/// Issue 15: with `SAMORDNA_BUSY_FETCH_PRIVATE` off, an address naming this machine by its own
+/// (non-loopback) interface address, a redirect there from an allowed server, loopback, and an
+/// allowed port where nothing listens all read the same, so the form cannot be used to scan;
+/// the machine is never asked. An allowed IPv6 address is read.
+async fn addresses_into_this_machine_read_as_unreachable(kind: Db) {
+    let own = if_addrs::get_if_addrs()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.ip())
+        .find(|ip| !ip.is_loopback());
+    let body = calendar(target_day(), 8, 12);
+    let bound = |at: &str| {
+        let listener = TcpListener::bind(at).unwrap();
+        let address = listener.local_addr().unwrap();
+        (listener, address)
+    };
+    // The calendar listens on every interface, as a service bound to 0.0.0.0 would.
+    let (listener, everywhere) = bound("0.0.0.0:0");
+    let target = Listening::start(listener, ok_calendar(&body), Duration::ZERO);
+    let own_url = own.map(|ip| {
+        format!(
+            "http://{}/kalender.ics",
+            std::net::SocketAddr::new(ip, everywhere.port())
+        )
+    });
+    // Allowed: a server that sends the reader on to the machine's own address, a port where
+    // nothing listens, and a calendar on IPv6 loopback.
+    let (listener, redirector_at) = bound("127.0.0.1:0");
+    let redirector = Listening::start(
+        listener,
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            own_url
+                .clone()
+                .unwrap_or_else(|| format!("http://127.0.0.1:{}/", everywhere.port()))
+        ),
+        Duration::ZERO,
+    );
+    let closed = bound("127.0.0.1:0").1;
+    let (listener, v6_at) = bound("[::1]:0");
+    let v6 = Listening::start(listener, ok_calendar(&body), Duration::ZERO);
+    let allow = format!("{redirector_at},{closed},{v6_at}");
     let app = TestApp::spawn_with(
-        Db::Sqlite,
-        &[("SAMORDNA_BUSY_FETCH_PRIVATE", "false")],
+        kind,
+        &[
+            ("SAMORDNA_BUSY_FETCH_PRIVATE", "false"),
+            ("SAMORDNA_BUSY_FETCH_ALLOW", &allow),
+        ],
         true,
     )
     .await;
-    let server = CalendarServer::start(calendar(target_day(), 8, 12));
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
     app.login(&teacher).await;
-    let added = app
-        .submit("/profil", "/profil/upptagen", &[("url", &server.url)])
-        .await;
-    assert_eq!(added.status().as_u16(), 303);
-    let (_, error) = source_until(&app, &teacher.user_id, |(_, e)| e.is_some()).await;
-    assert!(error.unwrap().contains("internt nät"));
+    let mut addresses = vec![
+        format!("http://127.0.0.1:{}/kalender.ics", everywhere.port()),
+        format!("http://{redirector_at}/kalender.ics"),
+        format!("http://{closed}/kalender.ics"),
+        format!("http://localhost:{}/kalender.ics", everywhere.port()),
+        format!(
+            "http://[::ffff:127.0.0.1]:{}/kalender.ics",
+            everywhere.port()
+        ),
+    ];
+    match &own_url {
+        Some(url) => addresses.push(url.clone()),
+        None => println!(
+            "this machine has no interface address but loopback: the case of its own address \
+             is left out"
+        ),
+    }
+    addresses.push(format!("http://{v6_at}/kalender.ics"));
+    for url in &addresses {
+        let added = app
+            .submit("/profil", "/profil/upptagen", &[("url", url)])
+            .await;
+        assert_eq!(added.status().as_u16(), 303, "{url}");
+    }
+    let sources = all_sources_done(&app, &teacher.user_id, addresses.len()).await;
+    let (refused, read) = sources.split_at(addresses.len() - 1);
+    for ((_, error), url) in refused.iter().zip(&addresses) {
+        assert_eq!(
+            error.as_deref(),
+            Some("servern gick inte att nå"),
+            "{url}: every refusal reads like an unreachable server"
+        );
+    }
+    assert_eq!(read[0].1, None, "the IPv6 calendar is read");
+    assert!(read[0].0.is_some());
+    assert!(v6.requests() >= 1);
     assert!(
-        server.requests().is_empty(),
-        "the internal address was fetched"
+        redirector.requests() >= 1,
+        "the allowed server was asked and its redirect refused"
+    );
+    assert_eq!(
+        target.requests(),
+        0,
+        "this machine was read through an address"
+    );
+    let profile = app.page("/profil").await;
+    assert!(profile.contains("servern gick inte att nå"), "{profile}");
+}
+
+on_both_kinds!(addresses_into_this_machine_read_as_unreachable);
+
+/// Issue 15: calendars of hundreds of rules that repeat every second are refused as too big,
+/// and while several are uploaded at once the service keeps its database connections for
+/// others (the test pool has four): `/readyz` answers 200 all along.
+async fn hostile_calendars_are_refused_without_taking_the_database(app: TestApp) {
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    app.login(&teacher).await;
+    // The busy-time window begins a day before now; every event repeats each second from
+    // 190,000 seconds before that until it begins.
+    let window = samordna::db::now() - Days::days(1);
+    let start = (window - Days::seconds(190_000)).format("%Y%m%dT%H%M%SZ");
+    let until = window.format("%Y%m%dT%H%M%SZ");
+    let hostile: String = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{}END:VCALENDAR\r\n",
+        (0..300)
+            .map(|i| format!(
+                "BEGIN:VEVENT\r\nUID:h{i}\r\nDTSTART:{start}\r\nDURATION:PT1S\r\n\
+                 RRULE:FREQ=SECONDLY;UNTIL={until}\r\nEND:VEVENT\r\n"
+            ))
+            .collect::<String>()
+    );
+    let token = app.csrf("/profil").await;
+    let uploads: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, token, hostile) = (app.clone(), token.clone(), hostile.clone());
+            tokio::spawn(async move {
+                let form = reqwest::multipart::Form::new()
+                    .text("csrf_token", token)
+                    .part(
+                        "file",
+                        reqwest::multipart::Part::bytes(hostile.into_bytes())
+                            .file_name("kalender.ics")
+                            .mime_str("text/calendar")
+                            .unwrap(),
+                    );
+                let response = app
+                    .client
+                    .post(app.url("/profil/upptagen/fil"))
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut probes = 0;
+    while uploads.iter().any(|u| !u.is_finished()) {
+        let ready = reqwest::Client::new()
+            .get(app.url("/readyz"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status().as_u16(), 200, "/readyz during the uploads");
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        probes > 0,
+        "the uploads were still running when /readyz was asked"
+    );
+    for upload in uploads {
+        let (status, page) = upload.await.unwrap();
+        assert_eq!(status, 422);
+        assert!(
+            page.contains("Filen kunde inte läsas: kalendern är för stor eller för komplicerad."),
+            "{page}"
+        );
+    }
+    assert!(
+        sources_of(&app, &teacher.user_id).await.is_empty(),
+        "nothing was kept"
     );
 }
+
+on_both_databases!(hostile_calendars_are_refused_without_taking_the_database);
+
+/// Issue 15: a user has at most ten calendars; the eleventh, address or file, is refused with
+/// the form kept.
+async fn the_eleventh_calendar_is_refused(app: TestApp) {
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    app.login(&teacher).await;
+    for i in 0..10 {
+        let url = format!("http://127.0.0.1:9/kalender-{i}.ics");
+        let added = app
+            .submit("/profil", "/profil/upptagen", &[("url", &url)])
+            .await;
+        assert_eq!(added.status().as_u16(), 303);
+    }
+    let eleventh = app
+        .submit(
+            "/profil",
+            "/profil/upptagen",
+            &[("url", "http://127.0.0.1:9/kalender-11.ics")],
+        )
+        .await;
+    assert_eq!(eleventh.status().as_u16(), 422);
+    let page = eleventh.text().await.unwrap();
+    assert!(
+        page.contains("Du har redan 10 kalendrar, som är det högsta antalet."),
+        "{page}"
+    );
+    assert!(
+        page.contains("kalender-11.ics"),
+        "the address typed is kept"
+    );
+    let token = app.csrf("/profil").await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(calendar(target_day(), 8, 9).into_bytes())
+                .file_name("kalender.ics"),
+        );
+    let upload = app
+        .client
+        .post(app.url("/profil/upptagen/fil"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 422);
+    assert!(upload
+        .text()
+        .await
+        .unwrap()
+        .contains("Du har redan 10 kalendrar"));
+    assert_eq!(sources_of(&app, &teacher.user_id).await.len(), 10);
+}
+
+on_both_databases!(the_eleventh_calendar_is_refused);
+
+/// Issue 15: calendar addresses are fetched a few at a time, however many are due: two users
+/// add ten each, and the calendar server never has more than four requests open at once.
+async fn calendar_addresses_are_fetched_a_few_at_a_time(app: TestApp) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = listener.local_addr().unwrap();
+    let server = Listening::start(
+        listener,
+        ok_calendar(&calendar(target_day(), 8, 9)),
+        Duration::from_millis(1000),
+    );
+    let mut users = Vec::new();
+    for _ in 0..2 {
+        let user = app.add_user("skola", &[Role::Reporter]).await;
+        let browser = app.fresh_browser();
+        browser.login(&user).await;
+        for i in 0..10 {
+            let url = format!("http://{at}/kalender-{i}.ics");
+            let added = browser
+                .submit("/profil", "/profil/upptagen", &[("url", &url)])
+                .await;
+            assert_eq!(added.status().as_u16(), 303);
+        }
+        users.push(user);
+    }
+    for user in &users {
+        let sources = all_sources_done(&app, &user.user_id, 10).await;
+        assert!(sources.iter().all(|(_, e)| e.is_none()), "{sources:?}");
+    }
+    assert!(server.requests() >= 20);
+    assert!(
+        server.most_at_once() <= samordna::schedule::sources::FETCH_CONCURRENCY,
+        "{} fetches at once",
+        server.most_at_once()
+    );
+}
+
+on_both_databases!(calendar_addresses_are_fetched_a_few_at_a_time);
+
+/// Issue 15: after a plan whose follow-up is six months away, "find a time" without parameters
+/// searches the first three months instead of refusing its own default.
+async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
+    let (caseworker, cw, sip, teacher) = sip_with_partner(&app).await;
+    let id = teacher.user_id.clone();
+    let school: String = app
+        .conn(move |c| {
+            samordna::db::schema::users::table
+                .find(id)
+                .select(samordna::db::schema::users::organisation_id)
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    let day = target_day();
+    let (status, meeting) = post(
+        &app,
+        &format!("/api/v1/sips/{sip}/meetings"),
+        &cw,
+        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{meeting}");
+    let response = reqwest::Client::new()
+        .put(app.url(&format!(
+            "/api/v1/meetings/{}/plan",
+            meeting["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&cw)
+        .json(&json!({
+            "needs": "Stöd i skolan.",
+            "goals": ["Jag vill trivas i skolan."],
+            "measures": [{"description": "Samtal varje vecka", "organisation_id": school, "principal": "kommun"}],
+            "lead_organisation_id": school
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let plan: Value = response.json().await.unwrap();
+    let follow_up = day + chrono::Months::new(6);
+    assert_eq!(plan["follow_up_on"], follow_up.to_string());
+
+    let (status, body) = api(&app, &format!("/api/v1/sips/{sip}/slots"), &cw).await;
+    assert_eq!(status, 200, "{body}");
+    let tomorrow = local(samordna::db::now()).date() + Days::days(1);
+    assert_eq!(body["from"], tomorrow.to_string(), "{body}");
+    assert_eq!(
+        body["to"],
+        (tomorrow + Days::days(91)).to_string(),
+        "{body}"
+    );
+    let browser = app.fresh_browser();
+    browser.login(&caseworker).await;
+    let page = browser
+        .client
+        .get(app.url(&format!("/sip/{sip}/tider")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("Sök högst tre månader"), "{html}");
+    assert!(
+        html.contains(&format!("value=\"{}\"", tomorrow + Days::days(91))),
+        "{html}"
+    );
+}
+
+on_both_databases!(the_default_search_after_a_plan_is_within_the_limit);
