@@ -605,7 +605,10 @@ async fn fetch(
         if !reach.permits(&addrs) {
             return Err(UNREACHABLE.into());
         }
+        // No proxy from the environment (HTTP_PROXY, HTTPS_PROXY): through a proxy the request
+        // would no longer go to the addresses just checked.
         let mut client = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FETCH_TIMEOUT)
             .user_agent(concat!("samordna/", env!("CARGO_PKG_VERSION")));
