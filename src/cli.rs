@@ -220,7 +220,18 @@ pub fn run() -> i32 {
     crate::telemetry::init(settings.log_json);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        command => with_database(&settings, |conn| run_command(command, conn, &settings)),
+        command => {
+            let opening = match &command {
+                Command::Migrate => Opening::Rechain,
+                Command::Audit(AuditCommand::Verify { .. } | AuditCommand::Head) => {
+                    Opening::ReadOnly
+                }
+                _ => Opening::NoRechain,
+            };
+            with_database(&settings, opening, |conn| {
+                run_command(command, conn, &settings)
+            })
+        }
     };
     match result {
         Ok(code) => code,
@@ -231,14 +242,28 @@ pub fn run() -> i32 {
     }
 }
 
+/// How a command opens the audit trail. Only `migrate` (and the service's start) re-chains a trail
+/// that is not yet keyed; `audit verify` and `audit head` only read it, so they can never bless a
+/// rewritten trail by re-chaining it.
+enum Opening {
+    Rechain,
+    NoRechain,
+    ReadOnly,
+}
+
 fn with_database(
     settings: &Settings,
+    opening: Opening,
     f: impl FnOnce(&mut AnyConnection) -> Result<i32, String>,
 ) -> Result<i32, String> {
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::run_migrations(&mut conn)?;
-    audit::open(&mut conn, &settings.audit_key)?;
+    match opening {
+        Opening::Rechain => audit::open(&mut conn, &settings.audit_key)?,
+        Opening::NoRechain => audit::open_without_rechain(&mut conn, &settings.audit_key)?,
+        Opening::ReadOnly => audit::install_key(&settings.audit_key)?,
+    }
     f(&mut conn)
 }
 
@@ -512,6 +537,10 @@ fn run_command(
             Ok(0)
         }
         Command::Audit(AuditCommand::Head) => {
+            if !audit::keyed(conn).map_err(explain)?.0 {
+                eprintln!("samordna: {}", audit::NOT_YET_KEYED);
+                return Ok(1);
+            }
             match audit::head(conn).map_err(explain)? {
                 Some(anchor) => println!("{anchor}"),
                 None => eprintln!("The audit trail is empty."),
@@ -554,6 +583,13 @@ fn run_command(
                 }
                 audit::Verdict::Broken { seq, problem } => {
                     println!("AUDIT TRAIL BROKEN at entry {seq}: {problem}.");
+                    Ok(1)
+                }
+                audit::Verdict::NotYetKeyed { entries } => {
+                    println!(
+                        "Not verified: {entries} entries, and {}. Nothing was changed.",
+                        audit::NOT_YET_KEYED
+                    );
                     Ok(1)
                 }
             }
