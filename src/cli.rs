@@ -96,6 +96,9 @@ enum OrgCommand {
         /// The municipality's name, as added with `municipality add`.
         #[arg(long)]
         municipality: String,
+        /// Add it even though an organisation of another municipality has that name.
+        #[arg(long)]
+        confirm_duplicate_name: bool,
     },
 }
 
@@ -363,24 +366,36 @@ fn run_command(
             kind,
             principal,
             municipality,
+            confirm_duplicate_name,
         }) => {
             let m = accounts::find_municipality_by_name(conn, &municipality)
                 .map_err(explain)?
                 .ok_or_else(|| format!("no municipality named {municipality:?}; add it with `samordna municipality add`"))?;
-            let org = write_tx(conn, |conn| {
-                let org = accounts::create_organisation(
+            let input = NewOrganisation {
+                name,
+                kind,
+                principal,
+                municipality_id: m.id.0.clone(),
+            };
+            let added = write_tx(conn, |conn| {
+                let added = accounts::create_organisation_unless_named_elsewhere(
                     conn,
-                    &NewOrganisation {
-                        name,
-                        kind,
-                        principal,
-                        municipality_id: m.id.0.clone(),
-                    },
+                    &input,
+                    confirm_duplicate_name,
                 )?;
-                audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
-                Ok(org)
+                if let Ok(org) = &added {
+                    audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                }
+                Ok(added)
             })
             .map_err(explain)?;
+            let org = added.map_err(|elsewhere| {
+                format!(
+                    "an organisation named {:?} exists in another municipality ({}); check that it is not the one you mean, and add it with --confirm-duplicate-name if it is another",
+                    input.name.trim(),
+                    elsewhere.join("; ")
+                )
+            })?;
             println!("Added organisation {} ({})", org.name, org.id);
             Ok(0)
         }
