@@ -62,7 +62,8 @@ fn path_config() -> web::PathConfig {
 /// per wrong field.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorResponse {
-    /// `invalid_input`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `invalid_input`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `unsupported_media_type` (a compressed body), `conflict`,
     /// `too_many_requests`, `unavailable` or `internal`.
     pub error: String,
     pub message: String,

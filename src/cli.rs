@@ -96,6 +96,9 @@ enum OrgCommand {
         /// The municipality's name, as added with `municipality add`.
         #[arg(long)]
         municipality: String,
+        /// Add it even though an organisation of another municipality has that name.
+        #[arg(long)]
+        confirm_duplicate_name: bool,
     },
 }
 
@@ -220,7 +223,18 @@ pub fn run() -> i32 {
     crate::telemetry::init(settings.log_json);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        command => with_database(&settings, |conn| run_command(command, conn, &settings)),
+        command => {
+            let opening = match &command {
+                Command::Migrate => Opening::Rechain,
+                Command::Audit(AuditCommand::Verify { .. } | AuditCommand::Head) => {
+                    Opening::ReadOnly
+                }
+                _ => Opening::NoRechain,
+            };
+            with_database(&settings, opening, |conn| {
+                run_command(command, conn, &settings)
+            })
+        }
     };
     match result {
         Ok(code) => code,
@@ -231,14 +245,28 @@ pub fn run() -> i32 {
     }
 }
 
+/// How a command opens the audit trail. Only `migrate` (and the service's start) re-chains a trail
+/// that is not yet keyed; `audit verify` and `audit head` only read it, so they can never bless a
+/// rewritten trail by re-chaining it.
+enum Opening {
+    Rechain,
+    NoRechain,
+    ReadOnly,
+}
+
 fn with_database(
     settings: &Settings,
+    opening: Opening,
     f: impl FnOnce(&mut AnyConnection) -> Result<i32, String>,
 ) -> Result<i32, String> {
     let pool = db::connect(&settings.database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::run_migrations(&mut conn)?;
-    audit::open(&mut conn, &settings.audit_key)?;
+    match opening {
+        Opening::Rechain => audit::open(&mut conn, &settings.audit_key)?,
+        Opening::NoRechain => audit::open_without_rechain(&mut conn, &settings.audit_key)?,
+        Opening::ReadOnly => audit::install_key(&settings.audit_key)?,
+    }
     f(&mut conn)
 }
 
@@ -338,24 +366,36 @@ fn run_command(
             kind,
             principal,
             municipality,
+            confirm_duplicate_name,
         }) => {
             let m = accounts::find_municipality_by_name(conn, &municipality)
                 .map_err(explain)?
                 .ok_or_else(|| format!("no municipality named {municipality:?}; add it with `samordna municipality add`"))?;
-            let org = write_tx(conn, |conn| {
-                let org = accounts::create_organisation(
+            let input = NewOrganisation {
+                name,
+                kind,
+                principal,
+                municipality_id: m.id.0.clone(),
+            };
+            let added = write_tx(conn, |conn| {
+                let added = accounts::create_organisation_unless_named_elsewhere(
                     conn,
-                    &NewOrganisation {
-                        name,
-                        kind,
-                        principal,
-                        municipality_id: m.id.0.clone(),
-                    },
+                    &input,
+                    confirm_duplicate_name,
                 )?;
-                audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
-                Ok(org)
+                if let Ok(org) = &added {
+                    audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                }
+                Ok(added)
             })
             .map_err(explain)?;
+            let org = added.map_err(|elsewhere| {
+                format!(
+                    "an organisation named {:?} exists in another municipality ({}); check that it is not the one you mean, and add it with --confirm-duplicate-name if it is another",
+                    input.name.trim(),
+                    elsewhere.join("; ")
+                )
+            })?;
             println!("Added organisation {} ({})", org.name, org.id);
             Ok(0)
         }
@@ -512,6 +552,10 @@ fn run_command(
             Ok(0)
         }
         Command::Audit(AuditCommand::Head) => {
+            if !audit::keyed(conn).map_err(explain)?.0 {
+                eprintln!("samordna: {}", audit::NOT_YET_KEYED);
+                return Ok(1);
+            }
             match audit::head(conn).map_err(explain)? {
                 Some(anchor) => println!("{anchor}"),
                 None => eprintln!("The audit trail is empty."),
@@ -554,6 +598,13 @@ fn run_command(
                 }
                 audit::Verdict::Broken { seq, problem } => {
                     println!("AUDIT TRAIL BROKEN at entry {seq}: {problem}.");
+                    Ok(1)
+                }
+                audit::Verdict::NotYetKeyed { entries } => {
+                    println!(
+                        "Not verified: {entries} entries, and {}. Nothing was changed.",
+                        audit::NOT_YET_KEYED
+                    );
                     Ok(1)
                 }
             }

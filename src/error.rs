@@ -44,6 +44,9 @@ pub enum AppError {
     /// The address exists, but not for this method (the `Allow` header says which it takes).
     #[error("adressen tar inte emot den metoden")]
     MethodNotAllowed,
+    /// A request body in a form the service does not read (such as a compressed body).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Conflict(String),
     #[error("formuläret har gått ut")]
@@ -70,6 +73,7 @@ impl AppError {
             AppError::Forbidden | AppError::CsrfFailed => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -86,6 +90,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Conflict(_) => "conflict",
             AppError::CsrfFailed => "csrf_failed",
             AppError::TooManyRequests => "too_many_requests",
@@ -98,7 +103,9 @@ impl AppError {
     pub fn user_message(&self) -> String {
         match self {
             AppError::Invalid(_) => "Några uppgifter behöver rättas. Se felen nedan.".into(),
-            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::UnsupportedMediaType(m) => m.clone(),
             AppError::Unauthenticated | AppError::LoginRequired { .. } => {
                 "Du behöver logga in för att fortsätta.".into()
             }

@@ -107,9 +107,23 @@ pub fn json_field_with_nul(body: &[u8]) -> Option<String> {
 
 // ---- the middleware ----
 
-/// Bodies larger than this are not read here: every extractor that reads text has a lower limit
-/// and refuses them itself.
-const LARGEST_CHECKED_BODY: usize = 1024 * 1024;
+/// Bodies larger than this are not read here: it is the largest limit of the extractors that read
+/// text (JSON and raw bodies 256 KB, forms 16 KB), so anything larger is refused by them anyway.
+const LARGEST_CHECKED_BODY: usize = 256 * 1024;
+
+/// What a client reads when it sends a compressed body.
+pub const COMPRESSED_MESSAGE: &str = "Skicka innehållet okomprimerat.";
+
+/// Whether the request body is compressed (any `Content-Encoding` but `identity`). actix-web's
+/// extractors would decompress it behind the NUL check, so such bodies are refused outright:
+/// no client of this service needs to compress what it sends.
+fn compressed(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get_all(header::CONTENT_ENCODING)
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|v| v.trim_ascii())
+        .any(|v| !v.is_empty() && !v.eq_ignore_ascii_case(b"identity"))
+}
 
 #[derive(Clone, Copy)]
 enum BodyKind {
@@ -119,13 +133,6 @@ enum BodyKind {
 
 fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
     let headers = req.headers();
-    // A compressed body is read by its extractor only; it is not looked into here.
-    if headers
-        .get(header::CONTENT_ENCODING)
-        .is_some_and(|v| v.as_bytes() != b"identity")
-    {
-        return None;
-    }
     let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -162,7 +169,8 @@ fn refusal(api: bool, error: AppError) -> actix_web::Error {
 
 /// Middleware on every route: control characters in the path answer 404; a NUL in the query
 /// string or in a form or JSON body answers 422 naming the field (JSON under `/api/`, a Swedish
-/// page elsewhere). The body is read once here and handed on unchanged.
+/// page elsewhere); a compressed body answers 415. The body is read once here and handed on
+/// unchanged.
 pub async fn refuse_nul(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -181,6 +189,12 @@ pub async fn refuse_nul(
     };
     if let Some(field) = form_field_with_nul(req.query_string().as_bytes()) {
         return Err(refusal(api, nul(field)));
+    }
+    if compressed(&req) {
+        return Err(refusal(
+            api,
+            AppError::UnsupportedMediaType(COMPRESSED_MESSAGE.into()),
+        ));
     }
     if let Some(kind) = body_kind(&req) {
         let mut payload = req.take_payload();

@@ -394,42 +394,38 @@ async fn post_organisation(
         municipality_id: own(&actor).0,
         ..form.organisation.clone()
     };
-    let (checker, name, municipality) = (
-        actor.clone(),
-        input.name.clone(),
-        MunicipalityId(input.municipality_id.clone()),
-    );
-    let elsewhere = state
+    let (name, confirmed) = (input.name.clone(), form.same_name == "ja");
+    let outcome = state
         .db(move |conn| {
-            authorize_in(conn, &checker, Action::Create, None, None)?;
-            accounts::same_name_elsewhere(conn, &name, &municipality)
-        })
-        .await?;
-    let ask_same_name = !elsewhere.is_empty() && form.same_name != "ja";
-    let result = if ask_same_name {
-        Err(AppError::Invalid(vec![FieldError::new(
-            "name",
-            accounts::same_name_warning(&input.name, &elsewhere),
-        )]))
-    } else {
-        state
-            .db(move |conn| {
-                authorize_in(conn, &writer, Action::Create, None, None)?;
-                write_tx(conn, |conn| {
-                    let org = accounts::create_organisation(conn, &input)?;
-                    audit_change(
-                        conn,
-                        &writer,
-                        "organisation.create",
-                        "organisation",
-                        org.id.as_str(),
-                        org.kind.as_str(),
-                    )?;
-                    Ok(org)
-                })
+            authorize_in(conn, &writer, Action::Create, None, None)?;
+            write_tx(conn, |conn| {
+                let org = match accounts::create_organisation_unless_named_elsewhere(
+                    conn, &input, confirmed,
+                )? {
+                    Ok(org) => org,
+                    Err(elsewhere) => return Ok(Err(elsewhere)),
+                };
+                audit_change(
+                    conn,
+                    &writer,
+                    "organisation.create",
+                    "organisation",
+                    org.id.as_str(),
+                    org.kind.as_str(),
+                )?;
+                Ok(Ok(org))
             })
-            .await
-    };
+        })
+        .await;
+    let ask_same_name = matches!(outcome, Ok(Err(_)));
+    let result = outcome.and_then(|added| {
+        added.map_err(|elsewhere| {
+            AppError::Invalid(vec![FieldError::new(
+                "name",
+                accounts::same_name_warning(&name, &elsewhere),
+            )])
+        })
+    });
     let page = OrganisationsPage::load(&state, &req, actor).await?;
     show_outcome(
         page,

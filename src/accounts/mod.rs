@@ -128,6 +128,24 @@ pub fn same_name_elsewhere(
         .collect())
 }
 
+/// Adds an organisation unless an organisation of another municipality is named like it and
+/// `confirmed` is not set: then adds nothing and returns those organisations' labels (`Err`).
+/// Call it inside the write transaction, so that the check and the insert see the same rows.
+pub fn create_organisation_unless_named_elsewhere(
+    conn: &mut AnyConnection,
+    input: &NewOrganisation,
+    confirmed: bool,
+) -> Result<Result<Organisation, Vec<String>>, AppError> {
+    if !confirmed {
+        let municipality = MunicipalityId(input.municipality_id.clone());
+        let elsewhere = same_name_elsewhere(conn, &input.name, &municipality)?;
+        if !elsewhere.is_empty() {
+            return Ok(Err(elsewhere));
+        }
+    }
+    create_organisation(conn, input).map(Ok)
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {

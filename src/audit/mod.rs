@@ -248,6 +248,10 @@ fn owner(
 /// The entry belongs to the municipality whose data it is about (its object's), so that
 /// municipality's admins see who read or changed it, or was refused, whoever they work for; an
 /// entry whose object names no municipality belongs to the actor's.
+///
+/// Inside a caller's transaction there is no savepoint: the caller must let an error of this
+/// propagate (`?`) and never carry on after it, or on SQLite the change would commit without its
+/// entry.
 pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppError> {
     crate::db::in_write_tx(conn, |conn| {
         let municipality = owner(conn, event.object_type, event.object_id)?
@@ -438,8 +442,28 @@ pub async fn log_head(pool: DbPool, interval: std::time::Duration) {
 /// What `audit verify` found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Intact { entries: i64 },
-    Broken { seq: i64, problem: String },
+    Intact {
+        entries: i64,
+    },
+    Broken {
+        seq: i64,
+        problem: String,
+    },
+    /// The trail holds entries but is not yet chained under the key (`audit_head.keyed` is not
+    /// set): the service's next start, or `samordna migrate`, re-chains it. Nothing was checked.
+    NotYetKeyed {
+        entries: i64,
+    },
+}
+
+/// Whether the trail is chained under the key: the marker is set, or there is nothing to chain.
+/// Returns the marker and how many entries were written. Reads only.
+pub fn keyed(conn: &mut AnyConnection) -> Result<(bool, i64), AppError> {
+    let (keyed, written): (bool, i64) = audit_head::table
+        .find(1)
+        .select((audit_head::keyed, audit_head::last_seq))
+        .get_result(conn)?;
+    Ok((keyed || written == 0, written))
 }
 
 /// Walks the whole chain in order and checks every link under this process's key.
@@ -480,6 +504,10 @@ pub fn verify_with(
     key: &AuditKey,
     anchor: Option<&Anchor>,
 ) -> Result<Verdict, AppError> {
+    let (is_keyed, written) = keyed(conn)?;
+    if !is_keyed {
+        return Ok(Verdict::NotYetKeyed { entries: written });
+    }
     let mut expected_seq = 1i64;
     let mut prev_hash = String::new();
     let broken = walk(conn, |_, entry| {
@@ -520,11 +548,8 @@ pub fn verify_with(
             ),
         });
     }
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::last_seq, audit_head::last_hash))
-        .get_result(conn)?;
-    if head_seq != last || head_hash != prev_hash {
+    let (head_seq, head_hash) = head(conn)?.map_or((0, String::new()), |a| (a.seq, a.hash));
+    if head_seq != last || (last > 0 && head_hash != prev_hash) {
         return Ok(Verdict::Broken {
             seq: last + 1,
             problem: format!("the trail ends at entry {last} but {head_seq} were written"),
@@ -534,20 +559,59 @@ pub fn verify_with(
 }
 
 /// Sets the key this process chains the trail under, and re-chains a trail written before the
-/// chain was keyed. Runs at every start, after the migrations.
+/// chain was keyed. Runs at the service's start and in `samordna migrate`, after the migrations;
+/// never in the other commands (see [`open_without_rechain`]).
 ///
-/// The re-chaining happens once: it holds the head row's lock (on SQLite the write lock) from
-/// before it reads the marker `audit_head.keyed` to the commit that sets it, so an instance that
-/// starts at the same time waits and then finds it done. It first checks the old chain (plain
-/// SHA-256) and says in its own entry, `audit.rechain`, whether that held; missing entries stay
-/// missing, so `verify` still finds them.
+/// The re-chaining happens once per cleared marker: it holds the head row's lock (on SQLite the
+/// write lock) from before it reads the marker `audit_head.keyed` to the commit that sets it, so
+/// an instance that starts at the same time waits and then finds it done. It first checks the old
+/// chain (plain SHA-256) and says in its own entry, `audit.rechain`, whether that held; missing
+/// entries stay missing, so `verify` still finds them. Whoever can write to the database can also
+/// clear the marker and so have the next start re-chain a trail they rewrote: every hash changes
+/// then, which an anchor taken before shows (docs/security.md).
 pub fn open(conn: &mut AnyConnection, key: &AuditKey) -> Result<(), String> {
+    install_key(key)?;
+    upgrade(conn, key).map_err(|e| format!("cannot re-chain the audit trail under its key: {e}"))
+}
+
+/// What a command that does not re-chain says about a trail that is not yet keyed.
+pub const NOT_YET_KEYED: &str = "the audit trail is not yet chained under SAMORDNA_AUDIT_KEY: \
+     start the service or run `samordna migrate` once (that re-chains it and records \
+     audit.rechain), then try again";
+
+/// Sets the key like [`open`] but never re-chains: on an empty trail it only sets the marker, on
+/// a trail with entries that is not yet keyed it refuses with [`NOT_YET_KEYED`].
+pub fn open_without_rechain(conn: &mut AnyConnection, key: &AuditKey) -> Result<(), String> {
+    install_key(key)?;
+    let opened = write_tx(conn, |conn| -> Result<bool, AppError> {
+        let (keyed, written) = take_head(conn)?;
+        if keyed {
+            return Ok(true);
+        }
+        if written > 0 {
+            return Ok(false);
+        }
+        diesel::update(audit_head::table.find(1))
+            .set(audit_head::keyed.eq(true))
+            .execute(conn)?;
+        Ok(true)
+    })
+    .map_err(|e| format!("cannot read the audit trail head: {e}"))?;
+    if opened {
+        Ok(())
+    } else {
+        Err(NOT_YET_KEYED.into())
+    }
+}
+
+/// Sets the key without touching the database: for commands that only read the trail.
+pub fn install_key(key: &AuditKey) -> Result<(), String> {
     if KEY.get_or_init(|| key.clone()) != key {
         return Err(
             "SAMORDNA_AUDIT_KEY: this process already keeps a trail under another key".into(),
         );
     }
-    upgrade(conn, key).map_err(|e| format!("cannot re-chain the audit trail under its key: {e}"))
+    Ok(())
 }
 
 fn upgrade(conn: &mut AnyConnection, key: &AuditKey) -> Result<(), AppError> {
@@ -690,7 +754,7 @@ fn rechain(
 }
 
 /// The append-only triggers, lifted for the re-chaining and put back in the same transaction.
-enum Guard {
+pub enum Guard {
     /// PostgreSQL: the names of the triggers disabled (not dropped).
     Disabled(Vec<String>),
     /// SQLite has no disabling: the triggers' own SQL, to create them again.
@@ -705,7 +769,7 @@ struct Trigger {
     sql: String,
 }
 
-fn lift_guard(conn: &mut AnyConnection) -> Result<Guard, AppError> {
+pub fn lift_guard(conn: &mut AnyConnection) -> Result<Guard, AppError> {
     use diesel::connection::SimpleConnection;
     match conn {
         AnyConnection::Postgresql(pg) => {
@@ -740,7 +804,7 @@ fn lift_guard(conn: &mut AnyConnection) -> Result<Guard, AppError> {
     }
 }
 
-fn restore_guard(conn: &mut AnyConnection, guard: Guard) -> Result<(), AppError> {
+pub fn restore_guard(conn: &mut AnyConnection, guard: Guard) -> Result<(), AppError> {
     use diesel::connection::SimpleConnection;
     let statements = match guard {
         Guard::Disabled(names) => names

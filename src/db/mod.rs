@@ -192,11 +192,7 @@ where
     E: From<diesel::result::Error>,
 {
     type Tm = <AnyConnection as Connection>::TransactionManager;
-    let nested = matches!(
-        Tm::transaction_manager_status_mut(conn).transaction_depth(),
-        Ok(Some(_))
-    );
-    if nested {
+    if in_transaction(conn) {
         // Already inside a write transaction (which holds the lock): a savepoint is enough.
         return conn.transaction(f);
     }
@@ -228,9 +224,20 @@ where
     }
 }
 
+/// Whether `conn` is inside a transaction (of [`write_tx`] or diesel's own).
+fn in_transaction(conn: &mut AnyConnection) -> bool {
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    matches!(
+        Tm::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(Some(_))
+    )
+}
+
 /// Runs `f` in the caller's transaction when there is one, else in its own [`write_tx`]. No
-/// savepoint: a failure fails the caller's transaction anyway, and on PostgreSQL a savepoint
-/// costs two more round trips.
+/// savepoint (on PostgreSQL a savepoint costs two more round trips), so every error of `f` must
+/// reach the caller and fail its transaction: on SQLite a failed statement does not abort the
+/// transaction, and a caller that swallowed the error would commit without what `f` was to write
+/// (for `audit::record`, a change without its audit entry).
 pub fn in_write_tx<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -238,10 +245,10 @@ pub fn in_write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    type Tm = <AnyConnection as Connection>::TransactionManager;
-    match Tm::transaction_manager_status_mut(conn).transaction_depth() {
-        Ok(Some(_)) => f(conn),
-        _ => write_tx(conn, f),
+    if in_transaction(conn) {
+        f(conn)
+    } else {
+        write_tx(conn, f)
     }
 }
 

@@ -109,13 +109,15 @@ pub fn mark_failed(
     Ok(())
 }
 
-/// `error` with every mention of `address` (in any case) replaced by `(mottagaren)`.
+/// `error` with every mention of `address` (in any ASCII case) replaced by `(mottagaren)`.
+/// ASCII lower-casing keeps every byte where it was, so offsets found in the lower-cased answer
+/// are offsets in the answer itself, whatever else (non-ASCII text) the server wrote.
 fn without_address(error: &str, address: &lettre::Address) -> String {
-    let address = AsRef::<str>::as_ref(address).to_lowercase();
-    let lower = error.to_lowercase();
-    if address.is_empty() || !lower.contains(&address) || lower.len() != error.len() {
-        return error.replace(address.as_str(), "(mottagaren)");
+    let address = AsRef::<str>::as_ref(address).to_ascii_lowercase();
+    if address.is_empty() {
+        return error.to_string();
     }
+    let lower = error.to_ascii_lowercase();
     let mut out = String::with_capacity(error.len());
     let mut rest = 0;
     for (at, _) in lower.match_indices(&address) {
@@ -207,6 +209,20 @@ mod tests {
             "permanent error (550): 5.1.1 <(mottagaren)>: Recipient unknown"
         );
         assert_eq!(without_address("timed out", &address), "timed out");
+    }
+
+    #[test]
+    fn a_non_ascii_answer_loses_a_mixed_case_address() {
+        // "İ" lower-cases to three bytes and "ẞ" to two: the answer's length changes under
+        // Unicode lower-casing, which must not let the address through.
+        let address: lettre::Address = "sara.lind@example.test".parse().unwrap();
+        assert_eq!(
+            without_address(
+                "550 İNGEN SÅDAN MOTTAGARE ẞ <SARA.Lind@Example.TEST> och sara.lind@example.test",
+                &address
+            ),
+            "550 İNGEN SÅDAN MOTTAGARE ẞ <(mottagaren)> och (mottagaren)"
+        );
     }
 
     #[test]

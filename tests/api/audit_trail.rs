@@ -463,42 +463,68 @@ async fn the_head_is_logged_at_an_interval(kind: Db) {
 /// Makes the trail what a database written before the chain was keyed holds: plain SHA-256
 /// links and no marker. The append-only triggers are lifted for it and put back.
 fn as_before_keying(conn: &mut AnyConnection) {
-    #[derive(QueryableByName)]
-    struct Trigger {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        sql: String,
-    }
-    let sqlite_triggers: Vec<Trigger> = match conn {
-        AnyConnection::Postgresql(_) => {
-            conn.batch_execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
-                .unwrap();
-            Vec::new()
-        }
-        AnyConnection::Sqlite(_) => {
-            let triggers = diesel::sql_query(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
-            )
-            .load(conn)
-            .unwrap();
-            drop_guard(conn);
-            triggers
-        }
-    };
+    let guard = audit::lift_guard(conn).unwrap();
     rechain_from(conn, 1, Entry::plain_hash);
     diesel::update(audit_head::table.find(1))
         .set(audit_head::keyed.eq(false))
         .execute(conn)
         .unwrap();
-    match conn {
-        AnyConnection::Postgresql(_) => conn
-            .batch_execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")
-            .unwrap(),
-        AnyConnection::Sqlite(_) => {
-            for t in sqlite_triggers {
-                conn.batch_execute(&t.sql).unwrap();
-            }
-        }
-    }
+    audit::restore_guard(conn, guard).unwrap();
+}
+
+fn hashes(conn: &mut AnyConnection) -> Vec<(i64, String, String)> {
+    audit_log::table
+        .order(audit_log::seq)
+        .select((audit_log::seq, audit_log::prev_hash, audit_log::hash))
+        .load(conn)
+        .unwrap()
+}
+
+/// `audit verify` and `audit head` only read: on a trail that is not yet keyed they say so and
+/// change nothing. Whoever can write to the database can still clear the marker so that the next
+/// start re-chains a trail they rewrote; an anchor taken before catches that.
+async fn verify_never_rechains_and_an_earlier_anchor_catches_a_rechain(app: TestApp) {
+    six_entries(&app).await;
+    let (code, anchor, _) = audit_cli(&app, &["head"]);
+    assert_eq!(code, 0);
+    let anchor = anchor.trim().to_string();
+
+    // The rewrite: entry 2 changed, the plain chain computed again, the marker cleared.
+    app.conn(|c| {
+        as_before_keying(c);
+        let guard = audit::lift_guard(c).unwrap();
+        diesel::update(audit_log::table.find(2))
+            .set(audit_log::detail.eq("rewritten"))
+            .execute(c)
+            .unwrap();
+        rechain_from(c, 2, Entry::plain_hash);
+        audit::restore_guard(c, guard).unwrap();
+    })
+    .await;
+    let before = app.conn(hashes).await;
+    let (code, out) = verify_cli(&app);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not yet chained"), "{out}");
+    assert!(out.contains("samordna migrate"), "{out}");
+    let (code, _, err) = audit_cli(&app, &["head"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not yet chained"), "{err}");
+    assert_eq!(
+        app.conn(hashes).await,
+        before,
+        "verify and head change nothing"
+    );
+    assert_eq!(
+        app.conn(|c| audit::verify(c).unwrap()).await,
+        Verdict::NotYetKeyed { entries: 6 }
+    );
+
+    // The next start re-chains what it finds; the anchor taken before no longer matches.
+    let settings = test_settings(&app.db.url, 0, &app.smtp, &[]);
+    samordna::startup::prepare(&settings).expect("start-up succeeds");
+    let (code, out, _) = audit_cli(&app, &["verify", "--anchor", &anchor]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match the anchor"), "{out}");
 }
 
 /// A trail written before the chain was keyed is re-chained at the next start, once, even when
@@ -509,11 +535,8 @@ async fn an_older_trail_is_rechained_once_and_that_is_recorded(app: TestApp) {
     app.conn(as_before_keying).await;
     assert_eq!(
         app.conn(|c| audit::verify(c).unwrap()).await,
-        Verdict::Broken {
-            seq: 1,
-            problem: "has been altered".into()
-        },
-        "plain SHA-256 links do not verify under the key"
+        Verdict::NotYetKeyed { entries: 6 },
+        "plain SHA-256 links are not checked under the key"
     );
 
     let start_twice = |app: &TestApp| {
@@ -743,6 +766,7 @@ async fn filing_takes_the_audit_head_last_and_binds_no_limit(app: TestApp) {
 on_both_kinds!(the_head_is_logged_at_an_interval);
 
 on_both_databases!(
+    verify_never_rechains_and_an_earlier_anchor_catches_a_rechain,
     rewriting_the_trail_without_the_key_is_detected,
     an_anchor_finds_a_cut_off_tail,
     an_older_trail_is_rechained_once_and_that_is_recorded,

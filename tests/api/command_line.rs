@@ -338,3 +338,51 @@ fn the_sip_deadline_is_set_per_municipality() {
         assert_eq!(days, 10, "{kind:?}");
     }
 }
+
+/// A name an organisation of another municipality has is added only when confirmed, as in the
+/// admin's form (issue 15 item 8); nothing is added or audited without the confirmation.
+#[test]
+fn a_name_used_in_another_municipality_needs_confirming_on_the_command_line() {
+    for kind in [Db::Sqlite, Db::Postgres] {
+        let db = TestDatabase::create(kind);
+        for name in ["Ekby", "Åby"] {
+            let out = samordna(&db.url, &["municipality", "add", "--name", name], &[]);
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        let add = |name: &str, municipality: &str, confirm: bool| {
+            let mut args = vec![
+                "org",
+                "add",
+                "--name",
+                name,
+                "--kind",
+                "skola",
+                "--principal",
+                "kommun",
+                "--municipality",
+                municipality,
+            ];
+            if confirm {
+                args.push("--confirm-duplicate-name");
+            }
+            samordna(&db.url, &args, &[])
+        };
+        assert!(add("Centralskolan", "Ekby", false).status.success());
+        let out = add("centralskolan ", "Åby", false);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--confirm-duplicate-name"), "{err}");
+        assert!(err.contains("Ekby"), "{err}");
+        assert_eq!(
+            stdout(&samordna(&db.url, &["audit", "verify"], &[])),
+            "Audit trail intact: 3 entries, every link checked.\n",
+            "nothing added or audited"
+        );
+        let out = add("Centralskolan", "Åby", true);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&samordna(&db.url, &["audit", "verify"], &[])),
+            "Audit trail intact: 4 entries, every link checked.\n"
+        );
+    }
+}

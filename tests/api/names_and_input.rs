@@ -548,6 +548,43 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
+
+    // A compressed body would be decompressed by the extractors behind the check: it is refused.
+    let gzip = |body: &[u8]| {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(body).unwrap();
+        encoder.finish().unwrap()
+    };
+    let mut report = crate::helpers::report_body(&ekby, "gzip");
+    report["concern"] = json!("Oro\u{0}");
+    let response = client
+        .post(app.url("/api/v1/reports"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip(report.to_string().as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let (status, kind, body) = answer(response).await;
+    assert_eq!(status, 415, "{body}");
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "unsupported_media_type", "{body}");
+    assert_eq!(body["message"], "Skicka innehållet okomprimerat.");
+    let response = browser
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-encoding", "gzip")
+        .body(gzip(b"email=a%00b%40test.se&password=x&next=%2F"))
+        .send()
+        .await
+        .unwrap();
+    let (status, kind, html) = answer(response).await;
+    assert_eq!(status, 415, "{html}");
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(html.contains("okomprimerat"), "{html}");
 }
 
 async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: TestApp) {
