@@ -1,12 +1,14 @@
 //! Writing iCalendar (RFC 5545 / 5546) that Outlook, Gmail, Apple Calendar and Thunderbird accept.
 //!
-//! Built with the `icalendar` crate, which escapes TEXT, quotes parameter values and folds lines
-//! by octets. This wrapper adds what it does not do: it cleans text (CRLF to LF, no control
-//! characters, no `"` in parameters), writes a fixed PRODID, and puts in a fixed `VTIMEZONE` for
-//! Europe/Stockholm, the only TZID we use. Pure: no I/O.
+//! Written straight into one buffer, line by line: TEXT values are cleaned (CRLF and CR to LF, no
+//! other control characters) and escaped (`\\`, `\;`, `\,`, `\n`); parameter values lose control
+//! characters and `"` (which cannot be escaped) and are quoted when they hold `:`, `;` or `,`;
+//! every content line is folded at 75 octets, never inside a UTF-8 character, and ends with CRLF.
+//! A fixed PRODID and a fixed `VTIMEZONE` for Europe/Stockholm, the only TZID we use. Pure: no I/O.
 
-use chrono::{Duration, NaiveDateTime};
-use icalendar::{Calendar, Component, Event, Property};
+use std::fmt::Write as _;
+
+use chrono::{Datelike, Duration, NaiveDateTime, Timelike};
 
 pub const PRODID: &str = "-//Samordna//SIP-moten//SV";
 pub const TZID: &str = "Europe/Stockholm";
@@ -112,16 +114,60 @@ pub struct MeetingEvent {
     pub attendees: Vec<Attendee>,
 }
 
-/// Text as calendars should get it: LF line ends, no other control characters.
-fn clean_text(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .chars()
-        .filter(|c| *c == '\n' || !c.is_control())
-        .collect()
+/// The longest content line, in octets, without its CRLF (RFC 5545, 3.1).
+const LINE_OCTETS: usize = 75;
+
+/// Appends `line` to `out` folded at 75 octets, with CRLF after each physical line. A fold never
+/// splits a UTF-8 character, and where it can (within a few octets) it does not fall next to a
+/// space: a continuation line that starts with one loses it in some readers, and mail may strip
+/// one at the end of a line.
+fn fold_into(out: &mut String, line: &str) {
+    let bytes = line.as_bytes();
+    let mut start = 0;
+    // The first line holds 75 octets; each continuation holds its leading space and 74 more.
+    let mut room = LINE_OCTETS;
+    while bytes.len() - start > room {
+        let last = start + room;
+        let at_boundary = |cut: usize| line.is_char_boundary(cut);
+        let clear =
+            |cut: usize| !bytes[cut].is_ascii_whitespace() && !bytes[cut - 1].is_ascii_whitespace();
+        let cut = (last.saturating_sub(8).max(start + 1)..=last)
+            .rev()
+            .find(|&cut| at_boundary(cut) && clear(cut))
+            .or_else(|| (start + 1..=last).rev().find(|&cut| at_boundary(cut)))
+            .expect("a character is at most 4 octets");
+        out.push_str(&line[start..cut]);
+        out.push_str("\r\n ");
+        start = cut;
+        room = LINE_OCTETS - 1;
+    }
+    out.push_str(&line[start..]);
+    out.push_str("\r\n");
 }
 
-/// A parameter value: no control characters, no `"` (which cannot be escaped in a parameter).
+/// Appends `text` as an escaped TEXT value: CRLF and CR become LF, other control characters are
+/// dropped, and `\`, `;`, `,` and LF are escaped.
+fn push_text(line: &mut String, text: &str) {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => line.push_str("\\\\"),
+            ';' => line.push_str("\\;"),
+            ',' => line.push_str("\\,"),
+            '\n' => line.push_str("\\n"),
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                line.push_str("\\n");
+            }
+            c if c.is_control() => {}
+            c => line.push(c),
+        }
+    }
+}
+
+/// `text` without control characters and `"` (which cannot be escaped in a parameter), trimmed.
 fn clean_param(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() && *c != '"')
@@ -130,121 +176,194 @@ fn clean_param(text: &str) -> String {
         .to_string()
 }
 
-fn utc_stamp(at: NaiveDateTime) -> String {
-    at.format("%Y%m%dT%H%M%SZ").to_string()
+/// Appends `;KEY=value`, the value cleaned and quoted when it holds `:`, `;` or `,`.
+fn push_param(line: &mut String, key: &str, value: &str) {
+    line.push(';');
+    line.push_str(key);
+    line.push('=');
+    let value = clean_param(value);
+    if value.contains([':', ';', ',']) {
+        line.push('"');
+        line.push_str(&value);
+        line.push('"');
+    } else {
+        line.push_str(&value);
+    }
 }
 
-fn local_stamp(utc: NaiveDateTime) -> String {
-    crate::reports::deadlines::local(utc)
-        .format("%Y%m%dT%H%M%S")
-        .to_string()
+/// A date-time as `YYYYMMDDTHHMMSS`.
+fn push_stamp(line: &mut String, at: NaiveDateTime) {
+    let _ = write!(
+        line,
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
 }
 
-fn event(meeting: &MeetingEvent, method: Method) -> Event {
-    let mut event = Event::new();
-    let end = meeting.start + Duration::minutes(meeting.minutes);
-    event
-        .append_property(Property::new("UID", clean_param(&meeting.uid)))
-        .append_property(Property::new("SEQUENCE", meeting.sequence.to_string()))
-        .append_property(Property::new("DTSTAMP", utc_stamp(meeting.stamp)))
-        .append_property(
-            Property::new("DTSTART", local_stamp(meeting.start))
-                .add_parameter("TZID", TZID)
-                .done(),
-        )
-        .append_property(
-            Property::new("DTEND", local_stamp(end))
-                .add_parameter("TZID", TZID)
-                .done(),
-        )
-        .append_property(Property::new("SUMMARY", clean_text(&meeting.summary)))
-        .append_property(Property::new(
-            "DESCRIPTION",
-            clean_text(&meeting.description),
-        ))
-        .append_property(Property::new("TRANSP", "OPAQUE"));
-    // A cancelled meeting says so; a CANCEL that only uninvites one attendee carries no STATUS
-    // (RFC 5546, 3.2.5).
-    match (meeting.cancelled, method) {
-        (true, _) => {
-            event.append_property(Property::new("STATUS", "CANCELLED"));
+/// Writes one calendar object into one buffer: [`Writer::new`], an [`Writer::event`] per
+/// meeting, [`Writer::finish`].
+pub struct Writer {
+    out: String,
+    /// The content line being written, before it is folded into `out`.
+    line: String,
+    method: Method,
+}
+
+impl Writer {
+    /// Starts a calendar object with the given method. A feed (`Publish`) also gets a name and the
+    /// refresh hints that subscribing clients read. `events` sizes the buffer.
+    pub fn new(method: Method, feed_name: Option<&str>, events: usize) -> Self {
+        let mut writer = Self {
+            out: String::with_capacity(1_200 + events * 640),
+            line: String::with_capacity(256),
+            method,
+        };
+        writer.out.push_str("BEGIN:VCALENDAR\r\n");
+        writer.out.push_str("PRODID:");
+        writer.out.push_str(PRODID);
+        writer
+            .out
+            .push_str("\r\nVERSION:2.0\r\nCALSCALE:GREGORIAN\r\n");
+        if method != Method::Publish {
+            writer.out.push_str("METHOD:");
+            writer.out.push_str(method.as_str());
+            writer.out.push_str("\r\n");
         }
-        (false, Method::Cancel) => {}
-        (false, _) => {
-            event.append_property(Property::new("STATUS", "CONFIRMED"));
+        if let Some(name) = feed_name {
+            writer.text("X-WR-CALNAME", name);
+            writer.out.push_str("X-WR-TIMEZONE:");
+            writer.out.push_str(TZID);
+            writer
+                .out
+                .push_str("\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\nX-PUBLISHED-TTL:PT1H\r\n");
         }
+        writer.out.push_str(VTIMEZONE);
+        writer
     }
-    if !meeting.location.trim().is_empty() {
-        event.append_property(Property::new("LOCATION", clean_text(&meeting.location)));
+
+    /// Folds the finished content line into the output.
+    fn end_line(&mut self) {
+        fold_into(&mut self.out, &self.line);
+        self.line.clear();
     }
-    if !meeting.url.is_empty() {
-        event.append_property(
-            Property::new("URL", clean_param(&meeting.url))
-                .add_parameter("VALUE", "URI")
-                .done(),
-        );
+
+    /// A property with a TEXT value.
+    fn text(&mut self, name: &str, value: &str) {
+        self.line.push_str(name);
+        self.line.push(':');
+        push_text(&mut self.line, value);
+        self.end_line();
     }
-    if method != Method::Publish {
-        event.append_property(
-            Property::new("ORGANIZER", format!("mailto:{}", meeting.organizer_email))
-                .add_parameter("CN", &clean_param(&meeting.organizer_name))
-                .done(),
-        );
-        for a in &meeting.attendees {
-            let mut property = Property::new("ATTENDEE", format!("mailto:{}", a.email));
-            property
-                .add_parameter("CN", &clean_param(&a.name))
-                .add_parameter("CUTYPE", "INDIVIDUAL")
-                .add_parameter(
-                    "ROLE",
-                    match (a.chair, a.required) {
-                        (true, _) => "CHAIR",
-                        (false, true) => "REQ-PARTICIPANT",
-                        (false, false) => "OPT-PARTICIPANT",
-                    },
-                )
-                .add_parameter("PARTSTAT", a.partstat.as_str());
-            if method == Method::Request && !a.chair {
-                property.add_parameter("RSVP", "TRUE");
+
+    /// A date-time in our one time zone.
+    fn local_time(&mut self, name: &str, utc: NaiveDateTime) {
+        self.line.push_str(name);
+        self.line.push_str(";TZID=");
+        self.line.push_str(TZID);
+        self.line.push(':');
+        push_stamp(&mut self.line, crate::reports::deadlines::local(utc));
+        self.end_line();
+    }
+
+    /// A person: `mailto:` with their name (and the rest of `params`) as parameters.
+    fn person(&mut self, name: &str, email: &str, common_name: &str, params: &[(&str, &str)]) {
+        self.line.push_str(name);
+        push_param(&mut self.line, "CN", common_name);
+        for (key, value) in params {
+            push_param(&mut self.line, key, value);
+        }
+        self.line.push_str(":mailto:");
+        self.line
+            .extend(email.chars().filter(|c| !c.is_control() && *c != '"'));
+        self.end_line();
+    }
+
+    /// One meeting as a VEVENT.
+    pub fn event(&mut self, meeting: &MeetingEvent) {
+        let method = self.method;
+        self.out.push_str("BEGIN:VEVENT\r\n");
+        self.text("UID", &clean_param(&meeting.uid));
+        let _ = write!(self.line, "SEQUENCE:{}", meeting.sequence);
+        self.end_line();
+        self.line.push_str("DTSTAMP:");
+        push_stamp(&mut self.line, meeting.stamp);
+        self.line.push('Z');
+        self.end_line();
+        self.local_time("DTSTART", meeting.start);
+        self.local_time("DTEND", meeting.start + Duration::minutes(meeting.minutes));
+        self.text("SUMMARY", &meeting.summary);
+        if !meeting.location.trim().is_empty() {
+            self.text("LOCATION", &meeting.location);
+        }
+        self.text("DESCRIPTION", &meeting.description);
+        if !meeting.url.is_empty() {
+            self.line.push_str("URL;VALUE=URI:");
+            self.line.push_str(&clean_param(&meeting.url));
+            self.end_line();
+        }
+        // A cancelled meeting says so; a CANCEL that only uninvites one attendee carries no
+        // STATUS (RFC 5546, 3.2.5).
+        match (meeting.cancelled, method) {
+            (true, _) => self.out.push_str("STATUS:CANCELLED\r\n"),
+            (false, Method::Cancel) => {}
+            (false, _) => self.out.push_str("STATUS:CONFIRMED\r\n"),
+        }
+        self.out.push_str("TRANSP:OPAQUE\r\n");
+        if method != Method::Publish {
+            self.person(
+                "ORGANIZER",
+                &meeting.organizer_email,
+                &meeting.organizer_name,
+                &[],
+            );
+            for a in &meeting.attendees {
+                let role = match (a.chair, a.required) {
+                    (true, _) => "CHAIR",
+                    (false, true) => "REQ-PARTICIPANT",
+                    (false, false) => "OPT-PARTICIPANT",
+                };
+                let partstat = a.partstat.as_str();
+                let rsvp = method == Method::Request && !a.chair;
+                let params: &[(&str, &str)] = if rsvp {
+                    &[
+                        ("CUTYPE", "INDIVIDUAL"),
+                        ("ROLE", role),
+                        ("PARTSTAT", partstat),
+                        ("RSVP", "TRUE"),
+                    ]
+                } else {
+                    &[
+                        ("CUTYPE", "INDIVIDUAL"),
+                        ("ROLE", role),
+                        ("PARTSTAT", partstat),
+                    ]
+                };
+                self.person("ATTENDEE", &a.email, &a.name, params);
             }
-            event.append_multi_property(property.done());
         }
+        self.out.push_str("END:VEVENT\r\n");
     }
-    event.done()
+
+    /// The finished calendar object.
+    pub fn finish(mut self) -> String {
+        self.out.push_str("END:VCALENDAR\r\n");
+        self.out
+    }
 }
 
 /// A calendar object with the given method and events. A feed (`Publish`) also gets a name and
 /// the refresh hints that subscribing clients read.
 pub fn calendar(method: Method, events: &[MeetingEvent], feed_name: Option<&str>) -> String {
-    let mut calendar = Calendar::empty();
-    calendar
-        .append_property(Property::new("PRODID", PRODID))
-        .append_property(Property::new("VERSION", "2.0"))
-        .append_property(Property::new("CALSCALE", "GREGORIAN"));
-    if method != Method::Publish {
-        calendar.append_property(Property::new("METHOD", method.as_str()));
-    }
-    if let Some(name) = feed_name {
-        calendar
-            .append_property(Property::new("X-WR-CALNAME", clean_text(name)))
-            .append_property(Property::new("X-WR-TIMEZONE", TZID))
-            .append_property(
-                Property::new("REFRESH-INTERVAL", "PT1H")
-                    .add_parameter("VALUE", "DURATION")
-                    .done(),
-            )
-            .append_property(Property::new("X-PUBLISHED-TTL", "PT1H"));
-    }
+    let mut writer = Writer::new(method, feed_name, events.len());
     for meeting in events {
-        calendar.push(event(meeting, method));
+        writer.event(meeting);
     }
-    let text = calendar.done().to_string();
-    // The fixed VTIMEZONE goes before the first component (or the end, for an empty feed).
-    let at = text
-        .find("BEGIN:VEVENT\r\n")
-        .or_else(|| text.find("END:VCALENDAR"))
-        .expect("a calendar ends");
-    format!("{}{VTIMEZONE}{}", &text[..at], &text[at..])
+    writer.finish()
 }
 
 #[cfg(test)]
@@ -289,6 +408,139 @@ pub(crate) mod tests {
                 },
             ],
         }
+    }
+
+    /// Reverses folding and TEXT escaping, as a reader does.
+    fn unfold(text: &str) -> String {
+        text.replace("\r\n ", "")
+    }
+
+    fn unescape(value: &str) -> String {
+        let mut out = String::new();
+        let mut chars = value.chars();
+        while let Some(c) = chars.next() {
+            match (c, c == '\\') {
+                (_, true) => match chars.next() {
+                    Some('n') | Some('N') => out.push('\n'),
+                    Some(other) => out.push(other),
+                    None => panic!("a lone backslash at the end of {value:?}"),
+                },
+                (c, false) => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// Every physical line of `text` is at most 75 octets, ends with CRLF, and no CR or LF
+    /// stands alone.
+    fn assert_lines_valid(text: &str) {
+        assert!(text.ends_with("\r\n"), "ends with CRLF");
+        let body = &text[..text.len() - 2];
+        for line in body.split("\r\n") {
+            assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+            assert!(!line.contains(['\r', '\n']), "a lone CR or LF in {line:?}");
+        }
+    }
+
+    #[test]
+    fn folding_counts_octets_and_never_splits_a_character() {
+        // Each multi-byte character in turn straddles the 75th octet, and later folds too.
+        for filler in ["ö", "€", "😀"] {
+            for shift in 0..8 {
+                let line = format!("SUMMARY:{}{}", "a".repeat(60 + shift), filler.repeat(80));
+                let mut out = String::new();
+                fold_into(&mut out, &line);
+                assert_lines_valid(&out);
+                assert_eq!(unfold(&out), format!("{line}\r\n"), "folding loses nothing");
+                // The first line is as long as it may be without splitting a character.
+                let first = out.split("\r\n").next().unwrap();
+                assert!(first.len() > 75 - filler.len(), "{} octets", first.len());
+            }
+        }
+        let mut short = String::new();
+        fold_into(&mut short, &format!("SUMMARY:{}", "x".repeat(67)));
+        assert_eq!(
+            short.len(),
+            77,
+            "a line of exactly 75 octets stays one line"
+        );
+    }
+
+    #[test]
+    fn folding_does_not_fall_beside_a_space() {
+        let line = format!(
+            "DESCRIPTION:{} b c d e f g h i j k l m n o p q r s t u v",
+            "a".repeat(62)
+        );
+        let mut out = String::new();
+        fold_into(&mut out, &line);
+        assert_lines_valid(&out);
+        for (i, l) in out.trim_end().split("\r\n").enumerate() {
+            assert!(!l.ends_with(' '), "line {i} ends with a space: {l:?}");
+            if i > 0 {
+                assert!(!l.starts_with("  "), "line {i} starts with two spaces");
+            }
+        }
+        assert_eq!(unfold(&out), format!("{line}\r\n"));
+        // Only spaces: folded all the same.
+        let mut spaces = String::new();
+        fold_into(&mut spaces, &format!("X:{}", " ".repeat(200)));
+        assert_lines_valid(&spaces);
+        assert_eq!(unfold(&spaces), format!("X:{}\r\n", " ".repeat(200)));
+    }
+
+    #[test]
+    fn text_is_escaped_and_cleaned() {
+        let mut line = String::new();
+        push_text(&mut line, "a,b;c\\d\ne\r\nf\rg\u{7}h\u{0}i\tj\u{85}k");
+        assert_eq!(line, "a\\,b\\;c\\\\d\\ne\\nf\\ng".to_string() + "hijk");
+        assert_eq!(unescape(&line), "a,b;c\\d\ne\nf\nghijk");
+        let mut ends = String::new();
+        push_text(&mut ends, "slut\\");
+        assert_eq!(unescape(&ends), "slut\\", "a trailing backslash is escaped");
+    }
+
+    #[test]
+    fn parameters_are_quoted_when_they_must_be() {
+        let mut line = String::new();
+        push_param(&mut line, "CN", "Öberg, Åsa");
+        push_param(&mut line, "CN", " Lärare \"Kim\" Lind\r\n");
+        push_param(&mut line, "CN", "mailto:x");
+        push_param(&mut line, "CN", "a;b");
+        assert_eq!(
+            line,
+            ";CN=\"Öberg, Åsa\";CN=Lärare Kim Lind;CN=\"mailto:x\";CN=\"a;b\""
+        );
+    }
+
+    #[test]
+    fn every_line_is_crlf_and_folded_in_a_long_feed() {
+        let mut m = meeting();
+        m.summary = "SIP-möte ".repeat(20);
+        m.location = "Kommunhuset, rum 2; ingång B \\ gården\nvåning 3 ".repeat(5);
+        m.description = "Rad ett\r\nrad två\rrad tre\n".repeat(10);
+        let feed = calendar(
+            Method::Publish,
+            &[m.clone(), m.clone()],
+            Some("Mina, möten; 😀"),
+        );
+        assert_lines_valid(&feed);
+        let unfolded = unfold(&feed);
+        let value = |name: &str| -> String {
+            let line = unfolded
+                .split("\r\n")
+                .find(|l| l.starts_with(&format!("{name}:")))
+                .unwrap_or_else(|| panic!("no {name}"));
+            unescape(&line[name.len() + 1..])
+        };
+        assert_eq!(value("SUMMARY"), m.summary);
+        assert_eq!(value("LOCATION"), m.location);
+        assert_eq!(
+            value("DESCRIPTION"),
+            m.description.replace("\r\n", "\n").replace('\r', "\n")
+        );
+        assert_eq!(value("X-WR-CALNAME"), "Mina, möten; 😀");
+        assert_eq!(feed.matches("BEGIN:VEVENT\r\n").count(), 2);
     }
 
     #[test]

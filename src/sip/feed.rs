@@ -2,8 +2,13 @@
 //! invited to, with neutral titles, for any calendar to subscribe to. The token (256 bits) is
 //! shown once and stored hashed; it can be replaced or turned off on the profile page.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::accounts::{AuthUser, UserId};
@@ -11,7 +16,7 @@ use crate::audit;
 use crate::authz::Actor;
 use crate::calendar::ics::{self, Method};
 use crate::crypto::rows::SealedRow;
-use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
+use crate::db::schema::{calendar_feeds, consents, invitees, meetings, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
 use crate::secrets::{hash_token, random_token};
@@ -28,56 +33,229 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profil/kalender/stang", web::post().to(post_close_feed));
 }
 
-/// The feed of the user holding `token`, or `None` for an unknown or revoked token.
-pub fn feed_for_token(
-    conn: &mut AnyConnection,
-    settings: &crate::config::Settings,
-    token: &str,
-) -> Result<Option<String>, AppError> {
-    let user: Option<UserId> = calendar_feeds::table
+/// The name subscribing calendars show for the feed.
+const FEED_NAME: &str = "SIP-möten (Samordna)";
+
+/// Changes every ETag when what we write for the same data changes (a new release's format).
+const FORMAT: &str = "feed-2";
+
+/// The owner of the feed `token`, or `None` for an unknown or revoked token or an inactive user.
+pub fn feed_owner(conn: &mut AnyConnection, token: &str) -> Result<Option<UserId>, AppError> {
+    Ok(calendar_feeds::table
         .inner_join(crate::db::schema::users::table)
         .filter(calendar_feeds::token_hash.eq(hash_token(token)))
         .filter(crate::db::schema::users::active.eq(true))
         .select(calendar_feeds::user_id)
         .first(conn)
-        .optional()?;
-    let Some(user) = user else {
-        return Ok(None);
-    };
+        .optional()?)
+}
+
+/// What the feed of one user is made from, summed up in one indexed query: their invitations
+/// (every row ever, removed or not: rows are never deleted, so a new one raises the count), the
+/// meetings' SEQUENCE (up on every move, change of place and cancellation) and latest change
+/// (DTSTAMP, which also moves when someone else is removed), how many invitations and
+/// participations have been removed and meetings cancelled, and the consents of their SIPs: how
+/// many there are, how many are withdrawn and how many are in force on `day` (so one that runs
+/// out or starts changes it). With the day itself in the ETag, this changes whenever anything the
+/// feed shows does.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct FeedVersion {
+    invitations: i64,
+    sequences: Option<i64>,
+    latest_change: Option<chrono::NaiveDateTime>,
+    removed_invitations: i64,
+    removed_participations: i64,
+    cancelled: i64,
+    consents: Option<i64>,
+    withdrawn_consents: Option<i64>,
+    consents_in_force: Option<i64>,
+}
+
+pub fn feed_version(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    day: NaiveDate,
+) -> Result<FeedVersion, AppError> {
+    use diesel::dsl::{count, count_star, max, sum};
+    // The same table again inside the subquery, under its own name.
+    let mine = diesel::alias!(participants as mine);
+    let sips_of_user = mine
+        .filter(mine.field(participants::user_id).eq(user))
+        .select(mine.field(participants::sip_id));
+    let consents_of_user = consents::table.filter(consents::sip_id.eq_any(sips_of_user));
+    Ok(invitees::table
+        .inner_join(participants::table)
+        .inner_join(meetings::table)
+        .filter(participants::user_id.eq(user))
+        .select((
+            count_star(),
+            sum(meetings::sequence),
+            max(meetings::updated_at),
+            count(invitees::removed_at),
+            count(participants::removed_at),
+            count(meetings::cancelled_at),
+            consents_of_user.select(count_star()).single_value(),
+            consents_of_user
+                .select(count(consents::withdrawn_at))
+                .single_value(),
+            consents_of_user
+                .filter(consents::withdrawn_at.is_null())
+                .filter(consents::given_on.le(day))
+                .filter(
+                    consents::valid_until
+                        .is_null()
+                        .or(consents::valid_until.ge(day)),
+                )
+                .select(count_star())
+                .single_value(),
+        ))
+        .get_result(conn)?)
+}
+
+/// The feed's ETag: its version on `day`, the address the events link to, and the format. The
+/// same on every instance with the same settings.
+pub fn feed_etag(
+    version: &FeedVersion,
+    day: NaiveDate,
+    settings: &crate::config::Settings,
+) -> String {
+    let tag = hash_token(&format!(
+        "{FORMAT}\n{version:?}\n{day}\n{}",
+        settings.link("/mina-moten")
+    ));
+    format!("\"{}\"", &tag[..32])
+}
+
+/// The feed of `user`: every meeting they are invited to and still take part in, as one
+/// calendar. Opens only what it shows (each meeting's place and video link); the SIP's sealed
+/// values (the child's name and personnummer) and the participants' stay sealed.
+pub fn feed_body(
+    conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
+    user: &UserId,
+) -> Result<String, AppError> {
     let rows: Vec<(Meeting, Sip)> = meetings::table
         .inner_join(sips::table)
         .inner_join(invitees::table.inner_join(participants::table))
-        .filter(participants::user_id.eq(&user))
+        .filter(participants::user_id.eq(user))
         .filter(participants::removed_at.is_null())
         .filter(invitees::removed_at.is_null())
         .filter(meetings::cancelled_at.is_null())
         .order(meetings::starts_at)
         .select((Meeting::as_select(), Sip::as_select()))
-        .load::<(Meeting, Sip)>(conn)?
-        .into_iter()
-        .map(|(m, s)| Ok((m.open(&settings.keys)?, s.open(&settings.keys)?)))
-        .collect::<Result<_, AppError>>()?;
+        .load(conn)?;
     // Only meetings of SIPs whose consent covers the person today.
     let mut covered: Vec<(crate::sip::store::SipId, bool)> = Vec::new();
-    let mut events = Vec::with_capacity(rows.len());
-    for (meeting, sip) in &rows {
+    let mut writer = ics::Writer::new(Method::Publish, Some(FEED_NAME), rows.len());
+    for (meeting, sip) in rows {
         let ok = match covered.iter().find(|(id, _)| *id == sip.id) {
             Some((_, ok)) => *ok,
             None => {
-                let ok = crate::sip::store::takes_part(conn, &settings.keys, sip, &user)?;
+                let ok = crate::sip::store::takes_part(conn, &sip, user)?;
                 covered.push((sip.id.clone(), ok));
                 ok
             }
         };
         if ok {
-            events.push(invitations::event_without_attendees(sip, meeting, settings));
+            let meeting = meeting.open(&settings.keys)?;
+            writer.event(&invitations::event_without_attendees(
+                &sip, &meeting, settings,
+            ));
         }
     }
-    Ok(Some(ics::calendar(
-        Method::Publish,
-        &events,
-        Some("SIP-möten (Samordna)"),
-    )))
+    Ok(writer.finish())
+}
+
+/// Rendered feeds, per user, kept with the ETag they were made for: a feed is sent again from
+/// here as long as its version in the database is unchanged, so every instance stays right.
+/// Bounded by size; the least recently used go first.
+#[derive(Default)]
+pub struct FeedCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    entries: HashMap<UserId, Cached>,
+    bytes: usize,
+    clock: u64,
+}
+
+struct Cached {
+    etag: String,
+    body: Bytes,
+    used: u64,
+}
+
+/// At most this many bytes of rendered feeds are kept (a feed of 500 meetings is about 300 kB).
+const CACHE_BYTES: usize = 8 << 20;
+
+impl FeedCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The feed of `user` if it was rendered for `etag`.
+    pub fn get(&self, user: &UserId, etag: &str) -> Option<Bytes> {
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let now = inner.clock;
+        let entry = inner.entries.get_mut(user).filter(|e| e.etag == etag)?;
+        entry.used = now;
+        Some(entry.body.clone())
+    }
+
+    /// Keeps the feed of `user` rendered for `etag`, replacing an older one.
+    pub fn put(&self, user: &UserId, etag: String, body: Bytes) {
+        if body.len() > CACHE_BYTES / 4 {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let used = inner.clock;
+        inner.bytes += body.len();
+        if let Some(old) = inner
+            .entries
+            .insert(user.clone(), Cached { etag, body, used })
+        {
+            inner.bytes -= old.body.len();
+        }
+        while inner.bytes > CACHE_BYTES {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = inner.entries.remove(&oldest) {
+                inner.bytes -= gone.body.len();
+            }
+        }
+    }
+
+    /// How many bytes of rendered feeds are kept.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+/// What the feed address answers.
+enum Answer {
+    NotModified(String),
+    Body(String, Bytes),
+}
+
+fn matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|v| {
+        v.split(',').any(|t| {
+            let t = t.trim();
+            t == etag || t == "*" || t.strip_prefix("W/") == Some(etag)
+        })
+    })
 }
 
 async fn get_feed(
@@ -91,30 +269,43 @@ async fn get_feed(
         .ok_or(AppError::NotFound)?
         .to_string();
     let settings = state.settings.clone();
-    let body = state
-        .db(move |conn| feed_for_token(conn, &settings, &token))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let etag = format!("\"{}\"", &hash_token(&body)[..32]);
-    let matches = req
+    let cache = state.feeds.clone();
+    let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
-    Ok(if matches {
-        response.finish()
-    } else {
-        response
+        .map(str::to_string);
+    let answer = state
+        .db(move |conn| {
+            let Some(user) = feed_owner(conn, &token)? else {
+                return Ok(None);
+            };
+            // The version first: a body read after it is at least as new, never older.
+            let today = crate::reports::deadlines::local(now()).date();
+            let etag = feed_etag(&feed_version(conn, &user, today)?, today, &settings);
+            if matches(if_none_match.as_deref(), &etag) {
+                return Ok(Some(Answer::NotModified(etag)));
+            }
+            if let Some(body) = cache.get(&user, &etag) {
+                return Ok(Some(Answer::Body(etag, body)));
+            }
+            let body = Bytes::from(feed_body(conn, &settings, &user)?);
+            cache.put(&user, etag.clone(), body.clone());
+            Ok(Some(Answer::Body(etag, body)))
+        })
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let cache_control = (header::CACHE_CONTROL, "private, max-age=0, must-revalidate");
+    Ok(match answer {
+        Answer::NotModified(etag) => HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache_control)
+            .finish(),
+        Answer::Body(etag, body) => HttpResponse::Ok()
+            .insert_header((header::ETAG, etag))
+            .insert_header(cache_control)
             .content_type("text/calendar; charset=utf-8")
-            .body(body)
+            .body(body),
     })
 }
 

@@ -7,6 +7,7 @@ mod access_matrix;
 mod accounts_admin;
 mod api_tokens;
 mod audit_trail;
+mod calendar_feed;
 mod calendar_files;
 mod calendar_interop;
 mod command_line;

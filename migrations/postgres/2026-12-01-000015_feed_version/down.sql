@@ -1,0 +1,1 @@
+DROP INDEX invitees_participant;
