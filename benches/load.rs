@@ -28,7 +28,11 @@ use samordna::reports::model::ReporterKind;
 use samordna::reports::store::{ChildRow, GuardianRow, Report, ReportId, Reporter};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_samordna");
+/// The service binary: this build's, or another build's named by `LOAD_BIN` (to measure an older
+/// commit with this benchmark).
+fn bin() -> String {
+    std::env::var("LOAD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_samordna").to_string())
+}
 const SECRET: &str = "load-benchmark-secret-key-0123456789abcdef";
 const PASSWORD: &str = "Lastprov-lösenord-2026";
 
@@ -212,7 +216,7 @@ impl Drop for Database {
 }
 
 fn cli(db: &Database, args: &[&str]) -> String {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .env("SAMORDNA_DATABASE_URL", &db.url)
         .env("SAMORDNA_SECRET_KEY", SECRET)
@@ -245,7 +249,7 @@ impl Service {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(BIN)
+        let child = Command::new(bin())
             .arg("serve")
             .env("SAMORDNA_DATABASE_URL", &db.url)
             .env("SAMORDNA_BIND", format!("127.0.0.1:{port}"))
@@ -306,8 +310,74 @@ fn report_json(municipality: &str) -> Value {
     })
 }
 
+/// The rows one API filing writes (report, reporter, child, guardian), sealed as the service
+/// seals them; `n` makes the ids and the reference unique.
+fn filing_rows(
+    keys: &Keyring,
+    n: &str,
+    municipality: &MunicipalityId,
+    user: &UserId,
+    now: chrono::NaiveDateTime,
+) -> (Report, Reporter, ChildRow, GuardianRow) {
+    let id = ReportId(format!("own-{n}"));
+    (
+        Report {
+            id: id.clone(),
+            reference: format!("OWN-{n}"),
+            municipality_id: municipality.clone(),
+            received_at: now,
+            reporter_kind: ReporterKind::Professional,
+            reporter_user_id: Some(user.clone()),
+            concern:
+                "Barnet kommer ofta hungrigt till skolan och säger att det inte finns mat hemma."
+                    .into(),
+            categories: "neglect".into(),
+            acute_danger: false,
+            police_informed: false,
+            interpreter_language: String::new(),
+            other_agencies: String::new(),
+            safety_due_at: now,
+            decision_due_on: now.date(),
+        }
+        .seal(keys),
+        Reporter {
+            report_id: id.clone(),
+            name: "Lärare Last".into(),
+            title: "Lärare".into(),
+            organisation: "Lastskolan".into(),
+            phone: "08-123 45 67".into(),
+            email: "larare@last.test".into(),
+        }
+        .seal(keys),
+        ChildRow {
+            id: format!("own-child-{n}"),
+            report_id: id.clone(),
+            position: 0,
+            personal_number: Some("201212121212".into()),
+            name: "Kim Testbarn".into(),
+            birth_date: None,
+            address: String::new(),
+            school: "Björkskolan".into(),
+            child_told: true,
+            not_told_reason: String::new(),
+            personal_number_index: None,
+        }
+        .seal(keys),
+        GuardianRow {
+            id: format!("own-guardian-{n}"),
+            report_id: id,
+            position: 0,
+            name: "Vårdnadshavare Ett".into(),
+            phone: "070-123 45 67".into(),
+            guardian_told: true,
+            not_told_reason: String::new(),
+        }
+        .seal(keys),
+    )
+}
+
 /// The same rows one API filing writes (report, reporter, child, guardian, queue place, audit
-/// entry), inserted in a loop, one transaction each, on one connection: the database's own rate.
+/// entry), inserted in a loop through diesel, one transaction each, on one connection.
 fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &UserId) -> f64 {
     let seconds = env_number("LOAD_SECONDS", 10) as f64 / 2.0;
     let keys = keys();
@@ -318,66 +388,27 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
         let mut count = 0u64;
         while start.elapsed().as_secs_f64() < seconds {
             n += 1;
-            let id = ReportId(format!("raw-{}-{n}", std::process::id()));
             let now = samordna::db::now();
+            let (report, reporter, child, guardian) = filing_rows(
+                &keys,
+                &format!("raw-{}-{n}", std::process::id()),
+                municipality,
+                user,
+                now,
+            );
             write_tx(conn, |conn| {
+                let id = report.id.clone();
                 diesel::insert_into(reports::table)
-                    .values(&Report {
-                        id: id.clone(),
-                        reference: format!("RAW-{}-{n}", std::process::id()),
-                        municipality_id: municipality.clone(),
-                        received_at: now,
-                        reporter_kind: ReporterKind::Professional,
-                        reporter_user_id: Some(user.clone()),
-                        concern: "Barnet kommer ofta hungrigt till skolan och säger att det inte finns mat hemma.".into(),
-                        categories: "neglect".into(),
-                        acute_danger: false,
-                        police_informed: false,
-                        interpreter_language: String::new(),
-                        other_agencies: String::new(),
-                        safety_due_at: now,
-                        decision_due_on: now.date(),
-                    }
-                    .seal(&keys))
+                    .values(&report)
                     .execute(conn)?;
                 diesel::insert_into(report_reporters::table)
-                    .values(&Reporter {
-                        report_id: id.clone(),
-                        name: "Lärare Last".into(),
-                        title: "Lärare".into(),
-                        organisation: "Lastskolan".into(),
-                        phone: "08-123 45 67".into(),
-                        email: "larare@last.test".into(),
-                    }
-                    .seal(&keys))
+                    .values(&reporter)
                     .execute(conn)?;
                 diesel::insert_into(report_children::table)
-                    .values(&ChildRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        report_id: id.clone(),
-                        position: 0,
-                        personal_number: Some("201212121212".into()),
-                        name: "Kim Testbarn".into(),
-                        birth_date: None,
-                        address: String::new(),
-                        school: "Björkskolan".into(),
-                        child_told: true,
-                        not_told_reason: String::new(),
-                        personal_number_index: None,
-                    }
-                    .seal(&keys))
+                    .values(&child)
                     .execute(conn)?;
                 diesel::insert_into(report_guardians::table)
-                    .values(&GuardianRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        report_id: id.clone(),
-                        position: 0,
-                        name: "Vårdnadshavare Ett".into(),
-                        phone: "070-123 45 67".into(),
-                        guardian_told: true,
-                        not_told_reason: String::new(),
-                    }
-                    .seal(&keys))
+                    .values(&guardian)
                     .execute(conn)?;
                 diesel::insert_into(intake_queue::table)
                     .values((
@@ -415,6 +446,243 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
         rates
             .iter()
             .map(|r| format!("{r:.0}/s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    median(&mut rates)
+}
+
+/// A text value as an SQL literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// One filing's transaction as SQL: the reads it makes (the municipality, the reference's
+/// uniqueness, the owner of the audited object), the rows it writes, and, with `chain`, the audit
+/// chain's head taken and moved on as the service does. `n` is an SQL expression that makes the
+/// ids unique (a literal for the sqlite3 shell, pgbench variables for pgbench).
+fn filing_sql(
+    sqlite: bool,
+    chain: bool,
+    n: &str,
+    municipality: &MunicipalityId,
+    user: &UserId,
+) -> String {
+    let keys = keys();
+    let now = samordna::db::now();
+    let (report, reporter, child, guardian) = filing_rows(&keys, "X", municipality, user, now);
+    let (f, t) = if sqlite {
+        ("0", "1")
+    } else {
+        ("false", "true")
+    };
+    let ts = |at: chrono::NaiveDateTime| {
+        let text = at.format("%Y-%m-%d %H:%M:%S%.6f");
+        if sqlite {
+            format!("'{text}'")
+        } else {
+            format!("TIMESTAMP '{text}'")
+        }
+    };
+    let day = if sqlite {
+        format!("'{}'", now.date())
+    } else {
+        format!("DATE '{}'", now.date())
+    };
+    let id = format!("('own-' || {n})");
+    let (m, u) = (literal(&municipality.0), literal(&user.0));
+    let optional = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), literal);
+    let mut sql = vec![
+        if sqlite { "BEGIN IMMEDIATE;" } else { "BEGIN;" }.to_string(),
+        format!("SELECT name, phone FROM municipalities WHERE id = {m};"),
+        format!("SELECT count(*) FROM reports WHERE reference = ('OWN-' || {n});"),
+        format!(
+            "INSERT INTO reports (id, reference, municipality_id, received_at, reporter_kind, \
+             reporter_user_id, concern, categories, acute_danger, police_informed, \
+             interpreter_language, other_agencies, safety_due_at, decision_due_on) VALUES \
+             ({id}, ('OWN-' || {n}), {m}, {}, 'professional', {u}, {}, 'neglect', {f}, {f}, {}, {}, {}, {day});",
+            ts(now),
+            literal(&report.concern),
+            literal(&report.interpreter_language),
+            literal(&report.other_agencies),
+            ts(now),
+        ),
+        format!(
+            "INSERT INTO report_reporters (report_id, name, title, organisation, phone, email) \
+             VALUES ({id}, {}, {}, {}, {}, {});",
+            literal(&reporter.name),
+            literal(&reporter.title),
+            literal(&reporter.organisation),
+            literal(&reporter.phone),
+            literal(&reporter.email),
+        ),
+        format!(
+            "INSERT INTO report_children (id, report_id, position, personal_number, name, \
+             birth_date, address, school, child_told, not_told_reason, personal_number_index) \
+             VALUES (('own-child-' || {n}), {id}, 0, {}, {}, NULL, {}, {}, {t}, {}, {});",
+            optional(&child.personal_number),
+            literal(&child.name),
+            literal(&child.address),
+            literal(&child.school),
+            literal(&child.not_told_reason),
+            optional(&child.personal_number_index),
+        ),
+        format!(
+            "INSERT INTO report_guardians (id, report_id, position, name, phone, guardian_told, \
+             not_told_reason) VALUES (('own-guardian-' || {n}), {id}, 0, {}, {}, {t}, {});",
+            literal(&guardian.name),
+            literal(&guardian.phone),
+            literal(&guardian.not_told_reason),
+        ),
+        format!(
+            "INSERT INTO intake_queue (report_id, municipality_id, due_at, received_at) \
+             VALUES ({id}, {m}, {}, {});",
+            ts(now),
+            ts(now)
+        ),
+    ];
+    let hash = literal(&"ab".repeat(32));
+    let entry = |seq: &str, prev: &str| {
+        format!(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_label, action, object_type, \
+             object_id, outcome, detail, prev_hash, hash, municipality_id) SELECT {seq}, {}, {u}, \
+             'Lärare Last', 'report.create', 'report', {id}, 'success', \
+             'children=1 kind=professional', {prev}, {hash}, {m}",
+            ts(now)
+        )
+    };
+    if chain {
+        sql.extend([
+            "UPDATE audit_head SET last_seq = last_seq + 1 WHERE id = 1;".to_string(),
+            format!("SELECT municipality_id FROM reports WHERE id = {id};"),
+            format!(
+                "{} FROM audit_head WHERE id = 1;",
+                entry("last_seq", "last_hash")
+            ),
+            format!("UPDATE audit_head SET last_hash = {hash} WHERE id = 1;"),
+        ]);
+    } else {
+        // Outside the chain: a sequence number of its own, far above the service's.
+        let seq = if sqlite {
+            "(SELECT coalesce(max(seq), 2000000000) + 1 FROM audit_log WHERE seq >= 2000000000)"
+        } else {
+            "nextval('own_rate_seq')"
+        };
+        sql.push(format!("{};", entry(seq, "''")));
+    }
+    sql.push("COMMIT;".into());
+    sql.join("\n") + "\n"
+}
+
+/// The database's own rate for the filing's transaction, without the service: the sqlite3 shell
+/// running it (WAL, `synchronous=NORMAL`, as the service's connections), or pgbench with 8
+/// clients (`-M prepared`). Transactions per second, median of `LOAD_RUNS`.
+fn own_rate(
+    db: &Database,
+    conn: &mut AnyConnection,
+    kind: &str,
+    chain: bool,
+    municipality: &MunicipalityId,
+    user: &UserId,
+) -> f64 {
+    let seconds = (env_number("LOAD_SECONDS", 10) / 2).max(1);
+    let sqlite = kind == "sqlite";
+    if !sqlite {
+        diesel::sql_query("CREATE SEQUENCE IF NOT EXISTS own_rate_seq START 2000000000")
+            .execute(conn)
+            .unwrap();
+    }
+    let mut rates = Vec::new();
+    let mut batch = 0u64;
+    for run in 0..env_number("LOAD_RUNS", 3) {
+        let rate = if sqlite {
+            let path = db.url.trim_start_matches("sqlite://").to_string();
+            let shell = |from: u64, count: u64| -> f64 {
+                let mut script = String::from(
+                    "PRAGMA busy_timeout = 5000;\nPRAGMA journal_mode = WAL;\n\
+                     PRAGMA synchronous = NORMAL;\nPRAGMA foreign_keys = ON;\n",
+                );
+                for i in from..from + count {
+                    script.push_str(&filing_sql(
+                        true,
+                        chain,
+                        &format!("'shell-{}-{chain}-{i}'", std::process::id()),
+                        municipality,
+                        user,
+                    ));
+                }
+                let file = db._dir.path().join("own.sql");
+                std::fs::write(&file, script).unwrap();
+                let start = Instant::now();
+                let out = Command::new("sqlite3")
+                    .arg("-bail")
+                    .arg(&path)
+                    .stdin(std::fs::File::open(&file).unwrap())
+                    .stdout(Stdio::null())
+                    .output()
+                    .expect("the sqlite3 shell (scripts/perf installs it)");
+                assert!(
+                    out.status.success(),
+                    "sqlite3 on the filing's SQL: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                count as f64 / start.elapsed().as_secs_f64()
+            };
+            if batch == 0 {
+                // Sized from a short first run, so each run takes about `seconds`.
+                batch = ((shell(0, 200) * seconds as f64) as u64).max(200);
+            }
+            shell((run + 1) * 1_000_000, batch)
+        } else {
+            let script = db._dir.path().join("own.pgbench");
+            std::fs::write(
+                &script,
+                format!(
+                    "\\set n random(1, 9000000000000000)\n{}",
+                    filing_sql(
+                        false,
+                        chain,
+                        "(CAST(:client_id AS text) || '-' || CAST(:n AS text))",
+                        municipality,
+                        user
+                    )
+                ),
+            )
+            .unwrap();
+            let pgbench = std::env::var("LOAD_PGBENCH").unwrap_or_else(|_| "pgbench".into());
+            let out = Command::new(&pgbench)
+                .args(["-n", "-M", "prepared", "-c", "8", "-j", "2"])
+                .arg(format!("-T{seconds}"))
+                .arg("-f")
+                .arg(&script)
+                .arg(&db.url)
+                .output()
+                .unwrap_or_else(|e| panic!("{pgbench}: {e} (scripts/perf finds it)"));
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains("tps = "),
+                "pgbench on the filing's SQL: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let at = text.find("tps = ").unwrap() + 6;
+            text[at..]
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0)
+        };
+        rates.push(rate);
+    }
+    println!(
+        "  the database's own rate for the filing's transaction{}: {}",
+        if chain {
+            ""
+        } else {
+            " without the audit chain's head"
+        },
+        rates
+            .iter()
+            .map(|r| format!("{r:.0} tx/s"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -726,7 +994,7 @@ fn run_backend(kind: &str) {
     let (idle, _) = service.memory();
     println!("  memory idle: {idle:.1} MB");
 
-    // Filing through the API, against the same rows inserted directly.
+    // Filing through the API, against the same transaction without the service.
     let script = db._dir.path().join("file.lua");
     std::fs::write(
         &script,
@@ -744,16 +1012,14 @@ fn run_backend(kind: &str) {
         Some(&script),
         &[],
     );
-    let raw = raw_rate(
-        &mut conn,
-        &MunicipalityId(lasteby.clone()),
-        &UserId(teacher_id),
-    );
+    let (municipality, teacher) = (MunicipalityId(lasteby.clone()), UserId(teacher_id));
+    let raw = raw_rate(&mut conn, &municipality, &teacher);
+    let own = own_rate(&db, &mut conn, kind, true, &municipality, &teacher);
+    let own_unchained = own_rate(&db, &mut conn, kind, false, &municipality, &teacher);
     println!(
-        "  filing rate / raw rate: {:.0} / {:.0} = {:.0}%",
+        "  filing / the database's own rate: {:.0} / {own:.0} = {:.0}% (diesel loop {raw:.0}/s)",
         filing.rps,
-        raw,
-        100.0 * filing.rps / raw
+        100.0 * filing.rps / own
     );
 
     // The intake queue of a municipality holding 10k, 100k, 1M reports.
@@ -783,7 +1049,8 @@ fn run_backend(kind: &str) {
         queue.push((size, run));
     }
 
-    // The feed of a caseworker with 500 meetings.
+    // The feed of a caseworker with 500 (then 2,000) meetings, beside Radicale serving the same
+    // events.
     let client = reqwest::blocking::Client::new();
     let school: String = samordna::db::schema::organisations::table
         .filter(samordna::db::schema::organisations::name.eq("Skolan Lasteby"))
@@ -809,74 +1076,360 @@ fn run_backend(kind: &str) {
         &caseworker,
         json!({"given_by": "Förälder Provsson", "relation": "guardian", "organisation_ids": [school]}),
     );
-    let first_day = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
-    let start = Instant::now();
-    for i in 0..500u64 {
-        let day = first_day + Days::new(i / 2);
-        api(
-            &client,
-            "POST",
-            format!("{base}/meetings"),
-            &caseworker,
-            json!({"starts_at": format!("{day}T{}:00", if i % 2 == 0 { "09" } else { "13" }), "minutes": 60, "place": "Kommunhuset"}),
-        );
-    }
-    println!(
-        "  booked 500 meetings in {:.0} s",
-        start.elapsed().as_secs_f64()
-    );
     let feed = feed_path(&service, people[1].0);
-    let body = client
-        .get(format!("{}{feed}", service.url))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    assert_eq!(
-        body.matches("BEGIN:VEVENT").count(),
-        500,
-        "the feed holds the 500 meetings"
-    );
-    let feed_one = measure(
-        "feed with 500 meetings (1 connection)",
-        &format!("{}{feed}", service.url),
-        1,
-        None,
-        &[],
-    );
-    let feed_four = measure(
-        "feed with 500 meetings (4 connections)",
-        &format!("{}{feed}", service.url),
-        4,
-        None,
-        &[],
-    );
+    let feed_url = format!("{}{feed}", service.url);
+    let radicale = Radicale::start(db._dir.path());
+    let first_day = NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+    let mut booked = 0u64;
+    let mut feeds = Vec::new();
+    for size in feed_sizes() {
+        let start = Instant::now();
+        while booked < size {
+            let day = first_day + Days::new(booked / 4);
+            let hour = [8, 10, 13, 15][(booked % 4) as usize];
+            api(
+                &client,
+                "POST",
+                format!("{base}/meetings"),
+                &caseworker,
+                json!({"starts_at": format!("{day}T{hour:02}:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+            );
+            booked += 1;
+        }
+        println!(
+            "  booked {size} meetings ({:.0} s)",
+            start.elapsed().as_secs_f64()
+        );
+        feeds.push(measure_feed(&client, &mut conn, &feed_url, size, &radicale));
+    }
+    drop(radicale);
 
-    let (now, peak) = service.memory();
-    println!("  memory after load: {now:.1} MB, peak {peak:.1} MB");
+    let (after_load, peak) = service.memory();
+    println!("  memory after load: {after_load:.1} MB, peak {peak:.1} MB");
+    let (under_50_after, after_idle) = idle_memory(&service);
 
     println!("\n| {kind} | figure |\n|---|---|");
     println!(
         "| filing, API (8 conn.) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms |",
         filing.rps, filing.p50, filing.p99
     );
-    println!("| filing, raw single-row transactions | {raw:.0} /s |");
-    println!("| filing / raw | {:.0}% |", 100.0 * filing.rps / raw);
+    println!(
+        "| the database's own rate for the filing's transaction ({}) | {own:.0} tx/s |",
+        if kind == "sqlite" {
+            "sqlite3 shell"
+        } else {
+            "pgbench -c8 -M prepared"
+        }
+    );
+    println!("| the same without the audit chain's head | {own_unchained:.0} tx/s |");
+    println!("| diesel loop, one connection, without the head | {raw:.0} /s |");
+    println!(
+        "| **filing / own rate** | **{:.0}%** (target ≥ 50%: {}) |",
+        100.0 * filing.rps / own,
+        met(filing.rps / own >= 0.5)
+    );
     for (size, run) in &queue {
         println!(
             "| intake queue at {size} (4 conn.) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms |",
             run.rps, run.p50, run.p99
         );
     }
+    for f in &feeds {
+        println!(
+            "| feed, {} meetings (1 conn.) | {:.0} req/s, **p50 {:.2} ms**, p99 {:.2} ms{} |",
+            f.size,
+            f.one.rps,
+            f.one.p50,
+            f.one.p99,
+            if f.size == 500 {
+                format!(" (target p50 < 10 ms: {})", met(f.one.p50 < 10.0))
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "| Radicale, the same {} events (1 conn.) | {:.1} req/s, p50 {:.1} ms, p99 {:.1} ms |",
+            f.size, f.radicale.rps, f.radicale.p50, f.radicale.p99
+        );
+        println!(
+            "| **feed / Radicale**, {} | **{:.0}×** by p50, {:.0}× by req/s (target ≥ 20×: {}) |",
+            f.size,
+            f.radicale.p50 / f.one.p50,
+            f.one.rps / f.radicale.rps,
+            met(f.radicale.p50 / f.one.p50 >= 20.0)
+        );
+        println!(
+            "| feed, {} meetings (4 conn.) | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms |",
+            f.size, f.four.rps, f.four.p50, f.four.p99
+        );
+        println!(
+            "| feed, {}, 304 for If-None-Match (1 conn.) | {:.0} req/s, **p50 {:.2} ms**, p99 {:.2} ms (target < 1 ms: {}) |",
+            f.size,
+            f.not_modified.rps,
+            f.not_modified.p50,
+            f.not_modified.p99,
+            met(f.not_modified.p50 < 1.0)
+        );
+        println!(
+            "| feed, {}, first read after a change | p50 {:.1} ms, max {:.1} ms |",
+            f.size, f.changed.0, f.changed.1
+        );
+    }
+    println!("| memory idle at start | {idle:.1} MB |");
     println!(
-        "| feed, 500 meetings (1 conn.) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms |",
-        feed_one.rps, feed_one.p50, feed_one.p99
+        "| memory peak (VmHWM) | {peak:.1} MB (target < 100 MB: {}) |",
+        met(peak < 100.0)
     );
     println!(
-        "| feed, 500 meetings (4 conn.) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms |",
-        feed_four.rps, feed_four.p50, feed_four.p99
+        "| memory after load → after {} s idle | {after_load:.1} MB → {after_idle:.1} MB; under 50 MB {} (target within 60 s: {}) |\n",
+        env_number("LOAD_IDLE_SECONDS", 60),
+        under_50_after.map_or("never".into(), |s| format!("after {s:.0} s")),
+        met(under_50_after.is_some_and(|s| s <= 60.0))
     );
-    println!("| memory idle / peak under load | {idle:.1} MB / {peak:.1} MB |\n");
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes {
+        "met"
+    } else {
+        "NOT MET"
+    }
+}
+
+/// The feed sizes measured: `LOAD_FEED_SIZES` (default `500,2000`).
+fn feed_sizes() -> Vec<u64> {
+    let mut sizes: Vec<u64> = std::env::var("LOAD_FEED_SIZES")
+        .unwrap_or_else(|_| "500,2000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    sizes.sort_unstable();
+    sizes
+}
+
+/// Resident memory sampled each second for `LOAD_IDLE_SECONDS` (60) while nothing is asked:
+/// after how many seconds it was first under 50 MB, and what it was at the end.
+fn idle_memory(service: &Service) -> (Option<f64>, f64) {
+    let seconds = env_number("LOAD_IDLE_SECONDS", 60);
+    let start = Instant::now();
+    let mut under = None;
+    let mut samples = Vec::new();
+    let mut now = service.memory().0;
+    for second in 1..=seconds {
+        std::thread::sleep(Duration::from_secs(1));
+        now = service.memory().0;
+        if under.is_none() && now < 50.0 {
+            under = Some(start.elapsed().as_secs_f64());
+        }
+        if second % 10 == 0 {
+            samples.push(format!("{second} s: {now:.1}"));
+        }
+    }
+    println!("  memory while idle (MB): {}", samples.join(", "));
+    (under, now)
+}
+
+/// A Radicale CalDAV server (`LOAD_RADICALE`, the Python of a venv that has it; scripts/perf
+/// installs a pinned version from PyPI) on loopback, storing in a folder of the benchmark's.
+struct Radicale {
+    child: Child,
+    url: String,
+}
+
+impl Radicale {
+    const AUTH: &'static str = "Authorization: Basic YmVuY2g6eA=="; // bench:x
+
+    fn start(dir: &Path) -> Self {
+        let python = std::env::var("LOAD_RADICALE")
+            .expect("LOAD_RADICALE names a Python with Radicale (scripts/perf sets it)");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "radicale",
+                "--auth-type=none",
+                "--logging-level=warning",
+            ])
+            .arg(format!(
+                "--storage-filesystem-folder={}",
+                dir.join("radicale").display()
+            ))
+            .arg(format!("--server-hosts=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start Radicale with {python}: {e}"));
+        let radicale = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "Radicale did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        radicale
+    }
+
+    /// Stores `calendar` as a new collection and returns its address.
+    fn put(&self, name: &str, calendar: &str) -> String {
+        let url = format!("{}/bench/{name}/", self.url);
+        let response = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .build()
+            .unwrap()
+            .put(&url)
+            .basic_auth("bench", Some("x"))
+            .header("content-type", "text/calendar; charset=utf-8")
+            .body(calendar.to_string())
+            .send()
+            .expect("Radicale answers");
+        assert!(
+            response.status().is_success(),
+            "Radicale PUT: {} {:?}",
+            response.status(),
+            response.text()
+        );
+        url
+    }
+}
+
+impl Drop for Radicale {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct FeedFigures {
+    size: u64,
+    one: Run,
+    four: Run,
+    not_modified: Run,
+    /// The first read after the feed changed: median and max ms.
+    changed: (f64, f64),
+    radicale: Run,
+}
+
+/// The feed at one size: read with 1 and 4 connections, answered 304 for its ETag, read right
+/// after a change (a meeting's SEQUENCE and DTSTAMP moved in the database), and Radicale serving the same
+/// events to the same client with the same one connection.
+fn measure_feed(
+    client: &reqwest::blocking::Client,
+    conn: &mut AnyConnection,
+    url: &str,
+    size: u64,
+    radicale: &Radicale,
+) -> FeedFigures {
+    let response = client.get(url).send().unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let body = response.text().unwrap();
+    assert_eq!(
+        body.matches("BEGIN:VEVENT").count() as u64,
+        size,
+        "the feed holds the {size} meetings"
+    );
+    let one = measure(
+        &format!("feed with {size} meetings (1 connection)"),
+        url,
+        1,
+        None,
+        &[],
+    );
+    let four = measure(
+        &format!("feed with {size} meetings (4 connections)"),
+        url,
+        4,
+        None,
+        &[],
+    );
+    let not_modified = measure(
+        &format!("feed with {size} meetings, If-None-Match (1 connection)"),
+        url,
+        1,
+        None,
+        &[format!("If-None-Match: {etag}")],
+    );
+    assert_eq!(
+        client
+            .get(url)
+            .header("if-none-match", &etag)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        304,
+        "the feed's own ETag gives 304"
+    );
+    let mut changed = Vec::new();
+    for _ in 0..20 {
+        diesel::sql_query(
+            "UPDATE meetings SET sequence = sequence + 1, updated_at = CURRENT_TIMESTAMP \
+             WHERE id = (SELECT min(id) FROM meetings)",
+        )
+        .execute(conn)
+        .unwrap();
+        let start = Instant::now();
+        let response = client
+            .get(url)
+            .header("if-none-match", &etag)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "a change gives a new ETag");
+        let text = response.text().unwrap();
+        changed.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(text.matches("BEGIN:VEVENT").count() as u64, size);
+    }
+    let changed_max = changed.iter().copied().fold(0.0, f64::max);
+    println!(
+        "  feed with {size} meetings, first read after a change: {}",
+        changed
+            .iter()
+            .map(|ms| format!("{ms:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let start = Instant::now();
+    let stored = radicale.put(&format!("feed{size}"), &body);
+    println!(
+        "  Radicale stored the {size} events in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let served = client
+        .get(&stored)
+        .basic_auth("bench", Some("x"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        served.matches("BEGIN:VEVENT").count() as u64,
+        size,
+        "Radicale serves the {size} events"
+    );
+    let radicale = measure(
+        &format!("Radicale serving the same {size} events (1 connection)"),
+        &stored,
+        1,
+        None,
+        &[Radicale::AUTH.to_string()],
+    );
+    FeedFigures {
+        size,
+        one,
+        four,
+        not_modified,
+        changed: (median(&mut changed), changed_max),
+        radicale,
+    }
 }
 
 fn main() {
