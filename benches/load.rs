@@ -452,9 +452,15 @@ fn raw_rate(conn: &mut AnyConnection, municipality: &MunicipalityId, user: &User
     median(&mut rates)
 }
 
-/// A text value as an SQL literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+/// A text value as an SQL literal. A colon is written as an escape (`E'\x3a'`): pgbench would
+/// take `:word` inside a literal for one of its variables.
+fn literal(text: &str, sqlite: bool) -> String {
+    let quoted = text.replace('\'', "''");
+    if !sqlite && quoted.contains(':') {
+        format!("E'{}'", quoted.replace('\\', "\\\\").replace(':', "\\x3a"))
+    } else {
+        format!("'{quoted}'")
+    }
 }
 
 /// One filing's transaction as SQL: the reads it makes (the municipality, the reference's
@@ -481,7 +487,7 @@ fn filing_sql(
         if sqlite {
             format!("'{text}'")
         } else {
-            format!("TIMESTAMP '{text}'")
+            format!("CAST({} AS TIMESTAMP)", literal(&text.to_string(), false))
         }
     };
     let day = if sqlite {
@@ -490,8 +496,11 @@ fn filing_sql(
         format!("DATE '{}'", now.date())
     };
     let id = format!("('own-' || {n})");
-    let (m, u) = (literal(&municipality.0), literal(&user.0));
-    let optional = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), literal);
+    let (m, u) = (literal(&municipality.0, sqlite), literal(&user.0, sqlite));
+    let optional = |v: &Option<String>| {
+        v.as_deref()
+            .map_or("NULL".to_string(), |t| literal(t, sqlite))
+    };
     let mut sql = vec![
         if sqlite { "BEGIN IMMEDIATE;" } else { "BEGIN;" }.to_string(),
         format!("SELECT name, phone FROM municipalities WHERE id = {m};"),
@@ -502,37 +511,37 @@ fn filing_sql(
              interpreter_language, other_agencies, safety_due_at, decision_due_on) VALUES \
              ({id}, ('OWN-' || {n}), {m}, {}, 'professional', {u}, {}, 'neglect', {f}, {f}, {}, {}, {}, {day});",
             ts(now),
-            literal(&report.concern),
-            literal(&report.interpreter_language),
-            literal(&report.other_agencies),
+            literal(&report.concern, sqlite),
+            literal(&report.interpreter_language, sqlite),
+            literal(&report.other_agencies, sqlite),
             ts(now),
         ),
         format!(
             "INSERT INTO report_reporters (report_id, name, title, organisation, phone, email) \
              VALUES ({id}, {}, {}, {}, {}, {});",
-            literal(&reporter.name),
-            literal(&reporter.title),
-            literal(&reporter.organisation),
-            literal(&reporter.phone),
-            literal(&reporter.email),
+            literal(&reporter.name, sqlite),
+            literal(&reporter.title, sqlite),
+            literal(&reporter.organisation, sqlite),
+            literal(&reporter.phone, sqlite),
+            literal(&reporter.email, sqlite),
         ),
         format!(
             "INSERT INTO report_children (id, report_id, position, personal_number, name, \
              birth_date, address, school, child_told, not_told_reason, personal_number_index) \
              VALUES (('own-child-' || {n}), {id}, 0, {}, {}, NULL, {}, {}, {t}, {}, {});",
             optional(&child.personal_number),
-            literal(&child.name),
-            literal(&child.address),
-            literal(&child.school),
-            literal(&child.not_told_reason),
+            literal(&child.name, sqlite),
+            literal(&child.address, sqlite),
+            literal(&child.school, sqlite),
+            literal(&child.not_told_reason, sqlite),
             optional(&child.personal_number_index),
         ),
         format!(
             "INSERT INTO report_guardians (id, report_id, position, name, phone, guardian_told, \
              not_told_reason) VALUES (('own-guardian-' || {n}), {id}, 0, {}, {}, {t}, {});",
-            literal(&guardian.name),
-            literal(&guardian.phone),
-            literal(&guardian.not_told_reason),
+            literal(&guardian.name, sqlite),
+            literal(&guardian.phone, sqlite),
+            literal(&guardian.not_told_reason, sqlite),
         ),
         format!(
             "INSERT INTO intake_queue (report_id, municipality_id, due_at, received_at) \
@@ -541,7 +550,7 @@ fn filing_sql(
             ts(now)
         ),
     ];
-    let hash = literal(&"ab".repeat(32));
+    let hash = literal(&"ab".repeat(32), sqlite);
     let entry = |seq: &str, prev: &str| {
         format!(
             "INSERT INTO audit_log (seq, at, actor_id, actor_label, action, object_type, \
