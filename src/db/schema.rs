@@ -231,6 +231,7 @@ diesel::table! {
         user_id -> Text,
         token_hash -> Text,
         created_at -> Timestamp,
+        version -> BigInt,
     }
 }
 

@@ -16,7 +16,7 @@ use crate::audit;
 use crate::authz::Actor;
 use crate::calendar::ics::{self, Method};
 use crate::crypto::rows::SealedRow;
-use crate::db::schema::{calendar_feeds, consents, invitees, meetings, participants, sips};
+use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
 use crate::secrets::{hash_token, random_token};
@@ -37,90 +37,52 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const FEED_NAME: &str = "SIP-möten (Samordna)";
 
 /// Changes every ETag when what we write for the same data changes (a new release's format).
-const FORMAT: &str = "feed-2";
+const FORMAT: &str = "feed-3";
 
-/// The owner of the feed `token`, or `None` for an unknown or revoked token or an inactive user.
-pub fn feed_owner(conn: &mut AnyConnection, token: &str) -> Result<Option<UserId>, AppError> {
+/// The feed a token opens: its owner, and what its ETag is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct FeedVersion {
+    pub user: UserId,
+    /// When this address was made: a new address starts its count again.
+    created_at: chrono::NaiveDateTime,
+    /// Moved on by the database in the same transaction as every change the feed shows
+    /// (migration 000016's triggers on meetings, invitees, participants, consents and the
+    /// organisations a consent covers).
+    version: i64,
+}
+
+/// The feed of `token` and its version, in one primary-key read; `None` for an unknown or
+/// revoked token or an inactive user.
+pub fn feed_version(
+    conn: &mut AnyConnection,
+    token: &str,
+) -> Result<Option<FeedVersion>, AppError> {
     Ok(calendar_feeds::table
         .inner_join(crate::db::schema::users::table)
         .filter(calendar_feeds::token_hash.eq(hash_token(token)))
         .filter(crate::db::schema::users::active.eq(true))
-        .select(calendar_feeds::user_id)
-        .first(conn)
+        .select((
+            calendar_feeds::user_id,
+            calendar_feeds::created_at,
+            calendar_feeds::version,
+        ))
+        .get_result(conn)
         .optional()?)
 }
 
-/// What the feed of one user is made from, summed up in one indexed query: their invitations
-/// (every row ever, removed or not: rows are never deleted, so a new one raises the count), the
-/// meetings' SEQUENCE (up on every move, change of place and cancellation) and latest change
-/// (DTSTAMP, which also moves when someone else is removed), how many invitations and
-/// participations have been removed and meetings cancelled, and the consents of their SIPs: how
-/// many there are, how many are withdrawn and how many are in force on `day` (so one that runs
-/// out or starts changes it). With the day itself in the ETag, this changes whenever anything the
-/// feed shows does.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct FeedVersion {
-    invitations: i64,
-    sequences: Option<i64>,
-    latest_change: Option<chrono::NaiveDateTime>,
-    removed_invitations: i64,
-    removed_participations: i64,
-    cancelled: i64,
-    consents: Option<i64>,
-    withdrawn_consents: Option<i64>,
-    consents_in_force: Option<i64>,
-}
-
-pub fn feed_version(
-    conn: &mut AnyConnection,
-    user: &UserId,
-    day: NaiveDate,
-) -> Result<FeedVersion, AppError> {
-    use diesel::dsl::{count, count_star, max, sum};
-    // The same table again inside the subquery, under its own name.
-    let mine = diesel::alias!(participants as mine);
-    let sips_of_user = mine
-        .filter(mine.field(participants::user_id).eq(user))
-        .select(mine.field(participants::sip_id));
-    let consents_of_user = consents::table.filter(consents::sip_id.eq_any(sips_of_user));
-    Ok(invitees::table
-        .inner_join(participants::table)
-        .inner_join(meetings::table)
-        .filter(participants::user_id.eq(user))
-        .select((
-            count_star(),
-            sum(meetings::sequence),
-            max(meetings::updated_at),
-            count(invitees::removed_at),
-            count(participants::removed_at),
-            count(meetings::cancelled_at),
-            consents_of_user.select(count_star()).single_value(),
-            consents_of_user
-                .select(count(consents::withdrawn_at))
-                .single_value(),
-            consents_of_user
-                .filter(consents::withdrawn_at.is_null())
-                .filter(consents::given_on.le(day))
-                .filter(
-                    consents::valid_until
-                        .is_null()
-                        .or(consents::valid_until.ge(day)),
-                )
-                .select(count_star())
-                .single_value(),
-        ))
-        .get_result(conn)?)
-}
-
-/// The feed's ETag: its version on `day`, the address the events link to, and the format. The
-/// same on every instance with the same settings.
+/// The feed's ETag: its version on `day` (the day too, since a consent starts and runs out by
+/// the date), the address the events link to, and the format. The same on every instance with
+/// the same settings.
 pub fn feed_etag(
     version: &FeedVersion,
     day: NaiveDate,
     settings: &crate::config::Settings,
 ) -> String {
     let tag = hash_token(&format!(
-        "{FORMAT}\n{version:?}\n{day}\n{}",
+        "{FORMAT}\n{}\n{}\n{}\n{day}\n{}",
+        version.user,
+        version.created_at,
+        version.version,
         settings.link("/mina-moten")
     ));
     format!("\"{}\"", &tag[..32])
@@ -277,12 +239,13 @@ async fn get_feed(
         .map(str::to_string);
     let answer = state
         .db(move |conn| {
-            let Some(user) = feed_owner(conn, &token)? else {
+            // The version first: a body read after it is at least as new, never older.
+            let Some(version) = feed_version(conn, &token)? else {
                 return Ok(None);
             };
-            // The version first: a body read after it is at least as new, never older.
             let today = crate::reports::deadlines::local(now()).date();
-            let etag = feed_etag(&feed_version(conn, &user, today)?, today, &settings);
+            let etag = feed_etag(&version, today, &settings);
+            let user = version.user;
             if matches(if_none_match.as_deref(), &etag) {
                 return Ok(Some(Answer::NotModified(etag)));
             }

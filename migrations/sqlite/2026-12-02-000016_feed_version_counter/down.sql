@@ -1,0 +1,12 @@
+DROP TRIGGER feed_version_consent_organisation_deleted;
+DROP TRIGGER feed_version_consent_organisation_added;
+DROP TRIGGER feed_version_consent_deleted;
+DROP TRIGGER feed_version_consent_changed;
+DROP TRIGGER feed_version_consent_added;
+DROP TRIGGER feed_version_participant_deleted;
+DROP TRIGGER feed_version_participant_changed;
+DROP TRIGGER feed_version_invitee_deleted;
+DROP TRIGGER feed_version_invitee_removed;
+DROP TRIGGER feed_version_invitee_added;
+DROP TRIGGER feed_version_meeting_changed;
+ALTER TABLE calendar_feeds DROP COLUMN version;
