@@ -114,33 +114,6 @@ fn calendar(day: NaiveDate, from: u32, to: u32) -> String {
     )
 }
 
-async fn api(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
 /// A SIP in Ekby with consent covering the partner's organisation and the partner added;
 /// returns the caseworker, their token, the SIP id and the partner.
 async fn sip_with_partner(app: &TestApp) -> (Login, String, String, Login) {
@@ -159,29 +132,26 @@ async fn sip_with_partner(app: &TestApp) -> (Login, String, String, Login) {
                 .unwrap()
         })
         .await;
-    let (_, sip) = post(
-        app,
-        "/api/v1/sips",
-        &cw,
-        json!({"child_name": "Ture Tidsson"}),
-    )
-    .await;
+    let (_, sip) = app
+        .as_user(&cw)
+        .post("/api/v1/sips", json!({"child_name": "Ture Tidsson"}))
+        .await;
     let sip = sip["id"].as_str().unwrap().to_string();
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/sips/{sip}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/consents"),
+            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/sips/{sip}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/participants"),
+            json!({"user_id": teacher.user_id}),
+        )
+        .await;
     assert_eq!(status, 201);
     (caseworker, cw, sip, teacher)
 }
@@ -273,7 +243,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
 
     // Busy 08–12 (the free lunch walk 13–14 does not count): the first hour is 12:00.
     let query = format!("/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}");
-    let (status, body) = api(&app, &query, &cw).await;
+    let (status, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(status, 200, "{body}");
     let found = starts(&body);
     assert_eq!(found.first(), Some(&at(day, 12)), "{body}");
@@ -281,15 +251,10 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert_eq!(body["people"][1]["calendar"]["kind"], "read", "{body}");
 
     // The service's own meetings count too: a meeting at 12 moves the first slot to 13.
-    let (status, meeting) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
-    )
+    let (status, meeting) = app.as_user(&cw).post(&format!("/api/v1/sips/{sip}/meetings"), json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}))
     .await;
     assert_eq!(status, 201, "{meeting}");
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 
     // Read again with the ETag: the server answers 304 and the source stays fresh.
@@ -320,7 +285,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert!(profile.contains("Inaktuell"), "{profile}");
     assert!(profile.contains("rad 4"), "{profile}");
     assert!(profile.contains("senast läst"), "{profile}");
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(body["people"][1]["calendar"]["kind"], "stale", "{body}");
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 
@@ -360,7 +325,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
         )
         .await;
     assert_eq!(saved.status().as_u16(), 303);
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 14)), "{body}");
 
     // Nothing of the calendar's content is in the database; the address only where it must be.
@@ -488,12 +453,12 @@ async fn one_click_booking_checks_again(app: TestApp) {
 
     // Busy all day: no slot; the partner blocks, and the next working day is suggested.
     assert_eq!(upload(calendar(day, 0, 23)).await.status().as_u16(), 303);
-    let (status, body) = api(
-        &app,
-        &format!("/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}"),
-        &cw,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!(
+            "/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}"
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["slots"], json!([]));
     assert!(
@@ -510,12 +475,10 @@ async fn one_click_booking_checks_again(app: TestApp) {
     );
 
     // Bad input: 422 naming the parameter; a stranger: 404.
-    let (status, body) = api(
-        &app,
-        &format!("/api/v1/sips/{sip}/slots?duration_minutes=abc"),
-        &cw,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!("/api/v1/sips/{sip}/slots?duration_minutes=abc"))
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("duration_minutes"), "{body}");
     let page = caseworker_browser
@@ -526,7 +489,10 @@ async fn one_click_booking_checks_again(app: TestApp) {
         .add_user_in("Västby", "socialtjanst", &[Role::Caseworker])
         .await;
     let other = app.token_for(&stranger).await;
-    let (status, _) = api(&app, &format!("/api/v1/sips/{sip}/slots"), &other).await;
+    let (status, _) = app
+        .as_user(&other)
+        .get(&format!("/api/v1/sips/{sip}/slots"))
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -912,13 +878,13 @@ async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
         })
         .await;
     let day = target_day();
-    let (status, meeting) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/meetings"),
+            json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let response = reqwest::Client::new()
         .put(app.url(&format!(
@@ -940,7 +906,10 @@ async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
     let follow_up = day + chrono::Months::new(6);
     assert_eq!(plan["follow_up_on"], follow_up.to_string());
 
-    let (status, body) = api(&app, &format!("/api/v1/sips/{sip}/slots"), &cw).await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!("/api/v1/sips/{sip}/slots"))
+        .await;
     assert_eq!(status, 200, "{body}");
     let tomorrow = local(samordna::db::now()).date() + Days::days(1);
     assert_eq!(body["from"], tomorrow.to_string(), "{body}");

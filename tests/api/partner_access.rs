@@ -9,7 +9,7 @@ use samordna::db::schema::{consents, participants};
 use serde_json::json;
 
 use crate::helpers::{shown_once, Db, TestApp, BACKGROUND_PASS_OFF};
-use crate::sips::{fixture, inbound, organisation_of, post};
+use crate::sips::{fixture, inbound};
 
 const CHILD: &str = "Alva Samtyckesdotter";
 
@@ -29,34 +29,37 @@ async fn partner_refused_at_once(kind: Db, ending: Ending) {
         .await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let school = organisation_of(&app, &teacher.user_id).await;
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD})).await;
+    let school = app.organisation_of(&teacher.user_id).await;
+    let (_, sip) = app
+        .as_user(&cw)
+        .post("/api/v1/sips", json!({"child_name": CHILD}))
+        .await;
     let sip_id = sip["id"].as_str().unwrap().to_string();
     let base = format!("/api/v1/sips/{sip_id}");
-    let (status, consent) = post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
+    let (status, consent) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
+        )
+        .await;
     assert_eq!(status, 201, "{consent}");
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"user_id": teacher.user_id}),
+        )
+        .await;
     assert_eq!(status, 201);
     let day = (samordna::db::now() + chrono::Duration::days(8)).date();
-    let (status, meeting) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let uid = format!("UID:{}", meeting["uid"].as_str().unwrap());
     let integration = {

@@ -79,10 +79,7 @@ impl TestApp {
     pub async fn add_participant(&self, cw: &str, base: &str, user_id: &str) -> Value {
         let (status, participant) = self
             .as_user(cw)
-            .post(
-                &format!("{base}/participants"),
-                json!({"user_id": user_id}),
-            )
+            .post(&format!("{base}/participants"), json!({"user_id": user_id}))
             .await;
         assert_eq!(status, 201, "{participant}");
         participant
@@ -90,7 +87,12 @@ impl TestApp {
 
     /// A SIP about `child` with the partner `partner` on it, consent from "Förälder" covering
     /// their organisation, opened by the caseworker with token `cw`.
-    pub async fn sip_with(&self, cw: &str, child: &str, partner: &Login) -> (String, Value, String) {
+    pub async fn sip_with(
+        &self,
+        cw: &str,
+        child: &str,
+        partner: &Login,
+    ) -> (String, Value, String) {
         let org = self.organisation_of(&partner.user_id).await;
         let (base, _) = self.open_sip(cw, json!({"child_name": child})).await;
         let consent = self.give_consent(cw, &base, "Förälder", &[&org]).await;

@@ -140,7 +140,6 @@ impl Drop for TestDatabase {
     }
 }
 
-
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
 /// What the tests log: debug level for our own code and for actix's (whose extractors would log
@@ -224,7 +223,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Arc<TestDatabase>,
 }
-
 
 impl TestApp {
     pub async fn spawn(kind: Db) -> Self {

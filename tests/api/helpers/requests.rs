@@ -48,10 +48,10 @@ impl Requests<'_> {
 
     /// Sends `method` with `body` as JSON, if any; answers the status and the JSON body
     /// (`Value::Null` when the body is not JSON).
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self.request(method, path);
         if let Some(body) = body {
-            request = request.json(body);
+            request = request.json(&body);
         }
         status_and_json(request.send().await.unwrap()).await
     }
@@ -62,12 +62,17 @@ impl Requests<'_> {
 
     pub async fn post(&self, path: &str, body: impl Serialize) -> (u16, Value) {
         let body = serde_json::to_value(body).unwrap();
-        self.send(Method::POST, path, Some(&body)).await
+        self.send(Method::POST, path, Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, body: impl Serialize) -> (u16, Value) {
         let body = serde_json::to_value(body).unwrap();
-        self.send(Method::PATCH, path, Some(&body)).await
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: impl Serialize) -> (u16, Value) {
+        let body = serde_json::to_value(body).unwrap();
+        self.send(Method::PUT, path, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
@@ -77,7 +82,7 @@ impl Requests<'_> {
     /// Sends `method` with a JSON body and asserts a 2xx answer (naming the path, the status and
     /// the body when it is not); answers the JSON body. For set-up steps whose success is assumed.
     pub async fn send_ok(&self, method: Method, path: &str, body: Value) -> Value {
-        let (status, body) = self.send(method, path, Some(&body)).await;
+        let (status, body) = self.send(method, path, Some(body)).await;
         assert!((200..300).contains(&status), "{path}: {status} {body}");
         body
     }
