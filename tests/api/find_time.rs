@@ -16,7 +16,7 @@ use samordna::reports::deadlines::{local, to_utc};
 use samordna::workdays::is_working_day;
 use serde_json::{json, Value};
 
-use crate::helpers::{Db, Login, TestApp};
+use crate::helpers::{Db, SipWithPartner, TestApp};
 use crate::{on_both_databases, on_both_kinds};
 
 const SECRET_TITLE: &str = "Samtal om familjen Hemligsson";
@@ -114,48 +114,6 @@ fn calendar(day: NaiveDate, from: u32, to: u32) -> String {
     )
 }
 
-/// A SIP in Ekby with consent covering the partner's organisation and the partner added;
-/// returns the caseworker, their token, the SIP id and the partner.
-async fn sip_with_partner(app: &TestApp) -> (Login, String, String, Login) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
-    let id = teacher.user_id.clone();
-    let school: String = app
-        .conn(move |c| {
-            samordna::db::schema::users::table
-                .find(id)
-                .select(samordna::db::schema::users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await;
-    let (_, sip) = app
-        .as_user(&cw)
-        .post("/api/v1/sips", json!({"child_name": "Ture Tidsson"}))
-        .await;
-    let sip = sip["id"].as_str().unwrap().to_string();
-    let (status, _) = app
-        .as_user(&cw)
-        .post(
-            &format!("/api/v1/sips/{sip}/consents"),
-            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let (status, _) = app
-        .as_user(&cw)
-        .post(
-            &format!("/api/v1/sips/{sip}/participants"),
-            json!({"user_id": teacher.user_id}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    (caseworker, cw, sip, teacher)
-}
-
 /// Local start times of the suggested slots.
 fn starts(body: &Value) -> Vec<NaiveDateTime> {
     body["slots"]
@@ -220,7 +178,12 @@ fn database_text(app: &TestApp) -> String {
 }
 
 async fn busy_times_from_a_calendar_address(app: TestApp) {
-    let (_, cw, sip, teacher) = sip_with_partner(&app).await;
+    let SipWithPartner {
+        cw,
+        sip,
+        partner: teacher,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
     let server = CalendarServer::start(calendar(day, 8, 12));
     let partner = app.fresh_browser();
@@ -345,7 +308,13 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
 on_both_databases!(busy_times_from_a_calendar_address);
 
 async fn one_click_booking_checks_again(app: TestApp) {
-    let (caseworker, cw, sip, teacher) = sip_with_partner(&app).await;
+    let SipWithPartner {
+        caseworker,
+        cw,
+        sip,
+        partner: teacher,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
     let partner = app.fresh_browser();
     partner.login(&teacher).await;
@@ -866,7 +835,13 @@ on_both_databases!(calendar_addresses_are_fetched_a_few_at_a_time);
 /// Issue 15: after a plan whose follow-up is six months away, "find a time" without parameters
 /// searches the first three months instead of refusing its own default.
 async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
-    let (caseworker, cw, sip, teacher) = sip_with_partner(&app).await;
+    let SipWithPartner {
+        caseworker,
+        cw,
+        sip,
+        partner: teacher,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let id = teacher.user_id.clone();
     let school: String = app
         .conn(move |c| {

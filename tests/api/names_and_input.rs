@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use mail_parser::MessageParser;
-use samordna::accounts::{tokens, OrganisationId, Role};
+use samordna::accounts::Role;
 use samordna::calendar::reply::{param, parse_calendars};
 use serde_json::{json, Value};
 
@@ -44,29 +44,12 @@ async fn sip_with_consent(app: &TestApp) -> (String, String, String) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
-    let (status, sip) = app
-        .as_user(&cw)
-        .post("/api/v1/sips", json!({"child_name": "Kim Sipbarnsson"}))
+    let integration = app.integration_token(&school).await;
+    let (base, _) = app
+        .open_sip(&cw, json!({"child_name": "Kim Sipbarnsson"}))
         .await;
-    assert_eq!(status, 201, "{sip}");
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    let (status, body) = app.as_user(&cw).post(&format!("{base}/consents"), json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}))
-    .await;
-    assert_eq!(status, 201, "{body}");
+    app.give_consent(&cw, &base, "Förälder Sipsson", &[&school])
+        .await;
     (cw, base, integration)
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use samordna::accounts::{tokens, OrganisationId, Role};
+use samordna::accounts::Role;
 use serde_json::{json, Value};
 
 use crate::helpers::{Received, TestApp};
@@ -147,20 +147,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     let cw = app.token_for(&caseworker).await;
     let other = app.token_for(&elsewhere).await;
     let school = app.organisation_of(&teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
+    let integration = app.integration_token(&school).await;
     let mut seen = 0;
     seen += app.smtp.wait_for(4, Duration::from_secs(10)).await.len(); // welcome mails
     assert_eq!(seen, 4);
@@ -563,25 +550,8 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
         .await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let bvc = app.organisation_of(&nurse.user_id).await;
     let mut seen = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
-    let (_, sip) = app
-        .as_user(&cw)
-        .post("/api/v1/sips", json!({"child_name": CHILD_NAME}))
-        .await;
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    app.as_user(&cw)
-        .post(
-            &format!("{base}/consents"),
-            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc]}),
-        )
-        .await;
-    app.as_user(&cw)
-        .post(
-            &format!("{base}/participants"),
-            json!({"user_id": nurse.user_id}),
-        )
-        .await;
+    let (base, sip, _, _) = app.sip_with(&cw, CHILD_NAME, &nurse).await;
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon =
@@ -798,18 +768,9 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
     let cw = app.token_for(&caseworker).await;
     let bup = app.organisation_of(&psychologist.user_id).await;
     let soc = app.organisation_of(&caseworker.user_id).await;
-    let (_, sip) = app
-        .as_user(&cw)
-        .post("/api/v1/sips", json!({"child_name": CHILD_NAME}))
-        .await;
+    let (base, sip) = app.open_sip(&cw, json!({"child_name": CHILD_NAME})).await;
     let sip_id = sip["id"].as_str().unwrap().to_string();
-    let base = format!("/api/v1/sips/{sip_id}");
-    app.as_user(&cw)
-        .post(
-            &format!("{base}/consents"),
-            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bup]}),
-        )
-        .await;
+    app.give_consent(&cw, &base, "Förälder", &[&bup]).await;
     let day = (samordna::db::now() + chrono::Duration::days(6)).date();
     let (_, meeting) = app
         .as_user(&cw)
@@ -977,37 +938,8 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
-    let (_, sip) = app
-        .as_user(&cw)
-        .post("/api/v1/sips", json!({"child_name": CHILD_NAME}))
-        .await;
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    app.as_user(&cw)
-        .post(
-            &format!("{base}/consents"),
-            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-        )
-        .await;
-    app.as_user(&cw)
-        .post(
-            &format!("{base}/participants"),
-            json!({"user_id": teacher.user_id}),
-        )
-        .await;
+    let integration = app.integration_token(&school).await;
+    let (base, _, _, _) = app.sip_with(&cw, CHILD_NAME, &teacher).await;
     let day = (samordna::db::now() + chrono::Duration::days(9)).date();
     let (_, meeting) = app
         .as_user(&cw)

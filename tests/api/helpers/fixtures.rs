@@ -86,18 +86,19 @@ impl TestApp {
     }
 
     /// A SIP about `child` with the partner `partner` on it, consent from "Förälder" covering
-    /// their organisation, opened by the caseworker with token `cw`.
+    /// their organisation, opened by the caseworker with token `cw`; answers the SIP's API path,
+    /// the SIP and the consent as the API answered them, and the partner's organisation.
     pub async fn sip_with(
         &self,
         cw: &str,
         child: &str,
         partner: &Login,
-    ) -> (String, Value, String) {
+    ) -> (String, Value, Value, String) {
         let org = self.organisation_of(&partner.user_id).await;
-        let (base, _) = self.open_sip(cw, json!({"child_name": child})).await;
+        let (base, sip) = self.open_sip(cw, json!({"child_name": child})).await;
         let consent = self.give_consent(cw, &base, "Förälder", &[&org]).await;
         self.add_participant(cw, &base, &partner.user_id).await;
-        (base, consent, org)
+        (base, sip, consent, org)
     }
 
     /// A caseworker and a teacher in Ekby (added in that order), and a SIP about `child` with
@@ -108,7 +109,7 @@ impl TestApp {
             .await;
         let partner = self.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
         let cw = self.token_for(&caseworker).await;
-        let (base, consent, school) = self.sip_with(&cw, child, &partner).await;
+        let (base, _, consent, school) = self.sip_with(&cw, child, &partner).await;
         SipWithPartner {
             sip: base["/api/v1/sips/".len()..].to_string(),
             base,
