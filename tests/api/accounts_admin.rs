@@ -42,8 +42,7 @@ async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: 
 }
 
 async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
-    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&admin).await;
+    app.signed_in_admin().await;
 
     // No kind chosen: the page comes back with the name kept and the error beside the field.
     let response = app
@@ -109,14 +108,7 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.smtp.wait_for(1, Duration::from_secs(10)).await; // the admin's own welcome mail
     app.login(&admin).await;
-    let org_id: String = app
-        .conn(|conn| {
-            organisations::table
-                .select(organisations::id)
-                .first(conn)
-                .unwrap()
-        })
-        .await;
+    let org_id = app.first_organisation().await;
 
     // A bad email and no role: both errors shown, the rest kept.
     let response = app

@@ -18,7 +18,7 @@ const CHILD_PN: &str = "20121212-1212";
 
 /// One read of the feed: status, ETag and body.
 async fn read(app: &TestApp, path: &str, etag: Option<&str>) -> (u16, String, String) {
-    let mut request = reqwest::Client::new().get(app.url(path));
+    let mut request = app.anon().request(reqwest::Method::GET, path);
     if let Some(etag) = etag {
         request = request.header("if-none-match", etag);
     }
@@ -99,8 +99,13 @@ async fn feed_etag_changes_with_everything_the_feed_shows(app: TestApp) {
             )
             .await;
         let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-        let consent = app.as_user(&cw).post_ok(&format!("{base}/consents"), json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc, school]}))
-        .await;
+        let consent = app
+            .as_user(&cw)
+            .post_ok(
+                &format!("{base}/consents"),
+                json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc, school]}),
+            )
+            .await;
         consent_ids.push(consent["id"].as_str().unwrap().to_string());
         let p = app
             .as_user(&cw)
@@ -120,8 +125,13 @@ async fn feed_etag_changes_with_everything_the_feed_shows(app: TestApp) {
         teacher_in.push(p["id"].as_str().unwrap().to_string());
         for m in 0..if s == 0 { 3 } else { 1 } {
             meetings.push(
-                app.as_user(&cw).post_ok(&format!("{base}/meetings"), json!({"starts_at": format!("{}T{:02}:00", start + chrono::Days::new(s * 3 + m), 9 + m), "minutes": 60, "place": format!("Rum {s}{m}")}))
-                .await,
+                app
+                    .as_user(&cw)
+                    .post_ok(
+                        &format!("{base}/meetings"),
+                        json!({"starts_at": format!("{}T{:02}:00", start + chrono::Days::new(s * 3 + m), 9 + m), "minutes": 60, "place": format!("Rum {s}{m}")}),
+                    )
+                    .await,
             );
         }
         bases.push(base);

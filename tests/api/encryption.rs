@@ -3,7 +3,7 @@
 //! pages; earlier reports about the same child are found through the blind index; keys rotate
 //! with `samordna keys rotate`; a wrong key is a 500, never a panic or a value in the log.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -230,20 +230,18 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         .await;
     let due =
         chrono::NaiveDate::parse_from_str(list[0]["due_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-    let response = reqwest::Client::new()
-        .post(app.url(&format!(
-            "/api/v1/investigations/{}/extension",
-            list[0]["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&p.caseworker)
-        .json(
-            &json!({"due_on": (due + chrono::Months::new(1)).to_string(),
-                      "reason": "Väntar på utlåtande från BUP Ekby"}),
+    let (status, _) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!(
+                "/api/v1/investigations/{}/extension",
+                list[0]["id"].as_str().unwrap()
+            ),
+            json!({"due_on": (due + chrono::Months::new(1)).to_string(),
+                   "reason": "Väntar på utlåtande från BUP Ekby"}),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+        .await;
+    assert_eq!(status, 204);
     id
 }
 
@@ -285,13 +283,18 @@ async fn start_sip(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 201, "{meeting}");
-    let (status, plan) = app.as_user(&p.caseworker).put(&format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()), json!({
+    let (status, plan) = app
+        .as_user(&p.caseworker)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({
             "needs": "Barnet behöver sova hela natten",
             "goals": ["Jag vill våga gå till skolan"],
             "measures": [{"description": "Samtal med kurator Ekby", "organisation_id": p.caseworker_org, "principal": "kommun"}],
             "lead_organisation_id": p.caseworker_org
-        }))
-    .await;
+        }),
+        )
+        .await;
     assert_eq!(status, 201, "{plan}");
     id
 }
@@ -505,11 +508,21 @@ async fn earlier_reports_about_the_same_child_are_found_through_the_blind_index(
     }
 }
 
+/// The settings of an instance with `data_keys` and the tests' index key.
+fn keys(data_keys: &str) -> [(&str, &str); 2] {
+    [
+        ("SAMORDNA_DATA_KEYS", data_keys),
+        ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+    ]
+}
+
+/// Another instance on `app`'s database and SMTP server, with `data_keys`.
+async fn with_keys(app: &TestApp, kind: Db, data_keys: &str) -> TestApp {
+    TestApp::spawn_on(app.db.clone(), app.smtp.clone(), kind, &keys(data_keys)).await
+}
+
 fn rotate_cli(app: &TestApp, data_keys: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .args(["keys", "rotate"])
-        .env("SAMORDNA_DATABASE_URL", &app.db.url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+    app.samordna(&["keys", "rotate"])
         .env("SAMORDNA_DATA_KEYS", data_keys)
         .env("SAMORDNA_INDEX_KEY", INDEX_KEY)
         .output()
@@ -522,15 +535,7 @@ fn text(bytes: &[u8]) -> String {
 
 async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     let with_a = format!("a:{KEY_A}");
-    let first = TestApp::spawn_with(
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_a),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-        true,
-    )
-    .await;
+    let first = TestApp::spawn_with(kind, &keys(&with_a), true).await;
     let p = people(&first).await;
     let report = file_and_decide(&first, &p).await;
     start_sip(&first, &p).await;
@@ -556,11 +561,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
 
     // A new key first, the old one still there to open: everything is read, old and new.
     let with_b_and_a = format!("b:{KEY_B},a:{KEY_A}");
-    let extra = [
-        ("SAMORDNA_DATA_KEYS", with_b_and_a.as_str()),
-        ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-    ];
-    let second = TestApp::spawn_on(first.db.clone(), first.smtp.clone(), kind, &extra).await;
+    let second = with_keys(&first, kind, &with_b_and_a).await;
     let (status, full) = second
         .as_user(&p.intake)
         .get(&format!("/api/v1/reports/{report}"))
@@ -632,16 +633,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
 
     // Key a removed: an instance with b alone reads everything.
     let with_b = format!("b:{KEY_B}");
-    let third = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_b),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
+    let third = with_keys(&first, kind, &with_b).await;
     let (status, full) = third
         .as_user(&p.intake)
         .get(&format!("/api/v1/reports/{report}"))
@@ -692,16 +684,7 @@ async fn moving_from_the_derived_key_to_configured_keys(app: TestApp) {
     } else {
         Db::Postgres
     };
-    let configured = TestApp::spawn_on(
-        app.db.clone(),
-        app.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_k1),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
+    let configured = with_keys(&app, kind, &with_k1).await;
     let (status, full) = configured
         .as_user(&p.intake)
         .get(&format!("/api/v1/reports/{report}"))
@@ -726,15 +709,7 @@ async fn moving_from_the_derived_key_to_configured_keys(app: TestApp) {
 
 async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
     let with_a = format!("a:{KEY_A}");
-    let first = TestApp::spawn_with(
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_a),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-        true,
-    )
-    .await;
+    let first = TestApp::spawn_with(kind, &keys(&with_a), true).await;
     let p = people(&first).await;
     let (status, filed) = first
         .as_user(&p.reporter)
@@ -745,16 +720,7 @@ async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
 
     // Another instance that was given key c only (key a lost, or the wrong file deployed).
     let with_c = format!("c:{KEY_C}");
-    let wrong = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_c),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
+    let wrong = with_keys(&first, kind, &with_c).await;
     let (status, body) = wrong
         .as_user(&p.intake)
         .get(&format!("/api/v1/reports/{report}"))
@@ -777,16 +743,7 @@ async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
     assert!(page.contains("Något gick fel"), "{page}");
     assert!(!page.contains(CHILD_NAME) && !page.contains("enc1:"));
     // Same key id, other key material: authentication fails, also a 500.
-    let forged = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &format!("a:{KEY_B}")),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
+    let forged = with_keys(&first, kind, &format!("a:{KEY_B}")).await;
     let (status, _) = forged
         .as_user(&p.intake)
         .get(&format!("/api/v1/reports/{report}"))

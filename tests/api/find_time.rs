@@ -214,8 +214,13 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert_eq!(body["people"][1]["calendar"]["kind"], "read", "{body}");
 
     // The service's own meetings count too: a meeting at 12 moves the first slot to 13.
-    let (status, meeting) = app.as_user(&cw).post(&format!("/api/v1/sips/{sip}/meetings"), json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}))
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/meetings"),
+            json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
@@ -839,19 +844,9 @@ async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
         caseworker,
         cw,
         sip,
-        partner: teacher,
+        school,
         ..
     } = app.sip_with_partner("Ture Tidsson").await;
-    let id = teacher.user_id.clone();
-    let school: String = app
-        .conn(move |c| {
-            samordna::db::schema::users::table
-                .find(id)
-                .select(samordna::db::schema::users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await;
     let day = target_day();
     let (status, meeting) = app
         .as_user(&cw)
@@ -861,23 +856,19 @@ async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
         )
         .await;
     assert_eq!(status, 201, "{meeting}");
-    let response = reqwest::Client::new()
-        .put(app.url(&format!(
-            "/api/v1/meetings/{}/plan",
-            meeting["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&cw)
-        .json(&json!({
-            "needs": "Stöd i skolan.",
-            "goals": ["Jag vill trivas i skolan."],
-            "measures": [{"description": "Samtal varje vecka", "organisation_id": school, "principal": "kommun"}],
-            "lead_organisation_id": school
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let plan: Value = response.json().await.unwrap();
+    let (status, plan) = app
+        .as_user(&cw)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({
+                "needs": "Stöd i skolan.",
+                "goals": ["Jag vill trivas i skolan."],
+                "measures": [{"description": "Samtal varje vecka", "organisation_id": school, "principal": "kommun"}],
+                "lead_organisation_id": school
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
     let follow_up = day + chrono::Months::new(6);
     assert_eq!(plan["follow_up_on"], follow_up.to_string());
 

@@ -224,10 +224,15 @@ async fn an_admin_adds_a_user_whose_name_has_parentheses(app: TestApp) {
     app.smtp.wait_for(1, Duration::from_secs(10)).await;
     let org_id = app.organisation_of(&admin.user_id).await;
     let token = app.token_for(&admin).await;
-    let (status, body) = app.as_user(&token).post("/api/v1/users", json!({"email": "lisa.lind@skola.test", "name": "Lisa Lind (kurator)", "title": "Kurator",
+    let (status, body) = app
+        .as_user(&token)
+        .post(
+            "/api/v1/users",
+            json!({"email": "lisa.lind@skola.test", "name": "Lisa Lind (kurator)", "title": "Kurator",
                "organisation_id": org_id, "roles": ["reporter"],
-               "password": "Kuratorns-eget-langa-losen-7Q"}))
-    .await;
+               "password": "Kuratorns-eget-langa-losen-7Q"}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     app.login(&admin).await;
     let response = app
@@ -612,9 +617,14 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("recorded"));
 
     // Stale after a change.
-    let (status, _) = app.as_user(&cw).patch(&meeting_path, json!({"starts_at": meeting_in()["starts_at"].as_str().unwrap().replace("T10:00", "T13:00"),
-                    "minutes": 60, "place": "Stadshuset"}))
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .patch(
+            &meeting_path,
+            json!({"starts_at": meeting_in()["starts_at"].as_str().unwrap().replace("T10:00", "T13:00"),
+                    "minutes": 60, "place": "Stadshuset"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (status, body) = inbound(
         &app,

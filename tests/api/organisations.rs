@@ -139,10 +139,7 @@ on_both_databases!(consent_and_participant_lists_name_the_municipality);
 
 async fn a_name_used_elsewhere_needs_confirming(app: TestApp) {
     organisation(&app, "Annanstad", "Björkskolan", "skola").await;
-    let admin = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Admin])
-        .await;
-    app.login(&admin).await;
+    app.signed_in_admin_in("Ekby").await;
     let fields = [
         ("name", " björkskolan "),
         ("kind", "skola"),

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
+use reqwest::Method;
 use samordna::accounts::Role;
 use samordna::db::schema::{audit_log, report_reporters};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{error_fields, TestApp};
 use crate::on_both_databases;
 
 const CHILD_NAME: &str = "Kim Testbarn";
@@ -101,9 +102,9 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .post("/api/v1/reports", &report(&ekby, &["neglect"]))
         .await;
     assert_eq!(status, 201);
-    let response = reqwest::Client::new()
-        .get(app.url("/api/v1/intake?limit=1&offset=1"))
-        .bearer_auth(&intake_t)
+    let response = app
+        .as_user(&intake_t)
+        .request(Method::GET, "/api/v1/intake?limit=1&offset=1")
         .send()
         .await
         .unwrap();
@@ -271,12 +272,7 @@ async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_expla
     bad["acute_danger"] = Value::Null;
     let (status, body) = app.anon().post("/api/v1/reports", &bad).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         ["children[0].personal_number", "categories", "acute_danger"]
@@ -319,14 +315,15 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         )
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["decision", "siblings_note"]);
-    let (status, _) = app.as_user(&token).post(&format!("/api/v1/reports/{id}/decision"), &json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."})).await;
+    let (status, _) = app
+        .as_user(&token)
+        .post(
+            &format!("/api/v1/reports/{id}/decision"),
+            &json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."}),
+        )
+        .await;
     assert_eq!(status, 201);
     let (_, full) = app
         .as_user(&token)
@@ -362,12 +359,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .post(&path, &json!({"due_on": "2020-01-01"}))
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["due_on", "reason"]);
     let later = (due + chrono::Months::new(2)).to_string();
     let (status, _) = app
@@ -375,14 +367,14 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .post(&path, &json!({"due_on": later, "reason": "x"}))
         .await;
     assert_eq!(status, 404, "intake may not extend");
-    let response = reqwest::Client::new()
-        .post(app.url(&path))
-        .bearer_auth(&cw)
-        .json(&json!({"due_on": later, "reason": "Väntar på utlåtande från BUP."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &path,
+            json!({"due_on": later, "reason": "Väntar på utlåtande från BUP."}),
+        )
+        .await;
+    assert_eq!(status, 204);
     let (_, list) = app.as_user(&cw).get("/api/v1/investigations").await;
     assert_eq!(list[0]["due_on"], later.as_str());
     assert_eq!(list[0]["extension_reason"], "Väntar på utlåtande från BUP.");

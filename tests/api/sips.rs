@@ -9,7 +9,7 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 use samordna::accounts::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{Received, TestApp};
+use crate::helpers::{error_fields, status_and_json, Received, SipWithPartner, TestApp};
 use crate::on_both_databases;
 
 const CHILD_NAME: &str = "Kim Sipbarnsson";
@@ -107,18 +107,15 @@ pub(crate) fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &st
 }
 
 pub(crate) async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/inbound/mail"))
-        .bearer_auth(token)
+    let response = app
+        .as_user(token)
+        .request(reqwest::Method::POST, "/api/v1/inbound/mail")
         .header("content-type", "message/rfc822")
         .body(raw)
         .send()
         .await
         .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
+    status_and_json(response).await
 }
 
 fn invitee<'a>(meeting: &'a Value, email: &str) -> Option<&'a Value> {
@@ -192,15 +189,15 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         )
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["given_by", "relation", "organisation_ids"]);
-    let (status, consent) = app.as_user(&cw).post(&format!("{base}/consents"), json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}))
-    .await;
+    let (status, consent) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
+        )
+        .await;
     assert_eq!(status, 201, "{consent}");
     let (status, _) = app
         .as_user(&cw)
@@ -359,8 +356,13 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 403);
 
     // Moving the meeting: same UID, SEQUENCE 1, to all.
-    let (status, moved) = app.as_user(&cw).patch(&meeting_path, json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}))
-    .await;
+    let (status, moved) = app
+        .as_user(&cw)
+        .patch(
+            &meeting_path,
+            json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+        )
+        .await;
     assert_eq!(
         (status, moved["sequence"].as_i64()),
         (200, Some(1)),
@@ -522,10 +524,8 @@ on_both_databases!(from_consent_to_meeting_with_answers);
 /// `samordna ingest-mail` with the message on standard input, as a mail server's pipe delivers it.
 pub(crate) fn ingest_by_pipe(app: &TestApp, raw: &str) -> std::process::Output {
     use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .arg("ingest-mail")
-        .env("SAMORDNA_DATABASE_URL", &app.db.url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+    let mut child = app
+        .samordna(&["ingest-mail"])
         .env(
             "SAMORDNA_MAIL_DIR",
             std::env::temp_dir().join("samordna-test-mail"),
@@ -556,8 +556,13 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon =
         samordna::reports::deadlines::local(samordna::db::now() + chrono::Duration::hours(2));
-    let (status, meeting) = app.as_user(&cw).post(&format!("{base}/meetings"), json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}))
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let all = app.smtp.wait_for(seen + 4, Duration::from_secs(15)).await;
     assert_eq!(all.len(), seen + 4, "two invitations and two reminders");
@@ -786,12 +791,7 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
         .put(&plan_path, json!({"goals": ["", " "]}))
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         [
@@ -932,14 +932,14 @@ pub(crate) fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> Stri
 }
 
 async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
-    let school = app.organisation_of(&teacher.user_id).await;
+    let SipWithPartner {
+        cw,
+        base,
+        partner: teacher,
+        school,
+        ..
+    } = app.sip_with_partner(CHILD_NAME).await;
     let integration = app.integration_token(&school).await;
-    let (base, _, _, _) = app.sip_with(&cw, CHILD_NAME, &teacher).await;
     let day = (samordna::db::now() + chrono::Duration::days(9)).date();
     let (_, meeting) = app
         .as_user(&cw)

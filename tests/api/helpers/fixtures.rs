@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
-use samordna::db::schema::users;
+use samordna::db::schema::{organisations, users};
 use serde_json::{json, Value};
 
 use super::{Login, TestApp};
@@ -25,6 +25,33 @@ pub struct SipWithPartner {
 }
 
 impl TestApp {
+    /// An admin at social services in Testkommun (the municipality of [`TestApp::add_user`]),
+    /// signed in in this browser.
+    pub async fn signed_in_admin(&self) -> Login {
+        self.signed_in_admin_in("Testkommun").await
+    }
+
+    /// An admin at social services in `municipality`, signed in in this browser.
+    pub async fn signed_in_admin_in(&self, municipality: &str) -> Login {
+        let admin = self
+            .add_user_in(municipality, "socialtjanst", &[Role::Admin])
+            .await;
+        self.login(&admin).await;
+        admin
+    }
+
+    /// The id of the first organisation the database returns: for tests with one organisation,
+    /// the one [`TestApp::add_user`] made.
+    pub async fn first_organisation(&self) -> String {
+        self.conn(|c| {
+            organisations::table
+                .select(organisations::id)
+                .first(c)
+                .unwrap()
+        })
+        .await
+    }
+
     /// The organisation a user belongs to.
     pub async fn organisation_of(&self, user_id: &str) -> String {
         let id = user_id.to_string();

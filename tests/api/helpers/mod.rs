@@ -23,7 +23,7 @@ mod totp;
 
 pub use cli::{outcome, samordna_command};
 pub use fixtures::SipWithPartner;
-pub use requests::{status_and_json, Requests};
+pub use requests::{error_fields, status_and_json};
 pub use smtp::{Received, TestSmtp};
 pub use totp::{totp_code, unix_now, Authenticator, Login};
 

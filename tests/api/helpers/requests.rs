@@ -1,10 +1,10 @@
 //! The one way tests call the JSON API: `app.as_user(&token).get(path)`, `.post(path, body)`,
-//! `.delete(path)`, or `app.anon()` for no token, each answering the status and the JSON body.
+//! `.put`/`.patch`, or `app.anon()` for no token, each answering the status and the JSON body.
 //!
 //! Every request goes out from a fresh `reqwest::Client`, as the tests' own helpers always did:
 //! no cookies (an API caller is its bearer token, never a browser session) and reqwest's default
-//! of following redirects. Browser-like requests (cookies, redirects not followed) go through
-//! [`TestApp::client`] instead.
+//! of following redirects, unless [`Requests::from_browser`] says to send from the instance's
+//! browser client. Anything else (headers, raw bodies, text) starts from [`Requests::request`].
 
 use reqwest::Method;
 use serde::Serialize;
@@ -16,6 +16,8 @@ use super::TestApp;
 pub struct Requests<'a> {
     app: &'a TestApp,
     token: Option<&'a str>,
+    /// The client to send from: `None` for a fresh one per request.
+    client: Option<&'a reqwest::Client>,
 }
 
 impl TestApp {
@@ -31,15 +33,32 @@ impl TestApp {
 
     /// Requests with a token or without, for tests that try both.
     pub fn with_token<'a>(&'a self, token: Option<&'a str>) -> Requests<'a> {
-        Requests { app: self, token }
+        Requests {
+            app: self,
+            token,
+            client: None,
+        }
     }
 }
 
-impl Requests<'_> {
+impl<'a> Requests<'a> {
+    /// The same requests sent from the instance's browser ([`TestApp::client`]): with the
+    /// cookies of whoever signed in there, redirects not followed. For tests of a token used
+    /// where a session is too.
+    pub fn from_browser(self) -> Self {
+        Requests {
+            client: Some(&self.app.client),
+            ..self
+        }
+    }
+
     /// The request unsent, for tests that need more than status and JSON (headers, raw text,
     /// another content type).
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let request = reqwest::Client::new().request(method, self.app.url(path));
+        let request = match self.client {
+            Some(client) => client.request(method, self.app.url(path)),
+            None => reqwest::Client::new().request(method, self.app.url(path)),
+        };
         match self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -75,10 +94,6 @@ impl Requests<'_> {
         self.send(Method::PUT, path, Some(body)).await
     }
 
-    pub async fn delete(&self, path: &str) -> (u16, Value) {
-        self.send(Method::DELETE, path, None).await
-    }
-
     /// Sends `method` with a JSON body and asserts a 2xx answer (naming the path, the status and
     /// the body when it is not); answers the JSON body. For set-up steps whose success is assumed.
     pub async fn send_ok(&self, method: Method, path: &str, body: Value) -> Value {
@@ -99,4 +114,14 @@ pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
         response.status().as_u16(),
         response.json().await.unwrap_or(Value::Null),
     )
+}
+
+/// The fields an API error answer names, in order (`{"errors": [{"field": …}, …]}`).
+pub fn error_fields(body: &Value) -> Vec<&str> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
 }
