@@ -11,9 +11,8 @@ use samordna::accounts::Role;
 use samordna::calendar::reply::{param, parse_calendars};
 use serde_json::{json, Value};
 
-use crate::helpers::{Received, TestApp};
+use crate::helpers::{inbound, ingest_by_pipe, reply_mail, Received, TestApp};
 use crate::on_both_databases;
-use crate::sips::{inbound, ingest_by_pipe, reply_mail};
 
 /// Guests' names with every character that used to break booking (`()`, `[]`, `:`, `;`, `@`,
 /// `\`, quotes, commas) and a long UTF-8 name. `Sara Lind (mamma)` and her address are in

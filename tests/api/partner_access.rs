@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use samordna::db::schema::{consents, participants};
 use serde_json::json;
 
-use crate::helpers::{shown_once, Db, SipWithPartner, TestApp, BACKGROUND_PASS_OFF};
-use crate::sips::{fixture, inbound};
+use crate::helpers::{
+    fixture, inbound, shown_once, Db, SipWithPartner, TestApp, BACKGROUND_PASS_OFF,
+};
 
 const CHILD: &str = "Alva Samtyckesdotter";
 

@@ -17,12 +17,14 @@ use serde_json::{json, Value};
 
 mod cli;
 mod fixtures;
+mod replies;
 mod requests;
 mod smtp;
 mod totp;
 
 pub use cli::{outcome, samordna_command};
 pub use fixtures::SipWithPartner;
+pub use replies::{fixture, inbound, ingest_by_pipe, reply_mail};
 pub use requests::{error_fields, status_and_json};
 pub use smtp::{Received, TestSmtp};
 pub use totp::{totp_code, unix_now, Authenticator, Login};
