@@ -236,18 +236,18 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     assert_eq!(response.status().as_u16(), 404);
     // ...nor by the API.
     let token_there = app.token_for(&admin_there).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token_there)
-        .json(&serde_json::json!({
-            "email": "inkraktare@grannkommun.test", "name": "In Kräktare", "title": "Handläggare",
-            "organisation_id": officer_org, "roles": ["intake"], "password": "ett-långt-lösenord-1"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 404);
+    let (status, _) = app
+        .as_user(&token_there)
+        .from_browser()
+        .post(
+            "/api/v1/users",
+            serde_json::json!({
+                "email": "inkraktare@grannkommun.test", "name": "In Kräktare", "title": "Handläggare",
+                "organisation_id": officer_org, "roles": ["intake"], "password": "ett-långt-lösenord-1"
+            }),
+        )
+        .await;
+    assert_eq!(status, 404);
     assert_eq!(
         response.json::<serde_json::Value>().await.unwrap()["error"],
         "not_found"
@@ -329,14 +329,12 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
         secret_after, secret_before,
         "the officer's app is untouched"
     );
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&officer_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status().as_u16(), 200);
+    let (me, _) = app
+        .as_user(&officer_token)
+        .from_browser()
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(me, 200);
 
     // Each refusal is in the audit trail, for the admins of the municipality whose accounts were
     // reached for, under the intruding admin's name.

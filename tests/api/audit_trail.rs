@@ -154,17 +154,14 @@ async fn entries_belong_to_the_municipality_whose_data_they_are_about(app: TestA
         .await;
     let testkommun = app.municipality_id("Testkommun").await;
     let token = app.token_for(&teacher).await;
-    let filed: serde_json::Value = app
-        .client
-        .post(app.url("/api/v1/reports"))
-        .bearer_auth(&token)
-        .json(&crate::helpers::report_body(&testkommun, "grannby"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, filed) = app
+        .as_user(&token)
+        .from_browser()
+        .post(
+            "/api/v1/reports",
+            crate::helpers::report_body(&testkommun, "grannby"),
+        )
+        .await;
     let report = filed["id"].as_str().expect("filed").to_string();
     let read = |token: String| {
         let (client, url) = (

@@ -666,15 +666,7 @@ async fn postgres_restart_under_load() {
         matches!(&during, Answer::Refused(503, code) if code == "unavailable"),
         "{during:?}"
     );
-    let message = reqwest::Client::new()
-        .get(app.url("/api/v1/intake"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, message) = app.as_user(&token).get("/api/v1/intake").await;
     assert_eq!(
         message["message"],
         "Tjänsten kan inte nå databasen just nu. Försök igen om en stund."
