@@ -147,7 +147,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .as_user(&intake_t)
         .post(
             &format!("/api/v1/reports/{id}/safety-assessment"),
-            &json!({"notes": "x"}),
+            json!({"notes": "x"}),
         )
         .await;
     assert_eq!(status, 422);
@@ -156,7 +156,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .as_user(&intake_t)
         .post(
             &format!("/api/v1/reports/{id}/safety-assessment"),
-            &json!({"protection_needed": false, "notes": "Inget akut skyddsbehov."}),
+            json!({"protection_needed": false, "notes": "Inget akut skyddsbehov."}),
         )
         .await;
     assert_eq!(status, 201);
@@ -304,14 +304,14 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
     app.as_user(&token)
         .post(
             &format!("/api/v1/reports/{id}/safety-assessment"),
-            &json!({"protection_needed": true}),
+            json!({"protection_needed": true}),
         )
         .await;
     let (status, body) = app
         .as_user(&token)
         .post(
             &format!("/api/v1/reports/{id}/decision"),
-            &json!({"decision": "not_open", "reason": "x"}),
+            json!({"decision": "not_open", "reason": "x"}),
         )
         .await;
     assert_eq!(status, 422);
@@ -321,7 +321,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .as_user(&token)
         .post(
             &format!("/api/v1/reports/{id}/decision"),
-            &json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."}),
+            json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."}),
         )
         .await;
     assert_eq!(status, 201);
@@ -356,7 +356,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
     );
     let (status, body) = app
         .as_user(&cw)
-        .post(&path, &json!({"due_on": "2020-01-01"}))
+        .post(&path, json!({"due_on": "2020-01-01"}))
         .await;
     assert_eq!(status, 422);
     let fields = error_fields(&body);
@@ -364,7 +364,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
     let later = (due + chrono::Months::new(2)).to_string();
     let (status, _) = app
         .as_user(&token)
-        .post(&path, &json!({"due_on": later, "reason": "x"}))
+        .post(&path, json!({"due_on": later, "reason": "x"}))
         .await;
     assert_eq!(status, 404, "intake may not extend");
     let (status, _) = app
