@@ -238,7 +238,7 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     let token_there = app.token_for(&admin_there).await;
     let (status, _) = app
         .as_user(&token_there)
-        .from_browser()
+        .in_browser()
         .post(
             "/api/v1/users",
             serde_json::json!({
@@ -331,7 +331,7 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     );
     let (me, _) = app
         .as_user(&officer_token)
-        .from_browser()
+        .in_browser()
         .get("/api/v1/me")
         .await;
     assert_eq!(me, 200);

@@ -29,7 +29,7 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     .await;
     assert!(plain.starts_with("smd_") && plain.len() > 40, "{plain}");
 
-    let (_, me) = app.as_user(&plain).from_browser().get("/api/v1/me").await;
+    let (_, me) = app.as_user(&plain).in_browser().get("/api/v1/me").await;
     assert_eq!(me["kind"], "user");
     assert_eq!(me["email"], admin.email.as_str());
     assert_eq!(me["roles"], serde_json::json!(["admin"]));
@@ -52,7 +52,7 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     let integration = issue(&app, "E-postserver", &format!("org:{org_id}")).await;
     let (_, me) = app
         .as_user(&integration)
-        .from_browser()
+        .in_browser()
         .get("/api/v1/me")
         .await;
     assert_eq!(me["kind"], "integration");
@@ -73,7 +73,7 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     assert_eq!(response.status().as_u16(), 200);
     let (status, _) = app
         .as_user(&integration)
-        .from_browser()
+        .in_browser()
         .get("/api/v1/me")
         .await;
     assert_eq!(status, 401);

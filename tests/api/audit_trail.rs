@@ -156,7 +156,7 @@ async fn entries_belong_to_the_municipality_whose_data_they_are_about(app: TestA
     let token = app.token_for(&teacher).await;
     let (_, filed) = app
         .as_user(&token)
-        .from_browser()
+        .in_browser()
         .post(
             "/api/v1/reports",
             crate::helpers::report_body(&testkommun, "grannby"),

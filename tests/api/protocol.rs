@@ -135,7 +135,7 @@ async fn head_is_answered_like_get(app: TestApp) {
     );
     let (_, filed) = app
         .as_user(&teacher_token)
-        .from_browser()
+        .in_browser()
         .post("/api/v1/reports", report_body(&ekby, "huvud"))
         .await;
     let report = filed["id"].as_str().unwrap().to_string();

@@ -3,7 +3,7 @@
 //!
 //! Every request goes out from a fresh `reqwest::Client`, as the tests' own helpers always did:
 //! no cookies (an API caller is its bearer token, never a browser session) and reqwest's default
-//! of following redirects, unless [`Requests::from_browser`] says to send from the instance's
+//! of following redirects, unless [`Requests::in_browser`] says to send from the instance's
 //! browser client. Anything else (headers, raw bodies, text) starts from [`Requests::request`].
 
 use reqwest::Method;
@@ -41,11 +41,11 @@ impl TestApp {
     }
 }
 
-impl<'a> Requests<'a> {
+impl Requests<'_> {
     /// The same requests sent from the instance's browser ([`TestApp::client`]): with the
     /// cookies of whoever signed in there, redirects not followed. For tests of a token used
     /// where a session is too.
-    pub fn from_browser(self) -> Self {
+    pub fn in_browser(self) -> Self {
         Requests {
             client: Some(&self.app.client),
             ..self
