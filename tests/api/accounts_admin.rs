@@ -236,7 +236,7 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     assert_eq!(response.status().as_u16(), 404);
     // ...nor by the API.
     let token_there = app.token_for(&admin_there).await;
-    let (status, _) = app
+    let (status, body) = app
         .as_user(&token_there)
         .in_browser()
         .post(
@@ -248,10 +248,7 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
         )
         .await;
     assert_eq!(status, 404);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap()["error"],
-        "not_found"
-    );
+    assert_eq!(body["error"], "not_found");
     // No token for the other municipality's officer, no reset of their app, no revoking theirs.
     let response = there
         .submit(

@@ -247,24 +247,15 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
 
 /// Starts a SIP with consent, a meeting and a plan. Returns the SIP's id.
 async fn start_sip(app: &TestApp, p: &People) -> String {
-    let (status, sip) = app
-        .as_user(&p.caseworker)
-        .post(
-            "/api/v1/sips",
+    let (base, sip) = app
+        .open_sip(
+            &p.caseworker,
             json!({"child_name": SIP_CHILD, "child_personal_number": CHILD_PN}),
         )
         .await;
-    assert_eq!(status, 201, "{sip}");
     let id = sip["id"].as_str().unwrap().to_string();
-    let (status, _) = app
-        .as_user(&p.caseworker)
-        .post(
-            &format!("/api/v1/sips/{id}/consents"),
-            json!({"given_by": GUARDIAN, "relation": "guardian",
-               "organisation_ids": [p.caseworker_org]}),
-        )
+    app.give_consent(&p.caseworker, &base, GUARDIAN, &[&p.caseworker_org])
         .await;
-    assert_eq!(status, 201);
     let (status, guest) = app
         .as_user(&p.caseworker)
         .post(
