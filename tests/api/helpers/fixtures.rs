@@ -1,5 +1,5 @@
-//! The set-ups many tests start from: whose organisation a user is in, an integration's token,
-//! and a SIP with a guardian's consent and a partner on it.
+//! The set-ups many tests start from: a signed-in admin, whose organisation a user is in, an
+//! integration's token, and a SIP with a guardian's consent and a partner on it.
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
