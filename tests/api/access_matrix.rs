@@ -330,19 +330,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     )
     .await;
     let sip = sip["id"].as_str().unwrap().to_string();
-    let school: String = {
-        let teacher_id = teacher.user_id.clone();
-        app.conn(move |c| {
-            use diesel::prelude::*;
-            use samordna::db::schema::users;
-            users::table
-                .find(teacher_id)
-                .select(users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await
-    };
+    let school = app.organisation_of(&teacher.user_id).await;
     let consent = api("POST", format!("/api/v1/sips/{sip}/consents"), token(3),
         json!({"given_by": "Förälder Testsson", "relation": "guardian", "organisation_ids": [school]})).await;
     let participant = api(

@@ -42,8 +42,7 @@ async fn admin_pages_are_refused_to_other_roles_and_the_refusal_is_audited(app: 
 }
 
 async fn admin_adds_an_organisation_keeping_input_on_mistakes(app: TestApp) {
-    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&admin).await;
+    app.signed_in_admin().await;
 
     // No kind chosen: the page comes back with the name kept and the error beside the field.
     let response = app
@@ -109,14 +108,7 @@ async fn admin_adds_a_user_who_gets_a_welcome_email_and_can_log_in(app: TestApp)
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.smtp.wait_for(1, Duration::from_secs(10)).await; // the admin's own welcome mail
     app.login(&admin).await;
-    let org_id: String = app
-        .conn(|conn| {
-            organisations::table
-                .select(organisations::id)
-                .first(conn)
-                .unwrap()
-        })
-        .await;
+    let org_id = app.first_organisation().await;
 
     // A bad email and no role: both errors shown, the rest kept.
     let response = app
@@ -244,22 +236,19 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
     assert_eq!(response.status().as_u16(), 404);
     // ...nor by the API.
     let token_there = app.token_for(&admin_there).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token_there)
-        .json(&serde_json::json!({
-            "email": "inkraktare@grannkommun.test", "name": "In Kräktare", "title": "Handläggare",
-            "organisation_id": officer_org, "roles": ["intake"], "password": "ett-långt-lösenord-1"
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 404);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap()["error"],
-        "not_found"
-    );
+    let (status, body) = app
+        .as_user(&token_there)
+        .in_browser()
+        .post(
+            "/api/v1/users",
+            serde_json::json!({
+                "email": "inkraktare@grannkommun.test", "name": "In Kräktare", "title": "Handläggare",
+                "organisation_id": officer_org, "roles": ["intake"], "password": "ett-långt-lösenord-1"
+            }),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], "not_found");
     // No token for the other municipality's officer, no reset of their app, no revoking theirs.
     let response = there
         .submit(
@@ -337,14 +326,12 @@ async fn an_admin_manages_only_their_own_municipality(app: TestApp) {
         secret_after, secret_before,
         "the officer's app is untouched"
     );
-    let me = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&officer_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status().as_u16(), 200);
+    let (me, _) = app
+        .as_user(&officer_token)
+        .in_browser()
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(me, 200);
 
     // Each refusal is in the audit trail, for the admins of the municipality whose accounts were
     // reached for, under the intruding admin's name.

@@ -1,8 +1,9 @@
 use diesel::prelude::*;
+use reqwest::Method;
 use samordna::accounts::Role;
-use samordna::db::schema::{api_tokens, organisations};
+use samordna::db::schema::api_tokens;
 
-use crate::helpers::{shown_once, TestApp};
+use crate::helpers::{error_fields, shown_once, TestApp};
 use crate::on_both_databases;
 
 /// Issues a token through the admin page and returns its plain text.
@@ -19,8 +20,7 @@ async fn issue(app: &TestApp, name: &str, holder: &str) -> String {
 }
 
 async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
-    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&admin).await;
+    let admin = app.signed_in_admin().await;
     let plain = issue(
         &app,
         "Skript för kontoimport",
@@ -29,16 +29,7 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     .await;
     assert!(plain.starts_with("smd_") && plain.len() > 40, "{plain}");
 
-    let me: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&plain)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = app.as_user(&plain).in_browser().get("/api/v1/me").await;
     assert_eq!(me["kind"], "user");
     assert_eq!(me["email"], admin.email.as_str());
     assert_eq!(me["roles"], serde_json::json!(["admin"]));
@@ -57,25 +48,13 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
         .all(|h| h.len() == 64 && !plain.contains(h.as_str())));
 
     // An integration token speaks for its organisation, not for a person.
-    let org_id: String = app
-        .conn(|conn| {
-            organisations::table
-                .select(organisations::id)
-                .first(conn)
-                .unwrap()
-        })
-        .await;
+    let org_id = app.first_organisation().await;
     let integration = issue(&app, "E-postserver", &format!("org:{org_id}")).await;
-    let me: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&integration)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = app
+        .as_user(&integration)
+        .in_browser()
+        .get("/api/v1/me")
+        .await;
     assert_eq!(me["kind"], "integration");
     assert_eq!(me["organisation_id"], org_id.as_str());
 
@@ -92,28 +71,21 @@ async fn admin_issues_tokens_that_work_until_revoked(app: TestApp) {
     let revoke = format!("/admin/tokens/{id}/revoke");
     let response = app.submit("/admin/tokens", &revoke, &[]).await;
     assert_eq!(response.status().as_u16(), 200);
-    let response = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&integration)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
+    let (status, _) = app
+        .as_user(&integration)
+        .in_browser()
+        .get("/api/v1/me")
+        .await;
+    assert_eq!(status, 401);
 }
 
 async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
-    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&admin).await;
+    let admin = app.signed_in_admin().await;
     let token = issue(&app, "API-test", &format!("user:{}", admin.user_id)).await;
-    let client = reqwest::Client::new();
 
     // No token, and a wrong token.
     for auth in [None, Some("smd_not-a-real-token")] {
-        let mut request = client.get(app.url("/api/v1/me"));
-        if let Some(t) = auth {
-            request = request.bearer_auth(t);
-        }
+        let request = app.with_token(auth).request(Method::GET, "/api/v1/me");
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), 401);
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
@@ -122,9 +94,9 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     }
 
     // Malformed JSON.
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token)
+    let response = app
+        .as_user(&token)
+        .request(Method::POST, "/api/v1/users")
         .header("content-type", "application/json")
         .body("{\"email\": \"anna@skola.test\",")
         .send()
@@ -142,9 +114,9 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     );
 
     // Not JSON at all.
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token)
+    let response = app
+        .as_user(&token)
+        .request(Method::POST, "/api/v1/users")
         .body("email=x")
         .send()
         .await
@@ -160,21 +132,12 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
     );
 
     // Valid JSON with mistakes: 422 with one entry per field, nothing written.
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"email": "inte-en-adress", "name": "", "title": "Kurator", "organisation_id": "nope", "roles": ["reporter"], "password": "kort"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 422);
-    let body: serde_json::Value = response.json().await.unwrap();
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let (status, body) = app
+        .as_user(&token)
+        .post("/api/v1/users", serde_json::json!({"email": "inte-en-adress", "name": "", "title": "Kurator", "organisation_id": "nope", "roles": ["reporter"], "password": "kort"}))
+        .await;
+    assert_eq!(status, 422);
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         ["email", "name", "organisation_id", "password"],
@@ -185,35 +148,20 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
         .unwrap()
         .contains("E-postadressen"));
 
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"email": "a@b.se", "name": "A", "title": "B", "organisation_id": "x", "roles": ["boss"], "password": "långt nog lösenord"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 422);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = app
+        .as_user(&token)
+        .post("/api/v1/users", serde_json::json!({"email": "a@b.se", "name": "A", "title": "B", "organisation_id": "x", "roles": ["boss"], "password": "långt nog lösenord"}))
+        .await;
+    assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "roles");
 
     // And a correct one.
-    let org_id: String = app
-        .conn(|conn| {
-            organisations::table
-                .select(organisations::id)
-                .first(conn)
-                .unwrap()
-        })
+    let org_id = app.first_organisation().await;
+    let (status, body) = app
+        .as_user(&token)
+        .post("/api/v1/users", serde_json::json!({"email": "Ny.Person@Skola.test", "name": "Ny Person", "title": "Lärare", "organisation_id": org_id, "roles": ["reporter"], "password": "ett långt lösenord"}))
         .await;
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"email": "Ny.Person@Skola.test", "name": "Ny Person", "title": "Lärare", "organisation_id": org_id, "roles": ["reporter"], "password": "ett långt lösenord"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 201);
     assert_eq!(body["email"], "ny.person@skola.test");
 
     // A reporter's token may not add users: 403, as JSON.
@@ -224,15 +172,11 @@ async fn api_errors_are_json_and_say_what_is_wrong(app: TestApp) {
         &format!("user:{}", teacher.user_id),
     )
     .await;
-    let response = client
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&teacher_token)
-        .json(&serde_json::json!({"email": "x@y.se"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 403);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = app
+        .as_user(&teacher_token)
+        .post("/api/v1/users", serde_json::json!({"email": "x@y.se"}))
+        .await;
+    assert_eq!(status, 403);
     assert_eq!(body["error"], "forbidden");
 }
 

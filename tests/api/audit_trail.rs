@@ -1,5 +1,3 @@
-use std::process::Command;
-
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use samordna::accounts::Role;
@@ -7,29 +5,38 @@ use samordna::audit::{self, AuditKey, Entry, Verdict};
 use samordna::db::schema::{audit_head, audit_log};
 use samordna::db::AnyConnection;
 
-use crate::helpers::{test_settings, Db, TestApp};
+use crate::helpers::{outcome, test_settings, Db, TestApp};
 use crate::{on_both_databases, on_both_kinds};
 
 /// `samordna audit …` against the test database: exit code, standard output and error.
 fn audit_cli(app: &TestApp, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .arg("audit")
-        .args(args)
-        .env("SAMORDNA_DATABASE_URL", &app.db.url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
-        .output()
-        .expect("run samordna");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    audit_cli_with(app, args, &[])
+}
+
+/// [`audit_cli`] with more settings in its environment.
+fn audit_cli_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = app.samordna(&["audit"]);
+    command.args(args).envs(env.iter().copied());
+    let (code, out, err) = outcome(&command.output().expect("run samordna"));
+    (code.unwrap_or(-1), out, err)
 }
 
 /// `samordna audit verify` against the test database: exit code and output.
 fn verify_cli(app: &TestApp) -> (i32, String) {
     let (code, out, _) = audit_cli(app, &["verify"]);
     (code, out)
+}
+
+/// The detail of the one audit entry with `action`.
+async fn detail_of(app: &TestApp, action: &'static str) -> String {
+    app.conn(move |c| {
+        audit_log::table
+            .filter(audit_log::action.eq(action))
+            .select(audit_log::detail)
+            .get_result(c)
+            .unwrap()
+    })
+    .await
 }
 
 fn drop_guard(conn: &mut AnyConnection) {
@@ -147,17 +154,14 @@ async fn entries_belong_to_the_municipality_whose_data_they_are_about(app: TestA
         .await;
     let testkommun = app.municipality_id("Testkommun").await;
     let token = app.token_for(&teacher).await;
-    let filed: serde_json::Value = app
-        .client
-        .post(app.url("/api/v1/reports"))
-        .bearer_auth(&token)
-        .json(&crate::helpers::report_body(&testkommun, "grannby"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, filed) = app
+        .as_user(&token)
+        .in_browser()
+        .post(
+            "/api/v1/reports",
+            crate::helpers::report_body(&testkommun, "grannby"),
+        )
+        .await;
     let report = filed["id"].as_str().expect("filed").to_string();
     let read = |token: String| {
         let (client, url) = (
@@ -608,15 +612,7 @@ async fn rechaining_a_broken_older_trail_says_where_it_broke(app: TestApp) {
     .await;
     let settings = test_settings(&app.db.url, 0, &app.smtp, &[]);
     samordna::startup::prepare(&settings).expect("start-up succeeds");
-    let detail: String = app
-        .conn(|c| {
-            audit_log::table
-                .filter(audit_log::action.eq("audit.rechain"))
-                .select(audit_log::detail)
-                .get_result(c)
-                .unwrap()
-        })
-        .await;
+    let detail = detail_of(&app, "audit.rechain").await;
     assert_eq!(detail, "entries=6 old_chain=broken_at=2");
 }
 
@@ -626,21 +622,10 @@ async fn the_trail_moves_to_a_new_key(app: TestApp) {
     six_entries(&app).await;
     let new_key = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=";
     let with_key = |args: &[&str], old: Option<&str>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_samordna"));
-        command
-            .arg("audit")
-            .args(args)
-            .env("SAMORDNA_DATABASE_URL", &app.db.url)
-            .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
-            .env("SAMORDNA_AUDIT_KEY", new_key);
-        if let Some(old) = old {
-            command.env("SAMORDNA_OLD_AUDIT_KEY", old);
-        }
-        let out = command.output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let mut env = vec![("SAMORDNA_AUDIT_KEY", new_key)];
+        env.extend(old.map(|old| ("SAMORDNA_OLD_AUDIT_KEY", old)));
+        let (code, out, _) = audit_cli_with(&app, args, &env);
+        (code, out)
     };
     assert_eq!(
         with_key(&["verify"], None),
@@ -671,15 +656,7 @@ async fn the_trail_moves_to_a_new_key(app: TestApp) {
         )
     );
     assert_eq!(verify_cli(&app).0, 1, "the old key no longer verifies it");
-    let detail: String = app
-        .conn(|c| {
-            audit_log::table
-                .filter(audit_log::action.eq("audit.rekey"))
-                .select(audit_log::detail)
-                .get_result(c)
-                .unwrap()
-        })
-        .await;
+    let detail = detail_of(&app, "audit.rekey").await;
     assert_eq!(detail, "entries=6 old_chain=intact");
 }
 

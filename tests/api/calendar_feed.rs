@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use samordna::accounts::Role;
-use samordna::db::schema::{consents, users};
+use samordna::db::schema::consents;
 use serde_json::{json, Value};
 
 use crate::helpers::{Db, TestApp, BACKGROUND_PASS_OFF};
@@ -16,33 +16,9 @@ use crate::on_both_kinds;
 const CHILD_NAME: &str = "Kim Flödesbarn";
 const CHILD_PN: &str = "20121212-1212";
 
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> Value {
-    let response = reqwest::Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    assert!((200..300).contains(&status), "{path}: {status} {body}");
-    body
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    call(app, reqwest::Method::POST, path, token, body).await
-}
-
 /// One read of the feed: status, ETag and body.
 async fn read(app: &TestApp, path: &str, etag: Option<&str>) -> (u16, String, String) {
-    let mut request = reqwest::Client::new().get(app.url(path));
+    let mut request = app.anon().request(reqwest::Method::GET, path);
     if let Some(etag) = etag {
         request = request.header("if-none-match", etag);
     }
@@ -91,18 +67,6 @@ fn line<'a>(calendar: &'a str, uid: &str, name: &str) -> Option<&'a str> {
         .map(|l| &l[name.len()..])
 }
 
-async fn organisation_of(app: &TestApp, user_id: &str) -> String {
-    let id = user_id.to_string();
-    app.conn(move |c| {
-        users::table
-            .find(id)
-            .select(users::organisation_id)
-            .first::<String>(c)
-            .unwrap()
-    })
-    .await
-}
-
 async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
     // Two instances on one database, each keeping its own rendered feeds; neither runs the
     // background pass during the test, which would take the partner whose consent runs out (at
@@ -122,8 +86,8 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
     let (bvc, school) = (
-        organisation_of(&app, &nurse.user_id).await,
-        organisation_of(&app, &teacher.user_id).await,
+        app.organisation_of(&nurse.user_id).await,
+        app.organisation_of(&teacher.user_id).await,
     );
     let start = (samordna::reports::deadlines::local(samordna::db::now())
         + chrono::Duration::days(20))
@@ -136,47 +100,47 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
     // consent and letting it run out.
     let mut bases = Vec::new();
     for s in 0..4 {
-        let sip = post(
-            &app,
-            "/api/v1/sips",
-            &cw,
-            json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
-        )
-        .await;
+        let sip = app
+            .as_user(&cw)
+            .post_ok(
+                "/api/v1/sips",
+                json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
+            )
+            .await;
         let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-        let consent = post(
-            &app,
-            &format!("{base}/consents"),
-            &cw,
-            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc, school]}),
-        )
-        .await;
+        let consent = app
+            .as_user(&cw)
+            .post_ok(
+                &format!("{base}/consents"),
+                json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc, school]}),
+            )
+            .await;
         consent_ids.push(consent["id"].as_str().unwrap().to_string());
-        let p = post(
-            &app,
-            &format!("{base}/participants"),
-            &cw,
-            json!({"user_id": nurse.user_id}),
-        )
-        .await;
+        let p = app
+            .as_user(&cw)
+            .post_ok(
+                &format!("{base}/participants"),
+                json!({"user_id": nurse.user_id}),
+            )
+            .await;
         nurse_in.push(p["id"].as_str().unwrap().to_string());
-        let p = post(
-            &app,
-            &format!("{base}/participants"),
-            &cw,
-            json!({"user_id": teacher.user_id}),
-        )
-        .await;
+        let p = app
+            .as_user(&cw)
+            .post_ok(
+                &format!("{base}/participants"),
+                json!({"user_id": teacher.user_id}),
+            )
+            .await;
         teacher_in.push(p["id"].as_str().unwrap().to_string());
         for m in 0..if s == 0 { 3 } else { 1 } {
             meetings.push(
-                post(
-                    &app,
-                    &format!("{base}/meetings"),
-                    &cw,
-                    json!({"starts_at": format!("{}T{:02}:00", start + chrono::Days::new(s * 3 + m), 9 + m), "minutes": 60, "place": format!("Rum {s}{m}")}),
-                )
-                .await,
+                app
+                    .as_user(&cw)
+                    .post_ok(
+                        &format!("{base}/meetings"),
+                        json!({"starts_at": format!("{}T{:02}:00", start + chrono::Days::new(s * 3 + m), 9 + m), "minutes": 60, "place": format!("Rum {s}{m}")}),
+                    )
+                    .await,
             );
         }
         bases.push(base);
@@ -226,14 +190,13 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
 
     // A meeting moved.
     let moved_to = format!("{}T14:30", start + chrono::Days::new(1));
-    call(
-        &app,
-        reqwest::Method::PATCH,
-        &meeting_path(0),
-        &cw,
-        json!({"starts_at": moved_to, "minutes": 45, "place": "Rum 00"}),
-    )
-    .await;
+    app.as_user(&cw)
+        .send_ok(
+            reqwest::Method::PATCH,
+            &meeting_path(0),
+            json!({"starts_at": moved_to, "minutes": 45, "place": "Rum 00"}),
+        )
+        .await;
     let body = changed(apps, paths, &mut etags, "moving a meeting").await;
     let local = format!("{}00", moved_to.replace(['-', ':'], ""));
     assert_eq!(
@@ -244,54 +207,52 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
 
     // Only the place changed.
     let same_time = format!("{}T10:00", start + chrono::Days::new(1));
-    call(
-        &app,
-        reqwest::Method::PATCH,
-        &meeting_path(1),
-        &cw,
-        json!({"starts_at": same_time, "minutes": 60, "place": "Stadshuset"}),
-    )
-    .await;
+    app.as_user(&cw)
+        .send_ok(
+            reqwest::Method::PATCH,
+            &meeting_path(1),
+            json!({"starts_at": same_time, "minutes": 60, "place": "Stadshuset"}),
+        )
+        .await;
     let body = changed(apps, paths, &mut etags, "a new place").await;
     assert_eq!(line(&body, &uid(1), "LOCATION:"), Some("Stadshuset"));
 
     // Someone else removed from the first SIP: the nurse's events get a new DTSTAMP.
     let stamp_before = line(&body, &uid(1), "DTSTAMP:").unwrap().to_string();
     actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
-    post(
-        &app,
-        &format!("{}/participants/{}/remove", bases[0], teacher_in[0]),
-        &cw,
-        json!({}),
-    )
-    .await;
+    app.as_user(&cw)
+        .post_ok(
+            &format!("{}/participants/{}/remove", bases[0], teacher_in[0]),
+            json!({}),
+        )
+        .await;
     let body = changed(apps, paths, &mut etags, "removing another participant").await;
     assert_ne!(line(&body, &uid(1), "DTSTAMP:").unwrap(), stamp_before);
 
     // A meeting cancelled.
-    post(&app, &format!("{}/cancel", meeting_path(2)), &cw, json!({})).await;
+    app.as_user(&cw)
+        .post_ok(&format!("{}/cancel", meeting_path(2)), json!({}))
+        .await;
     let body = changed(apps, paths, &mut etags, "cancelling a meeting").await;
     assert!(!body.contains(&uid(2)) && body.contains(&uid(1)));
 
     // The nurse removed from the second SIP.
-    post(
-        &app,
-        &format!("{}/participants/{}/remove", bases[1], nurse_in[1]),
-        &cw,
-        json!({}),
-    )
-    .await;
+    app.as_user(&cw)
+        .post_ok(
+            &format!("{}/participants/{}/remove", bases[1], nurse_in[1]),
+            json!({}),
+        )
+        .await;
     let body = changed(apps, paths, &mut etags, "removing the person").await;
     assert!(!body.contains(&uid(3)));
 
     // The consent of the third SIP withdrawn.
-    post(
-        &app,
-        &format!("{}/consents/{}/withdraw", bases[2], consent_ids[2]),
-        &cw,
-        json!({}),
-    )
-    .await;
+    app.as_user(&cw)
+        .post_ok(
+            &format!("{}/consents/{}/withdraw", bases[2], consent_ids[2]),
+            json!({}),
+        )
+        .await;
     let body = changed(apps, paths, &mut etags, "withdrawing a consent").await;
     assert!(!body.contains(&uid(4)));
 

@@ -2,18 +2,14 @@ use std::process::{Command, Output};
 
 use samordna::accounts::Role;
 
-use crate::helpers::{Db, Login, TestApp, TestDatabase};
+use crate::helpers::{samordna_command, Db, Login, TestApp, TestDatabase};
 
 fn samordna(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_samordna"));
-    command
-        .args(args)
-        .env("SAMORDNA_DATABASE_URL", db_url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
-        .env(
-            "SAMORDNA_MAIL_DIR",
-            std::env::temp_dir().join("samordna-test-mail"),
-        );
+    let mut command = samordna_command(db_url, args);
+    command.env(
+        "SAMORDNA_MAIL_DIR",
+        std::env::temp_dir().join("samordna-test-mail"),
+    );
     for (k, v) in env {
         command.env(k, v);
     }

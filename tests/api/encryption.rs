@@ -3,7 +3,7 @@
 //! pages; earlier reports about the same child are found through the blind index; keys rotate
 //! with `samordna keys rotate`; a wrong key is a 500, never a panic or a value in the log.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -148,47 +148,6 @@ async fn assert_sealed(app: &TestApp, key_id: &'static str, clear: &'static [&'s
     .await;
 }
 
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, path, Some(token), Some(body)).await
-}
-
-async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    call(app, reqwest::Method::GET, path, Some(token), None).await
-}
-
-async fn organisation_of(app: &TestApp, user_id: &str) -> String {
-    let id = user_id.to_string();
-    app.conn(move |c| {
-        samordna::db::schema::users::table
-            .find(id)
-            .select(samordna::db::schema::users::organisation_id)
-            .first::<String>(c)
-            .unwrap()
-    })
-    .await
-}
-
 /// Tokens of the people the tests need in Ekby.
 struct People {
     municipality: String,
@@ -217,7 +176,7 @@ async fn people(app: &TestApp) -> People {
         reporter_email: teacher.email.clone(),
         intake: app.token_for(&officer).await,
         caseworker: app.token_for(&caseworker).await,
-        caseworker_org: organisation_of(app, &caseworker.user_id).await,
+        caseworker_org: app.organisation_of(&caseworker.user_id).await,
         caseworker_login: caseworker,
     }
 }
@@ -242,103 +201,91 @@ fn full_report(municipality: &str, personal_number: &str) -> Value {
 /// Files a report and takes it through assessment, decision and extension, every free text
 /// filled in. Returns the report's id.
 async fn file_and_decide(app: &TestApp, p: &People) -> String {
-    let (status, filed) = post(
-        app,
-        "/api/v1/reports",
-        &p.reporter,
-        full_report(&p.municipality, CHILD_PN),
-    )
-    .await;
+    let (status, filed) = app
+        .as_user(&p.reporter)
+        .post("/api/v1/reports", full_report(&p.municipality, CHILD_PN))
+        .await;
     assert_eq!(status, 201, "{filed}");
     let id = filed["id"].as_str().unwrap().to_string();
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/reports/{id}/safety-assessment"),
-        &p.intake,
-        json!({"protection_needed": false, "notes": "Talat med mentorn om maten"}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&p.intake)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": false, "notes": "Talat med mentorn om maten"}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, body) = post(
-        app,
-        &format!("/api/v1/reports/{id}/decision"),
-        &p.intake,
-        json!({"decision": "open", "reason": "Våld i hemmet enligt skolan",
+    let (status, body) = app
+        .as_user(&p.intake)
+        .post(
+            &format!("/api/v1/reports/{id}/decision"),
+            json!({"decision": "open", "reason": "Våld i hemmet enligt skolan",
                "siblings_note": "Lillasyster Ada bedöms också"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
-    let (_, list) = get(app, "/api/v1/investigations", &p.caseworker).await;
+    let (_, list) = app
+        .as_user(&p.caseworker)
+        .get("/api/v1/investigations")
+        .await;
     let due =
         chrono::NaiveDate::parse_from_str(list[0]["due_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-    let response = reqwest::Client::new()
-        .post(app.url(&format!(
-            "/api/v1/investigations/{}/extension",
-            list[0]["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&p.caseworker)
-        .json(
-            &json!({"due_on": (due + chrono::Months::new(1)).to_string(),
-                      "reason": "Väntar på utlåtande från BUP Ekby"}),
+    let (status, _) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!(
+                "/api/v1/investigations/{}/extension",
+                list[0]["id"].as_str().unwrap()
+            ),
+            json!({"due_on": (due + chrono::Months::new(1)).to_string(),
+                   "reason": "Väntar på utlåtande från BUP Ekby"}),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+        .await;
+    assert_eq!(status, 204);
     id
 }
 
 /// Starts a SIP with consent, a meeting and a plan. Returns the SIP's id.
 async fn start_sip(app: &TestApp, p: &People) -> String {
-    let (status, sip) = post(
-        app,
-        "/api/v1/sips",
-        &p.caseworker,
-        json!({"child_name": SIP_CHILD, "child_personal_number": CHILD_PN}),
-    )
-    .await;
-    assert_eq!(status, 201, "{sip}");
+    let (base, sip) = app
+        .open_sip(
+            &p.caseworker,
+            json!({"child_name": SIP_CHILD, "child_personal_number": CHILD_PN}),
+        )
+        .await;
     let id = sip["id"].as_str().unwrap().to_string();
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/sips/{id}/consents"),
-        &p.caseworker,
-        json!({"given_by": GUARDIAN, "relation": "guardian",
-               "organisation_ids": [p.caseworker_org]}),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, guest) = post(
-        app,
-        &format!("/api/v1/sips/{id}/participants"),
-        &p.caseworker,
-        json!({"name": GUEST, "email": GUEST_EMAIL, "required": false}),
-    )
-    .await;
+    app.give_consent(&p.caseworker, &base, GUARDIAN, &[&p.caseworker_org])
+        .await;
+    let (status, guest) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!("/api/v1/sips/{id}/participants"),
+            json!({"name": GUEST, "email": GUEST_EMAIL, "required": false}),
+        )
+        .await;
     assert_eq!(status, 201, "{guest}");
     let day = (samordna::db::now() + chrono::Duration::days(6)).date();
-    let (status, meeting) = post(
-        app,
-        &format!("/api/v1/sips/{id}/meetings"),
-        &p.caseworker,
-        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4",
+    let (status, meeting) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!("/api/v1/sips/{id}/meetings"),
+            json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4",
                "video_url": MEETING_LINK}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
-    let (status, plan) = call(
-        app,
-        reqwest::Method::PUT,
-        &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
-        Some(&p.caseworker),
-        Some(json!({
+    let (status, plan) = app
+        .as_user(&p.caseworker)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({
             "needs": "Barnet behöver sova hela natten",
             "goals": ["Jag vill våga gå till skolan"],
             "measures": [{"description": "Samtal med kurator Ekby", "organisation_id": p.caseworker_org, "principal": "kommun"}],
             "lead_organisation_id": p.caseworker_org
-        })),
-    )
-    .await;
+        }),
+        )
+        .await;
     assert_eq!(status, 201, "{plan}");
     id
 }
@@ -395,7 +342,10 @@ async fn the_childs_data_is_sealed_at_rest_and_read_in_clear(app: TestApp) {
     .await;
 
     // Read back in clear: the API…
-    let (status, full) = get(&app, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let (status, full) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200);
     let child = &full["children"][0];
     assert_eq!(child["personal_number"], CHILD_PN);
@@ -427,12 +377,18 @@ async fn the_childs_data_is_sealed_at_rest_and_read_in_clear(app: TestApp) {
         full["investigation"]["extension_reason"],
         "Väntar på utlåtande från BUP Ekby"
     );
-    let (_, list) = get(&app, "/api/v1/investigations", &p.caseworker).await;
+    let (_, list) = app
+        .as_user(&p.caseworker)
+        .get("/api/v1/investigations")
+        .await;
     assert_eq!(
         list[0]["extension_reason"],
         "Väntar på utlåtande från BUP Ekby"
     );
-    let (status, plans) = get(&app, &format!("/api/v1/sips/{sip}/plans"), &p.caseworker).await;
+    let (status, plans) = app
+        .as_user(&p.caseworker)
+        .get(&format!("/api/v1/sips/{sip}/plans"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(plans[0]["needs"], "Barnet behöver sova hela natten");
     assert_eq!(plans[0]["goals"][0], "Jag vill våga gå till skolan");
@@ -487,13 +443,10 @@ async fn earlier_reports_about_the_same_child_are_found_through_the_blind_index(
     let p = people(&app).await;
     let mut ids = Vec::new();
     for number in [CHILD_PN, OTHER_PN, CHILD_PN] {
-        let (status, filed) = post(
-            &app,
-            "/api/v1/reports",
-            &p.reporter,
-            full_report(&p.municipality, number),
-        )
-        .await;
+        let (status, filed) = app
+            .as_user(&p.reporter)
+            .post("/api/v1/reports", full_report(&p.municipality, number))
+            .await;
         assert_eq!(status, 201, "{filed}");
         ids.push(filed["id"].as_str().unwrap().to_string());
     }
@@ -505,11 +458,20 @@ async fn earlier_reports_about_the_same_child_are_found_through_the_blind_index(
             .map(|e| e["id"].as_str().unwrap().to_string())
             .collect()
     };
-    let (_, third) = get(&app, &format!("/api/v1/reports/{}", ids[2]), &p.intake).await;
+    let (_, third) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{}", ids[2]))
+        .await;
     assert_eq!(earlier(&third), [ids[0].clone()]);
-    let (_, first) = get(&app, &format!("/api/v1/reports/{}", ids[0]), &p.intake).await;
+    let (_, first) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{}", ids[0]))
+        .await;
     assert_eq!(earlier(&first), [ids[2].clone()]);
-    let (_, other) = get(&app, &format!("/api/v1/reports/{}", ids[1]), &p.intake).await;
+    let (_, other) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{}", ids[1]))
+        .await;
     assert!(earlier(&other).is_empty());
     // The index is the same for the same child, another for another, and no personnummer.
     let ids2 = ids.clone();
@@ -537,11 +499,21 @@ async fn earlier_reports_about_the_same_child_are_found_through_the_blind_index(
     }
 }
 
+/// The settings of an instance with `data_keys` and the tests' index key.
+fn keys(data_keys: &str) -> [(&str, &str); 2] {
+    [
+        ("SAMORDNA_DATA_KEYS", data_keys),
+        ("SAMORDNA_INDEX_KEY", INDEX_KEY),
+    ]
+}
+
+/// Another instance on `app`'s database and SMTP server, with `data_keys`.
+async fn with_keys(app: &TestApp, kind: Db, data_keys: &str) -> TestApp {
+    TestApp::spawn_on(app.db.clone(), app.smtp.clone(), kind, &keys(data_keys)).await
+}
+
 fn rotate_cli(app: &TestApp, data_keys: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .args(["keys", "rotate"])
-        .env("SAMORDNA_DATABASE_URL", &app.db.url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
+    app.samordna(&["keys", "rotate"])
         .env("SAMORDNA_DATA_KEYS", data_keys)
         .env("SAMORDNA_INDEX_KEY", INDEX_KEY)
         .output()
@@ -554,15 +526,7 @@ fn text(bytes: &[u8]) -> String {
 
 async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     let with_a = format!("a:{KEY_A}");
-    let first = TestApp::spawn_with(
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_a),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-        true,
-    )
-    .await;
+    let first = TestApp::spawn_with(kind, &keys(&with_a), true).await;
     let p = people(&first).await;
     let report = file_and_decide(&first, &p).await;
     start_sip(&first, &p).await;
@@ -588,12 +552,11 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
 
     // A new key first, the old one still there to open: everything is read, old and new.
     let with_b_and_a = format!("b:{KEY_B},a:{KEY_A}");
-    let extra = [
-        ("SAMORDNA_DATA_KEYS", with_b_and_a.as_str()),
-        ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-    ];
-    let second = TestApp::spawn_on(first.db.clone(), first.smtp.clone(), kind, &extra).await;
-    let (status, full) = get(&second, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let second = with_keys(&first, kind, &with_b_and_a).await;
+    let (status, full) = second
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(full["children"][0]["name"], CHILD_NAME);
     assert_eq!(
@@ -661,17 +624,11 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
 
     // Key a removed: an instance with b alone reads everything.
     let with_b = format!("b:{KEY_B}");
-    let third = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_b),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
-    let (status, full) = get(&third, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let third = with_keys(&first, kind, &with_b).await;
+    let (status, full) = third
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(full["children"][0]["personal_number"], CHILD_PN);
     assert_eq!(full["guardians"][0]["name"], GUARDIAN);
@@ -679,7 +636,10 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
         full["investigation"]["extension_reason"],
         "Väntar på utlåtande från BUP Ekby"
     );
-    let (status, _) = get(&third, "/api/v1/investigations", &p.caseworker).await;
+    let (status, _) = third
+        .as_user(&p.caseworker)
+        .get("/api/v1/investigations")
+        .await;
     assert_eq!(status, 200);
     // The caseworker's app, set up under key a, still signs in: its secret was re-sealed too.
     let browser = third.fresh_browser();
@@ -715,72 +675,47 @@ async fn moving_from_the_derived_key_to_configured_keys(app: TestApp) {
     } else {
         Db::Postgres
     };
-    let configured = TestApp::spawn_on(
-        app.db.clone(),
-        app.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_k1),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
-    let (status, full) = get(&configured, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let configured = with_keys(&app, kind, &with_k1).await;
+    let (status, full) = configured
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(full["children"][0]["name"], CHILD_NAME);
     // The blind index now comes from the configured index key: a new report finds the old one.
-    let (status, filed) = post(
-        &configured,
-        "/api/v1/reports",
-        &p.reporter,
-        full_report(&p.municipality, CHILD_PN),
-    )
-    .await;
+    let (status, filed) = configured
+        .as_user(&p.reporter)
+        .post("/api/v1/reports", full_report(&p.municipality, CHILD_PN))
+        .await;
     assert_eq!(status, 201);
-    let (_, newer) = get(
-        &configured,
-        &format!("/api/v1/reports/{}", filed["id"].as_str().unwrap()),
-        &p.intake,
-    )
-    .await;
+    let (_, newer) = configured
+        .as_user(&p.intake)
+        .get(&format!(
+            "/api/v1/reports/{}",
+            filed["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(newer["earlier_reports"][0]["id"], report.as_str());
 }
 
 async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
     let with_a = format!("a:{KEY_A}");
-    let first = TestApp::spawn_with(
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_a),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-        true,
-    )
-    .await;
+    let first = TestApp::spawn_with(kind, &keys(&with_a), true).await;
     let p = people(&first).await;
-    let (status, filed) = post(
-        &first,
-        "/api/v1/reports",
-        &p.reporter,
-        full_report(&p.municipality, CHILD_PN),
-    )
-    .await;
+    let (status, filed) = first
+        .as_user(&p.reporter)
+        .post("/api/v1/reports", full_report(&p.municipality, CHILD_PN))
+        .await;
     assert_eq!(status, 201);
     let report = filed["id"].as_str().unwrap().to_string();
 
     // Another instance that was given key c only (key a lost, or the wrong file deployed).
     let with_c = format!("c:{KEY_C}");
-    let wrong = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &with_c),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
-    let (status, body) = get(&wrong, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let wrong = with_keys(&first, kind, &with_c).await;
+    let (status, body) = wrong
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 500, "{body}");
     assert_eq!(body["error"], "internal");
     let browser = wrong.fresh_browser();
@@ -799,20 +734,17 @@ async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
     assert!(page.contains("Något gick fel"), "{page}");
     assert!(!page.contains(CHILD_NAME) && !page.contains("enc1:"));
     // Same key id, other key material: authentication fails, also a 500.
-    let forged = TestApp::spawn_on(
-        first.db.clone(),
-        first.smtp.clone(),
-        kind,
-        &[
-            ("SAMORDNA_DATA_KEYS", &format!("a:{KEY_B}")),
-            ("SAMORDNA_INDEX_KEY", INDEX_KEY),
-        ],
-    )
-    .await;
-    let (status, _) = get(&forged, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let forged = with_keys(&first, kind, &format!("a:{KEY_B}")).await;
+    let (status, _) = forged
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 500);
     // The first instance, with the right key, still answers: nothing was changed or panicked.
-    let (status, _) = get(&first, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let (status, _) = first
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200);
 
     // The log says which column and key, never the value or the sealed text.
@@ -854,7 +786,10 @@ async fn a_wrong_key_is_an_error_page_without_the_value_in_the_log(kind: Db) {
         said.contains("(key a)") && !said.contains("enc1:"),
         "{said}"
     );
-    let (status, _) = get(&first, &format!("/api/v1/reports/{report}"), &p.intake).await;
+    let (status, _) = first
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     assert_eq!(status, 200, "nothing was changed");
 }
 

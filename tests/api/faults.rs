@@ -17,7 +17,7 @@ use samordna::db::schema::{
 };
 use serde_json::{json, Value};
 
-use crate::helpers::{report_body, Db, TestApp, TestDatabase, TestSmtp, SECRET};
+use crate::helpers::{report_body, samordna_command, Db, TestApp, TestDatabase, TestSmtp, SECRET};
 
 /// What one filing attempt got back.
 #[derive(Clone, Debug)]
@@ -362,10 +362,7 @@ async fn a_killed_server_loses_no_report(kind: Db) {
     .await;
     assert!(matches!(after, Answer::Filed(_)), "{after:?}");
     // The audit trail's chain is intact across the kill.
-    let verify = Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .args(["audit", "verify"])
-        .env("SAMORDNA_DATABASE_URL", &db.url)
-        .env("SAMORDNA_SECRET_KEY", SECRET)
+    let verify = samordna_command(&db.url, &["audit", "verify"])
         .output()
         .unwrap();
     assert!(
@@ -385,59 +382,41 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
         .await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let token = app.token_for(&caseworker).await;
-    let school: String = {
-        let teacher_id = teacher.user_id.clone();
-        app.conn(move |c| {
-            use samordna::db::schema::users;
-            users::table
-                .find(teacher_id)
-                .select(users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await
-    };
-    let client = reqwest::Client::new();
-    let post = |path: String, body: Value| {
-        let request = client.post(app.url(&path)).bearer_auth(&token).json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            (
-                status,
-                response.json::<Value>().await.unwrap_or(Value::Null),
-            )
-        }
-    };
-    let (status, sip) = post(
-        "/api/v1/sips".into(),
-        json!({"child_name": "Kim Testbarn", "child_personal_number": "20121212-1212"}),
-    )
-    .await;
+    let school = app.organisation_of(&teacher.user_id).await;
+    let as_caseworker = app.as_user(&token);
+    let (status, sip) = as_caseworker
+        .post(
+            "/api/v1/sips",
+            json!({"child_name": "Kim Testbarn", "child_personal_number": "20121212-1212"}),
+        )
+        .await;
     assert_eq!(status, 201, "{sip}");
     let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    let (status, _) = post(
-        format!("{base}/consents"),
-        json!({"given_by": "Förälder Testsson", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
+    let (status, _) = as_caseworker
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "Förälder Testsson", "relation": "guardian", "organisation_ids": [school]}),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_eq!(
-        post(
-            format!("{base}/participants"),
-            json!({"user_id": teacher.user_id})
-        )
-        .await
-        .0,
+        as_caseworker
+            .post(
+                &format!("{base}/participants"),
+                json!({"user_id": teacher.user_id})
+            )
+            .await
+            .0,
         201
     );
     assert_eq!(
-        post(
-            format!("{base}/participants"),
-            json!({"name": "Testsson, Förälder", "email": "foralder@example.test", "required": false})
-        )
-        .await
-        .0,
+        as_caseworker
+            .post(
+                &format!("{base}/participants"),
+                json!({"name": "Testsson, Förälder", "email": "foralder@example.test", "required": false}),
+            )
+            .await
+            .0,
         201
     );
     // Meetings booked one after another, with SMTP refusing connections.
@@ -447,11 +426,12 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
     for i in 0..MEETINGS {
         let day = first_day + chrono::Days::new(i as u64 / 6);
         let starts = format!("{day}T{:02}:00", 9 + i % 6);
-        let (status, body) = post(
-            format!("{base}/meetings"),
-            json!({"starts_at": starts, "minutes": 60, "place": "Kommunhuset, rum 2"}),
-        )
-        .await;
+        let (status, body) = as_caseworker
+            .post(
+                &format!("{base}/meetings"),
+                json!({"starts_at": starts, "minutes": 60, "place": "Kommunhuset, rum 2"}),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
     }
     let queued = |c: &mut samordna::db::AnyConnection| -> Vec<(String, i32)> {
@@ -686,15 +666,7 @@ async fn postgres_restart_under_load() {
         matches!(&during, Answer::Refused(503, code) if code == "unavailable"),
         "{during:?}"
     );
-    let message = reqwest::Client::new()
-        .get(app.url("/api/v1/intake"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, message) = app.as_user(&token).get("/api/v1/intake").await;
     assert_eq!(
         message["message"],
         "Tjänsten kan inte nå databasen just nu. Försök igen om en stund."

@@ -16,7 +16,7 @@ use samordna::reports::deadlines::{local, to_utc};
 use samordna::workdays::is_working_day;
 use serde_json::{json, Value};
 
-use crate::helpers::{Db, Login, TestApp};
+use crate::helpers::{Db, SipWithPartner, TestApp};
 use crate::{on_both_databases, on_both_kinds};
 
 const SECRET_TITLE: &str = "Samtal om familjen Hemligsson";
@@ -114,78 +114,6 @@ fn calendar(day: NaiveDate, from: u32, to: u32) -> String {
     )
 }
 
-async fn api(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-/// A SIP in Ekby with consent covering the partner's organisation and the partner added;
-/// returns the caseworker, their token, the SIP id and the partner.
-async fn sip_with_partner(app: &TestApp) -> (Login, String, String, Login) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
-    let id = teacher.user_id.clone();
-    let school: String = app
-        .conn(move |c| {
-            samordna::db::schema::users::table
-                .find(id)
-                .select(samordna::db::schema::users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await;
-    let (_, sip) = post(
-        app,
-        "/api/v1/sips",
-        &cw,
-        json!({"child_name": "Ture Tidsson"}),
-    )
-    .await;
-    let sip = sip["id"].as_str().unwrap().to_string();
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/sips/{sip}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, _) = post(
-        app,
-        &format!("/api/v1/sips/{sip}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
-    assert_eq!(status, 201);
-    (caseworker, cw, sip, teacher)
-}
-
 /// Local start times of the suggested slots.
 fn starts(body: &Value) -> Vec<NaiveDateTime> {
     body["slots"]
@@ -250,7 +178,12 @@ fn database_text(app: &TestApp) -> String {
 }
 
 async fn busy_times_from_a_calendar_address(app: TestApp) {
-    let (_, cw, sip, teacher) = sip_with_partner(&app).await;
+    let SipWithPartner {
+        cw,
+        sip,
+        partner: teacher,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
     let server = CalendarServer::start(calendar(day, 8, 12));
     let partner = app.fresh_browser();
@@ -273,7 +206,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
 
     // Busy 08–12 (the free lunch walk 13–14 does not count): the first hour is 12:00.
     let query = format!("/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}");
-    let (status, body) = api(&app, &query, &cw).await;
+    let (status, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(status, 200, "{body}");
     let found = starts(&body);
     assert_eq!(found.first(), Some(&at(day, 12)), "{body}");
@@ -281,15 +214,15 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert_eq!(body["people"][1]["calendar"]["kind"], "read", "{body}");
 
     // The service's own meetings count too: a meeting at 12 moves the first slot to 13.
-    let (status, meeting) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/meetings"),
+            json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 
     // Read again with the ETag: the server answers 304 and the source stays fresh.
@@ -320,7 +253,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert!(profile.contains("Inaktuell"), "{profile}");
     assert!(profile.contains("rad 4"), "{profile}");
     assert!(profile.contains("senast läst"), "{profile}");
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(body["people"][1]["calendar"]["kind"], "stale", "{body}");
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 
@@ -360,7 +293,7 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
         )
         .await;
     assert_eq!(saved.status().as_u16(), 303);
-    let (_, body) = api(&app, &query, &cw).await;
+    let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 14)), "{body}");
 
     // Nothing of the calendar's content is in the database; the address only where it must be.
@@ -380,7 +313,13 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
 on_both_databases!(busy_times_from_a_calendar_address);
 
 async fn one_click_booking_checks_again(app: TestApp) {
-    let (caseworker, cw, sip, teacher) = sip_with_partner(&app).await;
+    let SipWithPartner {
+        caseworker,
+        cw,
+        sip,
+        partner: teacher,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
     let partner = app.fresh_browser();
     partner.login(&teacher).await;
@@ -488,12 +427,12 @@ async fn one_click_booking_checks_again(app: TestApp) {
 
     // Busy all day: no slot; the partner blocks, and the next working day is suggested.
     assert_eq!(upload(calendar(day, 0, 23)).await.status().as_u16(), 303);
-    let (status, body) = api(
-        &app,
-        &format!("/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}"),
-        &cw,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!(
+            "/api/v1/sips/{sip}/slots?duration_minutes=60&from={day}&to={day}"
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["slots"], json!([]));
     assert!(
@@ -510,12 +449,10 @@ async fn one_click_booking_checks_again(app: TestApp) {
     );
 
     // Bad input: 422 naming the parameter; a stranger: 404.
-    let (status, body) = api(
-        &app,
-        &format!("/api/v1/sips/{sip}/slots?duration_minutes=abc"),
-        &cw,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!("/api/v1/sips/{sip}/slots?duration_minutes=abc"))
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("duration_minutes"), "{body}");
     let page = caseworker_browser
@@ -526,7 +463,10 @@ async fn one_click_booking_checks_again(app: TestApp) {
         .add_user_in("Västby", "socialtjanst", &[Role::Caseworker])
         .await;
     let other = app.token_for(&stranger).await;
-    let (status, _) = api(&app, &format!("/api/v1/sips/{sip}/slots"), &other).await;
+    let (status, _) = app
+        .as_user(&other)
+        .get(&format!("/api/v1/sips/{sip}/slots"))
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -900,47 +840,42 @@ on_both_databases!(calendar_addresses_are_fetched_a_few_at_a_time);
 /// Issue 15: after a plan whose follow-up is six months away, "find a time" without parameters
 /// searches the first three months instead of refusing its own default.
 async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
-    let (caseworker, cw, sip, teacher) = sip_with_partner(&app).await;
-    let id = teacher.user_id.clone();
-    let school: String = app
-        .conn(move |c| {
-            samordna::db::schema::users::table
-                .find(id)
-                .select(samordna::db::schema::users::organisation_id)
-                .first(c)
-                .unwrap()
-        })
-        .await;
+    let SipWithPartner {
+        caseworker,
+        cw,
+        sip,
+        school,
+        ..
+    } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
-    let (status, meeting) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/meetings"),
+            json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
-    let response = reqwest::Client::new()
-        .put(app.url(&format!(
-            "/api/v1/meetings/{}/plan",
-            meeting["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&cw)
-        .json(&json!({
-            "needs": "Stöd i skolan.",
-            "goals": ["Jag vill trivas i skolan."],
-            "measures": [{"description": "Samtal varje vecka", "organisation_id": school, "principal": "kommun"}],
-            "lead_organisation_id": school
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let plan: Value = response.json().await.unwrap();
+    let (status, plan) = app
+        .as_user(&cw)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({
+                "needs": "Stöd i skolan.",
+                "goals": ["Jag vill trivas i skolan."],
+                "measures": [{"description": "Samtal varje vecka", "organisation_id": school, "principal": "kommun"}],
+                "lead_organisation_id": school
+            }),
+        )
+        .await;
+    assert_eq!(status, 201);
     let follow_up = day + chrono::Months::new(6);
     assert_eq!(plan["follow_up_on"], follow_up.to_string());
 
-    let (status, body) = api(&app, &format!("/api/v1/sips/{sip}/slots"), &cw).await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!("/api/v1/sips/{sip}/slots"))
+        .await;
     assert_eq!(status, 200, "{body}");
     let tomorrow = local(samordna::db::now()).date() + Days::days(1);
     assert_eq!(body["from"], tomorrow.to_string(), "{body}");

@@ -7,13 +7,12 @@
 use std::time::Duration;
 
 use mail_parser::MessageParser;
-use samordna::accounts::{tokens, OrganisationId, Role};
+use samordna::accounts::Role;
 use samordna::calendar::reply::{param, parse_calendars};
 use serde_json::{json, Value};
 
-use crate::helpers::{Received, TestApp};
+use crate::helpers::{inbound, ingest_by_pipe, reply_mail, Received, TestApp};
 use crate::on_both_databases;
-use crate::sips::{call, inbound, ingest_by_pipe, organisation_of, post, reply_mail};
 
 /// Guests' names with every character that used to break booking (`()`, `[]`, `:`, `;`, `@`,
 /// `\`, quotes, commas) and a long UTF-8 name. `Sara Lind (mamma)` and her address are in
@@ -43,38 +42,13 @@ async fn sip_with_consent(app: &TestApp) -> (String, String, String) {
         .await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let school = organisation_of(app, &teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
-    let (status, sip) = post(
-        app,
-        "/api/v1/sips",
-        &cw,
-        json!({"child_name": "Kim Sipbarnsson"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{sip}");
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    let (status, body) = post(
-        app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let school = app.organisation_of(&teacher.user_id).await;
+    let integration = app.integration_token(&school).await;
+    let (base, _) = app
+        .open_sip(&cw, json!({"child_name": "Kim Sipbarnsson"}))
+        .await;
+    app.give_consent(&cw, &base, "Förälder Sipsson", &[&school])
+        .await;
     (cw, base, integration)
 }
 
@@ -114,16 +88,19 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
     let welcome = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
     assert_eq!(welcome, 2);
     for (name, email) in GUESTS {
-        let (status, body) = post(
-            &app,
-            &format!("{base}/participants"),
-            &cw,
-            json!({"name": name, "email": email, "required": false}),
-        )
-        .await;
+        let (status, body) = app
+            .as_user(&cw)
+            .post(
+                &format!("{base}/participants"),
+                json!({"name": name, "email": email, "required": false}),
+            )
+            .await;
         assert_eq!(status, 201, "{name}: {body}");
     }
-    let (status, meeting) = post(&app, &format!("{base}/meetings"), &cw, meeting_in()).await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(&format!("{base}/meetings"), meeting_in())
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let received = app
         .smtp
@@ -244,17 +221,17 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
 async fn an_admin_adds_a_user_whose_name_has_parentheses(app: TestApp) {
     let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
     app.smtp.wait_for(1, Duration::from_secs(10)).await;
-    let org_id = organisation_of(&app, &admin.user_id).await;
+    let org_id = app.organisation_of(&admin.user_id).await;
     let token = app.token_for(&admin).await;
-    let (status, body) = post(
-        &app,
-        "/api/v1/users",
-        &token,
-        json!({"email": "lisa.lind@skola.test", "name": "Lisa Lind (kurator)", "title": "Kurator",
+    let (status, body) = app
+        .as_user(&token)
+        .post(
+            "/api/v1/users",
+            json!({"email": "lisa.lind@skola.test", "name": "Lisa Lind (kurator)", "title": "Kurator",
                "organisation_id": org_id, "roles": ["reporter"],
                "password": "Kuratorns-eget-langa-losen-7Q"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     app.login(&admin).await;
     let response = app
@@ -319,43 +296,49 @@ async fn names_with_control_characters_are_refused_at_input(app: TestApp) {
         .add_user_in("Ekby", "socialtjanst", &[Role::Admin])
         .await;
     let admin_token = app.token_for(&admin).await;
-    let org_id = organisation_of(&app, &admin.user_id).await;
+    let org_id = app.organisation_of(&admin.user_id).await;
     let reporter = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let reporter_token = app.token_for(&reporter).await;
     let ekby = app.municipality_id("Ekby").await;
     for control in CONTROLS {
         let bad = format!("Sara{control}Lind");
-        let (status, body) = post(
-            &app,
-            &format!("{base}/participants"),
-            &cw,
-            json!({"name": bad, "email": "sara@example.test"}),
-        )
-        .await;
+        let (status, body) = app
+            .as_user(&cw)
+            .post(
+                &format!("{base}/participants"),
+                json!({"name": bad, "email": "sara@example.test"}),
+            )
+            .await;
         refused(status, &body, "name");
-        let (status, body) = post(&app, "/api/v1/sips", &cw, json!({"child_name": bad})).await;
+        let (status, body) = app
+            .as_user(&cw)
+            .post("/api/v1/sips", json!({"child_name": bad}))
+            .await;
         refused(status, &body, "child_name");
-        let (status, body) = post(
-            &app,
-            &format!("{base}/consents"),
-            &cw,
-            json!({"given_by": bad, "relation": "guardian", "organisation_ids": [org_id]}),
-        )
-        .await;
+        let (status, body) = app
+            .as_user(&cw)
+            .post(
+                &format!("{base}/consents"),
+                json!({"given_by": bad, "relation": "guardian", "organisation_ids": [org_id]}),
+            )
+            .await;
         refused(status, &body, "given_by");
-        let (status, body) = post(
-            &app,
-            "/api/v1/users",
-            &admin_token,
-            json!({"email": "sara@skola.test", "name": bad, "title": "Kurator",
+        let (status, body) = app
+            .as_user(&admin_token)
+            .post(
+                "/api/v1/users",
+                json!({"email": "sara@skola.test", "name": bad, "title": "Kurator",
                    "organisation_id": org_id, "roles": ["reporter"]}),
-        )
-        .await;
+            )
+            .await;
         refused(status, &body, "name");
         let mut report = crate::helpers::report_body(&ekby, "styrtecken");
         report["children"][0]["name"] = json!(bad);
         report["guardians"][0]["name"] = json!(bad);
-        let (status, body) = post(&app, "/api/v1/reports", &reporter_token, report).await;
+        let (status, body) = app
+            .as_user(&reporter_token)
+            .post("/api/v1/reports", report)
+            .await;
         refused(status, &body, "children[0].name");
         if *control != "\0" {
             // (A NUL is refused before the handler, at its first field.)
@@ -492,20 +475,19 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
     let ekby = app.municipality_id("Ekby").await;
     let mut report = crate::helpers::report_body(&ekby, "nul");
     report["concern"] = json!("Oro\u{0}");
-    let (status, body) = post(&app, "/api/v1/reports", "no-token", report.clone()).await;
+    let (status, body) = app
+        .as_user("no-token")
+        .post("/api/v1/reports", report.clone())
+        .await;
     refused(status, &body, "concern");
-    let (status, body) = post(&app, "/api/v1/reports", &cw, report).await;
+    let (status, body) = app.as_user(&cw).post("/api/v1/reports", report).await;
     refused(status, &body, "concern");
 
     // A query string, on the API and on a page.
-    let (status, body) = call(
-        &app,
-        reqwest::Method::GET,
-        &format!("{base}/slots?from=2026-12-01%00"),
-        &cw,
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .get(&format!("{base}/slots?from=2026-12-01%00"))
+        .await;
     refused(status, &body, "from");
     let (status, kind, html) = answer(
         browser
@@ -520,21 +502,21 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
     assert!(kind.starts_with("text/html") && html.contains("nolltecken"));
 
     // A SIP body: in a value, in a key, nested.
-    let (status, body) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"name": "Sara Lind", "email": "sara\u{0}@example.test"}),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"name": "Sara Lind", "email": "sara\u{0}@example.test"}),
+        )
+        .await;
     refused(status, &body, "email");
-    let (status, body) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": "2030-01-01T10:00", "minutes": 60, "place": "Rum\u{0}2"}),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": "2030-01-01T10:00", "minutes": 60, "place": "Rum\u{0}2"}),
+        )
+        .await;
     refused(status, &body, "place");
 
     // Bodies that are not JSON or a form are not looked into here; a body that is not JSON still
@@ -590,28 +572,24 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
 async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: TestApp) {
     let (cw, base, integration) = sip_with_consent(&app).await;
     let guardian = "foralder@example.test";
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"name": "Förälder Sipsson", "email": guardian}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"name": "Förälder Sipsson", "email": guardian}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, meeting) = post(&app, &format!("{base}/meetings"), &cw, meeting_in()).await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(&format!("{base}/meetings"), meeting_in())
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let uid = meeting["uid"].as_str().unwrap().to_string();
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
 
     // What the OpenAPI description promises for inbound mail.
-    let (_, openapi) = call(
-        &app,
-        reqwest::Method::GET,
-        "/api/v1/openapi.json",
-        &cw,
-        None,
-    )
-    .await;
+    let (_, openapi) = app.as_user(&cw).get("/api/v1/openapi.json").await;
     let promised: Vec<u16> = openapi["paths"]["/api/v1/inbound/mail"]["post"]["responses"]
         .as_object()
         .unwrap()
@@ -638,15 +616,14 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("recorded"));
 
     // Stale after a change.
-    let (status, _) = call(
-        &app,
-        reqwest::Method::PATCH,
-        &meeting_path,
-        &cw,
-        Some(json!({"starts_at": meeting_in()["starts_at"].as_str().unwrap().replace("T10:00", "T13:00"),
-                    "minutes": 60, "place": "Stadshuset"})),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .patch(
+            &meeting_path,
+            json!({"starts_at": meeting_in()["starts_at"].as_str().unwrap().replace("T10:00", "T13:00"),
+                    "minutes": 60, "place": "Stadshuset"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (status, body) = inbound(
         &app,
@@ -661,7 +638,10 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("stale"));
 
     // Cancelled: a late reply, with the old SEQUENCE or the current one, is read and not kept.
-    let (status, _) = post(&app, &format!("{meeting_path}/cancel"), &cw, json!({})).await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(&format!("{meeting_path}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 204);
     for sequence in [0, 1, 2] {
         let (status, body) = inbound(

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::helpers::{municipality_named, TestApp};
 use crate::on_both_databases;
-use crate::sips::post;
 
 /// Adds an organisation named `name` of `kind` in `municipality`; returns its id.
 async fn organisation(app: &TestApp, municipality: &str, name: &str, kind: &str) -> String {
@@ -73,13 +72,10 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
     })
     .await;
     let cw = app.token_for(&caseworker).await;
-    let (_, sip) = post(
-        &app,
-        "/api/v1/sips",
-        &cw,
-        json!({"child_name": "Kim Testbarn"}),
-    )
-    .await;
+    let (_, sip) = app
+        .as_user(&cw)
+        .post("/api/v1/sips", json!({"child_name": "Kim Testbarn"}))
+        .await;
     let sip = sip["id"].as_str().unwrap().to_string();
 
     // The consent form: each Björkskolan with its kind and municipality.
@@ -98,13 +94,13 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
 
     // Consent for the other municipality's school: the consent list, the people to add and the
     // participant list say which Björkskolan.
-    let (status, _) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [theirs]}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/consents"),
+            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [theirs]}),
+        )
+        .await;
     assert_eq!(status, 201);
     let page = app.page(&format!("/sip/{sip}")).await;
     assert!(
@@ -124,13 +120,13 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
                 .unwrap()
         })
         .await;
-    let (status, _) = post(
-        &app,
-        &format!("/api/v1/sips/{sip}/participants"),
-        &cw,
-        json!({"user_id": user_id}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("/api/v1/sips/{sip}/participants"),
+            json!({"user_id": user_id}),
+        )
+        .await;
     assert_eq!(status, 201);
     let page = app.page(&format!("/sip/{sip}")).await;
     assert!(
@@ -143,10 +139,7 @@ on_both_databases!(consent_and_participant_lists_name_the_municipality);
 
 async fn a_name_used_elsewhere_needs_confirming(app: TestApp) {
     organisation(&app, "Annanstad", "Björkskolan", "skola").await;
-    let admin = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Admin])
-        .await;
-    app.login(&admin).await;
+    app.signed_in_admin_in("Ekby").await;
     let fields = [
         ("name", " björkskolan "),
         ("kind", "skola"),

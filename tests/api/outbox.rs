@@ -2,7 +2,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use samordna::accounts::Role;
 use samordna::db::schema::outbox;
 use samordna::db::write_tx;
 use samordna::mail::{self, Email};
@@ -67,8 +66,7 @@ async fn mail_waits_while_smtp_is_down_and_arrives_exactly_once(app: TestApp) {
     );
     assert!(app.smtp.received().is_empty());
 
-    let admin = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&admin).await;
+    app.signed_in_admin().await;
     let page = app.page("/admin/outbox").await;
     assert!(page.contains("I kö"), "{page}");
     assert!(

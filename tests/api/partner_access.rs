@@ -4,12 +4,12 @@
 //! These instances run with that pass off, so what refuses is the request's own check.
 
 use diesel::prelude::*;
-use samordna::accounts::{tokens, OrganisationId, Role};
 use samordna::db::schema::{consents, participants};
 use serde_json::json;
 
-use crate::helpers::{shown_once, Db, TestApp, BACKGROUND_PASS_OFF};
-use crate::sips::{fixture, inbound, organisation_of, post};
+use crate::helpers::{
+    fixture, inbound, shown_once, Db, SipWithPartner, TestApp, BACKGROUND_PASS_OFF,
+};
 
 const CHILD: &str = "Alva Samtyckesdotter";
 
@@ -24,49 +24,26 @@ enum Ending {
 
 async fn partner_refused_at_once(kind: Db, ending: Ending) {
     let app = TestApp::spawn_with(kind, &[BACKGROUND_PASS_OFF], true).await;
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
-    let school = organisation_of(&app, &teacher.user_id).await;
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD})).await;
-    let sip_id = sip["id"].as_str().unwrap().to_string();
-    let base = format!("/api/v1/sips/{sip_id}");
-    let (status, consent) = post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{consent}");
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let SipWithPartner {
+        cw,
+        sip: sip_id,
+        base,
+        consent,
+        partner: teacher,
+        school,
+        ..
+    } = app.sip_with_partner(CHILD).await;
     let day = (samordna::db::now() + chrono::Duration::days(8)).date();
-    let (status, meeting) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let uid = format!("UID:{}", meeting["uid"].as_str().unwrap());
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            let holder = tokens::Holder::Integration(OrganisationId(org));
-            tokens::issue(c, "e-post in", holder, "test").unwrap().1
-        })
-        .await
-    };
+    let integration = app.integration_token(&school).await;
     let reply = fixture("gmail", meeting["uid"].as_str().unwrap(), 0, &teacher.email);
 
     // While consent covers the school: the teacher's pages, answer link, plan and feed work.

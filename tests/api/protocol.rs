@@ -133,17 +133,11 @@ async fn head_is_answered_like_get(app: TestApp) {
         app.token_for(&intake).await,
         app.token_for(&outsider).await,
     );
-    let filed: Value = app
-        .client
-        .post(app.url("/api/v1/reports"))
-        .bearer_auth(&teacher_token)
-        .json(&report_body(&ekby, "huvud"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, filed) = app
+        .as_user(&teacher_token)
+        .in_browser()
+        .post("/api/v1/reports", report_body(&ekby, "huvud"))
+        .await;
     let report = filed["id"].as_str().unwrap().to_string();
     let path = format!("/api/v1/reports/{report}");
     let before = report_reads(&app, &report).await;

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
+use reqwest::Method;
 use samordna::accounts::Role;
 use samordna::db::schema::{audit_log, report_reporters};
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{error_fields, TestApp};
 use crate::on_both_databases;
 
 const CHILD_NAME: &str = "Kim Testbarn";
@@ -24,31 +25,6 @@ fn report(municipality_id: &str, categories: &[&str]) -> Value {
         "acute_danger": false,
         "police_informed": false
     })
-}
-
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new().post(app.url(path)).json(body);
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
 }
 
 async fn filing_intake_and_feedback(app: TestApp) {
@@ -68,13 +44,10 @@ async fn filing_intake_and_feedback(app: TestApp) {
     app.smtp.wait_for(3, Duration::from_secs(10)).await; // welcome mails
 
     // A professional files: 201 with reference and clocks.
-    let (status, filed) = post(
-        &app,
-        "/api/v1/reports",
-        Some(&teacher_t),
-        &report(&ekby, &["neglect"]),
-    )
-    .await;
+    let (status, filed) = app
+        .as_user(&teacher_t)
+        .post("/api/v1/reports", &report(&ekby, &["neglect"]))
+        .await;
     assert_eq!(status, 201, "{filed}");
     let id = filed["id"].as_str().unwrap().to_string();
     let reference = filed["reference"].as_str().unwrap().to_string();
@@ -85,14 +58,17 @@ async fn filing_intake_and_feedback(app: TestApp) {
     assert!(filed["safety_assessment_due_at"].is_string() && filed["decision_due_on"].is_string());
 
     // Intake of the same municipality sees it in the queue and in full; the read is audited.
-    let (status, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    let (status, queue) = app.as_user(&intake_t).get("/api/v1/intake").await;
     assert_eq!(status, 200);
     assert_eq!(queue[0]["reference"], reference.as_str());
     assert!(
         queue[0].get("concern").is_none(),
         "the queue shows no content"
     );
-    let (status, full) = get(&app, &format!("/api/v1/reports/{id}"), &intake_t).await;
+    let (status, full) = app
+        .as_user(&intake_t)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(full["children"][0]["personal_number"], CHILD_PN);
     assert_eq!(full["reporter"]["email"], teacher.email.as_str());
@@ -102,7 +78,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         (&elsewhere_t, format!("/api/v1/reports/{id}")),
         (&intake_t, "/api/v1/reports/gissat-id".to_string()),
     ] {
-        let (status, body) = get(&app, &path, token).await;
+        let (status, body) = app.as_user(token).get(&path).await;
         assert_eq!(status, 404, "{path}");
         assert_eq!(body["error"], "not_found");
     }
@@ -117,21 +93,18 @@ async fn filing_intake_and_feedback(app: TestApp) {
         })
         .await;
     assert_eq!(denied, 2);
-    let (status, _) = get(&app, "/api/v1/intake", &elsewhere_t).await;
+    let (status, _) = app.as_user(&elsewhere_t).get("/api/v1/intake").await;
     assert_eq!(status, 200, "their own (empty) queue");
 
     // The queue comes a page at a time, with the total in a header; a bad page is named.
-    let (status, _) = post(
-        &app,
-        "/api/v1/reports",
-        Some(&teacher_t),
-        &report(&ekby, &["neglect"]),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&teacher_t)
+        .post("/api/v1/reports", &report(&ekby, &["neglect"]))
+        .await;
     assert_eq!(status, 201);
-    let response = reqwest::Client::new()
-        .get(app.url("/api/v1/intake?limit=1&offset=1"))
-        .bearer_auth(&intake_t)
+    let response = app
+        .as_user(&intake_t)
+        .request(Method::GET, "/api/v1/intake?limit=1&offset=1")
         .send()
         .await
         .unwrap();
@@ -144,13 +117,19 @@ async fn filing_intake_and_feedback(app: TestApp) {
         "the second most urgent"
     );
     let second = page[0]["id"].as_str().unwrap().to_string();
-    let (status, body) = get(&app, "/api/v1/intake?limit=0&offset=x", &intake_t).await;
+    let (status, body) = app
+        .as_user(&intake_t)
+        .get("/api/v1/intake?limit=0&offset=x")
+        .await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "limit");
     assert_eq!(body["errors"][1]["field"], "offset");
 
     // The reporter sees the outcome only, never the content.
-    let (status, own) = get(&app, &format!("/api/v1/reports/{id}"), &teacher_t).await;
+    let (status, own) = app
+        .as_user(&teacher_t)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     assert_eq!(status, 200);
     assert!(
         own.get("concern").is_none() && own["outcome"].is_null(),
@@ -159,52 +138,43 @@ async fn filing_intake_and_feedback(app: TestApp) {
 
     // A decision needs the safety assessment first.
     let decision = json!({"decision": "not_open", "reason": "Stöd via skolan räcker."});
-    let (status, _) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/decision"),
-        Some(&intake_t),
-        &decision,
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&intake_t)
+        .post(&format!("/api/v1/reports/{id}/decision"), &decision)
+        .await;
     assert_eq!(status, 409);
-    let (status, body) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/safety-assessment"),
-        Some(&intake_t),
-        &json!({"notes": "x"}),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&intake_t)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"notes": "x"}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "protection_needed");
-    let (status, _) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/safety-assessment"),
-        Some(&intake_t),
-        &json!({"protection_needed": false, "notes": "Inget akut skyddsbehov."}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&intake_t)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": false, "notes": "Inget akut skyddsbehov."}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    let (_, queue) = app.as_user(&intake_t).get("/api/v1/intake").await;
     assert_eq!(
         (queue[0]["id"].as_str(), queue[1]["id"].as_str()),
         (Some(second.as_str()), Some(id.as_str())),
         "once assessed, the report waits on its decision clock, behind an unassessed one"
     );
-    let (status, _) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/decision"),
-        Some(&teacher_t),
-        &decision,
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&teacher_t)
+        .post(&format!("/api/v1/reports/{id}/decision"), &decision)
+        .await;
     assert_eq!(status, 404, "a reporter cannot decide");
-    let (status, body) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/decision"),
-        Some(&intake_t),
-        &decision,
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&intake_t)
+        .post(&format!("/api/v1/reports/{id}/decision"), &decision)
+        .await;
     assert_eq!(status, 201, "{body}");
 
     // The teacher is told there is news, with nothing about the child.
@@ -230,7 +200,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .body_text(0)
         .unwrap()
         .contains("/mina-anmalningar"));
-    let (_, mine) = get(&app, "/api/v1/my/reports", &teacher_t).await;
+    let (_, mine) = app.as_user(&teacher_t).get("/api/v1/my/reports").await;
     let decided = mine
         .as_array()
         .unwrap()
@@ -239,7 +209,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .expect("the decided report among the teacher's");
     assert_eq!(decided["outcome"], "not_open");
     assert!(decided.get("reason").is_none());
-    let (_, queue) = get(&app, "/api/v1/intake", &intake_t).await;
+    let (_, queue) = app.as_user(&intake_t).get("/api/v1/intake").await;
     assert_eq!(
         queue.as_array().unwrap().len(),
         1,
@@ -277,18 +247,22 @@ async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_expla
         .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
         .await;
     let ekby = app.municipality_id("Ekby").await;
-    let (status, filed) = post(&app, "/api/v1/reports", None, &report(&ekby, &["other"])).await;
+    let (status, filed) = app
+        .anon()
+        .post("/api/v1/reports", &report(&ekby, &["other"]))
+        .await;
     assert_eq!(status, 201, "{filed}");
     let reporters: i64 = app
         .conn(|c| report_reporters::table.count().get_result(c).unwrap())
         .await;
     assert_eq!(reporters, 0, "no row about an anonymous sender");
-    let (_, full) = get(
-        &app,
-        &format!("/api/v1/reports/{}", filed["id"].as_str().unwrap()),
-        &app.token_for(&intake).await,
-    )
-    .await;
+    let (_, full) = app
+        .as_user(&app.token_for(&intake).await)
+        .get(&format!(
+            "/api/v1/reports/{}",
+            filed["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(full["reporter_kind"], "anonymous");
     assert!(full["reporter"].is_null());
 
@@ -296,14 +270,9 @@ async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_expla
     let mut bad = report(&ekby, &[]);
     bad["children"][0]["personal_number"] = json!("20121212-1213");
     bad["acute_danger"] = Value::Null;
-    let (status, body) = post(&app, "/api/v1/reports", None, &bad).await;
+    let (status, body) = app.anon().post("/api/v1/reports", &bad).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         ["children[0].personal_number", "categories", "acute_danger"]
@@ -314,13 +283,10 @@ async fn anonymous_reports_store_nothing_about_the_sender_and_bad_input_is_expla
         .contains("kontrollsiffran"));
 
     // A bad token is never treated as a public report.
-    let (status, _) = post(
-        &app,
-        "/api/v1/reports",
-        Some("smd_fel"),
-        &report(&ekby, &["other"]),
-    )
-    .await;
+    let (status, _) = app
+        .as_user("smd_fel")
+        .post("/api/v1/reports", &report(&ekby, &["other"]))
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -330,39 +296,39 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .await;
     let token = app.token_for(&intake).await;
     let ekby = app.municipality_id("Ekby").await;
-    let (_, filed) = post(
-        &app,
-        "/api/v1/reports",
-        None,
-        &report(&ekby, &["violence_in_home"]),
-    )
-    .await;
+    let (_, filed) = app
+        .anon()
+        .post("/api/v1/reports", &report(&ekby, &["violence_in_home"]))
+        .await;
     let id = filed["id"].as_str().unwrap();
-    post(
-        &app,
-        &format!("/api/v1/reports/{id}/safety-assessment"),
-        Some(&token),
-        &json!({"protection_needed": true}),
-    )
-    .await;
-    let (status, body) = post(
-        &app,
-        &format!("/api/v1/reports/{id}/decision"),
-        Some(&token),
-        &json!({"decision": "not_open", "reason": "x"}),
-    )
-    .await;
+    app.as_user(&token)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": true}),
+        )
+        .await;
+    let (status, body) = app
+        .as_user(&token)
+        .post(
+            &format!("/api/v1/reports/{id}/decision"),
+            json!({"decision": "not_open", "reason": "x"}),
+        )
+        .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["decision", "siblings_note"]);
-    let (status, _) = post(&app, &format!("/api/v1/reports/{id}/decision"), Some(&token), &json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."})).await;
+    let (status, _) = app
+        .as_user(&token)
+        .post(
+            &format!("/api/v1/reports/{id}/decision"),
+            json!({"decision": "open", "reason": "Våld i hemmet.", "siblings_note": "Ett yngre syskon bedöms också."}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (_, full) = get(&app, &format!("/api/v1/reports/{id}"), &token).await;
+    let (_, full) = app
+        .as_user(&token)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     let opened = chrono::NaiveDate::parse_from_str(
         full["investigation"]["opened_on"].as_str().unwrap(),
         "%Y-%m-%d",
@@ -380,7 +346,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
     let cw = app.token_for(&caseworker).await;
-    let (status, list) = get(&app, "/api/v1/investigations", &cw).await;
+    let (status, list) = app.as_user(&cw).get("/api/v1/investigations").await;
     assert_eq!(status, 200);
     assert_eq!(list[0]["report_reference"], filed["reference"]);
     assert_eq!(list[0]["urgency"], "later");
@@ -388,33 +354,28 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         "/api/v1/investigations/{}/extension",
         list[0]["id"].as_str().unwrap()
     );
-    let (status, body) = post(&app, &path, Some(&cw), &json!({"due_on": "2020-01-01"})).await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(&path, json!({"due_on": "2020-01-01"}))
+        .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["due_on", "reason"]);
     let later = (due + chrono::Months::new(2)).to_string();
-    let (status, _) = post(
-        &app,
-        &path,
-        Some(&token),
-        &json!({"due_on": later, "reason": "x"}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&token)
+        .post(&path, json!({"due_on": later, "reason": "x"}))
+        .await;
     assert_eq!(status, 404, "intake may not extend");
-    let response = reqwest::Client::new()
-        .post(app.url(&path))
-        .bearer_auth(&cw)
-        .json(&json!({"due_on": later, "reason": "Väntar på utlåtande från BUP."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
-    let (_, list) = get(&app, "/api/v1/investigations", &cw).await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &path,
+            json!({"due_on": later, "reason": "Väntar på utlåtande från BUP."}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, list) = app.as_user(&cw).get("/api/v1/investigations").await;
     assert_eq!(list[0]["due_on"], later.as_str());
     assert_eq!(list[0]["extension_reason"], "Väntar på utlåtande från BUP.");
 }

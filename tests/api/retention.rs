@@ -2,8 +2,6 @@
 //! when its time has passed, with everything about the child; the audit trail keeps its history
 //! and records the removal by id; a dry run changes nothing.
 
-use std::process::Command;
-
 use chrono::Months;
 use diesel::prelude::*;
 use samordna::accounts::{MunicipalityId, Role};
@@ -12,47 +10,33 @@ use samordna::db::schema::{
     audit_log, report_children, report_decisions, report_guardians, report_reporters, reports,
 };
 use samordna::reports::retention;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{report_body, Db, TestApp, SECRET};
+use crate::helpers::{outcome, report_body, Db, TestApp};
 use crate::on_both_databases;
 
 async fn decided(app: &TestApp, teacher: &str, intake: &str, ekby: &str, decision: &str) -> String {
-    let client = reqwest::Client::new();
-    let post = |path: String, token: &str, body: Value| {
-        client
-            .post(app.url(&path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-    };
-    let filed: Value = post(
-        "/api/v1/reports".into(),
-        teacher,
-        report_body(ekby, "gallring"),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let (_, filed) = app
+        .as_user(teacher)
+        .post("/api/v1/reports", report_body(ekby, "gallring"))
+        .await;
     let id = filed["id"].as_str().unwrap().to_string();
-    let assessed = post(
-        format!("/api/v1/reports/{id}/safety-assessment"),
-        intake,
-        json!({"protection_needed": false, "notes": ""}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(assessed.status().as_u16(), 201);
-    let decision = post(
-        format!("/api/v1/reports/{id}/decision"),
-        intake,
-        json!({"decision": decision, "reason": "Skäl."}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(decision.status().as_u16(), 201);
+    let (assessed, _) = app
+        .as_user(intake)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": false, "notes": ""}),
+        )
+        .await;
+    assert_eq!(assessed, 201);
+    let (decision, _) = app
+        .as_user(intake)
+        .post(
+            &format!("/api/v1/reports/{id}/decision"),
+            json!({"decision": decision, "reason": "Skäl."}),
+        )
+        .await;
+    assert_eq!(decision, 201);
     id
 }
 
@@ -249,19 +233,7 @@ async fn the_command_line_lists_and_sets_retention() {
     let ekby = app.municipality_id("Ekby").await;
     let old = decided(&app, &teacher, &intake, &ekby, "not_open").await;
     decided_months_ago(&app, &old, 61).await;
-    let samordna = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_samordna"))
-            .args(args)
-            .env("SAMORDNA_DATABASE_URL", &app.db.url)
-            .env("SAMORDNA_SECRET_KEY", SECRET)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let samordna = |args: &[&str]| outcome(&app.samordna(args).output().unwrap());
     let (code, out, _) = samordna(&["retention", "run", "--dry-run"]);
     assert_eq!(code, Some(0));
     assert!(

@@ -6,51 +6,16 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use samordna::accounts::{tokens, OrganisationId, Role};
-use samordna::db::schema::users;
+use samordna::accounts::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{Received, TestApp};
+use crate::helpers::{
+    error_fields, fixture, inbound, ingest_by_pipe, reply_mail, Received, SipWithPartner, TestApp,
+};
 use crate::on_both_databases;
 
 const CHILD_NAME: &str = "Kim Sipbarnsson";
 const CHILD_PN: &str = "20121212-1212";
-
-pub(crate) async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, path, token, Some(body)).await
-}
-
-pub(crate) async fn organisation_of(app: &TestApp, user_id: &str) -> String {
-    let id = user_id.to_string();
-    app.conn(move |c| {
-        users::table
-            .find(id)
-            .select(users::organisation_id)
-            .first::<String>(c)
-            .unwrap()
-    })
-    .await
-}
 
 /// Every message's decoded parts, as text, and the calendar inside.
 struct Invitation {
@@ -130,34 +95,6 @@ async fn next_mails(app: &TestApp, seen: &mut usize, count: usize) -> Vec<Invita
     new
 }
 
-pub(crate) fn reply_mail(uid: &str, sequence: i32, attendee: &str, partstat: &str) -> String {
-    format!(
-        "From: Förälder <{attendee}>\r\nTo: samordna@test.samordna.se\r\nSubject: Accepted\r\n\
-         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSvar\r\n\
-         --b1\r\nContent-Type: text/calendar; charset=utf-8; method=REPLY\r\n\r\n\
-         BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:-//Test//Outlook-like//EN\r\nVERSION:2.0\r\n\
-         BEGIN:VEVENT\r\nATTENDEE;PARTSTAT={partstat};CN=\"Sipsson, Förälder\":MAILTO:{attendee}\r\n\
-         UID:{uid}\r\nSEQUENCE:{sequence}\r\nDTSTAMP:20261124T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n\
-         --b1--\r\n"
-    )
-}
-
-pub(crate) async fn inbound(app: &TestApp, token: &str, raw: String) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/inbound/mail"))
-        .bearer_auth(token)
-        .header("content-type", "message/rfc822")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
 fn invitee<'a>(meeting: &'a Value, email: &str) -> Option<&'a Value> {
     meeting["invitees"]
         .as_array()
@@ -183,32 +120,19 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .await;
     let cw = app.token_for(&caseworker).await;
     let other = app.token_for(&elsewhere).await;
-    let school = organisation_of(&app, &teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
+    let school = app.organisation_of(&teacher.user_id).await;
+    let integration = app.integration_token(&school).await;
     let mut seen = 0;
     seen += app.smtp.wait_for(4, Duration::from_secs(10)).await.len(); // welcome mails
     assert_eq!(seen, 4);
 
-    let (status, sip) = post(
-        &app,
-        "/api/v1/sips",
-        &cw,
-        json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
-    )
-    .await;
+    let (status, sip) = app
+        .as_user(&cw)
+        .post(
+            "/api/v1/sips",
+            json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
+        )
+        .await;
     assert_eq!(status, 201, "{sip}");
     let reference = sip["reference"].as_str().unwrap().to_string();
     assert!(reference.starts_with("SIP-") && reference.len() == 8);
@@ -216,13 +140,10 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 
     // Without consent no one from a partner can be invited and no meeting booked.
     let teacher_in = json!({"user_id": teacher.user_id});
-    let (status, body) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        teacher_in.clone(),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(&format!("{base}/participants"), teacher_in.clone())
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body["errors"][0]["message"]
         .as_str()
@@ -230,68 +151,72 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .contains("samtycke"));
     let start = (samordna::db::now() + chrono::Duration::days(3)).date();
     let meeting_in = json!({"starts_at": format!("{start}T10:00"), "minutes": 90, "place": "Kommunhuset, rum 2"});
-    let (status, _) = post(&app, &format!("{base}/meetings"), &cw, meeting_in.clone()).await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(&format!("{base}/meetings"), meeting_in.clone())
+        .await;
     assert_eq!(status, 409);
 
     // Consent from a guardian covering the school (not BUP).
-    let (status, body) = post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "", "relation": "aunt"}),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "", "relation": "aunt"}),
+        )
+        .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(fields, ["given_by", "relation", "organisation_ids"]);
-    let (status, consent) = post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
+    let (status, consent) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
+        )
+        .await;
     assert_eq!(status, 201, "{consent}");
-    let (status, _) = post(&app, &format!("{base}/participants"), &cw, teacher_in).await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(&format!("{base}/participants"), teacher_in)
+        .await;
     assert_eq!(status, 201);
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": psychologist.user_id}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"user_id": psychologist.user_id}),
+        )
+        .await;
     assert_eq!(status, 422, "BUP is not covered");
     // Someone with an account cannot be added as an outsider to get round the consent.
-    let (status, body) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"name": "BUP-psykolog", "email": psychologist.email}),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"name": "BUP-psykolog", "email": psychologist.email}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(body["errors"][0]["message"]
         .as_str()
         .unwrap()
         .contains("konto"));
     let guardian = "foralder@example.test";
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"name": "Sipsson, Förälder", "email": guardian, "required": false}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"name": "Sipsson, Förälder", "email": guardian, "required": false}),
+        )
+        .await;
     assert_eq!(status, 201);
 
     // Booking invites everyone: caseworker (chair), teacher, guardian.
-    let (status, meeting) = post(&app, &format!("{base}/meetings"), &cw, meeting_in).await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(&format!("{base}/meetings"), meeting_in)
+        .await;
     assert_eq!(status, 201, "{meeting}");
     assert_eq!(meeting["invitees"].as_array().unwrap().len(), 3);
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
@@ -365,7 +290,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         (200, Some("recorded")),
         "{body}"
     );
-    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    let (_, now) = app.as_user(&cw).get(&meeting_path).await;
     assert_eq!(status_of(&now, &caseworker.email), "accepted", "the chair");
     assert_eq!(status_of(&now, guardian), "declined");
     assert_eq!(status_of(&now, &teacher.email), "accepted");
@@ -408,14 +333,13 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 403);
 
     // Moving the meeting: same UID, SEQUENCE 1, to all.
-    let (status, moved) = call(
-        &app,
-        reqwest::Method::PATCH,
-        &meeting_path,
-        &cw,
-        Some(json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"})),
-    )
-    .await;
+    let (status, moved) = app
+        .as_user(&cw)
+        .patch(
+            &meeting_path,
+            json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+        )
+        .await;
     assert_eq!(
         (status, moved["sequence"].as_i64()),
         (200, Some(1)),
@@ -439,7 +363,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         );
     }
     // Answers were to the old time: everyone but the chair is asked again.
-    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    let (_, now) = app.as_user(&cw).get(&meeting_path).await;
     assert_eq!(status_of(&now, &teacher.email), "needs_action");
     assert_eq!(status_of(&now, &caseworker.email), "accepted");
     // A late answer to the old version is ignored.
@@ -456,13 +380,13 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = post(
-        &app,
-        &format!("{base}/participants/{guardian_id}/remove"),
-        &cw,
-        json!({}),
-    )
-    .await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/participants/{guardian_id}/remove"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 204);
     let mails = next_mails(&app, &mut seen, 3).await;
     sent.extend(
@@ -486,7 +410,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         "{base}/consents/{}/withdraw",
         consent["id"].as_str().unwrap()
     );
-    let (status, body) = post(&app, &path, &cw, json!({})).await;
+    let (status, body) = app.as_user(&cw).post(&path, json!({})).await;
     assert_eq!(
         (status, body["removed_participants"].as_u64()),
         (200, Some(1))
@@ -502,17 +426,23 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .find(|m| m.to.contains(&teacher.email))
         .unwrap();
     assert_eq!(line(&to_teacher.calendar, "METHOD:"), "CANCEL");
-    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    let (_, now) = app.as_user(&cw).get(&meeting_path).await;
     assert_eq!(now["invitees"].as_array().unwrap().len(), 1, "{now}");
 
     // Another municipality's caseworker sees nothing.
-    let (status, _) = call(&app, reqwest::Method::GET, &meeting_path, &other, None).await;
+    let (status, _) = app.as_user(&other).get(&meeting_path).await;
     assert_eq!(status, 404);
-    let (status, _) = post(&app, &format!("{base}/consents"), &other, json!({})).await;
+    let (status, _) = app
+        .as_user(&other)
+        .post(&format!("{base}/consents"), json!({}))
+        .await;
     assert_eq!(status, 404);
 
     // Cancelling: METHOD:CANCEL with STATUS:CANCELLED to whoever is left.
-    let (status, _) = post(&app, &format!("{meeting_path}/cancel"), &cw, json!({})).await;
+    let (status, _) = app
+        .as_user(&cw)
+        .post(&format!("{meeting_path}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 204);
     let mails = next_mails(&app, &mut seen, 1).await;
     sent.extend(
@@ -568,66 +498,25 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 
 on_both_databases!(from_consent_to_meeting_with_answers);
 
-/// `samordna ingest-mail` with the message on standard input, as a mail server's pipe delivers it.
-pub(crate) fn ingest_by_pipe(app: &TestApp, raw: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_samordna"))
-        .arg("ingest-mail")
-        .env("SAMORDNA_DATABASE_URL", &app.db.url)
-        .env("SAMORDNA_SECRET_KEY", crate::helpers::SECRET)
-        .env(
-            "SAMORDNA_MAIL_DIR",
-            std::env::temp_dir().join("samordna-test-mail"),
-        )
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run samordna");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(raw.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 async fn feed_reminder_and_piped_replies(app: TestApp) {
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let bvc = organisation_of(&app, &nurse.user_id).await;
     let mut seen = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bvc]}),
-    )
-    .await;
-    post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": nurse.user_id}),
-    )
-    .await;
+    let (base, sip, _, _) = app.sip_with(&cw, CHILD_NAME, &nurse).await;
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon =
         samordna::reports::deadlines::local(samordna::db::now() + chrono::Duration::hours(2));
-    let (status, meeting) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
-    )
-    .await;
+    let (status, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
+        )
+        .await;
     assert_eq!(status, 201, "{meeting}");
     let all = app.smtp.wait_for(seen + 4, Duration::from_secs(15)).await;
     assert_eq!(all.len(), seen + 4, "two invitations and two reminders");
@@ -736,7 +625,7 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("recorded"));
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
-    let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+    let (_, now) = app.as_user(&cw).get(&meeting_path).await;
     assert_eq!(status_of(&now, &nurse.email), "tentative");
     let out = ingest_by_pipe(&app, "Subject: inget\r\n\r\nhej");
     assert_eq!(
@@ -836,43 +725,27 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
         .await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let bup = organisation_of(&app, &psychologist.user_id).await;
-    let soc = organisation_of(&app, &caseworker.user_id).await;
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let bup = app.organisation_of(&psychologist.user_id).await;
+    let soc = app.organisation_of(&caseworker.user_id).await;
+    let (base, sip) = app.open_sip(&cw, json!({"child_name": CHILD_NAME})).await;
     let sip_id = sip["id"].as_str().unwrap().to_string();
-    let base = format!("/api/v1/sips/{sip_id}");
-    post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [bup]}),
-    )
-    .await;
+    app.give_consent(&cw, &base, "Förälder", &[&bup]).await;
     let day = (samordna::db::now() + chrono::Duration::days(6)).date();
-    let (_, meeting) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
-    )
-    .await;
+    let (_, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+        )
+        .await;
     let plan_path = format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap());
 
-    let (status, body) = call(
-        &app,
-        reqwest::Method::PUT,
-        &plan_path,
-        &cw,
-        Some(json!({"goals": ["", " "]})),
-    )
-    .await;
+    let (status, body) = app
+        .as_user(&cw)
+        .put(&plan_path, json!({"goals": ["", " "]}))
+        .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&body);
     assert_eq!(
         fields,
         [
@@ -889,14 +762,7 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
         "measures": [{"description": "Samtal varannan vecka", "organisation_id": bup, "principal": "region"}],
         "lead_organisation_id": soc
     });
-    let (status, first) = call(
-        &app,
-        reqwest::Method::PUT,
-        &plan_path,
-        &cw,
-        Some(plan.clone()),
-    )
-    .await;
+    let (status, first) = app.as_user(&cw).put(&plan_path, plan.clone()).await;
     assert_eq!(status, 201, "{first}");
     assert_eq!(first["version"], 1);
     assert_eq!(
@@ -910,16 +776,9 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
         "Jag vill gå till skolan."
     ]);
     second["follow_up_on"] = json!((day + chrono::Months::new(3)).to_string());
-    let (status, _) = call(&app, reqwest::Method::PUT, &plan_path, &cw, Some(second)).await;
+    let (status, _) = app.as_user(&cw).put(&plan_path, second).await;
     assert_eq!(status, 201);
-    let (_, versions) = call(
-        &app,
-        reqwest::Method::GET,
-        &format!("{base}/plans"),
-        &cw,
-        None,
-    )
-    .await;
+    let (_, versions) = app.as_user(&cw).get(&format!("{base}/plans")).await;
     let numbers: Vec<i64> = versions
         .as_array()
         .unwrap()
@@ -977,100 +836,23 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
 
 on_both_databases!(the_plan_keeps_every_version_and_books_its_follow_up);
 
-/// Quoted-printable, as Apple Mail encodes a calendar attachment.
-fn quoted_printable(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.split("\r\n") {
-        let mut current = String::new();
-        for byte in line.bytes() {
-            let piece = if byte == b'=' || !(32..=126).contains(&byte) {
-                format!("={byte:02X}")
-            } else {
-                (byte as char).to_string()
-            };
-            if current.len() + piece.len() > 75 {
-                out.push_str(&current);
-                out.push_str("=\r\n");
-                current.clear();
-            }
-            current.push_str(&piece);
-        }
-        out.push_str(&current);
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// A reply fixture filled in for one meeting and attendee, encoded as its client encodes it.
-pub(crate) fn fixture(name: &str, uid: &str, sequence: i64, email: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies");
-    let fill = |text: String| {
-        text.replace("{UID}", uid)
-            .replace("{SEQUENCE}", &sequence.to_string())
-            .replace("{EMAIL}", email)
-    };
-    let mut message = fill(std::fs::read_to_string(dir.join(format!("{name}.eml"))).unwrap());
-    if let Ok(calendar) = std::fs::read_to_string(dir.join(format!("{name}.ics"))) {
-        use base64::Engine;
-        let calendar = fill(calendar);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(calendar.as_bytes());
-        let wrapped: Vec<&str> = encoded
-            .as_bytes()
-            .chunks(76)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        message = message
-            .replace("{CALENDAR_BASE64}", &wrapped.join("\r\n"))
-            .replace("{CALENDAR_QP}", quoted_printable(&calendar).trim_end());
-    }
-    message
-}
-
 async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
-    let school = organisation_of(&app, &teacher.user_id).await;
-    let integration = {
-        let org = school.clone();
-        app.conn(move |c| {
-            tokens::issue(
-                c,
-                "e-post in",
-                tokens::Holder::Integration(OrganisationId(org)),
-                "test",
-            )
-            .unwrap()
-            .1
-        })
-        .await
-    };
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
-    let base = format!("/api/v1/sips/{}", sip["id"].as_str().unwrap());
-    post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school]}),
-    )
-    .await;
-    post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
+    let SipWithPartner {
+        cw,
+        base,
+        partner: teacher,
+        school,
+        ..
+    } = app.sip_with_partner(CHILD_NAME).await;
+    let integration = app.integration_token(&school).await;
     let day = (samordna::db::now() + chrono::Duration::days(9)).date();
-    let (_, meeting) = post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T09:30"), "minutes": 90, "place": "Rum 2"}),
-    )
-    .await;
+    let (_, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T09:30"), "minutes": 90, "place": "Rum 2"}),
+        )
+        .await;
     let uid = meeting["uid"].as_str().unwrap();
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
 
@@ -1093,7 +875,7 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
             (200, Some("recorded")),
             "{client}: {body}"
         );
-        let (_, now) = call(&app, reqwest::Method::GET, &meeting_path, &cw, None).await;
+        let (_, now) = app.as_user(&cw).get(&meeting_path).await;
         assert_eq!(status_of(&now, &teacher.email), partstat, "{client}");
     }
     // A reply for someone not invited matches nothing, and says so.
@@ -1119,36 +901,37 @@ async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let outsider = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let cw = app.token_for(&caseworker).await;
-    let school = organisation_of(&app, &teacher.user_id).await;
+    let school = app.organisation_of(&teacher.user_id).await;
     let mut seen = app.smtp.wait_for(3, Duration::from_secs(10)).await.len();
-    let (_, sip) = post(&app, "/api/v1/sips", &cw, json!({"child_name": CHILD_NAME})).await;
+    let (_, sip) = app
+        .as_user(&cw)
+        .post("/api/v1/sips", json!({"child_name": CHILD_NAME}))
+        .await;
     let sip_id = sip["id"].as_str().unwrap().to_string();
     let base = format!("/api/v1/sips/{sip_id}");
     let today = samordna::reports::deadlines::local(samordna::db::now()).date();
-    let (status, consent) = post(
-        &app,
-        &format!("{base}/consents"),
-        &cw,
-        json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school],
+    let (status, consent) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/consents"),
+            json!({"given_by": "Förälder", "relation": "guardian", "organisation_ids": [school],
                "valid_until": today.to_string()}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{consent}");
-    post(
-        &app,
-        &format!("{base}/participants"),
-        &cw,
-        json!({"user_id": teacher.user_id}),
-    )
-    .await;
+    app.as_user(&cw)
+        .post(
+            &format!("{base}/participants"),
+            json!({"user_id": teacher.user_id}),
+        )
+        .await;
     let day = (samordna::db::now() + chrono::Duration::days(8)).date();
-    post(
-        &app,
-        &format!("{base}/meetings"),
-        &cw,
-        json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
-    )
-    .await;
+    app.as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
+        )
+        .await;
     seen += app
         .smtp
         .wait_for(seen + 2, Duration::from_secs(10))

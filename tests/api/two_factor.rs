@@ -56,14 +56,7 @@ async fn status_of(app: &TestApp, path: &str) -> (u16, String) {
 }
 
 async fn log_out(app: &TestApp) {
-    let token = app.csrf("/").await;
-    let out = app
-        .client
-        .post(app.url("/logout"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let out = app.submit("/", "/logout", &[]).await;
     assert_eq!(out.status().as_u16(), 303);
 }
 
@@ -106,14 +99,7 @@ async fn staff_set_up_the_app_at_first_login_and_type_a_code_after(app: TestApp)
     let home = app.page("/").await;
     assert!(!home.contains("Välkommen"), "not signed in yet: {home}");
     for form in ["/profil/reservkoder", "/sip"] {
-        let token = app.csrf("/login/kod").await;
-        let response = app
-            .client
-            .post(app.url(form))
-            .form(&[("csrf_token", token.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let response = app.submit("/login/kod", form, &[]).await;
         assert_eq!(response.status().as_u16(), 303, "{form}");
         assert_eq!(
             response.headers()["location"],
@@ -298,14 +284,7 @@ async fn recovery_codes_work_once_and_can_be_replaced(app: TestApp) {
     // New codes: the old ones stop working, the new ones work.
     let (status, _, _) = code_step(&app, &codes[1], "/").await;
     assert_eq!(status, 303);
-    let token = app.csrf("/profil").await;
-    let replaced = app
-        .client
-        .post(app.url("/profil/reservkoder"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let replaced = app.submit("/profil", "/profil/reservkoder", &[]).await;
     assert_eq!(replaced.status().as_u16(), 200);
     let new_codes = recovery_codes_on(&replaced.text().await.unwrap());
     assert_eq!(new_codes.len(), 10);
@@ -330,20 +309,12 @@ async fn reporters_sign_in_with_the_password_alone(app: TestApp) {
     // Nothing to set up, and no recovery codes to make.
     let (status, location) = status_of(&app, "/login/kod").await;
     assert_eq!((status, location.as_str()), (303, "/"));
-    let token = app.csrf("/profil").await;
-    let refused = app
-        .client
-        .post(app.url("/profil/reservkoder"))
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let refused = app.submit("/profil", "/profil/reservkoder", &[]).await;
     assert_eq!(refused.status().as_u16(), 403);
 }
 
 async fn guessing_codes_is_stopped(app: TestApp) {
-    let login = app.add_user("socialtjanst", &[Role::Admin]).await;
-    app.login(&login).await;
+    let login = app.signed_in_admin().await;
     log_out(&app).await;
     password_step(&app, &login, "/").await;
     let right = login.app.next_code().await;

@@ -4,8 +4,8 @@
 //! Needs `/usr/bin/chromium`, `/usr/bin/chromedriver` (or `CHROMEDRIVER`) and axe-core from
 //! `npm ci --prefix tests/browser`; `.ci/run` installs them. Missing tools fail the test.
 
-#[path = "../api/helpers.rs"]
-#[allow(dead_code)]
+#[path = "../api/helpers/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod helpers;
 
 use std::net::TcpListener;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -14,6 +14,20 @@ use samordna::config::Settings;
 use samordna::db::{write_tx, AnyConnection};
 use samordna::web::AppState;
 use serde_json::{json, Value};
+
+mod cli;
+mod fixtures;
+mod replies;
+mod requests;
+mod smtp;
+mod totp;
+
+pub use cli::{outcome, samordna_command};
+pub use fixtures::SipWithPartner;
+pub use replies::{fixture, inbound, ingest_by_pipe, reply_mail};
+pub use requests::{error_fields, status_and_json};
+pub use smtp::{Received, TestSmtp};
+pub use totp::{totp_code, unix_now, Authenticator, Login};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Db {
@@ -128,118 +142,6 @@ impl Drop for TestDatabase {
     }
 }
 
-/// One message as the SMTP server received it.
-#[derive(Clone, Debug)]
-pub struct Received {
-    pub from: String,
-    pub to: Vec<String>,
-    pub data: Vec<u8>,
-}
-
-impl Received {
-    pub fn parsed(&self) -> mail_parser::Message<'_> {
-        mail_parser::MessageParser::default()
-            .parse(&self.data)
-            .expect("a parseable message")
-    }
-}
-
-#[derive(Clone, Default)]
-struct Collector {
-    inbox: Arc<Mutex<Vec<Received>>>,
-    current: Option<Received>,
-}
-
-impl mailin_embedded::Handler for Collector {
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        from: &str,
-        _is8bit: bool,
-        to: &[String],
-    ) -> mailin_embedded::Response {
-        self.current = Some(Received {
-            from: from.to_string(),
-            to: to.to_vec(),
-            data: Vec::new(),
-        });
-        mailin_embedded::response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        if let Some(current) = &mut self.current {
-            current.data.extend_from_slice(buf);
-        }
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> mailin_embedded::Response {
-        if let Some(done) = self.current.take() {
-            self.inbox.lock().unwrap().push(done);
-        }
-        mailin_embedded::response::OK
-    }
-}
-
-/// A real SMTP server on loopback (mailin-embedded), collecting what it receives.
-#[derive(Clone)]
-pub struct TestSmtp {
-    pub port: u16,
-    inbox: Arc<Mutex<Vec<Received>>>,
-}
-
-impl TestSmtp {
-    /// Reserves a port without listening on it yet: mail sent there is refused until
-    /// [`TestSmtp::start`] is called.
-    pub fn reserve() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self {
-            port,
-            inbox: Arc::default(),
-        }
-    }
-
-    pub fn start(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("SMTP port free");
-        let collector = Collector {
-            inbox: self.inbox.clone(),
-            current: None,
-        };
-        std::thread::spawn(move || {
-            let mut server = mailin_embedded::Server::new(collector);
-            server
-                .with_name("test-smtp")
-                .with_tcp_listener(listener)
-                .with_num_threads(2);
-            let _ = server.serve();
-        });
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.inbox.lock().unwrap().clone()
-    }
-
-    /// Waits (at most `limit`) until at least `count` messages have arrived.
-    pub async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Received> {
-        let start = Instant::now();
-        loop {
-            let got = self.received();
-            if got.len() >= count || start.elapsed() > limit {
-                return got;
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
 /// What the tests log: debug level for our own code and for actix's (whose extractors would log
@@ -322,102 +224,6 @@ pub struct TestApp {
     pub smtp: TestSmtp,
     pub client: reqwest::Client,
     pub db: Arc<TestDatabase>,
-}
-
-pub struct Login {
-    pub email: String,
-    pub password: String,
-    pub user_id: String,
-    /// The authenticator app of this user, once the second factor is set up through the pages.
-    pub app: Authenticator,
-}
-
-impl Login {
-    pub fn new(email: &str, password: &str, user_id: &str) -> Self {
-        Login {
-            email: email.into(),
-            password: password.into(),
-            user_id: user_id.into(),
-            app: Authenticator::default(),
-        }
-    }
-}
-
-/// What a user's authenticator app holds: the secret read off the set-up page and the last
-/// 30-second step a code was used for (the service takes each step's code once).
-#[derive(Clone, Default)]
-pub struct Authenticator(Arc<Mutex<Option<(String, i64)>>>);
-
-impl Authenticator {
-    pub fn secret(&self) -> Option<String> {
-        self.0.lock().unwrap().as_ref().map(|(s, _)| s.clone())
-    }
-
-    /// Keeps the secret shown on a set-up page (spaces as shown are dropped).
-    pub fn scan(&self, setup_page: &str) -> String {
-        let start = setup_page
-            .find("id=\"totp-secret\"")
-            .expect("the set-up page shows the secret");
-        let text = &setup_page[start..];
-        let text = &text[text.find('>').unwrap() + 1..text.find("</code>").unwrap()];
-        let secret: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        *self.0.lock().unwrap() = Some((secret.clone(), -1));
-        secret
-    }
-
-    /// A code the service has not seen yet: the current step's, or the next one's when this
-    /// step was used (the service accepts one step either side); waits for a fresh step when
-    /// both were used. Never the previous step's, which may be two steps old by the time the
-    /// service reads it.
-    pub async fn next_code(&self) -> String {
-        loop {
-            let now = unix_now() / 30;
-            {
-                let mut held = self.0.lock().unwrap();
-                let (secret, last) = held.as_mut().expect("the app was set up");
-                let step = now.max(*last + 1);
-                if step <= now + 1 {
-                    *last = step;
-                    return totp_code(secret, step * 30);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-}
-
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30-second steps) written here from the RFC, independent
-/// of the crate the service uses, with the secret in RFC 4648 base32.
-pub fn totp_code(base32_secret: &str, unix: i64) -> String {
-    use hmac::{Hmac, Mac};
-    let mut key = Vec::new();
-    let (mut buffer, mut bits) = (0u64, 0);
-    for c in base32_secret.trim_end_matches('=').bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            other => panic!("not base32: {}", other as char),
-        };
-        buffer = (buffer << 5) | value as u64;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            key.push((buffer >> bits) as u8);
-        }
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
-    mac.update(&((unix / 30) as u64).to_be_bytes());
-    let hash = mac.finalize().into_bytes();
-    let offset = (hash[19] & 0x0f) as usize;
-    let number = u32::from_be_bytes(hash[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
-    format!("{:06}", number % 1_000_000)
 }
 
 impl TestApp {
