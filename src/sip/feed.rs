@@ -151,7 +151,7 @@ pub fn feed_body(
         let ok = match covered.iter().find(|(id, _)| *id == sip.id) {
             Some((_, ok)) => *ok,
             None => {
-                let ok = crate::sip::store::takes_part(conn, &sip, user)?;
+                let ok = crate::sip::store::participants::takes_part(conn, &sip, user)?;
                 covered.push((sip.id.clone(), ok));
                 ok
             }
