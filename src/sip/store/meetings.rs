@@ -36,17 +36,7 @@ pub fn upcoming(
     keys: &Keyring,
     sip: &SipId,
 ) -> Result<Vec<Meeting>, AppError> {
-    let rows: Vec<Meeting> = meetings::table
-        .filter(meetings::sip_id.eq(sip))
-        .filter(meetings::cancelled_at.is_null())
-        .filter(meetings::starts_at.gt(now()))
-        .order(meetings::starts_at)
-        .select(Meeting::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|m| m.open(keys))
-        .collect::<Result<_, _>>()?)
+    of_sip(conn, keys, sip, true)
 }
 
 /// Every meeting of a SIP, cancelled or not, earliest first.
@@ -55,11 +45,26 @@ pub fn all_of(
     keys: &Keyring,
     sip: &SipId,
 ) -> Result<Vec<Meeting>, AppError> {
-    let rows: Vec<Meeting> = meetings::table
+    of_sip(conn, keys, sip, false)
+}
+
+fn of_sip(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &SipId,
+    upcoming_only: bool,
+) -> Result<Vec<Meeting>, AppError> {
+    let mut query = meetings::table
         .filter(meetings::sip_id.eq(sip))
         .order(meetings::starts_at)
         .select(Meeting::as_select())
-        .load(conn)?;
+        .into_boxed();
+    if upcoming_only {
+        query = query
+            .filter(meetings::cancelled_at.is_null())
+            .filter(meetings::starts_at.gt(now()));
+    }
+    let rows: Vec<Meeting> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|m| m.open(keys))

@@ -19,9 +19,13 @@ use crate::accounts::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, Answer, ConsentTerms, Relation};
 use crate::string_id;
 
-pub use answers::{rsvp_token, Applied};
-pub use plans::{Plan, PlanRow};
-pub use sips::{first_meeting_days, set_first_meeting_days};
+pub use plans::Plan;
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use answers::Applied;
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use plans::PlanRow;
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use sips::set_first_meeting_days;
 
 pub(crate) use crate::audit::success as record;
 
