@@ -163,3 +163,122 @@ mod plan_tests {
         );
     }
 }
+
+mod inputs {
+    use super::*;
+
+    fn fields(errors: Vec<FieldError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_sip_needs_the_childs_name_and_a_real_personnummer_and_report() {
+        let today = day(11, 23);
+        let valid = validate_sip(
+            &SipInput {
+                child_name: "  Alva  ".into(),
+                child_personal_number: String::new(),
+                report_id: Some(String::new()),
+            },
+            today,
+            true,
+        )
+        .unwrap();
+        assert_eq!(valid.child_name, "Alva");
+        assert_eq!((valid.child_personal_number, valid.report_id), (None, None));
+        let bad = SipInput {
+            child_name: " ".into(),
+            child_personal_number: "not a number".into(),
+            report_id: Some("r1".into()),
+        };
+        assert_eq!(
+            fields(validate_sip(&bad, today, false).unwrap_err()),
+            ["child_name", "child_personal_number", "report_id"]
+        );
+    }
+
+    #[test]
+    fn a_consent_names_who_gave_it_when_and_for_whom() {
+        let today = day(11, 23);
+        let input = ConsentInput {
+            given_by: "Karin".into(),
+            relation: "guardian".into(),
+            given_on: String::new(),
+            valid_until: "2027-05-31".into(),
+            organisation_ids: vec!["skola".into(), " bup ".into(), "skola".into(), "".into()],
+        };
+        assert_eq!(consent_organisations(&input), ["bup", "skola"]);
+        let valid = validate_consent(&input, today, true).unwrap();
+        assert_eq!(
+            (valid.given_on, valid.relation),
+            (today, Relation::Guardian)
+        );
+        assert_eq!(valid.organisations, ["bup", "skola"]);
+        let bad = ConsentInput {
+            given_by: String::new(),
+            relation: "uncle".into(),
+            given_on: "2026-12-01".into(),
+            valid_until: "2026-11-30".into(),
+            organisation_ids: Vec::new(),
+        };
+        assert_eq!(
+            fields(validate_consent(&bad, today, true).unwrap_err()),
+            [
+                "given_by",
+                "relation",
+                "given_on",
+                "valid_until",
+                "organisation_ids"
+            ]
+        );
+        assert_eq!(
+            fields(validate_consent(&input, today, false).unwrap_err()),
+            ["organisation_ids"]
+        );
+    }
+
+    #[test]
+    fn a_guest_needs_a_name_and_an_address_without_an_account() {
+        let input = ParticipantInput {
+            name: " Eva ".into(),
+            email: " Eva@Example.SE ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_guest(&input, false).unwrap(),
+            ("Eva".to_string(), "eva@example.se".to_string())
+        );
+        assert_eq!(fields(validate_guest(&input, true).unwrap_err()), ["email"]);
+        let bad = ParticipantInput::default();
+        assert_eq!(
+            fields(validate_guest(&bad, false).unwrap_err()),
+            ["name", "email"]
+        );
+        assert!(check_new_participant(true, false).is_ok());
+        assert_eq!(
+            fields(check_new_participant(false, true).unwrap_err()),
+            ["user_id"]
+        );
+        assert_eq!(
+            fields(check_new_participant(true, true).unwrap_err()),
+            ["email"]
+        );
+    }
+
+    #[test]
+    fn the_calling_organisation_is_always_covered_and_guests_need_some_consent() {
+        let today = day(3, 10);
+        let consent = ConsentTerms {
+            given_on: day(3, 1),
+            valid_until: None,
+            withdrawn: false,
+            organisations: vec!["skola".into()],
+        };
+        let terms = std::slice::from_ref(&consent);
+        assert!(participant_covered("soc", Some("soc"), &[], today));
+        assert!(participant_covered("soc", Some("skola"), terms, today));
+        assert!(!participant_covered("soc", Some("bup"), terms, today));
+        assert!(participant_covered("soc", None, terms, today));
+        assert!(!participant_covered("soc", None, &[], today));
+    }
+}
