@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::{record, Consent, ConsentId, Sip, SipId};
-use crate::accounts::UserId;
+use crate::accounts::{MunicipalityId, UserId};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
-use crate::db::schema::{consent_organisations, consents, organisations};
+use crate::db::schema::{consent_organisations, consents, organisations, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
 use crate::sip::model::{ConsentTerms, ValidConsent};
@@ -101,10 +102,7 @@ pub fn withdraw(
 }
 
 /// The SIPs with a consent that ran out before `day` and was not withdrawn.
-pub fn sips_with_expired(
-    conn: &mut AnyConnection,
-    day: chrono::NaiveDate,
-) -> Result<Vec<SipId>, AppError> {
+pub fn sips_with_expired(conn: &mut AnyConnection, day: NaiveDate) -> Result<Vec<SipId>, AppError> {
     Ok(consents::table
         .filter(consents::valid_until.lt(day))
         .filter(consents::withdrawn_at.is_null())
@@ -149,9 +147,8 @@ fn sealed_consent_terms(
 /// The terms of the consents of every SIP of a municipality, by SIP, in two queries.
 pub fn terms_in(
     conn: &mut AnyConnection,
-    municipality: &crate::accounts::MunicipalityId,
+    municipality: &MunicipalityId,
 ) -> Result<HashMap<SipId, Vec<ConsentTerms>>, AppError> {
-    use crate::db::schema::sips;
     let of_municipality = sips::table
         .filter(sips::municipality_id.eq(municipality))
         .select(sips::id);
