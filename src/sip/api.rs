@@ -7,11 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::sip::invitations::active_invitees;
-use crate::sip::model::{Answer, MeetingInput};
-use crate::sip::store::{
-    self, ConsentId, ConsentInput, MeetingId, ParticipantId, ParticipantInput, SipId, SipInput,
-};
+use crate::sip;
+use crate::sip::model::{Answer, ConsentInput, MeetingInput, ParticipantInput, SipInput};
+use crate::sip::store::answers::active_invitees;
+use crate::sip::store::{self, ConsentId, MeetingId, ParticipantId, SipId};
 use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
@@ -58,7 +57,7 @@ pub async fn post_sip(
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
     let sip = state
-        .db(move |conn| store::create_sip(conn, &settings.keys, &actor, &body))
+        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &body))
         .await?;
     Ok(HttpResponse::Created().json(SipBody {
         id: sip.id.0,
@@ -82,8 +81,8 @@ pub async fn post_consent(
     let settings = state.settings.clone();
     let consent = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            store::add_consent(conn, &settings.keys, &actor, &sip, &body)
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            sip::add_consent(conn, &settings.keys, &actor, &sip, &body)
         })
         .await?;
     Ok(HttpResponse::Created().json(consent))
@@ -109,8 +108,8 @@ pub async fn post_withdraw_consent(
     let settings = state.settings.clone();
     let removed = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            store::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
+            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -135,8 +134,8 @@ pub async fn post_participant(
     let settings = state.settings.clone();
     let participant = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            store::add_participant(conn, &actor, &sip, &body, &settings)
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            sip::add_participant(conn, &actor, &sip, &body, &settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -158,8 +157,8 @@ pub async fn post_remove_participant(
     let settings = state.settings.clone();
     state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            store::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
+            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -233,8 +232,8 @@ pub async fn post_meeting(
     let settings = state.settings.clone();
     let body = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            let meeting = store::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -256,7 +255,7 @@ pub async fn get_meeting(
     let settings = state.settings.clone();
     let body = state
         .db(move |conn| {
-            let (_, meeting) = store::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let (_, meeting) = sip::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             store::record(
                 conn,
@@ -288,7 +287,7 @@ pub async fn patch_meeting(
     let settings = state.settings.clone();
     let body = state
         .db(move |conn| {
-            let meeting = store::reschedule(conn, &actor, &id, &body, &settings)?;
+            let meeting = sip::reschedule(conn, &actor, &id, &body, &settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -310,7 +309,7 @@ pub async fn post_cancel_meeting(
     let id = MeetingId(path.into_inner());
     let settings = state.settings.clone();
     state
-        .db(move |conn| store::cancel(conn, &actor, &id, &settings))
+        .db(move |conn| sip::cancel(conn, &actor, &id, &settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
@@ -331,7 +330,7 @@ pub async fn put_plan(
     let id = MeetingId(path.into_inner());
     let settings = state.settings.clone();
     let plan = state
-        .db(move |conn| store::record_plan(conn, &settings.keys, &actor, &id, &body))
+        .db(move |conn| sip::record_plan(conn, &settings.keys, &actor, &id, &body))
         .await?;
     Ok(HttpResponse::Created().json(plan))
 }
@@ -349,9 +348,9 @@ pub async fn get_plans(
     let settings = state.settings.clone();
     let plans = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
-            store::plans_of(conn, &settings.keys, &sip.id)
+            store::plans::plans_of(conn, &settings.keys, &sip.id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(plans))
@@ -411,7 +410,7 @@ pub async fn get_slots(
     let settings = state.settings.clone();
     let found = state
         .db(move |conn| {
-            let sip = store::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let search = crate::sip::times::search_for(conn, &sip, &query)?;
             crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
         })

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -22,15 +22,12 @@ use crate::error::{AppError, PageError};
 use crate::secrets::{hash_token, random_token};
 use crate::sip::invitations;
 use crate::sip::store::{Meeting, Sip};
-use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
-use crate::web::profile::{show, Shown};
-use crate::web::{see_other, AppState};
+use crate::web::AppState;
 
+/// The feed's address. Making and turning off a feed are the profile page's
+/// ([`crate::web::profile`]), which calls [`open_feed`] and [`close_feed`].
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/calendar/{file}", web::get().to(get_feed))
-        .route("/profil/kalender", web::post().to(post_new_feed))
-        .route("/profil/kalender/stang", web::post().to(post_close_feed));
+    cfg.route("/calendar/{file}", web::get().to(get_feed));
 }
 
 /// The name subscribing calendars show for the feed.
@@ -113,7 +110,7 @@ pub fn feed_body(
         let ok = match covered.iter().find(|(id, _)| *id == sip.id) {
             Some((_, ok)) => *ok,
             None => {
-                let ok = crate::sip::store::takes_part(conn, &sip, user)?;
+                let ok = crate::sip::store::participants::takes_part(conn, &sip, user)?;
                 covered.push((sip.id.clone(), ok));
                 ok
             }
@@ -272,6 +269,7 @@ async fn get_feed(
     })
 }
 
+/// Whether `user` has a feed address.
 pub fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppError> {
     Ok(calendar_feeds::table
         .find(user)
@@ -291,50 +289,29 @@ fn audit_feed(conn: &mut AnyConnection, user: &AuthUser, action: &str) -> Result
     )
 }
 
-/// Creates a feed address, replacing any earlier one (which stops working at once).
-async fn post_new_feed(
-    req: HttpRequest,
-    CurrentUser(user): CurrentUser,
-    state: web::Data<AppState>,
-    _form: CsrfForm<NoFields>,
-) -> Result<HttpResponse, PageError> {
+/// Makes a new feed address for `user`, replacing any earlier one (which stops working at
+/// once). Returns the token, which is stored only as a hash: the caller shows it once.
+pub fn open_feed(conn: &mut AnyConnection, user: &AuthUser) -> Result<String, AppError> {
     let token = random_token();
-    let (u, hash) = (user.clone(), hash_token(&token));
-    state
-        .db(move |conn| {
-            write_tx(conn, |conn| {
-                diesel::delete(calendar_feeds::table.find(&u.id)).execute(conn)?;
-                diesel::insert_into(calendar_feeds::table)
-                    .values((
-                        calendar_feeds::user_id.eq(&u.id),
-                        calendar_feeds::token_hash.eq(&hash),
-                        calendar_feeds::created_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-                audit_feed(conn, &u, "calendar_feed.create")
-            })
-        })
-        .await?;
-    let shown = Shown {
-        new_feed: Some(state.settings.link(&format!("/calendar/{token}.ics"))),
-        ..Default::default()
-    };
-    show(&req, &state, user, StatusCode::OK, shown).await
+    let hash = hash_token(&token);
+    write_tx(conn, |conn| {
+        diesel::delete(calendar_feeds::table.find(&user.id)).execute(conn)?;
+        diesel::insert_into(calendar_feeds::table)
+            .values((
+                calendar_feeds::user_id.eq(&user.id),
+                calendar_feeds::token_hash.eq(&hash),
+                calendar_feeds::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        audit_feed(conn, user, "calendar_feed.create")
+    })?;
+    Ok(token)
 }
 
-async fn post_close_feed(
-    CurrentUser(user): CurrentUser,
-    state: web::Data<AppState>,
-    _form: CsrfForm<NoFields>,
-) -> Result<HttpResponse, PageError> {
-    let u = user.clone();
-    state
-        .db(move |conn| {
-            write_tx(conn, |conn| {
-                diesel::delete(calendar_feeds::table.find(&u.id)).execute(conn)?;
-                audit_feed(conn, &u, "calendar_feed.revoke")
-            })
-        })
-        .await?;
-    Ok(see_other("/profil?sparat=stangd".into()))
+/// Turns `user`'s feed off: its address stops working.
+pub fn close_feed(conn: &mut AnyConnection, user: &AuthUser) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        diesel::delete(calendar_feeds::table.find(&user.id)).execute(conn)?;
+        audit_feed(conn, user, "calendar_feed.revoke")
+    })
 }

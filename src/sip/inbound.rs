@@ -11,7 +11,7 @@ use crate::authz::Actor;
 use crate::calendar::reply::{parse_reply, ReplyError};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppError};
-use crate::sip::store::{apply_reply, Applied};
+use crate::sip::store::answers::{apply_reply, Applied};
 use crate::web::identity::ApiActor;
 use crate::web::AppState;
 

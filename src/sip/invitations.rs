@@ -2,44 +2,18 @@
 //! carry a neutral title with the SIP's reference, the time, the place as typed, the participant's
 //! own answer link and a link to log in — never the child's name or anything about the case.
 
-use crate::crypto::rows::SealedRow;
-use crate::crypto::Keyring;
-use diesel::prelude::*;
-
 use crate::calendar::ics::{self, Attendee, MeetingEvent, Method};
 use crate::config::Settings;
-use crate::db::schema::{invitees, participants};
 use crate::db::AnyConnection;
 use crate::error::AppError;
 use crate::mail::{self, CalendarPart, Email};
-use crate::sip::model::swedish_time;
-use crate::sip::store::{rsvp_token, Invitee, Meeting, MeetingId, Participant, Sip};
-
-/// The responsible caseworker chairs every meeting: already accepted, never asked to answer.
-pub fn is_chair(sip: &Sip, participant: &Participant) -> bool {
-    participant.user_id.as_ref() == Some(&sip.responsible_user_id)
-}
+use crate::sip::model::{swedish_time, Answer};
+use crate::sip::store::answers::{active_invitees, rsvp_token};
+use crate::sip::store::{is_chair, Meeting, Participant, Sip};
 
 /// The neutral title every calendar shows.
 pub fn title(sip: &Sip) -> String {
     format!("SIP-möte (ref {})", sip.reference)
-}
-
-pub fn active_invitees(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    meeting: &MeetingId,
-) -> Result<Vec<(Invitee, Participant)>, AppError> {
-    let rows: Vec<(Invitee, Participant)> = invitees::table
-        .inner_join(participants::table)
-        .filter(invitees::meeting_id.eq(meeting))
-        .filter(invitees::removed_at.is_null())
-        .order(participants::added_at)
-        .select((Invitee::as_select(), Participant::as_select()))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(invitee, p)| Ok((invitee, p.open(keys)?)))
-        .collect()
 }
 
 /// Where the meeting is, as messages and pages show it.
@@ -125,7 +99,7 @@ impl Notice {
     }
 }
 
-fn attendee(sip: &Sip, participant: &Participant, answer: crate::sip::model::Answer) -> Attendee {
+fn attendee(sip: &Sip, participant: &Participant, answer: Answer) -> Attendee {
     Attendee {
         email: participant.email.clone(),
         name: participant.name.clone(),
@@ -147,11 +121,7 @@ pub fn event_for(
     settings: &Settings,
 ) -> Result<MeetingEvent, AppError> {
     let attendees = if notice == Notice::Uninvited {
-        vec![attendee(
-            sip,
-            recipient,
-            crate::sip::model::Answer::NotComing,
-        )]
+        vec![attendee(sip, recipient, Answer::NotComing)]
     } else {
         let recipient_is_chair = is_chair(sip, recipient);
         active_invitees(conn, &settings.keys, &meeting.id)?

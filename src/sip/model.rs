@@ -1,12 +1,18 @@
-//! The rules of a SIP that need no database: consent coverage, the first-meeting deadline, what a
-//! meeting needs, and how a time reads in Swedish. Pure: no I/O.
+//! The rules of a SIP that need no database: what a new SIP, a consent, a participant, a meeting
+//! and a plan need, consent coverage, the first-meeting deadline, and how a time reads in
+//! Swedish. Pure: no I/O; what only the database can tell (does this report exist?) comes in as
+//! an argument.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
+use crate::personnummer::PersonalNumber;
 use crate::reports::deadlines;
 use crate::text_enum;
+
+mod plan;
+pub use plan::{validate_plan, MeasureInput, PlanInput, ValidPlan};
 
 text_enum!(
     /// Who gave a consent.
@@ -269,317 +275,284 @@ pub fn new_reference() -> String {
     format!("SIP-{code}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+// ---- starting a SIP ----
 
-    fn day(m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, m, d).unwrap()
-    }
-
-    fn terms(given: NaiveDate, until: Option<NaiveDate>, withdrawn: bool) -> ConsentTerms {
-        ConsentTerms {
-            given_on: given,
-            valid_until: until,
-            withdrawn,
-            organisations: vec!["skola".into(), "bup".into()],
-        }
-    }
-
-    #[test]
-    fn consent_covers_named_organisations_while_valid() {
-        let c = [terms(day(11, 1), Some(day(12, 31)), false)];
-        assert!(covers(&c, "skola", day(11, 23)));
-        assert!(!covers(&c, "bvc", day(11, 23)), "not named");
-        assert!(!covers(&c, "skola", day(10, 31)), "before it was given");
-        assert!(
-            covers(&c, "skola", day(12, 31))
-                && !covers(&c, "skola", NaiveDate::from_ymd_opt(2027, 1, 1).unwrap())
-        );
-        assert!(
-            !covers(&[terms(day(11, 1), None, true)], "skola", day(11, 23)),
-            "withdrawn"
-        );
-    }
-
-    #[test]
-    fn the_first_meeting_is_due_days_after_consent() {
-        let c = [
-            terms(day(11, 10), None, false),
-            terms(day(11, 1), None, true),
-        ];
-        assert_eq!(first_meeting_due(&c, 14, day(11, 23)), Some(day(11, 24)));
-        assert_eq!(first_meeting_due(&[], 14, day(11, 23)), None);
-    }
-
-    #[test]
-    fn a_meeting_needs_a_future_time_a_length_and_a_place() {
-        let now = day(11, 23).and_hms_opt(12, 0, 0).unwrap();
-        let ok = validate_meeting(
-            &MeetingInput {
-                starts_at: "2026-12-03T09:30".into(),
-                minutes: Some(90),
-                place: "Kommunhuset".into(),
-                video_url: String::new(),
-            },
-            now,
-        )
-        .unwrap();
-        assert_eq!(
-            ok.starts_at,
-            day(12, 3).and_hms_opt(8, 30, 0).unwrap(),
-            "CET is UTC+1"
-        );
-        let fields: Vec<String> = validate_meeting(
-            &MeetingInput {
-                starts_at: "2026-11-01T09:30".into(),
-                minutes: Some(5),
-                video_url: "http://x".into(),
-                ..Default::default()
-            },
-            now,
-        )
-        .unwrap_err()
-        .into_iter()
-        .map(|e| e.field)
-        .collect();
-        assert_eq!(fields, ["starts_at", "minutes", "video_url"]);
-        let far = validate_meeting(
-            &MeetingInput {
-                starts_at: "2031-01-01T09:00".into(),
-                minutes: Some(60),
-                place: "BUP-mottagningen".into(),
-                video_url: String::new(),
-            },
-            now,
-        )
-        .unwrap_err();
-        assert_eq!(far[0].field, "starts_at");
-        assert!(far[1].message.contains("\"bup\""), "{}", far[1].message);
-    }
-
-    #[test]
-    fn times_read_in_swedish_on_both_sides_of_the_clock_change() {
-        let summer = day(3, 30).and_hms_opt(8, 0, 0).unwrap();
-        assert_eq!(
-            swedish_time(summer, 90),
-            "måndag 30 mars 2026 kl. 10.00–11.30"
-        );
-        let winter = day(10, 26).and_hms_opt(8, 0, 0).unwrap();
-        assert_eq!(
-            swedish_time(winter, 60),
-            "måndag 26 oktober 2026 kl. 09.00–10.00"
-        );
-    }
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct SipInput {
+    #[serde(default)]
+    pub child_name: String,
+    /// The child's personnummer or samordningsnummer, if known.
+    #[serde(default)]
+    pub child_personal_number: String,
+    /// The report whose investigation led to this SIP, if any.
+    #[serde(default)]
+    pub report_id: Option<String>,
 }
 
-/// One measure (insats) as typed.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct MeasureInput {
-    #[serde(default)]
-    pub description: String,
-    /// The organisation that carries it out.
-    #[serde(default)]
-    pub organisation_id: String,
-    /// `kommun`, `region` or `annan`.
-    #[serde(default)]
-    pub principal: String,
-}
-
-/// The plan as typed after a meeting.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-pub struct PlanInput {
-    /// The child's needs.
-    #[serde(default)]
-    pub needs: String,
-    /// Goals, measurable and in the child's own words where possible.
-    #[serde(default)]
-    pub goals: Vec<String>,
-    #[serde(default)]
-    pub measures: Vec<MeasureInput>,
-    /// The organisation with the overall responsibility (huvudansvar).
-    #[serde(default)]
-    pub lead_organisation_id: String,
-    /// `YYYY-MM-DD`; six months after the meeting if left out.
-    #[serde(default)]
-    pub follow_up_on: String,
-}
-
-/// A checked plan.
+/// A checked SIP: the child's name, their personnummer in its canonical form, and the report it
+/// started from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidPlan {
-    pub needs: String,
-    pub goals: Vec<String>,
-    pub measures: Vec<MeasureInput>,
-    pub lead_organisation_id: String,
-    pub follow_up_on: NaiveDate,
+pub struct ValidSip {
+    pub child_name: String,
+    pub child_personal_number: Option<String>,
+    pub report_id: Option<String>,
 }
 
-/// Checks a plan written after the meeting held on `meeting_day`; `known` are the organisations
-/// that exist. Empty goal and measure rows are left out.
-pub fn validate_plan(
-    input: &PlanInput,
-    meeting_day: NaiveDate,
-    known: &[String],
-) -> Result<ValidPlan, Vec<FieldError>> {
+/// Checks a new SIP. `report_known` says whether the report it names (if any) is one of the
+/// caseworker's municipality, which only the database can tell.
+pub fn validate_sip(
+    input: &SipInput,
+    today: NaiveDate,
+    report_known: bool,
+) -> Result<ValidSip, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let needs = input.needs.trim().to_string();
-    if needs.is_empty() {
-        errors.push(FieldError::new("needs", "Beskriv barnets behov."));
+    let child_name = input.child_name.trim().to_string();
+    if child_name.is_empty() {
+        errors.push(FieldError::new("child_name", "Fyll i barnets namn."));
     }
-    let goals: Vec<String> = input
-        .goals
-        .iter()
-        .map(|g| g.trim().to_string())
-        .filter(|g| !g.is_empty())
-        .collect();
-    if goals.is_empty() {
-        errors.push(FieldError::new(
-            "goals[0]",
-            "Skriv minst ett mål, gärna med barnets egna ord.",
-        ));
-    }
-    let mut measures = Vec::new();
-    for (i, m) in input.measures.iter().enumerate() {
-        if m.description.trim().is_empty() && m.organisation_id.trim().is_empty() {
-            continue;
-        }
-        let f = |name: &str| format!("measures[{i}].{name}");
-        if m.description.trim().is_empty() {
-            errors.push(FieldError::new(f("description"), "Beskriv insatsen."));
-        }
-        if !known.iter().any(|k| k == m.organisation_id.trim()) {
-            errors.push(FieldError::new(
-                f("organisation_id"),
-                "Välj vem som ansvarar för insatsen.",
-            ));
-        }
-        if m.principal.parse::<crate::accounts::Principal>().is_err() {
-            errors.push(FieldError::new(
-                f("principal"),
-                "Välj huvudman: kommun, region eller annan.",
-            ));
-        }
-        measures.push(MeasureInput {
-            description: m.description.trim().to_string(),
-            organisation_id: m.organisation_id.trim().to_string(),
-            principal: m.principal.trim().to_string(),
-        });
-    }
-    if measures.is_empty() {
-        errors.push(FieldError::new(
-            "measures[0].description",
-            "Skriv minst en insats.",
-        ));
-    }
-    let lead = input.lead_organisation_id.trim().to_string();
-    if !known.contains(&lead) {
-        errors.push(FieldError::new(
-            "lead_organisation_id",
-            "Välj vilken verksamhet som har huvudansvaret.",
-        ));
-    }
-    let follow_up_on = match input.follow_up_on.trim() {
-        "" => Some(meeting_day + chrono::Months::new(6)),
-        text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(d) if d > meeting_day + chrono::Months::new(24) => {
-                errors.push(FieldError::new(
-                    "follow_up_on",
-                    "Välj en dag inom två år efter mötet.",
-                ));
-                None
-            }
-            Ok(d) if d > meeting_day => Some(d),
-            Ok(_) => {
-                errors.push(FieldError::new(
-                    "follow_up_on",
-                    "Uppföljningen ska ligga efter mötet.",
-                ));
-                None
-            }
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "follow_up_on",
-                    "Skriv datumet som år-månad-dag, till exempel 2027-05-31.",
-                ));
+    crate::input::check_name(&mut errors, "child_name", &child_name);
+    let number = match input.child_personal_number.trim() {
+        "" => None,
+        text => match PersonalNumber::parse(text, today) {
+            Ok(n) => Some(n.canonical()),
+            Err(problem) => {
+                errors.push(FieldError::new("child_personal_number", problem.message()));
                 None
             }
         },
     };
-    match (follow_up_on, errors.is_empty()) {
-        (Some(follow_up_on), true) => Ok(ValidPlan {
-            needs,
-            goals,
-            measures,
-            lead_organisation_id: lead,
-            follow_up_on,
+    if !report_known {
+        errors.push(FieldError::new(
+            "report_id",
+            "Det finns ingen sådan anmälan i kommunen.",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidSip {
+        child_name,
+        child_personal_number: number,
+        report_id: input.report_id.clone().filter(|r| !r.is_empty()),
+    })
+}
+
+// ---- consent ----
+
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ConsentInput {
+    /// Who gave it: the guardian's name, or the child's.
+    #[serde(default)]
+    pub given_by: String,
+    /// `guardian` or `child`.
+    #[serde(default)]
+    pub relation: String,
+    /// `YYYY-MM-DD`; today if left out.
+    #[serde(default)]
+    pub given_on: String,
+    /// `YYYY-MM-DD`, or empty for until withdrawn.
+    #[serde(default)]
+    pub valid_until: String,
+    /// The organisations the consent covers.
+    #[serde(default)]
+    pub organisation_ids: Vec<String>,
+}
+
+/// A checked consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidConsent {
+    pub given_by: String,
+    pub relation: Relation,
+    pub given_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    /// Sorted, each once.
+    pub organisations: Vec<String>,
+}
+
+/// The organisations a consent names, sorted and each once, blanks left out: what is checked
+/// against the database and stored.
+pub fn consent_organisations(input: &ConsentInput) -> Vec<String> {
+    let mut orgs: Vec<String> = input
+        .organisation_ids
+        .iter()
+        .map(|o| o.trim().to_string())
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs.retain(|o| !o.is_empty());
+    orgs
+}
+
+fn parse_day(errors: &mut Vec<FieldError>, field: &str, text: &str) -> Option<NaiveDate> {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "Skriv datumet som år-månad-dag, till exempel 2026-11-23.",
+            ));
+            None
+        }
+    }
+}
+
+/// Checks a consent recorded `today`. `organisations_known` says whether every organisation of
+/// [`consent_organisations`] exists, which only the database can tell.
+pub fn validate_consent(
+    input: &ConsentInput,
+    today: NaiveDate,
+    organisations_known: bool,
+) -> Result<ValidConsent, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let given_by = input.given_by.trim().to_string();
+    if given_by.is_empty() {
+        errors.push(FieldError::new("given_by", "Fyll i vem som gav samtycket."));
+    }
+    crate::input::check_name(&mut errors, "given_by", &given_by);
+    let relation = input.relation.parse::<Relation>().ok();
+    if relation.is_none() {
+        errors.push(FieldError::new(
+            "relation",
+            "Välj om det är en vårdnadshavare eller barnet.",
+        ));
+    }
+    let given_on = if input.given_on.trim().is_empty() {
+        Some(today)
+    } else {
+        parse_day(&mut errors, "given_on", &input.given_on)
+    };
+    if given_on.is_some_and(|d| d > today) {
+        errors.push(FieldError::new(
+            "given_on",
+            "Samtycket kan inte vara givet i framtiden.",
+        ));
+    }
+    let valid_until = match input.valid_until.trim() {
+        "" => None,
+        text => parse_day(&mut errors, "valid_until", text),
+    };
+    if let (Some(from), Some(until)) = (given_on, valid_until) {
+        if until < from {
+            errors.push(FieldError::new(
+                "valid_until",
+                "Slutdatumet ligger före dagen samtycket gavs.",
+            ));
+        }
+    }
+    let organisations = consent_organisations(input);
+    if organisations.is_empty() {
+        errors.push(FieldError::new(
+            "organisation_ids",
+            "Välj vilka verksamheter samtycket gäller.",
+        ));
+    }
+    if !organisations_known {
+        errors.push(FieldError::new(
+            "organisation_ids",
+            "Någon av verksamheterna finns inte.",
+        ));
+    }
+    match (relation, given_on, errors.is_empty()) {
+        (Some(relation), Some(given_on), true) => Ok(ValidConsent {
+            given_by,
+            relation,
+            given_on,
+            valid_until,
+            organisations,
         }),
         _ => Err(errors),
     }
 }
 
-#[cfg(test)]
-mod plan_tests {
-    use super::*;
+// ---- participants ----
 
-    fn plan() -> PlanInput {
-        PlanInput {
-            needs: "Stöd i skolan och hemma.".into(),
-            goals: vec![
-                "Jag vill orka gå till skolan varje dag.".into(),
-                "  ".into(),
-            ],
-            measures: vec![
-                MeasureInput {
-                    description: "Samtal varannan vecka".into(),
-                    organisation_id: "bup".into(),
-                    principal: "region".into(),
-                },
-                MeasureInput::default(),
-            ],
-            lead_organisation_id: "soc".into(),
-            follow_up_on: String::new(),
-        }
-    }
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ParticipantInput {
+    /// A user of a partner organisation; or leave out and give name and email.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    /// Must the meeting have this person? Defaults to yes.
+    #[serde(default)]
+    pub required: Option<bool>,
+}
 
-    #[test]
-    fn a_plan_follows_up_within_six_months_by_default() {
-        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        let known = ["bup".to_string(), "soc".to_string()];
-        let valid = validate_plan(&plan(), day, &known).unwrap();
-        assert_eq!(valid.goals.len(), 1, "empty rows dropped");
-        assert_eq!(valid.measures.len(), 1);
-        assert_eq!(
-            valid.follow_up_on,
-            NaiveDate::from_ymd_opt(2027, 6, 3).unwrap()
-        );
-    }
-
-    #[test]
-    fn a_plan_names_what_is_missing() {
-        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        let mut bad = plan();
-        bad.needs.clear();
-        bad.goals.clear();
-        bad.measures[0].principal = "stat".into();
-        bad.measures[0].organisation_id = "okänd".into();
-        bad.lead_organisation_id.clear();
-        bad.follow_up_on = "2026-12-01".into();
-        let fields: Vec<String> = validate_plan(&bad, day, &["soc".into()])
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "needs",
-                "goals[0]",
-                "measures[0].organisation_id",
-                "measures[0].principal",
-                "lead_organisation_id",
-                "follow_up_on"
-            ]
-        );
+impl ParticipantInput {
+    /// The user chosen from the list, if one was.
+    pub fn chosen_user(&self) -> Option<&str> {
+        self.user_id.as_deref().filter(|u| !u.is_empty())
     }
 }
+
+/// The error when the chosen user does not exist or is not active.
+pub fn unknown_user() -> Vec<FieldError> {
+    vec![FieldError::new(
+        "user_id",
+        "Det finns ingen sådan användare.",
+    )]
+}
+
+/// Checks a participant without an account: their name and address (as
+/// [`crate::accounts::parse_email`] writes it). `has_account` says whether someone with that
+/// address has an account here, who should then be chosen from the list instead.
+pub fn validate_guest(
+    input: &ParticipantInput,
+    has_account: bool,
+) -> Result<(String, String), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "Fyll i namnet."));
+    }
+    crate::input::check_name(&mut errors, "name", &name);
+    let email = crate::accounts::parse_email(&mut errors, "email", &input.email);
+    if has_account {
+        errors.push(FieldError::new(
+            "email",
+            "Personen har ett konto här. Välj hen i listan, så gäller samtycket för hens verksamhet.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok((name, email))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether someone found or typed may be added: `covered` by the family's consent, and not
+/// `already` taking part.
+pub fn check_new_participant(covered: bool, already: bool) -> Result<(), Vec<FieldError>> {
+    if !covered {
+        return Err(vec![FieldError::new(
+            "user_id",
+            "Familjens samtycke omfattar inte den här personens verksamhet. Registrera samtycke först.",
+        )]);
+    }
+    if already {
+        return Err(vec![FieldError::new("email", "Personen är redan med.")]);
+    }
+    Ok(())
+}
+
+/// Whether a participant of `organisation` (none: no account) may take part on `today` in a SIP
+/// the `calling` organisation runs: the calling organisation is always covered; every other
+/// organisation needs a valid consent covering it; people without an account (the family, an
+/// outside partner) need some valid consent.
+pub fn participant_covered(
+    calling: &str,
+    organisation: Option<&str>,
+    terms: &[ConsentTerms],
+    today: NaiveDate,
+) -> bool {
+    match organisation {
+        None => terms.iter().any(|t| t.valid_on(today)),
+        Some(org) if org == calling => true,
+        Some(org) => covers(terms, org, today),
+    }
+}
+
+#[cfg(test)]
+mod tests;

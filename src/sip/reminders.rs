@@ -15,8 +15,9 @@ use crate::db::schema::{meetings, sips};
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::AppError;
 use crate::mail::{self, Email};
-use crate::sip::invitations::{active_invitees, title};
+use crate::sip::invitations::title;
 use crate::sip::model::swedish_time;
+use crate::sip::store::answers::active_invitees;
 use crate::sip::store::{Meeting, Sip};
 
 /// Sends the reminders that are due; returns how many meetings got one.
@@ -103,7 +104,7 @@ pub async fn run(pool: DbPool, settings: Arc<Settings>, mail_wake: Arc<tokio::sy
         let (pool, s) = (pool.clone(), settings.clone());
         let result = actix_web::web::block(move || -> Result<usize, AppError> {
             let mut conn = pool.get()?;
-            let expired = crate::sip::store::expire_consents(&mut conn, &s)?;
+            let expired = crate::sip::expire_consents(&mut conn, &s)?;
             if expired > 0 {
                 tracing::info!(
                     participants = expired,

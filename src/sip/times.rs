@@ -168,7 +168,7 @@ fn people_of(
         .select(users::name)
         .first(conn)?;
     let mut people = vec![(chair, true, Some(sip.responsible_user_id.clone()))];
-    for p in store::invitable(conn, keys, sip)? {
+    for p in store::participants::invitable(conn, keys, sip)? {
         if p.user_id.as_ref() != Some(&sip.responsible_user_id) {
             people.push((p.name, p.required, p.user_id));
         }
@@ -314,7 +314,7 @@ pub fn search_for(
     sip: &Sip,
     input: &SearchInput,
 ) -> Result<slots::Search, AppError> {
-    let due = store::next_meeting_due(conn, sip)?;
+    let due = store::views::next_meeting_due(conn, sip)?;
     parse(input, local(now()).date(), due).map_err(AppError::Invalid)
 }
 

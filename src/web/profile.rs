@@ -15,6 +15,7 @@ use crate::db::write_tx;
 use crate::error::{AppError, PageError};
 use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, HoursInput, Source, SourceId};
+use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
 use crate::web::{render, see_other, AppState, FormErrors, Layout, SavedQuery};
@@ -26,7 +27,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/profil/upptagen/fil", web::post().to(post_file))
         .route("/profil/upptagen/{id}/ta-bort", web::post().to(post_remove))
         .route("/profil/reservkoder", web::post().to(post_recovery_codes))
-        .route("/profil/losenord", web::post().to(post_password));
+        .route("/profil/losenord", web::post().to(post_password))
+        .route("/profil/kalender", web::post().to(post_new_feed))
+        .route("/profil/kalender/stang", web::post().to(post_close_feed));
 }
 
 /// What a profile page shows besides the stored state: a notice, or a form sent back.
@@ -100,7 +103,7 @@ pub async fn show(
         .db(move |conn| {
             let enabled = two_factor::enabled(conn, &id)?;
             Ok((
-                crate::sip::feed::has_feed(conn, &id)?,
+                feed::has_feed(conn, &id)?,
                 sources::sources_of(conn, std::slice::from_ref(&id))?,
                 sources::hours_of(conn, std::slice::from_ref(&id))?,
                 match enabled {
@@ -417,4 +420,30 @@ async fn post_recovery_codes(
             next: "/profil".into(),
         },
     )
+}
+
+/// Makes a calendar feed address ([`feed::open_feed`]) and shows it, once.
+async fn post_new_feed(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let u = user.clone();
+    let token = state.db(move |conn| feed::open_feed(conn, &u)).await?;
+    let shown = Shown {
+        new_feed: Some(state.settings.link(&format!("/calendar/{token}.ics"))),
+        ..Default::default()
+    };
+    show(&req, &state, user, StatusCode::OK, shown).await
+}
+
+/// Turns the calendar feed off ([`feed::close_feed`]).
+async fn post_close_feed(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    state.db(move |conn| feed::close_feed(conn, &user)).await?;
+    Ok(see_other("/profil?sparat=stangd".into()))
 }

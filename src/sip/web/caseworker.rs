@@ -1,0 +1,547 @@
+//! The caseworker's pages: the list of the municipality's SIPs, and a SIP's page with its
+//! consents, participants and meetings, where each form posts and comes back.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::accounts::{AuthUser, OrganisationId};
+use crate::authz::Actor;
+use crate::config::Settings;
+use crate::db::{now, AnyConnection};
+use crate::error::{AppError, FieldError, PageError};
+use crate::reports::deadlines;
+use crate::sip;
+use crate::sip::model::{swedish_time, ConsentInput, MeetingInput, ParticipantInput, SipInput};
+use crate::sip::store::views::{SipOverview, SipSummary};
+use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId};
+use crate::web::csrf::{CsrfForm, NoFields};
+use crate::web::identity::CurrentUser;
+use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout, SavedQuery};
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sip", web::get().to(get_list))
+        .route("/sip", web::post().to(post_new))
+        .route("/sip/{id}", web::get().to(get_sip))
+        .route("/sip/{id}/samtycke", web::post().to(post_consent))
+        .route(
+            "/sip/{id}/samtycke/{cid}/aterkalla",
+            web::post().to(post_withdraw),
+        )
+        .route("/sip/{id}/deltagare", web::post().to(post_participant))
+        .route(
+            "/sip/{id}/deltagare/{pid}/ta-bort",
+            web::post().to(post_remove),
+        )
+        .route("/sip/{id}/moten", web::post().to(post_meeting))
+        .route(
+            "/sip/{id}/moten/{mid}/installa",
+            web::post().to(post_cancel),
+        )
+        .route("/sip/{id}/uppfoljning", web::post().to(post_follow_up));
+}
+
+#[derive(Template)]
+#[template(path = "sip/list.html")]
+struct ListPage {
+    layout: Layout,
+    sips: Vec<SipSummary>,
+    today: chrono::NaiveDate,
+    form: SipInput,
+    errors: FormErrors,
+}
+
+impl ListPage {
+    fn when(&self, m: &Meeting) -> String {
+        swedish_time(m.starts_at, m.minutes)
+    }
+    fn late(&self, due: &chrono::NaiveDate) -> bool {
+        *due < self.today
+    }
+}
+
+async fn list_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    form: SipInput,
+    errors: FormErrors,
+) -> Result<ListPage, AppError> {
+    let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
+    let sips = state
+        .db(move |conn| sip::list_for_caseworker(conn, &settings.keys, &actor))
+        .await?;
+    Ok(ListPage {
+        layout: Layout::new(req, Some(user)),
+        sips,
+        today: deadlines::local(now()).date(),
+        form,
+        errors,
+    })
+}
+
+async fn get_list(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let page = list_page(
+        &req,
+        &state,
+        user,
+        SipInput::default(),
+        FormErrors::default(),
+    )
+    .await?;
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct NewSipForm {
+    #[serde(default)]
+    child_name: String,
+    #[serde(default)]
+    child_personal_number: String,
+    /// Set when the SIP is started from a report's investigation.
+    #[serde(default)]
+    report_id: String,
+}
+
+async fn post_new(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<NewSipForm>,
+) -> Result<HttpResponse, PageError> {
+    let input = SipInput {
+        child_name: form.child_name,
+        child_personal_number: form.child_personal_number,
+        report_id: Some(form.report_id).filter(|r| !r.is_empty()),
+    };
+    let (actor, sent) = (Actor::User(user.clone()), input.clone());
+    let settings = state.settings.clone();
+    match state
+        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &sent))
+        .await
+    {
+        Ok(sip) => Ok(see_other(format!("/sip/{}", sip.id))),
+        Err(AppError::Invalid(errors)) => {
+            let page = list_page(&req, &state, user, input, FormErrors(errors)).await?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What was typed into the forms on a SIP's page, kept when one comes back with errors.
+#[derive(Clone, Debug, Default)]
+struct Typed {
+    consent: ConsentInput,
+    participant: ParticipantInput,
+    meeting: MeetingInput,
+}
+
+#[derive(Template)]
+#[template(path = "sip/show.html")]
+struct SipPage {
+    layout: Layout,
+    sip: Sip,
+    overview: SipOverview,
+    typed: Typed,
+    errors: FormErrors,
+    saved: &'static str,
+}
+
+impl SipPage {
+    fn when(&self, m: &Meeting) -> String {
+        swedish_time(m.starts_at, m.minutes)
+    }
+    fn consent_covers(&self, org: &str) -> bool {
+        self.typed.consent.organisation_ids.iter().any(|o| o == org)
+    }
+    /// The consent form was sent and came back: show it open.
+    fn consent_typed(&self) -> bool {
+        let c = &self.typed.consent;
+        !c.given_by.is_empty()
+            || !c.relation.is_empty()
+            || !c.given_on.is_empty()
+            || !c.valid_until.is_empty()
+            || !c.organisation_ids.is_empty()
+            || [
+                "given_by",
+                "relation",
+                "given_on",
+                "valid_until",
+                "organisation_ids",
+            ]
+            .iter()
+            .any(|f| self.errors.get(f).is_some())
+    }
+    /// An organisation's label ([`views::organisation_labels`]).
+    fn organisation(&self, id: &OrganisationId) -> String {
+        self.overview
+            .organisations
+            .iter()
+            .find(|(o, _)| o == id)
+            .map_or_else(|| id.to_string(), |(_, label)| label.clone())
+    }
+    fn candidate_chosen(&self, id: &str) -> bool {
+        self.typed.participant.user_id.as_deref() == Some(id)
+    }
+    fn relation_is(&self, value: &str) -> bool {
+        self.typed.consent.relation == value
+    }
+    fn minutes_text(&self) -> String {
+        self.typed
+            .meeting
+            .minutes
+            .map_or_else(|| "60".into(), |m| m.to_string())
+    }
+    fn upcoming(&self, m: &Meeting) -> bool {
+        m.cancelled_at.is_none() && m.starts_at > now()
+    }
+}
+
+async fn sip_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    id: SipId,
+    typed: Typed,
+    errors: FormErrors,
+    saved: &'static str,
+) -> Result<SipPage, AppError> {
+    let actor = Actor::User(user.clone());
+    let settings = state.settings.clone();
+    let (sip, overview) = state
+        .db(move |conn| {
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
+            let overview = sip::overview(conn, &settings.keys, &actor, &sip)?;
+            Ok((sip, overview))
+        })
+        .await?;
+    Ok(SipPage {
+        layout: Layout::new(req, Some(user)),
+        sip,
+        overview,
+        typed,
+        errors,
+        saved,
+    })
+}
+
+async fn get_sip(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let saved = match query.sparat.as_deref() {
+        Some("samtycke") => "Samtycket är registrerat.",
+        Some("aterkallat") => "Samtycket är återkallat. De som inte längre omfattas har fått besked om att de inte är med.",
+        Some("deltagare") => "Deltagaren är tillagd.",
+        Some("borttagen") => "Deltagaren är borttagen och har fått besked.",
+        Some("mote") => "Mötet är bokat och inbjudningarna är skickade.",
+        Some("installt") => "Mötet är inställt och alla har fått besked.",
+        Some("uppfoljning") => "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
+        _ => "",
+    };
+    let page = sip_page(
+        &req,
+        &state,
+        user,
+        SipId(path.into_inner()),
+        Typed::default(),
+        FormErrors::default(),
+        saved,
+    )
+    .await?;
+    render(StatusCode::OK, &page)
+}
+
+/// After a change: back to the SIP's page with what was saved; with mistakes, the page again with
+/// what was typed and the errors beside their fields.
+async fn done_or_again(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    id: SipId,
+    result: Result<(), AppError>,
+    saved: &str,
+    typed: Typed,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(()) => {
+            state.mail_wake.notify_one();
+            Ok(see_other(format!("/sip/{id}?sparat={saved}")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = sip_page(req, state, user, id, typed, FormErrors(errors), "").await?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(AppError::Conflict(message)) => {
+            let page = sip_page(
+                req,
+                state,
+                user,
+                id,
+                typed,
+                FormErrors(vec![FieldError::new("form", message)]),
+                "",
+            )
+            .await?;
+            render(StatusCode::CONFLICT, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs one change to a SIP as its caseworker (404 for anyone else), then shows the outcome as
+/// [`done_or_again`] does.
+async fn change<F>(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    id: SipId,
+    saved: &str,
+    typed: Typed,
+    change: F,
+) -> Result<HttpResponse, PageError>
+where
+    F: FnOnce(&mut AnyConnection, &Actor, &Sip, &Settings) -> Result<(), AppError> + Send + 'static,
+{
+    let (actor, sip_id, settings) = (
+        Actor::User(user.clone()),
+        id.clone(),
+        state.settings.clone(),
+    );
+    let result = state
+        .db(move |conn| {
+            let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
+            change(conn, &actor, &sip, &settings)
+        })
+        .await;
+    done_or_again(req, state, user, id, result, saved, typed).await
+}
+
+async fn post_consent(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let input = ConsentInput {
+        given_by: form_value(&pairs, "given_by").to_string(),
+        relation: form_value(&pairs, "relation").to_string(),
+        given_on: form_value(&pairs, "given_on").to_string(),
+        valid_until: form_value(&pairs, "valid_until").to_string(),
+        organisation_ids: pairs
+            .iter()
+            .filter(|(k, _)| k == "organisation_ids")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    let sent = input.clone();
+    let typed = Typed {
+        consent: input,
+        ..Default::default()
+    };
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "samtycke",
+        typed,
+        move |conn, actor, sip, settings| {
+            sip::add_consent(conn, &settings.keys, actor, sip, &sent).map(|_| ())
+        },
+    )
+    .await
+}
+
+async fn post_withdraw(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let (id, cid) = path.into_inner();
+    change(
+        &req,
+        &state,
+        user,
+        SipId(id),
+        "aterkallat",
+        Typed::default(),
+        move |conn, actor, sip, settings| {
+            sip::withdraw_consent(conn, actor, sip, &ConsentId(cid), settings).map(|_| ())
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ParticipantForm {
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    required: String,
+}
+
+async fn post_participant(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<ParticipantForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let input = ParticipantInput {
+        user_id: Some(form.user_id).filter(|u| !u.is_empty()),
+        name: form.name,
+        email: form.email,
+        required: Some(form.required != "no"),
+    };
+    let sent = input.clone();
+    let typed = Typed {
+        participant: input,
+        ..Default::default()
+    };
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "deltagare",
+        typed,
+        move |conn, actor, sip, settings| {
+            sip::add_participant(conn, actor, sip, &sent, settings).map(|_| ())
+        },
+    )
+    .await
+}
+
+async fn post_remove(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let (id, pid) = path.into_inner();
+    change(
+        &req,
+        &state,
+        user,
+        SipId(id),
+        "borttagen",
+        Typed::default(),
+        move |conn, actor, sip, settings| {
+            sip::remove_participant(conn, actor, sip, &ParticipantId(pid), settings)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct MeetingForm {
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    video_url: String,
+}
+
+async fn post_meeting(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<MeetingForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    let input = MeetingInput {
+        starts_at: form.starts_at,
+        minutes: form.minutes.trim().parse().ok(),
+        place: form.place,
+        video_url: form.video_url,
+    };
+    let sent = input.clone();
+    let typed = Typed {
+        meeting: input,
+        ..Default::default()
+    };
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "mote",
+        typed,
+        move |conn, actor, sip, settings| {
+            sip::schedule_meeting(conn, actor, sip, &sent, settings).map(|_| ())
+        },
+    )
+    .await
+}
+
+async fn post_cancel(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let (id, mid) = path.into_inner();
+    change(
+        &req,
+        &state,
+        user,
+        SipId(id),
+        "installt",
+        Typed::default(),
+        move |conn, actor, sip, settings| {
+            let (of, _) =
+                sip::meeting_for_caseworker(conn, &settings.keys, actor, &MeetingId(mid.clone()))?;
+            if of.id != sip.id {
+                return Err(AppError::NotFound);
+            }
+            sip::cancel(conn, actor, &MeetingId(mid), settings)
+        },
+    )
+    .await
+}
+
+async fn post_follow_up(
+    req: HttpRequest,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    _form: CsrfForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let id = SipId(path.into_inner());
+    change(
+        &req,
+        &state,
+        user,
+        id,
+        "uppfoljning",
+        Typed::default(),
+        |conn, actor, sip, settings| sip::book_follow_up(conn, actor, sip, settings).map(|_| ()),
+    )
+    .await
+}
