@@ -64,7 +64,7 @@ pub struct Settings {
     pub log_json: bool,
     /// When intake is staffed; a report after closing is due for its safety assessment the next
     /// working day.
-    pub office_hours: crate::reports::deadlines::OfficeHours,
+    pub office_hours: crate::time::OfficeHours,
     /// Public (not logged-in) report submissions allowed per address and hour, counted in memory.
     pub public_reports_per_hour: u32,
     /// How long before a SIP meeting its reminder goes out.

@@ -14,11 +14,9 @@ use diesel::prelude::*;
 use crate::db::schema::{municipalities, organisations, user_roles, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
-use crate::{string_id, text_enum};
-
-string_id!(MunicipalityId);
-string_id!(OrganisationId);
-string_id!(UserId);
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::ids::{MunicipalityId, OrganisationId, UserId};
+use crate::text_enum;
 
 text_enum!(
     /// What an organisation is.

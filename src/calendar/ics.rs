@@ -266,7 +266,7 @@ impl Writer {
         self.line.push_str(";TZID=");
         self.line.push_str(TZID);
         self.line.push(':');
-        push_stamp(&mut self.line, crate::reports::deadlines::local(utc));
+        push_stamp(&mut self.line, crate::time::local(utc));
         self.end_line();
     }
 

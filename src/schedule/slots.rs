@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
-use crate::reports::deadlines::to_utc;
+use crate::time::to_utc;
 use crate::workdays::is_working_day;
 
 /// The grid slots start on.

@@ -22,7 +22,7 @@ use chrono::{Duration, NaiveDateTime, NaiveTime, Weekday};
 use diesel::prelude::*;
 use url::Url;
 
-use crate::accounts::{AuthUser, UserId};
+use crate::accounts::AuthUser;
 use crate::audit;
 use crate::authz::Actor;
 use crate::config::Settings;
@@ -30,6 +30,7 @@ use crate::crypto::rows::SealedRow;
 use crate::db::schema::{busy_sources, busy_times, users, working_hours};
 use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
+use crate::ids::UserId;
 use crate::schedule::busy::{busy_times as read_calendar, Interval, Malformed};
 use crate::schedule::slots::WorkingHours;
 use crate::string_id;
@@ -85,7 +86,7 @@ impl Source {
     pub fn status(&self) -> String {
         let last = self.fetched_at.map_or_else(
             || "har inte kunnat läsas än".to_string(),
-            |t| format!("senast läst {}", crate::web::local_time(&t)),
+            |t| format!("senast läst {}", crate::time::local_text(&t)),
         );
         match (&self.error, self.fetched_at, self.checked_at) {
             (Some(e), _, _) => format!(
