@@ -18,6 +18,7 @@ pub mod ids;
 pub mod input;
 pub mod mail;
 pub mod personnummer;
+pub mod proxies;
 pub mod reports;
 pub mod schedule;
 pub mod secrets;

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use super::explain;
 use crate::audit;
 use crate::config::Settings;
+use crate::crypto::AuditKey;
 use crate::db::AnyConnection;
 
 #[derive(Subcommand)]
@@ -50,8 +51,8 @@ pub(super) fn run(
         }
         AuditCommand::Rekey { old_key } => {
             let old = match old_key.trim() {
-                "derived" => audit::AuditKey::derived(&settings.secret_key),
-                text => audit::AuditKey::parse(text)
+                "derived" => AuditKey::derived(&settings.secret_key),
+                text => AuditKey::parse(text)
                     .map_err(|e| format!("SAMORDNA_OLD_AUDIT_KEY: {e}"))?,
             };
             if old == settings.audit_key {

@@ -1,12 +1,14 @@
 //! What every web page shares: the application state, the page layout, CSRF protection and the
 //! extractors that say who is signed in.
 
-pub mod client;
 pub mod csrf;
 pub mod identity;
 pub mod methods;
 pub mod pages;
 pub mod profile;
+
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::proxies as client;
 
 use std::sync::Arc;
 
