@@ -6,7 +6,7 @@
 //! shows why it failed; it never stops a page.
 //!
 //! Fetching and reading a calendar take no database connection: the file is read first (a few
-//! at a time in the whole process, within [`crate::schedule::busy::Budget`]), then its merged
+//! at a time in the whole process, within [`crate::schedule::budget::Budget`]), then its merged
 //! busy times are stored in one short transaction. Each user has at most [`MAX_SOURCES`].
 //!
 //! An address is read only from servers outside this machine and its networks (see
