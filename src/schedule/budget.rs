@@ -2,6 +2,8 @@
 //! rules together (its time zones' too), and time. A calendar over the budget is refused as too
 //! big, so that a hostile or broken file cannot hold a worker. Pure: no I/O (the clock aside).
 
+/// The largest calendar read, in bytes.
+pub const MAX_BYTES: usize = 20 * 1024 * 1024;
 /// At most this many busy times are read from one calendar within a window.
 pub const MAX_INTERVALS: usize = 100_000;
 /// At most this many steps through the recurrence rules of one calendar, all rules together:

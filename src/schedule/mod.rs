@@ -4,6 +4,7 @@
 //! a common slot ([`slots`]). Parsing and search are pure; only `sources` does I/O.
 
 pub mod budget;
+pub mod fetch;
 pub mod busy;
 pub mod recurrence;
 pub mod slots;
