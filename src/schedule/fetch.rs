@@ -266,6 +266,8 @@ pub(super) async fn fetch(
 mod tests {
     use super::*;
 
+    /// Every range the IANA special-purpose registries name (and multicast), at both ends and
+    /// inside; IPv4 carried in IPv6 is judged by the IPv4 inside.
     #[test]
     fn special_purpose_ranges_are_refused() {
         let refused_everywhere = [

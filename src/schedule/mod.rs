@@ -5,6 +5,7 @@
 
 pub mod budget;
 pub mod fetch;
+pub mod hours;
 pub mod busy;
 pub mod recurrence;
 pub mod slots;
