@@ -2,6 +2,10 @@
 //!
 //! Organised by capability: [`accounts`], [`audit`], [`mail`], with the shared web parts in
 //! [`web`] and the database in [`db`]. Pure rules live in modules that do no I/O.
+//!
+//! Below every capability, and importing none of them: [`error`], [`ids`], [`time`],
+//! [`workdays`], [`crypto`], [`db`] and [`config`]. The command line ([`cli`]) sits above them
+//! all, and alone knows every table that holds sealed data.
 
 pub mod accounts;
 pub mod api;
