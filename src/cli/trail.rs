@@ -52,8 +52,9 @@ pub(super) fn run(
         AuditCommand::Rekey { old_key } => {
             let old = match old_key.trim() {
                 "derived" => AuditKey::derived(&settings.secret_key),
-                text => AuditKey::parse(text)
-                    .map_err(|e| format!("SAMORDNA_OLD_AUDIT_KEY: {e}"))?,
+                text => {
+                    AuditKey::parse(text).map_err(|e| format!("SAMORDNA_OLD_AUDIT_KEY: {e}"))?
+                }
             };
             if old == settings.audit_key {
                 return Err("SAMORDNA_OLD_AUDIT_KEY is the key the trail is kept under now (SAMORDNA_AUDIT_KEY): set the new key there".into());
