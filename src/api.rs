@@ -58,17 +58,8 @@ fn path_config() -> web::PathConfig {
     })
 }
 
-/// Every API error: a machine-readable code, a Swedish message, and for invalid input one entry
-/// per wrong field.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorResponse {
-    /// `invalid_input`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`,
-    /// `method_not_allowed`, `unsupported_media_type` (a compressed body), `conflict`,
-    /// `too_many_requests`, `unavailable` or `internal`.
-    pub error: String,
-    pub message: String,
-    pub errors: Vec<FieldError>,
-}
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::error::ErrorResponse;
 
 struct BearerAuth;
 

@@ -48,7 +48,7 @@ pub struct Settings {
     pub keys: crate::crypto::Keyring,
     /// The key that chains the audit trail (`SAMORDNA_AUDIT_KEY`; derived from the secret key
     /// when not set).
-    pub audit_key: crate::audit::AuditKey,
+    pub audit_key: crate::crypto::AuditKey,
     /// Which of these keys were derived from the secret key because they were not set.
     pub keys_derived: Vec<&'static str>,
     /// How often the audit trail's head is logged, as an anchor kept outside the database
@@ -64,7 +64,7 @@ pub struct Settings {
     pub log_json: bool,
     /// When intake is staffed; a report after closing is due for its safety assessment the next
     /// working day.
-    pub office_hours: crate::reports::deadlines::OfficeHours,
+    pub office_hours: crate::time::OfficeHours,
     /// Public (not logged-in) report submissions allowed per address and hour, counted in memory.
     pub public_reports_per_hour: u32,
     /// How long before a SIP meeting its reminder goes out.
@@ -82,7 +82,7 @@ pub struct Settings {
     /// (`SAMORDNA_BUSY_FETCH_ALLOW`): an internal calendar server, and nothing else there.
     pub busy_fetch_allow: Vec<std::net::SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SAMORDNA_TRUSTED_PROXIES`).
-    pub trusted_proxies: crate::web::client::TrustedProxies,
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://samordna.db";
@@ -178,9 +178,9 @@ impl Settings {
         let keys = keyring(&lookup, &secret_key)?;
         let audit_key = match lookup("SAMORDNA_AUDIT_KEY") {
             Some(text) => {
-                crate::audit::AuditKey::parse(&text).map_err(|p| bad("SAMORDNA_AUDIT_KEY", p))?
+                crate::crypto::AuditKey::parse(&text).map_err(|p| bad("SAMORDNA_AUDIT_KEY", p))?
             }
-            None => crate::audit::AuditKey::derived(&secret_key),
+            None => crate::crypto::AuditKey::derived(&secret_key),
         };
 
         let minutes = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
@@ -248,7 +248,7 @@ impl Settings {
                     })
                 })
                 .collect::<Result<_, _>>()?,
-            trusted_proxies: crate::web::client::TrustedProxies::parse(
+            trusted_proxies: crate::proxies::TrustedProxies::parse(
                 &lookup("SAMORDNA_TRUSTED_PROXIES").unwrap_or_default(),
             )
             .map_err(|problem| bad("SAMORDNA_TRUSTED_PROXIES", problem))?,
@@ -478,7 +478,7 @@ mod tests {
         let set = settings(&[("SAMORDNA_AUDIT_KEY", key)]).unwrap();
         assert_eq!(
             set.audit_key,
-            crate::audit::AuditKey::parse(key).unwrap(),
+            crate::crypto::AuditKey::parse(key).unwrap(),
             "as configured"
         );
         assert!(!set.keys_derived.contains(&"SAMORDNA_AUDIT_KEY"));
@@ -494,7 +494,7 @@ mod tests {
         assert_ne!(derived.audit_key, other.audit_key);
         assert_ne!(
             derived.audit_key,
-            crate::audit::AuditKey::parse(&base64::Engine::encode(
+            crate::crypto::AuditKey::parse(&base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
                 crate::crypto::Keyring::derived_index_key(secret.as_bytes())
             ))

@@ -167,15 +167,21 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ApiErrorBody<'a> {
-    error: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
+/// Every API error as sent: a machine-readable code, a Swedish message, and for invalid input one
+/// entry per wrong field. `errors` is left out when there are none, and the OpenAPI schema says
+/// so (a field skipped when empty is not required).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    /// `invalid_input`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `unsupported_media_type` (a compressed body), `conflict`,
+    /// `too_many_requests`, `unavailable` or `internal`.
+    pub error: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
 }
 
-/// An error answered as JSON: `{"error": code, "message": …, "errors": [{field, message}]}`.
+/// An error answered as JSON ([`ErrorResponse`]): `{"error": code, "message": …, "errors": [{field, message}]}`.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct ApiError(#[from] pub AppError);
@@ -197,15 +203,15 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         self.0.log();
         let errors = match &self.0 {
-            AppError::Invalid(errors) => errors.as_slice(),
-            _ => &[],
+            AppError::Invalid(errors) => errors.clone(),
+            _ => Vec::new(),
         };
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self.0, AppError::Unauthenticated) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(ApiErrorBody {
-            error: self.0.code(),
+        response.json(ErrorResponse {
+            error: self.0.code().into(),
             message: self.0.user_message(),
             errors,
         })
@@ -248,7 +254,7 @@ impl ResponseError for PageError {
             } else {
                 "/login"
             };
-            let mut target = format!("{page}?next={}", crate::web::encode_query_value(next));
+            let mut target = format!("{page}?next={}", encode_query_value(next));
             if *expired {
                 target.push_str("&expired=1");
             }
@@ -282,4 +288,10 @@ impl ResponseError for PageError {
             .content_type("text/html; charset=utf-8")
             .body(body)
     }
+}
+
+/// Percent-encodes a value for a query string. Here because the login redirect above needs it
+/// and this module imports nothing of the service; the web layer re-exports it.
+pub fn encode_query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

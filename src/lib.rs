@@ -2,6 +2,10 @@
 //!
 //! Organised by capability: [`accounts`], [`audit`], [`mail`], with the shared web parts in
 //! [`web`] and the database in [`db`]. Pure rules live in modules that do no I/O.
+//!
+//! Below every capability, and importing none of them: [`error`], [`ids`], [`time`],
+//! [`workdays`], [`crypto`], [`db`] and [`config`]. The command line ([`cli`]) sits above them
+//! all, and alone knows every table that holds sealed data.
 
 pub mod accounts;
 pub mod api;
@@ -14,9 +18,11 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod ids;
 pub mod input;
 pub mod mail;
 pub mod personnummer;
+pub mod proxies;
 pub mod reports;
 pub mod schedule;
 pub mod secrets;
@@ -24,5 +30,6 @@ pub mod sip;
 pub mod startup;
 pub mod telemetry;
 pub mod text_enum;
+pub mod time;
 pub mod web;
 pub mod workdays;

@@ -20,7 +20,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use hmac::digest::Update;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::Sha256;
 
 use crate::accounts::MunicipalityId;
@@ -37,28 +37,8 @@ text_enum!(
     }
 );
 
-/// The key that chains the trail (`SAMORDNA_AUDIT_KEY`, 32 bytes). Kept out of the database, so
-/// that write access to the database is not enough to rewrite the trail unnoticed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AuditKey([u8; 32]);
-
-impl std::fmt::Debug for AuditKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AuditKey(..)")
-    }
-}
-
-impl AuditKey {
-    /// A key written as base64 (`openssl rand -base64 32`), as `SAMORDNA_AUDIT_KEY` holds it.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        crate::crypto::decode_key(text).map(Self)
-    }
-
-    /// The key derived from the secret key, for when none is configured.
-    pub fn derived(secret: &[u8]) -> Self {
-        Self(crate::crypto::derive(secret, "samordna audit chain key v1"))
-    }
-}
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::crypto::AuditKey;
 
 /// The key this process chains entries under, set once by [`open`]. A process keeps one trail,
 /// and every entry of it goes through [`record`] from many places that need not carry the key.
@@ -171,7 +151,7 @@ impl Entry {
 
     /// The entry's hash: HMAC-SHA-256 under `key`, hex.
     pub fn keyed_hash(&self, key: &AuditKey) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("any key length");
+        let mut mac = key.mac();
         self.feed(&mut mac);
         hex::encode(mac.finalize().into_bytes())
     }

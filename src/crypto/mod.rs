@@ -282,6 +282,34 @@ impl Sealable for Option<String> {
     }
 }
 
+/// The key that chains the trail (`SAMORDNA_AUDIT_KEY`, 32 bytes). Kept out of the database, so
+/// that write access to the database is not enough to rewrite the trail unnoticed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey([u8; 32]);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    /// A key written as base64 (`openssl rand -base64 32`), as `SAMORDNA_AUDIT_KEY` holds it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        decode_key(text).map(Self)
+    }
+
+    /// The key derived from the secret key, for when none is configured.
+    pub fn derived(secret: &[u8]) -> Self {
+        Self(derive(secret, "samordna audit chain key v1"))
+    }
+
+    /// A fresh HMAC-SHA-256 under this key, for an entry's hash (see `audit::Entry::keyed_hash`).
+    pub fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("any key length")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,14 @@
 //! Which columns are sealed, said once per table with [`sealed_row!`](crate::sealed_row) beside
-//! the table's row struct, and the key rotation that re-seals them (`samordna keys rotate`).
+//! the table's row struct, and how a table is re-sealed under the current key. Which tables there
+//! are is said above the capabilities, where `samordna keys rotate` lists them
+//! ([`crate::cli`]), so that this module imports none of them.
 //!
 //! A row is sealed on its way in (`row.seal(keys)` before it is inserted) and opened on its way
 //! out (`row.open(keys)?` right after it is loaded). What stays in clear is what SQL filters,
 //! joins or sorts on: ids, references, dates and clocks, status, categories, birth dates.
 
-use crate::audit::{self, AuditActor, Outcome};
 use crate::crypto::{Keyring, OpenError};
-use crate::db::{write_tx, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::AppError;
 
 /// How many rows one transaction of the rotation re-seals.
@@ -139,72 +140,4 @@ macro_rules! sealed_row {
             }
         }
     };
-}
-
-/// One table's share of a rotation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resealed {
-    pub table: &'static str,
-    pub rows: u64,
-}
-
-type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
-
-/// Every table with sealed columns.
-fn tables() -> Vec<(&'static str, ResealTable)> {
-    use crate::reports::store::{
-        ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
-    };
-    use crate::schedule::sources::Address;
-    use crate::sip::store::{Consent, Meeting, Participant, PlanRow, Sip};
-    fn entry<R: SealedRow>() -> (&'static str, ResealTable) {
-        (R::TABLE, R::reseal_table)
-    }
-    vec![
-        entry::<Report>(),
-        entry::<ChildRow>(),
-        entry::<GuardianRow>(),
-        entry::<Reporter>(),
-        entry::<SafetyAssessment>(),
-        entry::<DecisionRecord>(),
-        entry::<Investigation>(),
-        entry::<Sip>(),
-        entry::<PlanRow>(),
-        entry::<Consent>(),
-        entry::<Participant>(),
-        entry::<Meeting>(),
-        entry::<Address>(),
-        entry::<crate::accounts::two_factor::StoredSecret>(),
-        entry::<crate::accounts::two_factor::PendingSecret>(),
-        entry::<crate::mail::OutboxMessage>(),
-    ]
-}
-
-/// Key rotation: re-seals every value not sealed under the current key, table by table, and sets
-/// the blind indexes the current index key gives. One audit entry per table with the number of
-/// rows changed (no values). Running it again changes nothing.
-pub fn rotate(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    actor: &AuditActor,
-) -> Result<Vec<Resealed>, AppError> {
-    let mut done = Vec::new();
-    for (table, reseal) in tables() {
-        let rows = reseal(conn, keys)?;
-        write_tx(conn, |conn| {
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor,
-                    action: "keys.rotate",
-                    object_type: "table",
-                    object_id: Some(table),
-                    outcome: Outcome::Success,
-                    detail: &format!("rows={rows} key={}", keys.current_id()),
-                },
-            )
-        })?;
-        done.push(Resealed { table, rows });
-    }
-    Ok(done)
 }

@@ -15,109 +15,25 @@
 //! A file that cannot be read is refused as a whole, with the line and what is wrong: reading half
 //! a calendar would show someone free when they are not.
 //!
-//! The work one calendar may cost is bounded as a whole ([`Budget`]): steps through all its
-//! recurrence rules together (its time zones' too), and time. Instances before the window are
-//! skipped by arithmetic where the rule allows it, so a rule that began long ago costs no more
-//! than one that began yesterday; a calendar over the budget is refused as too big.
+//! The work one calendar may cost is bounded as a whole ([`Budget`]); recurrence rules are
+//! expanded in [`crate::schedule::recurrence`], time zones resolved in [`crate::schedule::zones`].
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use ical::parser::ical::component::{IcalCalendar, IcalEvent};
 use ical::parser::ParserError;
 use ical::property::{Property, PropertyError};
-use rrule::{RRule, RRuleSet, Tz, Unvalidated};
 
 use crate::calendar::{param, value};
+use crate::schedule::budget::{Budget, MAX_INTERVALS, TOO_BIG};
+use crate::schedule::recurrence::{local_time, recurrences};
 use crate::schedule::slots::merge;
 use crate::schedule::zones::{Zone, Zones};
 
 /// `[start, end)` in UTC.
 pub type Interval = (NaiveDateTime, NaiveDateTime);
-
-/// At most this many busy times are read from one calendar within a window.
-pub const MAX_INTERVALS: usize = 100_000;
-/// At most this many steps through the recurrence rules of one calendar, all rules together:
-/// five for every busy time a calendar may have.
-pub const MAX_STEPS: usize = 5 * MAX_INTERVALS;
-/// At most this long reading one calendar.
-pub const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
-/// Why a calendar over the [`Budget`] is refused.
-pub const TOO_BIG: &str = "kalendern är för stor eller för komplicerad";
-
-/// What stopped a reading that went over its [`Budget`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
-    Steps,
-    Time,
-}
-
-/// How much work reading one calendar may still take: steps through recurrence rules (and
-/// dates listed one by one), and time.
-#[derive(Clone, Debug)]
-pub struct Budget {
-    steps: usize,
-    deadline: Option<std::time::Instant>,
-    taken: usize,
-    stopped: Option<Stop>,
-}
-
-impl Budget {
-    /// `steps` steps, and `time` from now if given.
-    pub fn new(steps: usize, time: Option<std::time::Duration>) -> Self {
-        Budget {
-            steps,
-            deadline: time.map(|t| std::time::Instant::now() + t),
-            taken: 0,
-            stopped: None,
-        }
-    }
-
-    /// [`MAX_STEPS`] and [`MAX_TIME`].
-    pub fn standard() -> Self {
-        Self::new(MAX_STEPS, Some(MAX_TIME))
-    }
-
-    /// Takes `n` steps; the clock is read every 1,024 steps and whenever asked with `n == 0`.
-    fn take(&mut self, n: usize) -> Result<(), String> {
-        if self.stopped.is_none() {
-            let before = self.taken;
-            self.taken = self.taken.saturating_add(n);
-            if self.taken > self.steps {
-                self.stopped = Some(Stop::Steps);
-            } else if (n == 0 || before >> 10 != self.taken >> 10)
-                && self
-                    .deadline
-                    .is_some_and(|d| std::time::Instant::now() >= d)
-            {
-                self.stopped = Some(Stop::Time);
-            }
-        }
-        match self.stopped {
-            Some(_) => Err(TOO_BIG.into()),
-            None => Ok(()),
-        }
-    }
-
-    /// Steps taken so far.
-    pub fn taken(&self) -> usize {
-        self.taken
-    }
-
-    /// What stopped the reading, if anything did.
-    pub fn stopped_by(&self) -> Option<Stop> {
-        self.stopped
-    }
-
-    /// The refusal when the budget is spent.
-    fn check(&self) -> Result<(), Malformed> {
-        match self.stopped {
-            Some(_) => Err(malformed(None, TOO_BIG)),
-            None => Ok(()),
-        }
-    }
-}
 
 /// Why a calendar file could not be read, in Swedish, with the line where that is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +55,14 @@ fn malformed(line: Option<usize>, reason: impl Into<String>) -> Malformed {
     Malformed {
         line,
         reason: reason.into(),
+    }
+}
+
+/// The refusal when the budget is spent.
+fn check(budget: &Budget) -> Result<(), Malformed> {
+    match budget.stopped_by() {
+        Some(_) => Err(malformed(None, TOO_BIG)),
+        None => Ok(()),
     }
 }
 
@@ -292,18 +216,6 @@ enum Length {
     Exact(Duration),
 }
 
-/// A local time written `YYYYMMDDTHHMMSS` (a trailing `Z` is ignored) or a date (midnight).
-pub(crate) fn local_time(value: &str) -> Option<NaiveDateTime> {
-    let v = value.trim();
-    let v = v.strip_suffix(['Z', 'z']).unwrap_or(v);
-    if v.len() == 8 {
-        return NaiveDate::parse_from_str(v, "%Y%m%d")
-            .ok()?
-            .and_hms_opt(0, 0, 0);
-    }
-    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()
-}
-
 /// An ISO 8601 duration (`P1D`, `PT1H30M`, `P2W`, `-PT15M`) as whole days and the rest.
 fn duration(value: &str) -> Option<(i64, Duration)> {
     let v = value.trim();
@@ -332,141 +244,6 @@ fn duration(value: &str) -> Option<(i64, Duration)> {
     }
     (any && number == 0 && days < 100_000 && rest < 100_000_000)
         .then(|| (sign * days, Duration::seconds(sign * rest)))
-}
-
-/// The local start times of a recurrence `rule` from `start` (local wall-clock time of `zone`)
-/// that fall in `[from, to)` (also local), with `start` itself always the first. Each instance
-/// looked at is a step of `budget`; instances before `from` are skipped without looking at them
-/// where the rule repeats over periods of a fixed length.
-pub(crate) fn recurrences(
-    start: NaiveDateTime,
-    rule: &str,
-    zone: &Zone,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    budget: &mut Budget,
-) -> Result<Vec<NaiveDateTime>, String> {
-    expand(start, rule, zone, from, to, budget, true)
-}
-
-/// The length of one period of a rule that repeats `FREQ` every `INTERVAL`, in local wall-clock
-/// time (as the rule is expanded), where that length is fixed: not for months and years.
-fn period(freq: &str, interval: i64) -> Option<Duration> {
-    let unit = match freq.to_ascii_uppercase().as_str() {
-        "SECONDLY" => Duration::seconds(1),
-        "MINUTELY" => Duration::minutes(1),
-        "HOURLY" => Duration::hours(1),
-        "DAILY" => Duration::days(1),
-        "WEEKLY" => Duration::weeks(1),
-        _ => return None,
-    };
-    (1..=1_000_000)
-        .contains(&interval)
-        .then(|| unit * interval as i32)
-}
-
-/// [`recurrences`], skipping the instances before `from` by arithmetic when `skip` is set (and
-/// the rule allows it), or walking through them.
-fn expand(
-    start: NaiveDateTime,
-    rule: &str,
-    zone: &Zone,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    budget: &mut Budget,
-    skip: bool,
-) -> Result<Vec<NaiveDateTime>, String> {
-    budget.take(0)?;
-    // UNTIL is read here (it may be UTC, local or a date); the rest by the rrule crate, which
-    // expands in "UTC" standing for the event's local wall clock.
-    let mut until = None;
-    let mut parts: Vec<(String, String)> = Vec::new();
-    for part in rule.split(';').filter(|p| !p.trim().is_empty()) {
-        let (key, v) = part.split_once('=').unwrap_or((part, ""));
-        let (key, v) = (key.trim().to_ascii_uppercase(), v.trim());
-        if key == "UNTIL" {
-            let local = local_time(v).ok_or_else(|| format!("UNTIL={v} är inget datum"))?;
-            until = Some(if v.len() == 8 {
-                local + Duration::days(1) - Duration::seconds(1)
-            } else if v.ends_with(['Z', 'z']) {
-                zone.to_local(local)
-            } else {
-                local
-            });
-        } else {
-            parts.push((key, v.to_string()));
-        }
-    }
-    let pseudo = |t: NaiveDateTime| Tz::UTC.from_utc_datetime(&t);
-    let mut out = Vec::new();
-    if start >= from && start < to {
-        out.push(start);
-    }
-    if until.is_some_and(|u| u < start) || start >= to {
-        return Ok(out);
-    }
-    // A rule of a fixed period looks at the same candidates in every period (BY… parts expand
-    // or filter each period alike, by the candidates' own dates), so the walk may begin with
-    // the last period that starts before `from`: what that leaves out lies before `from`. That
-    // period's start becomes the rule's first instance, which is before `from` too and so not
-    // kept. With COUNT, only a rule of one instance a period (no BY… parts) can be counted
-    // without walking.
-    let mut first = start;
-    let get = |key: &str| {
-        parts
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let plain = !parts.iter().any(|(k, _)| k.starts_with("BY"));
-    let count = get("COUNT").map(|c| c.parse::<i64>());
-    let interval = get("INTERVAL").map_or(Ok(1), str::parse::<i64>);
-    if let (true, Some(freq), Ok(interval)) = (skip && start < from, get("FREQ"), interval) {
-        if let Some(period) = period(freq, interval).filter(|_| count.is_none() || plain) {
-            let behind = (from - start).num_seconds() - 1;
-            let periods = behind.div_euclid(period.num_seconds()).max(0);
-            if let Some(Ok(count)) = count {
-                if count <= periods {
-                    return Ok(out);
-                }
-                let left = (count - periods).to_string();
-                parts.retain(|(k, _)| k != "COUNT");
-                parts.push(("COUNT".into(), left));
-            }
-            first = start + Duration::seconds(periods * period.num_seconds());
-        }
-    }
-    if until.is_some_and(|u| u < first) {
-        return Ok(out);
-    }
-    let text: Vec<String> = parts
-        .iter()
-        .map(|(k, v)| match v.is_empty() {
-            true => k.clone(),
-            false => format!("{k}={v}"),
-        })
-        .collect();
-    let mut parsed: RRule<Unvalidated> = text
-        .join(";")
-        .parse()
-        .map_err(|e: rrule::RRuleError| format!("upprepningsregeln går inte att läsa ({e})"))?;
-    if let Some(u) = until {
-        parsed = parsed.until(pseudo(u));
-    }
-    let rule = parsed
-        .validate(pseudo(first))
-        .map_err(|e| format!("upprepningsregeln går inte att använda ({e})"))?;
-    for at in RRuleSet::new(pseudo(first)).rrule(rule).into_iter() {
-        budget.take(1)?;
-        let at = at.naive_utc();
-        if at >= to {
-            break;
-        }
-        if at >= from && at != start {
-            out.push(at);
-        }
-    }
-    Ok(out)
 }
 
 /// Reads one calendar's events and free/busy periods.
@@ -503,7 +280,7 @@ impl<'a> Reader<'a> {
             until_year,
             budget,
         );
-        budget.check()?;
+        check(budget)?;
         Ok(Reader { zones, text })
     }
 
@@ -782,8 +559,15 @@ impl<'a> Reader<'a> {
         // Local starts, each with its own length where an RDATE period gives one.
         let mut starts: Vec<(NaiveDateTime, Option<Length>)> = vec![(local_start, None)];
         for (rule, p) in &event.rules {
-            let found = recurrences(local_start, rule, &zone, local_from, local_to, budget);
-            budget.check()?;
+            let found = recurrences(
+                local_start,
+                rule,
+                &|utc| zone.to_local(utc),
+                local_from,
+                local_to,
+                budget,
+            );
+            check(budget)?;
             starts.extend(
                 found
                     .map_err(|reason| self.bad(p, reason))?
@@ -850,447 +634,4 @@ fn push(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .unwrap()
-            .and_hms_opt(h, min, 0)
-            .unwrap()
-    }
-
-    fn cal(body: &str) -> String {
-        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{body}END:VCALENDAR\r\n")
-            .replace('\n', "\r\n")
-            .replace("\r\r\n", "\r\n")
-    }
-
-    fn busy(text: &str) -> Vec<Interval> {
-        busy_times(text, at(2026, 1, 1, 0, 0), at(2027, 1, 1, 0, 0)).expect("readable")
-    }
-
-    #[test]
-    fn weekly_rule_keeps_local_time_across_both_clock_changes_with_exdate_and_override() {
-        let text = cal("BEGIN:VEVENT
-UID:w1
-DTSTART;TZID=Europe/Stockholm:20260319T090000
-DTEND;TZID=Europe/Stockholm:20260319T100000
-RRULE:FREQ=WEEKLY;COUNT=4
-EXDATE;TZID=Europe/Stockholm:20260326T090000
-SUMMARY:Hemligt
-END:VEVENT
-BEGIN:VEVENT
-UID:w1
-RECURRENCE-ID;TZID=Europe/Stockholm:20260409T090000
-DTSTART;TZID=Europe/Stockholm:20260409T130000
-DTEND;TZID=Europe/Stockholm:20260409T140000
-END:VEVENT
-BEGIN:VEVENT
-UID:w2
-DTSTART;TZID=Europe/Stockholm:20261022T090000
-DTEND;TZID=Europe/Stockholm:20261022T093000
-RRULE:FREQ=WEEKLY;UNTIL=20261029T080000Z
-END:VEVENT
-");
-        assert_eq!(
-            busy(&text),
-            vec![
-                // 19 March, winter time: 09:00 local is 08:00 UTC.
-                (at(2026, 3, 19, 8, 0), at(2026, 3, 19, 9, 0)),
-                // 26 March is excluded; 2 April, summer time: 07:00 UTC.
-                (at(2026, 4, 2, 7, 0), at(2026, 4, 2, 8, 0)),
-                // 9 April moved to 13:00 local.
-                (at(2026, 4, 9, 11, 0), at(2026, 4, 9, 12, 0)),
-                // 22 October in summer time, 29 October (UNTIL, inclusive) in winter time.
-                (at(2026, 10, 22, 7, 0), at(2026, 10, 22, 7, 30)),
-                (at(2026, 10, 29, 8, 0), at(2026, 10, 29, 8, 30)),
-            ]
-        );
-    }
-
-    #[test]
-    fn free_cancelled_and_all_day_events() {
-        let text = cal("BEGIN:VEVENT
-UID:a
-DTSTART;VALUE=DATE:20260105
-DTEND;VALUE=DATE:20260107
-END:VEVENT
-BEGIN:VEVENT
-UID:b
-DTSTART:20260210T090000Z
-DTEND:20260210T100000Z
-TRANSP:TRANSPARENT
-END:VEVENT
-BEGIN:VEVENT
-UID:c
-DTSTART:20260211T090000Z
-DTEND:20260211T100000Z
-STATUS:CANCELLED
-END:VEVENT
-BEGIN:VEVENT
-UID:d
-DTSTART:20260212T090000Z
-DTEND:20260212T100000Z
-X-MICROSOFT-CDO-BUSYSTATUS:FREE
-END:VEVENT
-BEGIN:VEVENT
-UID:e
-DTSTART:20260213T090000Z
-DURATION:PT1H30M
-STATUS:TENTATIVE
-END:VEVENT
-");
-        assert_eq!(
-            busy(&text),
-            vec![
-                // Two whole Swedish days.
-                (at(2026, 1, 4, 23, 0), at(2026, 1, 6, 23, 0)),
-                (at(2026, 2, 13, 9, 0), at(2026, 2, 13, 10, 30)),
-            ]
-        );
-    }
-
-    #[test]
-    fn freebusy_periods_by_type() {
-        let text = cal("BEGIN:VFREEBUSY
-DTSTART:20260301T000000Z
-DTEND:20260401T000000Z
-FREEBUSY:20260302T080000Z/20260302T090000Z,20260303T080000Z/PT30M
-FREEBUSY;FBTYPE=FREE:20260304T080000Z/20260304T090000Z
-FREEBUSY;FBTYPE=BUSY-TENTATIVE:20260305T080000Z/20260305T090000Z
-FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20260306T080000Z/20260306T090000Z
-END:VFREEBUSY
-");
-        assert_eq!(
-            busy(&text),
-            vec![
-                (at(2026, 3, 2, 8, 0), at(2026, 3, 2, 9, 0)),
-                (at(2026, 3, 3, 8, 0), at(2026, 3, 3, 8, 30)),
-                (at(2026, 3, 5, 8, 0), at(2026, 3, 5, 9, 0)),
-                (at(2026, 3, 6, 8, 0), at(2026, 3, 6, 9, 0)),
-            ]
-        );
-    }
-
-    /// Outlook names the zone the Windows way and defines it in a VTIMEZONE; a zone nobody knows
-    /// by name is read from its VTIMEZONE rules; Google's floating times use X-WR-TIMEZONE.
-    #[test]
-    fn windows_names_own_rules_and_google_default_zone() {
-        let vtimezone = |id: &str| {
-            format!(
-                "BEGIN:VTIMEZONE
-TZID:{id}
-BEGIN:STANDARD
-DTSTART:16010101T030000
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10
-END:STANDARD
-BEGIN:DAYLIGHT
-DTSTART:16010101T020000
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3
-END:DAYLIGHT
-END:VTIMEZONE
-"
-            )
-        };
-        let outlook = cal(&format!(
-            "{}BEGIN:VEVENT
-UID:o
-DTSTART;TZID=W. Europe Standard Time:20261026T100000
-DTEND;TZID=W. Europe Standard Time:20261026T110000
-END:VEVENT
-",
-            vtimezone("W. Europe Standard Time")
-        ));
-        assert_eq!(
-            busy(&outlook),
-            vec![(at(2026, 10, 26, 9, 0), at(2026, 10, 26, 10, 0))]
-        );
-
-        let own = cal(&format!(
-            "{}BEGIN:VEVENT
-UID:r
-DTSTART;TZID=Kontoret:20261023T100000
-DTEND;TZID=Kontoret:20261023T110000
-RRULE:FREQ=DAILY;COUNT=4
-END:VEVENT
-",
-            vtimezone("Kontoret")
-        ));
-        assert_eq!(
-            busy(&own),
-            vec![
-                (at(2026, 10, 23, 8, 0), at(2026, 10, 23, 9, 0)),
-                (at(2026, 10, 24, 8, 0), at(2026, 10, 24, 9, 0)),
-                // The clocks went back on 25 October.
-                (at(2026, 10, 25, 9, 0), at(2026, 10, 25, 10, 0)),
-                (at(2026, 10, 26, 9, 0), at(2026, 10, 26, 10, 0)),
-            ]
-        );
-
-        let google = "BEGIN:VCALENDAR\r\nX-WR-TIMEZONE:America/New_York\r\nBEGIN:VEVENT\r\nUID:g\r\nDTSTART:20261201T090000\r\nDTEND:20261201T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        assert_eq!(
-            busy(google),
-            vec![(at(2026, 12, 1, 14, 0), at(2026, 12, 1, 15, 0))]
-        );
-    }
-
-    #[test]
-    fn other_components_are_skipped_and_busy_times_merged_and_cut_to_the_window() {
-        let text = cal("BEGIN:VTODO
-UID:t
-DTSTART:nonsense
-BEGIN:VALARM
-TRIGGER:-PT15M
-END:VALARM
-END:VTODO
-BEGIN:X-VENDOR-THING
-FOO:bar
-END:X-VENDOR-THING
-BEGIN:VEVENT
-UID:x
-DTSTART:20251231T230000Z
-DTEND:20260101T010000Z
-BEGIN:VALARM
-TRIGGER:-PT15M
-END:VALARM
-END:VEVENT
-BEGIN:VEVENT
-UID:y
-DTSTART:20260101T010000Z
-DTEND:20260101T020000Z
-END:VEVENT
-");
-        assert_eq!(
-            busy(&text),
-            vec![(at(2026, 1, 1, 0, 0), at(2026, 1, 1, 2, 0))]
-        );
-    }
-
-    #[test]
-    fn malformed_files_say_which_line() {
-        let check = |text: &str, line: Option<usize>, words: &str| {
-            let e = busy_times(text, at(2026, 1, 1, 0, 0), at(2027, 1, 1, 0, 0)).unwrap_err();
-            assert_eq!(e.line, line, "{e}");
-            assert!(e.to_string().contains(words), "{e}");
-        };
-        check(
-            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:2026-01-05\nEND:VEVENT\nEND:VCALENDAR\n",
-            Some(4),
-            "DTSTART har ett datum som inte går att läsa",
-        );
-        check(
-            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nEND:VCALENDAR\n",
-            Some(5),
-            "END:VCALENDAR kommer före END:VEVENT",
-        );
-        check(
-            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nEND:VEVENT\n",
-            Some(1),
-            "avslutas aldrig",
-        );
-        check(
-            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART;TZID=\"Europe/Stockholm:20260105T100000\nEND:VEVENT\nEND:VCALENDAR\n",
-            Some(4),
-            "ingen giltig kalenderrad",
-        );
-        check(
-            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nRRULE:FREQ=SOMETIMES\nEND:VEVENT\nEND:VCALENDAR\n",
-            Some(5),
-            "upprepningsregeln",
-        );
-        check("<html>Not found</html>", None, "ingen kalender");
-    }
-
-    /// The calendar of issue 15: 300 events repeating every second, from about 200,000 s
-    /// (190,000) before the window until it begins. One rule alone is little work; all of them together are over
-    /// the calendar's budget of steps, which stops the reading with the Swedish refusal.
-    #[test]
-    fn many_rules_together_are_refused_by_the_calendars_step_budget() {
-        let (from, to) = (at(2026, 1, 1, 0, 0), at(2027, 1, 1, 0, 0));
-        let hostile = |events: usize| {
-            let start = (from - Duration::seconds(190_000)).format("%Y%m%dT%H%M%SZ");
-            let until = from.format("%Y%m%dT%H%M%SZ");
-            cal(&(0..events)
-                .map(|i| {
-                    format!(
-                        "BEGIN:VEVENT\nUID:h{i}\nDTSTART:{start}\nDURATION:PT1S\n\
-                         RRULE:FREQ=SECONDLY;UNTIL={until}\nEND:VEVENT\n"
-                    )
-                })
-                .collect::<String>())
-        };
-        let mut budget = Budget::new(MAX_STEPS, None);
-        let refused = busy_times_within(&hostile(300), from, to, &mut budget).unwrap_err();
-        assert_eq!(refused, malformed(None, TOO_BIG));
-        assert_eq!(
-            refused.to_string(),
-            "kalendern är för stor eller för komplicerad"
-        );
-        assert_eq!(budget.stopped_by(), Some(Stop::Steps));
-        assert!(budget.taken() <= MAX_STEPS + 1, "{}", budget.taken());
-
-        // A few of the same rules are within the budget (their last second, UNTIL, is the
-        // window's first).
-        let mut budget = Budget::new(MAX_STEPS, None);
-        assert_eq!(
-            busy_times_within(&hostile(3), from, to, &mut budget),
-            Ok(vec![(from, from + Duration::seconds(1))])
-        );
-        assert_eq!(budget.stopped_by(), None);
-    }
-
-    /// The budget's time runs out too (here at once), with the same refusal.
-    #[test]
-    fn a_calendar_out_of_time_is_refused_the_same_way() {
-        let text = cal("BEGIN:VEVENT\nUID:a\nDTSTART:20260105T100000Z\nEND:VEVENT\n");
-        let mut budget = Budget::new(MAX_STEPS, Some(std::time::Duration::ZERO));
-        let refused = busy_times_within(
-            &text,
-            at(2026, 1, 1, 0, 0),
-            at(2027, 1, 1, 0, 0),
-            &mut budget,
-        );
-        assert_eq!(refused, Err(malformed(None, TOO_BIG)));
-        assert_eq!(budget.stopped_by(), Some(Stop::Time));
-    }
-
-    /// Rules whose DTSTART lies years before the window cost steps for the window only.
-    #[test]
-    fn instances_before_the_window_cost_no_steps() {
-        let text = cal("BEGIN:VEVENT
-UID:old
-DTSTART:19700105T090000Z
-DTEND:19700105T091500Z
-RRULE:FREQ=MINUTELY;INTERVAL=30
-END:VEVENT
-");
-        let (from, to) = (at(2026, 6, 1, 0, 0), at(2026, 6, 2, 0, 0));
-        let mut budget = Budget::new(MAX_STEPS, None);
-        let busy = busy_times_within(&text, from, to, &mut budget).unwrap();
-        assert_eq!(busy.len(), 48);
-        assert_eq!(busy[0], (at(2026, 6, 1, 0, 0), at(2026, 6, 1, 0, 15)));
-        assert!(budget.taken() < 200, "{} steps", budget.taken());
-    }
-
-    /// Skipping to the window by arithmetic gives exactly the instances walking from DTSTART
-    /// gives, for rules with COUNT and UNTIL, around both Swedish clock changes of 2026.
-    #[test]
-    fn skipping_by_arithmetic_gives_the_instances_walking_gives() {
-        let zone = crate::schedule::zones::stockholm();
-        let local = |text: &str| local_time(text).unwrap();
-        // DTSTART, the rule, and the (local) window.
-        let cases = [
-            (
-                "20200101T090000",
-                "FREQ=DAILY",
-                "20260325T000000",
-                "20260405T000000",
-            ),
-            // COUNT runs out on 29 March, inside the window.
-            (
-                "20200101T090000",
-                "FREQ=DAILY;COUNT=2280",
-                "20260325T000000",
-                "20260405T000000",
-            ),
-            (
-                "20200101T093000",
-                "FREQ=DAILY;INTERVAL=3;UNTIL=20261030T080000Z",
-                "20261020T000000",
-                "20261101T000000",
-            ),
-            (
-                "20200101T090000",
-                "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",
-                "20261020T000000",
-                "20261101T000000",
-            ),
-            (
-                "20190107T140000",
-                "FREQ=WEEKLY",
-                "20260320T000000",
-                "20260410T000000",
-            ),
-            (
-                "20190107T140000",
-                "FREQ=WEEKLY;INTERVAL=2;COUNT=190",
-                "20260301T000000",
-                "20260501T000000",
-            ),
-            (
-                "20190107T140000",
-                "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;UNTIL=20261030",
-                "20261001T000000",
-                "20261105T000000",
-            ),
-            (
-                "20260328T230000",
-                "FREQ=SECONDLY;INTERVAL=7;UNTIL=20260329T013000Z",
-                "20260329T013000",
-                "20260329T040000",
-            ),
-            // COUNT runs out at 01:53:19 on 29 March, inside the window.
-            (
-                "20260328T120000",
-                "FREQ=SECONDLY;COUNT=50000",
-                "20260329T013000",
-                "20260329T040000",
-            ),
-            (
-                "20261001T000000",
-                "FREQ=MINUTELY;INTERVAL=13",
-                "20261025T010000",
-                "20261025T040000",
-            ),
-            // COUNT runs out at 02:19 on 25 October, inside the window.
-            (
-                "20261001T000000",
-                "FREQ=MINUTELY;COUNT=34700",
-                "20261025T010000",
-                "20261025T040000",
-            ),
-            (
-                "20261001T000000",
-                "FREQ=MINUTELY;INTERVAL=5;UNTIL=20261025T013000Z",
-                "20261025T010000",
-                "20261025T040000",
-            ),
-            (
-                "20250101T001500",
-                "FREQ=HOURLY;INTERVAL=5;UNTIL=20261026T000000Z",
-                "20261020T000000",
-                "20261101T000000",
-            ),
-        ];
-        for (start, rule, from, to) in cases {
-            let (mut skipping, mut walking) =
-                (Budget::new(usize::MAX, None), Budget::new(usize::MAX, None));
-            let (start, from, to) = (local(start), local(from), local(to));
-            let skipped = expand(start, rule, &zone, from, to, &mut skipping, true).unwrap();
-            let walked = expand(start, rule, &zone, from, to, &mut walking, false).unwrap();
-            assert!(!walked.is_empty(), "{rule}: the window has instances");
-            assert_eq!(skipped, walked, "{rule}");
-            assert!(
-                skipping.taken() < walking.taken(),
-                "{rule}: {} steps skipping, {} walking",
-                skipping.taken(),
-                walking.taken()
-            );
-        }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("PT1H30M"), Some((0, Duration::minutes(90))));
-        assert_eq!(duration("P1W"), Some((7, Duration::zero())));
-        assert_eq!(duration("-PT15M"), Some((0, Duration::minutes(-15))));
-        assert_eq!(duration("P1DT2H"), Some((1, Duration::hours(2))));
-        assert_eq!(duration("PT"), None);
-        assert_eq!(duration("1H"), None);
-    }
-}
+mod tests;

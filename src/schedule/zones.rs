@@ -15,7 +15,8 @@ use ical::parser::ical::component::{IcalTimeZone, IcalTimeZoneTransition};
 use ical::property::Property;
 
 use crate::calendar::value;
-use crate::schedule::busy::Budget;
+use crate::schedule::budget::Budget;
+use crate::schedule::recurrence::{local_time, recurrences};
 
 /// A zone that converts local wall-clock times to UTC.
 #[derive(Clone, Debug)]
@@ -262,15 +263,13 @@ fn rules(
         ) else {
             continue;
         };
-        let Some(start) = value(props, "DTSTART").and_then(crate::schedule::busy::local_time)
-        else {
+        let Some(start) = value(props, "DTSTART").and_then(local_time) else {
             continue;
         };
         let mut onsets = vec![start];
         if let Some(rule) = value(props, "RRULE") {
             onsets.extend(
-                crate::schedule::busy::recurrences(start, rule, &Zone::Utc, start, until, budget)
-                    .unwrap_or_default(),
+                recurrences(start, rule, &|utc| utc, start, until, budget).unwrap_or_default(),
             );
         }
         for rdate in props
@@ -278,11 +277,7 @@ fn rules(
             .filter(|p| p.name.eq_ignore_ascii_case("RDATE"))
         {
             let values = rdate.value.as_deref().unwrap_or("");
-            onsets.extend(
-                values
-                    .split(',')
-                    .filter_map(crate::schedule::busy::local_time),
-            );
+            onsets.extend(values.split(',').filter_map(local_time));
         }
         for onset in onsets {
             if onset <= until {

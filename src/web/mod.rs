@@ -1,12 +1,14 @@
 //! What every web page shares: the application state, the page layout, CSRF protection and the
 //! extractors that say who is signed in.
 
-pub mod client;
 pub mod csrf;
 pub mod identity;
 pub mod methods;
 pub mod pages;
 pub mod profile;
+
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::proxies as client;
 
 use std::sync::Arc;
 
@@ -142,12 +144,8 @@ pub fn see_other(location: String) -> actix_web::HttpResponse {
         .finish()
 }
 
-/// A point in time as people here read it: Swedish local time.
-pub fn local_time(utc: &chrono::NaiveDateTime) -> String {
-    crate::reports::deadlines::local(*utc)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::time::local_text as local_time;
 
 /// An HTML page with the given status (a form with mistakes answers 422, and so on).
 pub fn render(
@@ -193,10 +191,8 @@ pub fn form_value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// Percent-encodes a value for a query string.
-pub fn encode_query_value(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
+// re-export for the move in issue 17; removed when every caller uses the new path
+pub use crate::error::encode_query_value;
 
 /// Only a path on this site may be a redirect target after login (no `//host` or `https://`).
 pub fn safe_local_path(next: Option<&str>) -> String {
