@@ -48,7 +48,7 @@ pub struct SipBody {
 
 /// `POST /api/v1/sips` (caseworker)
 #[utoipa::path(post, path = "/api/v1/sips", tag = "sip", request_body = SipInput,
-    responses((status = 201, body = SipBody), (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 201, body = SipBody), (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_sip(
     ApiActor(actor): ApiActor,
@@ -68,8 +68,8 @@ pub async fn post_sip(
 /// `POST /api/v1/sips/{id}/consents` (caseworker)
 #[utoipa::path(post, path = "/api/v1/sips/{id}/consents", tag = "sip", request_body = ConsentInput,
     params(("id" = String, Path)),
-    responses((status = 201, description = "Recorded"), (status = 404, body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 201, description = "Recorded"), (status = 404, body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_consent(
     ApiActor(actor): ApiActor,
@@ -97,7 +97,7 @@ pub struct WithdrawnBody {
 /// `POST /api/v1/sips/{id}/consents/{cid}/withdraw` (caseworker)
 #[utoipa::path(post, path = "/api/v1/sips/{id}/consents/{cid}/withdraw", tag = "sip",
     params(("id" = String, Path), ("cid" = String, Path)),
-    responses((status = 200, body = WithdrawnBody), (status = 404, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = WithdrawnBody), (status = 404, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_withdraw_consent(
     ApiActor(actor): ApiActor,
@@ -122,7 +122,7 @@ pub async fn post_withdraw_consent(
 #[utoipa::path(post, path = "/api/v1/sips/{id}/participants", tag = "sip", request_body = ParticipantInput,
     params(("id" = String, Path)),
     responses((status = 201, description = "Added, and invited to upcoming meetings"),
-              (status = 422, description = "Invalid, or not covered by consent", body = crate::api::ErrorResponse)),
+              (status = 422, description = "Invalid, or not covered by consent", body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_participant(
     ApiActor(actor): ApiActor,
@@ -146,7 +146,7 @@ pub async fn post_participant(
 #[utoipa::path(post, path = "/api/v1/sips/{id}/participants/{pid}/remove", tag = "sip",
     params(("id" = String, Path), ("pid" = String, Path)),
     responses((status = 204, description = "Removed: a cancellation to them, an update to the rest"),
-              (status = 404, body = crate::api::ErrorResponse)),
+              (status = 404, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_remove_participant(
     ApiActor(actor): ApiActor,
@@ -219,8 +219,8 @@ fn meeting_body(
 /// `POST /api/v1/sips/{id}/meetings` (caseworker): books a meeting and invites everyone.
 #[utoipa::path(post, path = "/api/v1/sips/{id}/meetings", tag = "sip", request_body = MeetingInput,
     params(("id" = String, Path)),
-    responses((status = 201, body = MeetingBody), (status = 409, description = "No valid consent", body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 201, body = MeetingBody), (status = 409, description = "No valid consent", body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_meeting(
     ApiActor(actor): ApiActor,
@@ -244,7 +244,7 @@ pub async fn post_meeting(
 
 /// `GET /api/v1/meetings/{id}` (caseworker): the meeting with each participant's answer.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "sip", params(("id" = String, Path)),
-    responses((status = 200, body = MeetingBody), (status = 404, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = MeetingBody), (status = 404, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_meeting(
     ApiActor(actor): ApiActor,
@@ -274,8 +274,8 @@ pub async fn get_meeting(
 /// `PATCH /api/v1/meetings/{id}` (caseworker): a new time or place; everyone gets an update.
 #[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "sip", request_body = MeetingInput,
     params(("id" = String, Path)),
-    responses((status = 200, body = MeetingBody), (status = 404, body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = MeetingBody), (status = 404, body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn patch_meeting(
     ApiActor(actor): ApiActor,
@@ -298,8 +298,8 @@ pub async fn patch_meeting(
 
 /// `POST /api/v1/meetings/{id}/cancel` (caseworker): a cancellation to everyone.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/cancel", tag = "sip", params(("id" = String, Path)),
-    responses((status = 204, description = "Cancelled"), (status = 404, body = crate::api::ErrorResponse),
-              (status = 409, body = crate::api::ErrorResponse)),
+    responses((status = 204, description = "Cancelled"), (status = 404, body = crate::error::ErrorResponse),
+              (status = 409, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_cancel_meeting(
     ApiActor(actor): ApiActor,
@@ -318,8 +318,8 @@ pub async fn post_cancel_meeting(
 /// `PUT /api/v1/meetings/{id}/plan` (caseworker): the plan after this meeting, as a new version.
 #[utoipa::path(put, path = "/api/v1/meetings/{id}/plan", tag = "sip", request_body = crate::sip::model::PlanInput,
     params(("id" = String, Path)),
-    responses((status = 201, body = store::Plan), (status = 404, body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 201, body = store::Plan), (status = 404, body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn put_plan(
     ApiActor(actor): ApiActor,
@@ -337,7 +337,7 @@ pub async fn put_plan(
 
 /// `GET /api/v1/sips/{id}/plans` (caseworker): every version of the plan, newest first.
 #[utoipa::path(get, path = "/api/v1/sips/{id}/plans", tag = "sip", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<store::Plan>), (status = 404, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = Vec<store::Plan>), (status = 404, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_plans(
     ApiActor(actor): ApiActor,
@@ -397,8 +397,8 @@ pub struct SlotsBody {
     params(("id" = String, Path),
            ("duration_minutes" = Option<i64>, Query), ("from" = Option<String>, Query, description = "YYYY-MM-DD"),
            ("to" = Option<String>, Query, description = "YYYY-MM-DD"), ("buffer_minutes" = Option<i64>, Query)),
-    responses((status = 200, body = SlotsBody), (status = 404, body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = SlotsBody), (status = 404, body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_slots(
     ApiActor(actor): ApiActor,

@@ -240,7 +240,7 @@ async fn get_feed(
             let Some(version) = feed_version(conn, &token)? else {
                 return Ok(None);
             };
-            let today = crate::reports::deadlines::local(now()).date();
+            let today = crate::time::local(now()).date();
             let etag = feed_etag(&version, today, &settings);
             let user = version.user;
             if matches(if_none_match.as_deref(), &etag) {

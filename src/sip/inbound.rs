@@ -100,9 +100,9 @@ pub struct InboundBody {
 #[utoipa::path(post, path = "/api/v1/inbound/mail", tag = "sip",
     request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
     responses((status = 200, description = "The message was read: `recorded`, `stale` or `cancelled`", body = InboundBody),
-              (status = 401, description = "No valid token", body = crate::api::ErrorResponse),
-              (status = 403, description = "The token is not an integration's", body = crate::api::ErrorResponse),
-              (status = 422, description = "Not a usable calendar reply, or it matches no meeting; the reason (in English) is in `errors[0].message`", body = crate::api::ErrorResponse)),
+              (status = 401, description = "No valid token", body = crate::error::ErrorResponse),
+              (status = 403, description = "The token is not an integration's", body = crate::error::ErrorResponse),
+              (status = 422, description = "Not a usable calendar reply, or it matches no meeting; the reason (in English) is in `errors[0].message`", body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_inbound_mail(
     ApiActor(actor): ApiActor,

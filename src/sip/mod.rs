@@ -22,7 +22,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
-use crate::reports::deadlines;
+use crate::time;
 use invitations::Notice;
 use model::{ConsentInput, MeetingInput, ParticipantInput, PlanInput, SipInput};
 use store::views::{PartnerSip, SipOverview, SipSummary};
@@ -188,7 +188,7 @@ pub fn create_sip(
         Some(report) => sips::report_in(conn, keys, report, &municipality)?,
         None => true,
     };
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let valid = model::validate_sip(input, today, report_known).map_err(AppError::Invalid)?;
     sips::create(conn, keys, actor, &user, &municipality, &valid)
 }
@@ -204,7 +204,7 @@ pub fn add_consent(
     let user = caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?.clone();
     let organisations = model::consent_organisations(input);
     let known = consents::count_organisations(conn, &organisations)?;
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let valid = model::validate_consent(input, today, known == organisations.len() as i64)
         .map_err(AppError::Invalid)?;
     consents::insert(conn, keys, actor, sip, &user.id, &valid)
@@ -243,7 +243,7 @@ pub fn drop_uncovered(
 /// Consents run out too: takes out of upcoming meetings, with a cancellation, everyone whose
 /// organisation no longer has a valid consent. Run by the background task; returns how many.
 pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<usize, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let mut removed = 0;
     for id in consents::sips_with_expired(conn, today)? {
         let sip = sips::find(conn, &settings.keys, &id)?.ok_or(AppError::NotFound)?;
@@ -291,7 +291,7 @@ pub fn add_participant(
         added_at: now(),
         removed_at: None,
     };
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let covered = store::covered(sip, &candidate, &consents::terms_of(conn, &sip.id)?, today);
     let already = covered
         && participants::active(conn, &settings.keys, &sip.id)?
@@ -387,7 +387,7 @@ pub fn schedule_meeting(
 ) -> Result<Meeting, AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     if !terms.iter().any(|t| t.valid_on(today)) {
         return Err(AppError::Conflict(
@@ -450,7 +450,7 @@ pub fn record_plan(
     let (sip, meeting) = meeting_for_caseworker(conn, keys, actor, meeting)?;
     let user = actor.user().ok_or(AppError::Forbidden)?.clone();
     let known = plans::organisation_ids(conn)?;
-    let day = deadlines::local(meeting.starts_at).date();
+    let day = time::local(meeting.starts_at).date();
     let valid = model::validate_plan(input, day, &known).map_err(AppError::Invalid)?;
     plans::insert(conn, keys, actor, &user, &sip, &meeting, &valid)
 }
@@ -470,14 +470,14 @@ pub fn book_follow_up(
             AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
         })?;
     let follow_up_start =
-        deadlines::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
+        time::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
     if meetings::count_booked(conn, &sip.id, Some(follow_up_start))? > 0 {
         return Err(AppError::Conflict(
             "Uppföljningsmötet är redan bokat.".into(),
         ));
     }
     let last = meetings::reload(conn, &settings.keys, &MeetingId(plan.meeting_id.clone()))?;
-    let time = deadlines::local(last.starts_at).time();
+    let time = time::local(last.starts_at).time();
     let input = MeetingInput {
         starts_at: plan
             .follow_up_on

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 use crate::personnummer::PersonalNumber;
-use crate::reports::deadlines;
+use crate::time;
 use crate::text_enum;
 
 mod plan;
@@ -138,7 +138,7 @@ pub fn validate_meeting(
             None
         }
         Some(local) => {
-            let utc = deadlines::to_utc(local);
+            let utc = time::to_utc(local);
             if utc <= now {
                 errors.push(FieldError::new(
                     "starts_at",
@@ -252,8 +252,8 @@ pub fn swedish_date(day: NaiveDate) -> String {
 
 /// A meeting's time as a Swede writes it: "måndag 30 mars 2026 kl. 10.00–11.30".
 pub fn swedish_time(start_utc: NaiveDateTime, minutes: i32) -> String {
-    let start = deadlines::local(start_utc);
-    let end = deadlines::local(start_utc + Duration::minutes(minutes.into()));
+    let start = time::local(start_utc);
+    let end = time::local(start_utc + Duration::minutes(minutes.into()));
     format!(
         "{} kl. {:02}.{:02}–{:02}.{:02}",
         swedish_date(start.date()),

@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::db::schema::{invitees, meetings, participants, sips, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
-use crate::reports::deadlines::{local, to_utc};
+use crate::time::{local, to_utc};
 use crate::schedule::busy::Interval;
 use crate::schedule::slots::{self, NoSlot, Slot};
 use crate::schedule::sources;

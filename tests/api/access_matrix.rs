@@ -341,7 +341,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     )
     .await;
     let day =
-        samordna::reports::deadlines::local(samordna::db::now()).date() + chrono::Days::new(7);
+        samordna::time::local(samordna::db::now()).date() + chrono::Days::new(7);
     let meeting = api(
         "POST",
         format!("/api/v1/sips/{sip}/meetings"),

@@ -89,7 +89,7 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
         app.organisation_of(&nurse.user_id).await,
         app.organisation_of(&teacher.user_id).await,
     );
-    let start = (samordna::reports::deadlines::local(samordna::db::now())
+    let start = (samordna::time::local(samordna::db::now())
         + chrono::Duration::days(20))
     .date();
     let mut consent_ids = Vec::new();
@@ -260,7 +260,7 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
     // participants has not run yet: the feed stops showing its meeting all the same.
     let consent = consent_ids[3].clone();
     let yesterday =
-        samordna::reports::deadlines::local(samordna::db::now()).date() - chrono::Days::new(1);
+        samordna::time::local(samordna::db::now()).date() - chrono::Days::new(1);
     app.conn(move |c| {
         diesel::update(consents::table.find(consent))
             .set((

@@ -289,7 +289,7 @@ async fn calendars_we_write_are_read_alike_by_independent_parsers_across_clock_c
     });
     // 10:00 local is 08:00 UTC in summer and 09:00 UTC in winter: our own conversion agrees.
     let local_ten = |m: &MeetingEvent| {
-        samordna::reports::deadlines::local(m.start)
+        samordna::time::local(m.start)
             .format("%H:%M")
             .to_string()
     };

@@ -12,7 +12,7 @@ use chrono::{Duration as Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use samordna::accounts::{Role, UserId};
 use samordna::db::schema::{busy_sources, meetings};
-use samordna::reports::deadlines::{local, to_utc};
+use samordna::time::{local, to_utc};
 use samordna::workdays::is_working_day;
 use serde_json::{json, Value};
 

@@ -81,7 +81,7 @@ async fn partner_refused_at_once(kind: Db, ending: Ending) {
 
     // The consent ends; nothing else happens (the background pass is off).
     let id = consent["id"].as_str().unwrap().to_string();
-    let today = samordna::reports::deadlines::local(samordna::db::now()).date();
+    let today = samordna::time::local(samordna::db::now()).date();
     app.conn(move |c| {
         let row = consents::table.find(id);
         match ending {

@@ -509,7 +509,7 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon =
-        samordna::reports::deadlines::local(samordna::db::now() + chrono::Duration::hours(2));
+        samordna::time::local(samordna::db::now() + chrono::Duration::hours(2));
     let (status, meeting) = app
         .as_user(&cw)
         .post(
@@ -822,7 +822,7 @@ async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
     let local: Vec<String> = starts
         .iter()
         .map(|s| {
-            samordna::reports::deadlines::local(*s)
+            samordna::time::local(*s)
                 .format("%Y-%m-%d %H:%M")
                 .to_string()
         })
@@ -909,7 +909,7 @@ async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
         .await;
     let sip_id = sip["id"].as_str().unwrap().to_string();
     let base = format!("/api/v1/sips/{sip_id}");
-    let today = samordna::reports::deadlines::local(samordna::db::now()).date();
+    let today = samordna::time::local(samordna::db::now()).date();
     let (status, consent) = app
         .as_user(&cw)
         .post(

@@ -12,7 +12,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{participants, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
-use crate::reports::deadlines;
+use crate::time;
 
 /// The participants of a SIP who have not been removed, in the order they were added.
 pub fn active(
@@ -134,7 +134,7 @@ pub(crate) fn invitable(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     Ok(active(conn, keys, &sip.id)?
         .into_iter()
@@ -148,7 +148,7 @@ pub fn uncovered(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     Ok(active(conn, keys, &sip.id)?
         .into_iter()
@@ -163,7 +163,7 @@ pub fn covered_participation(
     sip: &Sip,
     user: &UserId,
 ) -> Result<Option<Participant>, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     Ok(active(conn, keys, &sip.id)?
         .into_iter()
@@ -174,7 +174,7 @@ pub fn covered_participation(
 /// the rows as stored: only ids, organisations and dates decide, so nothing sealed is opened (the
 /// calendar feed asks this per SIP and shows nothing about the child or the participants).
 pub fn takes_part(conn: &mut AnyConnection, sip: &Sip, user: &UserId) -> Result<bool, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     let rows: Vec<Participant> = participants::table
         .filter(participants::sip_id.eq(&sip.id))
@@ -203,7 +203,7 @@ pub fn covered_now(
     let Some(participant) = participant else {
         return Ok(false);
     };
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     Ok(covered(
         &sip,
         &participant,

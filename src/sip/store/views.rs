@@ -19,7 +19,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{invitees, meetings as meeting_rows, sips as sip_rows, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
-use crate::reports::deadlines;
+use crate::time;
 use crate::sip::model::{self, ConsentTerms};
 
 /// One line of the caseworker's SIP list.
@@ -42,7 +42,7 @@ pub fn caseworker_list(
     municipality: &MunicipalityId,
 ) -> Result<Vec<SipSummary>, AppError> {
     let days = sips::first_meeting_days(conn, municipality)?;
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     let all: Vec<Sip> = sip_rows::table
         .filter(sip_rows::municipality_id.eq(municipality))
         .order(sip_rows::created_at.desc())
@@ -117,7 +117,7 @@ pub(crate) fn next_meeting_due(
         return plans::latest_follow_up(conn, &sip.id);
     }
     let days = sips::first_meeting_days(conn, &sip.municipality_id)?;
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     Ok(model::first_meeting_due(
         &consents::terms_of(conn, &sip.id)?,
         days,
@@ -158,7 +158,7 @@ pub fn overview(
     actor: &Actor,
     sip: &Sip,
 ) -> Result<SipOverview, AppError> {
-    let today = deadlines::local(now()).date();
+    let today = time::local(now()).date();
     // Organisations of every municipality can be covered: each is named with its kind and
     // municipality, so that two of the same name are not taken for each other.
     let org_names = organisation_labels(conn)?;

@@ -11,7 +11,7 @@ use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
-use crate::reports::deadlines;
+use crate::time;
 use crate::sip;
 use crate::sip::model::{swedish_time, ConsentInput, MeetingInput, ParticipantInput, SipInput};
 use crate::sip::store::views::{SipOverview, SipSummary};
@@ -76,7 +76,7 @@ async fn list_page(
     Ok(ListPage {
         layout: Layout::new(req, Some(user)),
         sips,
-        today: deadlines::local(now()).date(),
+        today: time::local(now()).date(),
         form,
         errors,
     })

@@ -17,7 +17,8 @@ use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{self, plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::CurrentUser;
-use crate::web::{local_time, render, see_other, AppState, FormErrors, Layout};
+use crate::time::local_text;
+use crate::web::{render, see_other, AppState, FormErrors, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip/{id}/moten/{mid}/plan", web::get().to(get_plan_form))
@@ -260,7 +261,7 @@ async fn get_plan(
         .await?;
     let versions = plans
         .iter()
-        .map(|p| (p.version, local_time(&p.recorded_at)))
+        .map(|p| (p.version, local_text(&p.recorded_at)))
         .collect();
     let plan = match query.version {
         Some(v) => Some(

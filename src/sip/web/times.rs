@@ -9,7 +9,7 @@ use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::db::now;
 use crate::error::{AppError, FieldError, PageError};
-use crate::reports::deadlines;
+use crate::time;
 use crate::schedule::slots::Slot;
 use crate::sip::model::{self, swedish_time, MeetingInput};
 use crate::sip::store::{Sip, SipId};
@@ -47,7 +47,7 @@ impl TimesPage {
     }
     /// The local start, as the booking form reads it.
     fn value(&self, slot: &Slot<usize>) -> String {
-        deadlines::local(slot.start)
+        time::local(slot.start)
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
