@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::tokens::{self, Holder};
 use crate::accounts::{self, NewOrganisation, NewUser, Organisation, Role};
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::{self, AuditActor};
 use crate::config::{MailTransportSetting, Settings};
 use crate::db::{self, write_tx, AnyConnection};
 use crate::error::AppError;
@@ -281,24 +282,10 @@ fn explain(e: AppError) -> String {
     }
 }
 
-fn audit_cli(
-    conn: &mut AnyConnection,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &AuditActor::cli(),
-            action,
-            object_type,
-            object_id: Some(object_id),
-            outcome: Outcome::Success,
-            detail: "",
-        },
-    )
-    .map(|_| ())
+fn audit_cli(conn: &mut AnyConnection, action: &str, object: Object<'_>) -> Result<(), AppError> {
+    Event::success(&AuditActor::cli(), action, object)
+        .record(conn)
+        .map(|_| ())
 }
 
 fn find_organisation(
@@ -339,7 +326,11 @@ fn run_command(
         Command::Municipality(MunicipalityCommand::Add { name, phone }) => {
             let m = write_tx(conn, |conn| {
                 let m = accounts::create_municipality(conn, &name, &phone)?;
-                audit_cli(conn, "municipality.create", "municipality", m.id.as_str())?;
+                audit_cli(
+                    conn,
+                    "municipality.create",
+                    Object::Municipality(m.id.as_str()),
+                )?;
                 Ok(m)
             })
             .map_err(explain)?;
@@ -352,7 +343,11 @@ fn run_command(
                 .ok_or_else(|| format!("no municipality named {name:?}"))?;
             write_tx(conn, |conn| {
                 crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
-                audit_cli(conn, "municipality.sip_days", "municipality", m.id.as_str())
+                audit_cli(
+                    conn,
+                    "municipality.sip_days",
+                    Object::Municipality(m.id.as_str()),
+                )
             })
             .map_err(explain)?;
             println!(
@@ -384,7 +379,11 @@ fn run_command(
                     confirm_duplicate_name,
                 )?;
                 if let Ok(org) = &added {
-                    audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                    audit_cli(
+                        conn,
+                        "organisation.create",
+                        Object::Organisation(org.id.as_str()),
+                    )?;
                 }
                 Ok(added)
             })
@@ -426,7 +425,11 @@ fn run_command(
                 .ok_or_else(|| format!("no user with the email address {email:?}"))?;
             write_tx(conn, |conn| {
                 accounts::two_factor::reset(conn, &user.id)?;
-                audit_cli(conn, "user.two_factor_reset", "user", user.id.as_str())
+                audit_cli(
+                    conn,
+                    "user.two_factor_reset",
+                    Object::User(user.id.as_str()),
+                )
             })
             .map_err(explain)?;
             println!(
@@ -455,7 +458,11 @@ fn run_command(
             };
             let plain = write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &name, holder, "kommandoraden")?;
-                audit_cli(conn, "api_token.create", "api_token", token.id.as_str())?;
+                audit_cli(
+                    conn,
+                    "api_token.create",
+                    Object::ApiToken(token.id.as_str()),
+                )?;
                 Ok(plain)
             })
             .map_err(explain)?;
@@ -527,8 +534,7 @@ fn run_command(
                 audit_cli(
                     conn,
                     "municipality.retention",
-                    "municipality",
-                    m.id.as_str(),
+                    Object::Municipality(m.id.as_str()),
                 )
             })
             .map_err(explain)?;

@@ -12,7 +12,7 @@ use crate::accounts::{
     self, MunicipalityId, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId,
     Principal, Role, User, UserId,
 };
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
@@ -82,29 +82,6 @@ pub(crate) fn add_user_as(
     let target = accounts::municipality_of_organisation(conn, &org)?;
     authorize_in(conn, actor, Action::Create, target, Some(org.as_str()))?;
     accounts::add_user(conn, &actor.audit_actor(), input, settings)
-}
-
-/// Records a successful admin change in the audit trail.
-fn audit_change(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &actor.audit_actor(),
-            action,
-            object_type,
-            object_id: Some(object_id),
-            outcome: Outcome::Success,
-            detail,
-        },
-    )
-    .map(|_| ())
 }
 
 /// Shows what became of a submitted form: the page with `done` applied, or with the form and
@@ -300,14 +277,12 @@ async fn post_two_factor_reset(
             write_tx(conn, |conn| {
                 let target = accounts::load_auth_user(conn, &id)?.ok_or(AppError::NotFound)?;
                 accounts::two_factor::reset(conn, &id)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "user.two_factor_reset",
-                    "user",
-                    id.as_str(),
-                    "",
-                )?;
+                    Object::User(id.as_str()),
+                )
+                .record(conn)?;
                 Ok(target.name)
             })
         })
@@ -405,14 +380,13 @@ async fn post_organisation(
                     Ok(org) => org,
                     Err(elsewhere) => return Ok(Err(elsewhere)),
                 };
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "organisation.create",
-                    "organisation",
-                    org.id.as_str(),
-                    org.kind.as_str(),
-                )?;
+                    Object::Organisation(org.id.as_str()),
+                )
+                .detail(org.kind.as_str())
+                .record(conn)?;
                 Ok(Ok(org))
             })
         })
@@ -518,14 +492,13 @@ async fn post_token(
             let created_by = writer.audit_actor().label;
             write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "api_token.create",
-                    "api_token",
-                    token.id.as_str(),
-                    token.kind.as_str(),
-                )?;
+                    Object::ApiToken(token.id.as_str()),
+                )
+                .detail(token.kind.as_str())
+                .record(conn)?;
                 Ok(plain)
             })
         })
@@ -558,14 +531,12 @@ async fn post_token_revoke(
             authorize_in(conn, &writer, Action::Update, target, Some(id.as_str()))?;
             write_tx(conn, |conn| {
                 tokens::revoke(conn, &id)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "api_token.revoke",
-                    "api_token",
-                    id.as_str(),
-                    "",
+                    Object::ApiToken(id.as_str()),
                 )
+                .record(conn)
             })
         })
         .await?;

@@ -5,7 +5,8 @@
 //! out (`row.open(keys)?` right after it is loaded). What stays in clear is what SQL filters,
 //! joins or sorts on: ids, references, dates and clocks, status, categories, birth dates.
 
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::crypto::{Keyring, OpenError};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::AppError;
@@ -192,17 +193,9 @@ pub fn rotate(
     for (table, reseal) in tables() {
         let rows = reseal(conn, keys)?;
         write_tx(conn, |conn| {
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor,
-                    action: "keys.rotate",
-                    object_type: "table",
-                    object_id: Some(table),
-                    outcome: Outcome::Success,
-                    detail: &format!("rows={rows} key={}", keys.current_id()),
-                },
-            )
+            Event::success(actor, "keys.rotate", Object::Table(table))
+                .detail(&format!("rows={rows} key={}", keys.current_id()))
+                .record(conn)
         })?;
         done.push(Resealed { table, rows });
     }

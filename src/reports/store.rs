@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use crate::accounts::{AuthUser, MunicipalityId, UserId};
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
@@ -328,18 +329,13 @@ pub fn file(
             Filer::Public => AuditActor::anonymous(),
         };
         // Last, just before the commit: the audit head's lock is held from here on.
-        audit::record_in(
-            conn,
-            &audit::Event {
-                actor: &actor,
-                action: "report.create",
-                object_type: "report",
-                object_id: Some(id.as_str()),
-                outcome: Outcome::Success,
-                detail: &format!("children={} kind={}", report.children.len(), kind.as_str()),
-            },
-            &municipality_id,
-        )?;
+        Event::success(&actor, "report.create", Object::Report(id.as_str()))
+            .detail(&format!(
+                "children={} kind={}",
+                report.children.len(),
+                kind.as_str()
+            ))
+            .record_in(conn, &municipality_id)?;
         Ok(Filed {
             id,
             reference,
@@ -465,17 +461,7 @@ pub fn read_detail(
         earlier,
         report,
     };
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: reader,
-            action: "report.read",
-            object_type: "report",
-            object_id: Some(id.as_str()),
-            outcome: Outcome::Success,
-            detail: "",
-        },
-    )?;
+    Event::success(reader, "report.read", Object::Report(id.as_str())).record(conn)?;
     Ok(detail)
 }
 
@@ -649,17 +635,13 @@ pub fn intake_queue(
         .filter(intake_queue::due_at.lt(tomorrow))
         .count()
         .get_result(conn)?;
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: reader,
-            action: "intake_queue.read",
-            object_type: "municipality",
-            object_id: Some(municipality.as_str()),
-            outcome: Outcome::Success,
-            detail: &format!("reports={} of {total}", items.len()),
-        },
-    )?;
+    Event::success(
+        reader,
+        "intake_queue.read",
+        Object::Municipality(municipality.as_str()),
+    )
+    .detail(&format!("reports={} of {total}", items.len()))
+    .record(conn)?;
     Ok(Queue {
         items,
         total,
@@ -711,17 +693,12 @@ pub fn record_safety_assessment(
                 true,
             )))
             .execute(conn)?;
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &crate::authz::Actor::User(officer.clone()).audit_actor(),
-                action: "report.safety_assessment",
-                object_type: "report",
-                object_id: Some(report.id.as_str()),
-                outcome: Outcome::Success,
-                detail: "",
-            },
-        )?;
+        Event::success(
+            &AuditActor::from(officer),
+            "report.safety_assessment",
+            Object::Report(report.id.as_str()),
+        )
+        .record(conn)?;
         Ok(record)
     })
 }
@@ -860,17 +837,13 @@ pub fn record_decision(
                 )?;
             }
         }
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &crate::authz::Actor::User(officer.clone()).audit_actor(),
-                action: "report.decision",
-                object_type: "report",
-                object_id: Some(report.id.as_str()),
-                outcome: Outcome::Success,
-                detail: decision.as_str(),
-            },
-        )?;
+        Event::success(
+            &AuditActor::from(officer),
+            "report.decision",
+            Object::Report(report.id.as_str()),
+        )
+        .detail(decision.as_str())
+        .record(conn)?;
         Ok(record)
     })
 }
@@ -1019,17 +992,13 @@ pub fn extend_investigation(
                     .eq(keys.seal("investigations.extension_reason", reason.trim())),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &crate::authz::Actor::User(officer.clone()).audit_actor(),
-                action: "investigation.extend",
-                object_type: "investigation",
-                object_id: Some(investigation.id.as_str()),
-                outcome: Outcome::Success,
-                detail: &format!("due_on={due}"),
-            },
-        )?;
+        Event::success(
+            &AuditActor::from(officer),
+            "investigation.extend",
+            Object::Investigation(investigation.id.as_str()),
+        )
+        .detail(&format!("due_on={due}"))
+        .record(conn)?;
         Ok(())
     })
 }

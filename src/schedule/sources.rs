@@ -23,8 +23,7 @@ use diesel::prelude::*;
 use url::Url;
 
 use crate::accounts::{AuthUser, UserId};
-use crate::audit;
-use crate::authz::Actor;
+use crate::audit::event::{Event, Object};
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::db::schema::{busy_sources, busy_times, users, working_hours};
@@ -132,14 +131,9 @@ fn audit_source(
     action: &str,
     id: &SourceId,
 ) -> Result<(), AppError> {
-    audit::success(
-        conn,
-        &Actor::User(user.clone()),
-        action,
-        "busy_source",
-        id.as_str(),
-        "",
-    )
+    Event::success(&user.into(), action, Object::BusySource(id.as_str()))
+        .record(conn)
+        .map(|_| ())
 }
 
 /// Adds a calendar address; the background reader (or [`refresh`]) reads it.
@@ -432,14 +426,13 @@ pub fn set_hours(
                 working_hours::end_minute.eq(minutes(end)),
             ))
             .execute(conn)?;
-        audit::success(
-            conn,
-            &Actor::User(user.clone()),
+        Event::success(
+            &user.into(),
             "working_hours.set",
-            "user",
-            user.id.as_str(),
-            "",
+            Object::User(user.id.as_str()),
         )
+        .record(conn)
+        .map(|_| ())
     })
 }
 

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 
 use crate::accounts::web::RecoveryCodesPage;
 use crate::accounts::{self, throttle, two_factor, AuthUser};
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::db::write_tx;
 use crate::error::{AppError, PageError};
@@ -394,17 +394,12 @@ async fn post_recovery_codes(
                     return Err(AppError::Forbidden);
                 }
                 let codes = two_factor::replace_recovery_codes(conn, &settings, &id)?;
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action: "user.recovery_codes_replaced",
-                        object_type: "user",
-                        object_id: Some(id.as_str()),
-                        outcome: Outcome::Success,
-                        detail: "",
-                    },
-                )?;
+                Event::success(
+                    &actor,
+                    "user.recovery_codes_replaced",
+                    Object::User(id.as_str()),
+                )
+                .record(conn)?;
                 Ok(codes)
             })
         })
