@@ -17,7 +17,7 @@ use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
+use crate::web::identity::CurrentActor;
 use crate::web::{render, AppState, FormErrors, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -107,10 +107,9 @@ fn show_outcome<P: Template, T>(
 }
 
 async fn get_admin(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     state
         .db(move |conn| authorize_in(conn, &actor, Action::View, None, None))
         .await?;
@@ -198,20 +197,19 @@ impl UsersPage {
 }
 
 async fn get_users(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(UsersPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(UsersPage::load(&state, &req, actor).await?)
 }
 
 async fn post_user(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let password = if form.password.trim().is_empty() {
         accounts::password::generate()
     } else {
@@ -255,13 +253,12 @@ async fn post_user(
 /// Turns off a user's two-factor sign-in when they have lost both phone and recovery codes: their
 /// sessions end, and their next login sets up the app again.
 async fn post_two_factor_reset(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let (writer, id) = (actor.clone(), accounts::UserId(path.into_inner()));
     let name = state
         .db(move |conn| {
@@ -344,11 +341,11 @@ impl OrganisationsPage {
 }
 
 async fn get_organisations(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(OrganisationsPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(OrganisationsPage::load(&state, &req, actor).await?)
 }
 
 /// Adds an organisation to the admin's own municipality (whatever the form says). A name that an
@@ -358,12 +355,11 @@ async fn get_organisations(
 /// confirmation it is there only by intent, and every list of organisations of more than one
 /// municipality names each with its kind and municipality.
 async fn post_organisation(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<OrganisationForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let writer = actor.clone();
     let input = NewOrganisation {
         municipality_id: own(&actor).0,
@@ -465,20 +461,19 @@ impl TokensPage {
 }
 
 async fn get_tokens(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(TokensPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(TokensPage::load(&state, &req, actor).await?)
 }
 
 async fn post_token(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let (writer, input) = (actor.clone(), form.clone());
     let result = state
         .db(move |conn| {
@@ -516,13 +511,12 @@ async fn post_token(
 }
 
 async fn post_token_revoke(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let writer = actor.clone();
     let id = TokenId(path.into_inner());
     state

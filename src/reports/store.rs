@@ -330,7 +330,7 @@ pub fn file(
             ))
             .execute(conn)?;
         let actor = match filer {
-            Filer::Professional(user) => crate::authz::Actor::User(user.clone()).audit_actor(),
+            Filer::Professional(user) => AuditActor::from(user),
             Filer::Public => AuditActor::anonymous(),
         };
         // Last, just before the commit: the audit head's lock is held from here on.

@@ -22,7 +22,7 @@ use crate::reports::store::{
 };
 use crate::reports::{self as reports, access, View};
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentUser, MaybeUser};
+use crate::web::identity::{CurrentActor, CurrentUser, MaybeUser};
 use crate::web::{
     form_value, local_time, render, render_with, see_other, AppState, FormErrors, Layout,
     SavedQuery,
@@ -202,10 +202,9 @@ async fn post_public_form(
 
 async fn get_professional_form(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user.clone());
     state
         .db(move |conn| {
             authorize(
@@ -311,11 +310,10 @@ struct MyReportsPage {
 }
 
 async fn get_my_reports(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    let actor = Actor::User(user.clone());
     let reports = state
         .db(move |conn| {
             authorize(

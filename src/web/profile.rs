@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use crate::accounts::web::RecoveryCodesPage;
 use crate::accounts::{self, throttle, two_factor, AuthUser};
 use crate::audit::event::{Event, Object};
-use crate::authz::Actor;
+use crate::audit::AuditActor;
 use crate::db::write_tx;
 use crate::error::{AppError, PageError};
 use crate::schedule::slots::WorkingHours;
@@ -385,7 +385,7 @@ async fn post_recovery_codes(
     state: web::Data<AppState>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, id) = (Actor::User(user.clone()).audit_actor(), user.id.clone());
+    let (actor, id) = (AuditActor::from(&user), user.id.clone());
     let settings = state.settings.clone();
     let codes = state
         .db(move |conn| {

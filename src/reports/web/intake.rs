@@ -60,11 +60,10 @@ pub(super) struct IntakeQuery {
 
 pub(super) async fn get_intake(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     query: web::Query<IntakeQuery>,
 ) -> Result<impl Responder, PageError> {
-    let actor = Actor::User(user.clone());
     let page = QueuePage::from(
         query
             .fran

@@ -17,10 +17,9 @@ pub(super) struct InvestigationsPage {
 
 pub(super) async fn get_investigations(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<impl Responder, PageError> {
-    let actor = Actor::User(user.clone());
     let settings = state.settings.clone();
     let rows = state
         .db(move |conn| reports::investigations_for(conn, &settings.keys, &actor))
@@ -41,13 +40,13 @@ pub(super) async fn get_investigations(
 
 pub(super) async fn post_extension(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ExtensionForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = InvestigationId(path.into_inner());
-    let (actor, sent) = (Actor::User(user.clone()), form.clone());
+    let sent = form.clone();
     let settings = state.settings.clone();
     let (report, result) = match state
         .db(move |conn| {

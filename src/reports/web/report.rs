@@ -190,13 +190,13 @@ pub(super) fn anchor_of(saved: &str) -> &'static str {
 
 pub(super) async fn post_safety_assessment(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<SafetyForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = ReportId(path.into_inner());
-    let (actor, report, sent) = (Actor::User(user.clone()), id.clone(), form.clone());
+    let (report, sent) = (id.clone(), form.clone());
     let protection = match form.protection_needed.as_str() {
         "yes" => Some(true),
         "no" => Some(false),
@@ -217,13 +217,13 @@ pub(super) async fn post_safety_assessment(
 
 pub(super) async fn post_decision(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<DecisionInput>,
 ) -> Result<HttpResponse, PageError> {
     let id = ReportId(path.into_inner());
-    let (actor, report, sent) = (Actor::User(user.clone()), id.clone(), form.clone());
+    let (report, sent) = (id.clone(), form.clone());
     let settings = state.settings.clone();
     let result = state
         .db(move |conn| reports::decide(conn, &actor, &report, &sent, &settings).map(|_| ()))
