@@ -188,9 +188,8 @@ async fn post_public_form(
     let office = state.settings.office_hours;
     let peer = state.client_address(&req);
     let limit = state.clone();
-    let settings = state.settings.clone();
     let result = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             reports::file_report(conn, None, &input, form_errors, &office, keys, || {
                 limit.public_submission_allowed(peer)
@@ -274,9 +273,8 @@ async fn post_professional_form(
     }
     let (input, form_errors) = form.to_input(false);
     let office = state.settings.office_hours;
-    let settings = state.settings.clone();
     let result = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let actor = Actor::User(user);
             let keys = &settings.keys;
             reports::file_report(

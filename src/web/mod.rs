@@ -88,6 +88,17 @@ impl AppState {
         })
         .await?
     }
+
+    /// [`AppState::db`] with the settings handed to the closure too, so that a handler need not
+    /// clone them into it first (`let settings = state.settings.clone()` before each call).
+    pub async fn db_with_settings<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &Settings) -> Result<T, AppError> + Send + 'static,
+    {
+        let settings = self.settings.clone();
+        self.db(move |conn| f(conn, &settings)).await
+    }
 }
 
 /// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.

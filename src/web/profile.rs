@@ -386,9 +386,8 @@ async fn post_recovery_codes(
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (AuditActor::from(&user), user.id.clone());
-    let settings = state.settings.clone();
     let codes = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             write_tx(conn, |conn| {
                 if !two_factor::enabled(conn, &id)? {
                     return Err(AppError::Forbidden);

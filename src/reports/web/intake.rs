@@ -71,9 +71,10 @@ pub(super) async fn get_intake(
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0),
     );
-    let settings = state.settings.clone();
     let queue = state
-        .db(move |conn| reports::intake_queue_for(conn, &settings.keys, &actor, page))
+        .db_with_settings(move |conn, settings| {
+            reports::intake_queue_for(conn, &settings.keys, &actor, page)
+        })
         .await?;
     let now = crate::db::now();
     let today = deadlines::local(now).date();

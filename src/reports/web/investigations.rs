@@ -20,9 +20,10 @@ pub(super) async fn get_investigations(
     CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<impl Responder, PageError> {
-    let settings = state.settings.clone();
     let rows = state
-        .db(move |conn| reports::investigations_for(conn, &settings.keys, &actor))
+        .db_with_settings(move |conn, settings| {
+            reports::investigations_for(conn, &settings.keys, &actor)
+        })
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     Ok(InvestigationsPage {
@@ -47,9 +48,8 @@ pub(super) async fn post_extension(
 ) -> Result<HttpResponse, PageError> {
     let id = InvestigationId(path.into_inner());
     let sent = form.clone();
-    let settings = state.settings.clone();
     let (report, result) = match state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             let investigation = store::find_investigation(conn, keys, &id)?;
             let result = reports::extend(conn, &actor, &id, &sent.due_on, &sent.reason, keys);

@@ -67,9 +67,8 @@ pub(super) async fn load_report_page(
     id: ReportId,
 ) -> Result<Result<ReportPage, HttpResponse>, PageError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let detail = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             let (report, view) = access(conn, keys, &actor, &id, Action::View)?;
             Ok(match view {
@@ -202,9 +201,8 @@ pub(super) async fn post_safety_assessment(
         "no" => Some(false),
         _ => None,
     };
-    let settings = state.settings.clone();
     let result = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             reports::assess_safety(conn, &actor, &report, protection, &sent.notes, keys).map(|_| ())
         })
@@ -224,9 +222,10 @@ pub(super) async fn post_decision(
 ) -> Result<HttpResponse, PageError> {
     let id = ReportId(path.into_inner());
     let (report, sent) = (id.clone(), form.clone());
-    let settings = state.settings.clone();
     let result = state
-        .db(move |conn| reports::decide(conn, &actor, &report, &sent, &settings).map(|_| ()))
+        .db_with_settings(move |conn, settings| {
+            reports::decide(conn, &actor, &report, &sent, &settings).map(|_| ())
+        })
         .await;
     if result.is_ok() {
         state.mail_wake.notify_one();
