@@ -18,7 +18,7 @@ use crate::web::csrf::{self, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser, SignInStep};
 use crate::web::{
     encode_query_value, render, render_with, safe_local_path, see_other, AppState, FormErrors,
-    Layout,
+    Layout, Saved,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -353,7 +353,13 @@ async fn post_code(
             // The profile page says how many are left and where to make new ones.
             Ok(response
                 .status(StatusCode::SEE_OTHER)
-                .insert_header((header::LOCATION, "/profil?sparat=reservkod#inloggning"))
+                .insert_header((
+                    header::LOCATION,
+                    format!(
+                        "/profil?sparat={}#inloggning",
+                        Saved::RecoveryCodeUsed.word()
+                    ),
+                ))
                 .finish())
         }
         two_factor::CodeOutcome::Verified(two_factor::Proof::App) => Ok(response

@@ -24,8 +24,8 @@ use crate::reports::{self as reports, access, View};
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::{CurrentActor, CurrentUser, MaybeUser};
 use crate::web::{
-    form_value, local_time, render, render_with, see_other, AppState, FormErrors, Layout,
-    SavedQuery,
+    form_value, local_time, render, render_with, see_other, AppState, FormErrors, Layout, Saved,
+    SavedOn, SavedQuery,
 };
 
 mod intake;

@@ -17,7 +17,7 @@ use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, HoursInput, Source, SourceId};
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{render, see_other, AppState, FormErrors, Layout, SavedQuery};
+use crate::web::{render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/profil", web::get().to(get_profile))
@@ -135,17 +135,7 @@ async fn get_profile(
     state: web::Data<AppState>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let saved = match query.sparat.as_deref() {
-        Some("arbetstid") => "Din arbetstid är sparad.",
-        Some("kalender") => "Kalendern är tillagd. Samordna läser den nu och sedan regelbundet.",
-        Some("fil") => "Filen är inläst. Bara tiderna då du är upptagen sparades.",
-        Some("borttagen") => "Kalendern är borttagen, och tiderna från den med den.",
-        Some("stangd") => "Kalenderadressen är avstängd.",
-        Some("reservkod") => {
-            "Du loggade in med en reservkod. Den fungerar inte igen – se hur många du har kvar nedan."
-        }
-        _ => "",
-    };
+    let saved = Saved::message_on(SavedOn::Profile, &query);
     show(
         &req,
         &state,
@@ -159,9 +149,9 @@ async fn get_profile(
     .await
 }
 
-/// Where the profile says what was saved (`sparat` in [`get_profile`]).
-fn saved(what: &str) -> String {
-    format!("/profil?sparat={what}#upptagen")
+/// Where the profile says what was saved (see [`get_profile`]).
+fn saved(what: Saved) -> String {
+    format!("/profil?sparat={}#upptagen", what.word())
 }
 
 /// On to `done` when the change went through, or the profile again with the mistakes.
@@ -209,7 +199,15 @@ async fn post_hours(
         typed_hours: Some(input),
         ..Default::default()
     };
-    done_or_again(&req, &state, user, result, saved("arbetstid"), shown).await
+    done_or_again(
+        &req,
+        &state,
+        user,
+        result,
+        saved(Saved::WorkingHours),
+        shown,
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -245,7 +243,7 @@ async fn post_address(
         &state,
         user,
         result.map(|_| ()),
-        saved("kalender"),
+        saved(Saved::CalendarAdded),
         shown,
     )
     .await
@@ -298,7 +296,7 @@ async fn post_file(
         &state,
         user,
         result.map(|_| ()),
-        saved("fil"),
+        saved(Saved::FileRead),
         Shown::default(),
     )
     .await
@@ -314,7 +312,7 @@ async fn post_remove(
     state
         .db(move |conn| sources::remove(conn, &user, &id))
         .await?;
-    Ok(see_other("/profil?sparat=borttagen#upptagen".into()))
+    Ok(see_other(saved(Saved::CalendarRemoved)))
 }
 
 #[derive(serde::Deserialize)]

@@ -60,8 +60,14 @@ pub(super) async fn post_extension(
         (Some(report), result) => (report, result.map(|_| ())),
         (None, result) => return Err(result.err().unwrap_or(AppError::NotFound).into()),
     };
-    saved_or_again(&req, &state, user, report, result, "forlangning", |page| {
-        page.extension_form = form
-    })
+    saved_or_again(
+        &req,
+        &state,
+        user,
+        report,
+        result,
+        Saved::Extension,
+        |page| page.extension_form = form,
+    )
     .await
 }

@@ -141,12 +141,7 @@ pub(super) async fn get_report(
         Ok(page) => page,
         Err(redirect) => return Ok(redirect),
     };
-    page.saved = match query.sparat.as_deref() {
-        Some("skydd") => "Skyddsbedömningen är sparad.",
-        Some("beslut") => "Beslutet är sparat.",
-        Some("forlangning") => "Förlängningen är sparad.",
-        _ => "",
-    };
+    page.saved = Saved::message_on(SavedOn::Report, &query);
     render(StatusCode::OK, &page)
 }
 
@@ -158,12 +153,13 @@ pub(super) async fn saved_or_again(
     user: AuthUser,
     id: ReportId,
     result: Result<(), AppError>,
-    what: &str,
+    what: Saved,
     keep: impl FnOnce(&mut ReportPage),
 ) -> Result<HttpResponse, PageError> {
     match result {
         Ok(()) => Ok(see_other(format!(
-            "/anmalningar/{id}?sparat={what}#{}",
+            "/anmalningar/{id}?sparat={}#{}",
+            what.word(),
             anchor_of(what)
         ))),
         Err(AppError::Invalid(errors)) => {
@@ -180,9 +176,9 @@ pub(super) async fn saved_or_again(
 }
 
 /// Where on the report page the next step is after saving.
-pub(super) fn anchor_of(saved: &str) -> &'static str {
+pub(super) fn anchor_of(saved: Saved) -> &'static str {
     match saved {
-        "forlangning" => "utredning",
+        Saved::Extension => "utredning",
         _ => "beslut",
     }
 }
@@ -207,9 +203,15 @@ pub(super) async fn post_safety_assessment(
             reports::assess_safety(conn, &actor, &report, protection, &sent.notes, keys).map(|_| ())
         })
         .await;
-    saved_or_again(&req, &state, user, id, result, "skydd", |page| {
-        page.safety_form = form
-    })
+    saved_or_again(
+        &req,
+        &state,
+        user,
+        id,
+        result,
+        Saved::SafetyAssessment,
+        |page| page.safety_form = form,
+    )
     .await
 }
 
@@ -230,7 +232,7 @@ pub(super) async fn post_decision(
     if result.is_ok() {
         state.mail_wake.notify_one();
     }
-    saved_or_again(&req, &state, user, id, result, "beslut", |page| {
+    saved_or_again(&req, &state, user, id, result, Saved::Decision, |page| {
         page.decision_form = form
     })
     .await
