@@ -45,7 +45,9 @@ struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
     logged_out: Option<String>,
-    losenord: Option<String>,
+    /// After a change of password, which ended every session.
+    #[serde(rename = "losenord")]
+    password_changed: Option<String>,
 }
 
 async fn get_login(
@@ -59,7 +61,7 @@ async fn get_login(
             .insert_header((header::LOCATION, next))
             .finish());
     }
-    let message = if query.losenord.is_some() {
+    let message = if query.password_changed.is_some() {
         "Ditt lösenord är bytt och du är utloggad överallt. Logga in med ditt nya lösenord."
     } else if query.expired.is_some() || session_expired(&req).await {
         "Du har varit inaktiv en stund och har loggats ut för att skydda uppgifterna. Logga in igen för att fortsätta."

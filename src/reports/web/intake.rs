@@ -54,8 +54,8 @@ pub(super) fn safety_clock(due_at: NaiveDateTime, now: NaiveDateTime) -> Clock {
 #[derive(Deserialize)]
 pub(super) struct IntakeQuery {
     /// How many of the most urgent to skip: the queue is shown a page at a time.
-    #[serde(default)]
-    fran: Option<String>,
+    #[serde(default, rename = "fran")]
+    from: Option<String>,
 }
 
 pub(super) async fn get_intake(
@@ -66,7 +66,7 @@ pub(super) async fn get_intake(
 ) -> Result<impl Responder, PageError> {
     let page = QueuePage::from(
         query
-            .fran
+            .from
             .as_deref()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0),
