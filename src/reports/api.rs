@@ -364,7 +364,7 @@ pub async fn post_decision(
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
     let record = state
-        .db_with_settings(move |conn, settings| decide(conn, &actor, &id, &input, &settings))
+        .db_with_settings(move |conn, settings| decide(conn, &actor, &id, &input, settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(DecisionBody {

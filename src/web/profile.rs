@@ -390,7 +390,7 @@ async fn post_recovery_codes(
                 if !two_factor::enabled(conn, &id)? {
                     return Err(AppError::Forbidden);
                 }
-                let codes = two_factor::replace_recovery_codes(conn, &settings, &id)?;
+                let codes = two_factor::replace_recovery_codes(conn, settings, &id)?;
                 Event::success(
                     &actor,
                     "user.recovery_codes_replaced",

@@ -226,7 +226,7 @@ pub(super) async fn post_decision(
     let (report, sent) = (id.clone(), form.clone());
     let result = state
         .db_with_settings(move |conn, settings| {
-            reports::decide(conn, &actor, &report, &sent, &settings).map(|_| ())
+            reports::decide(conn, &actor, &report, &sent, settings).map(|_| ())
         })
         .await;
     if result.is_ok() {
