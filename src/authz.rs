@@ -4,7 +4,8 @@
 
 use crate::accounts::tokens::ApiToken;
 use crate::accounts::{AuthUser, MunicipalityId, OrgKind, Role, UserId};
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Kind, Object};
+use crate::audit::AuditActor;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
@@ -31,11 +32,7 @@ impl Actor {
 
     pub fn audit_actor(&self) -> AuditActor {
         match self {
-            Actor::User(user) => AuditActor {
-                id: Some(user.id.to_string()),
-                label: format!("{} <{}>", user.name, user.email),
-                municipality: Some(user.organisation.municipality_id.clone()),
-            },
+            Actor::User(user) => AuditActor::from(user),
             Actor::Integration(token) => AuditActor {
                 id: Some(format!("token:{}", token.id)),
                 label: format!("integration {}", token.name),
@@ -112,17 +109,30 @@ impl Resource<'_> {
         municipality.filter(|m| !m.as_str().is_empty())
     }
 
-    fn object_type(&self) -> &'static str {
+    /// The kind of object a refusal of it names in the audit trail.
+    fn kind(&self) -> Kind {
         match self {
-            Resource::Accounts { .. } => "accounts",
-            Resource::AuditTrail { .. } => "audit_trail",
-            Resource::MailOutbox { .. } => "mail_outbox",
-            Resource::ProfessionalReporting => "report",
-            Resource::Report { .. } | Resource::ReportOutcome { .. } => "report",
-            Resource::IntakeQueue { .. } => "intake_queue",
-            Resource::Investigations { .. } => "investigation",
-            Resource::Sips { .. } => "sip",
-            Resource::SipMeeting { .. } => "meeting",
+            Resource::Accounts { .. } => Kind::Accounts,
+            Resource::AuditTrail { .. } => Kind::AuditTrail,
+            Resource::MailOutbox { .. } => Kind::MailOutbox,
+            Resource::ProfessionalReporting => Kind::Report,
+            Resource::Report { .. } | Resource::ReportOutcome { .. } => Kind::Report,
+            Resource::IntakeQueue { .. } => Kind::IntakeQueue,
+            Resource::Investigations { .. } => Kind::Investigation,
+            Resource::Sips { .. } => Kind::Sip,
+            Resource::SipMeeting { .. } => Kind::Meeting,
+        }
+    }
+}
+
+/// A user as the audit trail names them; their entries without an object of a municipality
+/// belong to theirs.
+impl From<&AuthUser> for AuditActor {
+    fn from(user: &AuthUser) -> Self {
+        AuditActor {
+            id: Some(user.id.to_string()),
+            label: format!("{} <{}>", user.name, user.email),
+            municipality: Some(user.organisation.municipality_id.clone()),
         }
     }
 }
@@ -235,17 +245,9 @@ pub fn authorize(
             if let Some(municipality) = resource.municipality() {
                 who = who.within(municipality);
             }
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor: &who,
-                    action: &format!("{}.{}", resource.object_type(), action_name(action)),
-                    object_type: resource.object_type(),
-                    object_id,
-                    outcome: Outcome::Denied,
-                    detail: "",
-                },
-            )?;
+            let kind = resource.kind();
+            let action = format!("{}.{}", kind.as_str(), action_name(action));
+            Event::denied(&who, &action, Object::Asked(kind, object_id)).record(conn)?;
             Err(match denial {
                 Denial::Forbidden => AppError::Forbidden,
                 Denial::Hidden => AppError::NotFound,

@@ -2,7 +2,8 @@
 //! and look around at once.
 
 use crate::accounts::{self, NewOrganisation, NewUser, Role};
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::AppError;
@@ -153,17 +154,12 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
                 password,
             });
         }
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &AuditActor::cli(),
-                action: "demo.create",
-                object_type: "municipality",
-                object_id: Some(municipality.id.as_str()),
-                outcome: Outcome::Success,
-                detail: "",
-            },
-        )?;
+        Event::success(
+            &AuditActor::cli(),
+            "demo.create",
+            Object::Municipality(municipality.id.as_str()),
+        )
+        .record(conn)?;
         Ok::<_, AppError>(logins)
     })?;
 

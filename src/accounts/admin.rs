@@ -12,12 +12,12 @@ use crate::accounts::{
     self, MunicipalityId, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId,
     Principal, Role, User, UserId,
 };
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
+use crate::web::identity::CurrentActor;
 use crate::web::{render, AppState, FormErrors, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -84,29 +84,6 @@ pub(crate) fn add_user_as(
     accounts::add_user(conn, &actor.audit_actor(), input, settings)
 }
 
-/// Records a successful admin change in the audit trail.
-fn audit_change(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &actor.audit_actor(),
-            action,
-            object_type,
-            object_id: Some(object_id),
-            outcome: Outcome::Success,
-            detail,
-        },
-    )
-    .map(|_| ())
-}
-
 /// Shows what became of a submitted form: the page with `done` applied, or with the form and
 /// its errors again (422). Any other error is the error page.
 fn show_outcome<P: Template, T>(
@@ -130,10 +107,9 @@ fn show_outcome<P: Template, T>(
 }
 
 async fn get_admin(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     state
         .db(move |conn| authorize_in(conn, &actor, Action::View, None, None))
         .await?;
@@ -221,20 +197,19 @@ impl UsersPage {
 }
 
 async fn get_users(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(UsersPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(UsersPage::load(&state, &req, actor).await?)
 }
 
 async fn post_user(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<UserForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let password = if form.password.trim().is_empty() {
         accounts::password::generate()
     } else {
@@ -278,13 +253,12 @@ async fn post_user(
 /// Turns off a user's two-factor sign-in when they have lost both phone and recovery codes: their
 /// sessions end, and their next login sets up the app again.
 async fn post_two_factor_reset(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let (writer, id) = (actor.clone(), accounts::UserId(path.into_inner()));
     let name = state
         .db(move |conn| {
@@ -300,14 +274,12 @@ async fn post_two_factor_reset(
             write_tx(conn, |conn| {
                 let target = accounts::load_auth_user(conn, &id)?.ok_or(AppError::NotFound)?;
                 accounts::two_factor::reset(conn, &id)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "user.two_factor_reset",
-                    "user",
-                    id.as_str(),
-                    "",
-                )?;
+                    Object::User(id.as_str()),
+                )
+                .record(conn)?;
                 Ok(target.name)
             })
         })
@@ -369,11 +341,11 @@ impl OrganisationsPage {
 }
 
 async fn get_organisations(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(OrganisationsPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(OrganisationsPage::load(&state, &req, actor).await?)
 }
 
 /// Adds an organisation to the admin's own municipality (whatever the form says). A name that an
@@ -383,12 +355,11 @@ async fn get_organisations(
 /// confirmation it is there only by intent, and every list of organisations of more than one
 /// municipality names each with its kind and municipality.
 async fn post_organisation(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<OrganisationForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let writer = actor.clone();
     let input = NewOrganisation {
         municipality_id: own(&actor).0,
@@ -405,14 +376,13 @@ async fn post_organisation(
                     Ok(org) => org,
                     Err(elsewhere) => return Ok(Err(elsewhere)),
                 };
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "organisation.create",
-                    "organisation",
-                    org.id.as_str(),
-                    org.kind.as_str(),
-                )?;
+                    Object::Organisation(org.id.as_str()),
+                )
+                .detail(org.kind.as_str())
+                .record(conn)?;
                 Ok(Ok(org))
             })
         })
@@ -491,20 +461,19 @@ impl TokensPage {
 }
 
 async fn get_tokens(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<impl Responder, PageError> {
-    Ok(TokensPage::load(&state, &req, Actor::User(user)).await?)
+    Ok(TokensPage::load(&state, &req, actor).await?)
 }
 
 async fn post_token(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let (writer, input) = (actor.clone(), form.clone());
     let result = state
         .db(move |conn| {
@@ -518,14 +487,13 @@ async fn post_token(
             let created_by = writer.audit_actor().label;
             write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &input.name, holder, &created_by)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "api_token.create",
-                    "api_token",
-                    token.id.as_str(),
-                    token.kind.as_str(),
-                )?;
+                    Object::ApiToken(token.id.as_str()),
+                )
+                .detail(token.kind.as_str())
+                .record(conn)?;
                 Ok(plain)
             })
         })
@@ -543,13 +511,12 @@ async fn post_token(
 }
 
 async fn post_token_revoke(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { actor, .. }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user);
     let writer = actor.clone();
     let id = TokenId(path.into_inner());
     state
@@ -558,14 +525,12 @@ async fn post_token_revoke(
             authorize_in(conn, &writer, Action::Update, target, Some(id.as_str()))?;
             write_tx(conn, |conn| {
                 tokens::revoke(conn, &id)?;
-                audit_change(
-                    conn,
-                    &writer,
+                Event::success(
+                    &writer.audit_actor(),
                     "api_token.revoke",
-                    "api_token",
-                    id.as_str(),
-                    "",
+                    Object::ApiToken(id.as_str()),
                 )
+                .record(conn)
             })
         })
         .await?;

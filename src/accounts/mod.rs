@@ -13,6 +13,7 @@ pub mod web;
 
 use diesel::prelude::*;
 
+use crate::audit::event::{Event, Object};
 use crate::db::schema::{municipalities, organisations, user_roles, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
@@ -283,17 +284,9 @@ pub fn add_user(
         let municipality =
             municipality_of_organisation(conn, &user.organisation_id)?.ok_or(AppError::NotFound)?;
         let roles: Vec<&str> = input.roles.iter().map(|r| r.as_str()).collect();
-        crate::audit::record(
-            conn,
-            &crate::audit::Event {
-                actor: by,
-                action: "user.create",
-                object_type: "user",
-                object_id: Some(user.id.as_str()),
-                outcome: crate::audit::Outcome::Success,
-                detail: &format!("roles={}", roles.join(",")),
-            },
-        )?;
+        Event::success(by, "user.create", Object::User(user.id.as_str()))
+            .detail(&format!("roles={}", roles.join(",")))
+            .record(conn)?;
         crate::mail::enqueue(
             conn,
             &welcome_email(&user, settings)?,
@@ -371,17 +364,13 @@ pub fn change_password(
         .select(users::password_hash)
         .first(conn)?;
     if !current.is_empty() && !password::verify(current, Some(&stored)) {
-        crate::audit::record(
-            conn,
-            &crate::audit::Event {
-                actor: &crate::authz::Actor::User(user.clone()).audit_actor(),
-                action: "user.password_change",
-                object_type: "user",
-                object_id: Some(user.id.as_str()),
-                outcome: crate::audit::Outcome::Failure,
-                detail: "wrong current password",
-            },
-        )?;
+        Event::failure(
+            &user.into(),
+            "user.password_change",
+            Object::User(user.id.as_str()),
+        )
+        .detail("wrong current password")
+        .record(conn)?;
         errors.insert(
             0,
             FieldError::new(
@@ -395,14 +384,14 @@ pub fn change_password(
     }
     crate::db::write_tx(conn, |conn| {
         set_password(conn, &user.id, new)?;
-        crate::audit::success(
-            conn,
-            &crate::authz::Actor::User(user.clone()),
+        Event::success(
+            &user.into(),
             "user.password_change",
-            "user",
-            user.id.as_str(),
-            "every session ended",
+            Object::User(user.id.as_str()),
         )
+        .detail("every session ended")
+        .record(conn)
+        .map(|_| ())
     })
 }
 

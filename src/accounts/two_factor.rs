@@ -11,12 +11,14 @@ use diesel::prelude::*;
 use rand::Rng;
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use crate::accounts::{Role, UserId};
+use crate::accounts::{session, Role, UserId};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{recovery_codes, sessions, users};
-use crate::db::{now, AnyConnection};
+use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
 use crate::secrets::{hash_token, keyed_hash, same};
 
@@ -298,6 +300,59 @@ pub fn verify(
     .set(recovery_codes::used_at.eq(now()))
     .execute(conn)?;
     Ok((used == 1).then_some(Proof::RecoveryCode))
+}
+
+/// What a right code at the second step of signing in did.
+pub enum CodeOutcome {
+    /// The app was set up: the recovery codes, to be shown once.
+    SetUp(Vec<String>),
+    /// The second factor was checked, by the app or a recovery code.
+    Verified(Proof),
+}
+
+/// The second step of signing in, in one transaction: sets the app up with `code` when the user
+/// has not yet, checks it otherwise, and records either, right or wrong, in the audit trail. A
+/// right code marks the session (`session_token`) as past its second factor and returns the
+/// session's new token with what happened; a wrong one returns `None`.
+pub fn sign_in_with_code(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &AuditActor,
+    user_id: &UserId,
+    session_token: &str,
+    code: &str,
+    unix_seconds: i64,
+) -> Result<Option<(String, CodeOutcome)>, AppError> {
+    write_tx(conn, |conn| {
+        let setting_up = !enabled(conn, user_id)?;
+        let result = if setting_up {
+            finish_setup(conn, settings, user_id, session_token, code, unix_seconds)?
+                .map(CodeOutcome::SetUp)
+        } else {
+            verify(conn, settings, user_id, code, unix_seconds)?.map(CodeOutcome::Verified)
+        };
+        let action = if setting_up {
+            "session.two_factor_setup"
+        } else {
+            "session.second_factor"
+        };
+        let object = Object::User(user_id.as_str());
+        let Some(result) = result else {
+            Event::failure(actor, action, object)
+                .detail("wrong code")
+                .record(conn)?;
+            return Ok(None);
+        };
+        let detail = match result {
+            CodeOutcome::Verified(Proof::RecoveryCode) if !setting_up => "recovery code",
+            _ => "",
+        };
+        Event::success(actor, action, object)
+            .detail(detail)
+            .record(conn)?;
+        let token = session::second_factor_checked(conn, session_token)?;
+        Ok(Some((token, result)))
+    })
 }
 
 /// How a recovery code is stored: keyed with the service's secret key, so that a copy of the

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::accounts::throttle;
 use crate::accounts::{self, password, session, two_factor, AuthUser};
-use crate::audit::{self, AuditActor, Outcome};
-use crate::authz::Actor;
+use crate::audit::event::{Event, Kind, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::db::write_tx;
 use crate::db::AnyConnection;
@@ -18,7 +18,7 @@ use crate::web::csrf::{self, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser, SignInStep};
 use crate::web::{
     encode_query_value, render, render_with, safe_local_path, see_other, AppState, FormErrors,
-    Layout,
+    Layout, Saved,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,7 +45,9 @@ struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
     logged_out: Option<String>,
-    losenord: Option<String>,
+    /// After a change of password, which ended every session.
+    #[serde(rename = "losenord")]
+    password_changed: Option<String>,
 }
 
 async fn get_login(
@@ -59,7 +61,7 @@ async fn get_login(
             .insert_header((header::LOCATION, next))
             .finish());
     }
-    let message = if query.losenord.is_some() {
+    let message = if query.password_changed.is_some() {
         "Ditt lösenord är bytt och du är utloggad överallt. Logga in med ditt nya lösenord."
     } else if query.expired.is_some() || session_expired(&req).await {
         "Du har varit inaktiv en stund och har loggats ut för att skydda uppgifterna. Logga in igen för att fortsätta."
@@ -304,7 +306,7 @@ async fn post_code(
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
     let (actor, user_id, code, settings, session_token) = (
-        Actor::User(user.clone()).audit_actor(),
+        AuditActor::from(&user),
         user.id.clone(),
         form.code.clone(),
         state.settings.clone(),
@@ -313,56 +315,15 @@ async fn post_code(
     let unix = chrono::Utc::now().timestamp();
     let outcome = state
         .db(move |conn| {
-            write_tx(conn, |conn| {
-                let setting_up = !two_factor::enabled(conn, &user_id)?;
-                let result = if setting_up {
-                    two_factor::finish_setup(
-                        conn,
-                        &settings,
-                        &user_id,
-                        &session_token,
-                        &code,
-                        unix,
-                    )?
-                    .map(CodeOutcome::SetUp)
-                } else {
-                    two_factor::verify(conn, &settings, &user_id, &code, unix)?
-                        .map(CodeOutcome::Verified)
-                };
-                let (action, detail) = match (&result, setting_up) {
-                    (_, true) => ("session.two_factor_setup", ""),
-                    (Some(CodeOutcome::Verified(two_factor::Proof::RecoveryCode)), _) => {
-                        ("session.second_factor", "recovery code")
-                    }
-                    _ => ("session.second_factor", ""),
-                };
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action,
-                        object_type: "user",
-                        object_id: Some(user_id.as_str()),
-                        outcome: if result.is_some() {
-                            Outcome::Success
-                        } else {
-                            Outcome::Failure
-                        },
-                        detail: if result.is_some() {
-                            detail
-                        } else {
-                            "wrong code"
-                        },
-                    },
-                )?;
-                Ok(match result {
-                    Some(result) => Some((
-                        session::second_factor_checked(conn, &session_token)?,
-                        result,
-                    )),
-                    None => None,
-                })
-            })
+            two_factor::sign_in_with_code(
+                conn,
+                &settings,
+                &actor,
+                &user_id,
+                &session_token,
+                &code,
+                unix,
+            )
         })
         .await?;
     let Some((token, outcome)) = outcome else {
@@ -378,7 +339,7 @@ async fn post_code(
     let mut response = HttpResponse::Ok();
     let csrf = set_session_cookies(&mut response, token, &state.settings);
     match outcome {
-        CodeOutcome::SetUp(codes) => render_with(
+        two_factor::CodeOutcome::SetUp(codes) => render_with(
             &mut response,
             StatusCode::OK,
             &RecoveryCodesPage {
@@ -390,23 +351,24 @@ async fn post_code(
                 next,
             },
         ),
-        CodeOutcome::Verified(two_factor::Proof::RecoveryCode) => {
+        two_factor::CodeOutcome::Verified(two_factor::Proof::RecoveryCode) => {
             // The profile page says how many are left and where to make new ones.
             Ok(response
                 .status(StatusCode::SEE_OTHER)
-                .insert_header((header::LOCATION, "/profil?sparat=reservkod#inloggning"))
+                .insert_header((
+                    header::LOCATION,
+                    format!(
+                        "/profil?sparat={}#inloggning",
+                        Saved::RecoveryCodeUsed.word()
+                    ),
+                ))
                 .finish())
         }
-        CodeOutcome::Verified(two_factor::Proof::App) => Ok(response
+        two_factor::CodeOutcome::Verified(two_factor::Proof::App) => Ok(response
             .status(StatusCode::SEE_OTHER)
             .insert_header((header::LOCATION, next))
             .finish()),
     }
-}
-
-enum CodeOutcome {
-    SetUp(Vec<String>),
-    Verified(two_factor::Proof),
 }
 
 /// Checks an email and password and, when they match an active account, starts a session and
@@ -423,35 +385,26 @@ pub fn sign_in(
         Some(user) if ok => {
             let token = session::start(conn, &user.id)?;
             let auth = accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor: &Actor::User(auth.clone()).audit_actor(),
-                    action: "session.login",
-                    object_type: "user",
-                    object_id: Some(user.id.as_str()),
-                    outcome: Outcome::Success,
-                    detail: if two_factor::required_for(&auth.roles) {
-                        "password; second step to follow"
-                    } else {
-                        ""
-                    },
-                },
-            )?;
+            Event::success(
+                &AuditActor::from(&auth),
+                "session.login",
+                Object::User(user.id.as_str()),
+            )
+            .detail(if two_factor::required_for(&auth.roles) {
+                "password; second step to follow"
+            } else {
+                ""
+            })
+            .record(conn)?;
             Ok(Some((token, auth)))
         }
         other => {
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor: &AuditActor::anonymous(),
-                    action: "session.login",
-                    object_type: "user",
-                    object_id: other.as_ref().map(|u| u.id.as_str()),
-                    outcome: Outcome::Failure,
-                    detail: "wrong email or password",
-                },
-            )?;
+            // An unknown address names no user: the entry says only that someone tried.
+            let asked = other.as_ref().map(|u| u.id.as_str());
+            let object = Object::Asked(Kind::User, asked);
+            Event::failure(&AuditActor::anonymous(), "session.login", object)
+                .detail("wrong email or password")
+                .record(conn)?;
             Ok(None)
         }
     })
@@ -495,17 +448,12 @@ async fn post_logout(
                 write_tx(conn, |conn| {
                     session::end(conn, &token)?;
                     if let Some(user) = user {
-                        audit::record(
-                            conn,
-                            &audit::Event {
-                                actor: &Actor::User(user.clone()).audit_actor(),
-                                action: "session.logout",
-                                object_type: "user",
-                                object_id: Some(user.id.as_str()),
-                                outcome: Outcome::Success,
-                                detail: "",
-                            },
-                        )?;
+                        Event::success(
+                            &AuditActor::from(&user),
+                            "session.logout",
+                            Object::User(user.id.as_str()),
+                        )
+                        .record(conn)?;
                     }
                     Ok(())
                 })

@@ -5,9 +5,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::audit::{self, Entry, Filter};
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
-use crate::web::identity::CurrentUser;
+use crate::web::identity::CurrentActor;
 use crate::web::{AppState, Layout};
 
 const PAGE_SIZE: i64 = 100;
@@ -27,13 +27,12 @@ struct AuditPage {
 }
 
 async fn get_audit(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<Filter>,
 ) -> Result<impl Responder, PageError> {
     let filter = query.into_inner();
-    let actor = Actor::User(user.clone());
     let wanted = filter.clone();
     let municipality = user.organisation.municipality_id.clone();
     let entries = state

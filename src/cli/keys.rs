@@ -4,7 +4,8 @@
 
 use clap::Subcommand;
 
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
@@ -93,17 +94,9 @@ fn rotate(
     for (table, reseal) in tables() {
         let rows = reseal(conn, keys)?;
         write_tx(conn, |conn| {
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor,
-                    action: "keys.rotate",
-                    object_type: "table",
-                    object_id: Some(table),
-                    outcome: Outcome::Success,
-                    detail: &format!("rows={rows} key={}", keys.current_id()),
-                },
-            )
+            Event::success(actor, "keys.rotate", Object::Table(table))
+                .detail(&format!("rows={rows} key={}", keys.current_id()))
+                .record(conn)
         })?;
         done.push(Resealed { table, rows });
     }

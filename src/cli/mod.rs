@@ -14,7 +14,8 @@ use std::net::TcpListener;
 use clap::{Parser, Subcommand};
 
 use crate::accounts;
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::{self, AuditActor};
 use crate::config::{MailTransportSetting, Settings};
 use crate::db::{self, write_tx, AnyConnection};
 use crate::error::AppError;
@@ -159,24 +160,10 @@ fn explain(e: AppError) -> String {
     }
 }
 
-fn audit_cli(
-    conn: &mut AnyConnection,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &AuditActor::cli(),
-            action,
-            object_type,
-            object_id: Some(object_id),
-            outcome: Outcome::Success,
-            detail: "",
-        },
-    )
-    .map(|_| ())
+fn audit_cli(conn: &mut AnyConnection, action: &str, object: Object<'_>) -> Result<(), AppError> {
+    Event::success(&AuditActor::cli(), action, object)
+        .record(conn)
+        .map(|_| ())
 }
 
 fn run_command(
@@ -264,8 +251,7 @@ fn run_command(
                 audit_cli(
                     conn,
                     "municipality.retention",
-                    "municipality",
-                    m.id.as_str(),
+                    Object::Municipality(m.id.as_str()),
                 )
             })
             .map_err(explain)?;

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use super::{audit_cli, explain};
 use crate::accounts::tokens::{self, Holder};
 use crate::accounts::{self, NewOrganisation, NewUser, Organisation, Role};
+use crate::audit::event::Object;
 use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::db::{write_tx, AnyConnection};
@@ -138,7 +139,11 @@ pub(super) fn municipality(
         MunicipalityCommand::Add { name, phone } => {
             let m = write_tx(conn, |conn| {
                 let m = accounts::create_municipality(conn, &name, &phone)?;
-                audit_cli(conn, "municipality.create", "municipality", m.id.as_str())?;
+                audit_cli(
+                    conn,
+                    "municipality.create",
+                    Object::Municipality(m.id.as_str()),
+                )?;
                 Ok(m)
             })
             .map_err(explain)?;
@@ -151,7 +156,11 @@ pub(super) fn municipality(
                 .ok_or_else(|| format!("no municipality named {name:?}"))?;
             write_tx(conn, |conn| {
                 crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
-                audit_cli(conn, "municipality.sip_days", "municipality", m.id.as_str())
+                audit_cli(
+                    conn,
+                    "municipality.sip_days",
+                    Object::Municipality(m.id.as_str()),
+                )
             })
             .map_err(explain)?;
             println!(
@@ -189,7 +198,11 @@ pub(super) fn organisation(command: OrgCommand, conn: &mut AnyConnection) -> Res
                     confirm_duplicate_name,
                 )?;
                 if let Ok(org) = &added {
-                    audit_cli(conn, "organisation.create", "organisation", org.id.as_str())?;
+                    audit_cli(
+                        conn,
+                        "organisation.create",
+                        Object::Organisation(org.id.as_str()),
+                    )?;
                 }
                 Ok(added)
             })
@@ -241,7 +254,11 @@ pub(super) fn user(
                 .ok_or_else(|| format!("no user with the email address {email:?}"))?;
             write_tx(conn, |conn| {
                 accounts::two_factor::reset(conn, &user.id)?;
-                audit_cli(conn, "user.two_factor_reset", "user", user.id.as_str())
+                audit_cli(
+                    conn,
+                    "user.two_factor_reset",
+                    Object::User(user.id.as_str()),
+                )
             })
             .map_err(explain)?;
             println!(
@@ -276,7 +293,11 @@ pub(super) fn token(command: TokenCommand, conn: &mut AnyConnection) -> Result<i
             };
             let plain = write_tx(conn, |conn| {
                 let (token, plain) = tokens::issue(conn, &name, holder, "kommandoraden")?;
-                audit_cli(conn, "api_token.create", "api_token", token.id.as_str())?;
+                audit_cli(
+                    conn,
+                    "api_token.create",
+                    Object::ApiToken(token.id.as_str()),
+                )?;
                 Ok(plain)
             })
             .map_err(explain)?;

@@ -6,10 +6,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
 use crate::mail::{self, OutboxMessage, OutboxStatus};
-use crate::web::identity::CurrentUser;
+use crate::web::identity::CurrentActor;
 use crate::web::{AppState, Layout};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,13 +30,12 @@ struct OutboxQuery {
 }
 
 async fn get_outbox(
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<OutboxQuery>,
 ) -> Result<impl Responder, PageError> {
     let status = query.status.as_deref().and_then(|s| s.parse().ok());
-    let actor = Actor::User(user.clone());
     let (municipality, keys) = (
         user.organisation.municipality_id.clone(),
         state.settings.keys.clone(),

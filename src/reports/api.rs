@@ -69,9 +69,8 @@ pub async fn post_report(
     let office = state.settings.office_hours;
     let limit = state.clone();
     let peer = state.client_address(&req);
-    let settings = state.settings.clone();
     let filed = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             file_report(
                 conn,
@@ -281,9 +280,8 @@ pub async fn get_report(
         Full(Box<ReportBody>),
         Outcome(OwnReport),
     }
-    let settings = state.settings.clone();
     let seen = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             let (report, view) = access(conn, keys, &actor, &id, Action::View)?;
             Ok(match view {
@@ -327,9 +325,8 @@ pub async fn post_safety_assessment(
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
-    let settings = state.settings.clone();
     let record = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
             assess_safety(
                 conn,
@@ -366,9 +363,8 @@ pub async fn post_decision(
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
-    let settings = state.settings.clone();
     let record = state
-        .db(move |conn| decide(conn, &actor, &id, &input, &settings))
+        .db_with_settings(move |conn, settings| decide(conn, &actor, &id, &input, settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(DecisionBody {
@@ -434,9 +430,10 @@ pub async fn get_intake(
 ) -> Result<HttpResponse, ApiError> {
     let page = store::QueuePage::parse(query.limit.as_deref(), query.offset.as_deref())
         .map_err(AppError::Invalid)?;
-    let settings = state.settings.clone();
     let queue = state
-        .db(move |conn| intake_queue_for(conn, &settings.keys, &actor, page))
+        .db_with_settings(move |conn, settings| {
+            intake_queue_for(conn, &settings.keys, &actor, page)
+        })
         .await?;
     let now = crate::db::now();
     let entries: Vec<QueueEntry> = queue
@@ -480,9 +477,8 @@ pub async fn get_investigations(
     ApiActor(actor): ApiActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.clone();
     let rows = state
-        .db(move |conn| investigations_for(conn, &settings.keys, &actor))
+        .db_with_settings(move |conn, settings| investigations_for(conn, &settings.keys, &actor))
         .await?;
     let today = deadlines::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
@@ -524,9 +520,8 @@ pub async fn post_extension(
 ) -> Result<HttpResponse, ApiError> {
     let id = store::InvestigationId(path.into_inner());
     let input = body.into_inner();
-    let settings = state.settings.clone();
     state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             extend(
                 conn,
                 &actor,

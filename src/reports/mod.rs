@@ -10,7 +10,7 @@ pub mod store;
 pub mod web;
 
 use crate::accounts::MunicipalityId;
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -39,17 +39,13 @@ pub fn access(
     action: Action,
 ) -> Result<(Report, View), AppError> {
     let Some(report) = store::find(conn, keys, id)? else {
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &actor.audit_actor(),
-                action: "report.access",
-                object_type: "report",
-                object_id: Some(id.as_str()),
-                outcome: Outcome::Denied,
-                detail: "no such report",
-            },
-        )?;
+        Event::denied(
+            &actor.audit_actor(),
+            "report.access",
+            Object::Report(id.as_str()),
+        )
+        .detail("no such report")
+        .record(conn)?;
         return Err(AppError::NotFound);
     };
     let full = Resource::Report {

@@ -10,7 +10,8 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::accounts::MunicipalityId;
-use crate::audit::{self, AuditActor, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::db::schema::{
     intake_queue, report_children, report_decisions, report_guardians, report_reporters, reports,
     retention_rules, safety_assessments,
@@ -152,17 +153,16 @@ pub fn run(
             if diesel::delete(reports::table.find(id)).execute(conn)? == 0 {
                 return Ok(false);
             }
-            audit::record(
-                conn,
-                &audit::Event {
-                    actor: &AuditActor::system().within(&removal.municipality_id),
-                    action: "report.retention_removed",
-                    object_type: "report",
-                    object_id: Some(id.as_str()),
-                    outcome: Outcome::Success,
-                    detail: &format!("law={} months={}", removal.law_version, removal.months),
-                },
-            )?;
+            Event::success(
+                &AuditActor::system().within(&removal.municipality_id),
+                "report.retention_removed",
+                Object::Report(id.as_str()),
+            )
+            .detail(&format!(
+                "law={} months={}",
+                removal.law_version, removal.months
+            ))
+            .record(conn)?;
             Ok::<_, AppError>(true)
         })?;
         if gone {

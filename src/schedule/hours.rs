@@ -7,8 +7,7 @@ use chrono::{NaiveTime, Weekday};
 use diesel::prelude::*;
 
 use crate::accounts::AuthUser;
-use crate::audit;
-use crate::authz::Actor;
+use crate::audit::event::{Event, Object};
 use crate::db::schema::working_hours;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
@@ -114,14 +113,13 @@ pub fn set_hours(
                 working_hours::end_minute.eq(minutes(end)),
             ))
             .execute(conn)?;
-        audit::success(
-            conn,
-            &Actor::User(user.clone()),
+        Event::success(
+            &user.into(),
             "working_hours.set",
-            "user",
-            user.id.as_str(),
-            "",
+            Object::User(user.id.as_str()),
         )
+        .record(conn)
+        .map(|_| ())
     })
 }
 

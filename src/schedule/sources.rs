@@ -21,8 +21,7 @@ use diesel::prelude::*;
 use url::Url;
 
 use crate::accounts::AuthUser;
-use crate::audit;
-use crate::authz::Actor;
+use crate::audit::event::{Event, Object};
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::db::schema::{busy_sources, busy_times, users};
@@ -126,14 +125,9 @@ fn audit_source(
     action: &str,
     id: &SourceId,
 ) -> Result<(), AppError> {
-    audit::success(
-        conn,
-        &Actor::User(user.clone()),
-        action,
-        "busy_source",
-        id.as_str(),
-        "",
-    )
+    Event::success(&user.into(), action, Object::BusySource(id.as_str()))
+        .record(conn)
+        .map(|_| ())
 }
 
 /// Adds a calendar address; the background reader (or [`refresh`]) reads it.

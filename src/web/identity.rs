@@ -1,4 +1,4 @@
-//! Extractors that say who is asking: [`CurrentUser`] and [`MaybeUser`] for web pages (session
+//! Extractors that say who is asking: [`CurrentUser`], [`CurrentActor`] and [`MaybeUser`] for web pages (session
 //! cookie), [`ApiActor`] for the API (bearer token).
 
 use actix_web::dev::Payload;
@@ -91,6 +91,29 @@ impl FromRequest for CurrentUser {
                 SessionState::Expired => Err(login_target(&req, true, false).into()),
                 SessionState::None => Err(login_target(&req, false, false).into()),
             }
+        })
+    }
+}
+
+/// The signed-in user, and the same user as the [`Actor`] that access checks and the audit trail
+/// take, so that a handler does not build the one from the other.
+pub struct CurrentActor {
+    pub user: AuthUser,
+    pub actor: Actor,
+}
+
+impl FromRequest for CurrentActor {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        Box::pin(async move {
+            let CurrentUser(user) = user.await?;
+            Ok(CurrentActor {
+                actor: Actor::User(user.clone()),
+                user,
+            })
         })
     }
 }

@@ -90,6 +90,17 @@ impl AppState {
         })
         .await?
     }
+
+    /// [`AppState::db`] with the settings handed to the closure too, so that a handler need not
+    /// clone them into it first (`let settings = state.settings.clone()` before each call).
+    pub async fn db_with_settings<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &Settings) -> Result<T, AppError> + Send + 'static,
+    {
+        let settings = self.settings.clone();
+        self.db(move |conn| f(conn, &settings)).await
+    }
 }
 
 /// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.
@@ -132,9 +143,147 @@ impl FormErrors {
 }
 
 /// `?sparat=…` after a redirect: which change was saved, for the page to say so.
+///
+/// The field keeps its Swedish name until sip is converted (issue 17), which reads it; then it
+/// becomes `saved` with `#[serde(rename = "sparat")]`, and sip reads it through [`Saved`].
 #[derive(serde::Deserialize)]
 pub struct SavedQuery {
     pub sparat: Option<String>,
+}
+
+/// Which page a [`Saved`] change is confirmed on: the same word can mean different changes on
+/// different pages (`borttagen`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SavedOn {
+    Profile,
+    Report,
+    Sip,
+}
+
+/// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
+/// for every page, so that the redirect and the page it leads to agree on the word and the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    WorkingHours,
+    CalendarAdded,
+    FileRead,
+    CalendarRemoved,
+    FeedClosed,
+    RecoveryCodeUsed,
+    SafetyAssessment,
+    Decision,
+    Extension,
+    Consent,
+    ConsentWithdrawn,
+    ParticipantAdded,
+    ParticipantRemoved,
+    MeetingBooked,
+    MeetingCancelled,
+    FollowUpBooked,
+}
+
+impl Saved {
+    const ALL: [Saved; 16] = [
+        Saved::WorkingHours,
+        Saved::CalendarAdded,
+        Saved::FileRead,
+        Saved::CalendarRemoved,
+        Saved::FeedClosed,
+        Saved::RecoveryCodeUsed,
+        Saved::SafetyAssessment,
+        Saved::Decision,
+        Saved::Extension,
+        Saved::Consent,
+        Saved::ConsentWithdrawn,
+        Saved::ParticipantAdded,
+        Saved::ParticipantRemoved,
+        Saved::MeetingBooked,
+        Saved::MeetingCancelled,
+        Saved::FollowUpBooked,
+    ];
+
+    /// The page that confirms it, its word in `?sparat=` and what the page says.
+    fn describe(self) -> (SavedOn, &'static str, &'static str) {
+        use SavedOn::*;
+        match self {
+            Saved::WorkingHours => (Profile, "arbetstid", "Din arbetstid är sparad."),
+            Saved::CalendarAdded => (
+                Profile,
+                "kalender",
+                "Kalendern är tillagd. Samordna läser den nu och sedan regelbundet.",
+            ),
+            Saved::FileRead => (
+                Profile,
+                "fil",
+                "Filen är inläst. Bara tiderna då du är upptagen sparades.",
+            ),
+            Saved::CalendarRemoved => (
+                Profile,
+                "borttagen",
+                "Kalendern är borttagen, och tiderna från den med den.",
+            ),
+            Saved::FeedClosed => (Profile, "stangd", "Kalenderadressen är avstängd."),
+            Saved::RecoveryCodeUsed => (
+                Profile,
+                "reservkod",
+                "Du loggade in med en reservkod. Den fungerar inte igen – se hur många du har kvar nedan.",
+            ),
+            Saved::SafetyAssessment => (Report, "skydd", "Skyddsbedömningen är sparad."),
+            Saved::Decision => (Report, "beslut", "Beslutet är sparat."),
+            Saved::Extension => (Report, "forlangning", "Förlängningen är sparad."),
+            Saved::Consent => (Sip, "samtycke", "Samtycket är registrerat."),
+            Saved::ConsentWithdrawn => (
+                Sip,
+                "aterkallat",
+                "Samtycket är återkallat. De som inte längre omfattas har fått besked om att de inte är med.",
+            ),
+            Saved::ParticipantAdded => (Sip, "deltagare", "Deltagaren är tillagd."),
+            Saved::ParticipantRemoved => (
+                Sip,
+                "borttagen",
+                "Deltagaren är borttagen och har fått besked.",
+            ),
+            Saved::MeetingBooked => (
+                Sip,
+                "mote",
+                "Mötet är bokat och inbjudningarna är skickade.",
+            ),
+            Saved::MeetingCancelled => (
+                Sip,
+                "installt",
+                "Mötet är inställt och alla har fått besked.",
+            ),
+            Saved::FollowUpBooked => (
+                Sip,
+                "uppfoljning",
+                "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
+            ),
+        }
+    }
+
+    /// Its word in `?sparat=`.
+    pub fn word(self) -> &'static str {
+        self.describe().1
+    }
+
+    /// What the page says about it.
+    pub fn message(self) -> &'static str {
+        self.describe().2
+    }
+
+    /// The change `word` names on `page`, if any.
+    pub fn read(page: SavedOn, word: Option<&str>) -> Option<Saved> {
+        let word = word?;
+        Saved::ALL.into_iter().find(|saved| {
+            let (on, its_word, _) = saved.describe();
+            on == page && its_word == word
+        })
+    }
+
+    /// What `page` says after the redirect with `query`: the change's text, or nothing.
+    pub fn message_on(page: SavedOn, query: &SavedQuery) -> &'static str {
+        Saved::read(page, query.sparat.as_deref()).map_or("", Saved::message)
+    }
 }
 
 /// After a change: on to the page that shows it (303).
@@ -216,6 +365,16 @@ pub const STYLE_CSS: &str = include_str!("../../static/style.css");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_saved_change_is_read_back_from_its_word_on_its_page() {
+        for saved in Saved::ALL {
+            let (on, word, _) = saved.describe();
+            assert_eq!(Saved::read(on, Some(word)), Some(saved));
+        }
+        assert_eq!(Saved::read(SavedOn::Report, Some("arbetstid")), None);
+        assert_eq!(Saved::read(SavedOn::Profile, None), None);
+    }
 
     #[test]
     fn redirects_stay_on_the_site() {

@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 
 use crate::accounts::web::RecoveryCodesPage;
 use crate::accounts::{self, throttle, two_factor, AuthUser};
-use crate::audit::{self, Outcome};
-use crate::authz::Actor;
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::db::write_tx;
 use crate::error::{AppError, PageError};
 use crate::schedule::slots::WorkingHours;
@@ -18,7 +18,7 @@ use crate::schedule::sources::{self, HoursInput, Source, SourceId};
 use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{render, see_other, AppState, FormErrors, Layout, SavedQuery};
+use crate::web::{render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/profil", web::get().to(get_profile))
@@ -138,17 +138,7 @@ async fn get_profile(
     state: web::Data<AppState>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let saved = match query.sparat.as_deref() {
-        Some("arbetstid") => "Din arbetstid är sparad.",
-        Some("kalender") => "Kalendern är tillagd. Samordna läser den nu och sedan regelbundet.",
-        Some("fil") => "Filen är inläst. Bara tiderna då du är upptagen sparades.",
-        Some("borttagen") => "Kalendern är borttagen, och tiderna från den med den.",
-        Some("stangd") => "Kalenderadressen är avstängd.",
-        Some("reservkod") => {
-            "Du loggade in med en reservkod. Den fungerar inte igen – se hur många du har kvar nedan."
-        }
-        _ => "",
-    };
+    let saved = Saved::message_on(SavedOn::Profile, &query);
     show(
         &req,
         &state,
@@ -162,9 +152,9 @@ async fn get_profile(
     .await
 }
 
-/// Where the profile says what was saved (`sparat` in [`get_profile`]).
-fn saved(what: &str) -> String {
-    format!("/profil?sparat={what}#upptagen")
+/// Where the profile says what was saved (see [`get_profile`]).
+fn saved(what: Saved) -> String {
+    format!("/profil?sparat={}#upptagen", what.word())
 }
 
 /// On to `done` when the change went through, or the profile again with the mistakes.
@@ -212,7 +202,15 @@ async fn post_hours(
         typed_hours: Some(input),
         ..Default::default()
     };
-    done_or_again(&req, &state, user, result, saved("arbetstid"), shown).await
+    done_or_again(
+        &req,
+        &state,
+        user,
+        result,
+        saved(Saved::WorkingHours),
+        shown,
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -248,7 +246,7 @@ async fn post_address(
         &state,
         user,
         result.map(|_| ()),
-        saved("kalender"),
+        saved(Saved::CalendarAdded),
         shown,
     )
     .await
@@ -301,7 +299,7 @@ async fn post_file(
         &state,
         user,
         result.map(|_| ()),
-        saved("fil"),
+        saved(Saved::FileRead),
         Shown::default(),
     )
     .await
@@ -317,7 +315,7 @@ async fn post_remove(
     state
         .db(move |conn| sources::remove(conn, &user, &id))
         .await?;
-    Ok(see_other("/profil?sparat=borttagen#upptagen".into()))
+    Ok(see_other(saved(Saved::CalendarRemoved)))
 }
 
 #[derive(serde::Deserialize)]
@@ -388,26 +386,20 @@ async fn post_recovery_codes(
     state: web::Data<AppState>,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, id) = (Actor::User(user.clone()).audit_actor(), user.id.clone());
-    let settings = state.settings.clone();
+    let (actor, id) = (AuditActor::from(&user), user.id.clone());
     let codes = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             write_tx(conn, |conn| {
                 if !two_factor::enabled(conn, &id)? {
                     return Err(AppError::Forbidden);
                 }
-                let codes = two_factor::replace_recovery_codes(conn, &settings, &id)?;
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action: "user.recovery_codes_replaced",
-                        object_type: "user",
-                        object_id: Some(id.as_str()),
-                        outcome: Outcome::Success,
-                        detail: "",
-                    },
-                )?;
+                let codes = two_factor::replace_recovery_codes(conn, settings, &id)?;
+                Event::success(
+                    &actor,
+                    "user.recovery_codes_replaced",
+                    Object::User(id.as_str()),
+                )
+                .record(conn)?;
                 Ok(codes)
             })
         })

@@ -1,0 +1,284 @@
+//! Typed audit events: what kind of object an entry is about is an [`Object`], not free text, so
+//! the lookup of the municipality an entry belongs to ([`owner`]) is an exhaustive `match` and a
+//! new kind of object cannot be forgotten there. What is stored (`object_type`, `object_id`,
+//! `action`, `detail`) is the same text as before the types, so the hash chain is unchanged.
+
+use diesel::prelude::*;
+
+use super::{append, AuditActor, Outcome};
+use crate::accounts::MunicipalityId;
+use crate::db::AnyConnection;
+use crate::error::AppError;
+
+/// The kind of object an entry is about, stored as its `object_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Report,
+    Investigation,
+    Sip,
+    Meeting,
+    Municipality,
+    User,
+    Organisation,
+    ApiToken,
+    /// A user's source of busy times (`schedule::sources`).
+    BusySource,
+    /// A sealed table, whose rows `keys.rotate` re-sealed.
+    Table,
+    /// The audit trail itself, when it is re-chained.
+    Trail,
+    /// A municipality's accounts as an admin sees them (a refusal names this).
+    Accounts,
+    /// A municipality's audit trail page (a refusal names this).
+    AuditTrail,
+    /// A municipality's outgoing mail (a refusal names this).
+    MailOutbox,
+    /// A municipality's queue of new reports (a refusal names this).
+    IntakeQueue,
+}
+
+impl Kind {
+    /// The text stored in `object_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Report => "report",
+            Kind::Investigation => "investigation",
+            Kind::Sip => "sip",
+            Kind::Meeting => "meeting",
+            Kind::Municipality => "municipality",
+            Kind::User => "user",
+            Kind::Organisation => "organisation",
+            Kind::ApiToken => "api_token",
+            Kind::BusySource => "busy_source",
+            Kind::Table => "table",
+            Kind::Trail => "audit",
+            Kind::Accounts => "accounts",
+            Kind::AuditTrail => "audit_trail",
+            Kind::MailOutbox => "mail_outbox",
+            Kind::IntakeQueue => "intake_queue",
+        }
+    }
+
+    /// The kind stored as `text`; `None` for a type no kind has. Only for the untyped events
+    /// that SIP still writes (see [`super::record`]).
+    pub(super) fn parse(text: &str) -> Option<Self> {
+        [
+            Kind::Report,
+            Kind::Investigation,
+            Kind::Sip,
+            Kind::Meeting,
+            Kind::Municipality,
+            Kind::User,
+            Kind::Organisation,
+            Kind::ApiToken,
+            Kind::BusySource,
+            Kind::Table,
+            Kind::Trail,
+            Kind::Accounts,
+            Kind::AuditTrail,
+            Kind::MailOutbox,
+            Kind::IntakeQueue,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// The object an entry is about. Ids are given as text, so that the audit trail, which every
+/// capability writes to, does not import the capabilities whose id types they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object<'a> {
+    Report(&'a str),
+    Investigation(&'a str),
+    Sip(&'a str),
+    Meeting(&'a str),
+    Municipality(&'a str),
+    User(&'a str),
+    Organisation(&'a str),
+    ApiToken(&'a str),
+    BusySource(&'a str),
+    /// A sealed table, by its name.
+    Table(&'a str),
+    /// The audit trail as a whole.
+    Trail,
+    /// What a refusal names: the kind of resource asked for and the id it was asked by, if any,
+    /// which may name nothing that exists.
+    Asked(Kind, Option<&'a str>),
+}
+
+impl<'a> Object<'a> {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Report(_) => Kind::Report,
+            Object::Investigation(_) => Kind::Investigation,
+            Object::Sip(_) => Kind::Sip,
+            Object::Meeting(_) => Kind::Meeting,
+            Object::Municipality(_) => Kind::Municipality,
+            Object::User(_) => Kind::User,
+            Object::Organisation(_) => Kind::Organisation,
+            Object::ApiToken(_) => Kind::ApiToken,
+            Object::BusySource(_) => Kind::BusySource,
+            Object::Table(_) => Kind::Table,
+            Object::Trail => Kind::Trail,
+            Object::Asked(kind, _) => *kind,
+        }
+    }
+
+    /// The id stored in `object_id`.
+    pub fn id(&self) -> Option<&'a str> {
+        match *self {
+            Object::Report(id)
+            | Object::Investigation(id)
+            | Object::Sip(id)
+            | Object::Meeting(id)
+            | Object::Municipality(id)
+            | Object::User(id)
+            | Object::Organisation(id)
+            | Object::ApiToken(id)
+            | Object::BusySource(id)
+            | Object::Table(id) => Some(id),
+            Object::Trail => None,
+            Object::Asked(_, id) => id,
+        }
+    }
+}
+
+/// One thing that happened, about to be recorded: made with [`Event::success`],
+/// [`Event::denied`] or [`Event::failure`], given a detail with [`Event::detail`], and written
+/// with [`Event::record`].
+#[derive(Clone, Debug)]
+pub struct Event<'a> {
+    actor: &'a AuditActor,
+    action: &'a str,
+    object: Object<'a>,
+    outcome: Outcome,
+    detail: &'a str,
+}
+
+impl<'a> Event<'a> {
+    /// `actor` did `action` (`object.verb`: `user.create`, `report.read`) to `object`.
+    pub fn success(actor: &'a AuditActor, action: &'a str, object: Object<'a>) -> Self {
+        Self::new(actor, action, object, Outcome::Success)
+    }
+
+    /// `actor` was refused `action` on `object`.
+    pub fn denied(actor: &'a AuditActor, action: &'a str, object: Object<'a>) -> Self {
+        Self::new(actor, action, object, Outcome::Denied)
+    }
+
+    /// `actor` tried `action` on `object`, and it failed (a wrong password, a wrong code).
+    pub fn failure(actor: &'a AuditActor, action: &'a str, object: Object<'a>) -> Self {
+        Self::new(actor, action, object, Outcome::Failure)
+    }
+
+    fn new(actor: &'a AuditActor, action: &'a str, object: Object<'a>, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            action,
+            object,
+            outcome,
+            detail: "",
+        }
+    }
+
+    /// Extra facts; never a child's name, personnummer or free text.
+    pub fn detail(self, detail: &'a str) -> Self {
+        Self { detail, ..self }
+    }
+
+    /// Appends the entry, in the caller's transaction when there is one (see [`super::record`]
+    /// on what that asks of the caller). It belongs to the municipality of its object, or, for
+    /// an object that names none, to the actor's.
+    pub fn record(&self, conn: &mut AnyConnection) -> Result<i64, AppError> {
+        crate::db::in_write_tx(conn, |conn| {
+            let municipality = owner(conn, self.object.kind(), self.object.id())?
+                .or_else(|| self.actor.municipality.clone());
+            self.append(conn, municipality)
+        })
+    }
+
+    /// [`Event::record`] for a caller that knows the municipality whose data the entry is about
+    /// (the one its object belongs to), which saves looking it up.
+    pub fn record_in(
+        &self,
+        conn: &mut AnyConnection,
+        municipality: &MunicipalityId,
+    ) -> Result<i64, AppError> {
+        crate::db::in_write_tx(conn, |conn| self.append(conn, Some(municipality.clone())))
+    }
+
+    pub(super) fn append(
+        &self,
+        conn: &mut AnyConnection,
+        municipality: Option<MunicipalityId>,
+    ) -> Result<i64, AppError> {
+        append(
+            conn,
+            &super::Event {
+                actor: self.actor,
+                action: self.action,
+                object_type: self.object.kind().as_str(),
+                object_id: self.object.id(),
+                outcome: self.outcome,
+                detail: self.detail,
+            },
+            municipality,
+        )
+    }
+}
+
+/// The municipality whose data an entry is about, by its object: that of the report,
+/// investigation, SIP, meeting, user, API token, organisation or municipality it names. `None`
+/// for other objects, and for one that is gone.
+pub(super) fn owner(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    object_id: Option<&str>,
+) -> Result<Option<MunicipalityId>, AppError> {
+    use crate::accounts::{tokens, OrganisationId, UserId};
+    use crate::db::schema::{investigations, meetings, municipalities, reports, sips};
+    let Some(id) = object_id else {
+        return Ok(None);
+    };
+    // Lookups by key with `get_result`, not `first`: see `crate::db` on `LIMIT` binds.
+    Ok(match kind {
+        Kind::Report => reports::table
+            .find(id)
+            .select(reports::municipality_id)
+            .get_result(conn),
+        Kind::Investigation => investigations::table
+            .find(id)
+            .select(investigations::municipality_id)
+            .get_result(conn),
+        Kind::Sip => sips::table
+            .find(id)
+            .select(sips::municipality_id)
+            .get_result(conn),
+        Kind::Meeting => meetings::table
+            .inner_join(sips::table)
+            .filter(meetings::id.eq(id))
+            .select(sips::municipality_id)
+            .get_result(conn),
+        Kind::Municipality => municipalities::table
+            .find(id)
+            .select(municipalities::id)
+            .get_result(conn),
+        Kind::User => return crate::accounts::municipality_of_user(conn, &UserId(id.into())),
+        Kind::Organisation => {
+            let organisation = OrganisationId(id.into());
+            return crate::accounts::municipality_of_organisation(conn, &organisation);
+        }
+        Kind::ApiToken => return tokens::municipality_of(conn, &tokens::TokenId(id.into())),
+        // Not looked up: a source's or a table's entry belongs to its actor's municipality,
+        // the trail's to none, and a refusal of a whole page to the one the page is of, which
+        // the actor names (`AuditActor::within`).
+        Kind::BusySource
+        | Kind::Table
+        | Kind::Trail
+        | Kind::Accounts
+        | Kind::AuditTrail
+        | Kind::MailOutbox
+        | Kind::IntakeQueue => return Ok(None),
+    }
+    .optional()?)
+}
