@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::accounts::{NewUser, Role};
 use crate::authz::Actor;
+use crate::error::ErrorResponse;
 use crate::error::{ApiError, AppError, FieldError};
 use crate::web::identity::ApiActor;
 use crate::web::AppState;
@@ -57,9 +58,6 @@ fn path_config() -> web::PathConfig {
         ApiError(AppError::BadRequest(format!("Felaktig adress: {err}"))).into()
     })
 }
-
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::error::ErrorResponse;
 
 struct BearerAuth;
 

@@ -13,12 +13,12 @@ use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::db::write_tx;
 use crate::db::AnyConnection;
+use crate::error::encode_query_value;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, CsrfForm, NoFields};
 use crate::web::identity::{session_expired, MaybeUser, SignInStep};
 use crate::web::{
-    encode_query_value, render, render_with, safe_local_path, see_other, AppState, FormErrors,
-    Layout, Saved,
+    render, render_with, safe_local_path, see_other, AppState, FormErrors, Layout, Saved,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

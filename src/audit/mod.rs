@@ -45,8 +45,7 @@ text_enum!(
     }
 );
 
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::crypto::AuditKey;
+use crate::crypto::AuditKey;
 
 /// The key this process chains entries under, set once by [`open`]. A process keeps one trail,
 /// and every entry of it goes through [`record`] from many places that need not carry the key.

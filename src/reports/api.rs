@@ -15,6 +15,7 @@ use crate::reports::store::{self, DecisionInput, OwnReport, ReportDetail, Report
 use crate::reports::{
     access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
 };
+use crate::time;
 use crate::web::identity::{ApiActor, MaybeApiActor};
 use crate::web::AppState;
 
@@ -55,8 +56,8 @@ pub struct FiledBody {
     request_body = ReportInput,
     responses(
         (status = 201, description = "Filed", body = FiledBody),
-        (status = 422, description = "Something to correct", body = crate::api::ErrorResponse),
-        (status = 429, description = "Too many reports from this address", body = crate::api::ErrorResponse),
+        (status = 422, description = "Something to correct", body = crate::error::ErrorResponse),
+        (status = 429, description = "Too many reports from this address", body = crate::error::ErrorResponse),
     ),
     security((), ("bearer" = [])))]
 pub async fn post_report(
@@ -267,7 +268,7 @@ impl From<ReportDetail> for ReportBody {
     params(("id" = String, Path, description = "Report id")),
     responses(
         (status = 200, description = "The report in full (social services), or its outcome (the reporter who filed it)", body = ReportBody),
-        (status = 404, description = "No such report, or not yours to see", body = crate::api::ErrorResponse),
+        (status = 404, description = "No such report, or not yours to see", body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn get_report(
@@ -313,8 +314,8 @@ pub struct SafetyInput {
     request_body = SafetyInput,
     responses(
         (status = 201, description = "Recorded", body = SafetyBody),
-        (status = 404, body = crate::api::ErrorResponse), (status = 409, body = crate::api::ErrorResponse),
-        (status = 422, body = crate::api::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn post_safety_assessment(
@@ -351,8 +352,8 @@ pub async fn post_safety_assessment(
     request_body = DecisionInput,
     responses(
         (status = 201, description = "Recorded; the professional reporter is told there is news", body = DecisionBody),
-        (status = 404, body = crate::api::ErrorResponse), (status = 409, body = crate::api::ErrorResponse),
-        (status = 422, body = crate::api::ErrorResponse),
+        (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn post_decision(
@@ -420,8 +421,8 @@ pub struct QueueQuery {
 #[utoipa::path(get, path = "/api/v1/intake", tag = "intake", params(QueueQuery),
     responses((status = 200, body = Vec<QueueEntry>,
                headers(("X-Total-Count" = i64, description = "Reports waiting for a decision, in all"))),
-              (status = 403, body = crate::api::ErrorResponse),
-              (status = 422, description = "limit or offset out of range", body = crate::api::ErrorResponse)),
+              (status = 403, body = crate::error::ErrorResponse),
+              (status = 422, description = "limit or offset out of range", body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_intake(
     ApiActor(actor): ApiActor,
@@ -471,7 +472,7 @@ pub struct InvestigationEntry {
 
 /// `GET /api/v1/investigations`: the caller's municipality's investigations, earliest due first.
 #[utoipa::path(get, path = "/api/v1/investigations", tag = "investigations",
-    responses((status = 200, body = Vec<InvestigationEntry>), (status = 403, body = crate::api::ErrorResponse)),
+    responses((status = 200, body = Vec<InvestigationEntry>), (status = 403, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn get_investigations(
     ApiActor(actor): ApiActor,
@@ -480,7 +481,7 @@ pub async fn get_investigations(
     let rows = state
         .db_with_settings(move |conn, settings| investigations_for(conn, &settings.keys, &actor))
         .await?;
-    let today = deadlines::local(crate::db::now()).date();
+    let today = time::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
         .into_iter()
         .map(|(i, reference)| InvestigationEntry {
@@ -509,8 +510,8 @@ pub struct ExtensionInput {
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/extension", tag = "investigations",
     params(("id" = String, Path, description = "Investigation id")),
     request_body = ExtensionInput,
-    responses((status = 204, description = "Extended"), (status = 404, body = crate::api::ErrorResponse),
-              (status = 422, body = crate::api::ErrorResponse)),
+    responses((status = 204, description = "Extended"), (status = 404, body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
     security(("bearer" = [])))]
 pub async fn post_extension(
     ApiActor(actor): ApiActor,

@@ -8,9 +8,7 @@
 
 use chrono::{Months, NaiveDate, NaiveDateTime, TimeDelta};
 
-// re-export for the move in issue 17; removed when every caller uses the new path (this module
-// then imports them with a plain `use`)
-pub use crate::time::{local, to_utc, OfficeHours};
+use crate::time::{local, to_utc, OfficeHours};
 use crate::workdays::{is_working_day, next_working_day};
 
 /// One version of the rules, in force from `effective_from`.

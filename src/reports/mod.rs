@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError};
-use deadlines::OfficeHours;
+use crate::time::{self, OfficeHours};
 use model::ReportInput;
 use store::{Filed, Report, ReportId};
 
@@ -88,7 +88,7 @@ pub fn file_report(
         }
         None => None,
     };
-    let today = deadlines::local(crate::db::now()).date();
+    let today = time::local(crate::db::now()).date();
     let report = match model::validate(input, user.is_some(), today) {
         Ok(report) if form_errors.is_empty() => report,
         Ok(_) => return Err(AppError::Invalid(form_errors)),

@@ -111,7 +111,7 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<Removal>,
     Ok(candidates
         .into_iter()
         .filter_map(|(report_id, municipality, decided_at)| {
-            let law = law_version(crate::reports::deadlines::local(decided_at).date());
+            let law = law_version(crate::time::local(decided_at).date());
             let months = rules
                 .get(&(municipality.0.clone(), law.to_string()))
                 .copied()

@@ -7,9 +7,6 @@ pub mod methods;
 pub mod pages;
 pub mod profile;
 
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::proxies as client;
-
 use std::sync::Arc;
 
 use actix_web::web;
@@ -293,9 +290,6 @@ pub fn see_other(location: String) -> actix_web::HttpResponse {
         .finish()
 }
 
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::time::local_text as local_time;
-
 /// An HTML page with the given status (a form with mistakes answers 422, and so on).
 pub fn render(
     status: actix_web::http::StatusCode,
@@ -339,9 +333,6 @@ pub fn form_value<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
         .find(|(k, _)| k == key)
         .map_or("", |(_, v)| v.as_str())
 }
-
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::error::encode_query_value;
 
 /// Only a path on this site may be a redirect target after login (no `//host` or `https://`).
 pub fn safe_local_path(next: Option<&str>) -> String {

@@ -1,7 +1,8 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use samordna::accounts::Role;
-use samordna::audit::{self, AuditKey, Entry, Verdict};
+use samordna::audit::{self, Entry, Verdict};
+use samordna::crypto::AuditKey;
 use samordna::db::schema::{audit_head, audit_log};
 use samordna::db::AnyConnection;
 

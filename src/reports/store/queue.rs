@@ -1,6 +1,7 @@
 //! The intake queue: what is due, in what order, a page at a time; no names.
 
 use super::*;
+use crate::time;
 
 /// One line of the intake queue: no names, only what is needed to see what is due.
 #[derive(Clone, Debug)]
@@ -28,8 +29,7 @@ pub fn next_due(
     decision_due_on: NaiveDate,
     safety_assessed: bool,
 ) -> NaiveDateTime {
-    let decision_end =
-        deadlines::to_utc(decision_due_on.and_hms_opt(23, 59, 59).expect("valid time"));
+    let decision_end = time::to_utc(decision_due_on.and_hms_opt(23, 59, 59).expect("valid time"));
     if safety_assessed {
         decision_end
     } else {
@@ -154,8 +154,8 @@ pub fn intake_queue(
         })
         .collect::<Result<_, AppError>>()?;
     let at = now();
-    let tomorrow = deadlines::to_utc(
-        (deadlines::local(at).date() + chrono::Days::new(1))
+    let tomorrow = time::to_utc(
+        (time::local(at).date() + chrono::Days::new(1))
             .and_hms_opt(0, 0, 0)
             .expect("midnight"),
     );

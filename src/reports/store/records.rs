@@ -2,6 +2,7 @@
 //! extension) and what a professional reporter may see of their own reports.
 
 use super::*;
+use crate::time;
 
 /// Records the safety assessment (once).
 pub fn record_safety_assessment(
@@ -157,7 +158,7 @@ pub fn record_decision(
             .execute(conn)?;
         diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
         if decision == Decision::Open {
-            let opened_on = deadlines::local(decided_at).date();
+            let opened_on = time::local(decided_at).date();
             diesel::insert_into(investigations::table)
                 .values(
                     &Investigation {

@@ -1,6 +1,7 @@
 //! The intake queue page: the officers' list of new reports with their clocks.
 
 use super::*;
+use crate::time::{self, local_text};
 
 /// A clock as shown in the queue and on a report.
 pub struct Clock {
@@ -46,7 +47,7 @@ pub(super) fn decision_clock(due_on: chrono::NaiveDate, today: chrono::NaiveDate
 
 pub(super) fn safety_clock(due_at: NaiveDateTime, now: NaiveDateTime) -> Clock {
     Clock {
-        due: local_time(&due_at),
+        due: local_text(&due_at),
         urgency: deadlines::urgency_at(due_at, now),
     }
 }
@@ -77,7 +78,7 @@ pub(super) async fn get_intake(
         })
         .await?;
     let now = crate::db::now();
-    let today = deadlines::local(now).date();
+    let today = time::local(now).date();
     let rows: Vec<QueueRow> = queue
         .items
         .into_iter()

@@ -1,6 +1,7 @@
 //! The caseworkers' investigations and the extension of one.
 
 use super::*;
+use crate::time;
 
 pub struct InvestigationRow {
     pub investigation: Investigation,
@@ -25,7 +26,7 @@ pub(super) async fn get_investigations(
             reports::investigations_for(conn, &settings.keys, &actor)
         })
         .await?;
-    let today = deadlines::local(crate::db::now()).date();
+    let today = time::local(crate::db::now()).date();
     Ok(InvestigationsPage {
         layout: Layout::new(&req, Some(user)),
         rows: rows

@@ -1,6 +1,7 @@
 //! One report as the officer sees it, with the forms for the safety assessment and the decision.
 
 use super::*;
+use crate::time;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub(super) struct SafetyForm {
@@ -104,7 +105,7 @@ pub(super) async fn load_report_page(
     )
     .is_ok();
     let now = crate::db::now();
-    let today = deadlines::local(now).date();
+    let today = time::local(now).date();
     let categories = detail.report.categories();
     let allowed = allowed_decisions(&categories);
     Ok(Ok(ReportPage {

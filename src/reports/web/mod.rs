@@ -21,11 +21,12 @@ use crate::reports::store::{
     ReportDetail, ReportId,
 };
 use crate::reports::{self as reports, access, View};
+use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::{CurrentActor, CurrentUser, MaybeUser};
 use crate::web::{
-    form_value, local_time, render, render_with, see_other, AppState, FormErrors, Layout, Saved,
-    SavedOn, SavedQuery,
+    form_value, render, render_with, see_other, AppState, FormErrors, Layout, Saved, SavedOn,
+    SavedQuery,
 };
 
 mod intake;
@@ -122,7 +123,7 @@ struct ReceiptPage {
 
 impl ReceiptPage {
     fn received_local(&self) -> String {
-        local_time(&self.filed.received_at)
+        local_text(&self.filed.received_at)
     }
 
     /// The municipality's number for a `tel:` link.
@@ -296,7 +297,7 @@ async fn post_professional_form(
 impl OwnReport {
     /// When it came in, Swedish local time.
     pub fn received_local(&self) -> String {
-        local_time(&self.received_at)
+        local_text(&self.received_at)
     }
 }
 

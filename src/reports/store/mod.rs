@@ -19,9 +19,10 @@ use crate::db::schema::{
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::mail::{self, Email};
-use crate::reports::deadlines::{self, OfficeHours};
+use crate::reports::deadlines;
 use crate::reports::model::{allowed_decisions, Category, Decision, ReporterKind, ValidReport};
 use crate::string_id;
+use crate::time::OfficeHours;
 
 mod queue;
 mod records;
