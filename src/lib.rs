@@ -22,6 +22,7 @@ pub mod ids;
 pub mod input;
 pub mod mail;
 pub mod personnummer;
+pub mod profile;
 pub mod proxies;
 pub mod reports;
 pub mod schedule;

@@ -90,7 +90,7 @@ pub fn start(
             .configure(crate::sip::web::routes)
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)
-            .configure(crate::web::profile::routes)
+            .configure(crate::profile::routes)
             // Last: a wrong method on a known path is 405 with `Allow`, an unknown path 404.
             .service(crate::web::methods::unrouted())
             .default_service(web::to(crate::web::pages::not_found))

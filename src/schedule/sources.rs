@@ -29,11 +29,7 @@ use crate::db::{now, write_tx, AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
 use crate::ids::UserId;
 use crate::schedule::busy::{busy_times as read_calendar, Interval, Malformed};
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use crate::schedule::budget::MAX_BYTES;
-// re-export for the move in issue 17; removed when every caller uses the new path
 use crate::schedule::fetch::{fetch, Fetched, Reach};
-pub use crate::schedule::hours::{hours_of, set_hours, HoursInput};
 use crate::string_id;
 
 string_id!(SourceId);

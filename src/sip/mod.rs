@@ -469,8 +469,7 @@ pub fn book_follow_up(
         .ok_or_else(|| {
             AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
         })?;
-    let follow_up_start =
-        time::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
+    let follow_up_start = time::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
     if meetings::count_booked(conn, &sip.id, Some(follow_up_start))? > 0 {
         return Err(AppError::Conflict(
             "Uppföljningsmötet är redan bokat.".into(),

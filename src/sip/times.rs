@@ -14,12 +14,12 @@ use crate::config::Settings;
 use crate::db::schema::{invitees, meetings, participants, sips, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
-use crate::time::{local, to_utc};
 use crate::schedule::busy::Interval;
 use crate::schedule::slots::{self, NoSlot, Slot};
-use crate::schedule::sources;
+use crate::schedule::{hours, sources};
 use crate::sip::model::Answer;
 use crate::sip::store::{self, Sip};
+use crate::time::{local, to_utc};
 
 /// The longest window searched at once.
 pub const MAX_WINDOW_DAYS: i64 = 92;
@@ -250,7 +250,7 @@ pub fn suggest(
     let from = to_utc(search.from.and_time(NaiveTime::MIN));
     let to = to_utc((search.to + Duration::days(92)).and_time(NaiveTime::MIN));
     let mut busy = busy_of(conn, &accounts, from, to)?;
-    let mut hours = sources::hours_of(conn, &accounts)?;
+    let mut hours = hours::hours_of(conn, &accounts)?;
     let all_sources = sources::sources_of(conn, &accounts)?;
     let at = now();
     let mut who = Vec::new();

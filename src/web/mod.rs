@@ -5,7 +5,6 @@ pub mod csrf;
 pub mod identity;
 pub mod methods;
 pub mod pages;
-pub mod profile;
 
 use std::sync::Arc;
 

@@ -19,8 +19,8 @@ use crate::crypto::Keyring;
 use crate::db::schema::{invitees, meetings as meeting_rows, sips as sip_rows, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
-use crate::time;
 use crate::sip::model::{self, ConsentTerms};
+use crate::time;
 
 /// One line of the caseworker's SIP list.
 pub struct SipSummary {

@@ -15,9 +15,9 @@ use crate::reports::form::row_key;
 use crate::sip;
 use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{self, plans, views, Meeting, MeetingId, Plan, Sip, SipId};
+use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::CurrentUser;
-use crate::time::local_text;
 use crate::web::{render, see_other, AppState, FormErrors, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {

@@ -13,8 +13,10 @@ use crate::audit::event::{Event, Object};
 use crate::audit::AuditActor;
 use crate::db::write_tx;
 use crate::error::{AppError, PageError};
+use crate::schedule::budget::MAX_BYTES;
+use crate::schedule::hours::{self, HoursInput};
 use crate::schedule::slots::WorkingHours;
-use crate::schedule::sources::{self, HoursInput, Source, SourceId};
+use crate::schedule::sources::{self, Source, SourceId};
 use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
@@ -105,7 +107,7 @@ pub async fn show(
             Ok((
                 feed::has_feed(conn, &id)?,
                 sources::sources_of(conn, std::slice::from_ref(&id))?,
-                sources::hours_of(conn, std::slice::from_ref(&id))?,
+                hours::hours_of(conn, std::slice::from_ref(&id))?,
                 match enabled {
                     true => Some(two_factor::recovery_codes_left(conn, &id)?),
                     false => None,
@@ -196,7 +198,7 @@ async fn post_hours(
     };
     let (u, sent) = (user.clone(), input.clone());
     let result = state
-        .db(move |conn| sources::set_hours(conn, &u, &sent))
+        .db(move |conn| hours::set_hours(conn, &u, &sent))
         .await;
     let shown = Shown {
         typed_hours: Some(input),
@@ -267,10 +269,10 @@ async fn post_file(
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|_| unreadable())?;
-            if bytes.len() + chunk.len() > sources::MAX_BYTES {
+            if bytes.len() + chunk.len() > MAX_BYTES {
                 return Err(AppError::BadRequest(format!(
                     "Filen är större än {} MB.",
-                    sources::MAX_BYTES / 1024 / 1024
+                    MAX_BYTES / 1024 / 1024
                 ))
                 .into());
             }
