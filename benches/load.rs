@@ -54,7 +54,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
+    values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 

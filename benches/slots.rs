@@ -55,12 +55,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("slots: 10 people x 2000 busy, 90 days", |b| {
         b.iter(|| {
             let _ = std::hint::black_box(find(&prepared, &search));
-        })
+        });
     });
     c.bench_function("slots: the same, merging the raw intervals first", |b| {
         b.iter(|| {
             let _ = std::hint::black_box(find(&people(&raw), &search));
-        })
+        });
     });
 }
 

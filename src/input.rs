@@ -121,7 +121,7 @@ fn compressed(req: &ServiceRequest) -> bool {
     req.headers()
         .get_all(header::CONTENT_ENCODING)
         .flat_map(|v| v.as_bytes().split(|b| *b == b','))
-        .map(|v| v.trim_ascii())
+        .map(<[u8]>::trim_ascii)
         .any(|v| !v.is_empty() && !v.eq_ignore_ascii_case(b"identity"))
 }
 
@@ -279,7 +279,7 @@ mod tests {
             Some("children[1].name".into())
         );
         assert_eq!(json_field_with_nul(br#"{"a\u0000":1}"#), Some("a".into()));
-        assert_eq!(json_field_with_nul(br#""\u0000""#), Some("".into()));
+        assert_eq!(json_field_with_nul(br#""\u0000""#), Some(String::new()));
         // An escaped backslash before "u0000" is text, not a NUL.
         assert_eq!(json_field_with_nul(br#"{"name":"\\u0000"}"#), None);
         assert_eq!(json_field_with_nul(b"not json \0"), None);

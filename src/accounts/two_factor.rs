@@ -133,7 +133,7 @@ pub fn new_recovery_codes() -> Vec<String> {
 pub fn normalise_recovery_code(typed: &str) -> String {
     typed
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
 }

@@ -149,11 +149,11 @@ impl Entry {
         ];
         // The municipality was added later: entries without one keep the hash they were written
         // with, and one that has it cannot be moved to another municipality's view unnoticed.
-        for field in fields
-            .iter()
-            .map(|f| f.as_ref())
-            .chain(self.municipality_id.as_ref().map(|m| m.as_str()))
-        {
+        for field in fields.iter().map(std::convert::AsRef::as_ref).chain(
+            self.municipality_id
+                .as_ref()
+                .map(super::ids::MunicipalityId::as_str),
+        ) {
             sink.update(&(field.len() as u64).to_be_bytes());
             sink.update(field.as_bytes());
         }
@@ -286,7 +286,12 @@ fn append(
             .bind::<Text, _>(&entry.detail)
             .bind::<Text, _>(&entry.prev_hash)
             .bind::<Text, _>(&entry.hash)
-            .bind::<Nullable<Text>, _>(entry.municipality_id.as_ref().map(|m| m.as_str()))
+            .bind::<Nullable<Text>, _>(
+                entry
+                    .municipality_id
+                    .as_ref()
+                    .map(super::ids::MunicipalityId::as_str),
+            )
             .execute(pg)?;
         }
         AnyConnection::Sqlite(_) => {

@@ -144,7 +144,7 @@ pub async fn send_one(
     let email = message.email();
     let outcome = match email
         .as_ref()
-        .map_err(|e| e.to_string())
+        .map_err(std::string::ToString::to_string)
         .and_then(|email| build_message(email, &settings.mail_from, &message.message_id))
     {
         Ok(mime) => transport

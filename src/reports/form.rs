@@ -136,10 +136,10 @@ impl ReportForm {
         let input = &mut form.input;
         match intent {
             Intent::AddChild if input.children.len() < MAX_CHILDREN => {
-                input.children.push(ChildInput::default())
+                input.children.push(ChildInput::default());
             }
             Intent::AddGuardian if input.guardians.len() < MAX_GUARDIANS => {
-                input.guardians.push(GuardianInput::default())
+                input.guardians.push(GuardianInput::default());
             }
             _ => {}
         }

@@ -231,7 +231,7 @@ fn duration(value: &str) -> Option<(i64, Duration)> {
             '0'..='9' => {
                 number = number
                     .checked_mul(10)?
-                    .checked_add(i64::from(c as u8 - b'0'))?
+                    .checked_add(i64::from(c as u8 - b'0'))?;
             }
             'T' => in_time = true,
             'W' if !in_time => (days, number, any) = (days + number * 7, 0, true),
@@ -578,7 +578,7 @@ impl<'a> Reader<'a> {
         for (extra, length) in &event.extra {
             let local = match extra {
                 When::Date(d) => d.and_time(chrono::NaiveTime::MIN),
-                at => zone.to_local(self.utc(at)),
+                at @ When::At(..) => zone.to_local(self.utc(at)),
             };
             starts.push((local, *length));
         }

@@ -118,7 +118,7 @@ pub fn refused(ip: IpAddr, own: &[IpAddr]) -> bool {
 /// This machine's interface addresses. None can be listed: every address is refused.
 fn own_addresses() -> Option<Vec<IpAddr>> {
     match if_addrs::get_if_addrs() {
-        Ok(interfaces) => Some(interfaces.iter().map(|i| i.ip()).collect()),
+        Ok(interfaces) => Some(interfaces.iter().map(if_addrs::Interface::ip).collect()),
         Err(e) => {
             tracing::warn!(error = %e, "this machine's addresses cannot be listed");
             None

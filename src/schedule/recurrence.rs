@@ -106,7 +106,7 @@ fn expand(
             .map(|(_, v)| v.as_str())
     };
     let plain = !parts.iter().any(|(k, _)| k.starts_with("BY"));
-    let count = get("COUNT").map(|c| c.parse::<i64>());
+    let count = get("COUNT").map(str::parse::<i64>);
     let interval = get("INTERVAL").map_or(Ok(1), str::parse::<i64>);
     if let (true, Some(freq), Ok(interval)) = (skip && start < from, get("FREQ"), interval) {
         if let Some(period) = period(freq, interval).filter(|_| count.is_none() || plain) {
@@ -143,7 +143,7 @@ fn expand(
     let rule = parsed
         .validate(pseudo(first))
         .map_err(|e| format!("upprepningsregeln går inte att använda ({e})"))?;
-    for at in RRuleSet::new(pseudo(first)).rrule(rule).into_iter() {
+    for at in &RRuleSet::new(pseudo(first)).rrule(rule) {
         budget.take(1)?;
         let at = at.naive_utc();
         if at >= to {

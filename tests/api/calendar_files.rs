@@ -125,7 +125,7 @@ fn published_calendars_give_the_same_busy_times_as_an_independent_expander() {
             ),
             (Err(_), Some((_, why))) if why.starts_with("refused") => refused += 1,
             (Err(e), Some((_, why))) => {
-                differ.push(format!("{name}: listed as {why}, but we refuse it ({e})"))
+                differ.push(format!("{name}: listed as {why}, but we refuse it ({e})"));
             }
             (Ok(got), None) => differ.push(format!(
                 "{name}: ours {} intervals, expander {}; first difference {:?}",

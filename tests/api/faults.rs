@@ -210,7 +210,7 @@ fn tally(answers: Vec<Answer>) -> Figures {
                 assert!(figures.accepted.insert(id), "an id given out twice");
             }
             Answer::Refused(status, code) => {
-                *figures.refused.entry((status, code)).or_default() += 1
+                *figures.refused.entry((status, code)).or_default() += 1;
             }
             Answer::Unanswered => figures.no_answer += 1,
         }
@@ -421,8 +421,7 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
     );
     // Meetings booked one after another, with SMTP refusing connections.
     const MEETINGS: usize = 12;
-    let first_day =
-        samordna::time::local(samordna::db::now()).date() + chrono::Days::new(3);
+    let first_day = samordna::time::local(samordna::db::now()).date() + chrono::Days::new(3);
     for i in 0..MEETINGS {
         let day = first_day + chrono::Days::new(i as u64 / 6);
         let starts = format!("{day}T{:02}:00", 9 + i % 6);

@@ -45,7 +45,7 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
             }
             Ok::<_, samordna::error::AppError>(())
         })
-        .unwrap()
+        .unwrap();
     })
     .await;
     // The SMTP server comes up only now, so both workers race for the same backlog.

@@ -38,7 +38,7 @@ async fn queue(app: &TestApp, n: usize) {
             }
             Ok::<_, samordna::error::AppError>(())
         })
-        .unwrap()
+        .unwrap();
     })
     .await;
     app.state.mail_wake.notify_one();
@@ -103,7 +103,7 @@ async fn smtp_down_then_up_on_sqlite() {
     mail_waits_while_smtp_is_down_and_arrives_exactly_once(
         TestApp::spawn_with(Db::Sqlite, &[], false).await,
     )
-    .await
+    .await;
 }
 
 #[actix_web::test]
@@ -111,7 +111,7 @@ async fn smtp_down_then_up_on_postgres() {
     mail_waits_while_smtp_is_down_and_arrives_exactly_once(
         TestApp::spawn_with(Db::Postgres, &[], false).await,
     )
-    .await
+    .await;
 }
 
 /// Mail queued while no instance runs is sent when one starts, and a restart sends nothing twice.

@@ -54,7 +54,7 @@ fn unescape(value: &str) -> String {
     while let Some(c) = chars.next() {
         match (c, c == '\\') {
             (_, true) => match chars.next() {
-                Some('n') | Some('N') => out.push('\n'),
+                Some('n' | 'N') => out.push('\n'),
                 Some(other) => out.push(other),
                 None => panic!("a lone backslash at the end of {value:?}"),
             },

@@ -291,7 +291,10 @@ pub fn file(
                     id: uuid::Uuid::new_v4().to_string(),
                     report_id: id.clone(),
                     position: i as i32,
-                    personal_number: child.personal_number.as_ref().map(|p| p.canonical()),
+                    personal_number: child
+                        .personal_number
+                        .as_ref()
+                        .map(crate::personnummer::PersonalNumber::canonical),
                     name: child.name.clone(),
                     birth_date: child.birth_date,
                     address: child.address.clone(),

@@ -234,7 +234,7 @@ pub(super) async fn post_decision(
         state.mail_wake.notify_one();
     }
     saved_or_again(&req, &state, user, id, result, Saved::Decision, |page| {
-        page.decision_form = form
+        page.decision_form = form;
     })
     .await
 }

@@ -205,7 +205,12 @@ mod inputs {
             relation: "guardian".into(),
             given_on: String::new(),
             valid_until: "2027-05-31".into(),
-            organisation_ids: vec!["skola".into(), " bup ".into(), "skola".into(), "".into()],
+            organisation_ids: vec![
+                "skola".into(),
+                " bup ".into(),
+                "skola".into(),
+                String::new(),
+            ],
         };
         assert_eq!(consent_organisations(&input), ["bup", "skola"]);
         let valid = validate_consent(&input, today, true).unwrap();

@@ -131,7 +131,10 @@ pub(crate) fn covered(
 ) -> bool {
     model::participant_covered(
         sip.calling_organisation_id.as_str(),
-        participant.organisation_id.as_ref().map(|o| o.as_str()),
+        participant
+            .organisation_id
+            .as_ref()
+            .map(crate::ids::OrganisationId::as_str),
         terms,
         today,
     )

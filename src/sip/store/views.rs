@@ -194,7 +194,7 @@ pub fn overview(
         .collect();
     let taken: Vec<&str> = participants
         .iter()
-        .filter_map(|p| p.user_id.as_ref().map(|u| u.as_str()))
+        .filter_map(|p| p.user_id.as_ref().map(crate::ids::UserId::as_str))
         .collect();
     let candidates: Vec<(UserId, String, String)> = users::table
         .filter(users::organisation_id.eq_any(&covered))
