@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::event::{Event, Object};
 use crate::error::ApiError;
 use crate::sip;
 use crate::sip::model::{Answer, ConsentInput, MeetingInput, ParticipantInput, SipInput};
@@ -257,14 +258,12 @@ pub async fn get_meeting(
         .db(move |conn| {
             let (_, meeting) = sip::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
-            store::record(
-                conn,
-                &actor,
+            Event::success(
+                &actor.audit_actor(),
                 "meeting.read",
-                "meeting",
-                meeting.id.as_str(),
-                "",
-            )?;
+                Object::Meeting(meeting.id.as_str()),
+            )
+            .record(conn)?;
             Ok(meeting_body(meeting, invitees))
         })
         .await?;
@@ -349,7 +348,12 @@ pub async fn get_plans(
     let plans = state
         .db(move |conn| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
+            Event::success(
+                &actor.audit_actor(),
+                "sip.plan_read",
+                Object::Sip(sip.id.as_str()),
+            )
+            .record(conn)?;
             store::plans::plans_of(conn, &settings.keys, &sip.id)
         })
         .await?;

@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::accounts::{AuthUser, UserId};
-use crate::audit;
-use crate::authz::Actor;
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::calendar::ics::{self, Method};
 use crate::crypto::rows::SealedRow;
 use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
@@ -279,14 +279,13 @@ pub fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppErro
 }
 
 fn audit_feed(conn: &mut AnyConnection, user: &AuthUser, action: &str) -> Result<(), AppError> {
-    audit::success(
-        conn,
-        &Actor::User(user.clone()),
+    Event::success(
+        &AuditActor::from(user),
         action,
-        "user",
-        user.id.as_str(),
-        "",
+        Object::User(user.id.as_str()),
     )
+    .record(conn)?;
+    Ok(())
 }
 
 /// Makes a new feed address for `user`, replacing any earlier one (which stops working at

@@ -17,6 +17,7 @@ pub mod times;
 pub mod web;
 
 use crate::accounts::{AuthUser, MunicipalityId};
+use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::crypto::Keyring;
@@ -119,14 +120,13 @@ pub fn sip_for_participant(
     let (Some(sip), Some(participant)) = (sip, participation) else {
         return Err(AppError::NotFound);
     };
-    store::record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.read",
-        "sip",
-        sip.id.as_str(),
-        "participant",
-    )?;
+        Object::Sip(sip.id.as_str()),
+    )
+    .detail("participant")
+    .record(conn)?;
     Ok((sip, participant))
 }
 
@@ -469,8 +469,7 @@ pub fn book_follow_up(
         .ok_or_else(|| {
             AppError::Conflict("Det finns ingen plan med uppföljningsdatum än.".into())
         })?;
-    let follow_up_start =
-        time::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
+    let follow_up_start = time::to_utc(plan.follow_up_on.and_hms_opt(0, 0, 0).expect("midnight"));
     if meetings::count_booked(conn, &sip.id, Some(follow_up_start))? > 0 {
         return Err(AppError::Conflict(
             "Uppföljningsmötet är redan bokat.".into(),

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 use crate::personnummer::PersonalNumber;
-use crate::time;
 use crate::text_enum;
+use crate::time;
 
 mod plan;
 pub use plan::{validate_plan, MeasureInput, PlanInput, ValidPlan};

@@ -2,6 +2,7 @@
 //! participants the consent covers today), when each is busy (their own calendars and the
 //! service's meetings), their working hours, and the search ([`crate::schedule::slots`]).
 
+use crate::audit::event::{Event, Object};
 use crate::crypto::Keyring;
 use std::collections::HashMap;
 
@@ -14,12 +15,12 @@ use crate::config::Settings;
 use crate::db::schema::{invitees, meetings, participants, sips, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
-use crate::time::{local, to_utc};
 use crate::schedule::busy::Interval;
 use crate::schedule::slots::{self, NoSlot, Slot};
 use crate::schedule::sources;
 use crate::sip::model::Answer;
 use crate::sip::store::{self, Sip};
+use crate::time::{local, to_utc};
 
 /// The longest window searched at once.
 pub const MAX_WINDOW_DAYS: i64 = 92;
@@ -292,14 +293,13 @@ pub fn suggest(
             calendar,
         });
     }
-    store::record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.find_time",
-        "sip",
-        sip.id.as_str(),
-        sip.id.as_str(),
-    )?;
+        Object::Sip(sip.id.as_str()),
+    )
+    .detail(sip.id.as_str())
+    .record(conn)?;
     let outcome = slots::find(&persons, &search);
     Ok(Suggestions {
         search,

@@ -27,8 +27,6 @@ pub use plans::PlanRow;
 // re-export for the move in issue 17; removed when every caller uses the new path
 pub use sips::set_first_meeting_days;
 
-pub(crate) use crate::audit::success as record;
-
 string_id!(SipId);
 string_id!(ConsentId);
 string_id!(ParticipantId);

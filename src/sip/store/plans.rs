@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{record, Meeting, MeetingId, Sip, SipId};
+use super::{Meeting, MeetingId, Sip, SipId};
 use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
@@ -107,14 +108,13 @@ pub fn insert(
                 ),
                 other => other.into(),
             })?;
-        record(
-            conn,
-            actor,
+        Event::success(
+            &actor.audit_actor(),
             "sip.plan",
-            "sip",
-            sip.id.as_str(),
-            &format!("version={}", row.version),
-        )?;
+            Object::Sip(sip.id.as_str()),
+        )
+        .detail(&format!("version={}", row.version))
+        .record(conn)?;
         Ok(Plan::from(row))
     })
 }

@@ -3,8 +3,9 @@
 
 use diesel::prelude::*;
 
-use super::{record, Participant, ParticipantId, Sip, SipId};
+use super::{Participant, ParticipantId, Sip, SipId};
 use crate::accounts::{AuthUser, MunicipalityId};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
@@ -92,14 +93,13 @@ pub fn create(
                 .seal(keys),
             )
             .execute(conn)?;
-        record(
-            conn,
-            actor,
+        Event::success(
+            &actor.audit_actor(),
             "sip.create",
-            "sip",
-            sip.id.as_str(),
-            &sip.reference,
-        )?;
+            Object::Sip(sip.id.as_str()),
+        )
+        .detail(&sip.reference)
+        .record(conn)?;
         Ok(sip)
     })
 }

@@ -9,15 +9,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts::{AuthUser, OrganisationId, Principal};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::error::{AppError, PageError};
 use crate::reports::form::row_key;
 use crate::sip;
 use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
-use crate::sip::store::{self, plans, views, Meeting, MeetingId, Plan, Sip, SipId};
+use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
+use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::CurrentUser;
-use crate::time::local_text;
 use crate::web::{render, see_other, AppState, FormErrors, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -255,7 +256,12 @@ async fn get_plan(
         .db(move |conn| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let plans = plans::plans_of(conn, &settings.keys, &sip.id)?;
-            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
+            Event::success(
+                &actor.audit_actor(),
+                "sip.plan_read",
+                Object::Sip(sip.id.as_str()),
+            )
+            .record(conn)?;
             Ok((sip, plans, views::organisation_labels(conn)?))
         })
         .await?;

@@ -9,11 +9,11 @@ use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::db::now;
 use crate::error::{AppError, FieldError, PageError};
-use crate::time;
 use crate::schedule::slots::Slot;
 use crate::sip::model::{self, swedish_time, MeetingInput};
 use crate::sip::store::{Sip, SipId};
 use crate::sip::{self, times};
+use crate::time;
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::CurrentUser;
 use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout};
@@ -47,9 +47,7 @@ impl TimesPage {
     }
     /// The local start, as the booking form reads it.
     fn value(&self, slot: &Slot<usize>) -> String {
-        time::local(slot.start)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        time::local(slot.start).format("%Y-%m-%d %H:%M").to_string()
     }
     fn names(&self, ids: &[usize]) -> String {
         let found = self.found.as_ref();
