@@ -56,9 +56,10 @@ pub async fn post_sip(
     state: web::Data<AppState>,
     body: web::Json<SipInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.clone();
     let sip = state
-        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &body))
+        .db_with_settings(move |conn, settings| {
+            sip::create_sip(conn, &settings.keys, &actor, &body)
+        })
         .await?;
     Ok(HttpResponse::Created().json(SipBody {
         id: sip.id.0,
@@ -79,9 +80,8 @@ pub async fn post_consent(
     body: web::Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let consent = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             sip::add_consent(conn, &settings.keys, &actor, &sip, &body)
         })
@@ -106,11 +106,10 @@ pub async fn post_withdraw_consent(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, cid) = path.into_inner();
-    let settings = state.settings.clone();
     let removed = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
+            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -132,11 +131,10 @@ pub async fn post_participant(
     body: web::Json<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let participant = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            sip::add_participant(conn, &actor, &sip, &body, &settings)
+            sip::add_participant(conn, &actor, &sip, &body, settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -155,11 +153,10 @@ pub async fn post_remove_participant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, pid) = path.into_inner();
-    let settings = state.settings.clone();
     state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
+            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -230,11 +227,10 @@ pub async fn post_meeting(
     body: web::Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
+            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -253,9 +249,8 @@ pub async fn get_meeting(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (_, meeting) = sip::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Event::success(
@@ -283,10 +278,9 @@ pub async fn patch_meeting(
     body: web::Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
-            let meeting = sip::reschedule(conn, &actor, &id, &body, &settings)?;
+        .db_with_settings(move |conn, settings| {
+            let meeting = sip::reschedule(conn, &actor, &id, &body, settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -306,9 +300,8 @@ pub async fn post_cancel_meeting(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     state
-        .db(move |conn| sip::cancel(conn, &actor, &id, &settings))
+        .db_with_settings(move |conn, settings| sip::cancel(conn, &actor, &id, settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
@@ -327,9 +320,10 @@ pub async fn put_plan(
     body: web::Json<crate::sip::model::PlanInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let plan = state
-        .db(move |conn| sip::record_plan(conn, &settings.keys, &actor, &id, &body))
+        .db_with_settings(move |conn, settings| {
+            sip::record_plan(conn, &settings.keys, &actor, &id, &body)
+        })
         .await?;
     Ok(HttpResponse::Created().json(plan))
 }
@@ -344,9 +338,8 @@ pub async fn get_plans(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let plans = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             Event::success(
                 &actor.audit_actor(),
@@ -411,12 +404,11 @@ pub async fn get_slots(
     query: web::Query<crate::sip::times::SearchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let found = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let search = crate::sip::times::search_for(conn, &sip, &query)?;
-            crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
+            crate::sip::times::suggest(conn, &actor, &sip, search, settings)
         })
         .await?;
     let name = |i: &usize| found.people[*i].name.clone();

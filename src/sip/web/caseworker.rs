@@ -69,9 +69,10 @@ async fn list_page(
     errors: FormErrors,
 ) -> Result<ListPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let sips = state
-        .db(move |conn| sip::list_for_caseworker(conn, &settings.keys, &actor))
+        .db_with_settings(move |conn, settings| {
+            sip::list_for_caseworker(conn, &settings.keys, &actor)
+        })
         .await?;
     Ok(ListPage {
         layout: Layout::new(req, Some(user)),
@@ -121,9 +122,10 @@ async fn post_new(
         report_id: Some(form.report_id).filter(|r| !r.is_empty()),
     };
     let (actor, sent) = (Actor::User(user.clone()), input.clone());
-    let settings = state.settings.clone();
     match state
-        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &sent))
+        .db_with_settings(move |conn, settings| {
+            sip::create_sip(conn, &settings.keys, &actor, &sent)
+        })
         .await
     {
         Ok(sip) => Ok(see_other(format!("/sip/{}", sip.id))),
@@ -214,9 +216,8 @@ async fn sip_page(
     saved: &'static str,
 ) -> Result<SipPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, overview) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let overview = sip::overview(conn, &settings.keys, &actor, &sip)?;
             Ok((sip, overview))

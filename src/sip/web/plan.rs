@@ -18,7 +18,7 @@ use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::CurrentUser;
+use crate::web::identity::{CurrentActor, CurrentUser};
 use crate::web::{render, see_other, AppState, FormErrors, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -71,9 +71,8 @@ async fn plan_form_page(
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, meeting, latest, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (sip, meeting) =
                 sip::meeting_for_caseworker(conn, &settings.keys, &actor, &meeting_id)?;
             if sip.id != sip_id {
@@ -188,9 +187,10 @@ async fn post_plan(
         MeetingId(mid.clone()),
         form.clone(),
     );
-    let settings = state.settings.clone();
     match state
-        .db(move |conn| sip::record_plan(conn, &settings.keys, &actor, &meeting, &sent))
+        .db_with_settings(move |conn, settings| {
+            sip::record_plan(conn, &settings.keys, &actor, &meeting, &sent)
+        })
         .await
     {
         Ok(_) => Ok(see_other(format!("/sip/{id}/plan?sparat=1"))),
@@ -244,16 +244,14 @@ struct PlanQuery {
 
 async fn get_plan(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<PlanQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
-    let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, plans, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let plans = plans::plans_of(conn, &settings.keys, &sip.id)?;
             Event::success(
@@ -294,15 +292,13 @@ async fn get_plan(
 
 async fn get_partner_plan(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
-    let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, plan, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (sip, _) = sip::sip_for_participant(conn, &settings.keys, &actor, &id)?;
             let plan = plans::plans_of(conn, &settings.keys, &sip.id)?
                 .into_iter()
