@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::accounts::{AuthUser, UserId};
+use crate::accounts::AuthUser;
 use crate::audit::event::{Event, Object};
 use crate::audit::AuditActor;
 use crate::calendar::ics::{self, Method};
@@ -19,6 +19,7 @@ use crate::crypto::rows::SealedRow;
 use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
+use crate::ids::UserId;
 use crate::secrets::{hash_token, random_token};
 use crate::sip::invitations;
 use crate::sip::store::{Meeting, Sip};

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
-use crate::accounts::UserId;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::schema::{invitees, meetings, participants, sips, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
+use crate::ids::UserId;
 use crate::schedule::busy::Interval;
 use crate::schedule::slots::{self, NoSlot, Slot};
 use crate::schedule::sources;

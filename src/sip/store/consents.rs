@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::{Consent, ConsentId, Sip, SipId};
-use crate::accounts::{MunicipalityId, UserId};
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
@@ -14,6 +13,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{consent_organisations, consents, organisations, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, UserId};
 use crate::sip::model::{ConsentTerms, ValidConsent};
 
 /// How many of `ids` are organisations that exist.

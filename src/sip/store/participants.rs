@@ -4,7 +4,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{consents, covered, sips, Participant, ParticipantId, Sip, SipId};
-use crate::accounts::{OrganisationId, UserId};
 use crate::audit::event::{Event, Object};
 use crate::audit::AuditActor;
 use crate::authz::Actor;
@@ -13,6 +12,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{participants, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{OrganisationId, UserId};
 use crate::time;
 
 /// The participants of a SIP who have not been removed, in the order they were added.

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::{Meeting, MeetingId, Sip, SipId};
-use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
+use crate::accounts::AuthUser;
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
@@ -14,6 +14,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{organisations, plans, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, ValidPlan};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]

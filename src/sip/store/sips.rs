@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::{Participant, ParticipantId, Sip, SipId};
-use crate::accounts::{AuthUser, MunicipalityId};
+use crate::accounts::AuthUser;
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
@@ -12,6 +12,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{municipalities, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::MunicipalityId;
 use crate::reports::store::ReportId;
 use crate::sip::model::{self, ValidSip};
 

@@ -11,7 +11,6 @@ use super::{
     answers, consents, meetings, participants, plans, sips, Consent, Invitee, Meeting, Participant,
     Sip,
 };
-use crate::accounts::{MunicipalityId, OrganisationId, UserId};
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
@@ -19,6 +18,7 @@ use crate::crypto::Keyring;
 use crate::db::schema::{invitees, meetings as meeting_rows, sips as sip_rows, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, ConsentTerms};
 use crate::time;
 

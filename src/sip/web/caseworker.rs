@@ -6,11 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{AuthUser, OrganisationId};
+use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
+use crate::ids::OrganisationId;
 use crate::sip;
 use crate::sip::model::{swedish_time, ConsentInput, MeetingInput, ParticipantInput, SipInput};
 use crate::sip::store::views::{SipOverview, SipSummary};

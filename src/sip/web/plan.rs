@@ -8,10 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{AuthUser, OrganisationId, Principal};
+use crate::accounts::{AuthUser, Principal};
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::error::{AppError, PageError};
+use crate::ids::OrganisationId;
 use crate::reports::form::row_key;
 use crate::sip;
 use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
