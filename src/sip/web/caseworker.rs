@@ -19,7 +19,9 @@ use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId
 use crate::time;
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout, SavedQuery};
+use crate::web::{
+    form_value, render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery,
+};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip", web::get().to(get_list))
@@ -241,16 +243,7 @@ async fn get_sip(
     path: web::Path<String>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let saved = match query.sparat.as_deref() {
-        Some("samtycke") => "Samtycket är registrerat.",
-        Some("aterkallat") => "Samtycket är återkallat. De som inte längre omfattas har fått besked om att de inte är med.",
-        Some("deltagare") => "Deltagaren är tillagd.",
-        Some("borttagen") => "Deltagaren är borttagen och har fått besked.",
-        Some("mote") => "Mötet är bokat och inbjudningarna är skickade.",
-        Some("installt") => "Mötet är inställt och alla har fått besked.",
-        Some("uppfoljning") => "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
-        _ => "",
-    };
+    let saved = Saved::message_on(SavedOn::Sip, &query);
     let page = sip_page(
         &req,
         &state,
