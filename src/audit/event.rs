@@ -5,9 +5,9 @@
 
 use diesel::prelude::*;
 
-use super::{append, AuditActor, Outcome};
+use super::{append, AuditActor, Entry, Outcome};
 use crate::accounts::MunicipalityId;
-use crate::db::AnyConnection;
+use crate::db::{now, AnyConnection};
 use crate::error::AppError;
 
 /// The kind of object an entry is about, stored as its `object_type`.
@@ -57,30 +57,6 @@ impl Kind {
             Kind::MailOutbox => "mail_outbox",
             Kind::IntakeQueue => "intake_queue",
         }
-    }
-
-    /// The kind stored as `text`; `None` for a type no kind has. Only for the untyped events
-    /// that SIP still writes (see [`super::record`]).
-    pub(super) fn parse(text: &str) -> Option<Self> {
-        [
-            Kind::Report,
-            Kind::Investigation,
-            Kind::Sip,
-            Kind::Meeting,
-            Kind::Municipality,
-            Kind::User,
-            Kind::Organisation,
-            Kind::ApiToken,
-            Kind::BusySource,
-            Kind::Table,
-            Kind::Trail,
-            Kind::Accounts,
-            Kind::AuditTrail,
-            Kind::MailOutbox,
-            Kind::IntakeQueue,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
     }
 }
 
@@ -186,9 +162,27 @@ impl<'a> Event<'a> {
         Self { detail, ..self }
     }
 
-    /// Appends the entry, in the caller's transaction when there is one (see [`super::record`]
-    /// on what that asks of the caller). It belongs to the municipality of its object, or, for
-    /// an object that names none, to the actor's.
+    /// Appends the entry. Runs in the caller's transaction when there is one, so the entry is
+    /// written together with the change it describes, or not at all. Entries are numbered
+    /// without gaps: the update of the single head row serialises writers on both databases.
+    ///
+    /// One chain for the whole service, not one per municipality: an anchor then covers every
+    /// entry, and most installations serve one municipality, where separate chains would
+    /// serialise exactly as much. What is serialised is kept short instead: the head is taken as
+    /// the last thing before the commit (see [`super::append`]), so a writer holds it for two
+    /// statements and the commit. On PostgreSQL that commit's WAL flush, under the head's row
+    /// lock, bounds the rate of audited writes at one flush each; lifting that would mean
+    /// chaining entries after their transactions commit (a single chainer over a pending table),
+    /// which leaves entries unchained for a moment and was not worth it at the rates measured
+    /// (docs/performance.md).
+    ///
+    /// The entry belongs to the municipality whose data it is about (its object's), so that
+    /// municipality's admins see who read or changed it, or was refused, whoever they work for;
+    /// an entry whose object names no municipality belongs to the actor's.
+    ///
+    /// Inside a caller's transaction there is no savepoint: the caller must let an error of this
+    /// propagate (`?`) and never carry on after it, or on SQLite the change would commit without
+    /// its entry.
     pub fn record(&self, conn: &mut AnyConnection) -> Result<i64, AppError> {
         crate::db::in_write_tx(conn, |conn| {
             let municipality = owner(conn, self.object.kind(), self.object.id())?
@@ -212,18 +206,31 @@ impl<'a> Event<'a> {
         conn: &mut AnyConnection,
         municipality: Option<MunicipalityId>,
     ) -> Result<i64, AppError> {
-        append(
-            conn,
-            &super::Event {
-                actor: self.actor,
-                action: self.action,
-                object_type: self.object.kind().as_str(),
-                object_id: self.object.id(),
-                outcome: self.outcome,
-                detail: self.detail,
-            },
-            municipality,
-        )
+        append(conn, self, municipality)
+    }
+
+    /// The entry this event makes as number `seq` after the one hashed `prev_hash`, belonging
+    /// to `municipality`; its own hash is left for the caller, which holds the key.
+    pub(super) fn entry(
+        &self,
+        seq: i64,
+        prev_hash: String,
+        municipality: Option<MunicipalityId>,
+    ) -> Entry {
+        Entry {
+            seq,
+            at: now(),
+            actor_id: self.actor.id.clone(),
+            actor_label: self.actor.label.clone(),
+            action: self.action.to_string(),
+            object_type: self.object.kind().as_str().to_string(),
+            object_id: self.object.id().map(str::to_string),
+            outcome: self.outcome,
+            detail: self.detail.to_string(),
+            prev_hash,
+            hash: String::new(),
+            municipality_id: municipality,
+        }
     }
 }
 

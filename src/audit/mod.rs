@@ -19,7 +19,7 @@ pub use chain::{
     head, install_key, keyed, lift_guard, log_head, open, open_without_rechain, rekey,
     restore_guard, verify, verify_with, Anchor, Guard, Rechained, Verdict, NOT_YET_KEYED,
 };
-pub use event::{Kind, Object};
+pub use event::{Event, Kind, Object};
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -33,7 +33,7 @@ use sha2::Sha256;
 
 use crate::accounts::MunicipalityId;
 use crate::db::schema::{audit_head, audit_log};
-use crate::db::{now, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::AppError;
 use crate::text_enum;
 
@@ -48,7 +48,7 @@ text_enum!(
 use crate::crypto::AuditKey;
 
 /// The key this process chains entries under, set once by [`open`]. A process keeps one trail,
-/// and every entry of it goes through [`record`] from many places that need not carry the key.
+/// and every entry of it goes through [`Event::record`] from many places that need not carry the key.
 static KEY: OnceLock<AuditKey> = OnceLock::new();
 
 fn installed_key() -> Result<&'static AuditKey, AppError> {
@@ -59,7 +59,7 @@ fn installed_key() -> Result<&'static AuditKey, AppError> {
 
 /// Who acted: a user, an integration, the command line, or someone not logged in; and the
 /// municipality whose admins see the entries of this actor that name no municipality's object
-/// (see [`record`]): a user's own, or the one given with [`AuditActor::within`].
+/// (see [`Event::record`]): a user's own, or the one given with [`AuditActor::within`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditActor {
     pub id: Option<String>,
@@ -93,22 +93,6 @@ impl AuditActor {
             ..self
         }
     }
-}
-
-/// One thing that happened, about to be recorded, with its object as free text.
-///
-/// Kept until sip is converted (issue 17): everything else writes an [`event::Event`], whose
-/// object is an [`Object`]. This is also the form [`append`] writes.
-#[derive(Clone, Debug)]
-pub struct Event<'a> {
-    pub actor: &'a AuditActor,
-    /// What was done, as `object.verb`: `user.create`, `report.read`, `session.login`.
-    pub action: &'a str,
-    pub object_type: &'a str,
-    pub object_id: Option<&'a str>,
-    pub outcome: Outcome,
-    /// Extra facts; never a child's name, personnummer or free text.
-    pub detail: &'a str,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -175,55 +159,6 @@ impl Entry {
     }
 }
 
-/// Appends an entry of the untyped form: kept until sip is converted (issue 17), after which
-/// [`event::Event::record`], which says the same, is the only way in.
-///
-/// Runs in the caller's transaction when there is one, so the entry is written
-/// together with the change it describes, or not at all. Entries are numbered without gaps: the
-/// update of the single head row serialises writers on both databases.
-///
-/// One chain for the whole service, not one per municipality: an anchor then covers every
-/// entry, and most installations serve one municipality, where separate chains would serialise
-/// exactly as much. What is serialised is kept short instead: the head is taken as the last
-/// thing before the commit (see [`append`]), so a writer holds it for two statements and the
-/// commit. On PostgreSQL that commit's WAL flush, under the head's row lock, bounds the rate of
-/// audited writes at one flush each; lifting that would mean chaining entries after their
-/// transactions commit (a single chainer over a pending table), which leaves entries unchained
-/// for a moment and was not worth it at the rates measured (docs/performance.md).
-///
-/// The entry belongs to the municipality whose data it is about (its object's), so that
-/// municipality's admins see who read or changed it, or was refused, whoever they work for; an
-/// entry whose object names no municipality belongs to the actor's.
-///
-/// Inside a caller's transaction there is no savepoint: the caller must let an error of this
-/// propagate (`?`) and never carry on after it, or on SQLite the change would commit without its
-/// entry.
-pub fn record(conn: &mut AnyConnection, event: &Event<'_>) -> Result<i64, AppError> {
-    crate::db::in_write_tx(conn, |conn| {
-        let owner = match event::Kind::parse(event.object_type) {
-            Some(kind) => event::owner(conn, kind, event.object_id)?,
-            None => None,
-        };
-        append(
-            conn,
-            event,
-            owner.or_else(|| event.actor.municipality.clone()),
-        )
-    })
-}
-
-/// [`record`] for a caller that knows the municipality whose data the entry is about (the one
-/// its object belongs to), which saves looking it up.
-///
-/// Kept until sip is converted (issue 17); the others use [`event::Event::record_in`].
-pub fn record_in(
-    conn: &mut AnyConnection,
-    event: &Event<'_>,
-    municipality: &MunicipalityId,
-) -> Result<i64, AppError> {
-    crate::db::in_write_tx(conn, |conn| append(conn, event, Some(municipality.clone())))
-}
-
 /// What the head row holds: the last entry's number and hash.
 #[derive(QueryableByName)]
 struct Head {
@@ -252,20 +187,7 @@ fn append(
          RETURNING last_seq, last_hash",
     )
     .get_result(conn)?;
-    let mut entry = Entry {
-        seq: head.last_seq,
-        at: now(),
-        actor_id: event.actor.id.clone(),
-        actor_label: event.actor.label.clone(),
-        action: event.action.to_string(),
-        object_type: event.object_type.to_string(),
-        object_id: event.object_id.map(str::to_string),
-        outcome: event.outcome,
-        detail: event.detail.to_string(),
-        prev_hash: head.last_hash,
-        hash: String::new(),
-        municipality_id: municipality,
-    };
+    let mut entry = event.entry(head.last_seq, head.last_hash, municipality);
     entry.hash = entry.keyed_hash(key);
     match conn {
         AnyConnection::Postgresql(pg) => {
@@ -304,32 +226,6 @@ fn append(
         }
     }
     Ok(entry.seq)
-}
-
-/// Records that `actor` did `action` to one object, successfully.
-///
-/// Kept until sip is converted (issue 17); the others write
-/// `Event::success(actor, action, object).detail(..).record(conn)`.
-pub fn success(
-    conn: &mut AnyConnection,
-    actor: &crate::authz::Actor,
-    action: &str,
-    object_type: &str,
-    id: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    record(
-        conn,
-        &Event {
-            actor: &actor.audit_actor(),
-            action,
-            object_type,
-            object_id: Some(id),
-            outcome: Outcome::Success,
-            detail,
-        },
-    )
-    .map(|_| ())
 }
 
 /// What an admin asks the audit trail for.

@@ -58,7 +58,8 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
     };
     use crate::schedule::sources::Address;
-    use crate::sip::store::{Consent, Meeting, Participant, PlanRow, Sip};
+    use crate::sip::store::plans::PlanRow;
+    use crate::sip::store::{Consent, Meeting, Participant, Sip};
     fn entry<R: SealedRow>() -> (&'static str, ResealTable) {
         (R::TABLE, R::reseal_table)
     }

@@ -195,7 +195,7 @@ fn run_command(
                 .map_err(|e| format!("cannot read the message on standard input: {e}"))?;
             match crate::sip::inbound::ingest(conn, &settings.keys, &raw) {
                 Ok(applied) => {
-                    use crate::sip::store::Applied;
+                    use crate::sip::store::answers::Applied;
                     println!(
                         "{}: {}",
                         applied.as_str(),

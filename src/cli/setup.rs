@@ -155,7 +155,7 @@ pub(super) fn municipality(
                 .map_err(explain)?
                 .ok_or_else(|| format!("no municipality named {name:?}"))?;
             write_tx(conn, |conn| {
-                crate::sip::store::set_first_meeting_days(conn, &m.id, days)?;
+                crate::sip::store::sips::set_first_meeting_days(conn, &m.id, days)?;
                 audit_cli(
                     conn,
                     "municipality.sip_days",

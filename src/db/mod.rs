@@ -237,7 +237,7 @@ fn in_transaction(conn: &mut AnyConnection) -> bool {
 /// savepoint (on PostgreSQL a savepoint costs two more round trips), so every error of `f` must
 /// reach the caller and fail its transaction: on SQLite a failed statement does not abort the
 /// transaction, and a caller that swallowed the error would commit without what `f` was to write
-/// (for `audit::record`, a change without its audit entry).
+/// (for `audit::Event::record`, a change without its audit entry).
 pub fn in_write_tx<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,

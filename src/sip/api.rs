@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::event::{Event, Object};
 use crate::error::ApiError;
 use crate::sip;
 use crate::sip::model::{Answer, ConsentInput, MeetingInput, ParticipantInput, SipInput};
@@ -55,9 +56,10 @@ pub async fn post_sip(
     state: web::Data<AppState>,
     body: web::Json<SipInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.clone();
     let sip = state
-        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &body))
+        .db_with_settings(move |conn, settings| {
+            sip::create_sip(conn, &settings.keys, &actor, &body)
+        })
         .await?;
     Ok(HttpResponse::Created().json(SipBody {
         id: sip.id.0,
@@ -78,9 +80,8 @@ pub async fn post_consent(
     body: web::Json<ConsentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let consent = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             sip::add_consent(conn, &settings.keys, &actor, &sip, &body)
         })
@@ -105,11 +106,10 @@ pub async fn post_withdraw_consent(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, cid) = path.into_inner();
-    let settings = state.settings.clone();
     let removed = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), &settings)
+            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -131,11 +131,10 @@ pub async fn post_participant(
     body: web::Json<ParticipantInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let participant = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            sip::add_participant(conn, &actor, &sip, &body, &settings)
+            sip::add_participant(conn, &actor, &sip, &body, settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -154,11 +153,10 @@ pub async fn post_remove_participant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, pid) = path.into_inner();
-    let settings = state.settings.clone();
     state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), &settings)
+            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), settings)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -229,11 +227,10 @@ pub async fn post_meeting(
     body: web::Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, &settings)?;
+            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -252,19 +249,16 @@ pub async fn get_meeting(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (_, meeting) = sip::meeting_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
-            store::record(
-                conn,
-                &actor,
+            Event::success(
+                &actor.audit_actor(),
                 "meeting.read",
-                "meeting",
-                meeting.id.as_str(),
-                "",
-            )?;
+                Object::Meeting(meeting.id.as_str()),
+            )
+            .record(conn)?;
             Ok(meeting_body(meeting, invitees))
         })
         .await?;
@@ -284,10 +278,9 @@ pub async fn patch_meeting(
     body: web::Json<MeetingInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let body = state
-        .db(move |conn| {
-            let meeting = sip::reschedule(conn, &actor, &id, &body, &settings)?;
+        .db_with_settings(move |conn, settings| {
+            let meeting = sip::reschedule(conn, &actor, &id, &body, settings)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -307,9 +300,8 @@ pub async fn post_cancel_meeting(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     state
-        .db(move |conn| sip::cancel(conn, &actor, &id, &settings))
+        .db_with_settings(move |conn, settings| sip::cancel(conn, &actor, &id, settings))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
@@ -328,9 +320,10 @@ pub async fn put_plan(
     body: web::Json<crate::sip::model::PlanInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
-    let settings = state.settings.clone();
     let plan = state
-        .db(move |conn| sip::record_plan(conn, &settings.keys, &actor, &id, &body))
+        .db_with_settings(move |conn, settings| {
+            sip::record_plan(conn, &settings.keys, &actor, &id, &body)
+        })
         .await?;
     Ok(HttpResponse::Created().json(plan))
 }
@@ -345,11 +338,15 @@ pub async fn get_plans(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let plans = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
+            Event::success(
+                &actor.audit_actor(),
+                "sip.plan_read",
+                Object::Sip(sip.id.as_str()),
+            )
+            .record(conn)?;
             store::plans::plans_of(conn, &settings.keys, &sip.id)
         })
         .await?;
@@ -407,12 +404,11 @@ pub async fn get_slots(
     query: web::Query<crate::sip::times::SearchInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = SipId(path.into_inner());
-    let settings = state.settings.clone();
     let found = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let search = crate::sip::times::search_for(conn, &sip, &query)?;
-            crate::sip::times::suggest(conn, &actor, &sip, search, &settings)
+            crate::sip::times::suggest(conn, &actor, &sip, search, settings)
         })
         .await?;
     let name = |i: &usize| found.people[*i].name.clone();

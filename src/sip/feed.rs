@@ -11,14 +11,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::accounts::{AuthUser, UserId};
-use crate::audit;
-use crate::authz::Actor;
+use crate::accounts::AuthUser;
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::calendar::ics::{self, Method};
 use crate::crypto::rows::SealedRow;
 use crate::db::schema::{calendar_feeds, invitees, meetings, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, PageError};
+use crate::ids::UserId;
 use crate::secrets::{hash_token, random_token};
 use crate::sip::invitations;
 use crate::sip::store::{Meeting, Sip};
@@ -279,14 +280,13 @@ pub fn has_feed(conn: &mut AnyConnection, user: &UserId) -> Result<bool, AppErro
 }
 
 fn audit_feed(conn: &mut AnyConnection, user: &AuthUser, action: &str) -> Result<(), AppError> {
-    audit::success(
-        conn,
-        &Actor::User(user.clone()),
+    Event::success(
+        &AuditActor::from(user),
         action,
-        "user",
-        user.id.as_str(),
-        "",
+        Object::User(user.id.as_str()),
     )
+    .record(conn)?;
+    Ok(())
 }
 
 /// Makes a new feed address for `user`, replacing any earlier one (which stops working at

@@ -16,12 +16,14 @@ pub mod store;
 pub mod times;
 pub mod web;
 
-use crate::accounts::{AuthUser, MunicipalityId};
+use crate::accounts::AuthUser;
+use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::MunicipalityId;
 use crate::time;
 use invitations::Notice;
 use model::{ConsentInput, MeetingInput, ParticipantInput, PlanInput, SipInput};
@@ -119,14 +121,13 @@ pub fn sip_for_participant(
     let (Some(sip), Some(participant)) = (sip, participation) else {
         return Err(AppError::NotFound);
     };
-    store::record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.read",
-        "sip",
-        sip.id.as_str(),
-        "participant",
-    )?;
+        Object::Sip(sip.id.as_str()),
+    )
+    .detail("participant")
+    .record(conn)?;
     Ok((sip, participant))
 }
 

@@ -2,18 +2,19 @@
 //! participants the consent covers today), when each is busy (their own calendars and the
 //! service's meetings), their working hours, and the search ([`crate::schedule::slots`]).
 
+use crate::audit::event::{Event, Object};
 use crate::crypto::Keyring;
 use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
-use crate::accounts::UserId;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::schema::{invitees, meetings, participants, sips, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError};
+use crate::ids::UserId;
 use crate::schedule::busy::Interval;
 use crate::schedule::slots::{self, NoSlot, Slot};
 use crate::schedule::{hours, sources};
@@ -292,14 +293,13 @@ pub fn suggest(
             calendar,
         });
     }
-    store::record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.find_time",
-        "sip",
-        sip.id.as_str(),
-        sip.id.as_str(),
-    )?;
+        Object::Sip(sip.id.as_str()),
+    )
+    .detail(sip.id.as_str())
+    .record(conn)?;
     let outcome = slots::find(&persons, &search);
     Ok(Suggestions {
         search,

@@ -138,13 +138,12 @@ impl FormErrors {
     }
 }
 
-/// `?sparat=…` after a redirect: which change was saved, for the page to say so.
-///
-/// The field keeps its Swedish name until sip is converted (issue 17), which reads it; then it
-/// becomes `saved` with `#[serde(rename = "sparat")]`, and sip reads it through [`Saved`].
+/// `?sparat=…` after a redirect: which change was saved, for the page to say so through
+/// [`Saved::message_on`].
 #[derive(serde::Deserialize)]
 pub struct SavedQuery {
-    pub sparat: Option<String>,
+    #[serde(rename = "sparat")]
+    pub saved: Option<String>,
 }
 
 /// Which page a [`Saved`] change is confirmed on: the same word can mean different changes on
@@ -278,7 +277,7 @@ impl Saved {
 
     /// What `page` says after the redirect with `query`: the change's text, or nothing.
     pub fn message_on(page: SavedOn, query: &SavedQuery) -> &'static str {
-        Saved::read(page, query.sparat.as_deref()).map_or("", Saved::message)
+        Saved::read(page, query.saved.as_deref()).map_or("", Saved::message)
     }
 }
 

@@ -766,18 +766,10 @@ async fn entries_are_numbered_without_gaps_under_concurrent_writers() {
             let mut conn = pool.get().unwrap();
             for j in 0..25 {
                 let actor = audit::AuditActor::system();
-                audit::record(
-                    &mut conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action: "test.write",
-                        object_type: "test",
-                        object_id: Some(&format!("{i}-{j}")),
-                        outcome: audit::Outcome::Success,
-                        detail: "",
-                    },
-                )
-                .unwrap();
+                let id = format!("{i}-{j}");
+                audit::Event::success(&actor, "test.write", audit::Object::Table(&id))
+                    .record(&mut conn)
+                    .unwrap();
             }
         }));
     }

@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{is_chair, participants, Invitee, Meeting, MeetingId, Participant, ParticipantId, Sip};
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
@@ -173,24 +174,21 @@ fn set_answer(
             invitees::answered_sequence.eq(sequence),
         ))
         .execute(conn)?;
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &audit::AuditActor {
-                    id: Some(format!("participant:{participant}")),
-                    municipality: None,
-                    label: match channel {
-                        Channel::Link => "svarslänk".into(),
-                        Channel::Calendar => "kalendersvar".into(),
-                    },
-                },
-                action: "meeting.answer",
-                object_type: "meeting",
-                object_id: Some(meeting.id.as_str()),
-                outcome: Outcome::Success,
-                detail: answer.as_str(),
+        let actor = AuditActor {
+            id: Some(format!("participant:{participant}")),
+            municipality: None,
+            label: match channel {
+                Channel::Link => "svarslänk".into(),
+                Channel::Calendar => "kalendersvar".into(),
             },
-        )?;
+        };
+        Event::success(
+            &actor,
+            "meeting.answer",
+            Object::Meeting(meeting.id.as_str()),
+        )
+        .detail(answer.as_str())
+        .record(conn)?;
         Ok(Applied::Recorded)
     })
 }

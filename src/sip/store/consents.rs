@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::{record, Consent, ConsentId, Sip, SipId};
-use crate::accounts::{MunicipalityId, UserId};
+use super::{Consent, ConsentId, Sip, SipId};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{consent_organisations, consents, organisations, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, UserId};
 use crate::sip::model::{ConsentTerms, ValidConsent};
 
 /// How many of `ids` are organisations that exist.
@@ -56,14 +57,13 @@ pub fn insert(
                 ))
                 .execute(conn)?;
         }
-        record(
-            conn,
-            actor,
+        Event::success(
+            &actor.audit_actor(),
             "sip.consent",
-            "sip",
-            sip.id.as_str(),
-            &format!("organisations={}", valid.organisations.len()),
-        )?;
+            Object::Sip(sip.id.as_str()),
+        )
+        .detail(&format!("organisations={}", valid.organisations.len()))
+        .record(conn)?;
         Ok(consent)
     })
 }
@@ -91,14 +91,14 @@ pub fn withdraw(
     if updated == 0 {
         return Err(AppError::NotFound);
     }
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.consent_withdraw",
-        "sip",
-        sip.id.as_str(),
-        consent.as_str(),
+        Object::Sip(sip.id.as_str()),
     )
+    .detail(consent.as_str())
+    .record(conn)?;
+    Ok(())
 }
 
 /// The SIPs with a consent that ran out before `day` and was not withdrawn.

@@ -5,7 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{answers, record, Meeting, MeetingId, Sip, SipId};
+use super::{answers, Meeting, MeetingId, Sip, SipId};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
@@ -143,14 +144,13 @@ pub fn insert(
     diesel::insert_into(meetings::table)
         .values(&meeting.clone().seal(&settings.keys))
         .execute(conn)?;
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "meeting.create",
-        "meeting",
-        meeting.id.as_str(),
-        sip.id.as_str(),
-    )?;
+        Object::Meeting(meeting.id.as_str()),
+    )
+    .detail(sip.id.as_str())
+    .record(conn)?;
     Ok(meeting)
 }
 
@@ -191,14 +191,12 @@ pub fn reschedule(
         answers::ask_again(conn, keys, sip, &meeting.id)?;
     }
     let moved = reload(conn, keys, &meeting.id)?;
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "meeting.update",
-        "meeting",
-        meeting.id.as_str(),
-        "",
-    )?;
+        Object::Meeting(meeting.id.as_str()),
+    )
+    .record(conn)?;
     Ok(moved)
 }
 
@@ -225,13 +223,11 @@ pub fn cancel(
         return Err(AppError::Conflict("Mötet är redan inställt.".into()));
     }
     let cancelled = reload(conn, keys, &meeting.id)?;
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "meeting.cancel",
-        "meeting",
-        meeting.id.as_str(),
-        "",
-    )?;
+        Object::Meeting(meeting.id.as_str()),
+    )
+    .record(conn)?;
     Ok(cancelled)
 }

@@ -15,19 +15,11 @@ pub mod views;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::accounts::{MunicipalityId, OrganisationId, UserId};
+use crate::ids::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, Answer, ConsentTerms, Relation};
 use crate::string_id;
 
 pub use plans::Plan;
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use answers::Applied;
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use plans::PlanRow;
-// re-export for the move in issue 17; removed when every caller uses the new path
-pub use sips::set_first_meeting_days;
-
-pub(crate) use crate::audit::success as record;
 
 string_id!(SipId);
 string_id!(ConsentId);

@@ -3,15 +3,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{consents, covered, record, sips, Participant, ParticipantId, Sip, SipId};
-use crate::accounts::{OrganisationId, UserId};
-use crate::audit::{self, Outcome};
+use super::{consents, covered, sips, Participant, ParticipantId, Sip, SipId};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{participants, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{OrganisationId, UserId};
 use crate::time;
 
 /// The participants of a SIP who have not been removed, in the order they were added.
@@ -65,14 +66,14 @@ pub fn insert(
     diesel::insert_into(participants::table)
         .values(&participant.clone().seal(keys))
         .execute(conn)?;
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.participant_add",
-        "sip",
-        sip.id.as_str(),
-        participant.id.as_str(),
+        Object::Sip(sip.id.as_str()),
     )
+    .detail(participant.id.as_str())
+    .record(conn)?;
+    Ok(())
 }
 
 /// Audits taking a participant out of a SIP at the caseworker's hand.
@@ -82,14 +83,14 @@ pub fn record_removal(
     sip: &Sip,
     participant: &Participant,
 ) -> Result<(), AppError> {
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip.participant_remove",
-        "sip",
-        sip.id.as_str(),
-        participant.id.as_str(),
+        Object::Sip(sip.id.as_str()),
     )
+    .detail(participant.id.as_str())
+    .record(conn)?;
+    Ok(())
 }
 
 /// Audits taking a participant out of a SIP because no valid consent covers them any more.
@@ -98,21 +99,18 @@ pub fn record_lapsed(
     sip: &Sip,
     participant: &Participant,
 ) -> Result<(), AppError> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &audit::AuditActor {
-                id: None,
-                label: "samtycket gäller inte längre".into(),
-                municipality: None,
-            },
-            action: "sip.participant_remove",
-            object_type: "sip",
-            object_id: Some(sip.id.as_str()),
-            outcome: Outcome::Success,
-            detail: participant.id.as_str(),
-        },
-    )?;
+    let actor = AuditActor {
+        id: None,
+        label: "samtycket gäller inte längre".into(),
+        municipality: None,
+    };
+    Event::success(
+        &actor,
+        "sip.participant_remove",
+        Object::Sip(sip.id.as_str()),
+    )
+    .detail(participant.id.as_str())
+    .record(conn)?;
     Ok(())
 }
 

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{record, Meeting, MeetingId, Sip, SipId};
-use crate::accounts::{AuthUser, MunicipalityId, OrganisationId, UserId};
+use super::{Meeting, MeetingId, Sip, SipId};
+use crate::accounts::AuthUser;
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{organisations, plans, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, ValidPlan};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -107,14 +109,13 @@ pub fn insert(
                 ),
                 other => other.into(),
             })?;
-        record(
-            conn,
-            actor,
+        Event::success(
+            &actor.audit_actor(),
             "sip.plan",
-            "sip",
-            sip.id.as_str(),
-            &format!("version={}", row.version),
-        )?;
+            Object::Sip(sip.id.as_str()),
+        )
+        .detail(&format!("version={}", row.version))
+        .record(conn)?;
         Ok(Plan::from(row))
     })
 }

@@ -3,14 +3,16 @@
 
 use diesel::prelude::*;
 
-use super::{record, Participant, ParticipantId, Sip, SipId};
-use crate::accounts::{AuthUser, MunicipalityId};
+use super::{Participant, ParticipantId, Sip, SipId};
+use crate::accounts::AuthUser;
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{municipalities, participants, sips};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
+use crate::ids::MunicipalityId;
 use crate::reports::store::ReportId;
 use crate::sip::model::{self, ValidSip};
 
@@ -92,14 +94,13 @@ pub fn create(
                 .seal(keys),
             )
             .execute(conn)?;
-        record(
-            conn,
-            actor,
+        Event::success(
+            &actor.audit_actor(),
             "sip.create",
-            "sip",
-            sip.id.as_str(),
-            &sip.reference,
-        )?;
+            Object::Sip(sip.id.as_str()),
+        )
+        .detail(&sip.reference)
+        .record(conn)?;
         Ok(sip)
     })
 }

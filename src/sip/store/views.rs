@@ -8,17 +8,17 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::{
-    answers, consents, meetings, participants, plans, record, sips, Consent, Invitee, Meeting,
-    Participant, Sip,
+    answers, consents, meetings, participants, plans, sips, Consent, Invitee, Meeting, Participant,
+    Sip,
 };
-use crate::accounts::{MunicipalityId, OrganisationId, UserId};
-use crate::audit::{self, Outcome};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{invitees, meetings as meeting_rows, sips as sip_rows, users};
 use crate::db::{now, AnyConnection};
 use crate::error::AppError;
+use crate::ids::{MunicipalityId, OrganisationId, UserId};
 use crate::sip::model::{self, ConsentTerms};
 use crate::time;
 
@@ -93,17 +93,13 @@ pub fn caseworker_list(
         });
     }
     out.sort_by_key(|s| (s.first_meeting_due.is_none(), s.first_meeting_due));
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &actor.audit_actor(),
-            action: "sip_list.read",
-            object_type: "municipality",
-            object_id: Some(municipality.as_str()),
-            outcome: Outcome::Success,
-            detail: &format!("sips={}", out.len()),
-        },
-    )?;
+    Event::success(
+        &actor.audit_actor(),
+        "sip_list.read",
+        Object::Municipality(municipality.as_str()),
+    )
+    .detail(&format!("sips={}", out.len()))
+    .record(conn)?;
     Ok(out)
 }
 
@@ -208,17 +204,12 @@ pub fn overview(
         .collect();
     let days = sips::first_meeting_days(conn, &sip.municipality_id)?;
     let booked = meetings_with.iter().any(|(m, _)| m.cancelled_at.is_none());
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &actor.audit_actor(),
-            action: "sip.read",
-            object_type: "sip",
-            object_id: Some(sip.id.as_str()),
-            outcome: Outcome::Success,
-            detail: "",
-        },
-    )?;
+    Event::success(
+        &actor.audit_actor(),
+        "sip.read",
+        Object::Sip(sip.id.as_str()),
+    )
+    .record(conn)?;
     Ok(SipOverview {
         consents,
         participants,
@@ -266,13 +257,12 @@ pub fn partner_sips(
             .collect::<Result<_, AppError>>()?;
         out.push((sip, upcoming));
     }
-    record(
-        conn,
-        actor,
+    Event::success(
+        &actor.audit_actor(),
         "sip_list.read",
-        "user",
-        user.as_str(),
-        &format!("sips={}", out.len()),
-    )?;
+        Object::User(user.as_str()),
+    )
+    .detail(&format!("sips={}", out.len()))
+    .record(conn)?;
     Ok(out)
 }

@@ -6,11 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{AuthUser, OrganisationId};
+use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::{now, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
+use crate::ids::OrganisationId;
 use crate::sip;
 use crate::sip::model::{swedish_time, ConsentInput, MeetingInput, ParticipantInput, SipInput};
 use crate::sip::store::views::{SipOverview, SipSummary};
@@ -18,7 +19,9 @@ use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId
 use crate::time;
 use crate::web::csrf::{CsrfForm, NoFields};
 use crate::web::identity::CurrentUser;
-use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout, SavedQuery};
+use crate::web::{
+    form_value, render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery,
+};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip", web::get().to(get_list))
@@ -69,9 +72,10 @@ async fn list_page(
     errors: FormErrors,
 ) -> Result<ListPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let sips = state
-        .db(move |conn| sip::list_for_caseworker(conn, &settings.keys, &actor))
+        .db_with_settings(move |conn, settings| {
+            sip::list_for_caseworker(conn, &settings.keys, &actor)
+        })
         .await?;
     Ok(ListPage {
         layout: Layout::new(req, Some(user)),
@@ -121,9 +125,10 @@ async fn post_new(
         report_id: Some(form.report_id).filter(|r| !r.is_empty()),
     };
     let (actor, sent) = (Actor::User(user.clone()), input.clone());
-    let settings = state.settings.clone();
     match state
-        .db(move |conn| sip::create_sip(conn, &settings.keys, &actor, &sent))
+        .db_with_settings(move |conn, settings| {
+            sip::create_sip(conn, &settings.keys, &actor, &sent)
+        })
         .await
     {
         Ok(sip) => Ok(see_other(format!("/sip/{}", sip.id))),
@@ -214,9 +219,8 @@ async fn sip_page(
     saved: &'static str,
 ) -> Result<SipPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, overview) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let overview = sip::overview(conn, &settings.keys, &actor, &sip)?;
             Ok((sip, overview))
@@ -239,16 +243,7 @@ async fn get_sip(
     path: web::Path<String>,
     query: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let saved = match query.sparat.as_deref() {
-        Some("samtycke") => "Samtycket är registrerat.",
-        Some("aterkallat") => "Samtycket är återkallat. De som inte längre omfattas har fått besked om att de inte är med.",
-        Some("deltagare") => "Deltagaren är tillagd.",
-        Some("borttagen") => "Deltagaren är borttagen och har fått besked.",
-        Some("mote") => "Mötet är bokat och inbjudningarna är skickade.",
-        Some("installt") => "Mötet är inställt och alla har fått besked.",
-        Some("uppfoljning") => "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
-        _ => "",
-    };
+    let saved = Saved::message_on(SavedOn::Sip, &query);
     let page = sip_page(
         &req,
         &state,

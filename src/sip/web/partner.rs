@@ -5,13 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::authz::Actor;
 use crate::error::PageError;
 use crate::sip;
 use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Sip};
-use crate::web::identity::CurrentUser;
+use crate::web::identity::CurrentActor;
 use crate::web::{render, AppState, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,13 +35,13 @@ struct MyMeeting {
 
 async fn get_my_meetings(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let found = state
-        .db(move |conn| sip::sips_of_participant(conn, &settings.keys, &actor))
+        .db_with_settings(move |conn, settings| {
+            sip::sips_of_participant(conn, &settings.keys, &actor)
+        })
         .await?;
     let sips = found
         .into_iter()

@@ -8,16 +8,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{AuthUser, OrganisationId, Principal};
+use crate::accounts::{AuthUser, Principal};
+use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::error::{AppError, PageError};
+use crate::ids::OrganisationId;
 use crate::reports::form::row_key;
 use crate::sip;
 use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
-use crate::sip::store::{self, plans, views, Meeting, MeetingId, Plan, Sip, SipId};
+use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::CurrentUser;
+use crate::web::identity::{CurrentActor, CurrentUser};
 use crate::web::{render, see_other, AppState, FormErrors, Layout};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
@@ -70,9 +72,8 @@ async fn plan_form_page(
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
     let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, meeting, latest, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (sip, meeting) =
                 sip::meeting_for_caseworker(conn, &settings.keys, &actor, &meeting_id)?;
             if sip.id != sip_id {
@@ -187,9 +188,10 @@ async fn post_plan(
         MeetingId(mid.clone()),
         form.clone(),
     );
-    let settings = state.settings.clone();
     match state
-        .db(move |conn| sip::record_plan(conn, &settings.keys, &actor, &meeting, &sent))
+        .db_with_settings(move |conn, settings| {
+            sip::record_plan(conn, &settings.keys, &actor, &meeting, &sent)
+        })
         .await
     {
         Ok(_) => Ok(see_other(format!("/sip/{id}/plan?sparat=1"))),
@@ -243,19 +245,22 @@ struct PlanQuery {
 
 async fn get_plan(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<PlanQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
-    let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, plans, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let plans = plans::plans_of(conn, &settings.keys, &sip.id)?;
-            store::record(conn, &actor, "sip.plan_read", "sip", sip.id.as_str(), "")?;
+            Event::success(
+                &actor.audit_actor(),
+                "sip.plan_read",
+                Object::Sip(sip.id.as_str()),
+            )
+            .record(conn)?;
             Ok((sip, plans, views::organisation_labels(conn)?))
         })
         .await?;
@@ -288,15 +293,13 @@ async fn get_plan(
 
 async fn get_partner_plan(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
-    let actor = Actor::User(user.clone());
-    let settings = state.settings.clone();
     let (sip, plan, organisations) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let (sip, _) = sip::sip_for_participant(conn, &settings.keys, &actor, &id)?;
             let plan = plans::plans_of(conn, &settings.keys, &sip.id)?
                 .into_iter()
