@@ -69,6 +69,9 @@ pub fn start(
         ));
     }
     let data = web::Data::new(state.clone());
+    // Rendered calendar feeds, kept per user for the version they were made for: the feed's own
+    // app data, so that the shared state need not know the capabilities.
+    let feeds = web::Data::new(crate::sip::feed::FeedCache::default());
     let https = state.settings.base_url.scheme() == "https";
     let server = HttpServer::new(move || {
         App::new()
@@ -78,6 +81,7 @@ pub fn start(
             .wrap(security_headers(https))
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
             .app_data(data.clone())
+            .app_data(feeds.clone())
             .app_data(crate::api::json_config())
             .app_data(crate::web::page_query_config())
             .configure(crate::api::routes)

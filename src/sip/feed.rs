@@ -221,6 +221,7 @@ fn matches(if_none_match: Option<&str>, etag: &str) -> bool {
 async fn get_feed(
     req: HttpRequest,
     state: web::Data<AppState>,
+    feeds: web::Data<FeedCache>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let file = path.into_inner();
@@ -229,7 +230,7 @@ async fn get_feed(
         .ok_or(AppError::NotFound)?
         .to_string();
     let settings = state.settings.clone();
-    let cache = state.feeds.clone();
+    let cache = feeds.into_inner();
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)

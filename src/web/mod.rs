@@ -25,8 +25,6 @@ pub struct AppState {
     pub mail_wake: Arc<Notify>,
     /// Public report submissions per address, in memory only (nothing about a sender is stored).
     pub public_limit: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
-    /// Rendered calendar feeds, kept per user for the version they were made for.
-    pub feeds: Arc<crate::sip::feed::FeedCache>,
 }
 
 impl AppState {
@@ -40,7 +38,6 @@ impl AppState {
             public_limit: Arc::new(governor::RateLimiter::keyed(governor::Quota::per_hour(
                 per_hour,
             ))),
-            feeds: Arc::default(),
         }
     }
 

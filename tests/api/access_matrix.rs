@@ -340,8 +340,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         json!({"user_id": teacher.user_id}),
     )
     .await;
-    let day =
-        samordna::time::local(samordna::db::now()).date() + chrono::Days::new(7);
+    let day = samordna::time::local(samordna::db::now()).date() + chrono::Days::new(7);
     let meeting = api(
         "POST",
         format!("/api/v1/sips/{sip}/meetings"),

@@ -89,9 +89,7 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
         app.organisation_of(&nurse.user_id).await,
         app.organisation_of(&teacher.user_id).await,
     );
-    let start = (samordna::time::local(samordna::db::now())
-        + chrono::Duration::days(20))
-    .date();
+    let start = (samordna::time::local(samordna::db::now()) + chrono::Duration::days(20)).date();
     let mut consent_ids = Vec::new();
     let mut nurse_in = Vec::new();
     let mut teacher_in = Vec::new();
@@ -259,8 +257,7 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
     // The consent of the fourth SIP ran out yesterday, and the background pass that removes its
     // participants has not run yet: the feed stops showing its meeting all the same.
     let consent = consent_ids[3].clone();
-    let yesterday =
-        samordna::time::local(samordna::db::now()).date() - chrono::Days::new(1);
+    let yesterday = samordna::time::local(samordna::db::now()).date() - chrono::Days::new(1);
     app.conn(move |c| {
         diesel::update(consents::table.find(consent))
             .set((

@@ -288,11 +288,7 @@ async fn calendars_we_write_are_read_alike_by_independent_parsers_across_clock_c
             .collect(),
     });
     // 10:00 local is 08:00 UTC in summer and 09:00 UTC in winter: our own conversion agrees.
-    let local_ten = |m: &MeetingEvent| {
-        samordna::time::local(m.start)
-            .format("%H:%M")
-            .to_string()
-    };
+    let local_ten = |m: &MeetingEvent| samordna::time::local(m.start).format("%H:%M").to_string();
     assert_eq!(
         local_ten(&meetings[0]),
         "09:00",

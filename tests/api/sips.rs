@@ -508,8 +508,7 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
     let (base, sip, _, _) = app.sip_with(&cw, CHILD_NAME, &nurse).await;
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
-    let soon =
-        samordna::time::local(samordna::db::now() + chrono::Duration::hours(2));
+    let soon = samordna::time::local(samordna::db::now() + chrono::Duration::hours(2));
     let (status, meeting) = app
         .as_user(&cw)
         .post(
