@@ -62,9 +62,15 @@ pub struct Settings {
     pub mail_max_attempts: i32,
     pub mail_poll_interval: Duration,
     pub log_json: bool,
-    /// When intake is staffed; a report after closing is due for its safety assessment the next
-    /// working day.
+    /// When intake is staffed, for municipalities that have not set their own
+    /// (`samordna municipality set --office-hours`); a report after closing is due for its safety
+    /// assessment the next calendar day.
     pub office_hours: crate::time::OfficeHours,
+    /// How soon the safety assessment of an acute report is due (`SAMORDNA_ACUTE_SAFETY_HOURS`).
+    pub acute_safety_within: Duration,
+    /// Days after the decision within which a reporter with a duty to report gets feedback, under
+    /// the rules from 2026-01-15 (`SAMORDNA_FEEDBACK_DAYS`; the exact value is set by ordinance).
+    pub feedback_days: u32,
     /// Public (not logged-in) report submissions allowed per address and hour, counted in memory.
     pub public_reports_per_hour: u32,
     /// How long before a SIP meeting its reminder goes out.
@@ -260,6 +266,10 @@ impl Settings {
             },
             public_reports_per_hour: parse_number(&lookup, "SAMORDNA_PUBLIC_REPORTS_PER_HOUR", 20)?
                 as u32,
+            acute_safety_within: Duration::from_secs(
+                parse_at_most(&lookup, "SAMORDNA_ACUTE_SAFETY_HOURS", 2, 24)? * 3600,
+            ),
+            feedback_days: parse_at_most(&lookup, "SAMORDNA_FEEDBACK_DAYS", 14, 365)? as u32,
             log_json: match lookup("SAMORDNA_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -332,6 +342,22 @@ fn parse_number(
     default: u64,
 ) -> Result<u64, ConfigError> {
     parse_at_least(lookup, name, default, 1)
+}
+
+/// A whole number from 1 to `most`.
+fn parse_at_most(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    most: u64,
+) -> Result<u64, ConfigError> {
+    match parse_number(lookup, name, default)? {
+        n if n <= most => Ok(n),
+        _ => Err(bad(
+            name,
+            format!("must be a whole number from 1 to {most}"),
+        )),
+    }
 }
 
 /// A whole number of at least `least` (0 where 0 turns something off).
@@ -407,6 +433,15 @@ mod tests {
         assert!(matches!(s.mail, MailTransportSetting::Folder(_)));
         assert!(s.secret_key_generated.is_some());
         assert_eq!(s.session_idle_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(s.acute_safety_within, Duration::from_secs(2 * 3600));
+        assert_eq!(s.feedback_days, 14);
+        let set = settings(&[
+            ("SAMORDNA_ACUTE_SAFETY_HOURS", "4"),
+            ("SAMORDNA_FEEDBACK_DAYS", "10"),
+        ])
+        .unwrap();
+        assert_eq!(set.acute_safety_within, Duration::from_secs(4 * 3600));
+        assert_eq!(set.feedback_days, 10);
     }
 
     #[test]
@@ -432,6 +467,9 @@ mod tests {
             ("SAMORDNA_AUDIT_HEAD_SECONDS", "-1"),
             ("SAMORDNA_SESSION_IDLE_MINUTES", "0"),
             ("SAMORDNA_RETENTION_HOURS", "-1"),
+            ("SAMORDNA_ACUTE_SAFETY_HOURS", "0"),
+            ("SAMORDNA_FEEDBACK_DAYS", "två veckor"),
+            ("SAMORDNA_ACUTE_SAFETY_HOURS", "25"),
             ("SAMORDNA_TRUSTED_PROXIES", "proxy.kommun.se"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();

@@ -104,7 +104,22 @@ pub fn create(conn: &mut AnyConnection, settings: &Settings) -> Result<Vec<Login
     let logins = write_tx(conn, |conn| {
         let municipality = match accounts::find_municipality_by_name(conn, MUNICIPALITY)? {
             Some(m) => m,
-            None => accounts::create_municipality(conn, MUNICIPALITY, "010-123 45 67")?,
+            None => {
+                let m = accounts::create_municipality(conn, MUNICIPALITY, "010-123 45 67")?;
+                // Socialjour and the alert addresses of acute reports, as an operator sets
+                // them with `samordna municipality set`.
+                crate::reports::store::set_intake_contacts(
+                    conn,
+                    &m.id,
+                    &crate::reports::model::IntakeContactsChange {
+                        office_hours: None,
+                        socialjour_phone: Some("010-123 45 99".into()),
+                        socialjour_alert_email: Some("socialjour@demo.samordna.se".into()),
+                        intake_alert_email: Some("mottagningen@demo.samordna.se".into()),
+                    },
+                )?;
+                m
+            }
         };
         let existing = accounts::list_organisations(conn, Some(&municipality.id))?;
         for org in ORGS {

@@ -10,6 +10,8 @@ use crate::audit::event::Object;
 use crate::audit::AuditActor;
 use crate::config::Settings;
 use crate::db::{write_tx, AnyConnection};
+use crate::reports::model::{validate_intake_contacts, IntakeContactsInput};
+use crate::reports::store;
 
 #[derive(Subcommand)]
 pub(super) enum MunicipalityCommand {
@@ -28,6 +30,27 @@ pub(super) enum MunicipalityCommand {
         name: String,
         #[arg(long, value_parser = clap::value_parser!(i32).range(1..=90))]
         days: i32,
+    },
+    /// Set a municipality's intake settings: its office hours, the socialjour's phone number,
+    /// and where the alert of an acute report goes (the intake's address in office hours, the
+    /// socialjour's outside them). Options left out stay as they are; an empty value clears one.
+    Set {
+        #[arg(long)]
+        name: String,
+        /// Intake's office hours, Stockholm time, e.g. 08:00-16:30; "default" for
+        /// SAMORDNA_OFFICE_HOURS. After closing, and on days the office is closed, socialjour is
+        /// responsible.
+        #[arg(long)]
+        office_hours: Option<String>,
+        /// The socialjour's phone number, shown to whoever files an acute report out of hours.
+        #[arg(long)]
+        socialjour_phone: Option<String>,
+        /// Where the alert of an acute report goes outside office hours.
+        #[arg(long)]
+        socialjour_alert_email: Option<String>,
+        /// Where the alert of an acute report goes in office hours.
+        #[arg(long)]
+        intake_alert_email: Option<String>,
     },
 }
 
@@ -130,7 +153,7 @@ fn find_organisation(
     }
 }
 
-/// `municipality add` and `municipality sip-days`.
+/// `municipality add`, `municipality sip-days` and `municipality set`.
 pub(super) fn municipality(
     command: MunicipalityCommand,
     conn: &mut AnyConnection,
@@ -167,6 +190,59 @@ pub(super) fn municipality(
                 "The first SIP meeting in {} is now due {days} days after consent.",
                 m.name
             );
+            Ok(0)
+        }
+        MunicipalityCommand::Set {
+            name,
+            office_hours,
+            socialjour_phone,
+            socialjour_alert_email,
+            intake_alert_email,
+        } => {
+            let input = IntakeContactsInput {
+                office_hours,
+                socialjour_phone,
+                socialjour_alert_email,
+                intake_alert_email,
+            };
+            let change = validate_intake_contacts(&input)
+                .map_err(|errors| explain(crate::error::AppError::Invalid(errors)))?;
+            let m = accounts::find_municipality_by_name(conn, &name)
+                .map_err(explain)?
+                .ok_or_else(|| format!("no municipality named {name:?}"))?;
+            let now = write_tx(conn, |conn| {
+                let now = store::set_intake_contacts(conn, &m.id, &change)?;
+                audit_cli(
+                    conn,
+                    "municipality.intake_contacts",
+                    Object::Municipality(m.id.as_str()),
+                )?;
+                Ok(now)
+            })
+            .map_err(explain)?;
+            let shown = |text: &str| {
+                if text.is_empty() {
+                    "(not set)".to_string()
+                } else {
+                    text.to_string()
+                }
+            };
+            println!("{}:", m.name);
+            println!(
+                "  office hours            {}",
+                now.office_hours
+                    .clone()
+                    .unwrap_or_else(|| "(default, SAMORDNA_OFFICE_HOURS)".into())
+            );
+            println!("  socialjour phone        {}", shown(&now.socialjour_phone));
+            println!(
+                "  socialjour alert email  {}",
+                shown(&now.socialjour_alert_email)
+            );
+            println!("  intake alert email      {}", shown(&now.intake_alert_email));
+            if now.socialjour_alert_email.is_empty() && now.intake_alert_email.is_empty() {
+                println!("Warning: no alert address is set, so acute reports alert no one by e-mail.");
+            }
             Ok(0)
         }
     }

@@ -61,6 +61,10 @@ diesel::table! {
         phone -> Text,
         created_at -> Timestamp,
         sip_first_meeting_days -> Integer,
+        office_hours -> Nullable<Text>,
+        socialjour_phone -> Text,
+        socialjour_alert_email -> Text,
+        intake_alert_email -> Text,
     }
 }
 
@@ -160,6 +164,7 @@ diesel::table! {
         other_agencies -> Text,
         safety_due_at -> Timestamp,
         decision_due_on -> Date,
+        acute -> Bool,
     }
 }
 
@@ -396,9 +401,19 @@ diesel::table! {
         municipality_id -> Text,
         due_at -> Timestamp,
         received_at -> Timestamp,
+        acute -> Bool,
     }
 }
 diesel::joinable!(intake_queue -> reports (report_id));
+
+diesel::table! {
+    report_feedback (report_id) {
+        report_id -> Text,
+        due_on -> Nullable<Date>,
+        outbox_id -> Nullable<Text>,
+    }
+}
+diesel::joinable!(report_feedback -> reports (report_id));
 
 diesel::table! {
     retention_rules (municipality_id, law_version) {
@@ -431,6 +446,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     participants,
     report_children,
     report_decisions,
+    report_feedback,
     report_guardians,
     report_reporters,
     reports,

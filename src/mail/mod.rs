@@ -174,6 +174,18 @@ pub fn enqueue(
     Ok(id)
 }
 
+/// Where one message is: its status and, once sent, when. `None` if there is no such message.
+pub fn delivery(
+    conn: &mut AnyConnection,
+    id: &OutboxId,
+) -> Result<Option<(OutboxStatus, Option<NaiveDateTime>)>, AppError> {
+    Ok(outbox::table
+        .find(id)
+        .select((outbox::status, outbox::sent_at))
+        .first(conn)
+        .optional()?)
+}
+
 /// `municipality`'s newest messages, optionally of one status, for the admin page.
 pub fn list(
     conn: &mut AnyConnection,

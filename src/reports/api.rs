@@ -49,6 +49,14 @@ pub struct FiledBody {
     pub decision_due_on: NaiveDate,
     pub municipality: String,
     pub municipality_phone: String,
+    /// An acute report (acute danger, or the violence rule applies): its safety assessment is due
+    /// within hours, and intake (in office hours) or socialjour (outside them) is alerted at once.
+    pub acute: bool,
+    /// For an acute report filed outside office hours: the municipality's socialjour number, to
+    /// call now (and 112 if the child is in danger this moment). Absent otherwise, or when the
+    /// municipality has not set one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socialjour_phone: Option<String>,
 }
 
 /// `POST /api/v1/reports`
@@ -67,23 +75,20 @@ pub async fn post_report(
     body: web::Json<ReportInput>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
-    let office = state.settings.office_hours;
     let limit = state.clone();
     let peer = state.client_address(&req);
     let filed = state
         .db_with_settings(move |conn, settings| {
-            let keys = &settings.keys;
-            file_report(
-                conn,
-                actor.as_ref(),
-                &input,
-                Vec::new(),
-                &office,
-                keys,
-                || limit.public_submission_allowed(peer),
-            )
+            file_report(conn, settings, actor.as_ref(), &input, Vec::new(), || {
+                limit.public_submission_allowed(peer)
+            })
         })
         .await?;
+    if filed.acute {
+        state.mail_wake.notify_one();
+    }
+    let socialjour_phone = (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
+        .then_some(filed.socialjour_phone);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/reports/{}", filed.id)))
         .json(FiledBody {
@@ -94,6 +99,8 @@ pub async fn post_report(
             decision_due_on: filed.decision_due_on,
             municipality: filed.municipality_name,
             municipality_phone: filed.municipality_phone,
+            acute: filed.acute,
+            socialjour_phone,
         }))
 }
 
@@ -149,6 +156,19 @@ pub struct InvestigationBody {
     pub extension_reason: Option<String>,
 }
 
+/// The feedback to a reporter with a duty to report (a professional), recorded with the decision.
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackBody {
+    /// The last day for it (`SAMORDNA_FEEDBACK_DAYS` after the decision, under the rules from
+    /// 2026-01-15); absent for a decision before them.
+    pub due_on: Option<NaiveDate>,
+    /// Whether the message telling the reporter has been sent.
+    pub sent: bool,
+    pub sent_at: Option<NaiveDateTime>,
+    /// `queued`, `sending`, `sent` or `failed` (absent when no message could be queued).
+    pub status: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct EarlierReport {
     pub id: String,
@@ -171,6 +191,8 @@ pub struct ReportBody {
     pub concern: String,
     pub categories: Vec<Category>,
     pub acute_danger: bool,
+    /// Acute: acute danger, or the violence rule applies (decided when it was filed).
+    pub acute: bool,
     pub police_informed: bool,
     pub interpreter_language: String,
     pub other_agencies: String,
@@ -179,6 +201,8 @@ pub struct ReportBody {
     pub safety_assessment: Option<SafetyBody>,
     pub decision: Option<DecisionBody>,
     pub investigation: Option<InvestigationBody>,
+    /// For a professional reporter, once decided: when feedback is due and whether it was sent.
+    pub feedback: Option<FeedbackBody>,
     /// Other reports about a child with the same personnummer, newest first.
     pub earlier_reports: Vec<EarlierReport>,
 }
@@ -225,6 +249,7 @@ impl From<ReportDetail> for ReportBody {
                 .collect(),
             concern: r.concern,
             acute_danger: r.acute_danger,
+            acute: r.acute,
             police_informed: r.police_informed,
             interpreter_language: r.interpreter_language,
             other_agencies: r.other_agencies,
@@ -247,6 +272,12 @@ impl From<ReportDetail> for ReportBody {
                 opened_on: i.opened_on,
                 due_on: i.due_on,
                 extension_reason: i.extension_reason,
+            }),
+            feedback: d.feedback.map(|f| FeedbackBody {
+                due_on: f.due_on,
+                sent: f.status == Some(crate::mail::OutboxStatus::Sent),
+                sent_at: f.sent_at,
+                status: f.status.map(|s| s.as_str().to_string()),
             }),
             earlier_reports: d
                 .earlier
@@ -404,6 +435,8 @@ pub struct QueueEntry {
     pub decision_due_on: NaiveDate,
     /// `overdue`, `due_today` or `later`, for the most urgent clock still running.
     pub urgency: String,
+    /// Acute reports stand first until their safety assessment is made.
+    pub acute: bool,
     pub acute_danger: bool,
     pub categories: Vec<Category>,
     pub children: i64,
@@ -449,6 +482,7 @@ pub async fn get_intake(
             safety_assessment_due_at: item.report.safety_due_at,
             safety_assessed: item.safety_assessed,
             decision_due_on: item.report.decision_due_on,
+            acute: item.report.acute,
             acute_danger: item.report.acute_danger,
             children: item.children,
         })

@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::AnyConnection;
 use crate::error::{AppError, FieldError};
-use crate::time::{self, OfficeHours};
+use crate::time;
 use model::ReportInput;
 use store::{Filed, Report, ReportId};
 
@@ -65,14 +65,14 @@ pub fn access(
 /// Files a report for `actor` (a professional, named from their account) or, without an actor,
 /// for a private person. `form_errors` are what a web form found missing before the report could
 /// be checked, so that every mistake is shown at once. A public report must also be
-/// `within_limit`, asked only once the report is otherwise complete.
+/// `within_limit`, asked only once the report is otherwise complete. The municipality's office
+/// hours (or `settings.office_hours`) set the clocks; an acute report's alert is queued with it.
 pub fn file_report(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: Option<&Actor>,
     input: &ReportInput,
     mut form_errors: Vec<FieldError>,
-    office: &OfficeHours,
-    keys: &Keyring,
     within_limit: impl FnOnce() -> bool,
 ) -> Result<Filed, AppError> {
     let user = match actor {
@@ -102,7 +102,7 @@ pub fn file_report(
         None if within_limit() => store::Filer::Public,
         None => return Err(AppError::TooManyRequests),
     };
-    store::file(conn, &report, filer, office, keys)
+    store::file(conn, settings, &report, filer)
 }
 
 /// The intake queue of the actor's own municipality.

@@ -7,6 +7,12 @@ use crate::error::FieldError;
 use crate::personnummer::PersonalNumber;
 use crate::text_enum;
 
+mod acute;
+pub use acute::{
+    alert_recipient, is_acute, validate_intake_contacts, AlertTo, IntakeContactsChange,
+    IntakeContactsInput,
+};
+
 text_enum!(
     /// What the concern is about. Several may apply.
     Category {

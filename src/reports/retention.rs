@@ -13,8 +13,8 @@ use crate::accounts::MunicipalityId;
 use crate::audit::event::{Event, Object};
 use crate::audit::AuditActor;
 use crate::db::schema::{
-    intake_queue, report_children, report_decisions, report_guardians, report_reporters, reports,
-    retention_rules, safety_assessments,
+    intake_queue, report_children, report_decisions, report_feedback, report_guardians,
+    report_reporters, reports, retention_rules, safety_assessments,
 };
 use crate::db::{write_tx, AnyConnection, DbPool};
 use crate::error::AppError;
@@ -150,6 +150,7 @@ pub fn run(
             diesel::delete(safety_assessments::table.find(id)).execute(conn)?;
             diesel::delete(intake_queue::table.find(id)).execute(conn)?;
             diesel::delete(report_decisions::table.find(id)).execute(conn)?;
+            diesel::delete(report_feedback::table.find(id)).execute(conn)?;
             if diesel::delete(reports::table.find(id)).execute(conn)? == 0 {
                 return Ok(false);
             }

@@ -670,7 +670,7 @@ async fn filing_takes_the_audit_head_last_and_binds_no_limit(app: TestApp) {
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
     let token = app.token_for(&teacher).await;
     let municipality = app.municipality_id("Testkommun").await;
-    let keys = app.state.settings.keys.clone();
+    let settings = app.state.settings.clone();
     let (lookups, filing) = app
         .conn(move |conn| {
             let log = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -694,11 +694,10 @@ async fn filing_takes_the_audit_head_last_and_binds_no_limit(app: TestApp) {
                 serde_json::from_value(crate::helpers::report_body(&municipality, "x")).unwrap();
             samordna::reports::file_report(
                 conn,
+                &settings,
                 Some(&samordna::authz::Actor::User(user)),
                 &input,
                 Vec::new(),
-                &Default::default(),
-                &keys,
                 || true,
             )
             .unwrap();

@@ -14,18 +14,22 @@ use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{
     intake_queue, investigations, municipalities, report_children, report_decisions,
-    report_guardians, report_reporters, reports, safety_assessments,
+    report_feedback, report_guardians, report_reporters, reports, safety_assessments,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::mail::{self, Email};
 use crate::reports::deadlines;
-use crate::reports::model::{allowed_decisions, Category, Decision, ReporterKind, ValidReport};
+use crate::reports::model::{
+    alert_recipient, allowed_decisions, is_acute, Category, Decision, ReporterKind, ValidReport,
+};
 use crate::string_id;
 use crate::time::OfficeHours;
 
+mod contacts;
 mod queue;
 mod records;
+pub use contacts::*;
 pub use queue::*;
 pub use records::*;
 
@@ -50,6 +54,9 @@ pub struct Report {
     pub other_agencies: String,
     pub safety_due_at: NaiveDateTime,
     pub decision_due_on: NaiveDate,
+    /// Acute ([`crate::reports::model::is_acute`] when it was filed): first in the queue until
+    /// its safety assessment, which is due within hours, and an alert mailed at once.
+    pub acute: bool,
 }
 crate::sealed_row!(Report, reports by id: [concern, interpreter_language, other_agencies]);
 
@@ -165,6 +172,12 @@ pub struct Filed {
     pub decision_due_on: NaiveDate,
     pub municipality_name: String,
     pub municipality_phone: String,
+    /// An acute report ([`crate::reports::model::is_acute`]).
+    pub acute: bool,
+    /// Filed outside the municipality's office hours: socialjour is responsible.
+    pub out_of_hours: bool,
+    /// The municipality's socialjour number (empty if not set).
+    pub socialjour_phone: String,
 }
 
 /// A reference code like `OA-7K3F-Q9`, from letters and digits that cannot be confused.
@@ -181,29 +194,43 @@ pub fn new_reference() -> String {
 
 /// Stores a checked report with its children, guardians and (unless anonymous) its sender, all in
 /// one transaction with its audit entry. An anonymous sender leaves no trace: no row, no address,
-/// no user agent.
+/// no user agent. An acute report's content-free alert is queued in the same transaction: to the
+/// municipality's intake in its office hours, to its socialjour outside them.
 pub fn file(
     conn: &mut AnyConnection,
+    settings: &Settings,
     report: &ValidReport,
     filer: Filer<'_>,
-    office: &OfficeHours,
-    keys: &Keyring,
 ) -> Result<Filed, AppError> {
+    let keys = &settings.keys;
     write_tx(conn, |conn| {
         let municipality_id = MunicipalityId(report.municipality_id.clone());
-        let municipality: Option<(String, String)> = municipalities::table
+        let municipality: Option<(String, String, IntakeContacts)> = municipalities::table
             .find(&municipality_id)
-            .select((municipalities::name, municipalities::phone))
+            .select((
+                municipalities::name,
+                municipalities::phone,
+                IntakeContacts::as_select(),
+            ))
             .get_result(conn)
             .optional()?;
-        let Some((municipality_name, municipality_phone)) = municipality else {
+        let Some((municipality_name, municipality_phone, contacts)) = municipality else {
             return Err(AppError::Invalid(vec![FieldError::new(
                 "municipality_id",
                 "Välj vilken kommun barnet bor i.",
             )]));
         };
         let received_at = now();
-        let clocks = deadlines::report_clocks(received_at, office);
+        let office = contacts.office_hours_or(&settings.office_hours);
+        let acute = is_acute(report);
+        let clocks = if acute {
+            let within = chrono::TimeDelta::from_std(settings.acute_safety_within)
+                .unwrap_or(chrono::TimeDelta::hours(2));
+            deadlines::acute_report_clocks(received_at, &office, within)
+        } else {
+            deadlines::report_clocks(received_at, &office)
+        };
+        let in_office_hours = deadlines::in_office_hours(received_at, &office);
         let mut reference = new_reference();
         while reports::table
             .filter(reports::reference.eq(&reference))
@@ -261,6 +288,7 @@ pub fn file(
                     other_agencies: report.other_agencies.clone(),
                     safety_due_at: clocks.safety_due,
                     decision_due_on: clocks.decision_due,
+                    acute,
                 }
                 .seal(keys),
             )
@@ -331,8 +359,22 @@ pub fn file(
                 intake_queue::municipality_id.eq(&municipality_id),
                 intake_queue::due_at.eq(next_due(clocks.safety_due, clocks.decision_due, false)),
                 intake_queue::received_at.eq(received_at),
+                intake_queue::acute.eq(acute),
             ))
             .execute(conn)?;
+        let alerted = if acute {
+            acute_alert(
+                conn,
+                settings,
+                &municipality_id,
+                &id,
+                &reference,
+                &contacts,
+                in_office_hours,
+            )?
+        } else {
+            ""
+        };
         let actor = match filer {
             Filer::Professional(user) => AuditActor::from(user),
             Filer::Public => AuditActor::anonymous(),
@@ -340,9 +382,10 @@ pub fn file(
         // Last, just before the commit: the audit head's lock is held from here on.
         Event::success(&actor, "report.create", Object::Report(id.as_str()))
             .detail(&format!(
-                "children={} kind={}",
+                "children={} kind={}{}{alerted}",
                 report.children.len(),
-                kind.as_str()
+                kind.as_str(),
+                if acute { " acute alert=" } else { "" },
             ))
             .record_in(conn, &municipality_id)?;
         Ok(Filed {
@@ -353,8 +396,58 @@ pub fn file(
             decision_due_on: clocks.decision_due,
             municipality_name,
             municipality_phone,
+            acute,
+            out_of_hours: !in_office_hours,
+            socialjour_phone: contacts.socialjour_phone,
         })
     })
+}
+
+/// Queues the alert of an acute report (in the filing's transaction) and says to whom, for the
+/// audit entry: `intake`, `socialjour`, or `none` when the municipality has no usable address, which
+/// is also logged as a warning (by the municipality's id only) for the operator to set one.
+fn acute_alert(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    municipality: &MunicipalityId,
+    id: &ReportId,
+    reference: &str,
+    contacts: &IntakeContacts,
+    in_office_hours: bool,
+) -> Result<&'static str, AppError> {
+    let to = alert_recipient(
+        in_office_hours,
+        &contacts.intake_alert_email,
+        &contacts.socialjour_alert_email,
+    )
+    .and_then(|(who, address)| {
+        let name = match who {
+            crate::reports::model::AlertTo::Intake => "Mottagningen",
+            crate::reports::model::AlertTo::Socialjour => "Socialjouren",
+        };
+        mail::recipient(name, address).ok().map(|to| (who, to))
+    });
+    let Some((who, to)) = to else {
+        tracing::warn!(
+            municipality = %municipality,
+            "an acute report came in but the municipality has no usable alert address; set one with `samordna municipality set`"
+        );
+        return Ok("none");
+    };
+    let email = Email {
+        to,
+        subject: format!("Akut anmälan {reference}"),
+        text: format!(
+            "En akut anmälan har kommit in, ref {reference}; logga in:\n{}\n\n\
+             Av sekretesskäl står ingenting om anmälan i det här meddelandet.\n\
+             Meddelandet skickades automatiskt. Svara inte på det.\n",
+            settings.link(&format!("/anmalningar/{id}")),
+        ),
+        html: None,
+        calendar: None,
+    };
+    mail::enqueue(conn, &email, municipality, settings)?;
+    Ok(who.as_str())
 }
 
 /// The bare report, for access checks before anything else is read.
@@ -381,6 +474,8 @@ pub struct ReportDetail {
     pub safety: Option<SafetyAssessment>,
     pub decision: Option<DecisionRecord>,
     pub investigation: Option<Investigation>,
+    /// The feedback to a professional reporter, once the decision is recorded.
+    pub feedback: Option<Feedback>,
     /// Other reports in the same municipality about a child with the same personnummer, found
     /// through the blind index.
     pub earlier: Vec<(Report, Option<Decision>)>,
@@ -466,6 +561,7 @@ pub fn read_detail(
             .optional()?
             .map(|i| i.open(keys))
             .transpose()?,
+        feedback: feedback_of(conn, &id)?,
         children,
         earlier,
         report,

@@ -113,8 +113,9 @@ pub struct Queue {
     pub due_today: i64,
 }
 
-/// Reports of a municipality without a decision yet, the most urgent clock first. Read from the
-/// `intake_queue` index, so the cost follows the page and the open reports, not the database.
+/// Reports of a municipality without a decision yet: acute reports whose safety assessment is
+/// still to be made first, then the most urgent clock first. Read from the `intake_queue` index,
+/// so the cost follows the page and the open reports, not the database.
 pub fn intake_queue(
     conn: &mut AnyConnection,
     municipality: &MunicipalityId,
@@ -125,7 +126,11 @@ pub fn intake_queue(
     let rows: Vec<(Report, Option<ReportId>)> = intake_queue::table
         .inner_join(reports::table.left_join(safety_assessments::table))
         .filter(intake_queue::municipality_id.eq(municipality))
-        .order((intake_queue::due_at, intake_queue::received_at))
+        .order((
+            intake_queue::acute.desc(),
+            intake_queue::due_at,
+            intake_queue::received_at,
+        ))
         .limit(page.limit)
         .offset(page.offset)
         .select((

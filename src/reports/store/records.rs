@@ -40,12 +40,16 @@ pub fn record_safety_assessment(
         diesel::insert_into(safety_assessments::table)
             .values(&record.clone().seal(keys))
             .execute(conn)?;
+        // The acute part is done: from now on ordered by its decision clock like any other.
         diesel::update(intake_queue::table.find(&report.id))
-            .set(intake_queue::due_at.eq(next_due(
-                report.safety_due_at,
-                report.decision_due_on,
-                true,
-            )))
+            .set((
+                intake_queue::due_at.eq(next_due(
+                    report.safety_due_at,
+                    report.decision_due_on,
+                    true,
+                )),
+                intake_queue::acute.eq(false),
+            ))
             .execute(conn)?;
         Event::success(
             &AuditActor::from(officer),
@@ -183,12 +187,22 @@ pub fn record_decision(
                 .optional()?
             {
                 let reporter = reporter.open(keys)?;
-                mail::enqueue(
+                let outbox_id = mail::enqueue(
                     conn,
                     &feedback_email(&report.reference, &reporter, settings)?,
                     &report.municipality_id,
                     settings,
                 )?;
+                // The reporter has a duty to report: the feedback's last day, and the message
+                // whose delivery shows whether it has been sent.
+                diesel::insert_into(report_feedback::table)
+                    .values((
+                        report_feedback::report_id.eq(&report.id),
+                        report_feedback::due_on
+                            .eq(deadlines::feedback_due(decided_at, settings.feedback_days)),
+                        report_feedback::outbox_id.eq(Some(outbox_id.0)),
+                    ))
+                    .execute(conn)?;
             }
         }
         Event::success(
@@ -220,6 +234,41 @@ fn feedback_email(
         html: None,
         calendar: None,
     })
+}
+
+/// The feedback to a professional reporter, as intake sees it on the report page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feedback {
+    /// The last day, under the rules from 2026-01-15; `None` for a decision before them.
+    pub due_on: Option<NaiveDate>,
+    /// Where the message telling the reporter is: queued, sent or given up (`None`: none queued).
+    pub status: Option<mail::OutboxStatus>,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// The feedback of a decided report of a professional reporter (`None` for other reports, and
+/// for those decided before the feedback was recorded).
+pub fn feedback_of(
+    conn: &mut AnyConnection,
+    report: &ReportId,
+) -> Result<Option<Feedback>, AppError> {
+    let row: Option<(Option<NaiveDate>, Option<String>)> = report_feedback::table
+        .find(report)
+        .select((report_feedback::due_on, report_feedback::outbox_id))
+        .first(conn)
+        .optional()?;
+    let Some((due_on, outbox_id)) = row else {
+        return Ok(None);
+    };
+    let delivery = match outbox_id {
+        Some(id) => mail::delivery(conn, &mail::OutboxId(id))?,
+        None => None,
+    };
+    Ok(Some(Feedback {
+        due_on,
+        status: delivery.map(|(status, _)| status),
+        sent_at: delivery.and_then(|(_, at)| at),
+    }))
 }
 
 /// A reporter's own report, with the outcome only.

@@ -128,11 +128,24 @@ impl ReceiptPage {
 
     /// The municipality's number for a `tel:` link.
     fn phone_link(&self) -> String {
-        self.filed
-            .municipality_phone
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '+')
-            .collect()
+        tel(&self.filed.municipality_phone)
+    }
+
+    /// An acute report filed outside office hours: socialjour is responsible now, so its number
+    /// and 112 come first.
+    fn socialjour_first(&self) -> bool {
+        self.filed.acute && self.filed.out_of_hours
+    }
+
+    fn socialjour_link(&self) -> String {
+        tel(&self.filed.socialjour_phone)
+    }
+}
+
+/// An acute report's alert is in the outbox: send it now rather than at the next poll.
+fn wake_for_alert(state: &AppState, result: &Result<Filed, AppError>) {
+    if matches!(result, Ok(filed) if filed.acute) {
+        state.mail_wake.notify_one();
     }
 }
 
@@ -186,17 +199,16 @@ async fn post_public_form(
         return render(StatusCode::OK, &page);
     }
     let (input, form_errors) = form.to_input(true);
-    let office = state.settings.office_hours;
     let peer = state.client_address(&req);
     let limit = state.clone();
     let result = state
         .db_with_settings(move |conn, settings| {
-            let keys = &settings.keys;
-            reports::file_report(conn, None, &input, form_errors, &office, keys, || {
+            reports::file_report(conn, settings, None, &input, form_errors, || {
                 limit.public_submission_allowed(peer)
             })
         })
         .await;
+    wake_for_alert(&state, &result);
     filed_or_form(&mut HttpResponse::Ok(), result, page)
 }
 
@@ -273,23 +285,22 @@ async fn post_professional_form(
         return render_with(&mut response, StatusCode::OK, &page);
     }
     let (input, form_errors) = form.to_input(false);
-    let office = state.settings.office_hours;
     let result = state
         .db_with_settings(move |conn, settings| {
             let actor = Actor::User(user);
-            let keys = &settings.keys;
-            reports::file_report(
-                conn,
-                Some(&actor),
-                &input,
-                form_errors,
-                &office,
-                keys,
-                || true,
-            )
+            reports::file_report(conn, settings, Some(&actor), &input, form_errors, || true)
         })
         .await;
+    wake_for_alert(&state, &result);
     filed_or_form(&mut response, result, page)
+}
+
+/// A phone number as a `tel:` link wants it.
+fn tel(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
 }
 
 // ---- the professional's own reports ----

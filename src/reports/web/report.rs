@@ -1,6 +1,8 @@
 //! One report as the officer sees it, with the forms for the safety assessment and the decision.
 
 use super::*;
+use crate::mail::OutboxStatus;
+use crate::reports::model::ReporterKind;
 use crate::time;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -40,6 +42,8 @@ pub(super) struct ReportPage {
     pub(super) extension_form: ExtensionForm,
     errors: FormErrors,
     saved: &'static str,
+    /// `SAMORDNA_FEEDBACK_DAYS`, for the feedback's time limit before the decision.
+    feedback_days: u32,
 }
 
 impl ReportPage {
@@ -48,6 +52,41 @@ impl ReportPage {
             .children
             .iter()
             .any(|c| c.personal_number.is_some())
+    }
+
+    /// When feedback to a reporter with a duty to report (a professional) is due, and whether it
+    /// has been sent; `None` for other reporters.
+    fn feedback_text(&self) -> Option<String> {
+        if self.detail.report.reporter_kind != ReporterKind::Professional {
+            return None;
+        }
+        if self.detail.decision.is_none() {
+            return Some(format!(
+                "Senast {} dagar efter beslutet. Den skickas automatiskt när beslutet sparas.",
+                self.feedback_days
+            ));
+        }
+        let Some(f) = &self.detail.feedback else {
+            return Some("Inga uppgifter: beslutet fattades innan återkopplingen började registreras.".into());
+        };
+        let sent = f.status == Some(OutboxStatus::Sent);
+        let due = match f.due_on {
+            Some(due) if !sent && due < time::local(crate::db::now()).date() => {
+                format!("Försenad: senast {due}.")
+            }
+            Some(due) => format!("Senast {due}."),
+            None => "Ingen tidsgräns (beslutet fattades före 2026-01-15).".into(),
+        };
+        let state = match (f.status, f.sent_at) {
+            (Some(OutboxStatus::Sent), Some(at)) => format!("Skickad {}.", time::local_text(&at)),
+            (Some(OutboxStatus::Sent), None) => "Skickad.".into(),
+            (Some(OutboxStatus::Failed), _) => {
+                "Inte skickad: mejlet kunde inte skickas. Ge besked på annat sätt.".into()
+            }
+            (Some(_), _) => "Inte skickad än (mejlet väntar på att skickas).".into(),
+            (None, _) => "Inte skickad.".into(),
+        };
+        Some(format!("{due} {state}"))
     }
 
     fn protection_answer(&self) -> Option<bool> {
@@ -128,6 +167,7 @@ pub(super) async fn load_report_page(
         extension_form: ExtensionForm::default(),
         errors: FormErrors::default(),
         saved: "",
+        feedback_days: state.settings.feedback_days,
     }))
 }
 
