@@ -335,6 +335,104 @@ fn the_sip_deadline_is_set_per_municipality() {
     }
 }
 
+/// Office hours, socialjour's number and the alert addresses of acute reports are set per
+/// municipality; options left out stay as they are, each wrong value is named, nothing is changed
+/// (or audited) when one is wrong.
+#[test]
+fn intake_contacts_are_set_per_municipality() {
+    for kind in [Db::Sqlite, Db::Postgres] {
+        let db = TestDatabase::create(kind);
+        assert!(
+            samordna(&db.url, &["municipality", "add", "--name", "Ekby"], &[])
+                .status
+                .success()
+        );
+        let set = |args: &[&str]| {
+            let mut all = vec!["municipality", "set", "--name", "Ekby"];
+            all.extend_from_slice(args);
+            samordna(&db.url, &all, &[])
+        };
+        let out = set(&[
+            "--office-hours",
+            "7:30-16:00",
+            "--socialjour-phone",
+            "010-222 33 44",
+            "--socialjour-alert-email",
+            "jour@ekby.se",
+            "--intake-alert-email",
+            "mottagningen@ekby.se",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed = stdout(&out);
+        for shown in [
+            "07:30-16:00",
+            "010-222 33 44",
+            "jour@ekby.se",
+            "mottagningen@ekby.se",
+        ] {
+            assert!(printed.contains(shown), "{printed}");
+        }
+        // One option: the others stay; "default" goes back to SAMORDNA_OFFICE_HOURS.
+        let out = set(&["--office-hours", "default"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("(default, SAMORDNA_OFFICE_HOURS)"));
+        assert!(stdout(&out).contains("jour@ekby.se"));
+        // Wrong values are named, and change nothing.
+        let out = set(&[
+            "--office-hours",
+            "9-5",
+            "--socialjour-alert-email",
+            "jour.ekby.se",
+            "--socialjour-phone",
+            "",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("office_hours:") && err.contains("socialjour_alert_email:"),
+            "{err}"
+        );
+        assert!(!err.contains("socialjour_phone"), "an empty number clears it: {err}");
+        let out = set(&[]);
+        assert_eq!(out.status.code(), Some(1), "nothing to set");
+        let out = samordna(
+            &db.url,
+            &["municipality", "set", "--name", "Okänd", "--socialjour-phone", "1"],
+            &[],
+        );
+        assert!(!out.status.success() && stderr(&out).contains("Okänd"));
+
+        use diesel::prelude::*;
+        use samordna::db::schema::{audit_log, municipalities};
+        let mut conn = samordna::db::connect(&db.url, 1).unwrap().get().unwrap();
+        let row: (Option<String>, String, String, String) = municipalities::table
+            .select((
+                municipalities::office_hours,
+                municipalities::socialjour_phone,
+                municipalities::socialjour_alert_email,
+                municipalities::intake_alert_email,
+            ))
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                None,
+                "010-222 33 44".into(),
+                "jour@ekby.se".into(),
+                "mottagningen@ekby.se".into()
+            ),
+            "{kind:?}"
+        );
+        let audited: i64 = audit_log::table
+            .filter(audit_log::action.eq("municipality.intake_contacts"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(audited, 2, "the two changes, not the refusals");
+    }
+}
+
 /// A name an organisation of another municipality has is added only when confirmed, as in the
 /// admin's form (issue 15 item 8); nothing is added or audited without the confirmation.
 #[test]

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts_admin;
+mod acute;
 mod api_tokens;
 mod audit_trail;
 mod calendar_feed;

@@ -312,13 +312,19 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
     })
     .await;
 
-    // The queue: overdue first and marked.
+    // The queue: the acute report (violence by someone close) first, marked in words; then the
+    // overdue one, marked.
     let officer = app.fresh_browser();
     officer.login(&intake).await;
     let queue = officer.page("/mottagning").await;
     let (at_older, at_newer) = (queue.find(&older).unwrap(), queue.find(&newer).unwrap());
-    assert!(at_older < at_newer, "the overdue report comes first");
-    assert!(queue[at_older..at_newer].contains("Försenad"));
+    assert!(
+        at_newer < at_older,
+        "the acute report comes first, before even an overdue one"
+    );
+    assert!(queue[at_newer..at_older].contains("AKUT: våld från närstående"));
+    assert!(queue[at_older..].contains("Försenad"));
+    assert!(!queue[at_older..].contains("AKUT"));
     assert!(queue.contains("1 försenade"));
     assert!(!queue.contains(CHILD_NAME), "the queue shows no names");
 
