@@ -338,6 +338,7 @@ fn filing_rows(
             other_agencies: String::new(),
             safety_due_at: now,
             decision_due_on: now.date(),
+            acute: false,
         }
         .seal(keys),
         Reporter {

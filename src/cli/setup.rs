@@ -239,9 +239,14 @@ pub(super) fn municipality(
                 "  socialjour alert email  {}",
                 shown(&now.socialjour_alert_email)
             );
-            println!("  intake alert email      {}", shown(&now.intake_alert_email));
+            println!(
+                "  intake alert email      {}",
+                shown(&now.intake_alert_email)
+            );
             if now.socialjour_alert_email.is_empty() && now.intake_alert_email.is_empty() {
-                println!("Warning: no alert address is set, so acute reports alert no one by e-mail.");
+                println!(
+                    "Warning: no alert address is set, so acute reports alert no one by e-mail."
+                );
             }
             Ok(0)
         }

@@ -87,8 +87,9 @@ pub async fn post_report(
     if filed.acute {
         state.mail_wake.notify_one();
     }
-    let socialjour_phone = (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
-        .then_some(filed.socialjour_phone);
+    let socialjour_phone =
+        (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
+            .then_some(filed.socialjour_phone);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/reports/{}", filed.id)))
         .json(FiledBody {

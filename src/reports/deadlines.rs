@@ -243,7 +243,10 @@ mod tests {
         assert!(!in_office_hours(utc_of("2026-11-23 07:59"), &o));
         assert!(!in_office_hours(utc_of("2026-11-23 21:00"), &o));
         assert!(!in_office_hours(utc_of("2026-11-28 10:00"), &o), "Saturday");
-        assert!(!in_office_hours(utc_of("2026-12-25 10:00"), &o), "Christmas Day");
+        assert!(
+            !in_office_hours(utc_of("2026-12-25 10:00"), &o),
+            "Christmas Day"
+        );
         // Summer time: 10:00 local is 08:00 UTC.
         assert!(in_office_hours(utc_of_local("2026-06-10 08:00"), &o));
     }
@@ -307,11 +310,17 @@ mod tests {
         let two = TimeDelta::hours(2);
         let spring_night = acute_report_clocks(utc_of("2026-03-29 01:30"), &office(), two);
         assert_eq!(spring_night.safety_due, utc_of_local("2026-03-29 02:30"));
-        assert_eq!(local(spring_night.safety_due), utc_of_local("2026-03-29 04:30"));
+        assert_eq!(
+            local(spring_night.safety_due),
+            utc_of_local("2026-03-29 04:30")
+        );
         // 01:30 CEST (23:30 UTC) + 2 h = 01:30 UTC = 02:30 CET, the second 02:30 of the night.
         let autumn_night = acute_report_clocks(utc_of("2026-10-25 01:30"), &office(), two);
         assert_eq!(autumn_night.safety_due, utc_of_local("2026-10-25 01:30"));
-        assert_eq!(local(autumn_night.safety_due), utc_of_local("2026-10-25 02:30"));
+        assert_eq!(
+            local(autumn_night.safety_due),
+            utc_of_local("2026-10-25 02:30")
+        );
         // Local midnight in UTC: a report at 00:30 local on 2026-10-25 (UTC 22:30 the day before)
         // belongs to the 25th.
         let night = report_clocks(utc_of_local("2026-10-24 22:30"), &office());

@@ -12,8 +12,7 @@ use samordna::db::schema::{audit_log, intake_queue, reports};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    office_hours_closed_now, report_body, TestApp, INTAKE_ALERT, SOCIALJOUR_ALERT,
-    SOCIALJOUR_PHONE,
+    office_hours_closed_now, report_body, TestApp, INTAKE_ALERT, SOCIALJOUR_ALERT, SOCIALJOUR_PHONE,
 };
 use crate::on_both_databases;
 
@@ -85,10 +84,7 @@ async fn an_acute_report_out_of_hours_alerts_socialjour_and_leads_the_queue(app:
     // The acute report: due within two hours, socialjour's number in the answer.
     let mut body = report_body(&ekby, "akut");
     body["acute_danger"] = json!(true);
-    let (status, filed) = app
-        .as_user(&teacher_t)
-        .post("/api/v1/reports", &body)
-        .await;
+    let (status, filed) = app.as_user(&teacher_t).post("/api/v1/reports", &body).await;
     assert_eq!(status, 201, "{filed}");
     assert_eq!(filed["acute"], true);
     assert_eq!(filed["socialjour_phone"], SOCIALJOUR_PHONE);
@@ -132,7 +128,9 @@ async fn an_acute_report_out_of_hours_alerts_socialjour_and_leads_the_queue(app:
         assert!(!raw.contains(secret), "{secret} in the alert:\n{raw}");
     }
     assert!(
-        !mail.iter().any(|m| m.to.iter().any(|t| t.contains(INTAKE_ALERT))),
+        !mail
+            .iter()
+            .any(|m| m.to.iter().any(|t| t.contains(INTAKE_ALERT))),
         "intake is not alerted out of hours"
     );
     assert!(audit_details(&app, "report.create")
@@ -213,7 +211,9 @@ async fn the_receipt_out_of_hours_gives_socialjour_and_112_first(app: TestApp) {
     let (status, receipt) = post(form("yes")).await;
     assert_eq!(status, 200, "{receipt}");
     let (at_jour, at_reference) = (
-        receipt.find("id=\"socialjour\"").expect("the socialjour notice"),
+        receipt
+            .find("id=\"socialjour\"")
+            .expect("the socialjour notice"),
         receipt.find("class=\"reference\"").unwrap(),
     );
     assert!(at_jour < at_reference, "socialjour first");

@@ -392,12 +392,22 @@ fn intake_contacts_are_set_per_municipality() {
             err.contains("office_hours:") && err.contains("socialjour_alert_email:"),
             "{err}"
         );
-        assert!(!err.contains("socialjour_phone"), "an empty number clears it: {err}");
+        assert!(
+            !err.contains("socialjour_phone"),
+            "an empty number clears it: {err}"
+        );
         let out = set(&[]);
         assert_eq!(out.status.code(), Some(1), "nothing to set");
         let out = samordna(
             &db.url,
-            &["municipality", "set", "--name", "Okänd", "--socialjour-phone", "1"],
+            &[
+                "municipality",
+                "set",
+                "--name",
+                "Okänd",
+                "--socialjour-phone",
+                "1",
+            ],
             &[],
         );
         assert!(!out.status.success() && stderr(&out).contains("Okänd"));

@@ -465,6 +465,68 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
     client.close().await.unwrap();
 }
 
+/// An acute report filed out of hours: the receipt gives socialjour's number and 112 first, and
+/// the report stands first in the intake queue with a mark in words, not only in colour.
+#[actix_web::test]
+async fn an_acute_report_is_marked_first_in_the_queue_and_the_pages_pass_axe() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let intake = app.add_user("socialtjanst", &[Role::Intake]).await;
+    app.set_intake_contacts(
+        "Testkommun",
+        Some(&helpers::office_hours_closed_now()),
+        true,
+    )
+    .await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+
+    // An ordinary report first, then an acute one: both anonymous, through the public form.
+    let mut references = Vec::new();
+    for (child, acute) in [("Dana Webbtest", false), ("Eli Webbtest", true)] {
+        client.goto(&app.url("/anmalan")).await.unwrap();
+        click_id(&client, "identity-anonymous").await;
+        fill_report(&client, child).await;
+        if acute {
+            click_id(&client, "acute_danger-yes").await;
+        }
+        click(&client, "main form > p > button:not([name])").await;
+        text_until(&client, "h1", |t| t == "Tack. Din anmälan är skickad.").await;
+        references.push(text_of(&client, ".reference").await);
+    }
+    let notice = text_of(&client, "#socialjour").await;
+    assert!(
+        notice.contains("Ring 112") && notice.contains(helpers::SOCIALJOUR_PHONE),
+        "{notice}"
+    );
+    assert_accessible(&client, &axe, "receipt of an acute report out of hours").await;
+    screenshot(&client, "report-receipt-acute").await;
+
+    log_in(&client, &app, &intake, "/mottagning").await;
+    let first_row = text_of(&client, "table.queue tbody tr:first-child").await;
+    assert!(
+        first_row.contains(&references[1]) && first_row.contains("AKUT: akut fara"),
+        "{first_row}"
+    );
+    let second_row = text_of(&client, "table.queue tbody tr:nth-child(2)").await;
+    assert!(
+        second_row.contains(&references[0]) && !second_row.contains("AKUT"),
+        "{second_row}"
+    );
+    assert_accessible(&client, &axe, "intake queue with an acute report").await;
+    screenshot(&client, "intake-queue-acute").await;
+    client
+        .find(Locator::LinkText(&references[1]))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_until(&client, "#akut", |t| t.contains("AKUT anmälan.")).await;
+    assert_accessible(&client, &axe, "acute report page").await;
+    client.close().await.unwrap();
+}
+
 #[actix_web::test]
 async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     let axe = axe_source();

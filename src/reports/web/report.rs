@@ -67,7 +67,10 @@ impl ReportPage {
             ));
         }
         let Some(f) = &self.detail.feedback else {
-            return Some("Inga uppgifter: beslutet fattades innan återkopplingen började registreras.".into());
+            return Some(
+                "Inga uppgifter: beslutet fattades innan återkopplingen började registreras."
+                    .into(),
+            );
         };
         let sent = f.status == Some(OutboxStatus::Sent);
         let due = match f.due_on {
