@@ -1,4 +1,3 @@
-DROP INDEX intake_queue_order;
-CREATE INDEX intake_queue_order ON intake_queue(municipality_id, due_at, received_at);
+DROP INDEX intake_queue_acute_first;
 ALTER TABLE intake_queue DROP COLUMN acute;
 ALTER TABLE reports DROP COLUMN acute;
