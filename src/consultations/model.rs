@@ -236,7 +236,7 @@ fn is_capitalised(word: &str) -> bool {
             let mut chars = part.chars();
             matches!(chars.next(), Some(c) if c.is_uppercase())
                 && part.chars().count() >= 2
-                && chars.all(|c| c.is_lowercase())
+                && chars.all(char::is_lowercase)
         })
 }
 
