@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::consultations::model::{AnswerInput, ConsultationInput};
-use crate::consultations::store::{Consultation, ConsultationId};
+use crate::consultations::store::{Asker, Consultation, ConsultationId};
 use crate::consultations::{answer, ask, convert, read};
 use crate::error::ApiError;
 use crate::reports::api::FiledBody;
@@ -36,6 +36,9 @@ pub struct ConsultationBody {
     /// Quoted in mail, e.g. `KO-7K3F-Q9`.
     pub reference: String,
     pub municipality_id: String,
+    /// Who asked (a professional, always named); given by `GET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asked_by: Option<Asker>,
     pub asked_at: NaiveDateTime,
     pub situation: String,
     pub child_age: i32,
@@ -56,6 +59,7 @@ impl From<Consultation> for ConsultationBody {
             id: c.id.0,
             reference: c.reference,
             municipality_id: c.municipality_id.0,
+            asked_by: None,
             asked_at: c.asked_at,
             situation: c.situation,
             child_age: c.child_age,
@@ -111,10 +115,14 @@ pub async fn get_consultation(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConsultationId(path.into_inner());
-    let (consultation, _) = state
+    let (consultation, _, asker) = state
         .db_with_settings(move |conn, settings| read(conn, &actor, &id, settings))
         .await?;
-    Ok(HttpResponse::Ok().json(ConsultationBody::from(consultation)))
+    let body = ConsultationBody {
+        asked_by: Some(asker),
+        ..ConsultationBody::from(consultation)
+    };
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `POST /api/v1/consultations/{id}/answer` (intake of its municipality, once): the asker gets a

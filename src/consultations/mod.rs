@@ -22,7 +22,7 @@ use crate::error::{AppError, FieldError};
 use crate::reports::model::ReportInput;
 use crate::reports::store::Filed;
 use model::{AnswerInput, ConsultationInput};
-use store::{Consultation, ConsultationId};
+use store::{Asker, Consultation, ConsultationId};
 
 /// Who is looking at a consultation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,16 +94,17 @@ pub fn ask(
     store::create(conn, &valid, &municipality, asker, &settings.keys)
 }
 
-/// Reads one consultation (asker or intake), audited.
+/// Reads one consultation (asker or intake), with who asked, audited.
 pub fn read(
     conn: &mut AnyConnection,
     actor: &Actor,
     id: &ConsultationId,
     settings: &Settings,
-) -> Result<(Consultation, Viewer), AppError> {
+) -> Result<(Consultation, Viewer, Asker), AppError> {
     let (consultation, viewer) = access(conn, settings, actor, id, Action::View)?;
+    let asker = store::asker_of(conn, &consultation)?;
     store::record_read(conn, &consultation, &actor.audit_actor())?;
-    Ok((consultation, viewer))
+    Ok((consultation, viewer, asker))
 }
 
 /// Answers a consultation (intake officers of its municipality), once.

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::consultations::model::{ValidAnswer, ValidConsultation};
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
-use crate::db::schema::{consultations, municipalities, users};
+use crate::db::schema::{consultations, municipalities, organisations, users};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::mail::{self, Email};
@@ -126,6 +126,39 @@ pub fn find(
         .get_result(conn)
         .optional()?;
     Ok(found.map(|c| c.open(keys)).transpose()?)
+}
+
+/// Who asked: a professional, always named, from their account.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Asker {
+    pub name: String,
+    pub title: String,
+    pub organisation: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// The professional who asked the consultation.
+pub fn asker_of(conn: &mut AnyConnection, consultation: &Consultation) -> Result<Asker, AppError> {
+    let (name, title, phone, email, organisation): (String, String, String, String, String) =
+        users::table
+            .inner_join(organisations::table)
+            .filter(users::id.eq(&consultation.asked_by))
+            .select((
+                users::name,
+                users::title,
+                users::phone,
+                users::email,
+                organisations::name,
+            ))
+            .get_result(conn)?;
+    Ok(Asker {
+        name,
+        title,
+        organisation,
+        phone,
+        email,
+    })
 }
 
 /// Records that `reader` read the consultation.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::accounts::{self, AuthUser, Municipality};
 use crate::authz::Actor;
 use crate::consultations::model::{AnswerInput, ConsultationInput};
-use crate::consultations::store::{Consultation, ConsultationId};
+use crate::consultations::store::{Asker, Consultation, ConsultationId};
 use crate::consultations::{self as consultations, Viewer};
 use crate::error::{AppError, FieldError, PageError};
 use crate::reports::form::{Intent, ReportForm};
@@ -198,6 +198,7 @@ struct ShowPage {
     layout: Layout,
     consultation: Consultation,
     viewer: Viewer,
+    asker: Asker,
     form: AnswerForm,
     errors: FormErrors,
     saved: &'static str,
@@ -220,13 +221,14 @@ async fn show_page(
     id: ConsultationId,
 ) -> Result<ShowPage, AppError> {
     let actor = Actor::User(user.clone());
-    let (consultation, viewer) = state
+    let (consultation, viewer, asker) = state
         .db_with_settings(move |conn, settings| consultations::read(conn, &actor, &id, settings))
         .await?;
     Ok(ShowPage {
         layout: Layout::new(req, Some(user)),
         consultation,
         viewer,
+        asker,
         form: AnswerForm::default(),
         errors: FormErrors::default(),
         saved: "",

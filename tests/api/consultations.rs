@@ -12,7 +12,7 @@ use samordna::accounts::Role;
 use samordna::db::schema::{audit_log, consultations};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_fields, TestApp};
+use crate::helpers::{error_fields, outcome, TestApp};
 use crate::on_both_databases;
 
 const SITUATION: &str =
@@ -102,6 +102,7 @@ async fn ask_answer_and_convert(app: TestApp) {
         assert_eq!(status, 200);
         assert_eq!(body["situation"], SITUATION);
         assert_eq!(body["child_age"], 9);
+        assert_eq!(body["asked_by"]["email"], teacher.email.as_str());
     }
     for (token, path) in [
         (&elsewhere_t, path.clone()),
@@ -256,6 +257,24 @@ async fn retention_removes_old_consultations_by_id(app: TestApp) {
             .unwrap()
     })
     .await;
+    // The command line lists it by id, and with a longer time set keeps it.
+    let samordna = |args: &[&str], months: &str| {
+        outcome(
+            &app.samordna(args)
+                .env("SAMORDNA_CONSULTATION_MONTHS", months)
+                .output()
+                .unwrap(),
+        )
+    };
+    let (code, out, err) = samordna(&["retention", "run", "--dry-run"], "12");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("Would remove 1 consultation(s) asked 12 months ago or more.")
+            && out.contains(&old),
+        "{out}"
+    );
+    let (_, out, _) = samordna(&["retention", "run"], "24");
+    assert!(out.contains("Removed 0 consultation(s)"), "{out}");
     use samordna::consultations::store::remove_expired;
     let now = samordna::db::now();
     let listed = app
