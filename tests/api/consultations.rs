@@ -369,6 +369,11 @@ async fn consultation_pages_from_question_to_report(app: TestApp) {
         list.contains(&show) && list.contains("1 väntar på svar"),
         "{list}"
     );
+    let shown = officer.page(&show).await;
+    assert!(
+        shown.contains("Frågad av") && shown.contains(&teacher.email),
+        "{shown}"
+    );
     let response = officer
         .submit(
             &show,
