@@ -209,7 +209,8 @@ pub fn identifying(text: &str, free_text: bool) -> Option<Identifying> {
     if !free_text {
         return None;
     }
-    // Two capitalised words in a row, within one sentence and without punctuation between them.
+    // Two capitalised words in a row, within one sentence and without punctuation between them;
+    // not a small word that starts a sentence before a place's name ("På Ekbackens skola").
     let mut previous: Option<&str> = None;
     for token in text.split_whitespace() {
         let word = token.trim_matches(|c: char| !(c.is_alphabetic() || c == '-'));
@@ -220,7 +221,8 @@ pub fn identifying(text: &str, free_text: bool) -> Option<Identifying> {
             }
             _ => {}
         }
-        previous = (is_capitalised(word) && !ends_clause).then_some(word);
+        let starts_sentence_only = SENTENCE_WORDS.contains(&word.to_lowercase().as_str());
+        previous = (is_capitalised(word) && !ends_clause && !starts_sentence_only).then_some(word);
     }
     words
         .iter()
@@ -288,6 +290,15 @@ fn plausible_date(month: &str, day: &str) -> bool {
     };
     (1..=12).contains(&month) && ((1..=31).contains(&day) || (61..=91).contains(&day))
 }
+
+/// Small words that start a sentence with a capital and may come before a name of a place or an
+/// organisation ("Enligt Skolverket", "På Ekbackens skola"): not the first half of a name.
+const SENTENCE_WORDS: &[&str] = &[
+    "på", "i", "enligt", "från", "till", "hos", "med", "efter", "inför", "sedan", "vid", "mellan",
+    "under", "om", "när", "då", "hon", "han", "hen", "vi", "jag", "de", "det", "den", "denna",
+    "detta", "och", "men", "eller", "som", "att", "en", "ett", "av", "för", "mot", "utan", "genom",
+    "inom", "bland", "även", "också", "nu", "igår", "idag",
+];
 
 /// The most common first names of children and parents in Sweden (SCB's name statistics),
 /// written as names are: found anywhere in the situation, they are refused. Names that are also

@@ -103,6 +103,7 @@ fn a_name_is_refused_with_what_looked_like_one() {
         ),
         ("Jag tror att Maja far illa.", "Maja"),
         ("Mamman till Noah kommer ofta berusad.", "Noah"),
+        ("Med Kim Andersson är det svårt.", "Kim Andersson"),
     ] {
         let input = ConsultationInput {
             situation: text.into(),
@@ -124,6 +125,7 @@ fn ordinary_capitals_are_not_names() {
         "Eleven går på BUP sedan i våras. I skolan är hon tyst.",
         "Hej! Jag undrar hur jag ska göra. Barnet säger att pappa slår.",
         "Vi har kontakt med BVC och skolsköterskan, men inget händer.",
+        "Enligt Skolverket ska vi anmäla. På Ekbackens skola har eleven varit borta.",
     ] {
         assert_eq!(identifying(text, true), None, "{text}");
     }
