@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/users", web::post().to(post_user))
             .configure(crate::reports::api::routes)
             .configure(crate::sip::api::routes)
+            .configure(crate::consultations::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -100,6 +101,10 @@ impl utoipa::Modify for BearerAuth {
         crate::sip::api::get_plans,
         crate::sip::api::get_slots,
         crate::sip::inbound::post_inbound_mail,
+        crate::consultations::api::post_consultation,
+        crate::consultations::api::get_consultation,
+        crate::consultations::api::post_consultation_answer,
+        crate::consultations::api::post_consultation_convert,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

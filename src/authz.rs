@@ -88,6 +88,18 @@ pub enum Resource<'a> {
     SipMeeting {
         invited: bool,
     },
+    /// The consultations of a municipality, as a list: its intake officers.
+    ConsultationQueue {
+        municipality: &'a MunicipalityId,
+    },
+    /// One consultation, read and answered by intake officers of its municipality.
+    Consultation {
+        municipality: &'a MunicipalityId,
+    },
+    /// One consultation, for the professional who asked it (read, and made into a report).
+    OwnConsultation {
+        asked_by: Option<&'a UserId>,
+    },
 }
 
 impl Resource<'_> {
@@ -101,10 +113,13 @@ impl Resource<'_> {
             | Resource::Report { municipality }
             | Resource::IntakeQueue { municipality }
             | Resource::Investigations { municipality }
-            | Resource::Sips { municipality } => Some(municipality),
+            | Resource::Sips { municipality }
+            | Resource::ConsultationQueue { municipality }
+            | Resource::Consultation { municipality } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
-            | Resource::SipMeeting { .. } => None,
+            | Resource::SipMeeting { .. }
+            | Resource::OwnConsultation { .. } => None,
         };
         municipality.filter(|m| !m.as_str().is_empty())
     }
@@ -121,6 +136,9 @@ impl Resource<'_> {
             Resource::Investigations { .. } => Kind::Investigation,
             Resource::Sips { .. } => Kind::Sip,
             Resource::SipMeeting { .. } => Kind::Meeting,
+            Resource::ConsultationQueue { .. }
+            | Resource::Consultation { .. }
+            | Resource::OwnConsultation { .. } => Kind::Consultation,
         }
     }
 }
@@ -174,6 +192,16 @@ pub mod policy {
             }
             Resource::SipMeeting { invited: true } if actor.user().is_some() => Ok(()),
             Resource::SipMeeting { .. } => Err(Denial::Hidden),
+            Resource::ConsultationQueue { municipality } => {
+                social_services(actor, municipality, &[Role::Intake]).map_err(|_| Denial::Forbidden)
+            }
+            Resource::Consultation { municipality } => {
+                social_services(actor, municipality, &[Role::Intake])
+            }
+            Resource::OwnConsultation { asked_by } => match (actor.user(), asked_by) {
+                (Some(user), Some(asker)) if user.id == *asker => Ok(()),
+                _ => Err(Denial::Hidden),
+            },
         }
     }
 
@@ -353,6 +381,53 @@ mod tests {
                 &Resource::ReportOutcome { filed_by: None }
             ),
             Err(Denial::Hidden)
+        );
+    }
+
+    #[test]
+    fn consultations_are_for_intake_of_their_municipality_and_the_asker() {
+        let here = MunicipalityId("m".into());
+        let one = Resource::Consultation {
+            municipality: &here,
+        };
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        assert_eq!(policy::decide(&intake, Action::View, &one), Ok(()));
+        assert_eq!(policy::decide(&intake, Action::Update, &one), Ok(()));
+        for outsider in [
+            user_in(OrgKind::Socialtjanst, "other", &[Role::Intake]),
+            user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker, Role::Admin]),
+            user_in(OrgKind::Skola, "m", &[Role::Intake, Role::Reporter]),
+        ] {
+            assert_eq!(
+                policy::decide(&outsider, Action::View, &one),
+                Err(Denial::Hidden)
+            );
+        }
+        let teacher = user_in(OrgKind::Skola, "m", &[Role::Reporter]);
+        let id = teacher.user().unwrap().id.clone();
+        let other = UserId("someone else".into());
+        let own = |asked_by| Resource::OwnConsultation { asked_by };
+        assert_eq!(
+            policy::decide(&teacher, Action::View, &own(Some(&id))),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&teacher, Action::View, &own(Some(&other))),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            policy::decide(&teacher, Action::View, &own(None)),
+            Err(Denial::Hidden)
+        );
+        assert_eq!(
+            policy::decide(
+                &teacher,
+                Action::View,
+                &Resource::ConsultationQueue {
+                    municipality: &here
+                }
+            ),
+            Err(Denial::Forbidden)
         );
     }
 

@@ -81,6 +81,9 @@ pub struct Settings {
     pub busy_refresh: Duration,
     /// How often retention (gallring) runs; zero turns the scheduled run off.
     pub retention_interval: Duration,
+    /// Months a consultation (konsultation) is kept after it was asked, then removed by retention
+    /// (`SAMORDNA_CONSULTATION_MONTHS`, default 12, at least 1).
+    pub consultation_months: u32,
     /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
     /// user could otherwise make the service fetch from the municipality's internal network.
     pub busy_fetch_private: bool,
@@ -230,6 +233,8 @@ impl Settings {
             retention_interval: Duration::from_secs(
                 parse_at_least(&lookup, "SAMORDNA_RETENTION_HOURS", 24, 0)? * 3600,
             ),
+            consultation_months: parse_at_least(&lookup, "SAMORDNA_CONSULTATION_MONTHS", 12, 1)?
+                .min(u64::from(u32::MAX)) as u32,
             busy_fetch_private: match lookup("SAMORDNA_BUSY_FETCH_PRIVATE").as_deref() {
                 None | Some("false") => false,
                 Some("true") => true,

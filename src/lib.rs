@@ -14,6 +14,7 @@ pub mod authz;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod consultations;
 pub mod crypto;
 pub mod db;
 pub mod demo;

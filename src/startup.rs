@@ -68,6 +68,13 @@ pub fn start(
             state.settings.retention_interval,
         ));
     }
+    if !state.settings.retention_interval.is_zero() {
+        actix_web::rt::spawn(crate::consultations::schedule_retention(
+            state.pool.clone(),
+            state.settings.retention_interval,
+            state.settings.consultation_months,
+        ));
+    }
     let data = web::Data::new(state.clone());
     // Rendered calendar feeds, kept per user for the version they were made for: the feed's own
     // app data, so that the shared state need not know the capabilities.
@@ -91,6 +98,7 @@ pub fn start(
             .configure(crate::audit::web::routes)
             .configure(crate::mail::web::routes)
             .configure(crate::reports::web::routes)
+            .configure(crate::consultations::web::routes)
             .configure(crate::sip::web::routes)
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)

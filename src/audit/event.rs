@@ -35,6 +35,8 @@ pub enum Kind {
     MailOutbox,
     /// A municipality's queue of new reports (a refusal names this).
     IntakeQueue,
+    /// A consultation without the child's name (`consultations`).
+    Consultation,
 }
 
 impl Kind {
@@ -56,6 +58,7 @@ impl Kind {
             Kind::AuditTrail => "audit_trail",
             Kind::MailOutbox => "mail_outbox",
             Kind::IntakeQueue => "intake_queue",
+            Kind::Consultation => "consultation",
         }
     }
 }
@@ -73,6 +76,7 @@ pub enum Object<'a> {
     Organisation(&'a str),
     ApiToken(&'a str),
     BusySource(&'a str),
+    Consultation(&'a str),
     /// A sealed table, by its name.
     Table(&'a str),
     /// The audit trail as a whole.
@@ -94,6 +98,7 @@ impl<'a> Object<'a> {
             Object::Organisation(_) => Kind::Organisation,
             Object::ApiToken(_) => Kind::ApiToken,
             Object::BusySource(_) => Kind::BusySource,
+            Object::Consultation(_) => Kind::Consultation,
             Object::Table(_) => Kind::Table,
             Object::Trail => Kind::Trail,
             Object::Asked(kind, _) => *kind,
@@ -112,6 +117,7 @@ impl<'a> Object<'a> {
             | Object::Organisation(id)
             | Object::ApiToken(id)
             | Object::BusySource(id)
+            | Object::Consultation(id)
             | Object::Table(id) => Some(id),
             Object::Trail => None,
             Object::Asked(_, id) => id,
@@ -235,7 +241,7 @@ impl<'a> Event<'a> {
 }
 
 /// The municipality whose data an entry is about, by its object: that of the report,
-/// investigation, SIP, meeting, user, API token, organisation or municipality it names. `None`
+/// investigation, SIP, meeting, consultation, user, API token, organisation or municipality it names. `None`
 /// for other objects, and for one that is gone.
 pub(super) fn owner(
     conn: &mut AnyConnection,
@@ -243,7 +249,9 @@ pub(super) fn owner(
     object_id: Option<&str>,
 ) -> Result<Option<MunicipalityId>, AppError> {
     use crate::accounts::{tokens, OrganisationId, UserId};
-    use crate::db::schema::{investigations, meetings, municipalities, reports, sips};
+    use crate::db::schema::{
+        consultations, investigations, meetings, municipalities, reports, sips,
+    };
     let Some(id) = object_id else {
         return Ok(None);
     };
@@ -265,6 +273,10 @@ pub(super) fn owner(
             .inner_join(sips::table)
             .filter(meetings::id.eq(id))
             .select(sips::municipality_id)
+            .get_result(conn),
+        Kind::Consultation => consultations::table
+            .find(id)
+            .select(consultations::municipality_id)
             .get_result(conn),
         Kind::Municipality => municipalities::table
             .find(id)

@@ -53,6 +53,7 @@ type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
 /// Every table with sealed columns.
 fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::accounts::two_factor::{PendingSecret, StoredSecret};
+    use crate::consultations::store::Consultation;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
         ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
@@ -80,6 +81,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<StoredSecret>(),
         entry::<PendingSecret>(),
         entry::<OutboxMessage>(),
+        entry::<Consultation>(),
     ]
 }
 

@@ -55,7 +55,8 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(trail::AuditCommand),
-    /// Retention (gallring) of reports that did not lead to an investigation.
+    /// Retention (gallring) of reports that did not lead to an investigation, and of consultations
+    /// older than SAMORDNA_CONSULTATION_MONTHS.
     #[command(subcommand)]
     Retention(RetentionCommand),
     /// The keys that seal the child's data at rest.
@@ -231,6 +232,21 @@ fn run_command(
                     r.law_version,
                     r.months
                 );
+            }
+            let months = settings.consultation_months;
+            let consultations = crate::consultations::store::remove_expired(
+                conn,
+                crate::db::now(),
+                months,
+                dry_run,
+            )
+            .map_err(explain)?;
+            println!(
+                "{verb} {} consultation(s) asked {months} months ago or more.",
+                consultations.len()
+            );
+            for c in &consultations {
+                println!("{}  asked {}", c.id, c.asked_at.format("%Y-%m-%d"));
             }
             Ok(0)
         }

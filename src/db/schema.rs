@@ -423,6 +423,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consultations (id) {
+        id -> Text,
+        reference -> Text,
+        municipality_id -> Text,
+        asked_by -> Text,
+        asked_at -> Timestamp,
+        situation -> Text,
+        child_age -> Integer,
+        unit -> Text,
+        answer -> Nullable<Text>,
+        should_report -> Nullable<Bool>,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        report_id -> Nullable<Text>,
+        converted_at -> Nullable<Timestamp>,
+    }
+}
+diesel::joinable!(consultations -> municipalities (municipality_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     retention_rules,
     recovery_codes,
@@ -432,6 +452,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     busy_times,
     plans,
     calendar_feeds,
+    consultations,
     api_tokens,
     audit_head,
     audit_log,

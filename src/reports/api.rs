@@ -59,6 +59,20 @@ pub struct FiledBody {
     pub socialjour_phone: Option<String>,
 }
 
+impl From<store::Filed> for FiledBody {
+    fn from(filed: store::Filed) -> Self {
+        FiledBody {
+            id: filed.id.0,
+            reference: filed.reference,
+            received_at: filed.received_at,
+            safety_assessment_due_at: filed.safety_due_at,
+            decision_due_on: filed.decision_due_on,
+            municipality: filed.municipality_name,
+            municipality_phone: filed.municipality_phone,
+        }
+    }
+}
+
 /// `POST /api/v1/reports`
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
     request_body = ReportInput,

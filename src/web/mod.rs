@@ -150,6 +150,7 @@ pub enum SavedOn {
     Profile,
     Report,
     Sip,
+    Consultation,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -172,10 +173,12 @@ pub enum Saved {
     MeetingBooked,
     MeetingCancelled,
     FollowUpBooked,
+    ConsultationAsked,
+    ConsultationAnswered,
 }
 
 impl Saved {
-    const ALL: [Saved; 16] = [
+    const ALL: [Saved; 18] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -192,6 +195,8 @@ impl Saved {
         Saved::MeetingBooked,
         Saved::MeetingCancelled,
         Saved::FollowUpBooked,
+        Saved::ConsultationAsked,
+        Saved::ConsultationAnswered,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -249,6 +254,16 @@ impl Saved {
                 Sip,
                 "uppfoljning",
                 "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
+            ),
+            Saved::ConsultationAsked => (
+                Consultation,
+                "skickad",
+                "Din fråga är skickad. Du får ett mejl när socialtjänsten har svarat.",
+            ),
+            Saved::ConsultationAnswered => (
+                Consultation,
+                "svar",
+                "Svaret är skickat. Den som frågade har fått ett mejl om att det finns ett svar.",
             ),
         }
     }

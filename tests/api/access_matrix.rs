@@ -86,6 +86,18 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/api/v1/sips/{id}/plans", "/api/v1/sips/{sip}/plans", [401, 404, 404, 200, 404, 404]),
     ("GET", "/api/v1/sips/{id}/slots", "/api/v1/sips/{sip}/slots", [401, 404, 404, 200, 404, 404]),
     ("POST", "/api/v1/inbound/mail", "/api/v1/inbound/mail", [401, 403, 403, 403, 403, 403]),
+    // Consultations: the asker (a reporter) and intake of the municipality; the rest 404.
+    ("GET", "/konsultation", "/konsultation", [303, 200, 403, 403, 403, 403]),
+    ("POST", "/konsultation", "/konsultation", [303, 422, 403, 403, 403, 403]),
+    ("GET", "/konsultation/{id}", "/konsultation/{consultation}", [303, 200, 200, 404, 404, 404]),
+    ("POST", "/konsultation/{id}/svar", "/konsultation/{consultation}/svar", [303, 404, 422, 404, 404, 404]),
+    ("GET", "/konsultation/{id}/anmalan", "/konsultation/{consultation}/anmalan", [303, 200, 404, 404, 404, 404]),
+    ("POST", "/konsultation/{id}/anmalan", "/konsultation/{consultation}/anmalan", [303, 422, 404, 404, 404, 404]),
+    ("GET", "/konsultationer", "/konsultationer", [303, 403, 200, 403, 403, 200]),
+    ("POST", "/api/v1/consultations", "/api/v1/consultations", [401, 422, 403, 403, 403, 403]),
+    ("GET", "/api/v1/consultations/{id}", "/api/v1/consultations/{consultation}", [401, 200, 200, 404, 404, 404]),
+    ("POST", "/api/v1/consultations/{id}/answer", "/api/v1/consultations/{consultation}/answer", [401, 404, 422, 404, 404, 404]),
+    ("POST", "/api/v1/consultations/{id}/convert", "/api/v1/consultations/{consultation}/convert", [401, 422, 404, 404, 404, 404]),
     // Profile, accounts and administration.
     ("GET", "/profil", "/profil", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/arbetstid", "/profil/arbetstid", [303, 422, 422, 422, 422, 422]),
@@ -348,7 +360,18 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Kommunhuset"}),
     )
     .await;
+    let consultation = api(
+        "POST",
+        "/api/v1/consultations".into(),
+        token(1),
+        json!({"situation": "Eleven är ofta ledsen.", "child_age": 9, "unit": "Skolan"}),
+    )
+    .await;
     let ids: BTreeMap<&str, String> = BTreeMap::from([
+        (
+            "{consultation}",
+            consultation["id"].as_str().unwrap().to_string(),
+        ),
         ("{report}", report),
         ("{investigation}", investigation),
         ("{sip}", sip),

@@ -69,6 +69,9 @@ const SEALED: &[&str] = &[
     "participants.email",
     "meetings.place",
     "meetings.video_url",
+    "consultations.situation",
+    "consultations.unit",
+    "consultations.answer",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -242,6 +245,27 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 204);
+    // A consultation, answered: its text, unit and answer are sealed too.
+    let (status, asked) = app
+        .as_user(&p.reporter)
+        .post(
+            "/api/v1/consultations",
+            json!({"situation": "Eleven verkar rädd för att gå hem på fredagar.",
+                   "child_age": 10, "unit": "Granskolan åk 4"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{asked}");
+    let (status, _) = app
+        .as_user(&p.intake)
+        .post(
+            &format!(
+                "/api/v1/consultations/{}/answer",
+                asked["id"].as_str().unwrap()
+            ),
+            json!({"answer": "Ring oss gärna om det fortsätter.", "should_report": false}),
+        )
+        .await;
+    assert_eq!(status, 201);
     id
 }
 
@@ -316,6 +340,9 @@ const CLEAR: &[&str] = &[
     "våga gå till skolan",
     "kurator Ekby",
     "hemlig-kalender",
+    "rädd för att gå hem",
+    "Granskolan",
+    "Ring oss gärna",
 ];
 
 async fn the_childs_data_is_sealed_at_rest_and_read_in_clear(app: TestApp) {
@@ -580,7 +607,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 16, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 17, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {

@@ -415,6 +415,10 @@ async fn the_api_is_described_in_openapi() {
         "/api/v1/meetings/{id}/cancel",
         "/api/v1/meetings/{id}/plan",
         "/api/v1/inbound/mail",
+        "/api/v1/consultations",
+        "/api/v1/consultations/{id}",
+        "/api/v1/consultations/{id}/answer",
+        "/api/v1/consultations/{id}/convert",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

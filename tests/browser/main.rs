@@ -693,3 +693,106 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     assert_accessible(&client, &axe, "the plan, as a partner").await;
     client.close().await.unwrap();
 }
+
+#[actix_web::test]
+async fn a_teacher_consults_without_a_name_and_turns_it_into_a_report() {
+    let axe = axe_source();
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    let intake = app.add_user("socialtjanst", &[Role::Intake]).await;
+    let driver = chromedriver();
+    let client = browser(&driver).await;
+    let situation = "En elev i årskurs 3 kommer ofta hungrig och säger att ingen lagar mat hemma.";
+
+    // The teacher asks, first without filling anything in.
+    log_in(&client, &app, &teacher, "/konsultation").await;
+    text_until(&client, "h1", |t| t == "Konsultation utan namn").await;
+    assert_accessible(&client, &axe, "consultation form").await;
+    click(&client, "main form > p > button").await;
+    text_until(&client, "[id='situation-error']", |t| {
+        t.contains("Beskriv situationen")
+    })
+    .await;
+    assert_accessible(&client, &axe, "consultation form with errors").await;
+    fill(&client, "situation", "Eleven heter Dana och är hungrig.").await;
+    fill(&client, "child_age", "9").await;
+    fill(&client, "unit", "Ekbackens skola, åk 3").await;
+    click(&client, "main form > p > button").await;
+    text_until(&client, "[id='situation-error']", |t| {
+        t.contains("ser ut som ett namn")
+    })
+    .await;
+    assert_eq!(value_of(&client, "unit").await, "Ekbackens skola, åk 3");
+    client
+        .find(Locator::Id("situation"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    fill(&client, "situation", situation).await;
+    click(&client, "main form > p > button").await;
+    let heading = text_until(&client, "h1", |t| t.starts_with("Konsultation KO-")).await;
+    let reference = heading.trim_start_matches("Konsultation ").to_string();
+    text_until(&client, "[role=status]", |t| {
+        t.contains("Din fråga är skickad")
+    })
+    .await;
+    assert_accessible(&client, &axe, "consultation asked").await;
+    screenshot(&client, "consultation-asked").await;
+    log_out(&client).await;
+
+    // Intake answers from its list.
+    log_in(&client, &app, &intake, "/konsultationer").await;
+    text_until(&client, "main", |t| t.contains("1 väntar på svar")).await;
+    assert_accessible(&client, &axe, "intake's consultations").await;
+    client
+        .find(Locator::LinkText(&reference))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_until(&client, "main", |t| t.contains(situation)).await;
+    assert_accessible(&client, &axe, "consultation with the answer form").await;
+    fill(&client, "answer", "Det du beskriver bör anmälas.").await;
+    click_id(&client, "should_report-yes").await;
+    click(&client, "main form > p > button").await;
+    text_until(&client, "[role=status]", |t| {
+        t.contains("Svaret är skickat")
+    })
+    .await;
+    assert_accessible(&client, &axe, "consultation answered").await;
+    log_out(&client).await;
+
+    // The teacher reads the answer and makes it a report, the text carried over.
+    log_in(&client, &app, &teacher, "/konsultation").await;
+    client
+        .find(Locator::LinkText(&reference))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_until(&client, "main", |t| {
+        t.contains("Det du beskriver bör anmälas.")
+    })
+    .await;
+    assert_accessible(&client, &axe, "consultation with its answer").await;
+    screenshot(&client, "consultation-answered").await;
+    click(&client, "main a.button").await;
+    text_until(&client, "h1", |t| t == "Orosanmälan från yrkesverksam").await;
+    assert_eq!(value_of(&client, "concern").await, situation);
+    assert_accessible(&client, &axe, "report form from a consultation").await;
+    fill(&client, "children[0].name", "Dana Webbtest").await;
+    fill(&client, "children[0].birth_date", "2017-02-01").await;
+    click_id(&client, "children[0].told-yes").await;
+    click_id(&client, "category-neglect").await;
+    click_id(&client, "acute_danger-no").await;
+    click_id(&client, "police_informed-no").await;
+    click(&client, "main form > p > button:not([name])").await;
+    text_until(&client, "h1", |t| t == "Tack. Din anmälan är skickad.").await;
+    assert!(text_of(&client, ".reference").await.starts_with("OA-"));
+    assert_accessible(&client, &axe, "receipt of a converted consultation").await;
+    client.close().await.unwrap();
+}

@@ -66,7 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Template)]
 #[template(path = "reports/form.html")]
-struct FormPage {
+pub(crate) struct FormPage {
     layout: Layout,
     form: ReportForm,
     errors: FormErrors,
@@ -80,10 +80,13 @@ struct FormPage {
     login_email: String,
     max_children: usize,
     max_guardians: usize,
+    /// Where the form is sent when it makes a consultation into a report
+    /// (`/konsultation/{id}/anmalan`); the professional form's own address otherwise.
+    pub(crate) converting: Option<String>,
 }
 
 impl FormPage {
-    async fn new(
+    pub(crate) async fn new(
         state: &AppState,
         layout: Layout,
         form: ReportForm,
@@ -101,11 +104,14 @@ impl FormPage {
             login_email: String::new(),
             max_children: MAX_CHILDREN,
             max_guardians: MAX_GUARDIANS,
+            converting: None,
         })
     }
 
-    fn action(&self) -> &'static str {
-        if self.professional {
+    fn action(&self) -> &str {
+        if let Some(path) = &self.converting {
+            path
+        } else if self.professional {
             "/anmalan/yrkesverksam"
         } else {
             "/anmalan"
@@ -150,7 +156,7 @@ fn wake_for_alert(state: &AppState, result: &Result<Filed, AppError>) {
 }
 
 /// What happened to a submitted form: the receipt, or the form again with what to fix.
-fn filed_or_form(
+pub(crate) fn filed_or_form(
     response: &mut HttpResponseBuilder,
     result: Result<Filed, AppError>,
     mut page: FormPage,
