@@ -244,7 +244,7 @@ mod tests {
         ] {
             assert_eq!(stored.parse::<OrgKind>().unwrap().label(), label);
         }
-                let err = "skolan".parse::<OrgKind>().unwrap_err();
+        let err = "skolan".parse::<OrgKind>().unwrap_err();
         assert!(err.contains("skola") && err.contains("bup"), "{err}");
         assert_eq!(Role::Intake.label(), "Mottagningssekreterare");
     }

@@ -496,8 +496,7 @@ pub fn record_plan(
     let known = plans::organisation_ids(conn)?;
     let principals = plans::lead_candidates(conn, &sip)?;
     let day = time::local(meeting.starts_at).date();
-    let valid =
-        model::validate_plan(input, day, &known, &principals).map_err(AppError::Invalid)?;
+    let valid = model::validate_plan(input, day, &known, &principals).map_err(AppError::Invalid)?;
     plans::insert(conn, keys, actor, &user, &sip, &meeting, &valid)
 }
 

@@ -38,7 +38,8 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
     let participants = format!("{base}/participants");
 
     // No consent yet: not even the family.
-    let guardian = json!({"name": "Karin Berg", "email": "karin@example.test", "relation": "guardian"});
+    let guardian =
+        json!({"name": "Karin Berg", "email": "karin@example.test", "relation": "guardian"});
     let (status, body) = app.as_user(&cw).post(&participants, guardian.clone()).await;
     assert!(refusal(status, &body, "relation").contains("inget giltigt samtycke"));
 
@@ -48,7 +49,10 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
 
     // The outside therapist: refused, naming the consent and what it does not cover.
     let therapist = json!({"name": "Eva Terapeut", "email": THERAPIST, "outside_organisation": "Lugnets terapi"});
-    let (status, body) = app.as_user(&cw).post(&participants, therapist.clone()).await;
+    let (status, body) = app
+        .as_user(&cw)
+        .post(&participants, therapist.clone())
+        .await;
     let message = refusal(status, &body, "outside_organisation");
     assert!(
         message.contains(&format!("Samtycket från Karin Berg ({today})"))
@@ -58,7 +62,10 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
     // Nor can they come in as someone without a say, or from BUP without an account.
     let (status, body) = app
         .as_user(&cw)
-        .post(&participants, json!({"name": "Eva Terapeut", "email": THERAPIST}))
+        .post(
+            &participants,
+            json!({"name": "Eva Terapeut", "email": THERAPIST}),
+        )
         .await;
     assert!(refusal(status, &body, "relation").contains("vem personen är"));
     let (status, body) = app
@@ -97,8 +104,13 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
         .await;
     assert_eq!(response.status().as_u16(), 422);
     let html = response.text().await.unwrap();
-    assert!(html.contains("id=\"outside_organisation-error\""), "beside the field");
-    assert!(html.contains("Samtycket från Karin Berg") && html.contains("omfattar inte Lugnets terapi"));
+    assert!(
+        html.contains("id=\"outside_organisation-error\""),
+        "beside the field"
+    );
+    assert!(
+        html.contains("Samtycket från Karin Berg") && html.contains("omfattar inte Lugnets terapi")
+    );
     assert!(
         html.contains("value=\"Eva Terapeut\"")
             && html.contains(&format!("value=\"{THERAPIST}\""))
@@ -167,8 +179,14 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
         .await;
     assert_eq!(response.status().as_u16(), 303);
     let html = app.page(&page).await;
-    assert!(html.contains("Lugnets terapi (utomstående)"), "on the consent");
-    assert!(html.contains("Eva Terapeut, lugnets terapi (utomstående)"), "on the participant");
+    assert!(
+        html.contains("Lugnets terapi (utomstående)"),
+        "on the consent"
+    );
+    assert!(
+        html.contains("Eva Terapeut, lugnets terapi (utomstående)"),
+        "on the participant"
+    );
 
     // Withdrawing the consent that named them takes the therapist (only) out.
     let of_sip = sip_id.clone();
@@ -185,7 +203,10 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
     assert_eq!(consents.len(), 2);
     let (status, body) = app
         .as_user(&cw)
-        .post(&format!("{base}/consents/{}/withdraw", consents[1]), json!({}))
+        .post(
+            &format!("{base}/consents/{}/withdraw", consents[1]),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["removed_participants"], 1, "{body}");
@@ -204,7 +225,11 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
         .iter()
         .map(|i| i["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(invited.len(), 4, "caseworker, guardian, child, mentor: {invited:?}");
+    assert_eq!(
+        invited.len(),
+        4,
+        "caseworker, guardian, child, mentor: {invited:?}"
+    );
     assert!(!invited.iter().any(|n| n == "Eva Terapeut"), "{invited:?}");
 }
 
@@ -366,7 +391,9 @@ async fn a_late_first_meeting_stays_marked_late_once_booked(app: TestApp) {
     let page = format!("/sip/{sip_id}");
     let html = app.page(&page).await;
     assert!(
-        html.contains(&format!("Försenat: första mötet skulle ha hållits senast {due}, för 5 dagar sedan")),
+        html.contains(&format!(
+            "Försenat: första mötet skulle ha hållits senast {due}, för 5 dagar sedan"
+        )),
         "before booking"
     );
     // Booked three days from now: 8 days after the deadline, and it stays so.

@@ -169,8 +169,14 @@ mod plan_tests {
         use crate::accounts::Principal;
         assert!(may_lead(Principal::Kommun, true));
         assert!(may_lead(Principal::Region, true));
-        assert!(!may_lead(Principal::Annan, true), "a private school is no principal of a SIP");
-        assert!(!may_lead(Principal::Region, false), "a region not taking part");
+        assert!(
+            !may_lead(Principal::Annan, true),
+            "a private school is no principal of a SIP"
+        );
+        assert!(
+            !may_lead(Principal::Region, false),
+            "a region not taking part"
+        );
         let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
         let known = ["bup".to_string(), "soc".to_string(), "friskola".to_string()];
         // BUP exists but does not take part (or is not a principal): refused, beside the field.
@@ -179,7 +185,11 @@ mod plan_tests {
         let errors = validate_plan(&input, day, &known, &["soc".into(), "bup".into()]).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "lead_organisation_id");
-        assert!(errors[0].message.contains("kommunen eller regionen"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("kommunen eller regionen"),
+            "{}",
+            errors[0].message
+        );
         input.lead_organisation_id = "bup".into();
         assert!(validate_plan(&input, day, &known, &["soc".into(), "bup".into()]).is_ok());
         assert!(validate_plan(&input, day, &known, &["soc".into()]).is_err());
@@ -246,7 +256,11 @@ mod inputs {
             (today, Relation::Guardian)
         );
         assert_eq!(valid.organisations, ["bup", "skola"]);
-        assert_eq!(valid.outside_organisations, ["Lugnets terapi"], "trimmed, once");
+        assert_eq!(
+            valid.outside_organisations,
+            ["Lugnets terapi"],
+            "trimmed, once"
+        );
         // An outside organisation alone is enough; one too long or with a line break is not.
         let outside_only = ConsentInput {
             organisation_ids: Vec::new(),
@@ -259,7 +273,11 @@ mod inputs {
         };
         assert_eq!(
             fields(validate_consent(&bad_outside, today, true).unwrap_err()),
-            ["outside_organisations", "outside_organisations", "organisation_ids"]
+            [
+                "outside_organisations",
+                "outside_organisations",
+                "organisation_ids"
+            ]
         );
         let bad = ConsentInput {
             given_by: String::new(),
@@ -330,12 +348,18 @@ mod inputs {
             organisation_id: Some("skola".into()),
             ..input.clone()
         };
-        assert_eq!(fields(validate_guest(&two, false).unwrap_err()), ["relation"]);
+        assert_eq!(
+            fields(validate_guest(&two, false).unwrap_err()),
+            ["relation"]
+        );
         let uncle = ParticipantInput {
             relation: Some("uncle".into()),
             ..input
         };
-        assert_eq!(fields(validate_guest(&uncle, false).unwrap_err()), ["relation"]);
+        assert_eq!(
+            fields(validate_guest(&uncle, false).unwrap_err()),
+            ["relation"]
+        );
         assert!(check_new_participant(None, false).is_ok());
         let refusal = not_covered("user_id", "BUP", &[]);
         assert_eq!(
@@ -357,9 +381,9 @@ mod inputs {
         let refusal = not_covered("outside_organisation", "Lugnets terapi", &[karin.clone()]);
         assert_eq!(refusal.field, "outside_organisation");
         assert!(
-            refusal
-                .message
-                .starts_with("Samtycket från Karin Berg (2026-03-01) omfattar inte Lugnets terapi."),
+            refusal.message.starts_with(
+                "Samtycket från Karin Berg (2026-03-01) omfattar inte Lugnets terapi."
+            ),
             "{}",
             refusal.message
         );
@@ -402,7 +426,12 @@ mod inputs {
         let terms = std::slice::from_ref(&consent);
         let covered = |who| participant_covered("soc", who, terms, today);
         // The calling organisation always.
-        assert!(participant_covered("soc", Covering::Organisation("soc"), &[], today));
+        assert!(participant_covered(
+            "soc",
+            Covering::Organisation("soc"),
+            &[],
+            today
+        ));
         // The family named in the consent: a guardian, the child.
         assert!(covered(Covering::Family(Relation::Guardian)));
         assert!(covered(Covering::Family(Relation::Child)));
@@ -433,7 +462,12 @@ mod inputs {
             ] {
                 assert!(!participant_covered("soc", who, terms, today), "{who:?}");
             }
-            assert!(participant_covered("soc", Covering::Organisation("soc"), terms, today));
+            assert!(participant_covered(
+                "soc",
+                Covering::Organisation("soc"),
+                terms,
+                today
+            ));
         }
         // The last day of a consent still counts.
         assert!(participant_covered(

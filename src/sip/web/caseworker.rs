@@ -503,12 +503,12 @@ async fn post_participant(
         id,
         "deltagare",
         typed,
-        move |conn, actor, sip, settings| {
-            match sip::add_participant(conn, actor, sip, &sent, settings) {
-                Ok(_) => Ok(()),
-                Err(AppError::Invalid(errors)) => Err(AppError::Invalid(beside_choice(errors))),
-                Err(e) => Err(e),
-            }
+        move |conn, actor, sip, settings| match sip::add_participant(
+            conn, actor, sip, &sent, settings,
+        ) {
+            Ok(_) => Ok(()),
+            Err(AppError::Invalid(errors)) => Err(AppError::Invalid(beside_choice(errors))),
+            Err(e) => Err(e),
         },
     )
     .await
