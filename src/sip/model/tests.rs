@@ -378,7 +378,11 @@ mod inputs {
             given_by: "Karin Berg".into(),
             given_on: day(3, 1),
         };
-        let refusal = not_covered("outside_organisation", "Lugnets terapi", &[karin.clone()]);
+        let refusal = not_covered(
+            "outside_organisation",
+            "Lugnets terapi",
+            std::slice::from_ref(&karin),
+        );
         assert_eq!(refusal.field, "outside_organisation");
         assert!(
             refusal.message.starts_with(
