@@ -20,6 +20,13 @@ text_enum!(
         Vardcentral => "vardcentral" : "Vårdcentral",
         Habilitering => "habilitering" : "Habilitering",
         Polis => "polis" : "Polis",
+        // Reporters with a duty to report from 2026-01-15 (prop. 2025/26:12), and SIP partners.
+        Tandvard => "tandvard" : "Tandvård",
+        Kriminalvard => "kriminalvard" : "Kriminalvården",
+        Migrationsverket => "migrationsverket" : "Migrationsverket",
+        Ordningsvakt => "ordningsvakt" : "Ordningsvakt",
+        Bevakning => "bevakning" : "Bevakningsföretag",
+        AnnanMyndighet => "annan_myndighet" : "Annan myndighet",
         Annan => "annan" : "Annan verksamhet",
     }
 );
@@ -226,6 +233,16 @@ mod tests {
     fn enums_round_trip_and_explain_choices() {
         for kind in OrgKind::ALL {
             assert_eq!(kind.as_str().parse::<OrgKind>().unwrap(), *kind);
+        }
+        for (stored, label) in [
+            ("tandvard", "Tandvård"),
+            ("kriminalvard", "Kriminalvården"),
+            ("migrationsverket", "Migrationsverket"),
+            ("ordningsvakt", "Ordningsvakt"),
+            ("bevakning", "Bevakningsföretag"),
+            ("annan_myndighet", "Annan myndighet"),
+        ] {
+            assert_eq!(stored.parse::<OrgKind>().unwrap().label(), label);
         }
         let err = "skolan".parse::<OrgKind>().unwrap_err();
         assert!(err.contains("skola") && err.contains("bup"), "{err}");

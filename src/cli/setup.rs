@@ -60,7 +60,8 @@ pub(super) enum OrgCommand {
     Add {
         #[arg(long)]
         name: String,
-        /// socialtjanst, skola, forskola, bvc, bup, vardcentral, habilitering, polis or annan.
+        /// socialtjanst, skola, forskola, bvc, bup, vardcentral, habilitering, polis, tandvard,
+        /// kriminalvard, migrationsverket, ordningsvakt, bevakning, annan_myndighet or annan.
         #[arg(long)]
         kind: String,
         /// kommun, region or annan.

@@ -293,6 +293,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    consent_outside_organisations (consent_id, name) {
+        consent_id -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
     participants (id) {
         id -> Text,
         sip_id -> Text,
@@ -303,6 +310,8 @@ diesel::table! {
         required -> Bool,
         added_at -> Timestamp,
         removed_at -> Nullable<Timestamp>,
+        relation -> Nullable<Text>,
+        outside_organisation -> Nullable<Text>,
     }
 }
 
@@ -356,6 +365,7 @@ diesel::joinable!(sips -> municipalities (municipality_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(consents -> sips (sip_id));
 diesel::joinable!(consent_organisations -> consents (consent_id));
+diesel::joinable!(consent_outside_organisations -> consents (consent_id));
 diesel::joinable!(participants -> sips (sip_id));
 diesel::joinable!(meetings -> sips (sip_id));
 diesel::joinable!(invitees -> meetings (meeting_id));
@@ -457,6 +467,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_log,
     consent_organisations,
+    consent_outside_organisations,
     consents,
     investigations,
     invitees,

@@ -255,8 +255,10 @@ pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<
 
 // ---- participants ----
 
-/// Adds a participant: a user of a partner organisation the consent covers, or someone without
-/// an account. Already booked meetings invite them at once.
+/// Adds a participant: a user of a partner organisation, or someone without an account who is a
+/// member of the family, belongs to an organisation on the list or to an outside organisation a
+/// consent names. Consent limits every one of them: someone no valid consent covers is refused
+/// (422) with the consents that are valid named. Already booked meetings invite them at once.
 pub fn add_participant(
     conn: &mut AnyConnection,
     actor: &Actor,
@@ -265,20 +267,32 @@ pub fn add_participant(
     settings: &Settings,
 ) -> Result<Participant, AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
-    let (user_id, organisation_id, name, email) = match input.chosen_user() {
+    let (user_id, organisation_id, name, email, of) = match input.chosen_user() {
         Some(id) => {
             let (user_id, org, name, email) = participants::active_user(conn, id)?
                 .ok_or_else(|| AppError::Invalid(model::unknown_user()))?;
-            (Some(user_id), Some(org), name, email)
+            (Some(user_id), Some(org), name, email, None)
         }
         None => {
             // The address as it is stored, to ask whether it has an account; the model says
             // what is wrong with it.
             let email = crate::accounts::parse_email(&mut Vec::new(), "email", &input.email);
             let has_account = participants::email_has_account(conn, &email)?;
-            let (name, email) =
+            let (name, email, of) =
                 model::validate_guest(input, has_account).map_err(AppError::Invalid)?;
-            (None, None, name, email)
+            if let model::GuestOf::Organisation(org) = &of {
+                if consents::count_organisations(conn, std::slice::from_ref(org))? == 0 {
+                    return Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                        "organisation_id",
+                        "Det finns ingen sådan verksamhet.",
+                    )]));
+                }
+            }
+            let organisation = match &of {
+                model::GuestOf::Organisation(org) => Some(crate::ids::OrganisationId(org.clone())),
+                _ => None,
+            };
+            (None, organisation, name, email, Some(of))
         }
     };
     let candidate = Participant {
@@ -291,14 +305,43 @@ pub fn add_participant(
         required: input.required.unwrap_or(true),
         added_at: now(),
         removed_at: None,
+        relation: match &of {
+            Some(model::GuestOf::Family(relation)) => Some(*relation),
+            _ => None,
+        },
+        outside_organisation: match &of {
+            Some(model::GuestOf::Outside(name)) => Some(name.clone()),
+            _ => None,
+        },
     };
     let today = time::local(now()).date();
-    let covered = store::covered(sip, &candidate, &consents::terms_of(conn, &sip.id)?, today);
-    let already = covered
+    let with_terms = consents::consent_terms(conn, &settings.keys, &sip.id)?;
+    let terms: Vec<model::ConsentTerms> = with_terms.iter().map(|(_, t)| t.clone()).collect();
+    let refusal = if store::covered(sip, &candidate, &terms, today) {
+        None
+    } else {
+        let valid: Vec<model::ConsentName> = with_terms
+            .iter()
+            .filter(|(_, t)| t.valid_on(today))
+            .map(|(c, _)| model::ConsentName {
+                given_by: c.given_by.clone(),
+                given_on: c.given_on,
+            })
+            .collect();
+        let whom = match (&of, &candidate.organisation_id) {
+            (Some(model::GuestOf::Outside(name)), _) => name.clone(),
+            (Some(model::GuestOf::Family(_)), _) => "familjen".to_string(),
+            (_, Some(org)) => store::views::organisation_label(conn, org)?,
+            (_, None) => "personen".to_string(),
+        };
+        let field = of.as_ref().map_or("user_id", model::GuestOf::field);
+        Some(model::not_covered(field, &whom, &valid))
+    };
+    let already = refusal.is_none()
         && participants::active(conn, &settings.keys, &sip.id)?
             .iter()
             .any(|p| p.email.eq_ignore_ascii_case(&candidate.email));
-    model::check_new_participant(covered, already).map_err(AppError::Invalid)?;
+    model::check_new_participant(refusal, already).map_err(AppError::Invalid)?;
     write_tx(conn, |conn| {
         participants::insert(conn, &settings.keys, actor, sip, &candidate)?;
         // Already booked meetings: an invitation to the newcomer, and the chair's copy updated.
@@ -451,8 +494,9 @@ pub fn record_plan(
     let (sip, meeting) = meeting_for_caseworker(conn, keys, actor, meeting)?;
     let user = actor.user().ok_or(AppError::Forbidden)?.clone();
     let known = plans::organisation_ids(conn)?;
+    let principals = plans::lead_candidates(conn, &sip)?;
     let day = time::local(meeting.starts_at).date();
-    let valid = model::validate_plan(input, day, &known).map_err(AppError::Invalid)?;
+    let valid = model::validate_plan(input, day, &known, &principals).map_err(AppError::Invalid)?;
     plans::insert(conn, keys, actor, &user, &sip, &meeting, &valid)
 }
 

@@ -12,7 +12,7 @@ use crate::text_enum;
 use crate::time;
 
 mod plan;
-pub use plan::{validate_plan, MeasureInput, PlanInput, ValidPlan};
+pub use plan::{may_lead, validate_plan, MeasureInput, PlanInput, ValidPlan};
 
 text_enum!(
     /// Who gave a consent.
@@ -66,6 +66,8 @@ pub struct ConsentTerms {
     pub valid_until: Option<NaiveDate>,
     pub withdrawn: bool,
     pub organisations: Vec<String>,
+    /// Outside organisations (not on the list) the consent names, as the caseworker wrote them.
+    pub outside: Vec<String>,
 }
 
 impl ConsentTerms {
@@ -81,6 +83,17 @@ pub fn covers(consents: &[ConsentTerms], organisation: &str, day: NaiveDate) -> 
         .any(|c| c.valid_on(day) && c.organisations.iter().any(|o| o == organisation))
 }
 
+/// Whether some consent valid on `day` names the outside organisation `name` (compared as a
+/// reader would: case and spacing do not count).
+pub fn covers_outside(consents: &[ConsentTerms], name: &str, day: NaiveDate) -> bool {
+    consents.iter().any(|c| {
+        c.valid_on(day)
+            && c.outside
+                .iter()
+                .any(|o| crate::accounts::same_organisation_name(o, name))
+    })
+}
+
 /// The last day for the first meeting: `days` after the earliest consent still valid today.
 pub fn first_meeting_due(
     consents: &[ConsentTerms],
@@ -93,6 +106,47 @@ pub fn first_meeting_due(
         .map(|c| c.given_on)
         .min()
         .map(|given| given + Duration::days(days.into()))
+}
+
+/// How the first meeting stands against its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstMeeting {
+    /// The last day for it ([`first_meeting_due`]).
+    pub due: NaiveDate,
+    /// The day the first meeting is (or was) held, once one is booked.
+    pub booked_on: Option<NaiveDate>,
+    /// How many days after `due` it is held, or, while none is booked, how many days `due` has
+    /// passed; `None` while on time. Stays once a meeting is booked: a late first meeting is
+    /// late for good.
+    pub days_late: Option<i64>,
+}
+
+/// The first meeting against its deadline: `first_booked` is the day of the earliest meeting
+/// not cancelled (held or to come). The deadline counts from the consents valid on that day
+/// (today while none is booked). `None` when no consent gives a deadline.
+pub fn first_meeting(
+    consents: &[ConsentTerms],
+    days: i32,
+    today: NaiveDate,
+    first_booked: Option<NaiveDate>,
+) -> Option<FirstMeeting> {
+    let due = first_meeting_due(consents, days, first_booked.unwrap_or(today))?;
+    let held = first_booked.unwrap_or(today);
+    let late = (held - due).num_days();
+    Some(FirstMeeting {
+        due,
+        booked_on: first_booked,
+        days_late: (late > 0).then_some(late),
+    })
+}
+
+/// A number of days in Swedish: "1 dag", "9 dagar".
+pub fn days_text(days: &i64) -> String {
+    if *days == 1 {
+        "1 dag".into()
+    } else {
+        format!("{days} dagar")
+    }
 }
 
 /// A meeting as typed: local Swedish time.
@@ -356,6 +410,10 @@ pub struct ConsentInput {
     /// The organisations the consent covers.
     #[serde(default)]
     pub organisation_ids: Vec<String>,
+    /// Outside organisations, not on the list, the consent also covers, by name (for example a
+    /// private therapist's practice).
+    #[serde(default)]
+    pub outside_organisations: Vec<String>,
 }
 
 /// A checked consent.
@@ -367,6 +425,8 @@ pub struct ValidConsent {
     pub valid_until: Option<NaiveDate>,
     /// Sorted, each once.
     pub organisations: Vec<String>,
+    /// Trimmed, each once (as a reader compares names), in the order written.
+    pub outside_organisations: Vec<String>,
 }
 
 /// The organisations a consent names, sorted and each once, blanks left out: what is checked
@@ -440,7 +500,26 @@ pub fn validate_consent(
         }
     }
     let organisations = consent_organisations(input);
-    if organisations.is_empty() {
+    let mut outside: Vec<String> = Vec::new();
+    for name in input.outside_organisations.iter().map(|o| o.trim()) {
+        if name.is_empty() {
+            continue;
+        }
+        if crate::input::has_control(name) {
+            crate::input::check_name(&mut errors, "outside_organisations", name);
+        } else if name.chars().count() > 200 {
+            errors.push(FieldError::new(
+                "outside_organisations",
+                "Varje verksamhets namn får vara högst 200 tecken.",
+            ));
+        } else if !outside
+            .iter()
+            .any(|o| crate::accounts::same_organisation_name(o, name))
+        {
+            outside.push(name.to_string());
+        }
+    }
+    if organisations.is_empty() && outside.is_empty() {
         errors.push(FieldError::new(
             "organisation_ids",
             "Välj vilka verksamheter samtycket gäller.",
@@ -459,6 +538,7 @@ pub fn validate_consent(
             given_on,
             valid_until,
             organisations,
+            outside_organisations: outside,
         }),
         _ => Err(errors),
     }
@@ -478,6 +558,16 @@ pub struct ParticipantInput {
     /// Must the meeting have this person? Defaults to yes.
     #[serde(default)]
     pub required: Option<bool>,
+    /// Without an account, what the consent covers them as — exactly one of these three:
+    /// a member of the family, `guardian` or `child`;
+    #[serde(default)]
+    pub relation: Option<String>,
+    /// or someone from an organisation on the list (its id), which a consent must cover;
+    #[serde(default)]
+    pub organisation_id: Option<String>,
+    /// or someone from an outside organisation, by the name a consent gives it.
+    #[serde(default)]
+    pub outside_organisation: Option<String>,
 }
 
 impl ParticipantInput {
@@ -495,13 +585,90 @@ pub fn unknown_user() -> Vec<FieldError> {
     )]
 }
 
+/// What a participant without an account is covered as: consent limits every participant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuestOf {
+    /// A member of the family the consent is about: a guardian or the child.
+    Family(Relation),
+    /// Someone from an organisation on the list (its id).
+    Organisation(String),
+    /// Someone from an outside organisation, by name.
+    Outside(String),
+}
+
+impl GuestOf {
+    /// The field of [`ParticipantInput`] that says it, where a refusal is shown.
+    pub fn field(&self) -> &'static str {
+        match self {
+            GuestOf::Family(_) => "relation",
+            GuestOf::Organisation(_) => "organisation_id",
+            GuestOf::Outside(_) => "outside_organisation",
+        }
+    }
+}
+
+/// What a participant without an account says they are covered as: exactly one of relation,
+/// organisation and outside organisation.
+fn guest_of(errors: &mut Vec<FieldError>, input: &ParticipantInput) -> Option<GuestOf> {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let relation = given(&input.relation);
+    let organisation = given(&input.organisation_id);
+    let outside = given(&input.outside_organisation);
+    let said = [&relation, &organisation, &outside]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    if said != 1 {
+        errors.push(FieldError::new(
+            "relation",
+            "Ange en sak om vem personen är: vårdnadshavare, barnet, en verksamhet i listan \
+             eller en utomstående verksamhet som samtycket nämner.",
+        ));
+        return None;
+    }
+    if let Some(relation) = relation {
+        return match relation.parse::<Relation>() {
+            Ok(r) => Some(GuestOf::Family(r)),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "relation",
+                    "Välj om personen är vårdnadshavare eller barnet.",
+                ));
+                None
+            }
+        };
+    }
+    if let Some(organisation) = organisation {
+        return Some(GuestOf::Organisation(organisation));
+    }
+    let name = outside.unwrap_or_default();
+    if crate::input::has_control(&name) {
+        crate::input::check_name(errors, "outside_organisation", &name);
+        return None;
+    }
+    if name.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "outside_organisation",
+            "Verksamhetens namn får vara högst 200 tecken.",
+        ));
+        return None;
+    }
+    Some(GuestOf::Outside(name))
+}
+
 /// Checks a participant without an account: their name and address (as
-/// [`crate::accounts::parse_email`] writes it). `has_account` says whether someone with that
-/// address has an account here, who should then be chosen from the list instead.
+/// [`crate::accounts::parse_email`] writes it) and what the consent covers them as
+/// ([`GuestOf`]). `has_account` says whether someone with that address has an account here, who
+/// should then be chosen from the list instead.
 pub fn validate_guest(
     input: &ParticipantInput,
     has_account: bool,
-) -> Result<(String, String), Vec<FieldError>> {
+) -> Result<(String, String, GuestOf), Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = input.name.trim().to_string();
     if name.is_empty() {
@@ -515,21 +682,56 @@ pub fn validate_guest(
             "Personen har ett konto här. Välj hen i listan, så gäller samtycket för hens verksamhet.",
         ));
     }
-    if errors.is_empty() {
-        Ok((name, email))
-    } else {
-        Err(errors)
+    let of = guest_of(&mut errors, input);
+    match (of, errors.is_empty()) {
+        (Some(of), true) => Ok((name, email, of)),
+        _ => Err(errors),
     }
 }
 
-/// Whether someone found or typed may be added: `covered` by the family's consent, and not
-/// `already` taking part.
-pub fn check_new_participant(covered: bool, already: bool) -> Result<(), Vec<FieldError>> {
-    if !covered {
-        return Err(vec![FieldError::new(
-            "user_id",
-            "Familjens samtycke omfattar inte den här personens verksamhet. Registrera samtycke först.",
-        )]);
+/// A consent as a refusal names it: who gave it and on which day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentName {
+    pub given_by: String,
+    pub given_on: NaiveDate,
+}
+
+/// The refusal of someone no valid consent covers, beside `field`, naming the consents valid
+/// today (`valid`) and what they do not cover (`whom`: an organisation's label or name).
+pub fn not_covered(field: &str, whom: &str, valid: &[ConsentName]) -> FieldError {
+    if valid.is_empty() {
+        return FieldError::new(
+            field,
+            "Det finns inget giltigt samtycke i den här SIP:en. Registrera familjens samtycke \
+             först.",
+        );
+    }
+    let names: Vec<String> = valid
+        .iter()
+        .map(|c| format!("{} ({})", c.given_by, c.given_on))
+        .collect();
+    let consents = if names.len() == 1 {
+        format!("Samtycket från {}", names[0])
+    } else {
+        format!("Samtyckena från {}", names.join(" och "))
+    };
+    FieldError::new(
+        field,
+        format!(
+            "{consents} omfattar inte {whom}. Registrera ett samtycke som omfattar {whom} \
+             innan personen bjuds in."
+        ),
+    )
+}
+
+/// Whether someone found or typed may be added: `refusal` is `None` when a valid consent covers
+/// them (or [`not_covered`]'s refusal), and they must not be `already` taking part.
+pub fn check_new_participant(
+    refusal: Option<FieldError>,
+    already: bool,
+) -> Result<(), Vec<FieldError>> {
+    if let Some(refusal) = refusal {
+        return Err(vec![refusal]);
     }
     if already {
         return Err(vec![FieldError::new("email", "Personen är redan med.")]);
@@ -537,20 +739,37 @@ pub fn check_new_participant(covered: bool, already: bool) -> Result<(), Vec<Fie
     Ok(())
 }
 
-/// Whether a participant of `organisation` (none: no account) may take part on `today` in a SIP
-/// the `calling` organisation runs: the calling organisation is always covered; every other
-/// organisation needs a valid consent covering it; people without an account (the family, an
-/// outside partner) need some valid consent.
+/// Who a participant is, as far as consent goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Covering<'a> {
+    /// Someone of an organisation on the list: a user with an account, or someone without one.
+    Organisation(&'a str),
+    /// A member of the family: a guardian or the child.
+    Family(Relation),
+    /// Someone from an outside organisation, by name.
+    Outside(&'a str),
+    /// Someone without an account who said none of these (added before consent limited
+    /// everyone): no consent covers them.
+    Unknown,
+}
+
+/// Whether a participant may take part on `today` in a SIP the `calling` organisation runs.
+/// Consent limits every participant, with or without an account: the calling organisation is
+/// always covered; any other organisation needs a valid consent naming it (from the list, or
+/// by name for an outside organisation); the family the consent is about (a guardian, the
+/// child) needs some valid consent; and someone who is none of these is not covered.
 pub fn participant_covered(
     calling: &str,
-    organisation: Option<&str>,
+    who: Covering<'_>,
     terms: &[ConsentTerms],
     today: NaiveDate,
 ) -> bool {
-    match organisation {
-        None => terms.iter().any(|t| t.valid_on(today)),
-        Some(org) if org == calling => true,
-        Some(org) => covers(terms, org, today),
+    match who {
+        Covering::Organisation(org) if org == calling => true,
+        Covering::Organisation(org) => covers(terms, org, today),
+        Covering::Family(_) => terms.iter().any(|t| t.valid_on(today)),
+        Covering::Outside(name) => covers_outside(terms, name, today),
+        Covering::Unknown => false,
     }
 }
 

@@ -284,7 +284,7 @@ async fn start_sip(app: &TestApp, p: &People) -> String {
         .as_user(&p.caseworker)
         .post(
             &format!("/api/v1/sips/{id}/participants"),
-            json!({"name": GUEST, "email": GUEST_EMAIL, "required": false}),
+            json!({"name": GUEST, "email": GUEST_EMAIL, "required": false, "relation": "guardian"}),
         )
         .await;
     assert_eq!(status, 201, "{guest}");

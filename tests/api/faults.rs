@@ -413,7 +413,7 @@ async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
         as_caseworker
             .post(
                 &format!("{base}/participants"),
-                json!({"name": "Testsson, Förälder", "email": "foralder@example.test", "required": false}),
+                json!({"name": "Testsson, Förälder", "email": "foralder@example.test", "required": false, "relation": "guardian"}),
             )
             .await
             .0,

@@ -27,5 +27,6 @@ mod protocol;
 mod report_pages;
 mod reports;
 mod retention;
+mod sip_consent;
 mod sips;
 mod two_factor;

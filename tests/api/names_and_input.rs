@@ -92,7 +92,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
             .as_user(&cw)
             .post(
                 &format!("{base}/participants"),
-                json!({"name": name, "email": email, "required": false}),
+                json!({"name": name, "email": email, "required": false, "relation": "guardian"}),
             )
             .await;
         assert_eq!(status, 201, "{name}: {body}");
@@ -306,7 +306,7 @@ async fn names_with_control_characters_are_refused_at_input(app: TestApp) {
             .as_user(&cw)
             .post(
                 &format!("{base}/participants"),
-                json!({"name": bad, "email": "sara@example.test"}),
+                json!({"name": bad, "email": "sara@example.test", "relation": "guardian"}),
             )
             .await;
         refused(status, &body, "name");
@@ -506,7 +506,7 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
         .as_user(&cw)
         .post(
             &format!("{base}/participants"),
-            json!({"name": "Sara Lind", "email": "sara\u{0}@example.test"}),
+            json!({"name": "Sara Lind", "email": "sara\u{0}@example.test", "relation": "guardian"}),
         )
         .await;
     refused(status, &body, "email");
@@ -576,7 +576,7 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
         .as_user(&cw)
         .post(
             &format!("{base}/participants"),
-            json!({"name": "Förälder Sipsson", "email": guardian}),
+            json!({"name": "Förälder Sipsson", "email": guardian, "relation": "guardian"}),
         )
         .await;
     assert_eq!(status, 201);

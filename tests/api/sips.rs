@@ -207,7 +207,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .as_user(&cw)
         .post(
             &format!("{base}/participants"),
-            json!({"name": "Sipsson, Förälder", "email": guardian, "required": false}),
+            json!({"name": "Sipsson, Förälder", "email": guardian, "required": false, "relation": "guardian"}),
         )
         .await;
     assert_eq!(status, 201);

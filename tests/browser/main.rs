@@ -583,6 +583,25 @@ async fn a_caseworker_books_a_sip_meeting_and_a_partner_answers_by_link() {
     })
     .await;
 
+    // Someone from an outside organisation the consent does not name is refused, the error beside
+    // the field (consent limits every participant, with an account or without).
+    fill(&client, "name", "Eva Terapeut").await;
+    fill(&client, "email", "eva@lugnet.test").await;
+    client
+        .find(Locator::Id("covered_as"))
+        .await
+        .unwrap()
+        .select_by_value("outside")
+        .await
+        .unwrap();
+    fill(&client, "outside_organisation", "Lugnets terapi").await;
+    click(&client, "form[action$='/deltagare#deltagare'] button").await;
+    text_until(&client, "#outside_organisation-error", |t| {
+        t.contains("omfattar inte Lugnets terapi")
+    })
+    .await;
+    assert_accessible(&client, &axe, "SIP with a participant refused").await;
+
     // The teacher joins; a meeting is booked.
     client
         .find(Locator::Id("user_id"))

@@ -6,6 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 
+/// Whether an organisation whose principal is `principal` and that `takes_part` in the SIP (it
+/// calls it, or someone of it takes part) may have the overall responsibility (huvudansvar) in
+/// its plan: only a principal of the SIP — a kommun or a region — taking part.
+pub fn may_lead(principal: crate::accounts::Principal, takes_part: bool) -> bool {
+    use crate::accounts::Principal;
+    takes_part && matches!(principal, Principal::Kommun | Principal::Region)
+}
+
 /// One measure (insats) as typed.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MeasureInput {
@@ -49,11 +57,14 @@ pub struct ValidPlan {
 }
 
 /// Checks a plan written after the meeting held on `meeting_day`; `known` are the organisations
-/// that exist. Empty goal and measure rows are left out.
+/// that exist, and `principals` those of them that may have the overall responsibility: the
+/// organisations taking part in the SIP whose principal (huvudman) is a kommun or a region
+/// ([`may_lead`]). Empty goal and measure rows are left out.
 pub fn validate_plan(
     input: &PlanInput,
     meeting_day: NaiveDate,
     known: &[String],
+    principals: &[String],
 ) -> Result<ValidPlan, Vec<FieldError>> {
     let mut errors = Vec::new();
     let needs = input.needs.trim().to_string();
@@ -110,6 +121,12 @@ pub fn validate_plan(
         errors.push(FieldError::new(
             "lead_organisation_id",
             "Välj vilken verksamhet som har huvudansvaret.",
+        ));
+    } else if !principals.contains(&lead) {
+        errors.push(FieldError::new(
+            "lead_organisation_id",
+            "Huvudansvaret ska ligga hos kommunen eller regionen: välj en verksamhet som är med \
+             i SIP:en och har kommun eller region som huvudman.",
         ));
     }
     let follow_up_on = match input.follow_up_on.trim() {

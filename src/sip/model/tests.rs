@@ -10,6 +10,7 @@ fn terms(given: NaiveDate, until: Option<NaiveDate>, withdrawn: bool) -> Consent
         valid_until: until,
         withdrawn,
         organisations: vec!["skola".into(), "bup".into()],
+        outside: Vec::new(),
     }
 }
 
@@ -126,7 +127,7 @@ mod plan_tests {
     fn a_plan_follows_up_within_six_months_by_default() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
         let known = ["bup".to_string(), "soc".to_string()];
-        let valid = validate_plan(&plan(), day, &known).unwrap();
+        let valid = validate_plan(&plan(), day, &known, &["soc".into()]).unwrap();
         assert_eq!(valid.goals.len(), 1, "empty rows dropped");
         assert_eq!(valid.measures.len(), 1);
         assert_eq!(
@@ -145,7 +146,7 @@ mod plan_tests {
         bad.measures[0].organisation_id = "okänd".into();
         bad.lead_organisation_id.clear();
         bad.follow_up_on = "2026-12-01".into();
-        let fields: Vec<String> = validate_plan(&bad, day, &["soc".into()])
+        let fields: Vec<String> = validate_plan(&bad, day, &["soc".into()], &["soc".into()])
             .unwrap_err()
             .into_iter()
             .map(|e| e.field)
@@ -161,6 +162,37 @@ mod plan_tests {
                 "follow_up_on"
             ]
         );
+    }
+
+    #[test]
+    fn the_overall_responsibility_lies_with_a_kommun_or_region_taking_part() {
+        use crate::accounts::Principal;
+        assert!(may_lead(Principal::Kommun, true));
+        assert!(may_lead(Principal::Region, true));
+        assert!(
+            !may_lead(Principal::Annan, true),
+            "a private school is no principal of a SIP"
+        );
+        assert!(
+            !may_lead(Principal::Region, false),
+            "a region not taking part"
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let known = ["bup".to_string(), "soc".to_string(), "friskola".to_string()];
+        // BUP exists but does not take part (or is not a principal): refused, beside the field.
+        let mut input = plan();
+        input.lead_organisation_id = "friskola".into();
+        let errors = validate_plan(&input, day, &known, &["soc".into(), "bup".into()]).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "lead_organisation_id");
+        assert!(
+            errors[0].message.contains("kommunen eller regionen"),
+            "{}",
+            errors[0].message
+        );
+        input.lead_organisation_id = "bup".into();
+        assert!(validate_plan(&input, day, &known, &["soc".into(), "bup".into()]).is_ok());
+        assert!(validate_plan(&input, day, &known, &["soc".into()]).is_err());
     }
 }
 
@@ -211,6 +243,11 @@ mod inputs {
                 "skola".into(),
                 String::new(),
             ],
+            outside_organisations: vec![
+                " Lugnets terapi ".into(),
+                "lugnets  TERAPI".into(),
+                String::new(),
+            ],
         };
         assert_eq!(consent_organisations(&input), ["bup", "skola"]);
         let valid = validate_consent(&input, today, true).unwrap();
@@ -219,12 +256,36 @@ mod inputs {
             (today, Relation::Guardian)
         );
         assert_eq!(valid.organisations, ["bup", "skola"]);
+        assert_eq!(
+            valid.outside_organisations,
+            ["Lugnets terapi"],
+            "trimmed, once"
+        );
+        // An outside organisation alone is enough; one too long or with a line break is not.
+        let outside_only = ConsentInput {
+            organisation_ids: Vec::new(),
+            ..input.clone()
+        };
+        assert!(validate_consent(&outside_only, today, true).is_ok());
+        let bad_outside = ConsentInput {
+            outside_organisations: vec!["a\nb".into(), "x".repeat(201)],
+            ..outside_only
+        };
+        assert_eq!(
+            fields(validate_consent(&bad_outside, today, true).unwrap_err()),
+            [
+                "outside_organisations",
+                "outside_organisations",
+                "organisation_ids"
+            ]
+        );
         let bad = ConsentInput {
             given_by: String::new(),
             relation: "uncle".into(),
             given_on: "2026-12-01".into(),
             valid_until: "2026-11-30".into(),
             organisation_ids: Vec::new(),
+            outside_organisations: Vec::new(),
         };
         assert_eq!(
             fields(validate_consent(&bad, today, true).unwrap_err()),
@@ -243,47 +304,202 @@ mod inputs {
     }
 
     #[test]
-    fn a_guest_needs_a_name_and_an_address_without_an_account() {
+    fn a_guest_needs_a_name_an_address_and_what_consent_covers_them_as() {
         let input = ParticipantInput {
             name: " Eva ".into(),
             email: " Eva@Example.SE ".into(),
+            relation: Some("guardian".into()),
             ..Default::default()
         };
         assert_eq!(
             validate_guest(&input, false).unwrap(),
-            ("Eva".to_string(), "eva@example.se".to_string())
+            (
+                "Eva".to_string(),
+                "eva@example.se".to_string(),
+                GuestOf::Family(Relation::Guardian)
+            )
         );
         assert_eq!(fields(validate_guest(&input, true).unwrap_err()), ["email"]);
         let bad = ParticipantInput::default();
         assert_eq!(
             fields(validate_guest(&bad, false).unwrap_err()),
-            ["name", "email"]
+            ["name", "email", "relation"],
+            "a guest must say what the consent covers them as"
         );
-        assert!(check_new_participant(true, false).is_ok());
+        let outside = ParticipantInput {
+            relation: None,
+            outside_organisation: Some(" Lugnets terapi ".into()),
+            ..input.clone()
+        };
         assert_eq!(
-            fields(check_new_participant(false, true).unwrap_err()),
+            validate_guest(&outside, false).unwrap().2,
+            GuestOf::Outside("Lugnets terapi".into())
+        );
+        let listed = ParticipantInput {
+            relation: Some(String::new()),
+            organisation_id: Some("skola".into()),
+            ..input.clone()
+        };
+        assert_eq!(
+            validate_guest(&listed, false).unwrap().2,
+            GuestOf::Organisation("skola".into())
+        );
+        let two = ParticipantInput {
+            organisation_id: Some("skola".into()),
+            ..input.clone()
+        };
+        assert_eq!(
+            fields(validate_guest(&two, false).unwrap_err()),
+            ["relation"]
+        );
+        let uncle = ParticipantInput {
+            relation: Some("uncle".into()),
+            ..input
+        };
+        assert_eq!(
+            fields(validate_guest(&uncle, false).unwrap_err()),
+            ["relation"]
+        );
+        assert!(check_new_participant(None, false).is_ok());
+        let refusal = not_covered("user_id", "BUP", &[]);
+        assert_eq!(
+            fields(check_new_participant(Some(refusal), true).unwrap_err()),
             ["user_id"]
         );
         assert_eq!(
-            fields(check_new_participant(true, true).unwrap_err()),
+            fields(check_new_participant(None, true).unwrap_err()),
             ["email"]
         );
     }
 
     #[test]
-    fn the_calling_organisation_is_always_covered_and_guests_need_some_consent() {
-        let today = day(3, 10);
-        let consent = ConsentTerms {
+    fn a_refusal_names_the_consents_in_force() {
+        let karin = ConsentName {
+            given_by: "Karin Berg".into(),
             given_on: day(3, 1),
-            valid_until: None,
-            withdrawn: false,
-            organisations: vec!["skola".into()],
         };
+        let refusal = not_covered(
+            "outside_organisation",
+            "Lugnets terapi",
+            std::slice::from_ref(&karin),
+        );
+        assert_eq!(refusal.field, "outside_organisation");
+        assert!(
+            refusal.message.starts_with(
+                "Samtycket från Karin Berg (2026-03-01) omfattar inte Lugnets terapi."
+            ),
+            "{}",
+            refusal.message
+        );
+        let two = not_covered(
+            "user_id",
+            "BUP",
+            &[
+                karin,
+                ConsentName {
+                    given_by: "Ali Berg".into(),
+                    given_on: day(3, 2),
+                },
+            ],
+        );
+        assert!(
+            two.message
+                .starts_with("Samtyckena från Karin Berg (2026-03-01) och Ali Berg (2026-03-02)"),
+            "{}",
+            two.message
+        );
+        assert!(not_covered("relation", "familjen", &[])
+            .message
+            .contains("inget giltigt samtycke"));
+    }
+
+    fn school_only(given: NaiveDate, until: Option<NaiveDate>, withdrawn: bool) -> ConsentTerms {
+        ConsentTerms {
+            given_on: given,
+            valid_until: until,
+            withdrawn,
+            organisations: vec!["skola".into()],
+            outside: vec!["Lugnets terapi".into()],
+        }
+    }
+
+    #[test]
+    fn consent_covers_the_family_and_the_organisations_it_names_only() {
+        let today = day(3, 10);
+        let consent = school_only(day(3, 1), None, false);
         let terms = std::slice::from_ref(&consent);
-        assert!(participant_covered("soc", Some("soc"), &[], today));
-        assert!(participant_covered("soc", Some("skola"), terms, today));
-        assert!(!participant_covered("soc", Some("bup"), terms, today));
-        assert!(participant_covered("soc", None, terms, today));
-        assert!(!participant_covered("soc", None, &[], today));
+        let covered = |who| participant_covered("soc", who, terms, today);
+        // The calling organisation always.
+        assert!(participant_covered(
+            "soc",
+            Covering::Organisation("soc"),
+            &[],
+            today
+        ));
+        // The family named in the consent: a guardian, the child.
+        assert!(covered(Covering::Family(Relation::Guardian)));
+        assert!(covered(Covering::Family(Relation::Child)));
+        // An organisation on the list, with an account or without: only if named.
+        assert!(covered(Covering::Organisation("skola")));
+        assert!(!covered(Covering::Organisation("bup")));
+        // An outside organisation: only if the consent names it (as a reader compares names).
+        assert!(covered(Covering::Outside("lugnets  Terapi")));
+        assert!(
+            !covered(Covering::Outside("Privatpraktiken Eken")),
+            "the outside therapist under a consent that does not name them"
+        );
+        // Someone without an account who said nothing about who they are.
+        assert!(!covered(Covering::Unknown));
+    }
+
+    #[test]
+    fn withdrawal_and_expiry_apply_to_everyone_without_an_account_too() {
+        let withdrawn = [school_only(day(3, 1), None, true)];
+        let expired = [school_only(day(3, 1), Some(day(3, 9)), false)];
+        let today = day(3, 10);
+        for terms in [&withdrawn[..], &expired[..], &[]] {
+            for who in [
+                Covering::Family(Relation::Guardian),
+                Covering::Family(Relation::Child),
+                Covering::Organisation("skola"),
+                Covering::Outside("Lugnets terapi"),
+            ] {
+                assert!(!participant_covered("soc", who, terms, today), "{who:?}");
+            }
+            assert!(participant_covered(
+                "soc",
+                Covering::Organisation("soc"),
+                terms,
+                today
+            ));
+        }
+        // The last day of a consent still counts.
+        assert!(participant_covered(
+            "soc",
+            Covering::Outside("Lugnets terapi"),
+            &expired,
+            day(3, 9)
+        ));
+    }
+
+    #[test]
+    fn a_late_first_meeting_stays_late_once_booked() {
+        let terms = [school_only(day(3, 1), None, false)];
+        // Due 14 days after consent: 2026-03-15.
+        let on_time = first_meeting(&terms, 14, day(3, 10), None).unwrap();
+        assert_eq!((on_time.due, on_time.days_late), (day(3, 15), None));
+        let overdue = first_meeting(&terms, 14, day(3, 18), None).unwrap();
+        assert_eq!(overdue.days_late, Some(3), "none booked, three days past");
+        let booked_late = first_meeting(&terms, 14, day(3, 18), Some(day(3, 20))).unwrap();
+        assert_eq!(
+            (booked_late.booked_on, booked_late.days_late),
+            (Some(day(3, 20)), Some(5)),
+            "booked for five days after the deadline: still late"
+        );
+        let held_late = first_meeting(&terms, 14, day(6, 1), Some(day(3, 20))).unwrap();
+        assert_eq!(held_late.days_late, Some(5), "and after it was held");
+        let booked_in_time = first_meeting(&terms, 14, day(3, 18), Some(day(3, 15))).unwrap();
+        assert_eq!(booked_in_time.days_late, None, "the last day is in time");
+        assert_eq!(first_meeting(&[], 14, day(3, 18), None), None);
     }
 }

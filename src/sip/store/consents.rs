@@ -10,7 +10,9 @@ use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
-use crate::db::schema::{consent_organisations, consents, organisations, sips};
+use crate::db::schema::{
+    consent_organisations, consent_outside_organisations, consents, organisations, sips,
+};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
 use crate::ids::{MunicipalityId, UserId};
@@ -57,12 +59,24 @@ pub fn insert(
                 ))
                 .execute(conn)?;
         }
+        for name in &valid.outside_organisations {
+            diesel::insert_into(consent_outside_organisations::table)
+                .values((
+                    consent_outside_organisations::consent_id.eq(&consent.id),
+                    consent_outside_organisations::name.eq(name),
+                ))
+                .execute(conn)?;
+        }
         Event::success(
             &actor.audit_actor(),
             "sip.consent",
             Object::Sip(sip.id.as_str()),
         )
-        .detail(&format!("organisations={}", valid.organisations.len()))
+        .detail(&format!(
+            "organisations={} outside={}",
+            valid.organisations.len(),
+            valid.outside_organisations.len()
+        ))
         .record(conn)?;
         Ok(consent)
     })
@@ -164,12 +178,24 @@ pub fn terms_in(
     Ok(by_sip)
 }
 
-/// Consents (as stored) with their terms: the organisations each covers, in one query.
+/// Consents (as stored) with their terms: the organisations each covers, in two queries (those
+/// on the list, and outside ones by name).
 fn with_terms(
     conn: &mut AnyConnection,
     rows: Vec<Consent>,
 ) -> Result<Vec<(Consent, ConsentTerms)>, AppError> {
     let ids: Vec<&ConsentId> = rows.iter().map(|c| &c.id).collect();
+    let mut outside: HashMap<ConsentId, Vec<String>> = HashMap::new();
+    for (id, name) in consent_outside_organisations::table
+        .filter(consent_outside_organisations::consent_id.eq_any(&ids))
+        .select((
+            consent_outside_organisations::consent_id,
+            consent_outside_organisations::name,
+        ))
+        .load::<(ConsentId, String)>(conn)?
+    {
+        outside.entry(id).or_default().push(name);
+    }
     let mut links: HashMap<ConsentId, Vec<String>> = HashMap::new();
     for (id, organisation) in consent_organisations::table
         .filter(consent_organisations::consent_id.eq_any(ids))
@@ -189,6 +215,7 @@ fn with_terms(
                 valid_until: c.valid_until,
                 withdrawn: c.withdrawn_at.is_some(),
                 organisations: links.remove(&c.id).unwrap_or_default(),
+                outside: outside.remove(&c.id).unwrap_or_default(),
             };
             (c, terms)
         })

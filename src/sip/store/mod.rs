@@ -78,6 +78,25 @@ pub struct Participant {
     pub required: bool,
     pub added_at: NaiveDateTime,
     pub removed_at: Option<NaiveDateTime>,
+    /// Without an account: a member of the family (guardian, the child).
+    pub relation: Option<Relation>,
+    /// Without an account: the outside organisation a consent names them by.
+    pub outside_organisation: Option<String>,
+}
+
+impl Participant {
+    /// Who they are as far as consent goes ([`model::Covering`]).
+    pub fn covering(&self) -> model::Covering<'_> {
+        if let Some(org) = &self.organisation_id {
+            model::Covering::Organisation(org.as_str())
+        } else if let Some(relation) = self.relation {
+            model::Covering::Family(relation)
+        } else if let Some(name) = &self.outside_organisation {
+            model::Covering::Outside(name)
+        } else {
+            model::Covering::Unknown
+        }
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -123,10 +142,7 @@ pub(crate) fn covered(
 ) -> bool {
     model::participant_covered(
         sip.calling_organisation_id.as_str(),
-        participant
-            .organisation_id
-            .as_ref()
-            .map(crate::ids::OrganisationId::as_str),
+        participant.covering(),
         terms,
         today,
     )

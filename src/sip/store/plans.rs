@@ -69,6 +69,29 @@ pub fn organisation_ids(conn: &mut AnyConnection) -> Result<Vec<String>, AppErro
     Ok(organisations::table.select(organisations::id).load(conn)?)
 }
 
+/// The organisations that may have the overall responsibility in `sip`'s plan
+/// ([`model::may_lead`]): the calling organisation and those of the participants still taking
+/// part, whose principal is a kommun or a region. Ids only: nothing sealed is read.
+pub fn lead_candidates(conn: &mut AnyConnection, sip: &Sip) -> Result<Vec<String>, AppError> {
+    use crate::db::schema::participants;
+    let mut taking_part: Vec<String> = participants::table
+        .filter(participants::sip_id.eq(&sip.id))
+        .filter(participants::removed_at.is_null())
+        .filter(participants::organisation_id.is_not_null())
+        .select(participants::organisation_id.assume_not_null())
+        .load(conn)?;
+    taking_part.push(sip.calling_organisation_id.0.clone());
+    let found: Vec<(String, crate::accounts::Principal)> = organisations::table
+        .filter(organisations::id.eq_any(&taking_part))
+        .select((organisations::id, organisations::principal))
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .filter(|(_, principal)| model::may_lead(*principal, true))
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// Records the plan made at `meeting` as the next version.
 pub fn insert(
     conn: &mut AnyConnection,

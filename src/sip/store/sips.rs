@@ -90,6 +90,8 @@ pub fn create(
                     required: true,
                     added_at: at,
                     removed_at: None,
+                    relation: None,
+                    outside_organisation: None,
                 }
                 .seal(keys),
             )

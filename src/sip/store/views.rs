@@ -28,6 +28,9 @@ pub struct SipSummary {
     pub next_meeting: Option<Meeting>,
     /// The last day for the first meeting, while none is booked and consent is valid.
     pub first_meeting_due: Option<NaiveDate>,
+    /// How the first meeting stands against its deadline, booked or not: a first meeting held
+    /// late stays marked late.
+    pub first_meeting: Option<model::FirstMeeting>,
     /// The follow-up date of the latest plan.
     pub follow_up_on: Option<NaiveDate>,
 }
@@ -62,10 +65,14 @@ pub fn caseworker_list(
         .select(Meeting::as_select())
         .load(conn)?;
     let mut ever_booked: HashSet<&super::SipId> = HashSet::new();
+    let mut first: HashMap<&super::SipId, NaiveDate> = HashMap::new();
     let mut next: HashMap<&super::SipId, &Meeting> = HashMap::new();
     let at = now();
     for m in &booked {
         ever_booked.insert(&m.sip_id);
+        first
+            .entry(&m.sip_id)
+            .or_insert_with(|| time::local(m.starts_at).date());
         if m.starts_at > at {
             next.entry(&m.sip_id).or_insert(m);
         }
@@ -79,16 +86,20 @@ pub fn caseworker_list(
             Some(m) => Some((*m).clone().open(keys)?),
             None => None,
         };
+        let sip_terms = terms.remove(&sip.id).unwrap_or_default();
         let first_meeting_due = if ever_booked.contains(&sip.id) {
             None
         } else {
-            model::first_meeting_due(&terms.remove(&sip.id).unwrap_or_default(), days, today)
+            model::first_meeting_due(&sip_terms, days, today)
         };
+        let first_meeting =
+            model::first_meeting(&sip_terms, days, today, first.get(&sip.id).copied());
         let follow_up_on = follow_ups.remove(&sip.id);
         out.push(SipSummary {
             sip,
             next_meeting,
             first_meeting_due,
+            first_meeting,
             follow_up_on,
         });
     }
@@ -128,9 +139,37 @@ pub struct SipOverview {
     pub meetings: Vec<(Meeting, Vec<(Invitee, Participant)>)>,
     /// Users of organisations the consent covers who are not yet participants.
     pub candidates: Vec<(UserId, String, String)>,
+    /// The organisations someone without an account may come from: the calling organisation and
+    /// those a valid consent covers, with their labels.
+    pub covered_organisations: Vec<(OrganisationId, String)>,
+    /// The outside organisations valid consents name.
+    pub covered_outside: Vec<String>,
     pub organisations: Vec<(OrganisationId, String)>,
     pub first_meeting_due: Option<NaiveDate>,
+    /// How the first meeting stands against its deadline, booked or not.
+    pub first_meeting: Option<model::FirstMeeting>,
     pub follow_up_on: Option<NaiveDate>,
+    /// Active participants no valid consent covers today (not invited to new meetings).
+    pub uncovered: Vec<super::ParticipantId>,
+}
+
+/// One organisation's label ([`crate::accounts::Organisation::label`]), or its id if there is
+/// no such organisation.
+pub fn organisation_label(
+    conn: &mut AnyConnection,
+    id: &OrganisationId,
+) -> Result<String, AppError> {
+    use crate::db::schema::{municipalities, organisations};
+    let found: Option<(crate::accounts::Organisation, String)> = organisations::table
+        .inner_join(municipalities::table)
+        .filter(organisations::id.eq(id))
+        .select((
+            crate::accounts::Organisation::as_select(),
+            municipalities::name,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map_or_else(|| id.to_string(), |(o, m)| o.label(&m)))
 }
 
 /// Every organisation with its label ([`crate::accounts::Organisation::label`]), for lists that
@@ -172,7 +211,11 @@ pub fn overview(
             let valid = t.valid_on(today);
             (
                 c,
-                t.organisations.iter().map(|o| name_of(o)).collect(),
+                t.organisations
+                    .iter()
+                    .map(|o| name_of(o))
+                    .chain(t.outside.iter().map(|o| format!("{o} (utomstående)")))
+                    .collect(),
                 valid,
             )
         })
@@ -202,8 +245,36 @@ pub fn overview(
         .filter(|(id, _, _)| !taken.contains(&id.as_str()))
         .map(|(id, name, org)| (id, name, name_of(&org)))
         .collect();
+    let covered_organisations = org_names
+        .iter()
+        .filter(|(o, _)| covered.contains(&o.0))
+        .cloned()
+        .collect();
+    let mut covered_outside: Vec<String> = Vec::new();
+    for name in terms
+        .iter()
+        .filter(|t| t.valid_on(today))
+        .flat_map(|t| t.outside.iter())
+    {
+        if !covered_outside
+            .iter()
+            .any(|o| crate::accounts::same_organisation_name(o, name))
+        {
+            covered_outside.push(name.clone());
+        }
+    }
     let days = sips::first_meeting_days(conn, &sip.municipality_id)?;
     let booked = meetings_with.iter().any(|(m, _)| m.cancelled_at.is_none());
+    let first_booked = meetings_with
+        .iter()
+        .filter(|(m, _)| m.cancelled_at.is_none())
+        .map(|(m, _)| time::local(m.starts_at).date())
+        .min();
+    let uncovered = participants
+        .iter()
+        .filter(|p| !super::covered(sip, p, &terms, today))
+        .map(|p| p.id.clone())
+        .collect();
     Event::success(
         &actor.audit_actor(),
         "sip.read",
@@ -215,13 +286,17 @@ pub fn overview(
         participants,
         meetings: meetings_with,
         candidates,
+        covered_organisations,
+        covered_outside,
         organisations: org_names,
         first_meeting_due: if booked {
             None
         } else {
             model::first_meeting_due(&terms, days, today)
         },
+        first_meeting: model::first_meeting(&terms, days, today, first_booked),
         follow_up_on: plans::latest_follow_up(conn, &sip.id)?,
+        uncovered,
     })
 }
 

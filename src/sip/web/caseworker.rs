@@ -174,12 +174,14 @@ impl SipPage {
             || !c.given_on.is_empty()
             || !c.valid_until.is_empty()
             || !c.organisation_ids.is_empty()
+            || !c.outside_organisations.is_empty()
             || [
                 "given_by",
                 "relation",
                 "given_on",
                 "valid_until",
                 "organisation_ids",
+                "outside_organisations",
             ]
             .iter()
             .any(|f| self.errors.get(f).is_some())
@@ -197,6 +199,43 @@ impl SipPage {
     }
     fn relation_is(&self, value: &str) -> bool {
         self.typed.consent.relation == value
+    }
+    /// The outside organisations typed into the consent form, one a line.
+    fn outside_typed(&self) -> String {
+        self.typed.consent.outside_organisations.join("\n")
+    }
+    /// Whether `value` of the participant form's choice `covered_as` was the one chosen.
+    fn covered_as_is(&self, value: &str) -> bool {
+        let p = &self.typed.participant;
+        let chosen = if let Some(relation) = p.relation.as_deref() {
+            relation.to_string()
+        } else if let Some(org) = p.organisation_id.as_deref() {
+            format!("org:{org}")
+        } else if p.outside_organisation.is_some() {
+            "outside".to_string()
+        } else {
+            String::new()
+        };
+        chosen == value
+    }
+    fn outside_participant_typed(&self) -> &str {
+        self.typed
+            .participant
+            .outside_organisation
+            .as_deref()
+            .unwrap_or_default()
+    }
+    /// How a participant is covered, in a few words for the list.
+    fn participant_as(&self, p: &sip::store::Participant) -> String {
+        match (&p.relation, &p.outside_organisation, &p.organisation_id) {
+            (Some(relation), _, _) => relation.label().to_lowercase(),
+            (_, Some(outside), _) => format!("{outside} (utomstående)"),
+            (_, _, Some(org)) => self.organisation(org),
+            _ => String::new(),
+        }
+    }
+    fn is_uncovered(&self, p: &sip::store::Participant) -> bool {
+        self.overview.uncovered.contains(&p.id)
     }
     fn minutes_text(&self) -> String {
         self.typed
@@ -340,6 +379,11 @@ async fn post_consent(
             .filter(|(k, _)| k == "organisation_ids")
             .map(|(_, v)| v.clone())
             .collect(),
+        // One outside organisation a line.
+        outside_organisations: form_value(&pairs, "outside_organisations")
+            .lines()
+            .map(str::to_string)
+            .collect(),
     };
     let sent = input.clone();
     let typed = Typed {
@@ -392,6 +436,41 @@ struct ParticipantForm {
     email: String,
     #[serde(default)]
     required: String,
+    /// Without an account: `guardian`, `child`, `org:<id>` or `outside` (then
+    /// `outside_organisation` names it).
+    #[serde(default)]
+    covered_as: String,
+    #[serde(default)]
+    outside_organisation: String,
+}
+
+/// The form's one choice of what a participant without an account is covered as, in the fields
+/// of [`ParticipantInput`]: `(relation, organisation_id, outside_organisation)`.
+fn covered_as(form: &ParticipantForm) -> (Option<String>, Option<String>, Option<String>) {
+    let outside = Some(form.outside_organisation.trim().to_string()).filter(|o| !o.is_empty());
+    match form.covered_as.as_str() {
+        "" | "outside" => (None, None, outside),
+        relation @ ("guardian" | "child") => (Some(relation.to_string()), None, None),
+        other => (
+            None,
+            Some(other.strip_prefix("org:").unwrap_or(other).to_string()),
+            None,
+        ),
+    }
+}
+
+/// The API's fields that the form asks with its one choice `covered_as`: their errors are shown
+/// beside it.
+fn beside_choice(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            if e.field == "relation" || e.field == "organisation_id" {
+                e.field = "covered_as".into();
+            }
+            e
+        })
+        .collect()
 }
 
 async fn post_participant(
@@ -402,11 +481,15 @@ async fn post_participant(
     CsrfForm(form): CsrfForm<ParticipantForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = SipId(path.into_inner());
+    let (relation, organisation_id, outside_organisation) = covered_as(&form);
     let input = ParticipantInput {
         user_id: Some(form.user_id).filter(|u| !u.is_empty()),
         name: form.name,
         email: form.email,
         required: Some(form.required != "no"),
+        relation,
+        organisation_id,
+        outside_organisation,
     };
     let sent = input.clone();
     let typed = Typed {
@@ -420,8 +503,12 @@ async fn post_participant(
         id,
         "deltagare",
         typed,
-        move |conn, actor, sip, settings| {
-            sip::add_participant(conn, actor, sip, &sent, settings).map(|_| ())
+        move |conn, actor, sip, settings| match sip::add_participant(
+            conn, actor, sip, &sent, settings,
+        ) {
+            Ok(_) => Ok(()),
+            Err(AppError::Invalid(errors)) => Err(AppError::Invalid(beside_choice(errors))),
+            Err(e) => Err(e),
         },
     )
     .await

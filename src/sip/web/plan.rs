@@ -42,11 +42,17 @@ struct PlanFormPage {
     when: String,
     form: PlanInput,
     organisations: Vec<(OrganisationId, String)>,
+    /// The organisations that may have the overall responsibility ([`plans::lead_candidates`]).
+    leads: Vec<String>,
     principals: &'static [Principal],
     errors: FormErrors,
 }
 
 impl PlanFormPage {
+    /// Offered as the one with the overall responsibility: a lead candidate, or the one chosen.
+    fn lead_offered(&self, org: &OrganisationId) -> bool {
+        self.leads.contains(&org.0) || self.form.lead_organisation_id == org.0
+    }
     fn org_selected(&self, row: &MeasureInput, org: &str) -> bool {
         row.organisation_id == org
     }
@@ -72,7 +78,7 @@ async fn plan_form_page(
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
     let actor = Actor::User(user.clone());
-    let (sip, meeting, latest, organisations) = state
+    let (sip, meeting, latest, organisations, leads) = state
         .db_with_settings(move |conn, settings| {
             let (sip, meeting) =
                 sip::meeting_for_caseworker(conn, &settings.keys, &actor, &meeting_id)?;
@@ -88,7 +94,8 @@ async fn plan_form_page(
                 .into_iter()
                 .next();
             let organisations = views::organisation_labels(conn)?;
-            Ok((sip, meeting, latest, organisations))
+            let leads = plans::lead_candidates(conn, &sip)?;
+            Ok((sip, meeting, latest, organisations, leads))
         })
         .await?;
     // A new version starts from the latest one.
@@ -112,6 +119,7 @@ async fn plan_form_page(
         meeting,
         form: padded(form),
         organisations,
+        leads,
         principals: Principal::ALL,
         errors,
     })
