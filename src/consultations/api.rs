@@ -176,9 +176,12 @@ pub async fn post_consultation_convert(
     let input = body.into_inner();
     let filed = state
         .db_with_settings(move |conn, settings| {
-            convert(conn, &actor, &id, &input, Vec::new(), settings)
+            convert(conn, settings, &actor, &id, &input, Vec::new())
         })
         .await?;
+    if filed.acute {
+        state.mail_wake.notify_one();
+    }
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/reports/{}", filed.id)))
         .json(FiledBody::from(filed)))

@@ -127,11 +127,11 @@ pub fn answer(
 /// transaction. `form_errors` are what a web form found before the report could be checked.
 pub fn convert(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &ConsultationId,
     input: &ReportInput,
     form_errors: Vec<FieldError>,
-    settings: &Settings,
 ) -> Result<Filed, AppError> {
     let (consultation, _) = access(conn, settings, actor, id, Action::Create)?;
     if consultation.converted_at.is_some() {
@@ -142,11 +142,10 @@ pub fn convert(
     write_tx(conn, |conn| {
         let filed = crate::reports::file_report(
             conn,
+            settings,
             Some(actor),
             &input,
             form_errors,
-            &settings.office_hours,
-            &settings.keys,
             || true,
         )?;
         store::mark_converted(conn, &consultation, &filed.id, &asker)?;

@@ -14,7 +14,7 @@ use crate::consultations::store::{Asker, Consultation, ConsultationId};
 use crate::consultations::{self as consultations, Viewer};
 use crate::error::{AppError, FieldError, PageError};
 use crate::reports::form::{Intent, ReportForm};
-use crate::reports::web::{filed_or_form, FormPage};
+use crate::reports::web::{filed_or_form, wake_for_alert, FormPage};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
 use crate::web::identity::{CurrentActor, CurrentUser};
@@ -367,8 +367,9 @@ async fn post_convert(
     let (input, form_errors) = form.to_input(false);
     let result = state
         .db_with_settings(move |conn, settings| {
-            consultations::convert(conn, &actor, &id, &input, form_errors, settings)
+            consultations::convert(conn, settings, &actor, &id, &input, form_errors)
         })
         .await;
+    wake_for_alert(&state, &result);
     filed_or_form(&mut HttpResponse::Ok(), result, page)
 }

@@ -69,6 +69,9 @@ impl From<store::Filed> for FiledBody {
             decision_due_on: filed.decision_due_on,
             municipality: filed.municipality_name,
             municipality_phone: filed.municipality_phone,
+            acute: filed.acute,
+            socialjour_phone: (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
+                .then_some(filed.socialjour_phone),
         }
     }
 }
@@ -101,22 +104,9 @@ pub async fn post_report(
     if filed.acute {
         state.mail_wake.notify_one();
     }
-    let socialjour_phone =
-        (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
-            .then_some(filed.socialjour_phone);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/reports/{}", filed.id)))
-        .json(FiledBody {
-            id: filed.id.0,
-            reference: filed.reference,
-            received_at: filed.received_at,
-            safety_assessment_due_at: filed.safety_due_at,
-            decision_due_on: filed.decision_due_on,
-            municipality: filed.municipality_name,
-            municipality_phone: filed.municipality_phone,
-            acute: filed.acute,
-            socialjour_phone,
-        }))
+        .json(FiledBody::from(filed)))
 }
 
 #[derive(Serialize, ToSchema)]

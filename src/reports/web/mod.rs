@@ -149,7 +149,7 @@ impl ReceiptPage {
 }
 
 /// An acute report's alert is in the outbox: send it now rather than at the next poll.
-fn wake_for_alert(state: &AppState, result: &Result<Filed, AppError>) {
+pub(crate) fn wake_for_alert(state: &AppState, result: &Result<Filed, AppError>) {
     if matches!(result, Ok(filed) if filed.acute) {
         state.mail_wake.notify_one();
     }
