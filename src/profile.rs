@@ -19,8 +19,8 @@ use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, Source, SourceId};
 use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
-use crate::web::{render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery};
+use crate::web::identity::{CurrentUser, Layout};
+use crate::web::{render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/profil", web::get().to(get_profile))

@@ -17,8 +17,8 @@ use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentActor;
-use crate::web::{render, AppState, FormErrors, Layout};
+use crate::web::identity::{CurrentActor, Layout};
+use crate::web::{render, AppState, FormErrors};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(get_admin))

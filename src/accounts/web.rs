@@ -16,10 +16,8 @@ use crate::db::AnyConnection;
 use crate::error::encode_query_value;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, CsrfForm, NoFields};
-use crate::web::identity::{session_expired, MaybeUser, SignInStep};
-use crate::web::{
-    render, render_with, safe_local_path, see_other, AppState, FormErrors, Layout, Saved,
-};
+use crate::web::identity::{session_expired, Layout, MaybeUser, SignInStep};
+use crate::web::{render, render_with, safe_local_path, see_other, AppState, FormErrors, Saved};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(get_login))

@@ -7,8 +7,8 @@ use askama_web::WebTemplate;
 use crate::audit::{self, Entry, Filter};
 use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
-use crate::web::identity::CurrentActor;
-use crate::web::{AppState, Layout};
+use crate::web::identity::{CurrentActor, Layout};
+use crate::web::AppState;
 
 const PAGE_SIZE: i64 = 100;
 

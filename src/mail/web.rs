@@ -9,8 +9,8 @@ use serde::Deserialize;
 use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
 use crate::mail::{self, OutboxMessage, OutboxStatus};
-use crate::web::identity::CurrentActor;
-use crate::web::{AppState, Layout};
+use crate::web::identity::{CurrentActor, Layout};
+use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/outbox", web::get().to(get_outbox));

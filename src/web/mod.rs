@@ -1,5 +1,6 @@
-//! What every web page shares: the application state, the page layout, CSRF protection and the
-//! extractors that say who is signed in.
+//! What every web page shares: the application state, CSRF protection, HEAD and 405 handling,
+//! form errors and the `?sparat=` confirmations. Who is signed in, and the page frame that shows
+//! it, is `accounts`' ([`crate::accounts::identity`]): this module imports no capability.
 
 pub mod csrf;
 pub mod identity;
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use actix_web::web;
 use tokio::sync::Notify;
 
-use crate::accounts::AuthUser;
 use crate::config::Settings;
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
@@ -93,28 +93,6 @@ impl AppState {
     {
         let settings = self.settings.clone();
         self.db(move |conn| f(conn, &settings)).await
-    }
-}
-
-/// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.
-pub struct Layout {
-    pub user: Option<AuthUser>,
-    pub csrf: String,
-}
-
-impl Layout {
-    /// The frame of a page for this request: who is signed in, and this browser's CSRF token.
-    pub fn new(req: &actix_web::HttpRequest, user: Option<AuthUser>) -> Self {
-        Layout {
-            user,
-            csrf: csrf::token_for(req),
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.user
-            .as_ref()
-            .is_some_and(|u| u.has_role(crate::accounts::Role::Admin))
     }
 }
 

@@ -23,10 +23,9 @@ use crate::reports::store::{
 use crate::reports::{self as reports, access, View};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser, MaybeUser};
+use crate::web::identity::{CurrentActor, CurrentUser, Layout, MaybeUser};
 use crate::web::{
-    form_value, render, render_with, see_other, AppState, FormErrors, Layout, Saved, SavedOn,
-    SavedQuery,
+    form_value, render, render_with, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery,
 };
 
 mod intake;

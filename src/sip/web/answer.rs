@@ -13,8 +13,8 @@ use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Invitee, Meeting};
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::MaybeUser;
-use crate::web::{render, AppState, Layout};
+use crate::web::identity::{Layout, MaybeUser};
+use crate::web::{render, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/svar/{token}", web::get().to(get_answer))

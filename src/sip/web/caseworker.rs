@@ -18,10 +18,8 @@ use crate::sip::store::views::{SipOverview, SipSummary};
 use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId};
 use crate::time;
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
-use crate::web::{
-    form_value, render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery,
-};
+use crate::web::identity::{CurrentUser, Layout};
+use crate::web::{form_value, render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip", web::get().to(get_list))

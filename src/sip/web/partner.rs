@@ -10,8 +10,8 @@ use crate::sip;
 use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Sip};
-use crate::web::identity::CurrentActor;
-use crate::web::{render, AppState, Layout};
+use crate::web::identity::{CurrentActor, Layout};
+use crate::web::{render, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/mina-moten", web::get().to(get_my_meetings));

@@ -19,8 +19,8 @@ use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser};
-use crate::web::{render, see_other, AppState, FormErrors, Layout};
+use crate::web::identity::{CurrentActor, CurrentUser, Layout};
+use crate::web::{render, see_other, AppState, FormErrors};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip/{id}/moten/{mid}/plan", web::get().to(get_plan_form))

@@ -15,8 +15,8 @@ use crate::sip::store::{Sip, SipId};
 use crate::sip::{self, times};
 use crate::time;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::CurrentUser;
-use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout};
+use crate::web::identity::{CurrentUser, Layout};
+use crate::web::{form_value, render, see_other, AppState, FormErrors};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip/{id}/tider", web::get().to(get_times))
