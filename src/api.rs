@@ -4,11 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::accounts::identity::ApiActor;
 use crate::accounts::{NewUser, Role};
 use crate::authz::Actor;
 use crate::error::ErrorResponse;
 use crate::error::{ApiError, AppError, FieldError};
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

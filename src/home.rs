@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::web::identity::{Layout, MaybeUser};
+use crate::accounts::identity::{Layout, MaybeUser};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(get_home));

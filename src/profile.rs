@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
+use crate::accounts::identity::{CurrentUser, Layout};
 use crate::accounts::web::RecoveryCodesPage;
 use crate::accounts::{self, throttle, two_factor, AuthUser};
 use crate::audit::event::{Event, Object};
@@ -19,7 +20,6 @@ use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, Source, SourceId};
 use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
-use crate::web::identity::{CurrentUser, Layout};
 use crate::web::{render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

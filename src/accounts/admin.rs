@@ -7,6 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::accounts::tokens::{self, ApiToken, Holder, TokenId};
 use crate::accounts::{
     self, MunicipalityId, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId,
@@ -17,7 +18,6 @@ use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::{CurrentActor, Layout};
 use crate::web::{render, AppState, FormErrors};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

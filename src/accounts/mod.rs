@@ -3,6 +3,7 @@
 //! pure rules are in [`model`].
 
 pub mod admin;
+pub mod identity;
 pub mod model;
 pub mod password;
 pub mod session;

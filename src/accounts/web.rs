@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::{session_expired, Layout, MaybeUser, SignInStep};
 use crate::accounts::throttle;
 use crate::accounts::{self, password, session, two_factor, AuthUser};
 use crate::audit::event::{Event, Kind, Object};
@@ -16,7 +17,6 @@ use crate::db::AnyConnection;
 use crate::error::encode_query_value;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, CsrfForm, NoFields};
-use crate::web::identity::{session_expired, Layout, MaybeUser, SignInStep};
 use crate::web::{render, render_with, safe_local_path, see_other, AppState, FormErrors, Saved};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::audit::{self, Entry, Filter};
 use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
-use crate::web::identity::{CurrentActor, Layout};
 use crate::web::AppState;
 
 const PAGE_SIZE: i64 = 100;

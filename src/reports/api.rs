@@ -7,6 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::accounts::identity::{ApiActor, MaybeApiActor};
 use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
@@ -16,7 +17,6 @@ use crate::reports::{
     access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
 };
 use crate::time;
-use crate::web::identity::{ApiActor, MaybeApiActor};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

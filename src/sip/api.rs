@@ -6,13 +6,13 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::accounts::identity::ApiActor;
 use crate::audit::event::{Event, Object};
 use crate::error::ApiError;
 use crate::sip;
 use crate::sip::model::{Answer, ConsentInput, MeetingInput, ParticipantInput, SipInput};
 use crate::sip::store::answers::active_invitees;
 use crate::sip::store::{self, ConsentId, MeetingId, ParticipantId, SipId};
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,7 +3,6 @@
 //! it, is `accounts`' ([`crate::accounts::identity`]): this module imports no capability.
 
 pub mod csrf;
-pub mod identity;
 pub mod methods;
 pub mod pages;
 

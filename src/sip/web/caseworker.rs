@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentUser, Layout};
 use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::config::Settings;
@@ -18,7 +19,6 @@ use crate::sip::store::views::{SipOverview, SipSummary};
 use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId};
 use crate::time;
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::{CurrentUser, Layout};
 use crate::web::{form_value, render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {

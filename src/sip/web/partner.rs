@@ -5,12 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::error::PageError;
 use crate::sip;
 use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Sip};
-use crate::web::identity::{CurrentActor, Layout};
 use crate::web::{render, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {

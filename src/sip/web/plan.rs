@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentActor, CurrentUser, Layout};
 use crate::accounts::{AuthUser, Principal};
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
@@ -19,7 +20,6 @@ use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser, Layout};
 use crate::web::{render, see_other, AppState, FormErrors};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Duration, NaiveDate};
 
+use crate::accounts::identity::{CurrentUser, Layout};
 use crate::accounts::AuthUser;
 use crate::authz::Actor;
 use crate::db::now;
@@ -15,7 +16,6 @@ use crate::sip::store::{Sip, SipId};
 use crate::sip::{self, times};
 use crate::time;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentUser, Layout};
 use crate::web::{form_value, render, see_other, AppState, FormErrors};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
