@@ -220,9 +220,10 @@ async fn post_user(
         roles: roles.clone(),
         password: body.password,
     };
-    let settings = state.settings.clone();
     let user = state
-        .db(move |conn| crate::accounts::admin::add_user_as(conn, &actor, &input, &settings))
+        .db_with_settings(move |conn, settings| {
+            crate::accounts::admin::add_user_as(conn, settings, &actor, &input)
+        })
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(CreatedUser {

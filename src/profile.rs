@@ -227,9 +227,11 @@ async fn post_address(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (u, url, settings) = (user.clone(), form.url.clone(), state.settings.clone());
+    let (u, url) = (user.clone(), form.url.clone());
     let result = state
-        .db(move |conn| sources::add_address(conn, &settings.keys, &u, &url))
+        .db_with_settings(move |conn, settings| {
+            sources::add_address(conn, &settings.keys, &u, &url)
+        })
         .await;
     if let Ok(id) = &result {
         // Read at once rather than at the next background pass.
@@ -439,5 +441,8 @@ async fn post_close_feed(
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     state.db(move |conn| feed::close_feed(conn, &user)).await?;
-    Ok(see_other("/profil?sparat=stangd".into()))
+    Ok(see_other(format!(
+        "/profil?sparat={}",
+        Saved::FeedClosed.word()
+    )))
 }

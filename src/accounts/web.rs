@@ -240,9 +240,9 @@ async fn code_page(
     failure: String,
     errors: Vec<FieldError>,
 ) -> Result<CodePage, AppError> {
-    let (user_id, settings, token) = (user.id.clone(), state.settings.clone(), cookie_token(req));
+    let (user_id, token) = (user.id.clone(), cookie_token(req));
     let secret = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             write_tx(conn, |conn| {
                 two_factor::begin_setup(conn, &settings.keys, &user_id, &token)
             })
@@ -303,19 +303,18 @@ async fn post_code(
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
-    let (actor, user_id, code, settings, session_token) = (
+    let (actor, user_id, code, session_token) = (
         AuditActor::from(&user),
         user.id.clone(),
         form.code.clone(),
-        state.settings.clone(),
         cookie_token(&req),
     );
     let unix = chrono::Utc::now().timestamp();
     let outcome = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             two_factor::sign_in_with_code(
                 conn,
-                &settings,
+                settings,
                 &actor,
                 &user_id,
                 &session_token,

@@ -119,7 +119,7 @@ pub fn feed_body(
         if ok {
             let meeting = meeting.open(&settings.keys)?;
             writer.event(&invitations::event_without_attendees(
-                &sip, &meeting, settings,
+                settings, &sip, &meeting,
             ));
         }
     }

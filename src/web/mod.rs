@@ -127,6 +127,7 @@ pub enum SavedOn {
     Profile,
     Report,
     Sip,
+    Plan,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -149,10 +150,11 @@ pub enum Saved {
     MeetingBooked,
     MeetingCancelled,
     FollowUpBooked,
+    PlanRecorded,
 }
 
 impl Saved {
-    const ALL: [Saved; 16] = [
+    const ALL: [Saved; 17] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -169,6 +171,7 @@ impl Saved {
         Saved::MeetingBooked,
         Saved::MeetingCancelled,
         Saved::FollowUpBooked,
+        Saved::PlanRecorded,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -227,6 +230,7 @@ impl Saved {
                 "uppfoljning",
                 "Uppföljningsmötet är bokat och inbjudningarna är skickade.",
             ),
+            Saved::PlanRecorded => (Plan, "plan", "Planen är sparad."),
         }
     }
 

@@ -56,6 +56,7 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
     app.conn(move |c| {
         accounts::add_user(
             c,
+            &settings,
             &samordna::audit::AuditActor::cli(),
             &accounts::NewUser {
                 email: "lars.larare@annanstad.test".into(),
@@ -66,7 +67,6 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
                 roles: vec![Role::Reporter],
                 password: "ett-langt-losenord-for-prov".into(),
             },
-            &settings,
         )
         .unwrap()
     })

@@ -356,6 +356,7 @@ impl TestApp {
                     )?;
                     let user = accounts::add_user(
                         conn,
+                        &settings,
                         &AuditActor::cli(),
                         &NewUser {
                             email: format!("user-{tag}@test.samordna.se"),
@@ -366,7 +367,6 @@ impl TestApp {
                             roles,
                             password: pw,
                         },
-                        &settings,
                     )?;
                     Ok::<_, samordna::error::AppError>((user.email, user.id.0))
                 })
