@@ -97,11 +97,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
             .await;
         assert_eq!(status, 201, "{name}: {body}");
     }
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in())
-        .await;
-    assert_eq!(status, 201, "{meeting}");
+    let meeting = app.book_meeting(&cw, &base, meeting_in()).await;
     let received = app
         .smtp
         .wait_for(welcome + 1 + GUESTS.len(), Duration::from_secs(20))
@@ -580,11 +576,7 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
         )
         .await;
     assert_eq!(status, 201);
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in())
-        .await;
-    assert_eq!(status, 201, "{meeting}");
+    let meeting = app.book_meeting(&cw, &base, meeting_in()).await;
     let uid = meeting["uid"].as_str().unwrap().to_string();
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
 

@@ -1,5 +1,6 @@
 //! The set-ups many tests start from: a signed-in admin, whose organisation a user is in, an
-//! integration's token, and a SIP with a guardian's consent and a partner on it.
+//! integration's token, a SIP with a guardian's consent and a partner on it, and a meeting
+//! booked on it.
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
@@ -110,6 +111,17 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{participant}");
         participant
+    }
+
+    /// Books a meeting with `body` on the SIP at `base`; answers the meeting as the API answered
+    /// it.
+    pub async fn book_meeting(&self, cw: &str, base: &str, body: Value) -> Value {
+        let (status, meeting) = self
+            .as_user(cw)
+            .post(&format!("{base}/meetings"), body)
+            .await;
+        assert_eq!(status, 201, "{meeting}");
+        meeting
     }
 
     /// A SIP about `child` with the partner `partner` on it, consent from "Förälder" covering
