@@ -214,7 +214,12 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert_eq!(body["people"][1]["calendar"]["kind"], "read", "{body}");
 
     // The service's own meetings count too: a meeting at 12 moves the first slot to 13.
-    let meeting = app.book_meeting(&cw, &format!("/api/v1/sips/{sip}"), json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"})).await;
+    app.book_meeting(
+        &cw,
+        &format!("/api/v1/sips/{sip}"),
+        json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+    )
+    .await;
     let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 

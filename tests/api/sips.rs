@@ -509,7 +509,13 @@ async fn feed_reminder_and_piped_replies(app: TestApp) {
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon = samordna::time::local(samordna::db::now() + chrono::Duration::hours(2));
-    let meeting = app.book_meeting(&cw, &base, json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"})).await;
+    let meeting = app
+        .book_meeting(
+            &cw,
+            &base,
+            json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
+        )
+        .await;
     let all = app.smtp.wait_for(seen + 4, Duration::from_secs(15)).await;
     assert_eq!(all.len(), seen + 4, "two invitations and two reminders");
     let reminders: Vec<&Received> = all[seen..]
