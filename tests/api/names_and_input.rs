@@ -565,6 +565,23 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
     assert!(html.contains("okomprimerat"), "{html}");
 }
 
+/// A reply posted to the API by the integration and the same kind of reply piped to `samordna
+/// ingest-mail`, both read as `result`; answers the API's status.
+async fn both_ways(
+    app: &TestApp,
+    integration: &str,
+    by_api: String,
+    by_pipe: &str,
+    result: &str,
+) -> u16 {
+    let (status, body) = inbound(app, integration, by_api).await;
+    assert_eq!((status, body["result"].as_str()), (200, Some(result)));
+    let out = ingest_by_pipe(app, by_pipe);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(result));
+    status
+}
+
 async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: TestApp) {
     let (cw, base, integration) = sip_with_consent(&app).await;
     let guardian = "foralder@example.test";
@@ -595,17 +612,9 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
     };
 
     // Recorded (SEQUENCE 0), by API and by pipe.
-    let (status, body) = inbound(
-        &app,
-        &integration,
-        reply_mail(&uid, 0, guardian, "ACCEPTED"),
-    )
-    .await;
-    api(status);
-    assert_eq!((status, body["result"].as_str()), (200, Some("recorded")));
-    let out = ingest_by_pipe(&app, &reply_mail(&uid, 0, guardian, "TENTATIVE"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("recorded"));
+    let by_api = reply_mail(&uid, 0, guardian, "ACCEPTED");
+    let by_pipe = reply_mail(&uid, 0, guardian, "TENTATIVE");
+    api(both_ways(&app, &integration, by_api, &by_pipe, "recorded").await);
 
     // Stale after a change.
     let (status, _) = app
@@ -617,17 +626,8 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
         )
         .await;
     assert_eq!(status, 200);
-    let (status, body) = inbound(
-        &app,
-        &integration,
-        reply_mail(&uid, 0, guardian, "ACCEPTED"),
-    )
-    .await;
-    api(status);
-    assert_eq!((status, body["result"].as_str()), (200, Some("stale")));
-    let out = ingest_by_pipe(&app, &reply_mail(&uid, 0, guardian, "ACCEPTED"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stale"));
+    let by_api = reply_mail(&uid, 0, guardian, "ACCEPTED");
+    api(both_ways(&app, &integration, by_api.clone(), &by_api, "stale").await);
 
     // Cancelled: a late reply, with the old SEQUENCE or the current one, is read and not kept.
     let (status, _) = app

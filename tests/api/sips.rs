@@ -119,6 +119,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
         .await;
     let cw = app.token_for(&caseworker).await;
+    let cw_api = app.as_user(&cw);
     let other = app.token_for(&elsewhere).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let integration = app.integration_token(&school).await;
@@ -126,8 +127,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     seen += app.smtp.wait_for(4, Duration::from_secs(10)).await.len(); // welcome mails
     assert_eq!(seen, 4);
 
-    let (status, sip) = app
-        .as_user(&cw)
+    let (status, sip) = cw_api
         .post(
             "/api/v1/sips",
             json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
@@ -140,8 +140,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 
     // Without consent no one from a partner can be invited and no meeting booked.
     let teacher_in = json!({"user_id": teacher.user_id});
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(&format!("{base}/participants"), teacher_in.clone())
         .await;
     assert_eq!(status, 422, "{body}");
@@ -151,15 +150,13 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .contains("samtycke"));
     let start = (samordna::db::now() + chrono::Duration::days(3)).date();
     let meeting_in = json!({"starts_at": format!("{start}T10:00"), "minutes": 90, "place": "Kommunhuset, rum 2"});
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{base}/meetings"), meeting_in.clone())
         .await;
     assert_eq!(status, 409);
 
     // Consent from a guardian covering the school (not BUP).
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(
             &format!("{base}/consents"),
             json!({"given_by": "", "relation": "aunt"}),
@@ -168,21 +165,18 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 422);
     let fields = error_fields(&body);
     assert_eq!(fields, ["given_by", "relation", "organisation_ids"]);
-    let (status, consent) = app
-        .as_user(&cw)
+    let (status, consent) = cw_api
         .post(
             &format!("{base}/consents"),
             json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
         )
         .await;
     assert_eq!(status, 201, "{consent}");
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{base}/participants"), teacher_in)
         .await;
     assert_eq!(status, 201);
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"user_id": psychologist.user_id}),
@@ -190,8 +184,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .await;
     assert_eq!(status, 422, "BUP is not covered");
     // Someone with an account cannot be added as an outsider to get round the consent.
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"name": "BUP-psykolog", "email": psychologist.email}),
@@ -203,8 +196,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .unwrap()
         .contains("konto"));
     let guardian = "foralder@example.test";
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"name": "Sipsson, Förälder", "email": guardian, "required": false}),
@@ -213,10 +205,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 201);
 
     // Booking invites everyone: caseworker (chair), teacher, guardian.
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in)
-        .await;
+    let (status, meeting) = cw_api.post(&format!("{base}/meetings"), meeting_in).await;
     assert_eq!(status, 201, "{meeting}");
     assert_eq!(meeting["invitees"].as_array().unwrap().len(), 3);
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
@@ -333,8 +322,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 403);
 
     // Moving the meeting: same UID, SEQUENCE 1, to all.
-    let (status, moved) = app
-        .as_user(&cw)
+    let (status, moved) = cw_api
         .patch(
             &meeting_path,
             json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
@@ -380,8 +368,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants/{guardian_id}/remove"),
             json!({}),
@@ -439,8 +426,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 404);
 
     // Cancelling: METHOD:CANCEL with STATUS:CANCELLED to whoever is left.
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{meeting_path}/cancel"), json!({}))
         .await;
     assert_eq!(status, 204);
