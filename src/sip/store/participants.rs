@@ -138,10 +138,7 @@ pub(crate) fn invitable(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    Ok(active_with_cover(conn, keys, sip)?
-        .into_iter()
-        .filter_map(|(p, covered)| covered.then_some(p))
-        .collect())
+    active_where_covered(conn, keys, sip, true)
 }
 
 /// Active participants no valid consent covers any more.
@@ -150,10 +147,7 @@ pub fn uncovered(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    Ok(active_with_cover(conn, keys, sip)?
-        .into_iter()
-        .filter_map(|(p, covered)| (!covered).then_some(p))
-        .collect())
+    active_where_covered(conn, keys, sip, false)
 }
 
 /// The active participant row of `user` in `sip`, if their organisation is covered today.
@@ -167,6 +161,19 @@ pub fn covered_participation(
         .into_iter()
         .find(|(p, covered)| *covered && p.user_id.as_ref() == Some(user))
         .map(|(p, _)| p))
+}
+
+/// The active participants of `sip` whom the consent covers today (`covered`), or does not.
+fn active_where_covered(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &Sip,
+    covered: bool,
+) -> Result<Vec<Participant>, AppError> {
+    Ok(active_with_cover(conn, keys, sip)?
+        .into_iter()
+        .filter_map(|(p, is_covered)| (is_covered == covered).then_some(p))
+        .collect())
 }
 
 /// The active participants of `sip`, each with whether the consent covers them today.
