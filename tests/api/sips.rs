@@ -965,3 +965,50 @@ async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
 }
 
 on_both_databases!(partners_see_their_sip_only_while_consent_lasts);
+
+/// The plan written on its page: the caseworker is sent on to the plan, which says it was saved
+/// (the page's confirmation, `?sparat=plan`); without that word the plan shows no confirmation.
+async fn a_plan_written_on_its_page_is_confirmed_there(app: TestApp) {
+    let SipWithPartner {
+        caseworker,
+        cw,
+        sip,
+        base,
+        school,
+        ..
+    } = app.sip_with_partner(CHILD_NAME).await;
+    let day = (samordna::db::now() + chrono::Duration::days(3)).date();
+    let meeting = app
+        .book_meeting(
+            &cw,
+            &base,
+            json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
+        )
+        .await;
+    app.login(&caseworker).await;
+    let form = format!("/sip/{sip}/moten/{}/plan", meeting["id"].as_str().unwrap());
+    let response = app
+        .submit(
+            &form,
+            &form,
+            &[
+                ("needs", "Stöd i skolan."),
+                ("goals[0]", "Jag vill trivas i skolan."),
+                ("measures[0].description", "Samtal varje vecka"),
+                ("measures[0].organisation_id", &school),
+                ("measures[0].principal", "kommun"),
+                ("lead_organisation_id", &school),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/sip/{sip}/plan?sparat=plan"));
+    let page = app.page(&location).await;
+    assert!(page.contains("Planen är sparad."), "{page}");
+    assert!(page.contains("Samtal varje vecka"), "{page}");
+    let page = app.page(&format!("/sip/{sip}/plan")).await;
+    assert!(!page.contains("Planen är sparad."), "{page}");
+}
+
+on_both_databases!(a_plan_written_on_its_page_is_confirmed_there);
