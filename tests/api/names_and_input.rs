@@ -37,11 +37,8 @@ const VIDEO: &str = "https://video.example.test/m?x=1&y=2";
 /// A SIP in Ekby with consent covering a school; returns the caseworker's token, the SIP's API
 /// path, and an integration token for inbound mail.
 async fn sip_with_consent(app: &TestApp) -> (String, String, String) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let integration = app.integration_token(&school).await;
     let (base, _) = app

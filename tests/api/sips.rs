@@ -110,15 +110,12 @@ fn status_of(meeting: &Value, email: &str) -> String {
 }
 
 async fn from_consent_to_meeting_with_answers(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
     let elsewhere = app
         .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
         .await;
-    let cw = app.token_for(&caseworker).await;
     let cw_api = app.as_user(&cw);
     let other = app.token_for(&elsewhere).await;
     let school = app.organisation_of(&teacher.user_id).await;
@@ -485,11 +482,8 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 on_both_databases!(from_consent_to_meeting_with_answers);
 
 async fn feed_reminder_and_piped_replies(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let mut seen = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
     let (base, sip, _, _) = app.sip_with(&cw, CHILD_NAME, &nurse).await;
 
@@ -704,11 +698,8 @@ async fn sip_pages_keep_input_and_hide_other_municipalities(app: TestApp) {
 on_both_databases!(sip_pages_keep_input_and_hide_other_municipalities);
 
 async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let bup = app.organisation_of(&psychologist.user_id).await;
     let soc = app.organisation_of(&caseworker.user_id).await;
     let (base, sip) = app.open_sip(&cw, json!({"child_name": CHILD_NAME})).await;
@@ -879,12 +870,9 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
 on_both_databases!(replies_as_real_calendar_clients_send_them);
 
 async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let outsider = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let mut seen = app.smtp.wait_for(3, Duration::from_secs(10)).await.len();
     let (_, sip) = app

@@ -1,6 +1,6 @@
-//! The set-ups many tests start from: a signed-in admin, whose organisation a user is in, an
-//! integration's token, a SIP with a guardian's consent and a partner on it, and a meeting
-//! booked on it.
+//! The set-ups many tests start from: a signed-in admin, a caseworker with a token, whose
+//! organisation a user is in, an integration's token, a SIP with a guardian's consent and a
+//! partner on it, and a meeting booked on it.
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
@@ -39,6 +39,15 @@ impl TestApp {
             .await;
         self.login(&admin).await;
         admin
+    }
+
+    /// A caseworker at social services in `municipality`, and their API token.
+    pub async fn caseworker_in(&self, municipality: &str) -> (Login, String) {
+        let caseworker = self
+            .add_user_in(municipality, "socialtjanst", &[Role::Caseworker])
+            .await;
+        let token = self.token_for(&caseworker).await;
+        (caseworker, token)
     }
 
     /// The id of the first organisation the database returns: for tests with one organisation,
@@ -143,11 +152,8 @@ impl TestApp {
     /// A caseworker and a teacher in Ekby (added in that order), and a SIP about `child` with
     /// consent from "Förälder" covering the school and the teacher on it.
     pub async fn sip_with_partner(&self, child: &str) -> SipWithPartner {
-        let caseworker = self
-            .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-            .await;
+        let (caseworker, cw) = self.caseworker_in("Ekby").await;
         let partner = self.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-        let cw = self.token_for(&caseworker).await;
         let (base, _, consent, school) = self.sip_with(&cw, child, &partner).await;
         SipWithPartner {
             sip: base["/api/v1/sips/".len()..].to_string(),
