@@ -870,7 +870,7 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
 on_both_databases!(replies_as_real_calendar_clients_send_them);
 
 async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
-    let (caseworker, cw) = app.caseworker_in("Ekby").await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let outsider = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let school = app.organisation_of(&teacher.user_id).await;
