@@ -34,6 +34,20 @@ const GUESTS: &[(&str, &str)] = &[
 
 const VIDEO: &str = "https://video.example.test/m?x=1&y=2";
 
+/// The text of a message's `text/calendar` part.
+fn calendar_part(message: &mail_parser::Message) -> String {
+    message
+        .parts
+        .iter()
+        .find(|p| {
+            mail_parser::MimeHeaders::content_type(*p)
+                .is_some_and(|c| c.subtype() == Some("calendar"))
+        })
+        .and_then(|p| p.text_contents())
+        .unwrap()
+        .to_string()
+}
+
 /// A SIP in Ekby with consent covering a school; returns the caseworker's token, the SIP's API
 /// path, and an integration token for inbound mail.
 async fn sip_with_consent(app: &TestApp) -> (String, String, String) {
@@ -109,16 +123,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
 
         // The calendar names them too, readable by a calendar parser; a parameter value cannot
         // hold `"`, so that alone is left out.
-        let calendar = message
-            .parts
-            .iter()
-            .find(|p| {
-                mail_parser::MimeHeaders::content_type(*p)
-                    .is_some_and(|c| c.subtype() == Some("calendar"))
-            })
-            .and_then(|p| p.text_contents())
-            .unwrap()
-            .to_string();
+        let calendar = calendar_part(&message);
         let parsed = parse_calendars(&calendar).expect("a valid calendar");
         let attendees: Vec<(String, String)> = parsed[0].events[0]
             .properties
@@ -165,16 +170,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
         })
         .unwrap();
     let message = chair.parsed();
-    let ics = message
-        .parts
-        .iter()
-        .find(|p| {
-            mail_parser::MimeHeaders::content_type(*p)
-                .is_some_and(|c| c.subtype() == Some("calendar"))
-        })
-        .and_then(|p| p.text_contents())
-        .unwrap()
-        .to_string();
+    let ics = calendar_part(&message);
     let cns: Vec<String> = parse_calendars(&ics).unwrap()[0].events[0]
         .properties
         .iter()

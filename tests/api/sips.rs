@@ -957,23 +957,12 @@ on_both_databases!(partners_see_their_sip_only_while_consent_lasts);
 /// The plan written on its page: the caseworker is sent on to the plan, which says it was saved
 /// (the page's confirmation, `?sparat=plan`); without that word the plan shows no confirmation.
 async fn a_plan_written_on_its_page_is_confirmed_there(app: TestApp) {
-    let SipWithPartner {
-        caseworker,
-        cw,
-        sip,
-        base,
-        school,
-        ..
-    } = app.sip_with_partner(CHILD_NAME).await;
+    let given = app.sip_with_partner(CHILD_NAME).await;
+    let (sip, school) = (&given.sip, &given.school);
     let day = (samordna::db::now() + chrono::Duration::days(3)).date();
-    let meeting = app
-        .book_meeting(
-            &cw,
-            &base,
-            json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
-        )
-        .await;
-    app.login(&caseworker).await;
+    let meeting = json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"});
+    let meeting = app.book_meeting(&given.cw, &given.base, meeting).await;
+    app.login(&given.caseworker).await;
     let form = format!("/sip/{sip}/moten/{}/plan", meeting["id"].as_str().unwrap());
     let response = app
         .submit(
@@ -983,9 +972,9 @@ async fn a_plan_written_on_its_page_is_confirmed_there(app: TestApp) {
                 ("needs", "Stöd i skolan."),
                 ("goals[0]", "Jag vill trivas i skolan."),
                 ("measures[0].description", "Samtal varje vecka"),
-                ("measures[0].organisation_id", &school),
+                ("measures[0].organisation_id", school),
                 ("measures[0].principal", "kommun"),
-                ("lead_organisation_id", &school),
+                ("lead_organisation_id", school),
             ],
         )
         .await;
