@@ -1,10 +1,13 @@
 //! The set-ups many tests start from: a signed-in admin, a caseworker with a token, whose
 //! organisation a user is in, an integration's token, a SIP with a guardian's consent and a
-//! partner on it, and a meeting booked on it.
+//! partner on it, a meeting booked on it, and messages queued in the outbox.
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
 use samordna::db::schema::{organisations, users};
+use samordna::db::write_tx;
+use samordna::error::AppError;
+use samordna::mail::{self, Email};
 use serde_json::{json, Value};
 
 use super::{Login, TestApp};
@@ -84,6 +87,26 @@ impl TestApp {
             tokens::issue(c, "e-post in", holder, "test").unwrap().1
         })
         .await
+    }
+
+    /// Queues `n` messages about Testkommun's work (the municipality of [`TestApp::add_user`]) in
+    /// one transaction, the `i`th made by `email(i)`; the outbox worker is not woken.
+    pub async fn queue_mails<F>(&self, n: usize, email: F)
+    where
+        F: Fn(usize) -> Result<Email, AppError> + Send + 'static,
+    {
+        let settings = self.state.settings.clone();
+        self.conn(move |conn| {
+            write_tx(conn, |conn| {
+                let municipality = super::test_municipality(conn)?;
+                for i in 0..n {
+                    mail::enqueue(conn, &email(i)?, &municipality, &settings)?;
+                }
+                Ok::<_, AppError>(())
+            })
+            .unwrap();
+        })
+        .await;
     }
 
     /// Opens a SIP with `body` as the caseworker with token `cw`; answers its API path and the
