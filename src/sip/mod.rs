@@ -208,7 +208,7 @@ pub fn add_consent(
     let today = time::local(now()).date();
     let valid = model::validate_consent(input, today, known == organisations.len() as i64)
         .map_err(AppError::Invalid)?;
-    consents::insert(conn, keys, actor, sip, &user.id, &valid)
+    consents::insert(conn, keys, actor, &user.id, sip, &valid)
 }
 
 /// Withdraws a consent. Partners it alone covered lose access at once: they are removed from
@@ -222,7 +222,7 @@ pub fn withdraw_consent(
 ) -> Result<usize, AppError> {
     let user = caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?.clone();
     write_tx(conn, |conn| {
-        consents::withdraw(conn, actor, sip, consent, &user.id)?;
+        consents::withdraw(conn, actor, &user.id, sip, consent)?;
         drop_uncovered(conn, settings, sip)
     })
 }

@@ -29,8 +29,8 @@ pub fn insert(
     conn: &mut AnyConnection,
     keys: &Keyring,
     actor: &Actor,
-    sip: &Sip,
     user: &UserId,
+    sip: &Sip,
     valid: &ValidConsent,
 ) -> Result<Consent, AppError> {
     write_tx(conn, |conn| {
@@ -73,9 +73,9 @@ pub fn insert(
 pub fn withdraw(
     conn: &mut AnyConnection,
     actor: &Actor,
+    user: &UserId,
     sip: &Sip,
     consent: &ConsentId,
-    user: &UserId,
 ) -> Result<(), AppError> {
     let updated = diesel::update(
         consents::table
