@@ -4,11 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::accounts::identity::ApiActor;
 use crate::accounts::{NewUser, Role};
 use crate::authz::Actor;
 use crate::error::ErrorResponse;
 use crate::error::{ApiError, AppError, FieldError};
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -225,9 +225,10 @@ async fn post_user(
         roles: roles.clone(),
         password: body.password,
     };
-    let settings = state.settings.clone();
     let user = state
-        .db(move |conn| crate::accounts::admin::add_user_as(conn, &actor, &input, &settings))
+        .db_with_settings(move |conn, settings| {
+            crate::accounts::admin::add_user_as(conn, settings, &actor, &input)
+        })
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(CreatedUser {

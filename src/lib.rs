@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod home;
 pub mod ids;
 pub mod input;
 pub mod mail;

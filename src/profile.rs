@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
+use crate::accounts::identity::{CurrentUser, Layout};
 use crate::accounts::web::RecoveryCodesPage;
 use crate::accounts::{self, throttle, two_factor, AuthUser};
 use crate::audit::event::{Event, Object};
@@ -19,8 +20,7 @@ use crate::schedule::slots::WorkingHours;
 use crate::schedule::sources::{self, Source, SourceId};
 use crate::sip::feed;
 use crate::web::csrf::{check_token, CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
-use crate::web::{render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery};
+use crate::web::{render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/profil", web::get().to(get_profile))
@@ -227,9 +227,11 @@ async fn post_address(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (u, url, settings) = (user.clone(), form.url.clone(), state.settings.clone());
+    let (u, url) = (user.clone(), form.url.clone());
     let result = state
-        .db(move |conn| sources::add_address(conn, &settings.keys, &u, &url))
+        .db_with_settings(move |conn, settings| {
+            sources::add_address(conn, &settings.keys, &u, &url)
+        })
         .await;
     if let Ok(id) = &result {
         // Read at once rather than at the next background pass.
@@ -439,5 +441,8 @@ async fn post_close_feed(
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
     state.db(move |conn| feed::close_feed(conn, &user)).await?;
-    Ok(see_other("/profil?sparat=stangd".into()))
+    Ok(see_other(format!(
+        "/profil?sparat={}",
+        Saved::FeedClosed.word()
+    )))
 }

@@ -93,6 +93,7 @@ pub fn start(
             .app_data(crate::web::page_query_config())
             .configure(crate::api::routes)
             .configure(crate::web::pages::routes)
+            .configure(crate::home::routes)
             .configure(crate::accounts::web::routes)
             .configure(crate::accounts::admin::routes)
             .configure(crate::audit::web::routes)

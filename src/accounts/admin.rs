@@ -7,6 +7,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::accounts::tokens::{self, ApiToken, Holder, TokenId};
 use crate::accounts::{
     self, MunicipalityId, NewOrganisation, NewUser, OrgKind, Organisation, OrganisationId,
@@ -17,8 +18,7 @@ use crate::authz::{authorize, Action, Actor, Resource};
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentActor;
-use crate::web::{render, AppState, FormErrors, Layout};
+use crate::web::{render, AppState, FormErrors};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(get_admin))
@@ -74,14 +74,14 @@ fn authorize_in(
 /// and `POST /api/v1/users`).
 pub(crate) fn add_user_as(
     conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
     actor: &Actor,
     input: &NewUser,
-    settings: &crate::config::Settings,
 ) -> Result<User, AppError> {
     let org = OrganisationId(input.organisation_id.trim().to_string());
     let target = accounts::municipality_of_organisation(conn, &org)?;
     authorize_in(conn, actor, Action::Create, target, Some(org.as_str()))?;
-    accounts::add_user(conn, &actor.audit_actor(), input, settings)
+    accounts::add_user(conn, settings, &actor.audit_actor(), input)
 }
 
 /// Shows what became of a submitted form: the page with `done` applied, or with the form and
@@ -228,9 +228,9 @@ async fn post_user(
             .collect(),
         password: password.clone(),
     };
-    let (writer, settings) = (actor.clone(), state.settings.clone());
+    let writer = actor.clone();
     let result = state
-        .db(move |conn| add_user_as(conn, &writer, &input, &settings))
+        .db_with_settings(move |conn, settings| add_user_as(conn, settings, &writer, &input))
         .await;
     if result.is_ok() {
         state.mail_wake.notify_one();

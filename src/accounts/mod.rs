@@ -3,6 +3,7 @@
 //! pure rules are in [`model`].
 
 pub mod admin;
+pub mod identity;
 pub mod model;
 pub mod password;
 pub mod session;
@@ -275,9 +276,9 @@ pub fn create_user(conn: &mut AnyConnection, input: &NewUser) -> Result<User, Ap
 /// Adds a user as one change: the account, its audit entry and the welcome email, all or nothing.
 pub fn add_user(
     conn: &mut AnyConnection,
+    settings: &crate::config::Settings,
     by: &crate::audit::AuditActor,
     input: &NewUser,
-    settings: &crate::config::Settings,
 ) -> Result<User, AppError> {
     crate::db::write_tx(conn, |conn| {
         let user = create_user(conn, input)?;

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::{session_expired, Layout, MaybeUser, SignInStep};
 use crate::accounts::throttle;
 use crate::accounts::{self, password, session, two_factor, AuthUser};
 use crate::audit::event::{Event, Kind, Object};
@@ -16,10 +17,7 @@ use crate::db::AnyConnection;
 use crate::error::encode_query_value;
 use crate::error::{AppError, FieldError, PageError};
 use crate::web::csrf::{self, CsrfForm, NoFields};
-use crate::web::identity::{session_expired, MaybeUser, SignInStep};
-use crate::web::{
-    render, render_with, safe_local_path, see_other, AppState, FormErrors, Layout, Saved,
-};
+use crate::web::{render, render_with, safe_local_path, see_other, AppState, FormErrors, Saved};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(get_login))
@@ -242,9 +240,9 @@ async fn code_page(
     failure: String,
     errors: Vec<FieldError>,
 ) -> Result<CodePage, AppError> {
-    let (user_id, settings, token) = (user.id.clone(), state.settings.clone(), cookie_token(req));
+    let (user_id, token) = (user.id.clone(), cookie_token(req));
     let secret = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             write_tx(conn, |conn| {
                 two_factor::begin_setup(conn, &settings.keys, &user_id, &token)
             })
@@ -305,19 +303,18 @@ async fn post_code(
         let page = code_page(&req, &state, user, next, failure, Vec::new()).await?;
         return render(StatusCode::TOO_MANY_REQUESTS, &page);
     }
-    let (actor, user_id, code, settings, session_token) = (
+    let (actor, user_id, code, session_token) = (
         AuditActor::from(&user),
         user.id.clone(),
         form.code.clone(),
-        state.settings.clone(),
         cookie_token(&req),
     );
     let unix = chrono::Utc::now().timestamp();
     let outcome = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             two_factor::sign_in_with_code(
                 conn,
-                &settings,
+                settings,
                 &actor,
                 &user_id,
                 &session_token,

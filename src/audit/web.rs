@@ -4,11 +4,11 @@ use actix_web::{web, HttpRequest, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::audit::{self, Entry, Filter};
 use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
-use crate::web::identity::CurrentActor;
-use crate::web::{AppState, Layout};
+use crate::web::AppState;
 
 const PAGE_SIZE: i64 = 100;
 

@@ -323,7 +323,7 @@ pub(super) fn user(
                 password: password.clone(),
             };
             let user =
-                accounts::add_user(conn, &AuditActor::cli(), &input, settings).map_err(explain)?;
+                accounts::add_user(conn, settings, &AuditActor::cli(), &input).map_err(explain)?;
             println!("Added user {} <{}> ({})", user.name, user.email, user.id);
             if generated {
                 println!("Password (shown once): {password}");

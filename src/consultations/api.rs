@@ -7,13 +7,13 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::accounts::identity::ApiActor;
 use crate::consultations::model::{AnswerInput, ConsultationInput};
 use crate::consultations::store::{Asker, Consultation, ConsultationId};
 use crate::consultations::{answer, ask, convert, read};
 use crate::error::ApiError;
 use crate::reports::api::FiledBody;
 use crate::reports::model::ReportInput;
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -140,14 +140,8 @@ pub fn convert(
     let asker: AuthUser = actor.user().ok_or(AppError::NotFound)?.clone();
     let input = carried_over(input, &consultation);
     write_tx(conn, |conn| {
-        let filed = crate::reports::file_report(
-            conn,
-            settings,
-            Some(actor),
-            &input,
-            form_errors,
-            || true,
-        )?;
+        let filed =
+            crate::reports::file_report(conn, settings, Some(actor), &input, form_errors, || true)?;
         store::mark_converted(conn, &consultation, &filed.id, &asker)?;
         Ok(filed)
     })

@@ -7,6 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::Layout;
+use crate::accounts::identity::{CurrentActor, CurrentUser};
 use crate::accounts::{self, AuthUser, Municipality};
 use crate::authz::Actor;
 use crate::consultations::model::{AnswerInput, ConsultationInput};
@@ -17,8 +19,7 @@ use crate::reports::form::{Intent, ReportForm};
 use crate::reports::web::{filed_or_form, wake_for_alert, FormPage};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser};
-use crate::web::{render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery};
+use crate::web::{render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/konsultation", web::get().to(get_own))

@@ -6,11 +6,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::authz::{authorize, Action, Resource};
 use crate::error::PageError;
 use crate::mail::{self, OutboxMessage, OutboxStatus};
-use crate::web::identity::CurrentActor;
-use crate::web::{AppState, Layout};
+use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/outbox", web::get().to(get_outbox));

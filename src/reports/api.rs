@@ -7,6 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::accounts::identity::{ApiActor, MaybeApiActor};
 use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
@@ -16,7 +17,6 @@ use crate::reports::{
     access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
 };
 use crate::time;
-use crate::web::identity::{ApiActor, MaybeApiActor};
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -70,8 +70,10 @@ impl From<store::Filed> for FiledBody {
             municipality: filed.municipality_name,
             municipality_phone: filed.municipality_phone,
             acute: filed.acute,
-            socialjour_phone: (filed.acute && filed.out_of_hours && !filed.socialjour_phone.is_empty())
-                .then_some(filed.socialjour_phone),
+            socialjour_phone: (filed.acute
+                && filed.out_of_hours
+                && !filed.socialjour_phone.is_empty())
+            .then_some(filed.socialjour_phone),
         }
     }
 }

@@ -6,13 +6,13 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::accounts::identity::ApiActor;
 use crate::audit::event::{Event, Object};
 use crate::error::ApiError;
 use crate::sip;
 use crate::sip::model::{Answer, ConsentInput, MeetingInput, ParticipantInput, SipInput};
 use crate::sip::store::answers::active_invitees;
 use crate::sip::store::{self, ConsentId, MeetingId, ParticipantId, SipId};
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -109,7 +109,7 @@ pub async fn post_withdraw_consent(
     let removed = state
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::withdraw_consent(conn, &actor, &sip, &ConsentId(cid), settings)
+            sip::withdraw_consent(conn, settings, &actor, &sip, &ConsentId(cid))
         })
         .await?;
     state.mail_wake.notify_one();
@@ -134,7 +134,7 @@ pub async fn post_participant(
     let participant = state
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            sip::add_participant(conn, &actor, &sip, &body, settings)
+            sip::add_participant(conn, settings, &actor, &sip, &body)
         })
         .await?;
     state.mail_wake.notify_one();
@@ -156,7 +156,7 @@ pub async fn post_remove_participant(
     state
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &SipId(id))?;
-            sip::remove_participant(conn, &actor, &sip, &ParticipantId(pid), settings)
+            sip::remove_participant(conn, settings, &actor, &sip, &ParticipantId(pid))
         })
         .await?;
     state.mail_wake.notify_one();
@@ -230,7 +230,7 @@ pub async fn post_meeting(
     let body = state
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
-            let meeting = sip::schedule_meeting(conn, &actor, &sip, &body, settings)?;
+            let meeting = sip::schedule_meeting(conn, settings, &actor, &sip, &body)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -280,7 +280,7 @@ pub async fn patch_meeting(
     let id = MeetingId(path.into_inner());
     let body = state
         .db_with_settings(move |conn, settings| {
-            let meeting = sip::reschedule(conn, &actor, &id, &body, settings)?;
+            let meeting = sip::reschedule(conn, settings, &actor, &id, &body)?;
             let invitees = active_invitees(conn, &settings.keys, &meeting.id)?;
             Ok(meeting_body(meeting, invitees))
         })
@@ -301,7 +301,7 @@ pub async fn post_cancel_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let id = MeetingId(path.into_inner());
     state
-        .db_with_settings(move |conn, settings| sip::cancel(conn, &actor, &id, settings))
+        .db_with_settings(move |conn, settings| sip::cancel(conn, settings, &actor, &id))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::NoContent().finish())
@@ -408,7 +408,7 @@ pub async fn get_slots(
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let search = crate::sip::times::search_for(conn, &sip, &query)?;
-            crate::sip::times::suggest(conn, &actor, &sip, search, settings)
+            crate::sip::times::suggest(conn, settings, &actor, &sip, search)
         })
         .await?;
     let name = |i: &usize| found.people[*i].name.clone();

@@ -119,7 +119,7 @@ pub fn feed_body(
         if ok {
             let meeting = meeting.open(&settings.keys)?;
             writer.event(&invitations::event_without_attendees(
-                &sip, &meeting, settings,
+                settings, &sip, &meeting,
             ));
         }
     }
@@ -229,7 +229,6 @@ async fn get_feed(
         .strip_suffix(".ics")
         .ok_or(AppError::NotFound)?
         .to_string();
-    let settings = state.settings.clone();
     let cache = feeds.into_inner();
     let if_none_match = req
         .headers()
@@ -237,13 +236,13 @@ async fn get_feed(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let answer = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             // The version first: a body read after it is at least as new, never older.
             let Some(version) = feed_version(conn, &token)? else {
                 return Ok(None);
             };
             let today = crate::time::local(now()).date();
-            let etag = feed_etag(&version, today, &settings);
+            let etag = feed_etag(&version, today, settings);
             let user = version.user;
             if matches(if_none_match.as_deref(), &etag) {
                 return Ok(Some(Answer::NotModified(etag)));
@@ -251,7 +250,7 @@ async fn get_feed(
             if let Some(body) = cache.get(&user, &etag) {
                 return Ok(Some(Answer::Body(etag, body)));
             }
-            let body = Bytes::from(feed_body(conn, &settings, &user)?);
+            let body = Bytes::from(feed_body(conn, settings, &user)?);
             cache.put(&user, etag.clone(), body.clone());
             Ok(Some(Answer::Body(etag, body)))
         })

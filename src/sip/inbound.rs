@@ -7,12 +7,12 @@
 use actix_web::{web, HttpResponse};
 use mail_parser::{MessageParser, MimeHeaders};
 
+use crate::accounts::identity::ApiActor;
 use crate::authz::Actor;
 use crate::calendar::reply::{parse_reply, ReplyError};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppError};
 use crate::sip::store::answers::{apply_reply, Applied};
-use crate::web::identity::ApiActor;
 use crate::web::AppState;
 
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,7 @@ fn place_text(place: &str, video_url: &str) -> String {
 }
 
 /// The meeting for a subscribed feed: the same neutral event, without attendees.
-pub fn event_without_attendees(sip: &Sip, meeting: &Meeting, settings: &Settings) -> MeetingEvent {
+pub fn event_without_attendees(settings: &Settings, sip: &Sip, meeting: &Meeting) -> MeetingEvent {
     MeetingEvent {
         uid: meeting.uid.clone(),
         sequence: meeting.sequence,
@@ -114,11 +114,11 @@ fn attendee(sip: &Sip, participant: &Participant, answer: Answer) -> Attendee {
 /// cancellation for a removed person names only them.
 pub fn event_for(
     conn: &mut AnyConnection,
+    settings: &Settings,
     sip: &Sip,
     meeting: &Meeting,
     recipient: &Participant,
     notice: Notice,
-    settings: &Settings,
 ) -> Result<MeetingEvent, AppError> {
     let attendees = if notice == Notice::Uninvited {
         vec![attendee(sip, recipient, Answer::NotComing)]
@@ -132,7 +132,7 @@ pub fn event_for(
     };
     Ok(MeetingEvent {
         attendees,
-        ..event_without_attendees(sip, meeting, settings)
+        ..event_without_attendees(settings, sip, meeting)
     })
 }
 
@@ -176,14 +176,14 @@ impl MeetingMail {
 /// calendar object, with their own answer link when there is something to answer.
 pub fn send(
     conn: &mut AnyConnection,
+    settings: &Settings,
     sip: &Sip,
     meeting: &Meeting,
     participant: &Participant,
     notice: Notice,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     use askama::Template;
-    let event = event_for(conn, sip, meeting, participant, notice, settings)?;
+    let event = event_for(conn, settings, sip, meeting, participant, notice)?;
     let method = notice.method();
     let (subject, lead) = notice.subject_and_lead(&title(sip));
     let words = MeetingMail {
@@ -220,13 +220,13 @@ pub fn send(
 /// Queues the message about `meeting` to everyone still invited.
 pub fn send_to_all(
     conn: &mut AnyConnection,
+    settings: &Settings,
     sip: &Sip,
     meeting: &Meeting,
     notice: Notice,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     for (_, participant) in active_invitees(conn, &settings.keys, &meeting.id)? {
-        send(conn, sip, meeting, &participant, notice, settings)?;
+        send(conn, settings, sip, meeting, &participant, notice)?;
     }
     Ok(())
 }

@@ -208,35 +208,35 @@ pub fn add_consent(
     let today = time::local(now()).date();
     let valid = model::validate_consent(input, today, known == organisations.len() as i64)
         .map_err(AppError::Invalid)?;
-    consents::insert(conn, keys, actor, sip, &user.id, &valid)
+    consents::insert(conn, keys, actor, &user.id, sip, &valid)
 }
 
 /// Withdraws a consent. Partners it alone covered lose access at once: they are removed from
 /// upcoming meetings and get a cancellation; the others get an update.
 pub fn withdraw_consent(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     consent: &ConsentId,
-    settings: &Settings,
 ) -> Result<usize, AppError> {
     let user = caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?.clone();
     write_tx(conn, |conn| {
-        consents::withdraw(conn, actor, sip, consent, &user.id)?;
-        drop_uncovered(conn, sip, settings)
+        consents::withdraw(conn, actor, &user.id, sip, consent)?;
+        drop_uncovered(conn, settings, sip)
     })
 }
 
 /// Removes from upcoming meetings everyone no valid consent covers any more. Returns how many.
 pub fn drop_uncovered(
     conn: &mut AnyConnection,
-    sip: &Sip,
     settings: &Settings,
+    sip: &Sip,
 ) -> Result<usize, AppError> {
     let uncovered = participants::uncovered(conn, &settings.keys, sip)?;
     for participant in &uncovered {
         participants::record_lapsed(conn, sip, participant)?;
-        remove_from_upcoming(conn, sip, participant, settings)?;
+        remove_from_upcoming(conn, settings, sip, participant)?;
     }
     Ok(uncovered.len())
 }
@@ -248,7 +248,7 @@ pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<
     let mut removed = 0;
     for id in consents::sips_with_expired(conn, today)? {
         let sip = sips::find(conn, &settings.keys, &id)?.ok_or(AppError::NotFound)?;
-        removed += write_tx(conn, |conn| drop_uncovered(conn, &sip, settings))?;
+        removed += write_tx(conn, |conn| drop_uncovered(conn, settings, &sip))?;
     }
     Ok(removed)
 }
@@ -261,10 +261,10 @@ pub fn expire_consents(conn: &mut AnyConnection, settings: &Settings) -> Result<
 /// (422) with the consents that are valid named. Already booked meetings invite them at once.
 pub fn add_participant(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     input: &ParticipantInput,
-    settings: &Settings,
 ) -> Result<Participant, AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let (user_id, organisation_id, name, email, of) = match input.chosen_user() {
@@ -347,21 +347,21 @@ pub fn add_participant(
         // Already booked meetings: an invitation to the newcomer, and the chair's copy updated.
         // Who takes part changed, not the meeting: same SEQUENCE.
         for meeting in meetings::upcoming(conn, &settings.keys, &sip.id)? {
-            answers::invite(conn, sip, &meeting, &candidate, settings)?;
+            answers::invite(conn, settings, sip, &meeting, &candidate)?;
             let meeting = meetings::touch(conn, &settings.keys, &meeting.id)?;
             invitations::send(
                 conn,
+                settings,
                 sip,
                 &meeting,
                 &candidate,
                 Notice::Invitation,
-                settings,
             )?;
             if let Some((_, chair)) = answers::active_invitees(conn, &settings.keys, &meeting.id)?
                 .into_iter()
                 .find(|(_, p)| store::is_chair(sip, p))
             {
-                invitations::send(conn, sip, &meeting, &chair, Notice::Update, settings)?;
+                invitations::send(conn, settings, sip, &meeting, &chair, Notice::Update)?;
             }
         }
         Ok(candidate)
@@ -371,10 +371,10 @@ pub fn add_participant(
 /// Takes a participant out of the SIP: a cancellation to them, an update to the rest.
 pub fn remove_participant(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     participant: &ParticipantId,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let found = participants::active(conn, &settings.keys, &sip.id)?
@@ -388,15 +388,15 @@ pub fn remove_participant(
     }
     write_tx(conn, |conn| {
         participants::record_removal(conn, actor, sip, &found)?;
-        remove_from_upcoming(conn, sip, &found, settings)
+        remove_from_upcoming(conn, settings, sip, &found)
     })
 }
 
 fn remove_from_upcoming(
     conn: &mut AnyConnection,
+    settings: &Settings,
     sip: &Sip,
     participant: &Participant,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     let at = now();
     participants::mark_removed(conn, &participant.id, at)?;
@@ -407,13 +407,13 @@ fn remove_from_upcoming(
             let meeting = meetings::touch(conn, &settings.keys, &meeting.id)?;
             invitations::send(
                 conn,
+                settings,
                 sip,
                 &meeting,
                 participant,
                 Notice::Uninvited,
-                settings,
             )?;
-            invitations::send_to_all(conn, sip, &meeting, Notice::Update, settings)?;
+            invitations::send_to_all(conn, settings, sip, &meeting, Notice::Update)?;
         }
     }
     Ok(())
@@ -424,10 +424,10 @@ fn remove_from_upcoming(
 /// Books a meeting and invites every participant. Needs a valid consent.
 pub fn schedule_meeting(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     input: &MeetingInput,
-    settings: &Settings,
 ) -> Result<Meeting, AppError> {
     caseworker(conn, actor, &sip.municipality_id, Some(sip.id.as_str()))?;
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
@@ -439,13 +439,13 @@ pub fn schedule_meeting(
         ));
     }
     write_tx(conn, |conn| {
-        let meeting = meetings::insert(conn, actor, sip, &valid, settings)?;
+        let meeting = meetings::insert(conn, settings, actor, sip, &valid)?;
         // Only those the consent covers today (a consent may have run out since the last
         // background pass).
         for participant in participants::invitable(conn, &settings.keys, sip)? {
-            answers::invite(conn, sip, &meeting, &participant, settings)?;
+            answers::invite(conn, settings, sip, &meeting, &participant)?;
         }
-        invitations::send_to_all(conn, sip, &meeting, Notice::Invitation, settings)?;
+        invitations::send_to_all(conn, settings, sip, &meeting, Notice::Invitation)?;
         Ok(meeting)
     })
 }
@@ -453,16 +453,16 @@ pub fn schedule_meeting(
 /// Moves a meeting (or changes its place): an update with SEQUENCE + 1 to everyone.
 pub fn reschedule(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &MeetingId,
     input: &MeetingInput,
-    settings: &Settings,
 ) -> Result<Meeting, AppError> {
     let (sip, meeting) = meeting_for_caseworker(conn, &settings.keys, actor, id)?;
     let valid = model::validate_meeting(input, now()).map_err(AppError::Invalid)?;
     write_tx(conn, |conn| {
-        let moved = meetings::reschedule(conn, actor, &sip, &meeting, &valid, &settings.keys)?;
-        invitations::send_to_all(conn, &sip, &moved, Notice::Update, settings)?;
+        let moved = meetings::reschedule(conn, &settings.keys, actor, &sip, &meeting, &valid)?;
+        invitations::send_to_all(conn, settings, &sip, &moved, Notice::Update)?;
         Ok(moved)
     })
 }
@@ -470,14 +470,14 @@ pub fn reschedule(
 /// Cancels a meeting: `METHOD:CANCEL`, SEQUENCE + 1, to everyone.
 pub fn cancel(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &MeetingId,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     let (sip, meeting) = meeting_for_caseworker(conn, &settings.keys, actor, id)?;
     write_tx(conn, |conn| {
-        let cancelled = meetings::cancel(conn, actor, &meeting, &settings.keys)?;
-        invitations::send_to_all(conn, &sip, &cancelled, Notice::Cancelled, settings)
+        let cancelled = meetings::cancel(conn, &settings.keys, actor, &meeting)?;
+        invitations::send_to_all(conn, settings, &sip, &cancelled, Notice::Cancelled)
     })
 }
 
@@ -504,9 +504,9 @@ pub fn record_plan(
 /// place of the meeting the plan was made at: one step for the caseworker.
 pub fn book_follow_up(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
-    settings: &Settings,
 ) -> Result<Meeting, AppError> {
     let plan = plans::plans_of(conn, &settings.keys, &sip.id)?
         .into_iter()
@@ -532,5 +532,5 @@ pub fn book_follow_up(
         place: last.place,
         video_url: last.video_url,
     };
-    schedule_meeting(conn, actor, sip, &input, settings)
+    schedule_meeting(conn, settings, actor, sip, &input)
 }

@@ -240,10 +240,10 @@ fn meetings_of(
 /// Everyone's busy intervals and working hours, and the search.
 pub fn suggest(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     search: slots::Search,
-    settings: &Settings,
 ) -> Result<Suggestions, AppError> {
     let people = people_of(conn, &settings.keys, sip)?;
     let accounts: Vec<UserId> = people.iter().filter_map(|p| p.2.clone()).collect();

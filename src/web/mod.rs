@@ -1,8 +1,8 @@
-//! What every web page shares: the application state, the page layout, CSRF protection and the
-//! extractors that say who is signed in.
+//! What every web page shares: the application state, CSRF protection, HEAD and 405 handling,
+//! form errors and the `?sparat=` confirmations. Who is signed in, and the page frame that shows
+//! it, is `accounts`' ([`crate::accounts::identity`]): this module imports no capability.
 
 pub mod csrf;
-pub mod identity;
 pub mod methods;
 pub mod pages;
 
@@ -11,7 +11,6 @@ use std::sync::Arc;
 use actix_web::web;
 use tokio::sync::Notify;
 
-use crate::accounts::AuthUser;
 use crate::config::Settings;
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{AppError, FieldError};
@@ -96,28 +95,6 @@ impl AppState {
     }
 }
 
-/// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.
-pub struct Layout {
-    pub user: Option<AuthUser>,
-    pub csrf: String,
-}
-
-impl Layout {
-    /// The frame of a page for this request: who is signed in, and this browser's CSRF token.
-    pub fn new(req: &actix_web::HttpRequest, user: Option<AuthUser>) -> Self {
-        Layout {
-            user,
-            csrf: csrf::token_for(req),
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.user
-            .as_ref()
-            .is_some_and(|u| u.has_role(crate::accounts::Role::Admin))
-    }
-}
-
 /// Field errors of a form, looked up by field name in templates.
 #[derive(Clone, Debug, Default)]
 pub struct FormErrors(pub Vec<FieldError>);
@@ -151,6 +128,7 @@ pub enum SavedOn {
     Report,
     Sip,
     Consultation,
+    Plan,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -175,10 +153,11 @@ pub enum Saved {
     FollowUpBooked,
     ConsultationAsked,
     ConsultationAnswered,
+    PlanRecorded,
 }
 
 impl Saved {
-    const ALL: [Saved; 18] = [
+    const ALL: [Saved; 19] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -197,6 +176,7 @@ impl Saved {
         Saved::FollowUpBooked,
         Saved::ConsultationAsked,
         Saved::ConsultationAnswered,
+        Saved::PlanRecorded,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -265,6 +245,7 @@ impl Saved {
                 "svar",
                 "Svaret är skickat. Den som frågade har fått ett mejl om att det finns ett svar.",
             ),
+            Saved::PlanRecorded => (Plan, "plan", "Planen är sparad."),
         }
     }
 

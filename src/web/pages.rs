@@ -1,32 +1,17 @@
-//! The start page, the style sheet, health checks and the page for unknown addresses.
+//! The style sheet, health checks and the page for unknown addresses (the start page is
+//! [`crate::home`]).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse, Responder};
-use askama::Template;
-use askama_web::WebTemplate;
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use crate::error::{ApiError, AppError, PageError};
-use crate::web::identity::MaybeUser;
-use crate::web::{AppState, Layout, STYLE_CSS};
+use crate::web::{AppState, STYLE_CSS};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(get_home))
-        .route("/static/style.css", web::get().to(get_style))
+    cfg.route("/static/style.css", web::get().to(get_style))
         .route("/healthz", web::get().to(get_healthz))
         .route("/readyz", web::get().to(get_readyz));
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "home.html")]
-struct HomePage {
-    layout: Layout,
-}
-
-async fn get_home(MaybeUser(user): MaybeUser, req: HttpRequest) -> impl Responder {
-    HomePage {
-        layout: Layout::new(&req, user),
-    }
 }
 
 async fn get_style() -> HttpResponse {

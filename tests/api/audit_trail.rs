@@ -53,14 +53,7 @@ fn drop_guard(conn: &mut AnyConnection) {
 }
 
 async fn the_trail_is_append_only_and_tampering_is_detected(app: TestApp) {
-    for _ in 0..3 {
-        let user = app.add_user("skola", &[Role::Reporter]).await;
-        app.fresh_browser().login(&user).await;
-    }
-    assert_eq!(
-        app.conn(|c| audit::verify(c).unwrap()).await,
-        Verdict::Intact { entries: 6 }
-    );
+    six_entries(&app).await;
     assert_eq!(
         verify_cli(&app),
         (

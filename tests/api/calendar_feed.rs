@@ -79,12 +79,9 @@ async fn feed_etag_changes_with_everything_the_feed_shows(kind: Db) {
         &[BACKGROUND_PASS_OFF],
     )
     .await;
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let (bvc, school) = (
         app.organisation_of(&nurse.user_id).await,
         app.organisation_of(&teacher.user_id).await,

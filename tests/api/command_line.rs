@@ -161,17 +161,22 @@ async fn accounts_can_be_set_up_from_the_command_line() {
     );
 
     // The account made on the command line works in the web service.
-    let app = TestApp::spawn_on(
+    let app = service_on(db).await;
+    app.login(&Login::new("lisa@ekby.test", &password, ""))
+        .await;
+    let home = app.page("/").await;
+    assert!(home.contains("Välkommen, Lisa Lind"));
+}
+
+/// The web service on a database the command line has set up (SQLite), with its own SMTP server.
+async fn service_on(db: TestDatabase) -> TestApp {
+    TestApp::spawn_on(
         std::sync::Arc::new(db),
         crate::helpers::TestSmtp::reserve(),
         Db::Sqlite,
         &[],
     )
-    .await;
-    app.login(&Login::new("lisa@ekby.test", &password, ""))
-        .await;
-    let home = app.page("/").await;
-    assert!(home.contains("Välkommen, Lisa Lind"));
+    .await
 }
 
 /// The (email, password) pairs that `samordna demo` printed.
@@ -205,13 +210,7 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
     assert_ne!(again, text);
     let logins = demo_logins(&again);
 
-    let app = TestApp::spawn_on(
-        std::sync::Arc::new(db),
-        crate::helpers::TestSmtp::reserve(),
-        Db::Sqlite,
-        &[],
-    )
-    .await;
+    let app = service_on(db).await;
     for (email, password) in logins {
         let app = app.fresh_browser();
         app.login(&Login::new(&email, &password, "")).await;

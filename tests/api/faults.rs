@@ -377,11 +377,8 @@ crate::on_both_kinds!(a_killed_server_loses_no_report);
 /// Invitations booked while the SMTP server is down are each delivered once when it is back.
 async fn invitations_wait_for_smtp_and_arrive_once(kind: Db) {
     let app = TestApp::spawn_with(kind, &[], false).await;
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, token) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let token = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let as_caseworker = app.as_user(&token);
     let (status, sip) = as_caseworker

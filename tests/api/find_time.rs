@@ -214,14 +214,12 @@ async fn busy_times_from_a_calendar_address(app: TestApp) {
     assert_eq!(body["people"][1]["calendar"]["kind"], "read", "{body}");
 
     // The service's own meetings count too: a meeting at 12 moves the first slot to 13.
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(
-            &format!("/api/v1/sips/{sip}/meetings"),
-            json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{meeting}");
+    app.book_meeting(
+        &cw,
+        &format!("/api/v1/sips/{sip}"),
+        json!({"starts_at": format!("{day}T12:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
+    )
+    .await;
     let (_, body) = app.as_user(&cw).get(&query).await;
     assert_eq!(starts(&body).first(), Some(&at(day, 13)), "{body}");
 
@@ -848,14 +846,13 @@ async fn the_default_search_after_a_plan_is_within_the_limit(app: TestApp) {
         ..
     } = app.sip_with_partner("Ture Tidsson").await;
     let day = target_day();
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(
-            &format!("/api/v1/sips/{sip}/meetings"),
+    let meeting = app
+        .book_meeting(
+            &cw,
+            &format!("/api/v1/sips/{sip}"),
             json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
         )
         .await;
-    assert_eq!(status, 201, "{meeting}");
     let (status, plan) = app
         .as_user(&cw)
         .put(

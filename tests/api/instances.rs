@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use samordna::accounts::Role;
-use samordna::db::write_tx;
 use samordna::mail::{self, Email};
 
 use crate::helpers::{test_settings, Db, TestApp, TestDatabase, TestSmtp};
@@ -29,23 +28,14 @@ async fn two_instances_send_each_queued_message_once_and_share_sessions() {
     let a = TestApp::spawn_on(db.clone(), smtp.clone(), Db::Postgres, &[]).await;
     let b = TestApp::spawn_on(db.clone(), smtp.clone(), Db::Postgres, &[]).await;
     const N: usize = 60;
-    let settings = a.state.settings.clone();
-    a.conn(move |conn| {
-        write_tx(conn, |conn| {
-            let municipality = crate::helpers::test_municipality(conn)?;
-            for i in 0..N {
-                let email = Email {
-                    to: mail::recipient("", &format!("p{i}@test.samordna.se"))?,
-                    subject: format!("M {i}"),
-                    text: "x".into(),
-                    html: None,
-                    calendar: None,
-                };
-                mail::enqueue(conn, &email, &municipality, &settings)?;
-            }
-            Ok::<_, samordna::error::AppError>(())
+    a.queue_mails(N, |i| {
+        Ok(Email {
+            to: mail::recipient("", &format!("p{i}@test.samordna.se"))?,
+            subject: format!("M {i}"),
+            text: "x".into(),
+            html: None,
+            calendar: None,
         })
-        .unwrap();
     })
     .await;
     // The SMTP server comes up only now, so both workers race for the same backlog.

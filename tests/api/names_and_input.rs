@@ -34,14 +34,25 @@ const GUESTS: &[(&str, &str)] = &[
 
 const VIDEO: &str = "https://video.example.test/m?x=1&y=2";
 
+/// The text of a message's `text/calendar` part.
+fn calendar_part(message: &mail_parser::Message) -> String {
+    message
+        .parts
+        .iter()
+        .find(|p| {
+            mail_parser::MimeHeaders::content_type(*p)
+                .is_some_and(|c| c.subtype() == Some("calendar"))
+        })
+        .and_then(|p| p.text_contents())
+        .unwrap()
+        .to_string()
+}
+
 /// A SIP in Ekby with consent covering a school; returns the caseworker's token, the SIP's API
 /// path, and an integration token for inbound mail.
 async fn sip_with_consent(app: &TestApp) -> (String, String, String) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let integration = app.integration_token(&school).await;
     let (base, _) = app
@@ -97,11 +108,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
             .await;
         assert_eq!(status, 201, "{name}: {body}");
     }
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in())
-        .await;
-    assert_eq!(status, 201, "{meeting}");
+    let meeting = app.book_meeting(&cw, &base, meeting_in()).await;
     let received = app
         .smtp
         .wait_for(welcome + 1 + GUESTS.len(), Duration::from_secs(20))
@@ -116,16 +123,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
 
         // The calendar names them too, readable by a calendar parser; a parameter value cannot
         // hold `"`, so that alone is left out.
-        let calendar = message
-            .parts
-            .iter()
-            .find(|p| {
-                mail_parser::MimeHeaders::content_type(*p)
-                    .is_some_and(|c| c.subtype() == Some("calendar"))
-            })
-            .and_then(|p| p.text_contents())
-            .unwrap()
-            .to_string();
+        let calendar = calendar_part(&message);
         let parsed = parse_calendars(&calendar).expect("a valid calendar");
         let attendees: Vec<(String, String)> = parsed[0].events[0]
             .properties
@@ -172,16 +170,7 @@ async fn guests_with_ordinary_names_are_invited_with_their_names_intact(app: Tes
         })
         .unwrap();
     let message = chair.parsed();
-    let ics = message
-        .parts
-        .iter()
-        .find(|p| {
-            mail_parser::MimeHeaders::content_type(*p)
-                .is_some_and(|c| c.subtype() == Some("calendar"))
-        })
-        .and_then(|p| p.text_contents())
-        .unwrap()
-        .to_string();
+    let ics = calendar_part(&message);
     let cns: Vec<String> = parse_calendars(&ics).unwrap()[0].events[0]
         .properties
         .iter()
@@ -569,6 +558,23 @@ async fn a_nul_anywhere_answers_4xx_without_reaching_the_database(app: TestApp) 
     assert!(html.contains("okomprimerat"), "{html}");
 }
 
+/// A reply posted to the API by the integration and the same kind of reply piped to `samordna
+/// ingest-mail`, both read as `result`; answers the API's status.
+async fn both_ways(
+    app: &TestApp,
+    integration: &str,
+    by_api: String,
+    by_pipe: &str,
+    result: &str,
+) -> u16 {
+    let (status, body) = inbound(app, integration, by_api).await;
+    assert_eq!((status, body["result"].as_str()), (200, Some(result)));
+    let out = ingest_by_pipe(app, by_pipe);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(result));
+    status
+}
+
 async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: TestApp) {
     let (cw, base, integration) = sip_with_consent(&app).await;
     let guardian = "foralder@example.test";
@@ -580,11 +586,7 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
         )
         .await;
     assert_eq!(status, 201);
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in())
-        .await;
-    assert_eq!(status, 201, "{meeting}");
+    let meeting = app.book_meeting(&cw, &base, meeting_in()).await;
     let uid = meeting["uid"].as_str().unwrap().to_string();
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
 
@@ -603,17 +605,9 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
     };
 
     // Recorded (SEQUENCE 0), by API and by pipe.
-    let (status, body) = inbound(
-        &app,
-        &integration,
-        reply_mail(&uid, 0, guardian, "ACCEPTED"),
-    )
-    .await;
-    api(status);
-    assert_eq!((status, body["result"].as_str()), (200, Some("recorded")));
-    let out = ingest_by_pipe(&app, &reply_mail(&uid, 0, guardian, "TENTATIVE"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("recorded"));
+    let by_api = reply_mail(&uid, 0, guardian, "ACCEPTED");
+    let by_pipe = reply_mail(&uid, 0, guardian, "TENTATIVE");
+    api(both_ways(&app, &integration, by_api, &by_pipe, "recorded").await);
 
     // Stale after a change.
     let (status, _) = app
@@ -625,17 +619,8 @@ async fn a_late_reply_to_a_cancelled_meeting_keeps_the_documented_contract(app: 
         )
         .await;
     assert_eq!(status, 200);
-    let (status, body) = inbound(
-        &app,
-        &integration,
-        reply_mail(&uid, 0, guardian, "ACCEPTED"),
-    )
-    .await;
-    api(status);
-    assert_eq!((status, body["result"].as_str()), (200, Some("stale")));
-    let out = ingest_by_pipe(&app, &reply_mail(&uid, 0, guardian, "ACCEPTED"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stale"));
+    let by_api = reply_mail(&uid, 0, guardian, "ACCEPTED");
+    api(both_ways(&app, &integration, by_api.clone(), &by_api, "stale").await);
 
     // Cancelled: a late reply, with the old SEQUENCE or the current one, is read and not kept.
     let (status, _) = app

@@ -44,9 +44,7 @@ async fn named_in(app: &TestApp, name: &str) -> i64 {
 }
 
 async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let ours = organisation(&app, "Ekby", "Björkskolan", "skola").await;
     let theirs = organisation(&app, "Annanstad", "Björkskolan", "skola").await;
     let bvc = organisation(&app, "Annanstad", "BVC Centrum", "bvc").await;
@@ -56,6 +54,7 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
     app.conn(move |c| {
         accounts::add_user(
             c,
+            &settings,
             &samordna::audit::AuditActor::cli(),
             &accounts::NewUser {
                 email: "lars.larare@annanstad.test".into(),
@@ -66,12 +65,10 @@ async fn consent_and_participant_lists_name_the_municipality(app: TestApp) {
                 roles: vec![Role::Reporter],
                 password: "ett-langt-losenord-for-prov".into(),
             },
-            &settings,
         )
         .unwrap()
     })
     .await;
-    let cw = app.token_for(&caseworker).await;
     let (_, sip) = app
         .as_user(&cw)
         .post("/api/v1/sips", json!({"child_name": "Kim Testbarn"}))

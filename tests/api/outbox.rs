@@ -3,7 +3,6 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use samordna::db::schema::outbox;
-use samordna::db::write_tx;
 use samordna::mail::{self, Email};
 
 use crate::helpers::{Db, TestApp};
@@ -19,26 +18,17 @@ fn message_ids(received: &[crate::helpers::Received]) -> HashMap<String, usize> 
 
 /// Queues `n` messages about Testkommun's work (the municipality of `TestApp::add_user`).
 async fn queue(app: &TestApp, n: usize) {
-    let settings = app.state.settings.clone();
-    app.conn(move |conn| {
-        write_tx(conn, |conn| {
-            let municipality = crate::helpers::test_municipality(conn)?;
-            for i in 0..n {
-                let email = Email {
-                    to: mail::recipient(
-                        &format!("Mottagare {i}"),
-                        &format!("mottagare{i}@test.samordna.se"),
-                    )?,
-                    subject: format!("Testmeddelande {i}"),
-                    text: format!("Meddelande nummer {i}.\nÅ, ä och ö kommer fram."),
-                    html: None,
-                    calendar: None,
-                };
-                mail::enqueue(conn, &email, &municipality, &settings)?;
-            }
-            Ok::<_, samordna::error::AppError>(())
+    app.queue_mails(n, |i| {
+        Ok(Email {
+            to: mail::recipient(
+                &format!("Mottagare {i}"),
+                &format!("mottagare{i}@test.samordna.se"),
+            )?,
+            subject: format!("Testmeddelande {i}"),
+            text: format!("Meddelande nummer {i}.\nÅ, ä och ö kommer fram."),
+            html: None,
+            calendar: None,
         })
-        .unwrap();
     })
     .await;
     app.state.mail_wake.notify_one();

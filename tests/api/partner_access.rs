@@ -34,14 +34,13 @@ async fn partner_refused_at_once(kind: Db, ending: Ending) {
         ..
     } = app.sip_with_partner(CHILD).await;
     let day = (samordna::db::now() + chrono::Duration::days(8)).date();
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(
-            &format!("{base}/meetings"),
+    let meeting = app
+        .book_meeting(
+            &cw,
+            &base,
             json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"}),
         )
         .await;
-    assert_eq!(status, 201, "{meeting}");
     let uid = format!("UID:{}", meeting["uid"].as_str().unwrap());
     let integration = app.integration_token(&school).await;
     let reply = fixture("gmail", meeting["uid"].as_str().unwrap(), 0, &teacher.email);

@@ -258,10 +258,7 @@ on_both_databases!(wrong_methods_are_405_with_allow);
 /// extractors would (`"Failed to deserialize Json from payload. Request path: …"`), and so would
 /// tracing-actix-web's error events (the Debug form of a login redirect holds the path).
 async fn debug_logs_hold_no_concrete_path(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let token = app.token_for(&caseworker).await;
+    let (_, token) = app.caseworker_in("Ekby").await;
     let marker = format!(
         "sparbar{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]

@@ -342,10 +342,7 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
     assert_eq!(due, opened + chrono::Months::new(4), "the four-month clock");
 
     // A caseworker of the municipality sees the clock and extends it by a recorded decision.
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
-    let cw = app.token_for(&caseworker).await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let (status, list) = app.as_user(&cw).get("/api/v1/investigations").await;
     assert_eq!(status, 200);
     assert_eq!(list[0]["report_reference"], filed["reference"]);

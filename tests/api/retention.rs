@@ -21,21 +21,14 @@ async fn decided(app: &TestApp, teacher: &str, intake: &str, ekby: &str, decisio
         .post("/api/v1/reports", report_body(ekby, "gallring"))
         .await;
     let id = filed["id"].as_str().unwrap().to_string();
-    let (assessed, _) = app
-        .as_user(intake)
-        .post(
-            &format!("/api/v1/reports/{id}/safety-assessment"),
-            json!({"protection_needed": false, "notes": ""}),
-        )
+    let (intake, path) = (app.as_user(intake), format!("/api/v1/reports/{id}"));
+    let assessment = json!({"protection_needed": false, "notes": ""});
+    let (assessed, _) = intake
+        .post(&format!("{path}/safety-assessment"), assessment)
         .await;
     assert_eq!(assessed, 201);
-    let (decision, _) = app
-        .as_user(intake)
-        .post(
-            &format!("/api/v1/reports/{id}/decision"),
-            json!({"decision": decision, "reason": "Skäl."}),
-        )
-        .await;
+    let decision = json!({"decision": decision, "reason": "Skäl."});
+    let (decision, _) = intake.post(&format!("{path}/decision"), decision).await;
     assert_eq!(decision, 201);
     id
 }

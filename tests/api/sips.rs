@@ -110,15 +110,13 @@ fn status_of(meeting: &Value, email: &str) -> String {
 }
 
 async fn from_consent_to_meeting_with_answers(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
     let elsewhere = app
         .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
         .await;
-    let cw = app.token_for(&caseworker).await;
+    let cw_api = app.as_user(&cw);
     let other = app.token_for(&elsewhere).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let integration = app.integration_token(&school).await;
@@ -126,8 +124,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     seen += app.smtp.wait_for(4, Duration::from_secs(10)).await.len(); // welcome mails
     assert_eq!(seen, 4);
 
-    let (status, sip) = app
-        .as_user(&cw)
+    let (status, sip) = cw_api
         .post(
             "/api/v1/sips",
             json!({"child_name": CHILD_NAME, "child_personal_number": CHILD_PN}),
@@ -140,8 +137,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 
     // Without consent no one from a partner can be invited and no meeting booked.
     let teacher_in = json!({"user_id": teacher.user_id});
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(&format!("{base}/participants"), teacher_in.clone())
         .await;
     assert_eq!(status, 422, "{body}");
@@ -151,15 +147,13 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .contains("samtycke"));
     let start = (samordna::db::now() + chrono::Duration::days(3)).date();
     let meeting_in = json!({"starts_at": format!("{start}T10:00"), "minutes": 90, "place": "Kommunhuset, rum 2"});
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{base}/meetings"), meeting_in.clone())
         .await;
     assert_eq!(status, 409);
 
     // Consent from a guardian covering the school (not BUP).
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(
             &format!("{base}/consents"),
             json!({"given_by": "", "relation": "aunt"}),
@@ -168,21 +162,18 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 422);
     let fields = error_fields(&body);
     assert_eq!(fields, ["given_by", "relation", "organisation_ids"]);
-    let (status, consent) = app
-        .as_user(&cw)
+    let (status, consent) = cw_api
         .post(
             &format!("{base}/consents"),
             json!({"given_by": "Förälder Sipsson", "relation": "guardian", "organisation_ids": [school]}),
         )
         .await;
     assert_eq!(status, 201, "{consent}");
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{base}/participants"), teacher_in)
         .await;
     assert_eq!(status, 201);
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"user_id": psychologist.user_id}),
@@ -190,8 +181,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .await;
     assert_eq!(status, 422, "BUP is not covered");
     // Someone with an account cannot be added as an outsider to get round the consent.
-    let (status, body) = app
-        .as_user(&cw)
+    let (status, body) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"name": "BUP-psykolog", "email": psychologist.email}),
@@ -203,8 +193,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .unwrap()
         .contains("konto"));
     let guardian = "foralder@example.test";
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants"),
             json!({"name": "Sipsson, Förälder", "email": guardian, "required": false, "relation": "guardian"}),
@@ -213,10 +202,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 201);
 
     // Booking invites everyone: caseworker (chair), teacher, guardian.
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(&format!("{base}/meetings"), meeting_in)
-        .await;
+    let (status, meeting) = cw_api.post(&format!("{base}/meetings"), meeting_in).await;
     assert_eq!(status, 201, "{meeting}");
     assert_eq!(meeting["invitees"].as_array().unwrap().len(), 3);
     let meeting_path = format!("/api/v1/meetings/{}", meeting["id"].as_str().unwrap());
@@ -333,8 +319,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 403);
 
     // Moving the meeting: same UID, SEQUENCE 1, to all.
-    let (status, moved) = app
-        .as_user(&cw)
+    let (status, moved) = cw_api
         .patch(
             &meeting_path,
             json!({"starts_at": format!("{start}T13:00"), "minutes": 60, "place": "Kommunhuset, rum 2"}),
@@ -380,8 +365,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(
             &format!("{base}/participants/{guardian_id}/remove"),
             json!({}),
@@ -439,8 +423,7 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
     assert_eq!(status, 404);
 
     // Cancelling: METHOD:CANCEL with STATUS:CANCELLED to whoever is left.
-    let (status, _) = app
-        .as_user(&cw)
+    let (status, _) = cw_api
         .post(&format!("{meeting_path}/cancel"), json!({}))
         .await;
     assert_eq!(status, 204);
@@ -499,24 +482,20 @@ async fn from_consent_to_meeting_with_answers(app: TestApp) {
 on_both_databases!(from_consent_to_meeting_with_answers);
 
 async fn feed_reminder_and_piped_replies(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let mut seen = app.smtp.wait_for(2, Duration::from_secs(10)).await.len();
     let (base, sip, _, _) = app.sip_with(&cw, CHILD_NAME, &nurse).await;
 
     // A meeting in two hours: invitations at once, and the reminder (due 24 h before) right after.
     let soon = samordna::time::local(samordna::db::now() + chrono::Duration::hours(2));
-    let (status, meeting) = app
-        .as_user(&cw)
-        .post(
-            &format!("{base}/meetings"),
+    let meeting = app
+        .book_meeting(
+            &cw,
+            &base,
             json!({"starts_at": soon.format("%Y-%m-%dT%H:%M").to_string(), "minutes": 60, "place": "Familjecentralen"}),
         )
         .await;
-    assert_eq!(status, 201, "{meeting}");
     let all = app.smtp.wait_for(seen + 4, Duration::from_secs(15)).await;
     assert_eq!(all.len(), seen + 4, "two invitations and two reminders");
     let reminders: Vec<&Received> = all[seen..]
@@ -719,11 +698,8 @@ async fn sip_pages_keep_input_and_hide_other_municipalities(app: TestApp) {
 on_both_databases!(sip_pages_keep_input_and_hide_other_municipalities);
 
 async fn the_plan_keeps_every_version_and_books_its_follow_up(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (caseworker, cw) = app.caseworker_in("Ekby").await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let bup = app.organisation_of(&psychologist.user_id).await;
     let soc = app.organisation_of(&caseworker.user_id).await;
     let (base, sip) = app.open_sip(&cw, json!({"child_name": CHILD_NAME})).await;
@@ -894,12 +870,9 @@ async fn replies_as_real_calendar_clients_send_them(app: TestApp) {
 on_both_databases!(replies_as_real_calendar_clients_send_them);
 
 async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
-    let caseworker = app
-        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-        .await;
+    let (_, cw) = app.caseworker_in("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let outsider = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let cw = app.token_for(&caseworker).await;
     let school = app.organisation_of(&teacher.user_id).await;
     let mut seen = app.smtp.wait_for(3, Duration::from_secs(10)).await.len();
     let (_, sip) = app
@@ -980,3 +953,39 @@ async fn partners_see_their_sip_only_while_consent_lasts(app: TestApp) {
 }
 
 on_both_databases!(partners_see_their_sip_only_while_consent_lasts);
+
+/// The plan written on its page: the caseworker is sent on to the plan, which says it was saved
+/// (the page's confirmation, `?sparat=plan`); without that word the plan shows no confirmation.
+async fn a_plan_written_on_its_page_is_confirmed_there(app: TestApp) {
+    let given = app.sip_with_partner(CHILD_NAME).await;
+    let (sip, school) = (&given.sip, &given.school);
+    let day = (samordna::db::now() + chrono::Duration::days(3)).date();
+    let meeting = json!({"starts_at": format!("{day}T10:00"), "minutes": 60, "place": "Rum 1"});
+    let meeting = app.book_meeting(&given.cw, &given.base, meeting).await;
+    app.login(&given.caseworker).await;
+    let form = format!("/sip/{sip}/moten/{}/plan", meeting["id"].as_str().unwrap());
+    let response = app
+        .submit(
+            &form,
+            &form,
+            &[
+                ("needs", "Stöd i skolan."),
+                ("goals[0]", "Jag vill trivas i skolan."),
+                ("measures[0].description", "Samtal varje vecka"),
+                ("measures[0].organisation_id", school),
+                ("measures[0].principal", "kommun"),
+                ("lead_organisation_id", school),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/sip/{sip}/plan?sparat=plan"));
+    let page = app.page(&location).await;
+    assert!(page.contains("Planen är sparad."), "{page}");
+    assert!(page.contains("Samtal varje vecka"), "{page}");
+    let page = app.page(&format!("/sip/{sip}/plan")).await;
+    assert!(!page.contains("Planen är sparad."), "{page}");
+}
+
+on_both_databases!(a_plan_written_on_its_page_is_confirmed_there);

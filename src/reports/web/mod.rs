@@ -9,6 +9,7 @@ use askama_web::WebTemplate;
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 
+use crate::accounts::identity::{CurrentActor, CurrentUser, Layout, MaybeUser};
 use crate::accounts::web::{set_session_cookies, sign_in};
 use crate::accounts::{self, AuthUser, Municipality};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
@@ -23,10 +24,8 @@ use crate::reports::store::{
 use crate::reports::{self as reports, access, View};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser, MaybeUser};
 use crate::web::{
-    form_value, render, render_with, see_other, AppState, FormErrors, Layout, Saved, SavedOn,
-    SavedQuery,
+    form_value, render, render_with, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery,
 };
 
 mod intake;

@@ -1,6 +1,10 @@
 //! Reading calendar files: recurrences across clock changes, free and cancelled events, free/busy
 //! periods, zones by every name clients write, refusals that say which line, and the budget.
 
+use chrono::{Duration, NaiveDate};
+
+use super::malformed::malformed;
+use super::reader::duration;
 use super::*;
 use crate::schedule::budget::{Stop, MAX_STEPS};
 

@@ -75,10 +75,10 @@ pub fn active_invitees(
 /// Invites a participant to a meeting; the chair has accepted from the start.
 pub fn invite(
     conn: &mut AnyConnection,
+    settings: &Settings,
     sip: &Sip,
     meeting: &Meeting,
     participant: &Participant,
-    settings: &Settings,
 ) -> Result<(), AppError> {
     let token = rsvp_token(settings, &meeting.id, &participant.id);
     let chair = is_chair(sip, participant);

@@ -31,8 +31,8 @@ pub fn insert(
     conn: &mut AnyConnection,
     keys: &Keyring,
     actor: &Actor,
-    sip: &Sip,
     user: &UserId,
+    sip: &Sip,
     valid: &ValidConsent,
 ) -> Result<Consent, AppError> {
     write_tx(conn, |conn| {
@@ -87,9 +87,9 @@ pub fn insert(
 pub fn withdraw(
     conn: &mut AnyConnection,
     actor: &Actor,
+    user: &UserId,
     sip: &Sip,
     consent: &ConsentId,
-    user: &UserId,
 ) -> Result<(), AppError> {
     let updated = diesel::update(
         consents::table

@@ -117,10 +117,10 @@ pub fn touch(
 /// Books a meeting of `sip` (nobody invited yet). Runs inside the caller's transaction.
 pub fn insert(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     sip: &Sip,
     valid: &ValidMeeting,
-    settings: &Settings,
 ) -> Result<Meeting, AppError> {
     let at = now();
     let meeting = Meeting {
@@ -159,11 +159,11 @@ pub fn insert(
 /// cancelled (409).
 pub fn reschedule(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     sip: &Sip,
     meeting: &Meeting,
     valid: &ValidMeeting,
-    keys: &Keyring,
 ) -> Result<Meeting, AppError> {
     let time_changed = valid.starts_at != meeting.starts_at || valid.minutes != meeting.minutes;
     // The check and the change in one statement, so a cancellation at the same moment
@@ -204,9 +204,9 @@ pub fn reschedule(
 /// is cancelled.
 pub fn cancel(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     meeting: &Meeting,
-    keys: &Keyring,
 ) -> Result<Meeting, AppError> {
     let changed = diesel::update(
         meetings::table

@@ -66,14 +66,13 @@ pub fn insert(
     diesel::insert_into(participants::table)
         .values(&participant.clone().seal(keys))
         .execute(conn)?;
-    Event::success(
+    record(
+        conn,
         &actor.audit_actor(),
         "sip.participant_add",
-        Object::Sip(sip.id.as_str()),
+        sip,
+        participant,
     )
-    .detail(participant.id.as_str())
-    .record(conn)?;
-    Ok(())
 }
 
 /// Audits taking a participant out of a SIP at the caseworker's hand.
@@ -83,14 +82,13 @@ pub fn record_removal(
     sip: &Sip,
     participant: &Participant,
 ) -> Result<(), AppError> {
-    Event::success(
+    record(
+        conn,
         &actor.audit_actor(),
         "sip.participant_remove",
-        Object::Sip(sip.id.as_str()),
+        sip,
+        participant,
     )
-    .detail(participant.id.as_str())
-    .record(conn)?;
-    Ok(())
 }
 
 /// Audits taking a participant out of a SIP because no valid consent covers them any more.
@@ -99,18 +97,26 @@ pub fn record_lapsed(
     sip: &Sip,
     participant: &Participant,
 ) -> Result<(), AppError> {
-    let actor = AuditActor {
+    let lapsed = AuditActor {
         id: None,
         label: "samtycket gäller inte längre".into(),
         municipality: None,
     };
-    Event::success(
-        &actor,
-        "sip.participant_remove",
-        Object::Sip(sip.id.as_str()),
-    )
-    .detail(participant.id.as_str())
-    .record(conn)?;
+    record(conn, &lapsed, "sip.participant_remove", sip, participant)
+}
+
+/// The audit entry of a participant of `sip` added or taken out (`action`) by `actor`: the SIP is
+/// the object, the participant's id the detail.
+fn record(
+    conn: &mut AnyConnection,
+    actor: &AuditActor,
+    action: &str,
+    sip: &Sip,
+    participant: &Participant,
+) -> Result<(), AppError> {
+    Event::success(actor, action, Object::Sip(sip.id.as_str()))
+        .detail(participant.id.as_str())
+        .record(conn)?;
     Ok(())
 }
 
@@ -132,12 +138,7 @@ pub(crate) fn invitable(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    let today = time::local(now()).date();
-    let terms = consents::terms_of(conn, &sip.id)?;
-    Ok(active(conn, keys, &sip.id)?
-        .into_iter()
-        .filter(|p| covered(sip, p, &terms, today))
-        .collect())
+    active_where_covered(conn, keys, sip, true)
 }
 
 /// Active participants no valid consent covers any more.
@@ -146,12 +147,7 @@ pub fn uncovered(
     keys: &Keyring,
     sip: &Sip,
 ) -> Result<Vec<Participant>, AppError> {
-    let today = time::local(now()).date();
-    let terms = consents::terms_of(conn, &sip.id)?;
-    Ok(active(conn, keys, &sip.id)?
-        .into_iter()
-        .filter(|p| !covered(sip, p, &terms, today))
-        .collect())
+    active_where_covered(conn, keys, sip, false)
 }
 
 /// The active participant row of `user` in `sip`, if their organisation is covered today.
@@ -161,11 +157,40 @@ pub fn covered_participation(
     sip: &Sip,
     user: &UserId,
 ) -> Result<Option<Participant>, AppError> {
+    Ok(active_with_cover(conn, keys, sip)?
+        .into_iter()
+        .find(|(p, covered)| *covered && p.user_id.as_ref() == Some(user))
+        .map(|(p, _)| p))
+}
+
+/// The active participants of `sip` whom the consent covers today (`covered`), or does not.
+fn active_where_covered(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &Sip,
+    covered: bool,
+) -> Result<Vec<Participant>, AppError> {
+    Ok(active_with_cover(conn, keys, sip)?
+        .into_iter()
+        .filter_map(|(p, is_covered)| (is_covered == covered).then_some(p))
+        .collect())
+}
+
+/// The active participants of `sip`, each with whether the consent covers them today.
+fn active_with_cover(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    sip: &Sip,
+) -> Result<Vec<(Participant, bool)>, AppError> {
     let today = time::local(now()).date();
     let terms = consents::terms_of(conn, &sip.id)?;
     Ok(active(conn, keys, &sip.id)?
         .into_iter()
-        .find(|p| p.user_id.as_ref() == Some(user) && covered(sip, p, &terms, today)))
+        .map(|p| {
+            let is_covered = covered(sip, &p, &terms, today);
+            (p, is_covered)
+        })
+        .collect())
 }
 
 /// Whether `user` takes part in `sip` today: an active participant whom consent covers. Looks at

@@ -7,14 +7,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts::identity::{Layout, MaybeUser};
 use crate::accounts::AuthUser;
 use crate::error::{AppError, PageError};
 use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Invitee, Meeting};
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::MaybeUser;
-use crate::web::{render, AppState, Layout};
+use crate::web::{render, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/svar/{token}", web::get().to(get_answer))

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::AuthUser;
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::authz::Actor;
 use crate::config::Settings;
 use crate::db::{now, AnyConnection};
@@ -18,10 +18,7 @@ use crate::sip::store::views::{SipOverview, SipSummary};
 use crate::sip::store::{ConsentId, Meeting, MeetingId, ParticipantId, Sip, SipId};
 use crate::time;
 use crate::web::csrf::{CsrfForm, NoFields};
-use crate::web::identity::CurrentUser;
-use crate::web::{
-    form_value, render, see_other, AppState, FormErrors, Layout, Saved, SavedOn, SavedQuery,
-};
+use crate::web::{form_value, render, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip", web::get().to(get_list))
@@ -67,11 +64,10 @@ impl ListPage {
 async fn list_page(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    CurrentActor { user, actor }: CurrentActor,
     form: SipInput,
     errors: FormErrors,
 ) -> Result<ListPage, AppError> {
-    let actor = Actor::User(user.clone());
     let sips = state
         .db_with_settings(move |conn, settings| {
             sip::list_for_caseworker(conn, &settings.keys, &actor)
@@ -88,13 +84,13 @@ async fn list_page(
 
 async fn get_list(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let page = list_page(
         &req,
         &state,
-        user,
+        current,
         SipInput::default(),
         FormErrors::default(),
     )
@@ -115,7 +111,7 @@ struct NewSipForm {
 
 async fn post_new(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<NewSipForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -124,7 +120,7 @@ async fn post_new(
         child_personal_number: form.child_personal_number,
         report_id: Some(form.report_id).filter(|r| !r.is_empty()),
     };
-    let (actor, sent) = (Actor::User(user.clone()), input.clone());
+    let (actor, sent) = (current.actor.clone(), input.clone());
     match state
         .db_with_settings(move |conn, settings| {
             sip::create_sip(conn, &settings.keys, &actor, &sent)
@@ -133,7 +129,7 @@ async fn post_new(
     {
         Ok(sip) => Ok(see_other(format!("/sip/{}", sip.id))),
         Err(AppError::Invalid(errors)) => {
-            let page = list_page(&req, &state, user, input, FormErrors(errors)).await?;
+            let page = list_page(&req, &state, current, input, FormErrors(errors)).await?;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
@@ -251,13 +247,12 @@ impl SipPage {
 async fn sip_page(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    CurrentActor { user, actor }: CurrentActor,
     id: SipId,
     typed: Typed,
     errors: FormErrors,
     saved: &'static str,
 ) -> Result<SipPage, AppError> {
-    let actor = Actor::User(user.clone());
     let (sip, overview) = state
         .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
@@ -277,7 +272,7 @@ async fn sip_page(
 
 async fn get_sip(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<SavedQuery>,
@@ -286,7 +281,7 @@ async fn get_sip(
     let page = sip_page(
         &req,
         &state,
-        user,
+        current,
         SipId(path.into_inner()),
         Typed::default(),
         FormErrors::default(),
@@ -301,26 +296,26 @@ async fn get_sip(
 async fn done_or_again(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    current: CurrentActor,
     id: SipId,
     result: Result<(), AppError>,
-    saved: &str,
+    saved: Saved,
     typed: Typed,
 ) -> Result<HttpResponse, PageError> {
     match result {
         Ok(()) => {
             state.mail_wake.notify_one();
-            Ok(see_other(format!("/sip/{id}?sparat={saved}")))
+            Ok(see_other(format!("/sip/{id}?sparat={}", saved.word())))
         }
         Err(AppError::Invalid(errors)) => {
-            let page = sip_page(req, state, user, id, typed, FormErrors(errors), "").await?;
+            let page = sip_page(req, state, current, id, typed, FormErrors(errors), "").await?;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(AppError::Conflict(message)) => {
             let page = sip_page(
                 req,
                 state,
-                user,
+                current,
                 id,
                 typed,
                 FormErrors(vec![FieldError::new("form", message)]),
@@ -338,32 +333,28 @@ async fn done_or_again(
 async fn change<F>(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    current: CurrentActor,
     id: SipId,
-    saved: &str,
+    saved: Saved,
     typed: Typed,
     change: F,
 ) -> Result<HttpResponse, PageError>
 where
-    F: FnOnce(&mut AnyConnection, &Actor, &Sip, &Settings) -> Result<(), AppError> + Send + 'static,
+    F: FnOnce(&mut AnyConnection, &Settings, &Actor, &Sip) -> Result<(), AppError> + Send + 'static,
 {
-    let (actor, sip_id, settings) = (
-        Actor::User(user.clone()),
-        id.clone(),
-        state.settings.clone(),
-    );
+    let (actor, sip_id) = (current.actor.clone(), id.clone());
     let result = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
-            change(conn, &actor, &sip, &settings)
+            change(conn, settings, &actor, &sip)
         })
         .await;
-    done_or_again(req, state, user, id, result, saved, typed).await
+    done_or_again(req, state, current, id, result, saved, typed).await
 }
 
 async fn post_consent(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
@@ -393,11 +384,11 @@ async fn post_consent(
     change(
         &req,
         &state,
-        user,
+        current,
         id,
-        "samtycke",
+        Saved::Consent,
         typed,
-        move |conn, actor, sip, settings| {
+        move |conn, settings, actor, sip| {
             sip::add_consent(conn, &settings.keys, actor, sip, &sent).map(|_| ())
         },
     )
@@ -406,7 +397,7 @@ async fn post_consent(
 
 async fn post_withdraw(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     _form: CsrfForm<NoFields>,
@@ -415,12 +406,12 @@ async fn post_withdraw(
     change(
         &req,
         &state,
-        user,
+        current,
         SipId(id),
-        "aterkallat",
+        Saved::ConsentWithdrawn,
         Typed::default(),
-        move |conn, actor, sip, settings| {
-            sip::withdraw_consent(conn, actor, sip, &ConsentId(cid), settings).map(|_| ())
+        move |conn, settings, actor, sip| {
+            sip::withdraw_consent(conn, settings, actor, sip, &ConsentId(cid)).map(|_| ())
         },
     )
     .await
@@ -475,7 +466,7 @@ fn beside_choice(errors: Vec<FieldError>) -> Vec<FieldError> {
 
 async fn post_participant(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ParticipantForm>,
@@ -499,12 +490,12 @@ async fn post_participant(
     change(
         &req,
         &state,
-        user,
+        current,
         id,
-        "deltagare",
+        Saved::ParticipantAdded,
         typed,
-        move |conn, actor, sip, settings| match sip::add_participant(
-            conn, actor, sip, &sent, settings,
+        move |conn, settings, actor, sip| match sip::add_participant(
+            conn, settings, actor, sip, &sent,
         ) {
             Ok(_) => Ok(()),
             Err(AppError::Invalid(errors)) => Err(AppError::Invalid(beside_choice(errors))),
@@ -516,7 +507,7 @@ async fn post_participant(
 
 async fn post_remove(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     _form: CsrfForm<NoFields>,
@@ -525,12 +516,12 @@ async fn post_remove(
     change(
         &req,
         &state,
-        user,
+        current,
         SipId(id),
-        "borttagen",
+        Saved::ParticipantRemoved,
         Typed::default(),
-        move |conn, actor, sip, settings| {
-            sip::remove_participant(conn, actor, sip, &ParticipantId(pid), settings)
+        move |conn, settings, actor, sip| {
+            sip::remove_participant(conn, settings, actor, sip, &ParticipantId(pid))
         },
     )
     .await
@@ -550,7 +541,7 @@ struct MeetingForm {
 
 async fn post_meeting(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<MeetingForm>,
@@ -570,12 +561,12 @@ async fn post_meeting(
     change(
         &req,
         &state,
-        user,
+        current,
         id,
-        "mote",
+        Saved::MeetingBooked,
         typed,
-        move |conn, actor, sip, settings| {
-            sip::schedule_meeting(conn, actor, sip, &sent, settings).map(|_| ())
+        move |conn, settings, actor, sip| {
+            sip::schedule_meeting(conn, settings, actor, sip, &sent).map(|_| ())
         },
     )
     .await
@@ -583,7 +574,7 @@ async fn post_meeting(
 
 async fn post_cancel(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     _form: CsrfForm<NoFields>,
@@ -592,17 +583,17 @@ async fn post_cancel(
     change(
         &req,
         &state,
-        user,
+        current,
         SipId(id),
-        "installt",
+        Saved::MeetingCancelled,
         Typed::default(),
-        move |conn, actor, sip, settings| {
+        move |conn, settings, actor, sip| {
             let (of, _) =
                 sip::meeting_for_caseworker(conn, &settings.keys, actor, &MeetingId(mid.clone()))?;
             if of.id != sip.id {
                 return Err(AppError::NotFound);
             }
-            sip::cancel(conn, actor, &MeetingId(mid), settings)
+            sip::cancel(conn, settings, actor, &MeetingId(mid))
         },
     )
     .await
@@ -610,7 +601,7 @@ async fn post_cancel(
 
 async fn post_follow_up(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     _form: CsrfForm<NoFields>,
@@ -619,11 +610,11 @@ async fn post_follow_up(
     change(
         &req,
         &state,
-        user,
+        current,
         id,
-        "uppfoljning",
+        Saved::FollowUpBooked,
         Typed::default(),
-        |conn, actor, sip, settings| sip::book_follow_up(conn, actor, sip, settings).map(|_| ()),
+        |conn, settings, actor, sip| sip::book_follow_up(conn, settings, actor, sip).map(|_| ()),
     )
     .await
 }

@@ -5,13 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::error::PageError;
 use crate::sip;
 use crate::sip::invitations::place_line;
 use crate::sip::model::{swedish_time, Answer};
 use crate::sip::store::{answers, Sip};
-use crate::web::identity::CurrentActor;
-use crate::web::{render, AppState, Layout};
+use crate::web::{render, AppState};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/mina-moten", web::get().to(get_my_meetings));

@@ -8,9 +8,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::accounts::{AuthUser, Principal};
+use crate::accounts::identity::{CurrentActor, Layout};
+use crate::accounts::Principal;
 use crate::audit::event::{Event, Object};
-use crate::authz::Actor;
 use crate::error::{AppError, PageError};
 use crate::ids::OrganisationId;
 use crate::reports::form::row_key;
@@ -19,8 +19,7 @@ use crate::sip::model::{swedish_time, MeasureInput, PlanInput};
 use crate::sip::store::{plans, views, Meeting, MeetingId, Plan, Sip, SipId};
 use crate::time::local_text;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::{CurrentActor, CurrentUser};
-use crate::web::{render, see_other, AppState, FormErrors, Layout};
+use crate::web::{render, see_other, AppState, FormErrors, Saved, SavedOn};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip/{id}/moten/{mid}/plan", web::get().to(get_plan_form))
@@ -71,13 +70,12 @@ fn padded(mut form: PlanInput) -> PlanInput {
 async fn plan_form_page(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    CurrentActor { user, actor }: CurrentActor,
     sip_id: SipId,
     meeting_id: MeetingId,
     form: Option<PlanInput>,
     errors: FormErrors,
 ) -> Result<PlanFormPage, AppError> {
-    let actor = Actor::User(user.clone());
     let (sip, meeting, latest, organisations, leads) = state
         .db_with_settings(move |conn, settings| {
             let (sip, meeting) =
@@ -127,7 +125,7 @@ async fn plan_form_page(
 
 async fn get_plan_form(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
@@ -135,7 +133,7 @@ async fn get_plan_form(
     let page = plan_form_page(
         &req,
         &state,
-        user,
+        current,
         SipId(id),
         MeetingId(mid),
         None,
@@ -184,30 +182,29 @@ fn plan_from(pairs: &[(String, String)]) -> PlanInput {
 
 async fn post_plan(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
     let (id, mid) = path.into_inner();
     let form = plan_from(&pairs);
-    let (actor, meeting, sent) = (
-        Actor::User(user.clone()),
-        MeetingId(mid.clone()),
-        form.clone(),
-    );
+    let (actor, meeting, sent) = (current.actor.clone(), MeetingId(mid.clone()), form.clone());
     match state
         .db_with_settings(move |conn, settings| {
             sip::record_plan(conn, &settings.keys, &actor, &meeting, &sent)
         })
         .await
     {
-        Ok(_) => Ok(see_other(format!("/sip/{id}/plan?sparat=1"))),
+        Ok(_) => Ok(see_other(format!(
+            "/sip/{id}/plan?sparat={}",
+            Saved::PlanRecorded.word()
+        ))),
         Err(AppError::Invalid(errors)) => {
             let page = plan_form_page(
                 &req,
                 &state,
-                user,
+                current,
                 SipId(id),
                 MeetingId(mid),
                 Some(form),
@@ -230,7 +227,8 @@ struct PlanPage {
     plan: Option<Plan>,
     versions: Vec<(i32, String)>,
     organisations: Vec<(OrganisationId, String)>,
-    saved: bool,
+    /// The confirmation after the plan was recorded, or nothing.
+    saved: &'static str,
 }
 
 impl PlanPage {
@@ -248,7 +246,8 @@ impl PlanPage {
 #[derive(Deserialize)]
 struct PlanQuery {
     version: Option<i32>,
-    sparat: Option<String>,
+    #[serde(rename = "sparat")]
+    saved: Option<String>,
 }
 
 async fn get_plan(
@@ -294,7 +293,7 @@ async fn get_plan(
             plan,
             versions,
             organisations,
-            saved: query.sparat.is_some(),
+            saved: Saved::read(SavedOn::Plan, query.saved.as_deref()).map_or("", Saved::message),
         },
     )
 }
@@ -324,7 +323,7 @@ async fn get_partner_plan(
             plan,
             versions: Vec::new(),
             organisations,
-            saved: false,
+            saved: "",
         },
     )
 }

@@ -5,8 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Duration, NaiveDate};
 
-use crate::accounts::AuthUser;
-use crate::authz::Actor;
+use crate::accounts::identity::{CurrentActor, Layout};
 use crate::db::now;
 use crate::error::{AppError, FieldError, PageError};
 use crate::schedule::slots::Slot;
@@ -15,8 +14,7 @@ use crate::sip::store::{Sip, SipId};
 use crate::sip::{self, times};
 use crate::time;
 use crate::web::csrf::CsrfForm;
-use crate::web::identity::CurrentUser;
-use crate::web::{form_value, render, see_other, AppState, FormErrors, Layout};
+use crate::web::{form_value, render, see_other, AppState, FormErrors, Saved};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sip/{id}/tider", web::get().to(get_times))
@@ -82,22 +80,18 @@ impl TimesPage {
 async fn times_page(
     req: &HttpRequest,
     state: &AppState,
-    user: AuthUser,
+    CurrentActor { user, actor }: CurrentActor,
     id: SipId,
     search: times::SearchInput,
     mut sent: SentBack,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, settings, typed) = (
-        Actor::User(user.clone()),
-        state.settings.clone(),
-        search.clone(),
-    );
+    let typed = search.clone();
     let (sip, found) = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &id)?;
             let found = match times::search_for(conn, &sip, &typed) {
-                Ok(s) => Ok(times::suggest(conn, &actor, &sip, s, &settings)?),
+                Ok(s) => Ok(times::suggest(conn, settings, &actor, &sip, s)?),
                 Err(AppError::Invalid(e)) => Err(e),
                 Err(e) => return Err(e),
             };
@@ -140,7 +134,7 @@ async fn times_page(
 
 async fn get_times(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     query: web::Query<times::SearchInput>,
@@ -148,7 +142,7 @@ async fn get_times(
     times_page(
         &req,
         &state,
-        user,
+        current,
         SipId(path.into_inner()),
         query.into_inner(),
         SentBack::default(),
@@ -161,7 +155,7 @@ async fn get_times(
 /// and the invitations go out as for any booking.
 async fn post_book_time(
     req: HttpRequest,
-    CurrentUser(user): CurrentUser,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
@@ -180,14 +174,9 @@ async fn post_book_time(
         place: value("place"),
         video_url: value("video_url"),
     };
-    let (actor, sip_id, settings, sent) = (
-        Actor::User(user.clone()),
-        id.clone(),
-        state.settings.clone(),
-        input.clone(),
-    );
+    let (actor, sip_id, sent) = (current.actor.clone(), id.clone(), input.clone());
     let result = state
-        .db(move |conn| {
+        .db_with_settings(move |conn, settings| {
             let sip = sip::find_for_caseworker(conn, &settings.keys, &actor, &sip_id)?;
             let valid = model::validate_meeting(&sent, now()).map_err(AppError::Invalid)?;
             times::still_free(
@@ -197,13 +186,16 @@ async fn post_book_time(
                 valid.starts_at,
                 valid.minutes.into(),
             )?;
-            sip::schedule_meeting(conn, &actor, &sip, &sent, &settings).map(|_| ())
+            sip::schedule_meeting(conn, settings, &actor, &sip, &sent).map(|_| ())
         })
         .await;
     let errors = match result {
         Ok(()) => {
             state.mail_wake.notify_one();
-            return Ok(see_other(format!("/sip/{id}?sparat=mote")));
+            return Ok(see_other(format!(
+                "/sip/{id}?sparat={}",
+                Saved::MeetingBooked.word()
+            )));
         }
         Err(AppError::Invalid(errors)) => errors,
         Err(AppError::Conflict(message)) => vec![FieldError::new("form", message)],
@@ -217,7 +209,7 @@ async fn post_book_time(
     times_page(
         &req,
         &state,
-        user,
+        current,
         id,
         search,
         SentBack {

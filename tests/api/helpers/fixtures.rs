@@ -1,9 +1,13 @@
-//! The set-ups many tests start from: a signed-in admin, whose organisation a user is in, an
-//! integration's token, and a SIP with a guardian's consent and a partner on it.
+//! The set-ups many tests start from: a signed-in admin, a caseworker with a token, whose
+//! organisation a user is in, an integration's token, a SIP with a guardian's consent and a
+//! partner on it, a meeting booked on it, and messages queued in the outbox.
 
 use diesel::prelude::*;
 use samordna::accounts::{tokens, OrganisationId, Role};
 use samordna::db::schema::{organisations, users};
+use samordna::db::write_tx;
+use samordna::error::AppError;
+use samordna::mail::{self, Email};
 use serde_json::{json, Value};
 
 use super::{Login, TestApp};
@@ -38,6 +42,15 @@ impl TestApp {
             .await;
         self.login(&admin).await;
         admin
+    }
+
+    /// A caseworker at social services in `municipality`, and their API token.
+    pub async fn caseworker_in(&self, municipality: &str) -> (Login, String) {
+        let caseworker = self
+            .add_user_in(municipality, "socialtjanst", &[Role::Caseworker])
+            .await;
+        let token = self.token_for(&caseworker).await;
+        (caseworker, token)
     }
 
     /// The id of the first organisation the database returns: for tests with one organisation,
@@ -76,6 +89,26 @@ impl TestApp {
         .await
     }
 
+    /// Queues `n` messages about Testkommun's work (the municipality of [`TestApp::add_user`]) in
+    /// one transaction, the `i`th made by `email(i)`; the outbox worker is not woken.
+    pub async fn queue_mails<F>(&self, n: usize, email: F)
+    where
+        F: Fn(usize) -> Result<Email, AppError> + Send + 'static,
+    {
+        let settings = self.state.settings.clone();
+        self.conn(move |conn| {
+            write_tx(conn, |conn| {
+                let municipality = super::test_municipality(conn)?;
+                for i in 0..n {
+                    mail::enqueue(conn, &email(i)?, &municipality, &settings)?;
+                }
+                Ok::<_, AppError>(())
+            })
+            .unwrap();
+        })
+        .await;
+    }
+
     /// Opens a SIP with `body` as the caseworker with token `cw`; answers its API path and the
     /// SIP as the API answered it.
     pub async fn open_sip(&self, cw: &str, body: Value) -> (String, Value) {
@@ -112,6 +145,17 @@ impl TestApp {
         participant
     }
 
+    /// Books a meeting with `body` on the SIP at `base`; answers the meeting as the API answered
+    /// it.
+    pub async fn book_meeting(&self, cw: &str, base: &str, body: Value) -> Value {
+        let (status, meeting) = self
+            .as_user(cw)
+            .post(&format!("{base}/meetings"), body)
+            .await;
+        assert_eq!(status, 201, "{meeting}");
+        meeting
+    }
+
     /// A SIP about `child` with the partner `partner` on it, consent from "Förälder" covering
     /// their organisation, opened by the caseworker with token `cw`; answers the SIP's API path,
     /// the SIP and the consent as the API answered them, and the partner's organisation.
@@ -131,11 +175,8 @@ impl TestApp {
     /// A caseworker and a teacher in Ekby (added in that order), and a SIP about `child` with
     /// consent from "Förälder" covering the school and the teacher on it.
     pub async fn sip_with_partner(&self, child: &str) -> SipWithPartner {
-        let caseworker = self
-            .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
-            .await;
+        let (caseworker, cw) = self.caseworker_in("Ekby").await;
         let partner = self.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-        let cw = self.token_for(&caseworker).await;
         let (base, _, consent, school) = self.sip_with(&cw, child, &partner).await;
         SipWithPartner {
             sip: base["/api/v1/sips/".len()..].to_string(),

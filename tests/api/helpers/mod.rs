@@ -358,6 +358,7 @@ impl TestApp {
                     )?;
                     let user = accounts::add_user(
                         conn,
+                        &settings,
                         &AuditActor::cli(),
                         &NewUser {
                             email: format!("user-{tag}@test.samordna.se"),
@@ -368,7 +369,6 @@ impl TestApp {
                             roles,
                             password: pw,
                         },
-                        &settings,
                     )?;
                     Ok::<_, samordna::error::AppError>((user.email, user.id.0))
                 })

@@ -1,5 +1,6 @@
 //! Extractors that say who is asking: [`CurrentUser`], [`CurrentActor`] and [`MaybeUser`] for web pages (session
-//! cookie), [`ApiActor`] for the API (bearer token).
+//! cookie), [`ApiActor`] for the API (bearer token); and [`Layout`], the page frame that shows who
+//! is signed in.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -9,10 +10,10 @@ use futures_util::future::LocalBoxFuture;
 use crate::accounts::session::{self, Lookup};
 use crate::accounts::tokens::{self, TokenKind};
 use crate::accounts::two_factor;
-use crate::accounts::{load_auth_user, AuthUser};
+use crate::accounts::{load_auth_user, AuthUser, Role};
 use crate::authz::Actor;
 use crate::error::{ApiError, AppError, PageError};
-use crate::web::AppState;
+use crate::web::{csrf, AppState};
 
 /// The session state of a request, looked up once and kept in the request's extensions.
 #[derive(Clone)]
@@ -222,5 +223,25 @@ impl FromRequest for MaybeApiActor {
         }
         let actor = ApiActor::from_request(req, payload);
         Box::pin(async move { Ok(MaybeApiActor(Some(actor.await?.0))) })
+    }
+}
+
+/// What the page frame needs: who is signed in (for the menu) and the CSRF token for its forms.
+pub struct Layout {
+    pub user: Option<AuthUser>,
+    pub csrf: String,
+}
+
+impl Layout {
+    /// The frame of a page for this request: who is signed in, and this browser's CSRF token.
+    pub fn new(req: &HttpRequest, user: Option<AuthUser>) -> Self {
+        Layout {
+            user,
+            csrf: csrf::token_for(req),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.has_role(Role::Admin))
     }
 }
