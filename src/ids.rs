@@ -65,3 +65,18 @@ macro_rules! string_id {
 string_id!(MunicipalityId);
 string_id!(OrganisationId);
 string_id!(UserId);
+
+/// A reference code people can read aloud and type: `prefix`, then groups of random characters
+/// from an alphabet without the ones that are easily confused (0/O, 1/I/L), joined by dashes:
+/// `reference("OA", &[4, 2])` gives e.g. `OA-7K3F-Q9`.
+pub fn reference(prefix: &str, groups: &[usize]) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let mut rng = rand::thread_rng();
+    let mut code = String::from(prefix);
+    for &n in groups {
+        code.push('-');
+        code.extend((0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char));
+    }
+    code
+}

@@ -90,7 +90,7 @@ pub async fn post_consultation(
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let consultation = state
-        .db_with_settings(move |conn, settings| ask(conn, &actor, &input, settings))
+        .db_with_settings(move |conn, settings| ask(conn, settings, &actor, &input))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -116,7 +116,7 @@ pub async fn get_consultation(
 ) -> Result<HttpResponse, ApiError> {
     let id = ConsultationId(path.into_inner());
     let (consultation, _, asker) = state
-        .db_with_settings(move |conn, settings| read(conn, &actor, &id, settings))
+        .db_with_settings(move |conn, settings| read(conn, settings, &actor, &id))
         .await?;
     let body = ConsultationBody {
         asked_by: Some(asker),
@@ -146,7 +146,7 @@ pub async fn post_consultation_answer(
     let id = ConsultationId(path.into_inner());
     let input = body.into_inner();
     let consultation = state
-        .db_with_settings(move |conn, settings| answer(conn, &actor, &id, &input, settings))
+        .db_with_settings(move |conn, settings| answer(conn, settings, &actor, &id, &input))
         .await?;
     state.mail_wake.notify_one();
     Ok(HttpResponse::Created().json(ConsultationBody::from(consultation)))

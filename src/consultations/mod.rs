@@ -73,9 +73,9 @@ pub fn access(
 /// their own.
 pub fn ask(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     input: &ConsultationInput,
-    settings: &Settings,
 ) -> Result<Consultation, AppError> {
     authorize(
         conn,
@@ -91,15 +91,15 @@ pub fn ask(
     } else {
         MunicipalityId(valid.municipality_id.clone())
     };
-    store::create(conn, &valid, &municipality, asker, &settings.keys)
+    store::create(conn, &settings.keys, asker, &municipality, &valid)
 }
 
 /// Reads one consultation (asker or intake), with who asked, audited.
 pub fn read(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &ConsultationId,
-    settings: &Settings,
 ) -> Result<(Consultation, Viewer, Asker), AppError> {
     let (consultation, viewer) = access(conn, settings, actor, id, Action::View)?;
     let asker = store::asker_of(conn, &consultation)?;
@@ -110,15 +110,15 @@ pub fn read(
 /// Answers a consultation (intake officers of its municipality), once.
 pub fn answer(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &ConsultationId,
     input: &AnswerInput,
-    settings: &Settings,
 ) -> Result<Consultation, AppError> {
     let (consultation, _) = access(conn, settings, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::NotFound)?;
     let valid = model::validate_answer(input).map_err(AppError::Invalid)?;
-    store::answer(conn, &consultation, officer, &valid, settings)
+    store::answer(conn, settings, officer, &consultation, &valid)
 }
 
 /// Makes a consultation into a report of concern (the asker, once): `input` names the child; an
@@ -167,8 +167,8 @@ pub fn carried_over(input: &ReportInput, consultation: &Consultation) -> ReportI
 /// The consultations of the actor's own municipality (intake officers).
 pub fn for_intake(
     conn: &mut AnyConnection,
-    actor: &Actor,
     settings: &Settings,
+    actor: &Actor,
 ) -> Result<Vec<Consultation>, AppError> {
     let municipality = actor.municipality().cloned().ok_or(AppError::Forbidden)?;
     authorize(
@@ -186,8 +186,8 @@ pub fn for_intake(
 /// The consultations the actor asked (professionals with the reporter role).
 pub fn own(
     conn: &mut AnyConnection,
-    actor: &Actor,
     settings: &Settings,
+    actor: &Actor,
 ) -> Result<Vec<Consultation>, AppError> {
     authorize(
         conn,

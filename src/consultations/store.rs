@@ -4,7 +4,6 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rand::Rng;
 
 use crate::accounts::{AuthUser, MunicipalityId, UserId};
 use crate::audit::event::{Event, Object};
@@ -46,23 +45,16 @@ crate::sealed_row!(Consultation, consultations by id: [situation, unit, answer])
 
 /// A reference code like `KO-7K3F-Q9`, from letters and digits that cannot be confused.
 pub fn new_reference() -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let mut rng = rand::thread_rng();
-    let mut pick = |n: usize| -> String {
-        (0..n)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect()
-    };
-    format!("KO-{}-{}", pick(4), pick(2))
+    crate::ids::reference("KO", &[4, 2])
 }
 
 /// Stores a checked consultation asked by `asker` of `municipality`, with its audit entry.
 pub fn create(
     conn: &mut AnyConnection,
-    input: &ValidConsultation,
-    municipality: &MunicipalityId,
-    asker: &AuthUser,
     keys: &Keyring,
+    asker: &AuthUser,
+    municipality: &MunicipalityId,
+    input: &ValidConsultation,
 ) -> Result<Consultation, AppError> {
     write_tx(conn, |conn| {
         let known: i64 = municipalities::table
@@ -180,10 +172,10 @@ pub fn record_read(
 /// in the same transaction.
 pub fn answer(
     conn: &mut AnyConnection,
-    consultation: &Consultation,
-    officer: &AuthUser,
-    input: &ValidAnswer,
     settings: &Settings,
+    officer: &AuthUser,
+    consultation: &Consultation,
+    input: &ValidAnswer,
 ) -> Result<Consultation, AppError> {
     write_tx(conn, |conn| {
         let answered_at = now();

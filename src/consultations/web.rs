@@ -117,7 +117,7 @@ async fn own_page(
 ) -> Result<OwnPage, AppError> {
     let actor = Actor::User(user.clone());
     let consultations = state
-        .db_with_settings(move |conn, settings| consultations::own(conn, &actor, settings))
+        .db_with_settings(move |conn, settings| consultations::own(conn, settings, &actor))
         .await?;
     let mut form = form;
     if form.municipality_id.is_empty() {
@@ -150,7 +150,7 @@ async fn post_ask(
     let (input, age_error) = form.to_input();
     let result = state
         .db_with_settings(move |conn, settings| {
-            let asked = consultations::ask(conn, &actor, &input, settings);
+            let asked = consultations::ask(conn, settings, &actor, &input);
             match (asked, age_error) {
                 (Err(AppError::Invalid(mut errors)), Some(age)) => {
                     errors.retain(|e| e.field != "child_age");
@@ -223,7 +223,7 @@ async fn show_page(
 ) -> Result<ShowPage, AppError> {
     let actor = Actor::User(user.clone());
     let (consultation, viewer, asker) = state
-        .db_with_settings(move |conn, settings| consultations::read(conn, &actor, &id, settings))
+        .db_with_settings(move |conn, settings| consultations::read(conn, settings, &actor, &id))
         .await?;
     Ok(ShowPage {
         layout: Layout::new(req, Some(user)),
@@ -263,7 +263,7 @@ async fn post_answer(
     let answer_id = id.clone();
     let result = state
         .db_with_settings(move |conn, settings| {
-            consultations::answer(conn, &actor, &answer_id, &input, settings)
+            consultations::answer(conn, settings, &actor, &answer_id, &input)
         })
         .await;
     match result {
@@ -306,7 +306,7 @@ async fn get_intake(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let consultations = state
-        .db_with_settings(move |conn, settings| consultations::for_intake(conn, &actor, settings))
+        .db_with_settings(move |conn, settings| consultations::for_intake(conn, settings, &actor))
         .await?;
     render(
         StatusCode::OK,

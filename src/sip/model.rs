@@ -320,13 +320,7 @@ pub fn swedish_time(start_utc: NaiveDateTime, minutes: i32) -> String {
 
 /// A SIP reference like `SIP-4KX9`, from characters that cannot be confused.
 pub fn new_reference() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let mut rng = rand::thread_rng();
-    let code: String = (0..4)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("SIP-{code}")
+    crate::ids::reference("SIP", &[4])
 }
 
 // ---- starting a SIP ----

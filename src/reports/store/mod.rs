@@ -4,7 +4,6 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use rand::Rng;
 
 use crate::accounts::{AuthUser, MunicipalityId, UserId};
 use crate::audit::event::{Event, Object};
@@ -182,14 +181,7 @@ pub struct Filed {
 
 /// A reference code like `OA-7K3F-Q9`, from letters and digits that cannot be confused.
 pub fn new_reference() -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let mut rng = rand::thread_rng();
-    let mut pick = |n: usize| -> String {
-        (0..n)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect()
-    };
-    format!("OA-{}-{}", pick(4), pick(2))
+    crate::ids::reference("OA", &[4, 2])
 }
 
 /// Stores a checked report with its children, guardians and (unless anonymous) its sender, all in
