@@ -51,6 +51,21 @@ diesel::table! {
         extended_at -> Nullable<Timestamp>,
         extended_by -> Nullable<Text>,
         extension_reason -> Nullable<Text>,
+        child_id -> Text,
+        closed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    investigation_extensions (id) {
+        id -> Text,
+        investigation_id -> Text,
+        extended_at -> Timestamp,
+        extended_by -> Text,
+        previous_due_on -> Date,
+        due_on -> Date,
+        reason -> Text,
     }
 }
 
@@ -106,6 +121,8 @@ diesel::table! {
         child_told -> Bool,
         not_told_reason -> Text,
         personal_number_index -> Nullable<Text>,
+        added_at -> Nullable<Timestamp>,
+        added_by -> Nullable<Text>,
     }
 }
 
@@ -122,7 +139,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    report_decisions (report_id) {
+    report_decisions (child_id) {
+        child_id -> Text,
         report_id -> Text,
         decided_at -> Timestamp,
         decided_by -> Text,
@@ -130,6 +148,7 @@ diesel::table! {
         reason -> Text,
         late_reason -> Text,
         siblings_note -> Text,
+        joined_investigation_id -> Nullable<Text>,
     }
 }
 
@@ -160,6 +179,7 @@ diesel::table! {
         other_agencies -> Text,
         safety_due_at -> Timestamp,
         decision_due_on -> Date,
+        someone_close -> Text,
     }
 }
 
@@ -333,10 +353,13 @@ diesel::table! {
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(investigations -> municipalities (municipality_id));
 diesel::joinable!(investigations -> reports (report_id));
+diesel::joinable!(investigations -> report_children (child_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(organisations -> municipalities (municipality_id));
 diesel::joinable!(report_children -> reports (report_id));
 diesel::joinable!(report_decisions -> reports (report_id));
+diesel::joinable!(report_decisions -> report_children (child_id));
+diesel::joinable!(investigation_extensions -> investigations (investigation_id));
 diesel::joinable!(report_reporters -> reports (report_id));
 diesel::joinable!(report_guardians -> reports (report_id));
 diesel::joinable!(reports -> municipalities (municipality_id));
@@ -423,6 +446,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_organisations,
     consents,
     investigations,
+    investigation_extensions,
     invitees,
     meetings,
     municipalities,
