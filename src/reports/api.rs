@@ -11,9 +11,13 @@ use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
 use crate::reports::model::{Category, Decision, ReportInput, ReporterKind};
-use crate::reports::store::{self, DecisionInput, OwnReport, ReportDetail, ReportId};
+use crate::reports::store::{
+    self, DecisionInput, DecisionRecord, ExtensionEntry, ExtensionInput, Investigation, OwnReport,
+    ReportDetail, ReportId, SiblingInput,
+};
 use crate::reports::{
-    access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
+    access, add_sibling, assess_safety, decide, extend, file_report, intake_queue_for,
+    investigations_for, View,
 };
 use crate::time;
 use crate::web::identity::{ApiActor, MaybeApiActor};
@@ -27,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(post_safety_assessment),
         )
         .route("/reports/{id}/decision", web::post().to(post_decision))
+        .route("/reports/{id}/children", web::post().to(post_sibling))
         .route("/my/reports", web::get().to(get_my_reports))
         .route("/intake", web::get().to(get_intake))
         .route("/investigations", web::get().to(get_investigations))
@@ -106,8 +111,13 @@ pub struct ReporterBody {
     pub email: String,
 }
 
+/// A child of the report, as its own case.
 #[derive(Serialize, ToSchema)]
 pub struct ChildBody {
+    /// The child's id, for its decision (`child_id`).
+    pub id: String,
+    /// Added by social services (a sibling the report did not name).
+    pub added_by_social_services: bool,
     pub personal_number: Option<String>,
     pub name: String,
     pub birth_date: Option<NaiveDate>,
@@ -115,6 +125,21 @@ pub struct ChildBody {
     pub school: String,
     pub told: bool,
     pub not_told_reason: String,
+    /// The decision for this child; absent while it waits.
+    pub decision: Option<DecisionBody>,
+    /// The child's investigation, if one was opened from this report.
+    pub investigation: Option<InvestigationBody>,
+    /// An investigation already under way for the child (what `join` joins).
+    pub investigation_under_way: Option<UnderWayBody>,
+    /// Other reports in the municipality about this child (same personnummer), newest first,
+    /// each with this child's decision in it.
+    pub earlier_reports: Vec<EarlierReport>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnderWayBody {
+    pub investigation_id: String,
+    pub report_reference: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -132,21 +157,59 @@ pub struct SafetyBody {
     pub notes: String,
 }
 
+/// One child's decision.
 #[derive(Serialize, ToSchema)]
 pub struct DecisionBody {
+    pub child_id: String,
     pub decided_at: NaiveDateTime,
     pub decision: Decision,
     pub reason: String,
     pub late_reason: String,
     pub siblings_note: String,
+    /// For `join`: the investigation under way the report was joined to.
+    pub joined_investigation_id: Option<String>,
 }
 
+impl From<DecisionRecord> for DecisionBody {
+    fn from(x: DecisionRecord) -> Self {
+        DecisionBody {
+            child_id: x.child_id,
+            decided_at: x.decided_at,
+            decision: x.decision,
+            reason: x.reason,
+            late_reason: x.late_reason,
+            siblings_note: x.siblings_note,
+            joined_investigation_id: x.joined_investigation_id.map(|i| i.0),
+        }
+    }
+}
+
+/// A child's investigation and its clock.
 #[derive(Serialize, ToSchema)]
 pub struct InvestigationBody {
     pub id: String,
     pub opened_on: NaiveDate,
+    /// The last day, with every extension.
     pub due_on: NaiveDate,
+    /// Every extension, oldest first, each with its own date, reason and who decided.
+    pub extensions: Vec<ExtensionEntry>,
+    /// The reason of the latest extension (kept for older clients; see `extensions`).
     pub extension_reason: Option<String>,
+    /// When it was closed; absent while it runs.
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl InvestigationBody {
+    fn new(i: Investigation, extensions: Vec<ExtensionEntry>) -> Self {
+        InvestigationBody {
+            id: i.id.0,
+            opened_on: i.opened_on,
+            due_on: i.due_on,
+            extension_reason: extensions.last().map(|e| e.reason.clone()),
+            extensions,
+            closed_at: i.closed_at,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -177,17 +240,29 @@ pub struct ReportBody {
     pub safety_assessment_due_at: NaiveDateTime,
     pub decision_due_on: NaiveDate,
     pub safety_assessment: Option<SafetyBody>,
-    pub decision: Option<DecisionBody>,
-    pub investigation: Option<InvestigationBody>,
-    /// Other reports about a child with the same personnummer, newest first.
-    pub earlier_reports: Vec<EarlierReport>,
+    /// For the categories that ask it: is the suspected person someone close to the child
+    /// (`yes`, `no`, `unknown`)?
+    pub someone_close: std::collections::BTreeMap<String, String>,
+    /// Whether the violence rule applies: each child's decision can only be `open` or `join`.
+    pub violence_rule_applies: bool,
+    /// How many children still wait for their decision; the report is decided at 0.
+    pub undecided: usize,
 }
 
 impl From<ReportDetail> for ReportBody {
     fn from(d: ReportDetail) -> Self {
+        let undecided = d.undecided();
         let r = d.report;
         ReportBody {
             categories: r.categories(),
+            someone_close: r
+                .someone_close()
+                .0
+                .into_iter()
+                .map(|(c, a)| (c.as_str().to_string(), a.as_str().to_string()))
+                .collect(),
+            violence_rule_applies: r.violence_rule_applies(),
+            undecided,
             id: r.id.0,
             reference: r.reference,
             municipality_id: r.municipality_id.0,
@@ -203,14 +278,39 @@ impl From<ReportDetail> for ReportBody {
             children: d
                 .children
                 .into_iter()
-                .map(|c| ChildBody {
-                    personal_number: c.personal_number,
-                    name: c.name,
-                    birth_date: c.birth_date,
-                    address: c.address,
-                    school: c.school,
-                    told: c.child_told,
-                    not_told_reason: c.not_told_reason,
+                .map(|case| {
+                    let c = case.child;
+                    ChildBody {
+                        id: c.id,
+                        added_by_social_services: c.added_at.is_some(),
+                        personal_number: c.personal_number,
+                        name: c.name,
+                        birth_date: c.birth_date,
+                        address: c.address,
+                        school: c.school,
+                        told: c.child_told,
+                        not_told_reason: c.not_told_reason,
+                        decision: case.decision.map(DecisionBody::from),
+                        investigation: case
+                            .investigation
+                            .map(|i| InvestigationBody::new(i, case.extensions)),
+                        investigation_under_way: case.under_way.map(|(id, reference)| {
+                            UnderWayBody {
+                                investigation_id: id.0,
+                                report_reference: reference,
+                            }
+                        }),
+                        earlier_reports: case
+                            .earlier
+                            .into_iter()
+                            .map(|(e, outcome)| EarlierReport {
+                                id: e.id.0,
+                                reference: e.reference,
+                                received_at: e.received_at,
+                                outcome,
+                            })
+                            .collect(),
+                    }
                 })
                 .collect(),
             guardians: d
@@ -235,29 +335,6 @@ impl From<ReportDetail> for ReportBody {
                 protection_needed: s.protection_needed,
                 notes: s.notes,
             }),
-            decision: d.decision.map(|x| DecisionBody {
-                decided_at: x.decided_at,
-                decision: x.decision,
-                reason: x.reason,
-                late_reason: x.late_reason,
-                siblings_note: x.siblings_note,
-            }),
-            investigation: d.investigation.map(|i| InvestigationBody {
-                id: i.id.0,
-                opened_on: i.opened_on,
-                due_on: i.due_on,
-                extension_reason: i.extension_reason,
-            }),
-            earlier_reports: d
-                .earlier
-                .into_iter()
-                .map(|(e, outcome)| EarlierReport {
-                    id: e.id.0,
-                    reference: e.reference,
-                    received_at: e.received_at,
-                    outcome,
-                })
-                .collect(),
         }
     }
 }
@@ -346,14 +423,18 @@ pub async fn post_safety_assessment(
     }))
 }
 
-/// `POST /api/v1/reports/{id}/decision` (intake)
+/// `POST /api/v1/reports/{id}/decision` (intake): a decision for each child, `{"children":
+/// [{"child_id", "decision", "reason", "late_reason", "siblings_note"}]}`. Children left out wait
+/// for a later decision; the report is decided when every child is. (A body without `children`
+/// but with `decision` and `reason` is the older shape: one decision for every child left.)
 #[utoipa::path(post, path = "/api/v1/reports/{id}/decision", tag = "intake",
     params(("id" = String, Path, description = "Report id")),
     request_body = DecisionInput,
     responses(
-        (status = 201, description = "Recorded; the professional reporter is told there is news", body = DecisionBody),
-        (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse),
-        (status = 422, body = crate::error::ErrorResponse),
+        (status = 201, description = "Recorded, one per child decided now; the professional reporter is told there is news", body = Vec<DecisionBody>),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 409, description = "A child already decided, or no safety assessment yet", body = crate::error::ErrorResponse),
+        (status = 422, description = "An unknown child, or a decision the rules do not allow (e.g. not opening under the violence rule, joining without an investigation under way)", body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn post_decision(
@@ -364,17 +445,50 @@ pub async fn post_decision(
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
-    let record = state
-        .db_with_settings(move |conn, settings| decide(conn, &actor, &id, &input, settings))
+    let records = state
+        .db_with_settings(move |conn, settings| decide(conn, settings, &actor, &id, &input))
         .await?;
     state.mail_wake.notify_one();
-    Ok(HttpResponse::Created().json(DecisionBody {
-        decided_at: record.decided_at,
-        decision: record.decision,
-        reason: record.reason,
-        late_reason: record.late_reason,
-        siblings_note: record.siblings_note,
-    }))
+    Ok(HttpResponse::Created().json(
+        records
+            .into_iter()
+            .map(DecisionBody::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The sibling added.
+#[derive(Serialize, ToSchema)]
+pub struct SiblingBody {
+    /// The child's id, for its decision.
+    pub id: String,
+}
+
+/// `POST /api/v1/reports/{id}/children` (intake): adds a sibling the report does not name; the
+/// child then needs a decision of its own, and the report waits in the queue until it has one.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/children", tag = "intake",
+    params(("id" = String, Path, description = "Report id")),
+    request_body = SiblingInput,
+    responses(
+        (status = 201, description = "Added", body = SiblingBody),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_sibling(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SiblingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ReportId(path.into_inner());
+    let input = body.into_inner();
+    let child = state
+        .db_with_settings(move |conn, settings| {
+            add_sibling(conn, &settings.keys, &actor, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SiblingBody { id: child.id }))
 }
 
 /// `GET /api/v1/my/reports`: the reports the caller filed, with their outcome only.
@@ -407,6 +521,8 @@ pub struct QueueEntry {
     pub acute_danger: bool,
     pub categories: Vec<Category>,
     pub children: i64,
+    /// Of the children, how many still wait for their decision.
+    pub undecided: i64,
 }
 
 /// Which page of the queue: `limit` (1–500, default 100) lines after the `offset` most urgent.
@@ -451,6 +567,7 @@ pub async fn get_intake(
             decision_due_on: item.report.decision_due_on,
             acute_danger: item.report.acute_danger,
             children: item.children,
+            undecided: item.undecided,
         })
         .collect();
     Ok(HttpResponse::Ok()
@@ -458,11 +575,13 @@ pub async fn get_intake(
         .json(entries))
 }
 
-/// An investigation and its clock.
+/// A child's investigation and its clock.
 #[derive(Serialize, ToSchema)]
 pub struct InvestigationEntry {
     pub id: String,
     pub report_reference: String,
+    /// Which child of the report: 1 for the first, …
+    pub child: i32,
     pub opened_on: NaiveDate,
     pub due_on: NaiveDate,
     /// `overdue`, `due_today` or `later`.
@@ -484,10 +603,12 @@ pub async fn get_investigations(
     let today = time::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
         .into_iter()
-        .map(|(i, reference)| InvestigationEntry {
+        .map(|line| (line.investigation, line.reference, line.child))
+        .map(|(i, reference, child)| InvestigationEntry {
             urgency: deadlines::urgency(i.due_on, today).as_str().into(),
             id: i.id.0,
             report_reference: reference,
+            child,
             opened_on: i.opened_on,
             due_on: i.due_on,
             extension_reason: i.extension_reason,
@@ -496,17 +617,8 @@ pub async fn get_investigations(
     Ok(HttpResponse::Ok().json(entries))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct ExtensionInput {
-    /// The new last day, `YYYY-MM-DD`, after the current one.
-    #[serde(default)]
-    pub due_on: String,
-    /// The special reasons for the extension.
-    #[serde(default)]
-    pub reason: String,
-}
-
 /// `POST /api/v1/investigations/{id}/extension` (caseworker): a recorded decision to extend.
+/// Each extension is kept in the investigation's history (`extensions` of the report's child).
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/extension", tag = "investigations",
     params(("id" = String, Path, description = "Investigation id")),
     request_body = ExtensionInput,
@@ -522,16 +634,7 @@ pub async fn post_extension(
     let id = store::InvestigationId(path.into_inner());
     let input = body.into_inner();
     state
-        .db_with_settings(move |conn, settings| {
-            extend(
-                conn,
-                &actor,
-                &id,
-                &input.due_on,
-                &input.reason,
-                &settings.keys,
-            )
-        })
+        .db_with_settings(move |conn, settings| extend(conn, &settings.keys, &actor, &id, &input))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

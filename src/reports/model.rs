@@ -23,10 +23,93 @@ text_enum!(
 );
 
 impl Category {
-    /// Violence by someone close: an investigation must always be opened.
+    /// Violence by someone close: an investigation must always be opened. (Without the answer to
+    /// the someone-close question; the rule itself is [`violence_rule_applies`].)
     pub fn is_violence_by_someone_close(self) -> bool {
         matches!(self, Category::ViolenceInHome | Category::HonourViolence)
     }
+
+    /// Whether the form asks, for this category, if the suspected person is someone close to the
+    /// child (närstående): violence in the home, sexual abuse and honour-related violence.
+    pub fn asks_someone_close(self) -> bool {
+        matches!(
+            self,
+            Category::ViolenceInHome | Category::SexualAbuse | Category::HonourViolence
+        )
+    }
+
+    /// The categories that ask it, in form order.
+    pub fn asking_someone_close() -> impl Iterator<Item = Category> {
+        Category::ALL.iter().copied().filter(|c| c.asks_someone_close())
+    }
+}
+
+text_enum!(
+    /// Is the person the concern is about someone close to the child (närstående)?
+    CloseAnswer {
+        Yes => "yes" : "Ja",
+        No => "no" : "Nej",
+        Unknown => "unknown" : "Vet inte",
+    }
+);
+
+/// The answers to the someone-close question, one per category that asks it. A category that
+/// asks it and has no answer (a report filed before the question, or an API client that leaves it
+/// out) counts as [`CloseAnswer::Unknown`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SomeoneClose(pub Vec<(Category, CloseAnswer)>);
+
+impl SomeoneClose {
+    pub fn answer(&self, category: Category) -> CloseAnswer {
+        self.0
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map_or(CloseAnswer::Unknown, |(_, a)| *a)
+    }
+
+    /// As stored in `reports.someone_close`: `violence_in_home:yes,sexual_abuse:unknown`.
+    pub fn to_stored(&self) -> String {
+        self.0
+            .iter()
+            .map(|(c, a)| format!("{}:{}", c.as_str(), a.as_str()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads the stored text; anything it does not understand is left out (counts as unknown).
+    pub fn from_stored(text: &str) -> Self {
+        Self(
+            text.split(',')
+                .filter_map(|pair| {
+                    let (c, a) = pair.split_once(':')?;
+                    Some((c.parse().ok()?, a.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The violence rule (SOSFS 2014:4): an investigation is always opened (or the report joined to
+/// one already under way for the child) when the child may have been subjected to violence or
+/// other abuse by someone close, or has witnessed violence by or against someone close.
+///
+/// It applies when, for violence in the home, sexual abuse or honour-related violence, the
+/// suspected person is someone close (`yes`). When the reporter does not know: for violence in
+/// the home it applies (the home is the family), and for honour-related violence it applies too
+/// (decided here as the safe side: honour-related violence is by definition exercised by the
+/// family or kin); for sexual abuse an unknown perpetrator does not by itself trigger the rule —
+/// the officer's assessment decides.
+pub fn violence_rule_applies(categories: &[Category], someone_close: &SomeoneClose) -> bool {
+    categories.iter().any(|&c| {
+        c.asks_someone_close()
+            && match someone_close.answer(c) {
+                CloseAnswer::Yes => true,
+                CloseAnswer::No => false,
+                CloseAnswer::Unknown => {
+                    matches!(c, Category::ViolenceInHome | Category::HonourViolence)
+                }
+            }
+    })
 }
 
 text_enum!(
@@ -120,6 +203,11 @@ pub struct ReportInput {
     /// Only for private persons: who they are (omit to stay anonymous).
     #[serde(default)]
     pub reporter: Option<PrivateReporterInput>,
+    /// For `violence_in_home`, `sexual_abuse` and `honour_violence`: is the suspected person
+    /// someone close to the child? Category code to `yes`, `no` or `unknown`, e.g.
+    /// `{"sexual_abuse": "yes"}`. Left out counts as `unknown`.
+    #[serde(default)]
+    pub someone_close: std::collections::BTreeMap<String, String>,
 }
 
 /// A checked child.
@@ -157,6 +245,15 @@ pub struct ValidReport {
     /// For a private person: name, phone, email. `None` for anonymous (and for professionals,
     /// whose details come from their account).
     pub private_reporter: Option<PrivateReporterInput>,
+    /// The someone-close answers for the chosen categories that ask it.
+    pub someone_close: SomeoneClose,
+}
+
+impl ValidReport {
+    /// Whether the violence rule applies to every child in the report.
+    pub fn violence_rule_applies(&self) -> bool {
+        violence_rule_applies(&self.categories, &self.someone_close)
+    }
 }
 
 pub const MAX_CHILDREN: usize = 10;
@@ -357,6 +454,32 @@ pub fn validate(
             "Välj minst ett område som oron gäller (välj Annat om inget passar).",
         ));
     }
+    let mut someone_close = SomeoneClose::default();
+    for (code, answer) in &input.someone_close {
+        let field = format!("someone_close.{code}");
+        let Ok(category) = code.parse::<Category>() else {
+            errors.push(FieldError::new(field, format!("Okänt område {code:?}.")));
+            continue;
+        };
+        if answer.trim().is_empty() || !categories.contains(&category) {
+            continue;
+        }
+        if !category.asks_someone_close() {
+            errors.push(FieldError::new(
+                field,
+                "Frågan om närstående gäller bara våld i hemmet, sexuella övergrepp och hedersrelaterat våld.",
+            ));
+            continue;
+        }
+        match answer.parse::<CloseAnswer>() {
+            Ok(a) => someone_close.0.push((category, a)),
+            Err(_) => errors.push(FieldError::new(
+                field,
+                "Svara ja, nej eller vet inte: är den som misstänks någon som står barnet nära?",
+            )),
+        }
+    }
+    someone_close.0.sort();
     let acute_danger = yes_no(
         &mut errors,
         "acute_danger",
@@ -423,7 +546,50 @@ pub fn validate(
         interpreter_language,
         other_agencies,
         private_reporter,
+        someone_close,
     })
+}
+
+/// Checks a sibling the officer adds to a report (one the reporter did not name): a personnummer,
+/// or else a name and a date of birth. Errors name the fields `personal_number`, `name` and
+/// `birth_date`.
+pub fn check_sibling(
+    personal_number: &str,
+    name: &str,
+    birth_date: &str,
+    today: NaiveDate,
+) -> Result<Child, Vec<FieldError>> {
+    let input = ReportInput {
+        municipality_id: "-".into(),
+        children: vec![ChildInput {
+            personal_number: personal_number.into(),
+            name: name.into(),
+            birth_date: birth_date.into(),
+            told: Some(false),
+            not_told_reason: "-".into(),
+            ..Default::default()
+        }],
+        concern: "-".into(),
+        categories: vec![Category::Other.as_str().into()],
+        acute_danger: Some(false),
+        police_informed: Some(false),
+        ..Default::default()
+    };
+    // The child's own checks, as on the report form, without the rest of a report.
+    match validate(&input, true, today) {
+        Ok(mut report) => Ok(report.children.remove(0)),
+        Err(errors) => Err(errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: e
+                    .field
+                    .strip_prefix("children[0].")
+                    .unwrap_or(&e.field)
+                    .to_string(),
+                ..e
+            })
+            .collect()),
+    }
 }
 
 fn child_is_empty(c: &ChildInput) -> bool {
@@ -447,13 +613,152 @@ fn guardian_is_empty(g: &GuardianInput) -> bool {
         && g.told.is_none()
 }
 
-/// The decisions the officer may make for a report with these categories: when the child may
-/// have suffered or witnessed violence by someone close, only opening an investigation.
-pub fn allowed_decisions(categories: &[Category]) -> &'static [Decision] {
-    if categories.iter().any(|c| c.is_violence_by_someone_close()) {
-        &[Decision::Open]
+/// The decisions the officer may make for a child in a report with these categories and
+/// someone-close answers: when the violence rule applies, only opening an investigation or
+/// joining one already under way ([`violence_rule_applies`]).
+pub fn allowed_decisions(
+    categories: &[Category],
+    someone_close: &SomeoneClose,
+) -> &'static [Decision] {
+    if violence_rule_applies(categories, someone_close) {
+        &[Decision::Open, Decision::Join]
     } else {
         Decision::ALL
+    }
+}
+
+/// One child's decision as typed.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ChildDecisionInput {
+    /// The child's id in the report (`children[].id` of `GET /api/v1/reports/{id}`).
+    #[serde(default)]
+    pub child_id: String,
+    /// `open`, `not_open` or `join` (join an investigation already under way for the child).
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    pub reason: String,
+    /// Required when the decision comes after the 14-day limit.
+    #[serde(default)]
+    pub late_reason: String,
+    /// Required when the violence rule applies: siblings in the household and how they are
+    /// assessed (a sibling not named in the report can be added to it).
+    #[serde(default)]
+    pub siblings_note: String,
+}
+
+impl ChildDecisionInput {
+    /// Nothing chosen or typed: the child is left for later.
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.decision,
+            &self.reason,
+            &self.late_reason,
+            &self.siblings_note,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+/// What is known about a child's case when its decision is checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChildCase {
+    /// The violence rule applies to the report.
+    pub violence_rule: bool,
+    /// An investigation already under way for the child (same personnummer, same municipality,
+    /// not closed), if any.
+    pub under_way: Option<String>,
+    /// The child's personnummer is known (without it, no investigation can be found to join).
+    pub has_personal_number: bool,
+    /// The decision comes after its last day.
+    pub late: bool,
+}
+
+/// A child's decision, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedDecision {
+    pub decision: Decision,
+    pub reason: String,
+    pub late_reason: String,
+    pub siblings_note: String,
+    /// For `join`: the investigation joined.
+    pub joined_investigation: Option<String>,
+}
+
+/// Checks one child's decision. `field` names a field of this child in the errors (for example
+/// `children[1].decision`).
+pub fn check_child_decision(
+    input: &ChildDecisionInput,
+    case: &ChildCase,
+    field: impl Fn(&str) -> String,
+) -> Result<CheckedDecision, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let decision = match input.decision.parse::<Decision>() {
+        Ok(Decision::NotOpen) if case.violence_rule => {
+            errors.push(FieldError::new(
+                field("decision"),
+                "Anmälan gäller våld eller övergrepp från en närstående: en utredning ska inledas, \
+                 eller anmälan föras till en utredning som redan pågår om barnet.",
+            ));
+            None
+        }
+        Ok(Decision::Join) if case.under_way.is_none() => {
+            errors.push(FieldError::new(
+                field("decision"),
+                if case.has_personal_number {
+                    "Det finns ingen pågående utredning om barnet i kommunen att föra anmälan till. Välj att inleda en utredning."
+                } else {
+                    "Barnets personnummer är inte känt, så ingen pågående utredning kan hittas. Välj att inleda en utredning."
+                },
+            ));
+            None
+        }
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(field("decision"), "Välj ett beslut."));
+            None
+        }
+    };
+    let reason = input.reason.trim().to_string();
+    if reason.is_empty() {
+        errors.push(FieldError::new(
+            field("reason"),
+            "Skriv skälen för beslutet.",
+        ));
+    } else if reason.chars().count() > MAX_CONCERN {
+        errors.push(FieldError::new(
+            field("reason"),
+            format!("Högst {MAX_CONCERN} tecken."),
+        ));
+    }
+    let late_reason = input.late_reason.trim().to_string();
+    if case.late && late_reason.is_empty() {
+        errors.push(FieldError::new(
+            field("late_reason"),
+            "Beslutet fattas efter 14 dagar. Skriv de synnerliga skälen till det.",
+        ));
+    }
+    let siblings_note = input.siblings_note.trim().to_string();
+    if case.violence_rule && siblings_note.is_empty() {
+        errors.push(FieldError::new(
+            field("siblings_note"),
+            "Finns det syskon i hushållet? Skriv hur de bedöms (ett syskon som inte står i anmälan kan läggas till).",
+        ));
+    }
+    match decision {
+        Some(decision) if errors.is_empty() => Ok(CheckedDecision {
+            joined_investigation: if decision == Decision::Join {
+                case.under_way.clone()
+            } else {
+                None
+            },
+            decision,
+            reason,
+            late_reason: if case.late { late_reason } else { String::new() },
+            siblings_note,
+        }),
+        _ => Err(errors),
     }
 }
 

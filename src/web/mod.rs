@@ -172,10 +172,11 @@ pub enum Saved {
     MeetingBooked,
     MeetingCancelled,
     FollowUpBooked,
+    SiblingAdded,
 }
 
 impl Saved {
-    const ALL: [Saved; 16] = [
+    const ALL: [Saved; 17] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -192,6 +193,7 @@ impl Saved {
         Saved::MeetingBooked,
         Saved::MeetingCancelled,
         Saved::FollowUpBooked,
+        Saved::SiblingAdded,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -223,6 +225,11 @@ impl Saved {
             Saved::SafetyAssessment => (Report, "skydd", "Skyddsbedömningen är sparad."),
             Saved::Decision => (Report, "beslut", "Beslutet är sparat."),
             Saved::Extension => (Report, "forlangning", "Förlängningen är sparad."),
+            Saved::SiblingAdded => (
+                Report,
+                "syskon",
+                "Syskonet är tillagt i anmälan och behöver ett eget beslut.",
+            ),
             Saved::Consent => (Sip, "samtycke", "Samtycket är registrerat."),
             Saved::ConsentWithdrawn => (
                 Sip,

@@ -13,14 +13,17 @@ use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{
-    intake_queue, investigations, municipalities, report_children, report_decisions,
-    report_guardians, report_reporters, reports, safety_assessments,
+    intake_queue, investigation_extensions, investigations, municipalities, report_children,
+    report_decisions, report_guardians, report_reporters, reports, safety_assessments,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::mail::{self, Email};
 use crate::reports::deadlines;
-use crate::reports::model::{allowed_decisions, Category, Decision, ReporterKind, ValidReport};
+use crate::reports::model::{
+    check_child_decision, Category, ChildCase, ChildDecisionInput, Decision, ReporterKind,
+    SomeoneClose, ValidReport,
+};
 use crate::string_id;
 use crate::time::OfficeHours;
 
@@ -50,6 +53,8 @@ pub struct Report {
     pub other_agencies: String,
     pub safety_due_at: NaiveDateTime,
     pub decision_due_on: NaiveDate,
+    /// The someone-close answers ([`SomeoneClose::to_stored`]).
+    pub someone_close: String,
 }
 crate::sealed_row!(Report, reports by id: [concern, interpreter_language, other_agencies]);
 
@@ -59,6 +64,15 @@ impl Report {
             .split(',')
             .filter_map(|c| c.parse().ok())
             .collect()
+    }
+
+    pub fn someone_close(&self) -> SomeoneClose {
+        SomeoneClose::from_stored(&self.someone_close)
+    }
+
+    /// Whether the violence rule applies ([`crate::reports::model::violence_rule_applies`]).
+    pub fn violence_rule_applies(&self) -> bool {
+        crate::reports::model::violence_rule_applies(&self.categories(), &self.someone_close())
     }
 }
 
@@ -89,6 +103,9 @@ pub struct ChildRow {
     pub not_told_reason: String,
     /// The blind index of `personal_number` ([`Keyring::blind_index`]), set when sealed.
     pub personal_number_index: Option<String>,
+    /// For a sibling the officer added (not named by the reporter): when, and by whom.
+    pub added_at: Option<NaiveDateTime>,
+    pub added_by: Option<UserId>,
 }
 crate::sealed_row!(
     ChildRow,
@@ -123,6 +140,8 @@ crate::sealed_row!(SafetyAssessment, safety_assessments by report_id: [notes]);
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = report_decisions)]
 pub struct DecisionRecord {
+    /// The child the decision is about: each child in a report is its own case.
+    pub child_id: String,
     pub report_id: ReportId,
     pub decided_at: NaiveDateTime,
     pub decided_by: UserId,
@@ -130,8 +149,10 @@ pub struct DecisionRecord {
     pub reason: String,
     pub late_reason: String,
     pub siblings_note: String,
+    /// For `join`: the investigation under way that the report was joined to.
+    pub joined_investigation_id: Option<InvestigationId>,
 }
-crate::sealed_row!(DecisionRecord, report_decisions by report_id: [reason, late_reason, siblings_note]);
+crate::sealed_row!(DecisionRecord, report_decisions by child_id: [reason, late_reason, siblings_note]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = investigations)]
@@ -141,11 +162,74 @@ pub struct Investigation {
     pub municipality_id: MunicipalityId,
     pub opened_on: NaiveDate,
     pub due_on: NaiveDate,
+    /// The one extension recorded before every extension got its own row
+    /// ([`Extension`]); never written since. Read as the first of [`Investigation::history`].
     pub extended_at: Option<NaiveDateTime>,
     pub extended_by: Option<UserId>,
     pub extension_reason: Option<String>,
+    /// The child whose investigation it is.
+    pub child_id: String,
+    /// Room for closing an investigation with its outcome (a later issue); `None` while it runs.
+    pub closed_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
 }
 crate::sealed_row!(Investigation, investigations by id: [extension_reason]);
+
+/// One recorded extension of an investigation's clock.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = investigation_extensions)]
+pub struct Extension {
+    pub id: String,
+    pub investigation_id: InvestigationId,
+    pub extended_at: NaiveDateTime,
+    pub extended_by: UserId,
+    pub previous_due_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub reason: String,
+}
+crate::sealed_row!(Extension, investigation_extensions by id: [reason]);
+
+/// One extension as shown: when, who decided, the last day before (unknown only for the one
+/// recorded before the history was kept) and after, and the special reasons.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ExtensionEntry {
+    pub extended_at: NaiveDateTime,
+    /// The user id of the caseworker who decided.
+    pub extended_by: String,
+    pub previous_due_on: Option<NaiveDate>,
+    pub due_on: NaiveDate,
+    pub reason: String,
+}
+
+impl Investigation {
+    /// Every extension, oldest first: the one recorded before the history was kept (from this
+    /// row), then `recorded` (this investigation's rows of `investigation_extensions`, oldest
+    /// first).
+    pub fn history(&self, recorded: &[Extension]) -> Vec<ExtensionEntry> {
+        let legacy = self.extended_at.map(|at| ExtensionEntry {
+            extended_at: at,
+            extended_by: self.extended_by.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+            previous_due_on: None,
+            due_on: recorded.first().map_or(self.due_on, |e| e.previous_due_on),
+            reason: self.extension_reason.clone().unwrap_or_default(),
+        });
+        legacy
+            .into_iter()
+            .chain(recorded.iter().map(|e| ExtensionEntry {
+                extended_at: e.extended_at,
+                extended_by: e.extended_by.0.clone(),
+                previous_due_on: Some(e.previous_due_on),
+                due_on: e.due_on,
+                reason: e.reason.clone(),
+            }))
+            .collect()
+    }
+
+    /// Still running: not closed.
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+}
 
 /// Who is filing.
 pub enum Filer<'a> {
@@ -261,6 +345,7 @@ pub fn file(
                     other_agencies: report.other_agencies.clone(),
                     safety_due_at: clocks.safety_due,
                     decision_due_on: clocks.decision_due,
+                    someone_close: report.someone_close.to_stored(),
                 }
                 .seal(keys),
             )
@@ -302,6 +387,8 @@ pub fn file(
                     child_told: child.told,
                     not_told_reason: child.not_told_reason.clone(),
                     personal_number_index: None,
+                    added_at: None,
+                    added_by: None,
                 }
                 .seal(keys)
             })
@@ -376,17 +463,93 @@ pub fn find(
 pub struct ReportDetail {
     pub report: Report,
     pub reporter: Option<Reporter>,
-    pub children: Vec<ChildRow>,
+    /// Each child is its own case: its decision, investigation and earlier reports.
+    pub children: Vec<ChildDetail>,
     pub guardians: Vec<GuardianRow>,
     pub safety: Option<SafetyAssessment>,
+}
+
+impl ReportDetail {
+    /// How many children still wait for a decision.
+    pub fn undecided(&self) -> usize {
+        self.children.iter().filter(|c| c.decision.is_none()).count()
+    }
+}
+
+/// One child of a report as its own case.
+#[derive(Clone, Debug)]
+pub struct ChildDetail {
+    pub child: ChildRow,
     pub decision: Option<DecisionRecord>,
     pub investigation: Option<Investigation>,
-    /// Other reports in the same municipality about a child with the same personnummer, found
-    /// through the blind index.
+    /// Every extension of the investigation, oldest first.
+    pub extensions: Vec<ExtensionEntry>,
+    /// An investigation already under way for the child in the municipality (same
+    /// personnummer, opened from another report, not closed), with that report's reference:
+    /// what "join" would join.
+    pub under_way: Option<(InvestigationId, String)>,
+    /// Other reports in the same municipality about this child (same personnummer, found through
+    /// the blind index), newest first, each with this child's decision in it.
     pub earlier: Vec<(Report, Option<Decision>)>,
 }
 
-/// Reads a report in full and records the read in the audit trail.
+/// The blind indexes of the children's personnummer as this instance's index key gives them,
+/// not as stored: a row the rotation has not reached yet is still found by the others.
+fn indexes_of(children: &[ChildRow], keys: &Keyring) -> Vec<Option<String>> {
+    children
+        .iter()
+        .map(|c| c.personal_number.as_deref().map(|n| keys.blind_index(n)))
+        .collect()
+}
+
+/// The children of a report, opened, in order.
+pub fn children_of(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    id: &ReportId,
+) -> Result<Vec<ChildRow>, AppError> {
+    Ok(report_children::table
+        .filter(report_children::report_id.eq(id))
+        .order(report_children::position)
+        .select(ChildRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|c| c.open(keys))
+        .collect::<Result<Vec<ChildRow>, _>>()?)
+}
+
+/// For each blind index: an investigation under way in the municipality for a child with that
+/// personnummer, from another report than `report`, with that report's reference.
+pub fn investigations_under_way(
+    conn: &mut AnyConnection,
+    report: &Report,
+    indexes: &[String],
+) -> Result<Vec<(String, InvestigationId, String)>, AppError> {
+    if indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Option<String>, InvestigationId, String)> = investigations::table
+        .inner_join(report_children::table)
+        .inner_join(reports::table.on(reports::id.eq(investigations::report_id)))
+        .filter(investigations::municipality_id.eq(&report.municipality_id))
+        .filter(investigations::closed_at.is_null())
+        .filter(investigations::report_id.ne(&report.id))
+        .filter(report_children::personal_number_index.eq_any(indexes))
+        .order(investigations::opened_on.desc())
+        .select((
+            report_children::personal_number_index,
+            investigations::id,
+            reports::reference,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(index, id, reference)| Some((index?, id, reference)))
+        .collect())
+}
+
+/// Reads a report in full and records the read in the audit trail. A fixed number of queries,
+/// whatever the number of children.
 pub fn read_detail(
     conn: &mut AnyConnection,
     keys: &Keyring,
@@ -394,41 +557,97 @@ pub fn read_detail(
     reader: &AuditActor,
 ) -> Result<ReportDetail, AppError> {
     let id = report.id.clone();
-    let children = report_children::table
-        .filter(report_children::report_id.eq(&id))
-        .order(report_children::position)
-        .select(ChildRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|c| c.open(keys))
-        .collect::<Result<Vec<ChildRow>, _>>()?;
-    // The index as this instance's index key gives it, not as stored: a row the rotation has not
-    // reached yet is still found by the others.
-    let numbers: Vec<String> = children
-        .iter()
-        .filter_map(|c| c.personal_number.as_deref().map(|n| keys.blind_index(n)))
-        .collect();
-    let earlier: Vec<(Report, Option<Decision>)> = if numbers.is_empty() {
+    let children = children_of(conn, keys, &id)?;
+    let indexes = indexes_of(&children, keys);
+    let numbers: Vec<String> = indexes.iter().flatten().cloned().collect();
+    let earlier: Vec<(Option<String>, Report, Option<Decision>)> = if numbers.is_empty() {
         Vec::new()
     } else {
-        reports::table
-            .left_join(report_decisions::table)
+        report_children::table
+            .inner_join(reports::table)
+            .left_join(
+                report_decisions::table.on(report_decisions::child_id.eq(report_children::id)),
+            )
             .filter(reports::municipality_id.eq(&report.municipality_id))
             .filter(reports::id.ne(&id))
-            .filter(
-                reports::id.eq_any(
-                    report_children::table
-                        .filter(report_children::personal_number_index.eq_any(&numbers))
-                        .select(report_children::report_id),
-                ),
-            )
+            .filter(report_children::personal_number_index.eq_any(&numbers))
             .order(reports::received_at.desc())
-            .select((Report::as_select(), report_decisions::decision.nullable()))
-            .load::<(Report, Option<Decision>)>(conn)?
+            .select((
+                report_children::personal_number_index,
+                Report::as_select(),
+                report_decisions::decision.nullable(),
+            ))
+            .load::<(Option<String>, Report, Option<Decision>)>(conn)?
             .into_iter()
-            .map(|(r, d)| Ok((r.open(keys)?, d)))
+            .map(|(i, r, d)| Ok((i, r.open(keys)?, d)))
             .collect::<Result<_, AppError>>()?
     };
+    let under_way = investigations_under_way(conn, &report, &numbers)?;
+    let mut decisions: Vec<DecisionRecord> = report_decisions::table
+        .filter(report_decisions::report_id.eq(&id))
+        .select(DecisionRecord::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|d| d.open(keys))
+        .collect::<Result<_, _>>()?;
+    let mut investigations: Vec<Investigation> = investigations::table
+        .filter(investigations::report_id.eq(&id))
+        .select(Investigation::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|i| i.open(keys))
+        .collect::<Result<_, _>>()?;
+    let investigation_ids: Vec<InvestigationId> =
+        investigations.iter().map(|i| i.id.clone()).collect();
+    let extensions: Vec<Extension> = if investigation_ids.is_empty() {
+        Vec::new()
+    } else {
+        investigation_extensions::table
+            .filter(investigation_extensions::investigation_id.eq_any(&investigation_ids))
+            .order(investigation_extensions::extended_at)
+            .select(Extension::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|e| e.open(keys))
+            .collect::<Result<_, _>>()?
+    };
+    let children = children
+        .into_iter()
+        .zip(indexes)
+        .map(|(child, index)| {
+            let investigation = investigations
+                .iter()
+                .position(|i| i.child_id == child.id)
+                .map(|at| investigations.swap_remove(at));
+            let extensions = investigation.as_ref().map_or_else(Vec::new, |i| {
+                let own: Vec<Extension> = extensions
+                    .iter()
+                    .filter(|e| e.investigation_id == i.id)
+                    .cloned()
+                    .collect();
+                i.history(&own)
+            });
+            let mine = |i: &Option<String>| index.is_some() && *i == index;
+            ChildDetail {
+                decision: decisions
+                    .iter()
+                    .position(|d| d.child_id == child.id)
+                    .map(|at| decisions.swap_remove(at)),
+                investigation,
+                extensions,
+                under_way: under_way
+                    .iter()
+                    .find(|(i, _, _)| index.as_deref() == Some(i.as_str()))
+                    .map(|(_, id, reference)| (id.clone(), reference.clone())),
+                earlier: earlier
+                    .iter()
+                    .filter(|(i, _, _)| mine(i))
+                    .map(|(_, r, d)| (r.clone(), *d))
+                    .collect(),
+                child,
+            }
+        })
+        .collect();
     let detail = ReportDetail {
         reporter: report_reporters::table
             .find(&id)
@@ -452,22 +671,7 @@ pub fn read_detail(
             .optional()?
             .map(|s| s.open(keys))
             .transpose()?,
-        decision: report_decisions::table
-            .find(&id)
-            .select(DecisionRecord::as_select())
-            .first(conn)
-            .optional()?
-            .map(|d| d.open(keys))
-            .transpose()?,
-        investigation: investigations::table
-            .filter(investigations::report_id.eq(&id))
-            .select(Investigation::as_select())
-            .first(conn)
-            .optional()?
-            .map(|i| i.open(keys))
-            .transpose()?,
         children,
-        earlier,
         report,
     };
     Event::success(reader, "report.read", Object::Report(id.as_str())).record(conn)?;

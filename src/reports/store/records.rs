@@ -57,70 +57,60 @@ pub fn record_safety_assessment(
     })
 }
 
-/// What the officer decided, as typed.
+/// What the officer decided, as typed: one decision per child.
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DecisionInput {
-    /// `open`, `not_open` or `join`.
+    /// A decision for each child decided now; children left out wait for a later decision.
+    #[serde(default)]
+    pub children: Vec<ChildDecisionInput>,
+    /// Deprecated (the shape before decisions were per child): one decision for every child
+    /// still undecided. Only read when `children` is empty.
     #[serde(default)]
     pub decision: String,
+    /// Deprecated, with `decision`.
     #[serde(default)]
     pub reason: String,
-    /// Required when the decision comes after the 14-day limit.
+    /// Deprecated, with `decision`.
     #[serde(default)]
     pub late_reason: String,
-    /// Required for violence by someone close: siblings in the household.
+    /// Deprecated, with `decision`.
     #[serde(default)]
     pub siblings_note: String,
 }
 
-/// Records the decision. Opening starts the investigation's clock; a professional reporter is
-/// told by email that there is news, without any content, in the same transaction.
-pub fn record_decision(
+/// The children of a report with their decisions, for recording more.
+fn cases(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     report: &Report,
-    officer: &AuthUser,
-    input: &DecisionInput,
+) -> Result<(Vec<ChildRow>, Vec<String>), AppError> {
+    let children = children_of(conn, keys, &report.id)?;
+    let decided: Vec<String> = report_decisions::table
+        .filter(report_decisions::report_id.eq(&report.id))
+        .select(report_decisions::child_id)
+        .load(conn)?;
+    Ok((children, decided))
+}
+
+/// Records decisions for some or all of a report's children. Each child is its own case: the
+/// violence rule (only open or join), joining an investigation under way for that child, the
+/// 14-day limit. Opening starts that child's investigation clock. The report leaves the intake
+/// queue when every child is decided. A professional reporter is told by email that there is
+/// news, without any content, in the same transaction.
+///
+/// Errors: an unknown child or a mistake in a decision is 422 (naming `children[i].…`); a child
+/// already decided, or a report without its safety assessment, is 409.
+pub fn record_decisions(
+    conn: &mut AnyConnection,
     settings: &Settings,
-) -> Result<DecisionRecord, AppError> {
+    officer: &AuthUser,
+    report: &Report,
+    input: &DecisionInput,
+) -> Result<Vec<DecisionRecord>, AppError> {
     let keys = &settings.keys;
     let decided_at = now();
-    let categories = report.categories();
-    let allowed = allowed_decisions(&categories);
-    let violence = allowed == [Decision::Open];
-    let mut errors = Vec::new();
-    let decision = match input.decision.parse::<Decision>() {
-        Ok(d) if allowed.contains(&d) => Some(d),
-        Ok(_) => {
-            errors.push(FieldError::new(
-                "decision",
-                "Anmälan gäller våld från en närstående: en utredning ska alltid inledas.",
-            ));
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError::new("decision", "Välj ett beslut."));
-            None
-        }
-    };
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new("reason", "Skriv skälen för beslutet."));
-    }
+    let violence_rule = report.violence_rule_applies();
     let late = deadlines::decision_is_late(report.decision_due_on, decided_at);
-    if late && input.late_reason.trim().is_empty() {
-        errors.push(FieldError::new(
-            "late_reason",
-            "Beslutet fattas efter 14 dagar. Skriv de synnerliga skälen till det.",
-        ));
-    }
-    if violence && input.siblings_note.trim().is_empty() {
-        errors.push(FieldError::new(
-            "siblings_note",
-            "Finns det syskon i hushållet? Skriv hur de bedöms.",
-        ));
-    }
-    let (Some(decision), true) = (decision, errors.is_empty()) else {
-        return Err(AppError::Invalid(errors));
-    };
     write_tx(conn, |conn| {
         if safety_assessments::table
             .find(&report.id)
@@ -132,48 +122,121 @@ pub fn record_decision(
                 "Dokumentera skyddsbedömningen innan beslutet.".into(),
             ));
         }
-        if report_decisions::table
-            .find(&report.id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
+        let (children, decided) = cases(conn, keys, report)?;
+        let undecided: Vec<&ChildRow> = children
+            .iter()
+            .filter(|c| !decided.contains(&c.id))
+            .collect();
+        if undecided.is_empty() {
             return Err(AppError::Conflict("Beslutet är redan fattat.".into()));
         }
-        let record = DecisionRecord {
-            report_id: report.id.clone(),
-            decided_at,
-            decided_by: officer.id.clone(),
-            decision,
-            reason: input.reason.trim().to_string(),
-            late_reason: if late {
-                input.late_reason.trim().to_string()
-            } else {
-                String::new()
-            },
-            siblings_note: input.siblings_note.trim().to_string(),
+        // The shape before decisions were per child: one decision for every child left.
+        let legacy: Vec<ChildDecisionInput>;
+        let wanted: &[ChildDecisionInput] = if input.children.is_empty() {
+            legacy = undecided
+                .iter()
+                .map(|c| ChildDecisionInput {
+                    child_id: c.id.clone(),
+                    decision: input.decision.clone(),
+                    reason: input.reason.clone(),
+                    late_reason: input.late_reason.clone(),
+                    siblings_note: input.siblings_note.clone(),
+                })
+                .collect();
+            &legacy
+        } else {
+            &input.children
         };
-        diesel::insert_into(report_decisions::table)
-            .values(&record.clone().seal(keys))
-            .execute(conn)?;
-        diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
-        if decision == Decision::Open {
-            let opened_on = time::local(decided_at).date();
-            diesel::insert_into(investigations::table)
-                .values(
-                    &Investigation {
-                        id: InvestigationId::generate(),
-                        report_id: report.id.clone(),
-                        municipality_id: report.municipality_id.clone(),
-                        opened_on,
-                        due_on: deadlines::investigation_due(opened_on),
-                        extended_at: None,
-                        extended_by: None,
-                        extension_reason: None,
-                    }
-                    .seal(keys),
-                )
-                .execute(conn)?;
+        let indexes: Vec<String> = children
+            .iter()
+            .filter_map(|c| c.personal_number.as_deref().map(|n| keys.blind_index(n)))
+            .collect();
+        let under_way = investigations_under_way(conn, report, &indexes)?;
+        let mut errors = Vec::new();
+        let mut records = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, wanted) in wanted.iter().enumerate() {
+            let field = |name: &str| format!("children[{i}].{name}");
+            let Some(child) = children.iter().find(|c| c.id == wanted.child_id.trim()) else {
+                errors.push(FieldError::new(
+                    field("child_id"),
+                    "Barnet finns inte i anmälan.",
+                ));
+                continue;
+            };
+            if decided.contains(&child.id) {
+                return Err(AppError::Conflict(format!(
+                    "Beslutet om barn {} är redan fattat.",
+                    child.position + 1
+                )));
+            }
+            if seen.contains(&child.id.as_str()) {
+                errors.push(FieldError::new(
+                    field("child_id"),
+                    "Barnet finns två gånger i beslutet.",
+                ));
+                continue;
+            }
+            seen.push(&child.id);
+            let index = child
+                .personal_number
+                .as_deref()
+                .map(|n| keys.blind_index(n));
+            let case = ChildCase {
+                violence_rule,
+                under_way: under_way
+                    .iter()
+                    .find(|(i, _, _)| Some(i) == index.as_ref())
+                    .map(|(_, id, _)| id.0.clone()),
+                has_personal_number: index.is_some(),
+                late,
+            };
+            match check_child_decision(wanted, &case, field) {
+                Ok(checked) => records.push(DecisionRecord {
+                    child_id: child.id.clone(),
+                    report_id: report.id.clone(),
+                    decided_at,
+                    decided_by: officer.id.clone(),
+                    decision: checked.decision,
+                    reason: checked.reason,
+                    late_reason: checked.late_reason,
+                    siblings_note: checked.siblings_note,
+                    joined_investigation_id: checked.joined_investigation.map(InvestigationId),
+                }),
+                Err(mistakes) => errors.extend(mistakes),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let sealed: Vec<DecisionRecord> = records.iter().map(|r| r.clone().seal(keys)).collect();
+        crate::insert_rows!(&mut *conn, report_decisions::table, &sealed);
+        let opened_on = time::local(decided_at).date();
+        let opened: Vec<Investigation> = records
+            .iter()
+            .filter(|r| r.decision == Decision::Open)
+            .map(|r| {
+                Investigation {
+                    id: InvestigationId::generate(),
+                    report_id: report.id.clone(),
+                    municipality_id: report.municipality_id.clone(),
+                    opened_on,
+                    due_on: deadlines::investigation_due(opened_on),
+                    extended_at: None,
+                    extended_by: None,
+                    extension_reason: None,
+                    child_id: r.child_id.clone(),
+                    closed_at: None,
+                    outcome: None,
+                }
+                .seal(keys)
+            })
+            .collect();
+        if !opened.is_empty() {
+            crate::insert_rows!(&mut *conn, investigations::table, &opened);
+        }
+        if records.len() == undecided.len() {
+            diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
         }
         if report.reporter_kind == ReporterKind::Professional {
             if let Some(reporter) = report_reporters::table
@@ -191,14 +254,122 @@ pub fn record_decision(
                 )?;
             }
         }
+        for record in &records {
+            let position = children
+                .iter()
+                .find(|c| c.id == record.child_id)
+                .map_or(0, |c| c.position + 1);
+            Event::success(
+                &AuditActor::from(officer),
+                "report.decision",
+                Object::Report(report.id.as_str()),
+            )
+            .detail(&format!(
+                "child={position} decision={}",
+                record.decision.as_str()
+            ))
+            .record(conn)?;
+        }
+        Ok(records)
+    })
+}
+
+/// A sibling as the officer types it when adding one not named in the report.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct SiblingInput {
+    /// Personnummer or samordningsnummer, if known.
+    #[serde(default)]
+    pub personal_number: String,
+    #[serde(default)]
+    pub name: String,
+    /// `YYYY-MM-DD`; needed when the personnummer is not known.
+    #[serde(default)]
+    pub birth_date: String,
+}
+
+/// Adds a sibling the report does not name, so that the child gets its own decision. The
+/// report goes back to (or stays in) the intake queue until that child is decided.
+pub fn add_sibling(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    officer: &AuthUser,
+    report: &Report,
+    input: &SiblingInput,
+) -> Result<ChildRow, AppError> {
+    let today = time::local(now()).date();
+    let child = crate::reports::model::check_sibling(
+        &input.personal_number,
+        &input.name,
+        &input.birth_date,
+        today,
+    )
+    .map_err(AppError::Invalid)?;
+    write_tx(conn, |conn| {
+        let count: i64 = report_children::table
+            .filter(report_children::report_id.eq(&report.id))
+            .count()
+            .get_result(conn)?;
+        if count as usize >= 2 * crate::reports::model::MAX_CHILDREN {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "name",
+                "Det går inte att lägga till fler barn i anmälan.",
+            )]));
+        }
+        let position: Option<i32> = report_children::table
+            .filter(report_children::report_id.eq(&report.id))
+            .select(diesel::dsl::max(report_children::position))
+            .get_result(conn)?;
+        let row = ChildRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            report_id: report.id.clone(),
+            position: position.map_or(0, |p| p + 1),
+            personal_number: child
+                .personal_number
+                .as_ref()
+                .map(crate::personnummer::PersonalNumber::canonical),
+            name: child.name.clone(),
+            birth_date: child.birth_date,
+            address: String::new(),
+            school: String::new(),
+            child_told: false,
+            not_told_reason: "Syskon som lagts till av socialtjänsten.".into(),
+            personal_number_index: None,
+            added_at: Some(now()),
+            added_by: Some(officer.id.clone()),
+        };
+        diesel::insert_into(report_children::table)
+            .values(&row.clone().seal(keys))
+            .execute(conn)?;
+        let queued: i64 = intake_queue::table
+            .find(&report.id)
+            .count()
+            .get_result(conn)?;
+        if queued == 0 {
+            let assessed: i64 = safety_assessments::table
+                .find(&report.id)
+                .count()
+                .get_result(conn)?;
+            diesel::insert_into(intake_queue::table)
+                .values((
+                    intake_queue::report_id.eq(&report.id),
+                    intake_queue::municipality_id.eq(&report.municipality_id),
+                    intake_queue::due_at.eq(next_due(
+                        report.safety_due_at,
+                        report.decision_due_on,
+                        assessed > 0,
+                    )),
+                    intake_queue::received_at.eq(report.received_at),
+                ))
+                .execute(conn)?;
+        }
         Event::success(
             &AuditActor::from(officer),
-            "report.decision",
+            "report.add_sibling",
             Object::Report(report.id.as_str()),
         )
-        .detail(decision.as_str())
+        .detail(&format!("child={}", row.position + 1))
         .record(conn)?;
-        Ok(record)
+        Ok(row)
     })
 }
 
@@ -222,52 +393,109 @@ fn feedback_email(
     })
 }
 
+/// The outcome for one child of a reporter's own report: which child (by the order they were
+/// named in), and the decision, never its reasons.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChildOutcome {
+    /// 1 for the first child named in the report, 2 for the second, …
+    pub child: i32,
+    /// `open`, `not_open`, `join`, or absent while no decision has been made for the child.
+    pub outcome: Option<Decision>,
+}
+
 /// A reporter's own report, with the outcome only.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct OwnReport {
     pub id: String,
     pub reference: String,
     pub received_at: NaiveDateTime,
-    /// `open`, `not_open`, `join`, or absent while no decision has been made.
-    pub outcome: Option<Decision>,
+    /// The outcome for each child the reporter named (children social services added are not
+    /// the reporter's to know).
+    pub children: Vec<ChildOutcome>,
 }
 
-/// The outcome of one report, for the reporter who filed it (access already checked).
-pub fn outcome_of(conn: &mut AnyConnection, report: Report) -> Result<OwnReport, AppError> {
-    let outcome: Option<Decision> = report_decisions::table
-        .find(&report.id)
-        .select(report_decisions::decision)
-        .first(conn)
-        .optional()?;
-    Ok(OwnReport {
-        id: report.id.0,
-        reference: report.reference,
-        received_at: report.received_at,
-        outcome,
-    })
+impl OwnReport {
+    /// Every child named has its decision.
+    pub fn decided(&self) -> bool {
+        self.children.iter().all(|c| c.outcome.is_some())
+    }
 }
 
-pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnReport>, AppError> {
-    let rows: Vec<(ReportId, String, NaiveDateTime, Option<Decision>)> = reports::table
+/// The per-child outcomes of some reports: children the reporter named, in order.
+fn outcomes(
+    conn: &mut AnyConnection,
+    ids: &[ReportId],
+) -> Result<Vec<(ReportId, ChildOutcome)>, AppError> {
+    let rows: Vec<(ReportId, i32, Option<Decision>)> = report_children::table
         .left_join(report_decisions::table)
-        .filter(reports::reporter_user_id.eq(user))
-        .order(reports::received_at.desc())
+        .filter(report_children::report_id.eq_any(ids))
+        .filter(report_children::added_at.is_null())
+        .order((report_children::report_id, report_children::position))
         .select((
-            reports::id,
-            reports::reference,
-            reports::received_at,
+            report_children::report_id,
+            report_children::position,
             report_decisions::decision.nullable(),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, reference, received_at, outcome)| OwnReport {
-            id: id.0,
-            reference,
-            received_at,
-            outcome,
+        .map(|(id, position, outcome)| {
+            (
+                id,
+                ChildOutcome {
+                    child: position + 1,
+                    outcome,
+                },
+            )
         })
         .collect())
+}
+
+/// The outcome of one report, for the reporter who filed it (access already checked).
+pub fn outcome_of(conn: &mut AnyConnection, report: Report) -> Result<OwnReport, AppError> {
+    let children = outcomes(conn, std::slice::from_ref(&report.id))?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    Ok(OwnReport {
+        id: report.id.0,
+        reference: report.reference,
+        received_at: report.received_at,
+        children,
+    })
+}
+
+pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnReport>, AppError> {
+    let rows: Vec<(ReportId, String, NaiveDateTime)> = reports::table
+        .filter(reports::reporter_user_id.eq(user))
+        .order(reports::received_at.desc())
+        .select((reports::id, reports::reference, reports::received_at))
+        .load(conn)?;
+    let ids: Vec<ReportId> = rows.iter().map(|(id, _, _)| id.clone()).collect();
+    let mut outcomes = outcomes(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, reference, received_at)| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut outcomes).into_iter().partition(|(r, _)| *r == id);
+            outcomes = rest;
+            OwnReport {
+                id: id.0,
+                reference,
+                received_at,
+                children: mine.into_iter().map(|(_, c)| c).collect(),
+            }
+        })
+        .collect())
+}
+
+/// An investigation in a municipality's list: its report's reference and which child.
+#[derive(Clone, Debug)]
+pub struct InvestigationLine {
+    pub investigation: Investigation,
+    pub reference: String,
+    /// 1 for the first child of the report, …
+    pub child: i32,
 }
 
 /// Open investigations of a municipality with their clocks, the earliest due first.
@@ -275,15 +503,27 @@ pub fn investigations_of(
     conn: &mut AnyConnection,
     keys: &Keyring,
     municipality: &MunicipalityId,
-) -> Result<Vec<(Investigation, String)>, AppError> {
+) -> Result<Vec<InvestigationLine>, AppError> {
     investigations::table
         .inner_join(reports::table)
+        .inner_join(report_children::table.on(report_children::id.eq(investigations::child_id)))
         .filter(investigations::municipality_id.eq(municipality))
+        .filter(investigations::closed_at.is_null())
         .order(investigations::due_on)
-        .select((Investigation::as_select(), reports::reference))
-        .load::<(Investigation, String)>(conn)?
+        .select((
+            Investigation::as_select(),
+            reports::reference,
+            report_children::position,
+        ))
+        .load::<(Investigation, String, i32)>(conn)?
         .into_iter()
-        .map(|(i, reference)| Ok((i.open(keys)?, reference)))
+        .map(|(i, reference, position)| {
+            Ok(InvestigationLine {
+                investigation: i.open(keys)?,
+                reference,
+                child: position + 1,
+            })
+        })
         .collect()
 }
 
@@ -300,17 +540,45 @@ pub fn find_investigation(
     Ok(found.map(|i| i.open(keys)).transpose()?)
 }
 
-/// Extends an investigation by a recorded decision with its reason.
+/// The extension history of an investigation, oldest first.
+pub fn extensions_of(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    investigation: &Investigation,
+) -> Result<Vec<ExtensionEntry>, AppError> {
+    let recorded: Vec<Extension> = investigation_extensions::table
+        .filter(investigation_extensions::investigation_id.eq(&investigation.id))
+        .order(investigation_extensions::extended_at)
+        .select(Extension::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| e.open(keys))
+        .collect::<Result<_, _>>()?;
+    Ok(investigation.history(&recorded))
+}
+
+/// An extension as typed.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ExtensionInput {
+    /// The new last day, `YYYY-MM-DD`, after the current one.
+    #[serde(default)]
+    pub due_on: String,
+    /// The special reasons for the extension.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Extends an investigation by a recorded decision with its reason: a new row in its history
+/// (earlier extensions are kept as they were) and the new last day.
 pub fn extend_investigation(
     conn: &mut AnyConnection,
-    investigation: &Investigation,
-    officer: &AuthUser,
-    new_due: &str,
-    reason: &str,
     keys: &Keyring,
-) -> Result<(), AppError> {
+    officer: &AuthUser,
+    investigation: &Investigation,
+    input: &ExtensionInput,
+) -> Result<ExtensionEntry, AppError> {
     let mut errors = Vec::new();
-    let due = match NaiveDate::parse_from_str(new_due.trim(), "%Y-%m-%d") {
+    let due = match NaiveDate::parse_from_str(input.due_on.trim(), "%Y-%m-%d") {
         Ok(d) if d > investigation.due_on => Some(d),
         Ok(_) => {
             errors.push(FieldError::new(
@@ -327,7 +595,8 @@ pub fn extend_investigation(
             None
         }
     };
-    if reason.trim().is_empty() {
+    let reason = input.reason.trim();
+    if reason.is_empty() {
         errors.push(FieldError::new(
             "reason",
             "Skriv de särskilda skälen för att förlänga utredningen.",
@@ -337,14 +606,32 @@ pub fn extend_investigation(
         return Err(AppError::Invalid(errors));
     };
     write_tx(conn, |conn| {
+        // The due date as it stands now, not as read before the transaction: two extensions at
+        // once each keep what they extended from.
+        let previous: NaiveDate = investigations::table
+            .find(&investigation.id)
+            .select(investigations::due_on)
+            .get_result(conn)?;
+        if due <= previous {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "due_on",
+                "Det nya datumet måste ligga efter det nuvarande.",
+            )]));
+        }
+        let row = Extension {
+            id: uuid::Uuid::new_v4().to_string(),
+            investigation_id: investigation.id.clone(),
+            extended_at: now(),
+            extended_by: officer.id.clone(),
+            previous_due_on: previous,
+            due_on: due,
+            reason: reason.to_string(),
+        };
+        diesel::insert_into(investigation_extensions::table)
+            .values(&row.clone().seal(keys))
+            .execute(conn)?;
         diesel::update(investigations::table.find(&investigation.id))
-            .set((
-                investigations::due_on.eq(due),
-                investigations::extended_at.eq(now()),
-                investigations::extended_by.eq(&officer.id),
-                investigations::extension_reason
-                    .eq(keys.seal("investigations.extension_reason", reason.trim())),
-            ))
+            .set(investigations::due_on.eq(due))
             .execute(conn)?;
         Event::success(
             &AuditActor::from(officer),
@@ -353,6 +640,12 @@ pub fn extend_investigation(
         )
         .detail(&format!("due_on={due}"))
         .record(conn)?;
-        Ok(())
+        Ok(ExtensionEntry {
+            extended_at: row.extended_at,
+            extended_by: row.extended_by.0,
+            previous_due_on: Some(previous),
+            due_on: due,
+            reason: row.reason,
+        })
     })
 }
