@@ -260,7 +260,7 @@ fn per_child_decisions_follow_the_violence_rule() {
         decision_fields(&child_decision("not_open"), &violence),
         ["children[0].decision"]
     );
-    let opened = check_child_decision(&child_decision("open"), &violence, String::from).unwrap();
+    let opened = check_child_decision(&child_decision("open"), &violence, |f: &str| f.to_string()).unwrap();
     assert_eq!((opened.decision, opened.joined_investigation), (Decision::Open, None));
     let mut without_note = child_decision("open");
     without_note.siblings_note.clear();
@@ -276,7 +276,7 @@ fn per_child_decisions_follow_the_violence_rule() {
     let mut not_open = child_decision("not_open");
     not_open.siblings_note.clear();
     assert_eq!(
-        check_child_decision(&not_open, &plain, String::from)
+        check_child_decision(&not_open, &plain, |f: &str| f.to_string())
             .unwrap()
             .decision,
         Decision::NotOpen
@@ -291,7 +291,7 @@ fn joining_needs_an_investigation_under_way_and_is_allowed_under_the_rule() {
         has_personal_number: true,
         late: false,
     };
-    let joined = check_child_decision(&child_decision("join"), &under_way, String::from).unwrap();
+    let joined = check_child_decision(&child_decision("join"), &under_way, |f: &str| f.to_string()).unwrap();
     assert_eq!(joined.decision, Decision::Join);
     assert_eq!(joined.joined_investigation.as_deref(), Some("inv-1"));
     let none = ChildCase {
@@ -303,7 +303,7 @@ fn joining_needs_an_investigation_under_way_and_is_allowed_under_the_rule() {
         ["children[0].decision"]
     );
     // Opening when one is under way is still allowed, and records no link.
-    let opened = check_child_decision(&child_decision("open"), &under_way, String::from).unwrap();
+    let opened = check_child_decision(&child_decision("open"), &under_way, |f: &str| f.to_string()).unwrap();
     assert_eq!(opened.joined_investigation, None);
 }
 
