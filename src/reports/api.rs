@@ -586,7 +586,10 @@ pub struct InvestigationEntry {
     pub due_on: NaiveDate,
     /// `overdue`, `due_today` or `later`.
     pub urgency: String,
+    /// The reason of the latest extension (kept for older clients; see `extensions`).
     pub extension_reason: Option<String>,
+    /// Every extension, oldest first, each with its own date, reason and who decided.
+    pub extensions: Vec<ExtensionEntry>,
 }
 
 /// `GET /api/v1/investigations`: the caller's municipality's investigations, earliest due first.
@@ -603,15 +606,18 @@ pub async fn get_investigations(
     let today = time::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
         .into_iter()
-        .map(|line| (line.investigation, line.reference, line.child))
-        .map(|(i, reference, child)| InvestigationEntry {
-            urgency: deadlines::urgency(i.due_on, today).as_str().into(),
-            id: i.id.0,
-            report_reference: reference,
-            child,
-            opened_on: i.opened_on,
-            due_on: i.due_on,
-            extension_reason: i.extension_reason,
+        .map(|line| {
+            let i = line.investigation;
+            InvestigationEntry {
+                urgency: deadlines::urgency(i.due_on, today).as_str().into(),
+                id: i.id.0,
+                report_reference: line.reference,
+                child: line.child,
+                opened_on: i.opened_on,
+                due_on: i.due_on,
+                extension_reason: line.extensions.last().map(|e| e.reason.clone()),
+                extensions: line.extensions,
+            }
         })
         .collect();
     Ok(HttpResponse::Ok().json(entries))

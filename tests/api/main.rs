@@ -18,6 +18,7 @@ mod health;
 mod instances;
 mod login;
 mod names_and_input;
+mod per_child;
 mod organisations;
 mod outbox;
 mod partner_access;

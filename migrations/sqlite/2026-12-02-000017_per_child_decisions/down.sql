@@ -38,5 +38,6 @@ ALTER TABLE investigations_per_report RENAME TO investigations;
 CREATE INDEX investigations_municipality ON investigations(municipality_id, due_on);
 
 DELETE FROM report_children WHERE added_at IS NOT NULL;
--- added_at and added_by stay: SQLite cannot drop a column that is a foreign key.
+ALTER TABLE report_children DROP COLUMN added_by;
+ALTER TABLE report_children DROP COLUMN added_at;
 ALTER TABLE reports DROP COLUMN someone_close;

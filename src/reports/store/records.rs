@@ -207,6 +207,19 @@ pub fn record_decisions(
             }
         }
         if !errors.is_empty() {
+            if input.children.is_empty() {
+                // The older shape named its fields without the child: so do its errors.
+                let mut plain: Vec<FieldError> = Vec::new();
+                for mut e in errors {
+                    if let Some((_, name)) = e.field.split_once("].") {
+                        e.field = name.to_string();
+                    }
+                    if !plain.iter().any(|p| p.field == e.field) {
+                        plain.push(e);
+                    }
+                }
+                return Err(AppError::Invalid(plain));
+            }
             return Err(AppError::Invalid(errors));
         }
         let sealed: Vec<DecisionRecord> = records.iter().map(|r| r.clone().seal(keys)).collect();
@@ -496,15 +509,18 @@ pub struct InvestigationLine {
     pub reference: String,
     /// 1 for the first child of the report, …
     pub child: i32,
+    /// Every extension, oldest first.
+    pub extensions: Vec<ExtensionEntry>,
 }
 
-/// Open investigations of a municipality with their clocks, the earliest due first.
+/// Open investigations of a municipality with their clocks and extensions, the earliest due
+/// first.
 pub fn investigations_of(
     conn: &mut AnyConnection,
     keys: &Keyring,
     municipality: &MunicipalityId,
 ) -> Result<Vec<InvestigationLine>, AppError> {
-    investigations::table
+    let rows: Vec<(Investigation, String, i32)> = investigations::table
         .inner_join(reports::table)
         .inner_join(report_children::table.on(report_children::id.eq(investigations::child_id)))
         .filter(investigations::municipality_id.eq(municipality))
@@ -515,11 +531,29 @@ pub fn investigations_of(
             reports::reference,
             report_children::position,
         ))
-        .load::<(Investigation, String, i32)>(conn)?
+        .load(conn)?;
+    // One query for the extensions of them all.
+    let extensions: Vec<Extension> = investigation_extensions::table
+        .inner_join(investigations::table)
+        .filter(investigations::municipality_id.eq(municipality))
+        .filter(investigations::closed_at.is_null())
+        .order(investigation_extensions::extended_at)
+        .select(Extension::as_select())
+        .load::<Extension>(conn)?
         .into_iter()
+        .map(|e| e.open(keys))
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
         .map(|(i, reference, position)| {
+            let investigation = i.open(keys)?;
+            let own: Vec<Extension> = extensions
+                .iter()
+                .filter(|e| e.investigation_id == investigation.id)
+                .cloned()
+                .collect();
             Ok(InvestigationLine {
-                investigation: i.open(keys)?,
+                extensions: investigation.history(&own),
+                investigation,
                 reference,
                 child: position + 1,
             })
