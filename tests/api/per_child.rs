@@ -23,8 +23,8 @@ struct Ekby {
 }
 
 async fn ekby(app: &TestApp) -> Ekby {
-    let id = app.municipality_id("Ekby").await;
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let id = app.municipality_id("Ekby").await;
     let intake_login = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
         .await;
