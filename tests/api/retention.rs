@@ -76,7 +76,7 @@ async fn rows_about(app: &TestApp, id: &str) -> [i64; 5] {
                 .get_result(c)
                 .unwrap(),
             report_decisions::table
-                .find(&id)
+                .filter(report_decisions::report_id.eq(&id))
                 .count()
                 .get_result(c)
                 .unwrap(),

@@ -112,16 +112,6 @@ pub fn record_decisions(
     let violence_rule = report.violence_rule_applies();
     let late = deadlines::decision_is_late(report.decision_due_on, decided_at);
     write_tx(conn, |conn| {
-        if safety_assessments::table
-            .find(&report.id)
-            .count()
-            .get_result::<i64>(conn)?
-            == 0
-        {
-            return Err(AppError::Conflict(
-                "Dokumentera skyddsbedömningen innan beslutet.".into(),
-            ));
-        }
         let (children, decided) = cases(conn, keys, report)?;
         let undecided: Vec<&ChildRow> = children
             .iter()
@@ -221,6 +211,16 @@ pub fn record_decisions(
                 return Err(AppError::Invalid(plain));
             }
             return Err(AppError::Invalid(errors));
+        }
+        if safety_assessments::table
+            .find(&report.id)
+            .count()
+            .get_result::<i64>(conn)?
+            == 0
+        {
+            return Err(AppError::Conflict(
+                "Dokumentera skyddsbedömningen innan beslutet.".into(),
+            ));
         }
         let sealed: Vec<DecisionRecord> = records.iter().map(|r| r.clone().seal(keys)).collect();
         crate::insert_rows!(&mut *conn, report_decisions::table, &sealed);

@@ -312,23 +312,22 @@ pub(super) async fn post_decision(
         children: chosen.iter().map(|&k| forms[k].clone()).collect(),
         ..Default::default()
     };
-    let result = if input.children.is_empty() {
-        Err(AppError::Invalid(vec![FieldError::new(
-            "decision",
-            "Välj ett beslut för minst ett av barnen.",
-        )]))
-    } else {
-        let report = id.clone();
-        state
-            .db_with_settings(move |conn, settings| {
-                reports::decide(conn, settings, &actor, &report, &input).map(|_| ())
-            })
-            .await
-            .map_err(|e| match e {
-                AppError::Invalid(errors) => AppError::Invalid(to_page_fields(errors, &chosen)),
-                other => other,
-            })
-    };
+    // Nothing chosen still goes through `decide`, so that access is checked (and refused) first.
+    let nothing_chosen = input.children.is_empty();
+    let report = id.clone();
+    let result = state
+        .db_with_settings(move |conn, settings| {
+            reports::decide(conn, settings, &actor, &report, &input).map(|_| ())
+        })
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(_) if nothing_chosen => AppError::Invalid(vec![FieldError::new(
+                "decision",
+                "Välj ett beslut för minst ett av barnen.",
+            )]),
+            AppError::Invalid(errors) => AppError::Invalid(to_page_fields(errors, &chosen)),
+            other => other,
+        });
     if result.is_ok() {
         state.mail_wake.notify_one();
     }
