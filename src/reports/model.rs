@@ -40,7 +40,10 @@ impl Category {
 
     /// The categories that ask it, in form order.
     pub fn asking_someone_close() -> impl Iterator<Item = Category> {
-        Category::ALL.iter().copied().filter(|c| c.asks_someone_close())
+        Category::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.asks_someone_close())
     }
 }
 
@@ -755,7 +758,11 @@ pub fn check_child_decision(
             },
             decision,
             reason,
-            late_reason: if case.late { late_reason } else { String::new() },
+            late_reason: if case.late {
+                late_reason
+            } else {
+                String::new()
+            },
             siblings_note,
         }),
         _ => Err(errors),

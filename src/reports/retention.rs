@@ -112,7 +112,11 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<Removal>,
         )
         .select(other.field(report_decisions::report_id));
     let undecided = report_children::table
-        .left_join(own.on(own.field(report_decisions::child_id).eq(report_children::id)))
+        .left_join(
+            own.on(own
+                .field(report_decisions::child_id)
+                .eq(report_children::id)),
+        )
         .filter(own.field(report_decisions::child_id).nullable().is_null())
         .select(report_children::report_id);
     let rows: Vec<(ReportId, MunicipalityId, NaiveDateTime)> = reports::table

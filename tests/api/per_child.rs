@@ -41,7 +41,12 @@ async fn ekby(app: &TestApp) -> Ekby {
 }
 
 /// A report about `children` (personnummer, name), the categories and someone-close answers.
-fn report(municipality: &str, children: &[(&str, &str)], categories: &[&str], close: Value) -> Value {
+fn report(
+    municipality: &str,
+    children: &[(&str, &str)],
+    categories: &[&str],
+    close: Value,
+) -> Value {
     json!({
         "municipality_id": municipality,
         "children": children.iter().map(|(pn, name)| json!({
@@ -136,7 +141,10 @@ async fn three_siblings_with_a_violent_parent_each_get_an_investigation(app: Tes
     // The older one-decision shape is held to the same rule.
     let (status, _) = app
         .as_user(&e.intake)
-        .post(&path, json!({"decision": "not_open", "reason": "x", "siblings_note": "x"}))
+        .post(
+            &path,
+            json!({"decision": "not_open", "reason": "x", "siblings_note": "x"}),
+        )
         .await;
     assert_eq!(status, 422);
 
@@ -147,9 +155,17 @@ async fn three_siblings_with_a_violent_parent_each_get_an_investigation(app: Tes
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body[0]["child_id"], children[0].as_str());
-    let waiting = queue_entry(&app, &e, &id).await.expect("still in the queue");
-    assert_eq!((waiting["children"].as_i64(), waiting["undecided"].as_i64()), (Some(3), Some(2)));
-    let (_, mine) = app.as_user(&e.teacher).get(&format!("/api/v1/reports/{id}")).await;
+    let waiting = queue_entry(&app, &e, &id)
+        .await
+        .expect("still in the queue");
+    assert_eq!(
+        (waiting["children"].as_i64(), waiting["undecided"].as_i64()),
+        (Some(3), Some(2))
+    );
+    let (_, mine) = app
+        .as_user(&e.teacher)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     assert_eq!(mine["children"][0]["outcome"], "open");
     assert!(mine["children"][1]["outcome"].is_null());
     assert!(mine.get("concern").is_none() && mine["children"][0].get("reason").is_none());
@@ -163,7 +179,10 @@ async fn three_siblings_with_a_violent_parent_each_get_an_investigation(app: Tes
         )
         .await;
     assert_eq!(status, 201);
-    assert!(queue_entry(&app, &e, &id).await.is_none(), "decided: out of the queue");
+    assert!(
+        queue_entry(&app, &e, &id).await.is_none(),
+        "decided: out of the queue"
+    );
     let report = full(&app, &e, &id).await;
     assert_eq!(report["undecided"], 0);
     let investigations: Vec<&str> = report["children"]
@@ -178,7 +197,10 @@ async fn three_siblings_with_a_violent_parent_each_get_an_investigation(app: Tes
         .collect();
     assert_eq!(investigations.len(), 3);
     assert!(investigations[0] != investigations[1] && investigations[1] != investigations[2]);
-    let (_, list) = app.as_user(&e.caseworker).get("/api/v1/investigations").await;
+    let (_, list) = app
+        .as_user(&e.caseworker)
+        .get("/api/v1/investigations")
+        .await;
     let mut numbers: Vec<i64> = list
         .as_array()
         .unwrap()
@@ -189,9 +211,17 @@ async fn three_siblings_with_a_violent_parent_each_get_an_investigation(app: Tes
     numbers.sort();
     assert_eq!(numbers, [1, 2, 3]);
     let (_, mine) = app.as_user(&e.teacher).get("/api/v1/my/reports").await;
-    let own = mine.as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).unwrap();
-    assert_eq!(own["children"], json!([{"child": 1, "outcome": "open"},
-        {"child": 2, "outcome": "open"}, {"child": 3, "outcome": "open"}]));
+    let own = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        own["children"],
+        json!([{"child": 1, "outcome": "open"},
+        {"child": 2, "outcome": "open"}, {"child": 3, "outcome": "open"}])
+    );
     // Already decided: 409.
     let (status, body) = app
         .as_user(&e.intake)
@@ -207,8 +237,12 @@ async fn per_child_decisions_and_bad_input_through_the_api(app: TestApp) {
     let id = filed_and_assessed(
         &app,
         &e,
-        report(&e.id, &[(KIM, "Kim Syskon"), (ADA, "Ada Syskon")], &["violence_in_home"],
-               json!({"violence_in_home": "no"})),
+        report(
+            &e.id,
+            &[(KIM, "Kim Syskon"), (ADA, "Ada Syskon")],
+            &["violence_in_home"],
+            json!({"violence_in_home": "no"}),
+        ),
     )
     .await;
     let report = full(&app, &e, &id).await;
@@ -216,13 +250,22 @@ async fn per_child_decisions_and_bad_input_through_the_api(app: TestApp) {
     let children = child_ids(&report);
     let path = format!("/api/v1/reports/{id}/decision");
     let cases = [
-        (json!({"children": [decision("no-such-child", "open")]}), "children[0].child_id"),
-        (json!({"children": [decision(&children[0], "maybe")]}), "children[0].decision"),
+        (
+            json!({"children": [decision("no-such-child", "open")]}),
+            "children[0].child_id",
+        ),
+        (
+            json!({"children": [decision(&children[0], "maybe")]}),
+            "children[0].decision",
+        ),
         (
             json!({"children": [decision(&children[0], "open"), decision(&children[0], "open")]}),
             "children[1].child_id",
         ),
-        (json!({"children": [decision(&children[1], "join")]}), "children[0].decision"),
+        (
+            json!({"children": [decision(&children[1], "join")]}),
+            "children[0].decision",
+        ),
         (
             json!({"children": [{"child_id": children[0], "decision": "open", "reason": " "}]}),
             "children[0].reason",
@@ -250,7 +293,9 @@ async fn per_child_decisions_and_bad_input_through_the_api(app: TestApp) {
     assert!(report["children"][0]["investigation"].is_null());
     assert!(report["children"][1]["investigation"]["id"].is_string());
     // Intake of another municipality: 404.
-    let other = app.add_user_in("Grannby", "socialtjanst", &[Role::Intake]).await;
+    let other = app
+        .add_user_in("Grannby", "socialtjanst", &[Role::Intake])
+        .await;
     let other = app.token_for(&other).await;
     let (status, _) = app
         .as_user(&other)
@@ -287,24 +332,44 @@ async fn joining_an_investigation_under_way_and_adding_a_sibling(app: TestApp) {
     let second = filed_and_assessed(
         &app,
         &e,
-        report(&e.id, &[(KIM, "Kim Syskon")], &["violence_in_home"], json!({"violence_in_home": "unknown"})),
+        report(
+            &e.id,
+            &[(KIM, "Kim Syskon")],
+            &["violence_in_home"],
+            json!({"violence_in_home": "unknown"}),
+        ),
     )
     .await;
     let report = full(&app, &e, &second).await;
     assert_eq!(report["violence_rule_applies"], true);
-    assert_eq!(report["children"][0]["investigation_under_way"]["investigation_id"], under_way.as_str());
-    assert_eq!(report["children"][0]["earlier_reports"][0]["id"], first.as_str());
-    assert_eq!(report["children"][0]["earlier_reports"][0]["outcome"], "open");
+    assert_eq!(
+        report["children"][0]["investigation_under_way"]["investigation_id"],
+        under_way.as_str()
+    );
+    assert_eq!(
+        report["children"][0]["earlier_reports"][0]["id"],
+        first.as_str()
+    );
+    assert_eq!(
+        report["children"][0]["earlier_reports"][0]["outcome"],
+        "open"
+    );
     let kim_again = child_ids(&report).remove(0);
 
     // The officer adds Ada, a sibling the report does not name.
     let siblings = format!("/api/v1/reports/{second}/children");
-    let (status, body) = app.as_user(&e.intake).post(&siblings, json!({"name": "Ada"})).await;
+    let (status, body) = app
+        .as_user(&e.intake)
+        .post(&siblings, json!({"name": "Ada"}))
+        .await;
     assert_eq!(status, 422);
     assert_eq!(error_fields(&body), ["birth_date"]);
     let (status, added) = app
         .as_user(&e.intake)
-        .post(&siblings, json!({"personal_number": ADA, "name": "Ada Syskon"}))
+        .post(
+            &siblings,
+            json!({"personal_number": ADA, "name": "Ada Syskon"}),
+        )
         .await;
     assert_eq!(status, 201, "{added}");
     let ada = added["id"].as_str().unwrap().to_string();
@@ -317,7 +382,10 @@ async fn joining_an_investigation_under_way_and_adding_a_sibling(app: TestApp) {
     let path = format!("/api/v1/reports/{second}/decision");
     let (status, body) = app
         .as_user(&e.intake)
-        .post(&path, json!({"children": [decision(&kim_again, "join"), decision(&ada, "join")]}))
+        .post(
+            &path,
+            json!({"children": [decision(&kim_again, "join"), decision(&ada, "join")]}),
+        )
         .await;
     assert_eq!(status, 422);
     assert_eq!(error_fields(&body), ["children[1].decision"]);
@@ -327,7 +395,9 @@ async fn joining_an_investigation_under_way_and_adding_a_sibling(app: TestApp) {
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body[0]["joined_investigation_id"], under_way.as_str());
-    let waiting = queue_entry(&app, &e, &second).await.expect("Ada still waits");
+    let waiting = queue_entry(&app, &e, &second)
+        .await
+        .expect("Ada still waits");
     assert_eq!(waiting["undecided"], 1);
     let (status, _) = app
         .as_user(&e.intake)
@@ -335,17 +405,28 @@ async fn joining_an_investigation_under_way_and_adding_a_sibling(app: TestApp) {
         .await;
     assert_eq!(status, 201);
     let report = full(&app, &e, &second).await;
-    assert!(report["children"][0]["investigation"].is_null(), "joined, not a second one");
+    assert!(
+        report["children"][0]["investigation"].is_null(),
+        "joined, not a second one"
+    );
     assert!(report["children"][1]["investigation"]["id"].is_string());
     // The teacher is told the outcome for the child they named only.
-    let (_, mine) = app.as_user(&e.teacher).get(&format!("/api/v1/reports/{second}")).await;
+    let (_, mine) = app
+        .as_user(&e.teacher)
+        .get(&format!("/api/v1/reports/{second}"))
+        .await;
     assert_eq!(mine["children"], json!([{"child": 1, "outcome": "join"}]));
 }
 
 /// Every extension is kept with its own date, reason and who decided.
 async fn every_extension_is_kept(app: TestApp) {
     let e = ekby(&app).await;
-    let id = filed_and_assessed(&app, &e, report(&e.id, &[(KIM, "Kim")], &["neglect"], json!({}))).await;
+    let id = filed_and_assessed(
+        &app,
+        &e,
+        report(&e.id, &[(KIM, "Kim")], &["neglect"], json!({})),
+    )
+    .await;
     let kim = child_ids(&full(&app, &e, &id).await).remove(0);
     app.as_user(&e.intake)
         .post(
@@ -354,11 +435,19 @@ async fn every_extension_is_kept(app: TestApp) {
         )
         .await;
     let investigation = full(&app, &e, &id).await["children"][0]["investigation"].clone();
-    let first_due = chrono::NaiveDate::parse_from_str(investigation["due_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-    let path = format!("/api/v1/investigations/{}/extension", investigation["id"].as_str().unwrap());
+    let first_due =
+        chrono::NaiveDate::parse_from_str(investigation["due_on"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    let path = format!(
+        "/api/v1/investigations/{}/extension",
+        investigation["id"].as_str().unwrap()
+    );
     let second_due = first_due + chrono::Months::new(1);
     let third_due = first_due + chrono::Months::new(2);
-    for (due, reason) in [(second_due, "Väntar på BUP."), (third_due, "Väntar på polisen.")] {
+    for (due, reason) in [
+        (second_due, "Väntar på BUP."),
+        (third_due, "Väntar på polisen."),
+    ] {
         let (status, body) = app
             .as_user(&e.caseworker)
             .post(&path, json!({"due_on": due.to_string(), "reason": reason}))
@@ -375,7 +464,10 @@ async fn every_extension_is_kept(app: TestApp) {
     assert_eq!(extensions[1]["reason"], "Väntar på polisen.");
     assert_eq!(extensions[1]["previous_due_on"], second_due.to_string());
     assert!(extensions[1]["extended_at"].is_string() && extensions[1]["extended_by"].is_string());
-    let (_, list) = app.as_user(&e.caseworker).get("/api/v1/investigations").await;
+    let (_, list) = app
+        .as_user(&e.caseworker)
+        .get("/api/v1/investigations")
+        .await;
     assert_eq!(list[0]["extensions"].as_array().unwrap().len(), 2);
     assert_eq!(list[0]["extension_reason"], "Väntar på polisen.");
 }
@@ -392,8 +484,23 @@ fn batch(conn: &mut AnyConnection, sql: &str) {
 /// investigation each child's, and an extension recorded before the history is its first entry.
 async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child(app: TestApp) {
     let e = ekby(&app).await;
-    let not_opened = filed_and_assessed(&app, &e, report(&e.id, &[(KIM, "Kim"), (ADA, "Ada")], &["neglect"], json!({}))).await;
-    let opened = filed_and_assessed(&app, &e, report(&e.id, &[(BO, "Bo"), (ADA, "Ada")], &["neglect"], json!({}))).await;
+    let not_opened = filed_and_assessed(
+        &app,
+        &e,
+        report(
+            &e.id,
+            &[(KIM, "Kim"), (ADA, "Ada")],
+            &["neglect"],
+            json!({}),
+        ),
+    )
+    .await;
+    let opened = filed_and_assessed(
+        &app,
+        &e,
+        report(&e.id, &[(BO, "Bo"), (ADA, "Ada")], &["neglect"], json!({})),
+    )
+    .await;
     let postgres = !app.db.url.starts_with("sqlite:");
     let dir = if postgres { "postgres" } else { "sqlite" };
     let down = |name: &str| {
@@ -455,8 +562,16 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
         .collect();
     assert_eq!(ids, ["inv-old", "inv-old-1"]);
     let (_, mine) = app.as_user(&e.teacher).get("/api/v1/my/reports").await;
-    let own = mine.as_array().unwrap().iter().find(|r| r["id"] == not_opened.as_str()).unwrap();
-    assert_eq!(own["children"], json!([{"child": 1, "outcome": "not_open"}, {"child": 2, "outcome": "not_open"}]));
+    let own = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == not_opened.as_str())
+        .unwrap();
+    assert_eq!(
+        own["children"],
+        json!([{"child": 1, "outcome": "not_open"}, {"child": 2, "outcome": "not_open"}])
+    );
     // A new extension goes after the old one in the history.
     let (status, _) = app
         .as_user(&e.caseworker)
@@ -466,7 +581,8 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
         )
         .await;
     assert_eq!(status, 204);
-    let history = full(&app, &e, &opened).await["children"][0]["investigation"]["extensions"].clone();
+    let history =
+        full(&app, &e, &opened).await["children"][0]["investigation"]["extensions"].clone();
     assert_eq!(history[1]["previous_due_on"], "2027-04-30");
     assert_eq!(history[0]["due_on"], "2027-04-30");
 }

@@ -380,7 +380,8 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
     assert_eq!(response.status().as_u16(), 422);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("id=\"children[0].siblings_note-error\"") && html.contains("Uppgifter om våld.")
+        html.contains("id=\"children[0].siblings_note-error\"")
+            && html.contains("Uppgifter om våld.")
     );
     let response = officer
         .submit(
@@ -586,6 +587,9 @@ crate::on_both_kinds!(the_public_form_is_rate_limited);
 /// The value of a hidden input on a page.
 pub fn hidden_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("{name} on the page")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} on the page"))
+        + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }

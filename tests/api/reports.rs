@@ -330,12 +330,16 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .get(&format!("/api/v1/reports/{id}"))
         .await;
     let opened = chrono::NaiveDate::parse_from_str(
-        full["children"][0]["investigation"]["opened_on"].as_str().unwrap(),
+        full["children"][0]["investigation"]["opened_on"]
+            .as_str()
+            .unwrap(),
         "%Y-%m-%d",
     )
     .unwrap();
     let due = chrono::NaiveDate::parse_from_str(
-        full["children"][0]["investigation"]["due_on"].as_str().unwrap(),
+        full["children"][0]["investigation"]["due_on"]
+            .as_str()
+            .unwrap(),
         "%Y-%m-%d",
     )
     .unwrap();

@@ -175,7 +175,11 @@ fn the_violence_rule_for_each_category_and_answer() {
         (Category::SexualAbuse, Yes),
     ]);
     assert!(violence_rule_applies(
-        &[Category::ViolenceInHome, Category::SexualAbuse, Category::Neglect],
+        &[
+            Category::ViolenceInHome,
+            Category::SexualAbuse,
+            Category::Neglect
+        ],
         &close
     ));
     assert!(!violence_rule_applies(&[Category::ViolenceInHome], &close));
@@ -189,7 +193,10 @@ fn under_the_violence_rule_only_opening_or_joining_is_allowed() {
         &[Decision::Open, Decision::Join]
     );
     assert_eq!(
-        allowed_decisions(&[Category::ViolenceInHome, Category::Neglect], &SomeoneClose::default()),
+        allowed_decisions(
+            &[Category::ViolenceInHome, Category::Neglect],
+            &SomeoneClose::default()
+        ),
         &[Decision::Open, Decision::Join]
     );
     assert_eq!(
@@ -204,7 +211,10 @@ fn someone_close_answers_are_stored_and_read_back() {
         (Category::ViolenceInHome, CloseAnswer::Unknown),
         (Category::SexualAbuse, CloseAnswer::Yes),
     ]);
-    assert_eq!(close.to_stored(), "violence_in_home:unknown,sexual_abuse:yes");
+    assert_eq!(
+        close.to_stored(),
+        "violence_in_home:unknown,sexual_abuse:yes"
+    );
     assert_eq!(SomeoneClose::from_stored(&close.to_stored()), close);
     assert_eq!(SomeoneClose::from_stored(""), SomeoneClose::default());
     assert_eq!(
@@ -217,18 +227,26 @@ fn someone_close_answers_are_stored_and_read_back() {
 fn the_form_asks_about_someone_close_only_for_violence_and_abuse() {
     let mut input = complete();
     input.categories = vec!["sexual_abuse".into(), "neglect".into()];
-    input.someone_close.insert("sexual_abuse".into(), "yes".into());
+    input
+        .someone_close
+        .insert("sexual_abuse".into(), "yes".into());
     let report = validate(&input, true, today()).unwrap();
     assert!(report.violence_rule_applies());
-    input.someone_close.insert("sexual_abuse".into(), "kanske".into());
+    input
+        .someone_close
+        .insert("sexual_abuse".into(), "kanske".into());
     assert_eq!(fields(&input, true), ["someone_close.sexual_abuse"]);
     input.someone_close.clear();
     input.someone_close.insert("neglect".into(), "yes".into());
     assert_eq!(fields(&input, true), ["someone_close.neglect"]);
     // An answer for a category not chosen is ignored.
     input.someone_close.clear();
-    input.someone_close.insert("honour_violence".into(), "yes".into());
-    assert!(!validate(&input, true, today()).unwrap().violence_rule_applies());
+    input
+        .someone_close
+        .insert("honour_violence".into(), "yes".into());
+    assert!(!validate(&input, true, today())
+        .unwrap()
+        .violence_rule_applies());
 }
 
 fn child_decision(decision: &str) -> ChildDecisionInput {
@@ -260,8 +278,12 @@ fn per_child_decisions_follow_the_violence_rule() {
         decision_fields(&child_decision("not_open"), &violence),
         ["children[0].decision"]
     );
-    let opened = check_child_decision(&child_decision("open"), &violence, |f: &str| f.to_string()).unwrap();
-    assert_eq!((opened.decision, opened.joined_investigation), (Decision::Open, None));
+    let opened =
+        check_child_decision(&child_decision("open"), &violence, |f: &str| f.to_string()).unwrap();
+    assert_eq!(
+        (opened.decision, opened.joined_investigation),
+        (Decision::Open, None)
+    );
     let mut without_note = child_decision("open");
     without_note.siblings_note.clear();
     assert_eq!(
@@ -291,7 +313,8 @@ fn joining_needs_an_investigation_under_way_and_is_allowed_under_the_rule() {
         has_personal_number: true,
         late: false,
     };
-    let joined = check_child_decision(&child_decision("join"), &under_way, |f: &str| f.to_string()).unwrap();
+    let joined =
+        check_child_decision(&child_decision("join"), &under_way, |f: &str| f.to_string()).unwrap();
     assert_eq!(joined.decision, Decision::Join);
     assert_eq!(joined.joined_investigation.as_deref(), Some("inv-1"));
     let none = ChildCase {
@@ -303,7 +326,8 @@ fn joining_needs_an_investigation_under_way_and_is_allowed_under_the_rule() {
         ["children[0].decision"]
     );
     // Opening when one is under way is still allowed, and records no link.
-    let opened = check_child_decision(&child_decision("open"), &under_way, |f: &str| f.to_string()).unwrap();
+    let opened =
+        check_child_decision(&child_decision("open"), &under_way, |f: &str| f.to_string()).unwrap();
     assert_eq!(opened.joined_investigation, None);
 }
 

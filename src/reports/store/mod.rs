@@ -208,7 +208,11 @@ impl Investigation {
     pub fn history(&self, recorded: &[Extension]) -> Vec<ExtensionEntry> {
         let legacy = self.extended_at.map(|at| ExtensionEntry {
             extended_at: at,
-            extended_by: self.extended_by.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+            extended_by: self
+                .extended_by
+                .as_ref()
+                .map(|u| u.0.clone())
+                .unwrap_or_default(),
             previous_due_on: None,
             due_on: recorded.first().map_or(self.due_on, |e| e.previous_due_on),
             reason: self.extension_reason.clone().unwrap_or_default(),
@@ -472,7 +476,10 @@ pub struct ReportDetail {
 impl ReportDetail {
     /// How many children still wait for a decision.
     pub fn undecided(&self) -> usize {
-        self.children.iter().filter(|c| c.decision.is_none()).count()
+        self.children
+            .iter()
+            .filter(|c| c.decision.is_none())
+            .count()
     }
 }
 

@@ -148,10 +148,7 @@ pub fn intake_queue(
         .select((report_decisions::report_id, diesel::dsl::count_star()))
         .load(conn)?;
     let count_of = |counts: &[(ReportId, i64)], id: &ReportId| {
-        counts
-            .iter()
-            .find(|(r, _)| r == id)
-            .map_or(0, |(_, n)| *n)
+        counts.iter().find(|(r, _)| r == id).map_or(0, |(_, n)| *n)
     };
     let items: Vec<QueueItem> = rows
         .into_iter()

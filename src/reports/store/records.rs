@@ -489,8 +489,9 @@ pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnRep
     Ok(rows
         .into_iter()
         .map(|(id, reference, received_at)| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut outcomes).into_iter().partition(|(r, _)| *r == id);
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut outcomes)
+                .into_iter()
+                .partition(|(r, _)| *r == id);
             outcomes = rest;
             OwnReport {
                 id: id.0,

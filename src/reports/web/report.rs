@@ -367,8 +367,16 @@ pub(super) async fn post_sibling(
             ),
             other => other,
         });
-    saved_or_again(&req, &state, user, id, result, Saved::SiblingAdded, |page| {
-        page.sibling_form = form;
-    })
+    saved_or_again(
+        &req,
+        &state,
+        user,
+        id,
+        result,
+        Saved::SiblingAdded,
+        |page| {
+            page.sibling_form = form;
+        },
+    )
     .await
 }
