@@ -408,11 +408,11 @@ pub async fn post_safety_assessment(
             let keys = &settings.keys;
             assess_safety(
                 conn,
+                keys,
                 &actor,
                 &id,
                 input.protection_needed,
                 &input.notes,
-                keys,
             )
         })
         .await?;

@@ -155,15 +155,15 @@ fn own_municipality(actor: &Actor) -> Result<MunicipalityId, AppError> {
 /// Records the safety assessment of a report (intake officers of its municipality).
 pub fn assess_safety(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &ReportId,
     protection_needed: Option<bool>,
     notes: &str,
-    keys: &Keyring,
 ) -> Result<store::SafetyAssessment, AppError> {
     let (report, _) = access(conn, keys, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::Forbidden)?;
-    store::record_safety_assessment(conn, &report, officer, protection_needed, notes, keys)
+    store::record_safety_assessment(conn, keys, officer, &report, protection_needed, notes)
 }
 
 /// Records decisions for the children of a report, each its own case (intake officers of its

@@ -472,6 +472,66 @@ async fn every_extension_is_kept(app: TestApp) {
     assert_eq!(list[0]["extension_reason"], "Väntar på polisen.");
 }
 
+/// The filing form asks the someone-close question for violence, sexual abuse and honour-related
+/// violence; the answer is kept when the form comes back and decides the rule.
+async fn the_form_asks_whether_the_suspected_person_is_someone_close(app: TestApp) {
+    let e = ekby(&app).await;
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    app.login(&teacher).await;
+    let form = "/anmalan/yrkesverksam";
+    let html = app.page(form).await;
+    for code in ["violence_in_home", "sexual_abuse", "honour_violence"] {
+        assert!(
+            html.contains(&format!("name=\"someone_close.{code}\" value=\"unknown\"")),
+            "{code}"
+        );
+    }
+    assert!(html.contains("Vet inte") && !html.contains("someone_close.neglect"));
+    let mut fields = vec![
+        ("municipality_id", e.id.as_str()),
+        ("children[0].personal_number", KIM),
+        ("children[0].told", "yes"),
+        ("concern", "Kim berättar om övergrepp hemma."),
+        ("categories", "sexual_abuse"),
+        ("someone_close.sexual_abuse", "kanske"),
+        ("acute_danger", "no"),
+        ("police_informed", "no"),
+    ];
+    let response = app.submit(form, form, &fields).await;
+    assert_eq!(response.status().as_u16(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("id=\"someone_close.sexual_abuse-error\""),
+        "the error beside its question"
+    );
+    assert!(
+        html.contains("Kim berättar om övergrepp hemma."),
+        "input kept"
+    );
+    fields[5].1 = "yes";
+    let response = app.submit(form, form, &fields).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, mine) = app.as_user(&e.intake).get("/api/v1/intake").await;
+    let id = mine[0]["id"].as_str().unwrap().to_string();
+    let report = full(&app, &e, &id).await;
+    assert_eq!(report["someone_close"]["sexual_abuse"], "yes");
+    assert_eq!(report["violence_rule_applies"], true);
+    // The officer's page offers no "not open" for the child.
+    let officer = app.fresh_browser();
+    officer.login(&e.intake_login).await;
+    let (status, _) = app
+        .as_user(&e.intake)
+        .post(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": false}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let page = officer.page(&format!("/anmalningar/{id}")).await;
+    assert!(page.contains("närstående: ja"));
+    assert!(page.contains("value=\"open\"") && !page.contains("value=\"not_open\""));
+}
+
 fn batch(conn: &mut AnyConnection, sql: &str) {
     match conn {
         AnyConnection::Sqlite(c) => c.batch_execute(sql),
@@ -593,4 +653,5 @@ on_both_databases!(
     joining_an_investigation_under_way_and_adding_a_sibling,
     every_extension_is_kept,
     a_report_decided_before_the_migration_shows_the_decision_for_each_child,
+    the_form_asks_whether_the_suspected_person_is_someone_close,
 );

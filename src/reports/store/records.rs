@@ -7,11 +7,11 @@ use crate::time;
 /// Records the safety assessment (once).
 pub fn record_safety_assessment(
     conn: &mut AnyConnection,
-    report: &Report,
+    keys: &Keyring,
     officer: &AuthUser,
+    report: &Report,
     protection_needed: Option<bool>,
     notes: &str,
-    keys: &Keyring,
 ) -> Result<SafetyAssessment, AppError> {
     let Some(protection_needed) = protection_needed else {
         return Err(AppError::Invalid(vec![FieldError::new(

@@ -284,7 +284,7 @@ pub(super) async fn post_safety_assessment(
     let result = state
         .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
-            reports::assess_safety(conn, &actor, &report, protection, &sent.notes, keys).map(|_| ())
+            reports::assess_safety(conn, keys, &actor, &report, protection, &sent.notes).map(|_| ())
         })
         .await;
     saved_or_again(
