@@ -350,3 +350,25 @@ fn a_late_decision_needs_its_reason_and_an_unknown_one_is_refused() {
     assert!(ChildDecisionInput::default().is_blank());
     assert!(!child_decision("").is_blank());
 }
+
+#[test]
+fn a_sibling_added_by_the_officer_needs_a_personnummer_or_a_name_and_birth_date() {
+    let by_number = check_sibling("20140305-1236", "", "", today()).unwrap();
+    assert_eq!(
+        by_number.birth_date,
+        NaiveDate::from_ymd_opt(2014, 3, 5),
+        "from the personnummer"
+    );
+    let errors = |r: Result<Child, Vec<FieldError>>| -> Vec<String> {
+        r.unwrap_err().into_iter().map(|e| e.field).collect()
+    };
+    assert_eq!(
+        errors(check_sibling("", "Ada", "", today())),
+        ["birth_date"]
+    );
+    assert_eq!(
+        errors(check_sibling("20140305-1235", "", "", today())),
+        ["personal_number"]
+    );
+    assert!(check_sibling("", "Ada Syskon", "2014-03-05", today()).is_ok());
+}
