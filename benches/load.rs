@@ -339,6 +339,7 @@ fn filing_rows(
             safety_due_at: now,
             decision_due_on: now.date(),
             acute: false,
+            someone_close: String::new(),
         }
         .seal(keys),
         Reporter {
@@ -362,6 +363,8 @@ fn filing_rows(
             child_told: true,
             not_told_reason: String::new(),
             personal_number_index: None,
+            added_at: None,
+            added_by: None,
         }
         .seal(keys),
         GuardianRow {
@@ -785,9 +788,9 @@ fn seed_reports(
                 ts("i * 3 - 60")
             ),
             format!(
-                "{}INSERT INTO report_decisions (report_id, decided_at, decided_by, decision, reason, late_reason, \
-                 siblings_note) SELECT 'seed-' || i, {}, '{officer}', 'not_open', {reason}, {late}, {siblings} \
-                 FROM s WHERE i % 100 <> 0",
+                "{}INSERT INTO report_decisions (child_id, report_id, decided_at, decided_by, decision, reason, \
+                 late_reason, siblings_note) SELECT 'seed-child-' || i, 'seed-' || i, {}, '{officer}', 'not_open', \
+                 {reason}, {late}, {siblings} FROM s WHERE i % 100 <> 0",
                 series(lo, hi),
                 ts("i * 3 - 1440")
             ),

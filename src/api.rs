@@ -84,6 +84,7 @@ impl utoipa::Modify for BearerAuth {
         crate::reports::api::get_report,
         crate::reports::api::post_safety_assessment,
         crate::reports::api::post_decision,
+        crate::reports::api::post_sibling,
         crate::reports::api::get_my_reports,
         crate::reports::api::get_intake,
         crate::reports::api::get_investigations,

@@ -56,7 +56,8 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::consultations::store::Consultation;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
-        ChildRow, DecisionRecord, GuardianRow, Investigation, Report, Reporter, SafetyAssessment,
+        ChildRow, DecisionRecord, Extension, GuardianRow, Investigation, Report, Reporter,
+        SafetyAssessment,
     };
     use crate::schedule::sources::Address;
     use crate::sip::store::plans::PlanRow;
@@ -72,6 +73,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<SafetyAssessment>(),
         entry::<DecisionRecord>(),
         entry::<Investigation>(),
+        entry::<Extension>(),
         entry::<Sip>(),
         entry::<PlanRow>(),
         entry::<Consent>(),

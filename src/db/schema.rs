@@ -51,6 +51,21 @@ diesel::table! {
         extended_at -> Nullable<Timestamp>,
         extended_by -> Nullable<Text>,
         extension_reason -> Nullable<Text>,
+        child_id -> Text,
+        closed_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    investigation_extensions (id) {
+        id -> Text,
+        investigation_id -> Text,
+        extended_at -> Timestamp,
+        extended_by -> Text,
+        previous_due_on -> Date,
+        due_on -> Date,
+        reason -> Text,
     }
 }
 
@@ -110,6 +125,8 @@ diesel::table! {
         child_told -> Bool,
         not_told_reason -> Text,
         personal_number_index -> Nullable<Text>,
+        added_at -> Nullable<Timestamp>,
+        added_by -> Nullable<Text>,
     }
 }
 
@@ -126,7 +143,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    report_decisions (report_id) {
+    report_decisions (child_id) {
+        child_id -> Text,
         report_id -> Text,
         decided_at -> Timestamp,
         decided_by -> Text,
@@ -134,6 +152,7 @@ diesel::table! {
         reason -> Text,
         late_reason -> Text,
         siblings_note -> Text,
+        joined_investigation_id -> Nullable<Text>,
     }
 }
 
@@ -165,6 +184,7 @@ diesel::table! {
         safety_due_at -> Timestamp,
         decision_due_on -> Date,
         acute -> Bool,
+        someone_close -> Text,
     }
 }
 
@@ -347,10 +367,13 @@ diesel::table! {
 diesel::joinable!(api_tokens -> organisations (organisation_id));
 diesel::joinable!(investigations -> municipalities (municipality_id));
 diesel::joinable!(investigations -> reports (report_id));
+diesel::joinable!(investigations -> report_children (child_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(organisations -> municipalities (municipality_id));
 diesel::joinable!(report_children -> reports (report_id));
 diesel::joinable!(report_decisions -> reports (report_id));
+diesel::joinable!(report_decisions -> report_children (child_id));
+diesel::joinable!(investigation_extensions -> investigations (investigation_id));
 diesel::joinable!(report_reporters -> reports (report_id));
 diesel::joinable!(report_guardians -> reports (report_id));
 diesel::joinable!(reports -> municipalities (municipality_id));
@@ -470,6 +493,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_outside_organisations,
     consents,
     investigations,
+    investigation_extensions,
     invitees,
     meetings,
     municipalities,

@@ -11,13 +11,19 @@ use crate::accounts::identity::{ApiActor, MaybeApiActor};
 use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
-use crate::reports::model::{Category, Decision, ReportInput, ReporterKind};
-use crate::reports::store::{self, DecisionInput, OwnReport, ReportDetail, ReportId};
+use crate::reports::model::{Category, ReportInput};
+use crate::reports::store::{
+    self, DecisionInput, ExtensionEntry, ExtensionInput, OwnReport, ReportId, SiblingInput,
+};
 use crate::reports::{
-    access, assess_safety, decide, extend, file_report, intake_queue_for, investigations_for, View,
+    access, add_sibling, assess_safety, decide, extend, file_report, intake_queue_for,
+    investigations_for, View,
 };
 use crate::time;
 use crate::web::AppState;
+
+mod report_body;
+pub use report_body::*;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/reports", web::post().to(post_report))
@@ -27,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(post_safety_assessment),
         )
         .route("/reports/{id}/decision", web::post().to(post_decision))
+        .route("/reports/{id}/children", web::post().to(post_sibling))
         .route("/my/reports", web::get().to(get_my_reports))
         .route("/intake", web::get().to(get_intake))
         .route("/investigations", web::get().to(get_investigations))
@@ -111,195 +118,6 @@ pub async fn post_report(
         .json(FiledBody::from(filed)))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ReporterBody {
-    pub name: String,
-    pub title: String,
-    pub organisation: String,
-    pub phone: String,
-    pub email: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ChildBody {
-    pub personal_number: Option<String>,
-    pub name: String,
-    pub birth_date: Option<NaiveDate>,
-    pub address: String,
-    pub school: String,
-    pub told: bool,
-    pub not_told_reason: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct GuardianBody {
-    pub name: String,
-    pub phone: String,
-    pub told: bool,
-    pub not_told_reason: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SafetyBody {
-    pub assessed_at: NaiveDateTime,
-    pub protection_needed: bool,
-    pub notes: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DecisionBody {
-    pub decided_at: NaiveDateTime,
-    pub decision: Decision,
-    pub reason: String,
-    pub late_reason: String,
-    pub siblings_note: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct InvestigationBody {
-    pub id: String,
-    pub opened_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub extension_reason: Option<String>,
-}
-
-/// The feedback to a reporter with a duty to report (a professional), recorded with the decision.
-#[derive(Serialize, ToSchema)]
-pub struct FeedbackBody {
-    /// The last day for it (`SAMORDNA_FEEDBACK_DAYS` after the decision, under the rules from
-    /// 2026-01-15); absent for a decision before them.
-    pub due_on: Option<NaiveDate>,
-    /// Whether the message telling the reporter has been sent.
-    pub sent: bool,
-    pub sent_at: Option<NaiveDateTime>,
-    /// `queued`, `sending`, `sent` or `failed` (absent when no message could be queued).
-    pub status: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EarlierReport {
-    pub id: String,
-    pub reference: String,
-    pub received_at: NaiveDateTime,
-    pub outcome: Option<Decision>,
-}
-
-/// A report in full, for social services of its municipality.
-#[derive(Serialize, ToSchema)]
-pub struct ReportBody {
-    pub id: String,
-    pub reference: String,
-    pub municipality_id: String,
-    pub received_at: NaiveDateTime,
-    pub reporter_kind: ReporterKind,
-    pub reporter: Option<ReporterBody>,
-    pub children: Vec<ChildBody>,
-    pub guardians: Vec<GuardianBody>,
-    pub concern: String,
-    pub categories: Vec<Category>,
-    pub acute_danger: bool,
-    /// Acute: acute danger, or the violence rule applies (decided when it was filed).
-    pub acute: bool,
-    pub police_informed: bool,
-    pub interpreter_language: String,
-    pub other_agencies: String,
-    pub safety_assessment_due_at: NaiveDateTime,
-    pub decision_due_on: NaiveDate,
-    pub safety_assessment: Option<SafetyBody>,
-    pub decision: Option<DecisionBody>,
-    pub investigation: Option<InvestigationBody>,
-    /// For a professional reporter, once decided: when feedback is due and whether it was sent.
-    pub feedback: Option<FeedbackBody>,
-    /// Other reports about a child with the same personnummer, newest first.
-    pub earlier_reports: Vec<EarlierReport>,
-}
-
-impl From<ReportDetail> for ReportBody {
-    fn from(d: ReportDetail) -> Self {
-        let r = d.report;
-        ReportBody {
-            categories: r.categories(),
-            id: r.id.0,
-            reference: r.reference,
-            municipality_id: r.municipality_id.0,
-            received_at: r.received_at,
-            reporter_kind: r.reporter_kind,
-            reporter: d.reporter.map(|p| ReporterBody {
-                name: p.name,
-                title: p.title,
-                organisation: p.organisation,
-                phone: p.phone,
-                email: p.email,
-            }),
-            children: d
-                .children
-                .into_iter()
-                .map(|c| ChildBody {
-                    personal_number: c.personal_number,
-                    name: c.name,
-                    birth_date: c.birth_date,
-                    address: c.address,
-                    school: c.school,
-                    told: c.child_told,
-                    not_told_reason: c.not_told_reason,
-                })
-                .collect(),
-            guardians: d
-                .guardians
-                .into_iter()
-                .map(|g| GuardianBody {
-                    name: g.name,
-                    phone: g.phone,
-                    told: g.guardian_told,
-                    not_told_reason: g.not_told_reason,
-                })
-                .collect(),
-            concern: r.concern,
-            acute_danger: r.acute_danger,
-            acute: r.acute,
-            police_informed: r.police_informed,
-            interpreter_language: r.interpreter_language,
-            other_agencies: r.other_agencies,
-            safety_assessment_due_at: r.safety_due_at,
-            decision_due_on: r.decision_due_on,
-            safety_assessment: d.safety.map(|s| SafetyBody {
-                assessed_at: s.assessed_at,
-                protection_needed: s.protection_needed,
-                notes: s.notes,
-            }),
-            decision: d.decision.map(|x| DecisionBody {
-                decided_at: x.decided_at,
-                decision: x.decision,
-                reason: x.reason,
-                late_reason: x.late_reason,
-                siblings_note: x.siblings_note,
-            }),
-            investigation: d.investigation.map(|i| InvestigationBody {
-                id: i.id.0,
-                opened_on: i.opened_on,
-                due_on: i.due_on,
-                extension_reason: i.extension_reason,
-            }),
-            feedback: d.feedback.map(|f| FeedbackBody {
-                due_on: f.due_on,
-                sent: f.status == Some(crate::mail::OutboxStatus::Sent),
-                sent_at: f.sent_at,
-                status: f.status.map(|s| s.as_str().to_string()),
-            }),
-            earlier_reports: d
-                .earlier
-                .into_iter()
-                .map(|(e, outcome)| EarlierReport {
-                    id: e.id.0,
-                    reference: e.reference,
-                    received_at: e.received_at,
-                    outcome,
-                })
-                .collect(),
-        }
-    }
-}
-
 /// `GET /api/v1/reports/{id}`: social services of the report's municipality get it in full; the
 /// professional who filed it gets the outcome only; everyone else 404.
 #[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports",
@@ -369,11 +187,11 @@ pub async fn post_safety_assessment(
             let keys = &settings.keys;
             assess_safety(
                 conn,
+                keys,
                 &actor,
                 &id,
                 input.protection_needed,
                 &input.notes,
-                keys,
             )
         })
         .await?;
@@ -384,14 +202,18 @@ pub async fn post_safety_assessment(
     }))
 }
 
-/// `POST /api/v1/reports/{id}/decision` (intake)
+/// `POST /api/v1/reports/{id}/decision` (intake): a decision for each child, `{"children":
+/// [{"child_id", "decision", "reason", "late_reason", "siblings_note"}]}`. Children left out wait
+/// for a later decision; the report is decided when every child is. (A body without `children`
+/// but with `decision` and `reason` is the older shape: one decision for every child left.)
 #[utoipa::path(post, path = "/api/v1/reports/{id}/decision", tag = "intake",
     params(("id" = String, Path, description = "Report id")),
     request_body = DecisionInput,
     responses(
-        (status = 201, description = "Recorded; the professional reporter is told there is news", body = DecisionBody),
-        (status = 404, body = crate::error::ErrorResponse), (status = 409, body = crate::error::ErrorResponse),
-        (status = 422, body = crate::error::ErrorResponse),
+        (status = 201, description = "Recorded, one per child decided now; the professional reporter is told there is news", body = Vec<DecisionBody>),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 409, description = "A child already decided, or no safety assessment yet", body = crate::error::ErrorResponse),
+        (status = 422, description = "An unknown child, or a decision the rules do not allow (e.g. not opening under the violence rule, joining without an investigation under way)", body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn post_decision(
@@ -402,17 +224,50 @@ pub async fn post_decision(
 ) -> Result<HttpResponse, ApiError> {
     let id = ReportId(path.into_inner());
     let input = body.into_inner();
-    let record = state
-        .db_with_settings(move |conn, settings| decide(conn, &actor, &id, &input, settings))
+    let records = state
+        .db_with_settings(move |conn, settings| decide(conn, settings, &actor, &id, &input))
         .await?;
     state.mail_wake.notify_one();
-    Ok(HttpResponse::Created().json(DecisionBody {
-        decided_at: record.decided_at,
-        decision: record.decision,
-        reason: record.reason,
-        late_reason: record.late_reason,
-        siblings_note: record.siblings_note,
-    }))
+    Ok(HttpResponse::Created().json(
+        records
+            .into_iter()
+            .map(DecisionBody::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// The sibling added.
+#[derive(Serialize, ToSchema)]
+pub struct SiblingBody {
+    /// The child's id, for its decision.
+    pub id: String,
+}
+
+/// `POST /api/v1/reports/{id}/children` (intake): adds a sibling the report does not name; the
+/// child then needs a decision of its own, and the report waits in the queue until it has one.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/children", tag = "intake",
+    params(("id" = String, Path, description = "Report id")),
+    request_body = SiblingInput,
+    responses(
+        (status = 201, description = "Added", body = SiblingBody),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_sibling(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SiblingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ReportId(path.into_inner());
+    let input = body.into_inner();
+    let child = state
+        .db_with_settings(move |conn, settings| {
+            add_sibling(conn, &settings.keys, &actor, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SiblingBody { id: child.id }))
 }
 
 /// `GET /api/v1/my/reports`: the reports the caller filed, with their outcome only.
@@ -447,6 +302,8 @@ pub struct QueueEntry {
     pub acute_danger: bool,
     pub categories: Vec<Category>,
     pub children: i64,
+    /// Of the children, how many still wait for their decision.
+    pub undecided: i64,
 }
 
 /// Which page of the queue: `limit` (1–500, default 100) lines after the `offset` most urgent.
@@ -492,6 +349,7 @@ pub async fn get_intake(
             acute: item.report.acute,
             acute_danger: item.report.acute_danger,
             children: item.children,
+            undecided: item.undecided,
         })
         .collect();
     Ok(HttpResponse::Ok()
@@ -499,16 +357,21 @@ pub async fn get_intake(
         .json(entries))
 }
 
-/// An investigation and its clock.
+/// A child's investigation and its clock.
 #[derive(Serialize, ToSchema)]
 pub struct InvestigationEntry {
     pub id: String,
     pub report_reference: String,
+    /// Which child of the report: 1 for the first, …
+    pub child: i32,
     pub opened_on: NaiveDate,
     pub due_on: NaiveDate,
     /// `overdue`, `due_today` or `later`.
     pub urgency: String,
+    /// The reason of the latest extension (kept for older clients; see `extensions`).
     pub extension_reason: Option<String>,
+    /// Every extension, oldest first, each with its own date, reason and who decided.
+    pub extensions: Vec<ExtensionEntry>,
 }
 
 /// `GET /api/v1/investigations`: the caller's municipality's investigations, earliest due first.
@@ -525,29 +388,25 @@ pub async fn get_investigations(
     let today = time::local(crate::db::now()).date();
     let entries: Vec<InvestigationEntry> = rows
         .into_iter()
-        .map(|(i, reference)| InvestigationEntry {
-            urgency: deadlines::urgency(i.due_on, today).as_str().into(),
-            id: i.id.0,
-            report_reference: reference,
-            opened_on: i.opened_on,
-            due_on: i.due_on,
-            extension_reason: i.extension_reason,
+        .map(|line| {
+            let i = line.investigation;
+            InvestigationEntry {
+                urgency: deadlines::urgency(i.due_on, today).as_str().into(),
+                id: i.id.0,
+                report_reference: line.reference,
+                child: line.child,
+                opened_on: i.opened_on,
+                due_on: i.due_on,
+                extension_reason: line.extensions.last().map(|e| e.reason.clone()),
+                extensions: line.extensions,
+            }
         })
         .collect();
     Ok(HttpResponse::Ok().json(entries))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct ExtensionInput {
-    /// The new last day, `YYYY-MM-DD`, after the current one.
-    #[serde(default)]
-    pub due_on: String,
-    /// The special reasons for the extension.
-    #[serde(default)]
-    pub reason: String,
-}
-
 /// `POST /api/v1/investigations/{id}/extension` (caseworker): a recorded decision to extend.
+/// Each extension is kept in the investigation's history (`extensions` of the report's child).
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/extension", tag = "investigations",
     params(("id" = String, Path, description = "Investigation id")),
     request_body = ExtensionInput,
@@ -563,16 +422,7 @@ pub async fn post_extension(
     let id = store::InvestigationId(path.into_inner());
     let input = body.into_inner();
     state
-        .db_with_settings(move |conn, settings| {
-            extend(
-                conn,
-                &actor,
-                &id,
-                &input.due_on,
-                &input.reason,
-                &settings.keys,
-            )
-        })
+        .db_with_settings(move |conn, settings| extend(conn, &settings.keys, &actor, &id, &input))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

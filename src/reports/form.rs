@@ -93,6 +93,12 @@ impl ReportForm {
                     }
                 }
                 "reporter.name" => form.reporter.name = value.clone(),
+                other if other.starts_with("someone_close.") => {
+                    let code = &other["someone_close.".len()..];
+                    if !value.trim().is_empty() && code.len() <= 40 {
+                        input.someone_close.insert(code.to_string(), value.clone());
+                    }
+                }
                 "reporter.phone" => form.reporter.phone = value.clone(),
                 "reporter.email" => form.reporter.email = value.clone(),
                 "add" => {
@@ -182,6 +188,14 @@ impl ReportForm {
 
     pub fn has_category(&self, code: &str) -> bool {
         self.input.categories.iter().any(|c| c == code)
+    }
+
+    /// The someone-close answer given for a category, or empty.
+    pub fn close_answer(&self, code: &str) -> &str {
+        self.input
+            .someone_close
+            .get(code)
+            .map_or("", String::as_str)
     }
 }
 

@@ -125,12 +125,13 @@ pub fn intake_queue_for(
     store::intake_queue(conn, &municipality, keys, &actor.audit_actor(), page)
 }
 
-/// The investigations of the actor's own municipality, with their reports' references.
+/// The open investigations of the actor's own municipality, with their reports' references and
+/// which child each is about.
 pub fn investigations_for(
     conn: &mut AnyConnection,
     keys: &Keyring,
     actor: &Actor,
-) -> Result<Vec<(store::Investigation, String)>, AppError> {
+) -> Result<Vec<store::InvestigationLine>, AppError> {
     let municipality = own_municipality(actor)?;
     authorize(
         conn,
@@ -154,40 +155,55 @@ fn own_municipality(actor: &Actor) -> Result<MunicipalityId, AppError> {
 /// Records the safety assessment of a report (intake officers of its municipality).
 pub fn assess_safety(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &ReportId,
     protection_needed: Option<bool>,
     notes: &str,
-    keys: &Keyring,
 ) -> Result<store::SafetyAssessment, AppError> {
     let (report, _) = access(conn, keys, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::Forbidden)?;
-    store::record_safety_assessment(conn, &report, officer, protection_needed, notes, keys)
+    store::record_safety_assessment(conn, keys, officer, &report, protection_needed, notes)
 }
 
-/// Records the decision on a report (intake officers of its municipality).
+/// Records decisions for the children of a report, each its own case (intake officers of its
+/// municipality).
 pub fn decide(
     conn: &mut AnyConnection,
+    settings: &Settings,
     actor: &Actor,
     id: &ReportId,
     input: &store::DecisionInput,
-    settings: &Settings,
-) -> Result<store::DecisionRecord, AppError> {
+) -> Result<Vec<store::DecisionRecord>, AppError> {
     let (report, _) = access(conn, &settings.keys, actor, id, Action::Update)?;
     let officer = actor.user().ok_or(AppError::Forbidden)?;
-    store::record_decision(conn, &report, officer, input, settings)
+    store::record_decisions(conn, settings, officer, &report, input)
 }
 
-/// Extends an investigation (caseworkers of its municipality). One that does not exist and one
-/// in another municipality look the same (404); both are audited.
+/// Adds a sibling not named in the report, who then needs a decision of their own (intake
+/// officers of its municipality).
+pub fn add_sibling(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    actor: &Actor,
+    id: &ReportId,
+    input: &store::SiblingInput,
+) -> Result<store::ChildRow, AppError> {
+    let (report, _) = access(conn, keys, actor, id, Action::Update)?;
+    let officer = actor.user().ok_or(AppError::Forbidden)?;
+    store::add_sibling(conn, keys, officer, &report, input)
+}
+
+/// Extends an investigation (caseworkers of its municipality); earlier extensions stay in its
+/// history. One that does not exist and one in another municipality look the same (404); both
+/// are audited.
 pub fn extend(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     actor: &Actor,
     id: &store::InvestigationId,
-    due_on: &str,
-    reason: &str,
-    keys: &Keyring,
-) -> Result<store::Investigation, AppError> {
+    input: &store::ExtensionInput,
+) -> Result<(store::Investigation, store::ExtensionEntry), AppError> {
     let investigation = store::find_investigation(conn, keys, id)?;
     let nowhere = MunicipalityId(String::new());
     let municipality = investigation
@@ -203,6 +219,6 @@ pub fn extend(
     .map_err(|_| AppError::NotFound)?;
     let investigation = investigation.ok_or(AppError::NotFound)?;
     let officer = actor.user().ok_or(AppError::NotFound)?;
-    store::extend_investigation(conn, &investigation, officer, due_on, reason, keys)?;
-    Ok(investigation)
+    let entry = store::extend_investigation(conn, keys, officer, &investigation, input)?;
+    Ok((investigation, entry))
 }

@@ -29,9 +29,21 @@ text_enum!(
 );
 
 impl Category {
-    /// Violence by someone close: an investigation must always be opened.
-    pub fn is_violence_by_someone_close(self) -> bool {
-        matches!(self, Category::ViolenceInHome | Category::HonourViolence)
+    /// Whether the form asks, for this category, if the suspected person is someone close to the
+    /// child (närstående): violence in the home, sexual abuse and honour-related violence.
+    pub fn asks_someone_close(self) -> bool {
+        matches!(
+            self,
+            Category::ViolenceInHome | Category::SexualAbuse | Category::HonourViolence
+        )
+    }
+
+    /// The categories that ask it, in form order.
+    pub fn asking_someone_close() -> impl Iterator<Item = Category> {
+        Category::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.asks_someone_close())
     }
 }
 
@@ -126,6 +138,11 @@ pub struct ReportInput {
     /// Only for private persons: who they are (omit to stay anonymous).
     #[serde(default)]
     pub reporter: Option<PrivateReporterInput>,
+    /// For `violence_in_home`, `sexual_abuse` and `honour_violence`: is the suspected person
+    /// someone close to the child? Category code to `yes`, `no` or `unknown`, e.g.
+    /// `{"sexual_abuse": "yes"}`. Left out counts as `unknown`.
+    #[serde(default)]
+    pub someone_close: std::collections::BTreeMap<String, String>,
 }
 
 /// A checked child.
@@ -163,11 +180,20 @@ pub struct ValidReport {
     /// For a private person: name, phone, email. `None` for anonymous (and for professionals,
     /// whose details come from their account).
     pub private_reporter: Option<PrivateReporterInput>,
+    /// The someone-close answers for the chosen categories that ask it.
+    pub someone_close: SomeoneClose,
+}
+
+impl ValidReport {
+    /// Whether the violence rule applies to every child in the report.
+    pub fn violence_rule_applies(&self) -> bool {
+        violence_rule_applies(&self.categories, &self.someone_close)
+    }
 }
 
 pub const MAX_CHILDREN: usize = 10;
 pub const MAX_GUARDIANS: usize = 6;
-const MAX_CONCERN: usize = 20_000;
+pub(crate) const MAX_CONCERN: usize = 20_000;
 const MAX_SHORT: usize = 300;
 
 fn short(errors: &mut Vec<FieldError>, field: &str, value: &str) -> String {
@@ -363,6 +389,32 @@ pub fn validate(
             "Välj minst ett område som oron gäller (välj Annat om inget passar).",
         ));
     }
+    let mut someone_close = SomeoneClose::default();
+    for (code, answer) in &input.someone_close {
+        let field = format!("someone_close.{code}");
+        let Ok(category) = code.parse::<Category>() else {
+            errors.push(FieldError::new(field, format!("Okänt område {code:?}.")));
+            continue;
+        };
+        if answer.trim().is_empty() || !categories.contains(&category) {
+            continue;
+        }
+        if !category.asks_someone_close() {
+            errors.push(FieldError::new(
+                field,
+                "Frågan om närstående gäller bara våld i hemmet, sexuella övergrepp och hedersrelaterat våld.",
+            ));
+            continue;
+        }
+        match answer.parse::<CloseAnswer>() {
+            Ok(a) => someone_close.0.push((category, a)),
+            Err(_) => errors.push(FieldError::new(
+                field,
+                "Svara ja, nej eller vet inte: är den som misstänks någon som står barnet nära?",
+            )),
+        }
+    }
+    someone_close.0.sort();
     let acute_danger = yes_no(
         &mut errors,
         "acute_danger",
@@ -429,7 +481,50 @@ pub fn validate(
         interpreter_language,
         other_agencies,
         private_reporter,
+        someone_close,
     })
+}
+
+/// Checks a sibling the officer adds to a report (one the reporter did not name): a personnummer,
+/// or else a name and a date of birth. Errors name the fields `personal_number`, `name` and
+/// `birth_date`.
+pub fn check_sibling(
+    personal_number: &str,
+    name: &str,
+    birth_date: &str,
+    today: NaiveDate,
+) -> Result<Child, Vec<FieldError>> {
+    let input = ReportInput {
+        municipality_id: "-".into(),
+        children: vec![ChildInput {
+            personal_number: personal_number.into(),
+            name: name.into(),
+            birth_date: birth_date.into(),
+            told: Some(false),
+            not_told_reason: "-".into(),
+            ..Default::default()
+        }],
+        concern: "-".into(),
+        categories: vec![Category::Other.as_str().into()],
+        acute_danger: Some(false),
+        police_informed: Some(false),
+        ..Default::default()
+    };
+    // The child's own checks, as on the report form, without the rest of a report.
+    match validate(&input, true, today) {
+        Ok(mut report) => Ok(report.children.remove(0)),
+        Err(errors) => Err(errors
+            .into_iter()
+            .map(|e| FieldError {
+                field: e
+                    .field
+                    .strip_prefix("children[0].")
+                    .unwrap_or(&e.field)
+                    .to_string(),
+                ..e
+            })
+            .collect()),
+    }
 }
 
 fn child_is_empty(c: &ChildInput) -> bool {
@@ -453,15 +548,8 @@ fn guardian_is_empty(g: &GuardianInput) -> bool {
         && g.told.is_none()
 }
 
-/// The decisions the officer may make for a report with these categories: when the child may
-/// have suffered or witnessed violence by someone close, only opening an investigation.
-pub fn allowed_decisions(categories: &[Category]) -> &'static [Decision] {
-    if categories.iter().any(|c| c.is_violence_by_someone_close()) {
-        &[Decision::Open]
-    } else {
-        Decision::ALL
-    }
-}
+mod decisions;
+pub use decisions::*;
 
 #[cfg(test)]
 mod tests;

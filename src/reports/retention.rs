@@ -97,10 +97,34 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<Removal>,
     let Some(cutoff) = shortest.and_then(|m| now.checked_sub_months(Months::new(m))) else {
         return Ok(Vec::new());
     };
-    let candidates: Vec<(ReportId, MunicipalityId, NaiveDateTime)> = reports::table
+    // Each child is its own case: a report goes only when every child in it was decided not to
+    // open, and the time runs from the last of those decisions.
+    let (other, own) = diesel::alias!(
+        report_decisions as other_decisions,
+        report_decisions as own_decisions
+    );
+    let blocked = other
+        .filter(
+            other
+                .field(report_decisions::decision)
+                .ne(Decision::NotOpen)
+                .or(other.field(report_decisions::decided_at).gt(cutoff)),
+        )
+        .select(other.field(report_decisions::report_id));
+    let undecided = report_children::table
+        .left_join(
+            own.on(own
+                .field(report_decisions::child_id)
+                .eq(report_children::id)),
+        )
+        .filter(own.field(report_decisions::child_id).nullable().is_null())
+        .select(report_children::report_id);
+    let rows: Vec<(ReportId, MunicipalityId, NaiveDateTime)> = reports::table
         .inner_join(report_decisions::table)
         .filter(report_decisions::decision.eq(Decision::NotOpen))
         .filter(report_decisions::decided_at.le(cutoff))
+        .filter(diesel::dsl::not(reports::id.eq_any(blocked)))
+        .filter(diesel::dsl::not(reports::id.eq_any(undecided)))
         .order(report_decisions::decided_at)
         .select((
             reports::id,
@@ -108,6 +132,19 @@ pub fn due(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<Vec<Removal>,
             report_decisions::decided_at,
         ))
         .load(conn)?;
+    // One line per report, at its last decision (the rows come oldest first).
+    let mut candidates: Vec<(ReportId, MunicipalityId, NaiveDateTime)> = Vec::new();
+    let mut at: HashMap<ReportId, usize> = HashMap::new();
+    for row in rows {
+        match at.get(&row.0) {
+            Some(&i) => candidates[i].2 = row.2,
+            None => {
+                at.insert(row.0.clone(), candidates.len());
+                candidates.push(row);
+            }
+        }
+    }
+    candidates.sort_by_key(|(_, _, at)| *at);
     Ok(candidates
         .into_iter()
         .filter_map(|(report_id, municipality, decided_at)| {
@@ -142,6 +179,9 @@ pub fn run(
     for removal in due {
         let id = &removal.report_id;
         let gone = write_tx(conn, |conn| {
+            // The decisions first: each names its child.
+            diesel::delete(report_decisions::table.filter(report_decisions::report_id.eq(id)))
+                .execute(conn)?;
             diesel::delete(report_children::table.filter(report_children::report_id.eq(id)))
                 .execute(conn)?;
             diesel::delete(report_guardians::table.filter(report_guardians::report_id.eq(id)))
@@ -149,7 +189,6 @@ pub fn run(
             diesel::delete(report_reporters::table.find(id)).execute(conn)?;
             diesel::delete(safety_assessments::table.find(id)).execute(conn)?;
             diesel::delete(intake_queue::table.find(id)).execute(conn)?;
-            diesel::delete(report_decisions::table.find(id)).execute(conn)?;
             diesel::delete(report_feedback::table.find(id)).execute(conn)?;
             if diesel::delete(reports::table.find(id)).execute(conn)? == 0 {
                 return Ok(false);

@@ -154,10 +154,11 @@ pub enum Saved {
     ConsultationAsked,
     ConsultationAnswered,
     PlanRecorded,
+    SiblingAdded,
 }
 
 impl Saved {
-    const ALL: [Saved; 19] = [
+    const ALL: [Saved; 20] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -177,6 +178,7 @@ impl Saved {
         Saved::ConsultationAsked,
         Saved::ConsultationAnswered,
         Saved::PlanRecorded,
+        Saved::SiblingAdded,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -208,6 +210,11 @@ impl Saved {
             Saved::SafetyAssessment => (Report, "skydd", "Skyddsbedömningen är sparad."),
             Saved::Decision => (Report, "beslut", "Beslutet är sparat."),
             Saved::Extension => (Report, "forlangning", "Förlängningen är sparad."),
+            Saved::SiblingAdded => (
+                Report,
+                "syskon",
+                "Syskonet är tillagt i anmälan och behöver ett eget beslut.",
+            ),
             Saved::Consent => (Sip, "samtycke", "Samtycket är registrerat."),
             Saved::ConsentWithdrawn => (
                 Sip,

@@ -23,6 +23,7 @@ mod names_and_input;
 mod organisations;
 mod outbox;
 mod partner_access;
+mod per_child;
 mod protocol;
 mod report_pages;
 mod reports;

@@ -365,29 +365,39 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, format!("{report_page}?sparat=skydd#beslut"));
 
-    // The decision: violence by someone close offers only "open", and asks about siblings.
+    // The decision, per child: violence by someone close offers only "open" (or "join", when an
+    // investigation is under way), and asks about siblings.
     let html = officer.page(&location).await;
     assert!(html.contains("Skyddsbedömningen är sparad") && html.contains("Talat med skolan."));
     assert!(html.contains("value=\"open\"") && !html.contains("value=\"not_open\""));
+    let child_id = hidden_value(&html, "children[0].child_id");
     let decision = format!("{report_page}/beslut");
     let response = officer
         .submit(
             &report_page,
             &decision,
-            &[("decision", "open"), ("reason", "Uppgifter om våld.")],
+            &[
+                ("children[0].child_id", &child_id),
+                ("children[0].decision", "open"),
+                ("children[0].reason", "Uppgifter om våld."),
+            ],
         )
         .await;
     assert_eq!(response.status().as_u16(), 422);
     let html = response.text().await.unwrap();
-    assert!(html.contains("id=\"siblings_note-error\"") && html.contains("Uppgifter om våld."));
+    assert!(
+        html.contains("id=\"children[0].siblings_note-error\"")
+            && html.contains("Uppgifter om våld.")
+    );
     let response = officer
         .submit(
             &report_page,
             &decision,
             &[
-                ("decision", "open"),
-                ("reason", "Uppgifter om våld."),
-                ("siblings_note", "Inga syskon."),
+                ("children[0].child_id", &child_id),
+                ("children[0].decision", "open"),
+                ("children[0].reason", "Uppgifter om våld."),
+                ("children[0].siblings_note", "Inga syskon."),
             ],
         )
         .await;
@@ -456,7 +466,13 @@ async fn intake_works_the_queue_and_the_reporter_learns_the_outcome(app: TestApp
         .await;
     assert_eq!(response.status().as_u16(), 422);
     let html = response.text().await.unwrap();
-    assert!(html.contains("id=\"due_on-error\"") && html.contains("id=\"reason-error\""));
+    let investigation = action
+        .trim_start_matches("/utredningar/")
+        .trim_end_matches("/forlangning");
+    assert!(
+        html.contains(&format!("id=\"due_on-{investigation}-error\""))
+            && html.contains(&format!("id=\"reason-{investigation}-error\""))
+    );
     assert!(html.contains("value=\"2020-01-01\""));
     let later = (samordna::db::now().date() + chrono::Months::new(6)).to_string();
     let response = officer
@@ -573,3 +589,13 @@ async fn the_public_form_is_rate_limited(kind: Db) {
 }
 
 crate::on_both_kinds!(the_public_form_is_rate_limited);
+
+/// The value of a hidden input on a page.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} on the page"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}

@@ -132,7 +132,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .await;
     assert_eq!(status, 200);
     assert!(
-        own.get("concern").is_none() && own["outcome"].is_null(),
+        own.get("concern").is_none() && own["children"][0]["outcome"].is_null(),
         "{own}"
     );
 
@@ -207,7 +207,7 @@ async fn filing_intake_and_feedback(app: TestApp) {
         .iter()
         .find(|r| r["id"] == id.as_str())
         .expect("the decided report among the teacher's");
-    assert_eq!(decided["outcome"], "not_open");
+    assert_eq!(decided["children"][0]["outcome"], "not_open");
     assert!(decided.get("reason").is_none());
     let (_, queue) = app.as_user(&intake_t).get("/api/v1/intake").await;
     assert_eq!(
@@ -330,12 +330,16 @@ async fn violence_by_someone_close_must_open_an_investigation(app: TestApp) {
         .get(&format!("/api/v1/reports/{id}"))
         .await;
     let opened = chrono::NaiveDate::parse_from_str(
-        full["investigation"]["opened_on"].as_str().unwrap(),
+        full["children"][0]["investigation"]["opened_on"]
+            .as_str()
+            .unwrap(),
         "%Y-%m-%d",
     )
     .unwrap();
     let due = chrono::NaiveDate::parse_from_str(
-        full["investigation"]["due_on"].as_str().unwrap(),
+        full["children"][0]["investigation"]["due_on"]
+            .as_str()
+            .unwrap(),
         "%Y-%m-%d",
     )
     .unwrap();
@@ -399,6 +403,7 @@ async fn the_api_is_described_in_openapi() {
         "/api/v1/intake",
         "/api/v1/reports/{id}/safety-assessment",
         "/api/v1/reports/{id}/decision",
+        "/api/v1/reports/{id}/children",
         "/api/v1/investigations",
         "/api/v1/investigations/{id}/extension",
         "/api/v1/sips",

@@ -39,7 +39,7 @@ async fn decided_months_ago(app: &TestApp, id: &str, months: u32) {
         let at = samordna::db::now()
             .checked_sub_months(Months::new(months))
             .unwrap();
-        diesel::update(report_decisions::table.find(id))
+        diesel::update(report_decisions::table.filter(report_decisions::report_id.eq(id)))
             .set(report_decisions::decided_at.eq(at))
             .execute(c)
             .unwrap()
@@ -69,7 +69,7 @@ async fn rows_about(app: &TestApp, id: &str) -> [i64; 5] {
                 .get_result(c)
                 .unwrap(),
             report_decisions::table
-                .find(&id)
+                .filter(report_decisions::report_id.eq(&id))
                 .count()
                 .get_result(c)
                 .unwrap(),

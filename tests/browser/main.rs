@@ -120,6 +120,17 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
+/// Scrolls the element with this id to the top of the window (for a screenshot of that part).
+async fn scroll_to(client: &Client, id: &str) {
+    client
+        .execute(
+            "document.getElementById(arguments[0]).scrollIntoView();",
+            vec![serde_json::json!(id)],
+        )
+        .await
+        .unwrap();
+}
+
 async fn fill(client: &Client, id: &str, text: &str) {
     let field = client.find(Locator::Id(id)).await.unwrap();
     field.send_keys(text).await.unwrap();
@@ -447,21 +458,69 @@ async fn reports_are_filed_and_decided_through_the_pages_and_pass_axe() {
         t == "Skyddsbedömningen är sparad."
     })
     .await;
-    click_id(&client, "decision-open").await;
+    click_id(&client, "children[0].decision-open").await;
     fill(
         &client,
-        "reason",
+        "children[0].reason",
         "Upprepade uppgifter om brister i omsorgen.",
     )
     .await;
     click(&client, "form[action$='/beslut'] button").await;
     text_until(&client, "[role=status]", |t| t == "Beslutet är sparat.").await;
-    text_until(&client, "#utredning + p", |t| {
+    text_until(&client, "#utredning > p", |t| {
         t.contains("Ska vara klar senast")
     })
     .await;
     assert_accessible(&client, &axe, "report page after the decision").await;
     screenshot(&client, "report-decided").await;
+
+    // The anonymous report names two siblings: each gets a decision of its own.
+    client.goto(&app.url("/mottagning")).await.unwrap();
+    client
+        .find(Locator::LinkText(&anonymous_ref))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    text_until(&client, "h1", |t| t == format!("Anmälan {anonymous_ref}")).await;
+    click_id(&client, "protection_needed-no").await;
+    click(&client, "form[action$='/skyddsbedomning'] button").await;
+    text_until(&client, "[role=status]", |t| {
+        t == "Skyddsbedömningen är sparad."
+    })
+    .await;
+    click_id(&client, "children[0].decision-open").await;
+    fill(&client, "children[0].reason", "Alva behöver utredas.").await;
+    click_id(&client, "children[1].decision-not_open").await;
+    click(&client, "form[action$='/beslut'] button").await;
+    text_until(&client, "[id='children[1].reason-error']", |t| {
+        t.contains("Skriv skälen")
+    })
+    .await;
+    assert_eq!(
+        value_of(&client, "children[0].reason").await,
+        "Alva behöver utredas."
+    );
+    assert_accessible(&client, &axe, "two-sibling decision form with an error").await;
+    scroll_to(&client, "children[1].reason").await;
+    screenshot(&client, "two-siblings-error").await;
+    fill(&client, "children[1].reason", "Bo får stöd via förskolan.").await;
+    click(&client, "form[action$='/beslut'] button").await;
+    text_until(&client, "[role=status]", |t| t == "Beslutet är sparat.").await;
+    text_until(&client, "#beslut ~ h3", |t| {
+        t.contains("Alva Webbtest: Utredning inleds")
+    })
+    .await;
+    let decisions = text_of(&client, "main").await;
+    assert!(
+        decisions.contains("Bo Webbtest: Utredning inleds inte"),
+        "each child's own decision"
+    );
+    text_until(&client, "#utredning > h2", |t| t.contains("Alva Webbtest")).await;
+    assert_accessible(&client, &axe, "two-sibling report after the decisions").await;
+    scroll_to(&client, "beslut").await;
+    screenshot(&client, "two-siblings-decided").await;
     client.close().await.unwrap();
 }
 

@@ -9,16 +9,9 @@ use super::ValidReport;
 /// An acute report: marked acute danger by the reporter, or one where the violence rule applies.
 /// It goes first in the intake queue with its mark, its safety assessment is due within hours
 /// (`SAMORDNA_ACUTE_SAFETY_HOURS`) and an alert is mailed at once.
-///
-/// "The violence rule applies" is for now [`super::Category::is_violence_by_someone_close`] on
-/// the report's categories; it is to become `violence_rule_applies(..)` when that rule (which
-/// also asks whether the suspected person is someone close) is in place: change it here only.
+/// The violence rule is [`super::violence_rule_applies`], with the someone-close answers.
 pub fn is_acute(report: &ValidReport) -> bool {
-    report.acute_danger
-        || report
-            .categories
-            .iter()
-            .any(|c| c.is_violence_by_someone_close())
+    report.acute_danger || report.violence_rule_applies()
 }
 
 /// Who an acute report's alert goes to.

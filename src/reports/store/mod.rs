@@ -12,23 +12,29 @@ use crate::config::Settings;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{
-    intake_queue, investigations, municipalities, report_children, report_decisions,
-    report_feedback, report_guardians, report_reporters, reports, safety_assessments,
+    intake_queue, investigation_extensions, investigations, municipalities, report_children,
+    report_decisions, report_feedback, report_guardians, report_reporters, reports,
+    safety_assessments,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
 use crate::mail::{self, Email};
 use crate::reports::deadlines;
 use crate::reports::model::{
-    alert_recipient, allowed_decisions, is_acute, Category, Decision, ReporterKind, ValidReport,
+    alert_recipient, check_child_decision, is_acute, Category, ChildCase, ChildDecisionInput,
+    Decision, ReporterKind, SomeoneClose, ValidReport,
 };
 use crate::string_id;
 use crate::time::OfficeHours;
 
 mod contacts;
+mod decisions;
+mod detail;
 mod queue;
 mod records;
 pub use contacts::*;
+pub use decisions::*;
+pub use detail::*;
 pub use queue::*;
 pub use records::*;
 
@@ -56,6 +62,8 @@ pub struct Report {
     /// Acute ([`crate::reports::model::is_acute`] when it was filed): first in the queue until
     /// its safety assessment, which is due within hours, and an alert mailed at once.
     pub acute: bool,
+    /// The someone-close answers ([`SomeoneClose::to_stored`]).
+    pub someone_close: String,
 }
 crate::sealed_row!(Report, reports by id: [concern, interpreter_language, other_agencies]);
 
@@ -65,6 +73,15 @@ impl Report {
             .split(',')
             .filter_map(|c| c.parse().ok())
             .collect()
+    }
+
+    pub fn someone_close(&self) -> SomeoneClose {
+        SomeoneClose::from_stored(&self.someone_close)
+    }
+
+    /// Whether the violence rule applies ([`crate::reports::model::violence_rule_applies`]).
+    pub fn violence_rule_applies(&self) -> bool {
+        crate::reports::model::violence_rule_applies(&self.categories(), &self.someone_close())
     }
 }
 
@@ -95,6 +112,9 @@ pub struct ChildRow {
     pub not_told_reason: String,
     /// The blind index of `personal_number` ([`Keyring::blind_index`]), set when sealed.
     pub personal_number_index: Option<String>,
+    /// For a sibling the officer added (not named by the reporter): when, and by whom.
+    pub added_at: Option<NaiveDateTime>,
+    pub added_by: Option<UserId>,
 }
 crate::sealed_row!(
     ChildRow,
@@ -129,6 +149,8 @@ crate::sealed_row!(SafetyAssessment, safety_assessments by report_id: [notes]);
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = report_decisions)]
 pub struct DecisionRecord {
+    /// The child the decision is about: each child in a report is its own case.
+    pub child_id: String,
     pub report_id: ReportId,
     pub decided_at: NaiveDateTime,
     pub decided_by: UserId,
@@ -136,8 +158,10 @@ pub struct DecisionRecord {
     pub reason: String,
     pub late_reason: String,
     pub siblings_note: String,
+    /// For `join`: the investigation under way that the report was joined to.
+    pub joined_investigation_id: Option<InvestigationId>,
 }
-crate::sealed_row!(DecisionRecord, report_decisions by report_id: [reason, late_reason, siblings_note]);
+crate::sealed_row!(DecisionRecord, report_decisions by child_id: [reason, late_reason, siblings_note]);
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = investigations)]
@@ -147,11 +171,78 @@ pub struct Investigation {
     pub municipality_id: MunicipalityId,
     pub opened_on: NaiveDate,
     pub due_on: NaiveDate,
+    /// The one extension recorded before every extension got its own row
+    /// ([`Extension`]); never written since. Read as the first of [`Investigation::history`].
     pub extended_at: Option<NaiveDateTime>,
     pub extended_by: Option<UserId>,
     pub extension_reason: Option<String>,
+    /// The child whose investigation it is.
+    pub child_id: String,
+    /// Room for closing an investigation with its outcome (a later issue); `None` while it runs.
+    pub closed_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
 }
 crate::sealed_row!(Investigation, investigations by id: [extension_reason]);
+
+/// One recorded extension of an investigation's clock.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = investigation_extensions)]
+pub struct Extension {
+    pub id: String,
+    pub investigation_id: InvestigationId,
+    pub extended_at: NaiveDateTime,
+    pub extended_by: UserId,
+    pub previous_due_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub reason: String,
+}
+crate::sealed_row!(Extension, investigation_extensions by id: [reason]);
+
+/// One extension as shown: when, who decided, the last day before (unknown only for the one
+/// recorded before the history was kept) and after, and the special reasons.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ExtensionEntry {
+    pub extended_at: NaiveDateTime,
+    /// The user id of the caseworker who decided.
+    pub extended_by: String,
+    pub previous_due_on: Option<NaiveDate>,
+    pub due_on: NaiveDate,
+    pub reason: String,
+}
+
+impl Investigation {
+    /// Every extension, oldest first: the one recorded before the history was kept (from this
+    /// row), then `recorded` (this investigation's rows of `investigation_extensions`, oldest
+    /// first).
+    pub fn history(&self, recorded: &[Extension]) -> Vec<ExtensionEntry> {
+        let legacy = self.extended_at.map(|at| ExtensionEntry {
+            extended_at: at,
+            extended_by: self
+                .extended_by
+                .as_ref()
+                .map(|u| u.0.clone())
+                .unwrap_or_default(),
+            previous_due_on: None,
+            due_on: recorded.first().map_or(self.due_on, |e| e.previous_due_on),
+            reason: self.extension_reason.clone().unwrap_or_default(),
+        });
+        legacy
+            .into_iter()
+            .chain(recorded.iter().map(|e| ExtensionEntry {
+                extended_at: e.extended_at,
+                extended_by: e.extended_by.0.clone(),
+                previous_due_on: Some(e.previous_due_on),
+                due_on: e.due_on,
+                reason: e.reason.clone(),
+            }))
+            .collect()
+    }
+
+    /// Still running: not closed.
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+}
 
 /// Who is filing.
 pub enum Filer<'a> {
@@ -281,6 +372,7 @@ pub fn file(
                     safety_due_at: clocks.safety_due,
                     decision_due_on: clocks.decision_due,
                     acute,
+                    someone_close: report.someone_close.to_stored(),
                 }
                 .seal(keys),
             )
@@ -322,6 +414,8 @@ pub fn file(
                     child_told: child.told,
                     not_told_reason: child.not_told_reason.clone(),
                     personal_number_index: None,
+                    added_at: None,
+                    added_by: None,
                 }
                 .seal(keys)
             })
@@ -454,112 +548,6 @@ pub fn find(
         .first(conn)
         .optional()?;
     Ok(report.map(|r| r.open(keys)).transpose()?)
-}
-
-/// Everything about a report, as the intake officer sees it.
-#[derive(Clone, Debug)]
-pub struct ReportDetail {
-    pub report: Report,
-    pub reporter: Option<Reporter>,
-    pub children: Vec<ChildRow>,
-    pub guardians: Vec<GuardianRow>,
-    pub safety: Option<SafetyAssessment>,
-    pub decision: Option<DecisionRecord>,
-    pub investigation: Option<Investigation>,
-    /// The feedback to a professional reporter, once the decision is recorded.
-    pub feedback: Option<Feedback>,
-    /// Other reports in the same municipality about a child with the same personnummer, found
-    /// through the blind index.
-    pub earlier: Vec<(Report, Option<Decision>)>,
-}
-
-/// Reads a report in full and records the read in the audit trail.
-pub fn read_detail(
-    conn: &mut AnyConnection,
-    keys: &Keyring,
-    report: Report,
-    reader: &AuditActor,
-) -> Result<ReportDetail, AppError> {
-    let id = report.id.clone();
-    let children = report_children::table
-        .filter(report_children::report_id.eq(&id))
-        .order(report_children::position)
-        .select(ChildRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|c| c.open(keys))
-        .collect::<Result<Vec<ChildRow>, _>>()?;
-    // The index as this instance's index key gives it, not as stored: a row the rotation has not
-    // reached yet is still found by the others.
-    let numbers: Vec<String> = children
-        .iter()
-        .filter_map(|c| c.personal_number.as_deref().map(|n| keys.blind_index(n)))
-        .collect();
-    let earlier: Vec<(Report, Option<Decision>)> = if numbers.is_empty() {
-        Vec::new()
-    } else {
-        reports::table
-            .left_join(report_decisions::table)
-            .filter(reports::municipality_id.eq(&report.municipality_id))
-            .filter(reports::id.ne(&id))
-            .filter(
-                reports::id.eq_any(
-                    report_children::table
-                        .filter(report_children::personal_number_index.eq_any(&numbers))
-                        .select(report_children::report_id),
-                ),
-            )
-            .order(reports::received_at.desc())
-            .select((Report::as_select(), report_decisions::decision.nullable()))
-            .load::<(Report, Option<Decision>)>(conn)?
-            .into_iter()
-            .map(|(r, d)| Ok((r.open(keys)?, d)))
-            .collect::<Result<_, AppError>>()?
-    };
-    let detail = ReportDetail {
-        reporter: report_reporters::table
-            .find(&id)
-            .select(Reporter::as_select())
-            .first(conn)
-            .optional()?
-            .map(|r| r.open(keys))
-            .transpose()?,
-        guardians: report_guardians::table
-            .filter(report_guardians::report_id.eq(&id))
-            .order(report_guardians::position)
-            .select(GuardianRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|g| g.open(keys))
-            .collect::<Result<_, _>>()?,
-        safety: safety_assessments::table
-            .find(&id)
-            .select(SafetyAssessment::as_select())
-            .first(conn)
-            .optional()?
-            .map(|s| s.open(keys))
-            .transpose()?,
-        decision: report_decisions::table
-            .find(&id)
-            .select(DecisionRecord::as_select())
-            .first(conn)
-            .optional()?
-            .map(|d| d.open(keys))
-            .transpose()?,
-        investigation: investigations::table
-            .filter(investigations::report_id.eq(&id))
-            .select(Investigation::as_select())
-            .first(conn)
-            .optional()?
-            .map(|i| i.open(keys))
-            .transpose()?,
-        feedback: feedback_of(conn, &id)?,
-        children,
-        earlier,
-        report,
-    };
-    Event::success(reader, "report.read", Object::Report(id.as_str())).record(conn)?;
-    Ok(detail)
 }
 
 #[cfg(test)]

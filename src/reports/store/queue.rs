@@ -9,6 +9,9 @@ pub struct QueueItem {
     pub report: Report,
     pub safety_assessed: bool,
     pub children: i64,
+    /// Of the children, how many still wait for their decision (the report stays in the queue
+    /// until every child is decided).
+    pub undecided: i64,
 }
 
 impl QueueItem {
@@ -144,15 +147,21 @@ pub fn intake_queue(
         .group_by(report_children::report_id)
         .select((report_children::report_id, diesel::dsl::count_star()))
         .load(conn)?;
+    let decided: Vec<(ReportId, i64)> = report_decisions::table
+        .filter(report_decisions::report_id.eq_any(&ids))
+        .group_by(report_decisions::report_id)
+        .select((report_decisions::report_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let count_of = |counts: &[(ReportId, i64)], id: &ReportId| {
+        counts.iter().find(|(r, _)| r == id).map_or(0, |(_, n)| *n)
+    };
     let items: Vec<QueueItem> = rows
         .into_iter()
         .map(|(report, safety)| {
+            let children = count_of(&counts, &report.id);
             Ok(QueueItem {
-                children: counts
-                    .iter()
-                    .find(|(id, _)| *id == report.id)
-                    .map(|(_, n)| *n)
-                    .unwrap_or(0),
+                undecided: children - count_of(&decided, &report.id),
+                children,
                 safety_assessed: safety.is_some(),
                 report: report.open(keys)?,
             })

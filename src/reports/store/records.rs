@@ -2,16 +2,15 @@
 //! extension) and what a professional reporter may see of their own reports.
 
 use super::*;
-use crate::time;
 
 /// Records the safety assessment (once).
 pub fn record_safety_assessment(
     conn: &mut AnyConnection,
-    report: &Report,
+    keys: &Keyring,
     officer: &AuthUser,
+    report: &Report,
     protection_needed: Option<bool>,
     notes: &str,
-    keys: &Keyring,
 ) -> Result<SafetyAssessment, AppError> {
     let Some(protection_needed) = protection_needed else {
         return Err(AppError::Invalid(vec![FieldError::new(
@@ -61,163 +60,8 @@ pub fn record_safety_assessment(
     })
 }
 
-/// What the officer decided, as typed.
-#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
-pub struct DecisionInput {
-    /// `open`, `not_open` or `join`.
-    #[serde(default)]
-    pub decision: String,
-    #[serde(default)]
-    pub reason: String,
-    /// Required when the decision comes after the 14-day limit.
-    #[serde(default)]
-    pub late_reason: String,
-    /// Required for violence by someone close: siblings in the household.
-    #[serde(default)]
-    pub siblings_note: String,
-}
-
-/// Records the decision. Opening starts the investigation's clock; a professional reporter is
-/// told by email that there is news, without any content, in the same transaction.
-pub fn record_decision(
-    conn: &mut AnyConnection,
-    report: &Report,
-    officer: &AuthUser,
-    input: &DecisionInput,
-    settings: &Settings,
-) -> Result<DecisionRecord, AppError> {
-    let keys = &settings.keys;
-    let decided_at = now();
-    let categories = report.categories();
-    let allowed = allowed_decisions(&categories);
-    let violence = allowed == [Decision::Open];
-    let mut errors = Vec::new();
-    let decision = match input.decision.parse::<Decision>() {
-        Ok(d) if allowed.contains(&d) => Some(d),
-        Ok(_) => {
-            errors.push(FieldError::new(
-                "decision",
-                "Anmälan gäller våld från en närstående: en utredning ska alltid inledas.",
-            ));
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError::new("decision", "Välj ett beslut."));
-            None
-        }
-    };
-    if input.reason.trim().is_empty() {
-        errors.push(FieldError::new("reason", "Skriv skälen för beslutet."));
-    }
-    let late = deadlines::decision_is_late(report.decision_due_on, decided_at);
-    if late && input.late_reason.trim().is_empty() {
-        errors.push(FieldError::new(
-            "late_reason",
-            "Beslutet fattas efter 14 dagar. Skriv de synnerliga skälen till det.",
-        ));
-    }
-    if violence && input.siblings_note.trim().is_empty() {
-        errors.push(FieldError::new(
-            "siblings_note",
-            "Finns det syskon i hushållet? Skriv hur de bedöms.",
-        ));
-    }
-    let (Some(decision), true) = (decision, errors.is_empty()) else {
-        return Err(AppError::Invalid(errors));
-    };
-    write_tx(conn, |conn| {
-        if safety_assessments::table
-            .find(&report.id)
-            .count()
-            .get_result::<i64>(conn)?
-            == 0
-        {
-            return Err(AppError::Conflict(
-                "Dokumentera skyddsbedömningen innan beslutet.".into(),
-            ));
-        }
-        if report_decisions::table
-            .find(&report.id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-        {
-            return Err(AppError::Conflict("Beslutet är redan fattat.".into()));
-        }
-        let record = DecisionRecord {
-            report_id: report.id.clone(),
-            decided_at,
-            decided_by: officer.id.clone(),
-            decision,
-            reason: input.reason.trim().to_string(),
-            late_reason: if late {
-                input.late_reason.trim().to_string()
-            } else {
-                String::new()
-            },
-            siblings_note: input.siblings_note.trim().to_string(),
-        };
-        diesel::insert_into(report_decisions::table)
-            .values(&record.clone().seal(keys))
-            .execute(conn)?;
-        diesel::delete(intake_queue::table.find(&report.id)).execute(conn)?;
-        if decision == Decision::Open {
-            let opened_on = time::local(decided_at).date();
-            diesel::insert_into(investigations::table)
-                .values(
-                    &Investigation {
-                        id: InvestigationId::generate(),
-                        report_id: report.id.clone(),
-                        municipality_id: report.municipality_id.clone(),
-                        opened_on,
-                        due_on: deadlines::investigation_due(opened_on),
-                        extended_at: None,
-                        extended_by: None,
-                        extension_reason: None,
-                    }
-                    .seal(keys),
-                )
-                .execute(conn)?;
-        }
-        if report.reporter_kind == ReporterKind::Professional {
-            if let Some(reporter) = report_reporters::table
-                .find(&report.id)
-                .select(Reporter::as_select())
-                .first(conn)
-                .optional()?
-            {
-                let reporter = reporter.open(keys)?;
-                let outbox_id = mail::enqueue(
-                    conn,
-                    &feedback_email(&report.reference, &reporter, settings)?,
-                    &report.municipality_id,
-                    settings,
-                )?;
-                // The reporter has a duty to report: the feedback's last day, and the message
-                // whose delivery shows whether it has been sent.
-                diesel::insert_into(report_feedback::table)
-                    .values((
-                        report_feedback::report_id.eq(&report.id),
-                        report_feedback::due_on
-                            .eq(deadlines::feedback_due(decided_at, settings.feedback_days)),
-                        report_feedback::outbox_id.eq(Some(outbox_id.0)),
-                    ))
-                    .execute(conn)?;
-            }
-        }
-        Event::success(
-            &AuditActor::from(officer),
-            "report.decision",
-            Object::Report(report.id.as_str()),
-        )
-        .detail(decision.as_str())
-        .record(conn)?;
-        Ok(record)
-    })
-}
-
 /// Tells a professional reporter there is news, and nothing else.
-fn feedback_email(
+pub(super) fn feedback_email(
     reference: &str,
     reporter: &Reporter,
     settings: &Settings,
@@ -246,6 +90,33 @@ pub struct Feedback {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+/// Keeps the feedback to a professional reporter, who has a duty to report: its last day,
+/// counted from the report's first decision, and the latest message telling them there is news
+/// (a report decided a child at a time tells them at each decision), whose delivery shows
+/// whether feedback was given.
+pub(super) fn record_feedback(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    report: &ReportId,
+    decided_at: NaiveDateTime,
+    message: &mail::OutboxId,
+) -> Result<(), AppError> {
+    let updated = diesel::update(report_feedback::table.find(report))
+        .set(report_feedback::outbox_id.eq(Some(&message.0)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(report_feedback::table)
+            .values((
+                report_feedback::report_id.eq(report),
+                report_feedback::due_on
+                    .eq(deadlines::feedback_due(decided_at, settings.feedback_days)),
+                report_feedback::outbox_id.eq(Some(&message.0)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The feedback of a decided report of a professional reporter (`None` for other reports, and
 /// for those decided before the feedback was recorded).
 pub fn feedback_of(
@@ -271,68 +142,159 @@ pub fn feedback_of(
     }))
 }
 
+/// The outcome for one child of a reporter's own report: which child (by the order they were
+/// named in), and the decision, never its reasons.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChildOutcome {
+    /// 1 for the first child named in the report, 2 for the second, …
+    pub child: i32,
+    /// `open`, `not_open`, `join`, or absent while no decision has been made for the child.
+    pub outcome: Option<Decision>,
+}
+
 /// A reporter's own report, with the outcome only.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct OwnReport {
     pub id: String,
     pub reference: String,
     pub received_at: NaiveDateTime,
-    /// `open`, `not_open`, `join`, or absent while no decision has been made.
-    pub outcome: Option<Decision>,
+    /// The outcome for each child the reporter named (children social services added are not
+    /// the reporter's to know).
+    pub children: Vec<ChildOutcome>,
 }
 
-/// The outcome of one report, for the reporter who filed it (access already checked).
-pub fn outcome_of(conn: &mut AnyConnection, report: Report) -> Result<OwnReport, AppError> {
-    let outcome: Option<Decision> = report_decisions::table
-        .find(&report.id)
-        .select(report_decisions::decision)
-        .first(conn)
-        .optional()?;
-    Ok(OwnReport {
-        id: report.id.0,
-        reference: report.reference,
-        received_at: report.received_at,
-        outcome,
-    })
+impl OwnReport {
+    /// Every child named has its decision.
+    pub fn decided(&self) -> bool {
+        self.children.iter().all(|c| c.outcome.is_some())
+    }
 }
 
-pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnReport>, AppError> {
-    let rows: Vec<(ReportId, String, NaiveDateTime, Option<Decision>)> = reports::table
+/// The per-child outcomes of some reports: children the reporter named, in order.
+fn outcomes(
+    conn: &mut AnyConnection,
+    ids: &[ReportId],
+) -> Result<Vec<(ReportId, ChildOutcome)>, AppError> {
+    let rows: Vec<(ReportId, i32, Option<Decision>)> = report_children::table
         .left_join(report_decisions::table)
-        .filter(reports::reporter_user_id.eq(user))
-        .order(reports::received_at.desc())
+        .filter(report_children::report_id.eq_any(ids))
+        .filter(report_children::added_at.is_null())
+        .order((report_children::report_id, report_children::position))
         .select((
-            reports::id,
-            reports::reference,
-            reports::received_at,
+            report_children::report_id,
+            report_children::position,
             report_decisions::decision.nullable(),
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, reference, received_at, outcome)| OwnReport {
-            id: id.0,
-            reference,
-            received_at,
-            outcome,
+        .map(|(id, position, outcome)| {
+            (
+                id,
+                ChildOutcome {
+                    child: position + 1,
+                    outcome,
+                },
+            )
         })
         .collect())
 }
 
-/// Open investigations of a municipality with their clocks, the earliest due first.
+/// The outcome of one report, for the reporter who filed it (access already checked).
+pub fn outcome_of(conn: &mut AnyConnection, report: Report) -> Result<OwnReport, AppError> {
+    let children = outcomes(conn, std::slice::from_ref(&report.id))?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    Ok(OwnReport {
+        id: report.id.0,
+        reference: report.reference,
+        received_at: report.received_at,
+        children,
+    })
+}
+
+pub fn own_reports(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<OwnReport>, AppError> {
+    let rows: Vec<(ReportId, String, NaiveDateTime)> = reports::table
+        .filter(reports::reporter_user_id.eq(user))
+        .order(reports::received_at.desc())
+        .select((reports::id, reports::reference, reports::received_at))
+        .load(conn)?;
+    let ids: Vec<ReportId> = rows.iter().map(|(id, _, _)| id.clone()).collect();
+    let mut outcomes = outcomes(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, reference, received_at)| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut outcomes)
+                .into_iter()
+                .partition(|(r, _)| *r == id);
+            outcomes = rest;
+            OwnReport {
+                id: id.0,
+                reference,
+                received_at,
+                children: mine.into_iter().map(|(_, c)| c).collect(),
+            }
+        })
+        .collect())
+}
+
+/// An investigation in a municipality's list: its report's reference and which child.
+#[derive(Clone, Debug)]
+pub struct InvestigationLine {
+    pub investigation: Investigation,
+    pub reference: String,
+    /// 1 for the first child of the report, …
+    pub child: i32,
+    /// Every extension, oldest first.
+    pub extensions: Vec<ExtensionEntry>,
+}
+
+/// Open investigations of a municipality with their clocks and extensions, the earliest due
+/// first.
 pub fn investigations_of(
     conn: &mut AnyConnection,
     keys: &Keyring,
     municipality: &MunicipalityId,
-) -> Result<Vec<(Investigation, String)>, AppError> {
-    investigations::table
+) -> Result<Vec<InvestigationLine>, AppError> {
+    let rows: Vec<(Investigation, String, i32)> = investigations::table
         .inner_join(reports::table)
+        .inner_join(report_children::table.on(report_children::id.eq(investigations::child_id)))
         .filter(investigations::municipality_id.eq(municipality))
+        .filter(investigations::closed_at.is_null())
         .order(investigations::due_on)
-        .select((Investigation::as_select(), reports::reference))
-        .load::<(Investigation, String)>(conn)?
+        .select((
+            Investigation::as_select(),
+            reports::reference,
+            report_children::position,
+        ))
+        .load(conn)?;
+    // One query for the extensions of them all.
+    let extensions: Vec<Extension> = investigation_extensions::table
+        .inner_join(investigations::table)
+        .filter(investigations::municipality_id.eq(municipality))
+        .filter(investigations::closed_at.is_null())
+        .order(investigation_extensions::extended_at)
+        .select(Extension::as_select())
+        .load::<Extension>(conn)?
         .into_iter()
-        .map(|(i, reference)| Ok((i.open(keys)?, reference)))
+        .map(|e| e.open(keys))
+        .collect::<Result<_, _>>()?;
+    rows.into_iter()
+        .map(|(i, reference, position)| {
+            let investigation = i.open(keys)?;
+            let own: Vec<Extension> = extensions
+                .iter()
+                .filter(|e| e.investigation_id == investigation.id)
+                .cloned()
+                .collect();
+            Ok(InvestigationLine {
+                extensions: investigation.history(&own),
+                investigation,
+                reference,
+                child: position + 1,
+            })
+        })
         .collect()
 }
 
@@ -349,17 +311,45 @@ pub fn find_investigation(
     Ok(found.map(|i| i.open(keys)).transpose()?)
 }
 
-/// Extends an investigation by a recorded decision with its reason.
+/// The extension history of an investigation, oldest first.
+pub fn extensions_of(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    investigation: &Investigation,
+) -> Result<Vec<ExtensionEntry>, AppError> {
+    let recorded: Vec<Extension> = investigation_extensions::table
+        .filter(investigation_extensions::investigation_id.eq(&investigation.id))
+        .order(investigation_extensions::extended_at)
+        .select(Extension::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|e| e.open(keys))
+        .collect::<Result<_, _>>()?;
+    Ok(investigation.history(&recorded))
+}
+
+/// An extension as typed.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct ExtensionInput {
+    /// The new last day, `YYYY-MM-DD`, after the current one.
+    #[serde(default)]
+    pub due_on: String,
+    /// The special reasons for the extension.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Extends an investigation by a recorded decision with its reason: a new row in its history
+/// (earlier extensions are kept as they were) and the new last day.
 pub fn extend_investigation(
     conn: &mut AnyConnection,
-    investigation: &Investigation,
-    officer: &AuthUser,
-    new_due: &str,
-    reason: &str,
     keys: &Keyring,
-) -> Result<(), AppError> {
+    officer: &AuthUser,
+    investigation: &Investigation,
+    input: &ExtensionInput,
+) -> Result<ExtensionEntry, AppError> {
     let mut errors = Vec::new();
-    let due = match NaiveDate::parse_from_str(new_due.trim(), "%Y-%m-%d") {
+    let due = match NaiveDate::parse_from_str(input.due_on.trim(), "%Y-%m-%d") {
         Ok(d) if d > investigation.due_on => Some(d),
         Ok(_) => {
             errors.push(FieldError::new(
@@ -376,7 +366,8 @@ pub fn extend_investigation(
             None
         }
     };
-    if reason.trim().is_empty() {
+    let reason = input.reason.trim();
+    if reason.is_empty() {
         errors.push(FieldError::new(
             "reason",
             "Skriv de särskilda skälen för att förlänga utredningen.",
@@ -386,14 +377,32 @@ pub fn extend_investigation(
         return Err(AppError::Invalid(errors));
     };
     write_tx(conn, |conn| {
+        // The due date as it stands now, not as read before the transaction: two extensions at
+        // once each keep what they extended from.
+        let previous: NaiveDate = investigations::table
+            .find(&investigation.id)
+            .select(investigations::due_on)
+            .get_result(conn)?;
+        if due <= previous {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "due_on",
+                "Det nya datumet måste ligga efter det nuvarande.",
+            )]));
+        }
+        let row = Extension {
+            id: uuid::Uuid::new_v4().to_string(),
+            investigation_id: investigation.id.clone(),
+            extended_at: now(),
+            extended_by: officer.id.clone(),
+            previous_due_on: previous,
+            due_on: due,
+            reason: reason.to_string(),
+        };
+        diesel::insert_into(investigation_extensions::table)
+            .values(&row.clone().seal(keys))
+            .execute(conn)?;
         diesel::update(investigations::table.find(&investigation.id))
-            .set((
-                investigations::due_on.eq(due),
-                investigations::extended_at.eq(now()),
-                investigations::extended_by.eq(&officer.id),
-                investigations::extension_reason
-                    .eq(keys.seal("investigations.extension_reason", reason.trim())),
-            ))
+            .set(investigations::due_on.eq(due))
             .execute(conn)?;
         Event::success(
             &AuditActor::from(officer),
@@ -402,6 +411,12 @@ pub fn extend_investigation(
         )
         .detail(&format!("due_on={due}"))
         .record(conn)?;
-        Ok(())
+        Ok(ExtensionEntry {
+            extended_at: row.extended_at,
+            extended_by: row.extended_by.0,
+            previous_due_on: Some(previous),
+            due_on: due,
+            reason: row.reason,
+        })
     })
 }

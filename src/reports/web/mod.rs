@@ -16,7 +16,9 @@ use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::error::{AppError, FieldError, PageError};
 use crate::reports::deadlines::{self, Urgency};
 use crate::reports::form::{Identity, ReportForm};
-use crate::reports::model::{allowed_decisions, Category, Decision, MAX_CHILDREN, MAX_GUARDIANS};
+use crate::reports::model::{
+    allowed_decisions, Category, CloseAnswer, Decision, MAX_CHILDREN, MAX_GUARDIANS,
+};
 use crate::reports::store::{
     self, DecisionInput, Filed, Investigation, InvestigationId, OwnReport, QueueItem, QueuePage,
     ReportDetail, ReportId,
@@ -54,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(post_safety_assessment),
         )
         .route("/anmalningar/{id}/beslut", web::post().to(post_decision))
+        .route("/anmalningar/{id}/syskon", web::post().to(post_sibling))
         .route("/utredningar", web::get().to(get_investigations))
         .route(
             "/utredningar/{id}/forlangning",
@@ -73,6 +76,9 @@ pub(crate) struct FormPage {
     notice: String,
     municipalities: Vec<Municipality>,
     categories: &'static [Category],
+    /// The categories that ask whether the suspected person is someone close, and the answers.
+    close_categories: Vec<Category>,
+    close_answers: &'static [CloseAnswer],
     professional: bool,
     /// The session ended while the professional was writing: log in within the same form.
     login_needed: bool,
@@ -98,6 +104,8 @@ impl FormPage {
             notice: String::new(),
             municipalities: state.db(accounts::list_municipalities).await?,
             categories: Category::ALL,
+            close_categories: Category::asking_someone_close().collect(),
+            close_answers: CloseAnswer::ALL,
             professional,
             login_needed: false,
             login_email: String::new(),
@@ -105,6 +113,11 @@ impl FormPage {
             max_guardians: MAX_GUARDIANS,
             converting: None,
         })
+    }
+
+    /// The form field of the someone-close question for a category.
+    fn close_field(&self, category: &Category) -> String {
+        format!("someone_close.{}", category.as_str())
     }
 
     fn action(&self) -> &str {

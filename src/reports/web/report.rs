@@ -1,8 +1,12 @@
-//! One report as the officer sees it, with the forms for the safety assessment and the decision.
+//! One report as the officer sees it, with the forms for the safety assessment, a decision for
+//! each child, a sibling to add, and each child's investigation with its extensions.
 
 use super::*;
 use crate::mail::OutboxStatus;
+use crate::reports::form::row_key;
+use crate::reports::model::ChildDecisionInput;
 use crate::reports::model::ReporterKind;
+use crate::reports::store::{ExtensionInput, SiblingInput};
 use crate::time;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -13,12 +17,12 @@ pub(super) struct SafetyForm {
     notes: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The extension form of one investigation, as typed.
+#[derive(Clone, Debug, Default)]
 pub(super) struct ExtensionForm {
-    #[serde(default)]
-    pub(super) due_on: String,
-    #[serde(default)]
-    pub(super) reason: String,
+    /// Which investigation's form it is.
+    pub(super) investigation: String,
+    pub(super) input: ExtensionInput,
 }
 
 #[derive(Template)]
@@ -29,7 +33,6 @@ pub(super) struct ReportPage {
     categories: Vec<Category>,
     safety_clock: Clock,
     decision_clock: Clock,
-    investigation_clock: Option<Clock>,
     /// Intake officers record the safety assessment and the decision.
     can_record: bool,
     /// Caseworkers extend investigations.
@@ -38,7 +41,9 @@ pub(super) struct ReportPage {
     violence: bool,
     decision_late: bool,
     safety_form: SafetyForm,
-    decision_form: DecisionInput,
+    /// The decision form as typed, one entry per child of `detail.children` (same order).
+    decision_forms: Vec<ChildDecisionInput>,
+    sibling_form: SiblingInput,
     pub(super) extension_form: ExtensionForm,
     errors: FormErrors,
     saved: &'static str,
@@ -47,11 +52,44 @@ pub(super) struct ReportPage {
 }
 
 impl ReportPage {
-    fn has_personal_numbers(&self) -> bool {
-        self.detail
-            .children
-            .iter()
-            .any(|c| c.personal_number.is_some())
+    /// The decision form of the child at `k`, as typed.
+    fn decision_form(&self, k: &usize) -> ChildDecisionInput {
+        self.decision_forms.get(*k).cloned().unwrap_or_default()
+    }
+
+    /// The someone-close answer for a category, as shown.
+    fn close_label(&self, category: &Category) -> &'static str {
+        self.detail.report.someone_close().answer(*category).label()
+    }
+
+    /// The field name of the child at `k` in the decision form, e.g. `children[1].reason`.
+    fn child_field(&self, k: &usize, name: &str) -> String {
+        format!("children[{k}].{name}")
+    }
+
+    /// The clock of an investigation.
+    fn investigation_clock(&self, due_on: &chrono::NaiveDate) -> Clock {
+        decision_clock(*due_on, time::local(crate::db::now()).date())
+    }
+
+    /// What was typed in an investigation's extension form (only the one sent).
+    fn extension_value(&self, investigation: &str, field: &str) -> String {
+        if self.extension_form.investigation != investigation {
+            return String::new();
+        }
+        match field {
+            "due_on" => self.extension_form.input.due_on.clone(),
+            _ => self.extension_form.input.reason.clone(),
+        }
+    }
+
+    /// The error of an extension form's field (`due_on-<id>`, `reason-<id>`).
+    fn extension_error(&self, investigation: &str, field: &str) -> Option<&str> {
+        self.errors.get(&format!("{field}-{investigation}"))
+    }
+
+    fn undecided(&self) -> usize {
+        self.detail.undecided()
     }
 
     /// When feedback to a reporter with a duty to report (a professional) is due, and whether it
@@ -60,7 +98,7 @@ impl ReportPage {
         if self.detail.report.reporter_kind != ReporterKind::Professional {
             return None;
         }
-        if self.detail.decision.is_none() {
+        if self.detail.undecided() == self.detail.children.len() {
             return Some(format!(
                 "Senast {} dagar efter beslutet. Den skickas automatiskt när beslutet sparas.",
                 self.feedback_days
@@ -149,24 +187,21 @@ pub(super) async fn load_report_page(
     let now = crate::db::now();
     let today = time::local(now).date();
     let categories = detail.report.categories();
-    let allowed = allowed_decisions(&categories);
+    let allowed = allowed_decisions(&categories, &detail.report.someone_close());
     Ok(Ok(ReportPage {
         layout: Layout::new(req, Some(user)),
         safety_clock: safety_clock(detail.report.safety_due_at, now),
         decision_clock: decision_clock(detail.report.decision_due_on, today),
-        investigation_clock: detail
-            .investigation
-            .as_ref()
-            .map(|i: &Investigation| decision_clock(i.due_on, today)),
         decision_late: deadlines::decision_is_late(detail.report.decision_due_on, now),
-        violence: allowed == [Decision::Open],
+        violence: detail.report.violence_rule_applies(),
+        decision_forms: vec![ChildDecisionInput::default(); detail.children.len()],
         allowed,
         categories,
         can_record,
         can_extend,
         detail,
         safety_form: SafetyForm::default(),
-        decision_form: DecisionInput::default(),
+        sibling_form: SiblingInput::default(),
         extension_form: ExtensionForm::default(),
         errors: FormErrors::default(),
         saved: "",
@@ -227,6 +262,54 @@ pub(super) fn anchor_of(saved: Saved) -> &'static str {
     }
 }
 
+/// Reads the posted decision form: `children[k].child_id`, `children[k].decision`, … for each
+/// child `k` of the page. Returns every child's entry (to show again) and the entries to record
+/// (those not left blank) with the `k` of each.
+fn read_decision_form(pairs: &[(String, String)]) -> (Vec<ChildDecisionInput>, Vec<usize>) {
+    let mut forms: std::collections::BTreeMap<usize, ChildDecisionInput> = Default::default();
+    for (key, value) in pairs {
+        let Some(("children", k, field)) = row_key(key) else {
+            continue;
+        };
+        if k >= 4 * crate::reports::model::MAX_CHILDREN {
+            continue;
+        }
+        let form = forms.entry(k).or_default();
+        match field {
+            "child_id" => form.child_id = value.clone(),
+            "decision" => form.decision = value.clone(),
+            "reason" => form.reason = value.clone(),
+            "late_reason" => form.late_reason = value.clone(),
+            "siblings_note" => form.siblings_note = value.clone(),
+            _ => {}
+        }
+    }
+    let size = forms.keys().next_back().map_or(0, |k| k + 1);
+    let mut all = vec![ChildDecisionInput::default(); size];
+    for (k, form) in forms {
+        all[k] = form;
+    }
+    let chosen = (0..all.len()).filter(|&k| !all[k].is_blank()).collect();
+    (all, chosen)
+}
+
+/// Turns `children[i].…` of the i-th entry recorded into `children[k].…` of the page.
+fn to_page_fields(errors: Vec<FieldError>, chosen: &[usize]) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            if let Some((_, i, name)) = row_key(&e.field).filter(|(l, _, _)| *l == "children") {
+                if let Some(k) = chosen.get(i) {
+                    e.field = format!("children[{k}].{name}");
+                }
+            } else if e.field == "children" {
+                e.field = "decision".into();
+            }
+            e
+        })
+        .collect()
+}
+
 pub(super) async fn post_safety_assessment(
     req: HttpRequest,
     CurrentActor { user, actor }: CurrentActor,
@@ -244,7 +327,7 @@ pub(super) async fn post_safety_assessment(
     let result = state
         .db_with_settings(move |conn, settings| {
             let keys = &settings.keys;
-            reports::assess_safety(conn, &actor, &report, protection, &sent.notes, keys).map(|_| ())
+            reports::assess_safety(conn, keys, &actor, &report, protection, &sent.notes).map(|_| ())
         })
         .await;
     saved_or_again(
@@ -264,20 +347,79 @@ pub(super) async fn post_decision(
     CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    CsrfForm(form): CsrfForm<DecisionInput>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let id = ReportId(path.into_inner());
+    let (forms, chosen) = read_decision_form(&pairs);
+    let input = DecisionInput {
+        children: chosen.iter().map(|&k| forms[k].clone()).collect(),
+        ..Default::default()
+    };
+    // Nothing chosen still goes through `decide`, so that access is checked (and refused) first.
+    let nothing_chosen = input.children.is_empty();
+    let report = id.clone();
+    let result = state
+        .db_with_settings(move |conn, settings| {
+            reports::decide(conn, settings, &actor, &report, &input).map(|_| ())
+        })
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(_) if nothing_chosen => AppError::Invalid(vec![FieldError::new(
+                "decision",
+                "Välj ett beslut för minst ett av barnen.",
+            )]),
+            AppError::Invalid(errors) => AppError::Invalid(to_page_fields(errors, &chosen)),
+            other => other,
+        });
+    if result.is_ok() {
+        state.mail_wake.notify_one();
+    }
+    saved_or_again(&req, &state, user, id, result, Saved::Decision, |page| {
+        for (k, form) in forms.into_iter().enumerate() {
+            if k < page.decision_forms.len() {
+                page.decision_forms[k] = form;
+            }
+        }
+    })
+    .await
+}
+
+pub(super) async fn post_sibling(
+    req: HttpRequest,
+    CurrentActor { user, actor }: CurrentActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<SiblingInput>,
 ) -> Result<HttpResponse, PageError> {
     let id = ReportId(path.into_inner());
     let (report, sent) = (id.clone(), form.clone());
     let result = state
         .db_with_settings(move |conn, settings| {
-            reports::decide(conn, &actor, &report, &sent, settings).map(|_| ())
+            reports::add_sibling(conn, &settings.keys, &actor, &report, &sent).map(|_| ())
         })
-        .await;
-    if result.is_ok() {
-        state.mail_wake.notify_one();
-    }
-    saved_or_again(&req, &state, user, id, result, Saved::Decision, |page| {
-        page.decision_form = form;
-    })
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = format!("sibling.{}", e.field);
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        });
+    saved_or_again(
+        &req,
+        &state,
+        user,
+        id,
+        result,
+        Saved::SiblingAdded,
+        |page| {
+            page.sibling_form = form;
+        },
+    )
     .await
 }
