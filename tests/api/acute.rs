@@ -343,7 +343,8 @@ async fn feedback_is_due_after_the_decision_and_shown_as_sent(app: TestApp) {
         .as_user(&intake_t)
         .get(&format!("/api/v1/reports/{id}"))
         .await;
-    let decided_on = samordna::time::local(time_of(&full["decision"]["decided_at"])).date();
+    let decided_on =
+        samordna::time::local(time_of(&full["children"][0]["decision"]["decided_at"])).date();
     let due = decided_on + chrono::Days::new(14);
     assert_eq!(full["feedback"]["due_on"], due.to_string(), "{full}");
 
