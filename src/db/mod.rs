@@ -143,9 +143,9 @@ pub fn answers(conn: &mut AnyConnection) -> bool {
 /// How long a pooled SQLite connection may stay unused before it is closed (r2d2 looks every
 /// 30 s, so it goes 10–40 s after its last use; one is always kept). Each SQLite connection holds
 /// its own page cache (up to 2 MB), schema and prepared statements in this process: after a load
-/// the idle ones held about 8 MB of the service's memory (docs/performance.md, issue 16).
-/// Opening one again costs about a millisecond. PostgreSQL connections keep r2d2's 10 minutes:
-/// their memory is in the server.
+/// the idle ones held 4–6 MB of the service's memory (docs/performance.md, issue 16). Opening
+/// one again is a file open and a schema read. PostgreSQL connections keep r2d2's 10 minutes:
+/// their memory is mostly in the server.
 pub const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens one connection first, so that an unreachable database is reported with its real cause,
