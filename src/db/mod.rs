@@ -140,6 +140,14 @@ pub fn answers(conn: &mut AnyConnection) -> bool {
     conn.batch_execute("SELECT 1").is_ok()
 }
 
+/// How long a pooled SQLite connection may stay unused before it is closed (r2d2 looks every
+/// 30 s, so it goes 10–40 s after its last use; one is always kept). Each SQLite connection holds
+/// its own page cache (up to 2 MB), schema and prepared statements in this process: after a load
+/// the idle ones held 4–6 MB of the service's memory (docs/performance.md, issue 16). Opening
+/// one again is a file open and a schema read. PostgreSQL connections keep r2d2's 10 minutes:
+/// their memory is mostly in the server.
+pub const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Opens one connection first, so that an unreachable database is reported with its real cause,
 /// then builds the pool.
 pub fn connect(url: &str, size: u32) -> Result<DbPool, String> {
@@ -147,10 +155,14 @@ pub fn connect(url: &str, size: u32) -> Result<DbPool, String> {
     manager
         .connect()
         .map_err(|e| format!("cannot open database {}: {e}", redact_url(url)))?;
-    r2d2::Pool::builder()
+    let mut builder = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(Duration::from_secs(5));
+    if matches!(manager.backend, Backend::Sqlite(_)) {
+        builder = builder.idle_timeout(Some(SQLITE_IDLE_TIMEOUT));
+    }
+    builder
         .build(manager)
         .map_err(|e| format!("cannot open database {}: {e}", redact_url(url)))
 }
@@ -387,6 +399,17 @@ mod tests {
         let (log, checkpointed) = checkpoint(&mut conn).unwrap().unwrap();
         assert!(log > 1000, "{log}");
         assert_eq!(checkpointed, log, "everything is copied when no one reads");
+    }
+
+    /// Idle SQLite connections are closed (each holds its page cache and statements in this
+    /// process); PostgreSQL keeps r2d2's ten minutes.
+    #[test]
+    fn sqlite_pool_closes_idle_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = connect(&url, 2).unwrap();
+        assert_eq!(pool.idle_timeout(), Some(SQLITE_IDLE_TIMEOUT));
+        assert_eq!(pool.min_idle(), Some(1));
     }
 
     #[test]
