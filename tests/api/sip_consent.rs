@@ -10,7 +10,7 @@ use samordna::accounts::Role;
 use samordna::db::schema::{consents, municipalities, organisations};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_fields, TestApp};
+use crate::helpers::{error_fields, Db, TestApp, BACKGROUND_PASS_OFF};
 use crate::on_both_databases;
 
 const THERAPIST: &str = "eva.terapeut@lugnet.test";
@@ -235,7 +235,9 @@ async fn the_outside_therapist_needs_a_consent_that_names_them(app: TestApp) {
 
 on_both_databases!(the_outside_therapist_needs_a_consent_that_names_them);
 
-async fn expiry_takes_out_participants_without_an_account(app: TestApp) {
+/// With the background pass off, so that it cannot take the therapist out first.
+async fn expiry_takes_out_participants_without_an_account(kind: Db) {
+    let app = TestApp::spawn_with(kind, &[BACKGROUND_PASS_OFF], true).await;
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
@@ -287,7 +289,7 @@ async fn expiry_takes_out_participants_without_an_account(app: TestApp) {
     assert!(!html.contains("Eva Terapeut") && html.contains("Karin Berg, vårdnadshavare"));
 }
 
-on_both_databases!(expiry_takes_out_participants_without_an_account);
+crate::on_both_kinds!(expiry_takes_out_participants_without_an_account);
 
 async fn the_overall_responsibility_lies_with_a_kommun_or_region_taking_part(app: TestApp) {
     let caseworker = app
