@@ -284,6 +284,21 @@ pub fn authorize(
     }
 }
 
+/// A thing asked for by id that does not exist: the attempt is audited as a refusal (`what` in
+/// its detail) and answered 404, the same answer as for one the asker may not see.
+pub fn not_found<T>(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    object: Object<'_>,
+    what: &str,
+) -> Result<T, AppError> {
+    Event::denied(&actor.audit_actor(), action, object)
+        .detail(what)
+        .record(conn)?;
+    Err(AppError::NotFound)
+}
+
 fn action_name(action: Action) -> &'static str {
     match action {
         Action::View => "view",

@@ -14,8 +14,8 @@ pub mod store;
 pub mod web;
 
 use crate::accounts::{AuthUser, MunicipalityId};
-use crate::audit::event::{Event, Object};
-use crate::authz::{authorize, policy, Action, Actor, Resource};
+use crate::audit::event::Object;
+use crate::authz::{authorize, not_found, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::{write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
@@ -45,14 +45,13 @@ pub fn access(
     action: Action,
 ) -> Result<(Consultation, Viewer), AppError> {
     let Some(consultation) = store::find(conn, &settings.keys, id)? else {
-        Event::denied(
-            &actor.audit_actor(),
+        return not_found(
+            conn,
+            actor,
             "consultation.access",
             Object::Consultation(id.as_str()),
-        )
-        .detail("no such consultation")
-        .record(conn)?;
-        return Err(AppError::NotFound);
+            "no such consultation",
+        );
     };
     let intake = Resource::Consultation {
         municipality: &consultation.municipality_id,

@@ -10,8 +10,8 @@ pub mod store;
 pub mod web;
 
 use crate::accounts::MunicipalityId;
-use crate::audit::event::{Event, Object};
-use crate::authz::{authorize, policy, Action, Actor, Resource};
+use crate::audit::event::Object;
+use crate::authz::{authorize, not_found, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::crypto::Keyring;
 use crate::db::AnyConnection;
@@ -39,14 +39,13 @@ pub fn access(
     action: Action,
 ) -> Result<(Report, View), AppError> {
     let Some(report) = store::find(conn, keys, id)? else {
-        Event::denied(
-            &actor.audit_actor(),
+        return not_found(
+            conn,
+            actor,
             "report.access",
             Object::Report(id.as_str()),
-        )
-        .detail("no such report")
-        .record(conn)?;
-        return Err(AppError::NotFound);
+            "no such report",
+        );
     };
     let full = Resource::Report {
         municipality: &report.municipality_id,

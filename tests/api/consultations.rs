@@ -430,8 +430,46 @@ async fn consultation_pages_from_question_to_report(app: TestApp) {
     assert!(again.is_empty(), "a redirect to the reports: {again}");
 }
 
+/// An id that names no consultation or report answers 404 like one the caller may not see, and
+/// the attempt is in the audit trail as a refusal (`authz::not_found`, shared by both).
+async fn an_id_that_names_nothing_is_404_and_audited(app: TestApp) {
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let intake_t = app.token_for(&intake).await;
+    for (path, action, object_id) in [
+        (
+            "/api/v1/consultations/no-such-one",
+            "consultation.access",
+            "no-such-one",
+        ),
+        (
+            "/api/v1/reports/no-such-one",
+            "report.access",
+            "no-such-one",
+        ),
+    ] {
+        let (status, body) = app.as_user(&intake_t).get(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        let rows: Vec<(String, String)> = app
+            .conn(move |c| {
+                audit_log::table
+                    .filter(audit_log::action.eq(action))
+                    .filter(audit_log::object_id.eq(object_id))
+                    .select((audit_log::outcome, audit_log::detail))
+                    .load(c)
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(rows.len(), 1, "{action}: {rows:?}");
+        assert_eq!(rows[0].0, "denied", "{rows:?}");
+        assert!(rows[0].1.starts_with("no such "), "{rows:?}");
+    }
+}
+
 on_both_databases!(
     ask_answer_and_convert,
     retention_removes_old_consultations_by_id,
     consultation_pages_from_question_to_report,
+    an_id_that_names_nothing_is_404_and_audited,
 );

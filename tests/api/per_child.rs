@@ -2,8 +2,11 @@
 //! child, the violence rule with the someone-close answer, joining an investigation under way, a
 //! sibling added by the officer, every extension kept, and old data migrated. On both databases.
 
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use samordna::accounts::Role;
+use samordna::db::schema::{outbox, report_decisions, report_feedback};
 use samordna::db::AnyConnection;
 use serde_json::{json, Value};
 
@@ -647,6 +650,124 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     assert_eq!(history[0]["due_on"], "2027-04-30");
 }
 
+/// Feedback to a professional reporter when the children of a report are decided at different
+/// times: one feedback row per report, its last day counted from the *first* decision (not moved
+/// by the later one), pointing at the latest message; the reporter sees each child's outcome.
+/// Tests cannot move the clock, so the first decision is moved three days back in the database
+/// (decision and feedback day alike), as if it had been made then.
+async fn feedback_with_children_decided_at_different_times(app: TestApp) {
+    let e = ekby(&app).await;
+    let id = filed_and_assessed(
+        &app,
+        &e,
+        report(
+            &e.id,
+            &[(KIM, "Kim Syskon"), (ADA, "Ada Syskon")],
+            &["violence_in_home"],
+            json!({"violence_in_home": "no"}),
+        ),
+    )
+    .await;
+    let children = child_ids(&full(&app, &e, &id).await);
+    let path = format!("/api/v1/reports/{id}/decision");
+    let (status, body) = app
+        .as_user(&e.intake)
+        .post(
+            &path,
+            json!({"children": [decision(&children[0], "not_open")]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let first = full(&app, &e, &id).await;
+    assert_eq!(first["undecided"], 1);
+    let first_due: NaiveDate =
+        serde_json::from_value(first["feedback"]["due_on"].clone()).expect("a feedback day");
+
+    // The first decision, three days earlier.
+    let (report_id, child_id) = (id.clone(), children[0].clone());
+    let (earlier_due, first_message) = app
+        .conn(move |c| {
+            let decided_at: NaiveDateTime = report_decisions::table
+                .find(&child_id)
+                .select(report_decisions::decided_at)
+                .first(c)
+                .unwrap();
+            diesel::update(report_decisions::table.find(&child_id))
+                .set(report_decisions::decided_at.eq(decided_at - chrono::Days::new(3)))
+                .execute(c)
+                .unwrap();
+            let earlier_due = first_due - chrono::Days::new(3);
+            diesel::update(report_feedback::table.find(&report_id))
+                .set(report_feedback::due_on.eq(Some(earlier_due)))
+                .execute(c)
+                .unwrap();
+            let message: Option<String> = report_feedback::table
+                .find(&report_id)
+                .select(report_feedback::outbox_id)
+                .first(c)
+                .unwrap();
+            (earlier_due, message.expect("the first feedback message"))
+        })
+        .await;
+
+    // Today, the second child.
+    let (status, body) = app
+        .as_user(&e.intake)
+        .post(&path, json!({"children": [decision(&children[1], "open")]}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let second = full(&app, &e, &id).await;
+    assert_eq!(second["undecided"], 0);
+    assert_eq!(
+        second["feedback"]["due_on"],
+        earlier_due.to_string(),
+        "due from the first decision, not the second: {second}"
+    );
+    let report_id = id.clone();
+    let (rows, latest, messages) = app
+        .conn(move |c| {
+            let rows: Vec<Option<String>> = report_feedback::table
+                .filter(report_feedback::report_id.eq(&report_id))
+                .select(report_feedback::outbox_id)
+                .load(c)
+                .unwrap();
+            let messages: Vec<(String, String)> = outbox::table
+                .filter(outbox::subject.like("Besked om din anmälan %"))
+                .select((outbox::id, outbox::message))
+                .load(c)
+                .unwrap();
+            (rows.len(), rows[0].clone(), messages)
+        })
+        .await;
+    assert_eq!(rows, 1, "one feedback row per report");
+    assert_eq!(messages.len(), 2, "the reporter is told at each decision");
+    let latest = latest.expect("the latest message");
+    assert_ne!(
+        latest, first_message,
+        "the row points at the latest message"
+    );
+    assert!(messages.iter().any(|(id, _)| *id == latest));
+    for (_, message) in &messages {
+        for secret in [KIM, ADA, "Kim Syskon", "Ada Syskon", "pappa", "våld"] {
+            assert!(!message.contains(secret), "{secret} in {message}");
+        }
+    }
+
+    // The reporter sees each child's outcome, never the reasons.
+    let (status, own) = app.as_user(&e.teacher).get("/api/v1/my/reports").await;
+    assert_eq!(status, 200, "{own}");
+    let mine = own
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("the teacher's report")
+        .clone();
+    assert_eq!(mine["children"][0]["outcome"], "not_open", "{mine}");
+    assert_eq!(mine["children"][1]["outcome"], "open", "{mine}");
+    assert!(!mine.to_string().contains("Uppgifter om våld"), "{mine}");
+}
+
 on_both_databases!(
     three_siblings_with_a_violent_parent_each_get_an_investigation,
     per_child_decisions_and_bad_input_through_the_api,
@@ -654,4 +775,5 @@ on_both_databases!(
     every_extension_is_kept,
     a_report_decided_before_the_migration_shows_the_decision_for_each_child,
     the_form_asks_whether_the_suspected_person_is_someone_close,
+    feedback_with_children_decided_at_different_times,
 );
