@@ -63,6 +63,8 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/api/v1/intake", "/api/v1/intake", [401, 403, 200, 403, 403, 200]),
     ("GET", "/api/v1/investigations", "/api/v1/investigations", [401, 403, 200, 200, 403, 200]),
     ("POST", "/api/v1/investigations/{id}/extension", "/api/v1/investigations/{investigation}/extension", [401, 404, 404, 422, 404, 404]),
+    ("GET", "/api/v1/investigations/{id}", "/api/v1/investigations/{investigation}", [401, 404, 200, 200, 404, 404]),
+    ("POST", "/api/v1/investigations/{id}/close", "/api/v1/investigations/{investigation}/close", [401, 404, 404, 422, 404, 404]),
     // SIP: caseworkers only; the rest get 404, as for an object that is not theirs.
     ("GET", "/sip", "/sip", [303, 404, 404, 200, 404, 200]),
     ("POST", "/sip", "/sip", [303, 404, 404, 422, 404, 422]),

@@ -12,6 +12,7 @@ mod calendar_feed;
 mod calendar_files;
 mod calendar_interop;
 mod command_line;
+mod closing;
 mod consultations;
 mod encryption;
 mod faults;
