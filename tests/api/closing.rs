@@ -16,6 +16,7 @@ const REASON: &str = "Familjen har tackat ja till stöd; behovet är utrett.";
 const SUPPORT: &str = "Kontaktfamilj varannan helg";
 
 struct Case {
+    caseworker_login: crate::helpers::Login,
     caseworker: String,
     intake: String,
     other: String,
@@ -30,10 +31,10 @@ async fn opened(app: &TestApp) -> Case {
         .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
         .await;
     let intake = app.token_for(&intake).await;
-    let caseworker = app
+    let caseworker_login = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
-    let caseworker = app.token_for(&caseworker).await;
+    let caseworker = app.token_for(&caseworker_login).await;
     let other = app
         .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker])
         .await;
@@ -64,6 +65,7 @@ async fn opened(app: &TestApp) -> Case {
     let (_, list) = app.as_user(&caseworker).get("/api/v1/investigations").await;
     let investigation = list[0]["id"].as_str().unwrap().to_string();
     Case {
+        caseworker_login,
         caseworker,
         intake,
         other,
@@ -285,7 +287,47 @@ async fn bad_input_and_access_when_closing(app: TestApp) {
     assert!(denied >= 4, "{denied} denied entries");
 }
 
+/// The closing page: a form with mistakes comes back with the input kept and Swedish errors
+/// beside the fields (422); closed, it shows the outcome, the SIP pointer and no form.
+async fn closing_through_the_page(app: TestApp) {
+    let c = opened(&app).await;
+    app.login(&c.caseworker_login).await;
+    let page = format!("/utredningar/{}/avsluta", c.investigation);
+    let html = app.page("/utredningar").await;
+    assert!(html.contains(&page), "linked from the list");
+    let html = app.page(&page).await;
+    assert!(html.contains("Avsluta utredningen") && html.contains("inget mer besked"));
+    assert!(html.contains("SIP"));
+    let response = app
+        .submit(
+            &page,
+            &page,
+            &[("outcome", "support_granted"), ("support", ""), ("closed_on", "igår"), ("reason", REASON)],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Skriv vilken insats eller vilket bistånd som beviljats."));
+    assert!(html.contains("Skriv datumet som år-månad-dag"));
+    assert!(html.contains("value=\"igår\""), "the input is kept");
+    assert!(html.contains("id=\"outcome-support_granted\" name=\"outcome\" value=\"support_granted\" checked"));
+    let today = today().to_string();
+    let response = app
+        .submit(
+            &page,
+            &page,
+            &[("outcome", "no_support"), ("support", ""), ("closed_on", &today), ("reason", REASON)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let html = app.page(&page).await;
+    assert!(html.contains("Utredningen är avslutad") && html.contains("Inget stöd"), "{html}");
+    assert!(!html.contains("<form method=\"post\" action=\"/utredningar/"));
+    assert_eq!(read(&app, &c.caseworker, &c.investigation).await["state"], "closed");
+}
+
 on_both_databases!(
+    closing_through_the_page,
     closing_stops_the_clock_and_a_closed_one_is_read_not_changed,
     a_late_closing_is_recorded_with_its_days,
     bad_input_and_access_when_closing,
