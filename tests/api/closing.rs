@@ -302,7 +302,12 @@ async fn closing_through_the_page(app: TestApp) {
         .submit(
             &page,
             &page,
-            &[("outcome", "support_granted"), ("support", ""), ("closed_on", "igår"), ("reason", REASON)],
+            &[
+                ("outcome", "support_granted"),
+                ("support", ""),
+                ("closed_on", "igår"),
+                ("reason", REASON),
+            ],
         )
         .await;
     assert_eq!(response.status(), 422);
@@ -310,20 +315,33 @@ async fn closing_through_the_page(app: TestApp) {
     assert!(html.contains("Skriv vilken insats eller vilket bistånd som beviljats."));
     assert!(html.contains("Skriv datumet som år-månad-dag"));
     assert!(html.contains("value=\"igår\""), "the input is kept");
-    assert!(html.contains("id=\"outcome-support_granted\" name=\"outcome\" value=\"support_granted\" checked"));
+    assert!(html.contains(
+        "id=\"outcome-support_granted\" name=\"outcome\" value=\"support_granted\" checked"
+    ));
     let today = today().to_string();
     let response = app
         .submit(
             &page,
             &page,
-            &[("outcome", "no_support"), ("support", ""), ("closed_on", &today), ("reason", REASON)],
+            &[
+                ("outcome", "no_support"),
+                ("support", ""),
+                ("closed_on", &today),
+                ("reason", REASON),
+            ],
         )
         .await;
     assert_eq!(response.status(), 303);
     let html = app.page(&page).await;
-    assert!(html.contains("Utredningen är avslutad") && html.contains("Inget stöd"), "{html}");
+    assert!(
+        html.contains("Utredningen är avslutad") && html.contains("Inget stöd"),
+        "{html}"
+    );
     assert!(!html.contains("<form method=\"post\" action=\"/utredningar/"));
-    assert_eq!(read(&app, &c.caseworker, &c.investigation).await["state"], "closed");
+    assert_eq!(
+        read(&app, &c.caseworker, &c.investigation).await["state"],
+        "closed"
+    );
 }
 
 on_both_databases!(

@@ -252,7 +252,10 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
     // are sealed.
     let (status, second) = app
         .as_user(&p.reporter)
-        .post("/api/v1/reports", full_report(&p.municipality, "20140305-1236"))
+        .post(
+            "/api/v1/reports",
+            full_report(&p.municipality, "20140305-1236"),
+        )
         .await;
     assert_eq!(status, 201, "{second}");
     let second = second["id"].as_str().unwrap().to_string();
@@ -280,7 +283,9 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         .post(
             &format!(
                 "/api/v1/investigations/{}/close",
-                report["children"][0]["investigation"]["id"].as_str().unwrap()
+                report["children"][0]["investigation"]["id"]
+                    .as_str()
+                    .unwrap()
             ),
             json!({"outcome": "support_granted", "support": "Kontaktfamilj varannan helg",
                    "closed_on": samordna::time::local(samordna::db::now()).date().to_string(),
@@ -675,10 +680,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     assert!(audited.contains(&(Some("report_guardians".into()), "rows=2 key=b".into())));
     assert!(audited.contains(&(Some("report_children".into()), "rows=2 key=b".into())));
     assert!(audited.contains(&(Some("reports".into()), "rows=2 key=b".into())));
-    assert!(audited.contains(&(
-        Some("investigation_closings".into()),
-        "rows=1 key=b".into()
-    )));
+    assert!(audited.contains(&(Some("investigation_closings".into()), "rows=1 key=b".into())));
     // The index is back, and a second run changes nothing.
     let missing: i64 = second
         .conn(|conn| {

@@ -56,10 +56,7 @@ pub fn check_closing(
     let mut errors = Vec::new();
     let outcome = match input.outcome.trim() {
         "" => {
-            errors.push(FieldError::new(
-                "outcome",
-                "Välj hur utredningen avslutas.",
-            ));
+            errors.push(FieldError::new("outcome", "Välj hur utredningen avslutas."));
             None
         }
         other => match other.parse::<ClosingOutcome>() {
@@ -156,7 +153,12 @@ mod tests {
     #[test]
     fn a_complete_closing_is_accepted_and_support_kept_only_when_granted() {
         let ok = check_closing(
-            &input("support_granted", " Kontaktfamilj ", "2027-03-01", " Behov finns. "),
+            &input(
+                "support_granted",
+                " Kontaktfamilj ",
+                "2027-03-01",
+                " Behov finns. ",
+            ),
             d("2027-01-01"),
             d("2027-03-02"),
         )
@@ -175,8 +177,8 @@ mod tests {
 
     #[test]
     fn every_mistake_is_named_beside_its_field() {
-        let errors = check_closing(&input("", "", "", ""), d("2027-01-01"), d("2027-02-01"))
-            .unwrap_err();
+        let errors =
+            check_closing(&input("", "", "", ""), d("2027-01-01"), d("2027-02-01")).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["outcome", "closed_on", "reason"]);
         let errors = check_closing(
@@ -186,8 +188,12 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors[0].field, "support");
-        let errors = check_closing(&input("maybe", "", "x", "x"), d("2027-01-01"), d("2027-02-01"))
-            .unwrap_err();
+        let errors = check_closing(
+            &input("maybe", "", "x", "x"),
+            d("2027-01-01"),
+            d("2027-02-01"),
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 2);
     }
 

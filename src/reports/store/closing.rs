@@ -34,8 +34,7 @@ pub fn close_investigation(
     input: &ClosingInput,
 ) -> Result<Closing, AppError> {
     let today = crate::time::local(now()).date();
-    let valid =
-        check_closing(input, investigation.opened_on, today).map_err(AppError::Invalid)?;
+    let valid = check_closing(input, investigation.opened_on, today).map_err(AppError::Invalid)?;
     write_tx(conn, |conn| {
         let (closed_at, due_on): (Option<NaiveDateTime>, NaiveDate) = investigations::table
             .find(&investigation.id)

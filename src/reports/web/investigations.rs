@@ -3,8 +3,8 @@
 use super::*;
 use crate::reports::model::{ClosingInput, ClosingOutcome};
 use crate::reports::store::ExtensionInput;
-use crate::web::FormErrors;
 use crate::time;
+use crate::web::FormErrors;
 
 pub struct InvestigationRow {
     pub investigation: Investigation,
