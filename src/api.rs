@@ -89,6 +89,8 @@ impl utoipa::Modify for BearerAuth {
         crate::reports::api::get_intake,
         crate::reports::api::get_investigations,
         crate::reports::api::post_extension,
+        crate::reports::api::get_investigation,
+        crate::reports::api::post_close,
         crate::sip::api::post_sip,
         crate::sip::api::post_consent,
         crate::sip::api::post_withdraw_consent,

@@ -56,7 +56,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::consultations::store::Consultation;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
-        ChildRow, DecisionRecord, Extension, GuardianRow, Investigation, Report, Reporter,
+        ChildRow, Closing, DecisionRecord, Extension, GuardianRow, Investigation, Report, Reporter,
         SafetyAssessment,
     };
     use crate::schedule::sources::Address;
@@ -74,6 +74,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<DecisionRecord>(),
         entry::<Investigation>(),
         entry::<Extension>(),
+        entry::<Closing>(),
         entry::<Sip>(),
         entry::<PlanRow>(),
         entry::<Consent>(),

@@ -58,6 +58,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    investigation_closings (investigation_id) {
+        investigation_id -> Text,
+        closed_at -> Timestamp,
+        closed_by -> Text,
+        closed_on -> Date,
+        outcome -> Text,
+        support -> Text,
+        reason -> Text,
+        due_on -> Date,
+        days_late -> Integer,
+    }
+}
+
+diesel::table! {
     investigation_extensions (id) {
         id -> Text,
         investigation_id -> Text,
@@ -374,6 +388,7 @@ diesel::joinable!(report_children -> reports (report_id));
 diesel::joinable!(report_decisions -> reports (report_id));
 diesel::joinable!(report_decisions -> report_children (child_id));
 diesel::joinable!(investigation_extensions -> investigations (investigation_id));
+diesel::joinable!(investigation_closings -> investigations (investigation_id));
 diesel::joinable!(report_reporters -> reports (report_id));
 diesel::joinable!(report_guardians -> reports (report_id));
 diesel::joinable!(reports -> municipalities (municipality_id));
@@ -493,6 +508,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_outside_organisations,
     consents,
     investigations,
+    investigation_closings,
     investigation_extensions,
     invitees,
     meetings,

@@ -11,13 +11,13 @@ use crate::accounts::identity::{ApiActor, MaybeApiActor};
 use crate::authz::{Action, Actor};
 use crate::error::{ApiError, AppError};
 use crate::reports::deadlines;
-use crate::reports::model::{Category, ReportInput};
+use crate::reports::model::{Category, ClosingInput, ReportInput};
 use crate::reports::store::{
     self, DecisionInput, ExtensionEntry, ExtensionInput, OwnReport, ReportId, SiblingInput,
 };
 use crate::reports::{
-    access, add_sibling, assess_safety, decide, extend, file_report, intake_queue_for,
-    investigations_for, View,
+    access, add_sibling, assess_safety, close_investigation, decide, extend, file_report,
+    intake_queue_for, investigation, investigations_for, View,
 };
 use crate::time;
 use crate::web::AppState;
@@ -37,10 +37,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/my/reports", web::get().to(get_my_reports))
         .route("/intake", web::get().to(get_intake))
         .route("/investigations", web::get().to(get_investigations))
+        .route("/investigations/{id}", web::get().to(get_investigation))
         .route(
             "/investigations/{id}/extension",
             web::post().to(post_extension),
-        );
+        )
+        .route("/investigations/{id}/close", web::post().to(post_close));
 }
 
 /// The answer to a filed report.
@@ -425,4 +427,122 @@ pub async fn post_extension(
         .db_with_settings(move |conn, settings| extend(conn, &settings.keys, &actor, &id, &input))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// How an investigation was closed.
+#[derive(Serialize, ToSchema)]
+pub struct ClosingBody {
+    /// `support_granted`, `no_support`, `transferred` or `other`.
+    pub outcome: String,
+    /// Which support was granted; empty for the other outcomes.
+    pub support: String,
+    pub closed_on: NaiveDate,
+    pub reason: String,
+    /// When it was recorded (UTC) and the user id of the caseworker who closed it.
+    pub closed_at: NaiveDateTime,
+    pub closed_by: String,
+    /// The last day as it stood when closed.
+    pub due_on: NaiveDate,
+    /// Closed after the last day.
+    pub late: bool,
+    /// Days after the last day; 0 when closed in time.
+    pub days_late: i32,
+}
+
+impl From<store::Closing> for ClosingBody {
+    fn from(c: store::Closing) -> Self {
+        ClosingBody {
+            outcome: c.outcome.as_str().into(),
+            support: c.support,
+            closed_on: c.closed_on,
+            reason: c.reason,
+            closed_at: c.closed_at,
+            closed_by: c.closed_by.0,
+            due_on: c.due_on,
+            late: c.days_late > 0,
+            days_late: c.days_late,
+        }
+    }
+}
+
+/// One investigation: its state, clock, extension history and outcome.
+#[derive(Serialize, ToSchema)]
+pub struct InvestigationBody {
+    pub id: String,
+    pub report_id: String,
+    pub report_reference: String,
+    /// Which child of the report: 1 for the first, …
+    pub child: i32,
+    /// `open` or `closed`.
+    pub state: String,
+    pub opened_on: NaiveDate,
+    pub due_on: NaiveDate,
+    /// `overdue`, `due_today` or `later` while open; `closed` once closed (the clock stopped).
+    pub urgency: String,
+    /// Every extension, oldest first.
+    pub extensions: Vec<ExtensionEntry>,
+    /// How it was closed; `null` while open.
+    pub closing: Option<ClosingBody>,
+}
+
+/// `GET /api/v1/investigations/{id}` (social services of its municipality): the investigation
+/// with its state, extension history and outcome. Another municipality's: 404 (audited).
+#[utoipa::path(get, path = "/api/v1/investigations/{id}", tag = "investigations",
+    params(("id" = String, Path, description = "Investigation id")),
+    responses((status = 200, body = InvestigationBody), (status = 404, body = crate::error::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn get_investigation(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = store::InvestigationId(path.into_inner());
+    let record = state
+        .db_with_settings(move |conn, settings| investigation(conn, &settings.keys, &actor, &id))
+        .await?;
+    let today = time::local(crate::db::now()).date();
+    let i = record.investigation;
+    let open = i.is_open();
+    Ok(HttpResponse::Ok().json(InvestigationBody {
+        state: if open { "open" } else { "closed" }.into(),
+        urgency: if open {
+            deadlines::urgency(i.due_on, today).as_str().into()
+        } else {
+            "closed".into()
+        },
+        id: i.id.0,
+        report_id: i.report_id.0,
+        report_reference: record.reference,
+        child: record.child,
+        opened_on: i.opened_on,
+        due_on: i.due_on,
+        extensions: record.extensions,
+        closing: record.closing.map(ClosingBody::from),
+    }))
+}
+
+/// `POST /api/v1/investigations/{id}/close` (caseworker): closes the investigation with its
+/// outcome, the day and the reason. The clock stops; closing after the last day is kept as late
+/// with the days. Closed already: 409.
+#[utoipa::path(post, path = "/api/v1/investigations/{id}/close", tag = "investigations",
+    params(("id" = String, Path, description = "Investigation id")),
+    request_body = ClosingInput,
+    responses((status = 201, body = ClosingBody), (status = 404, body = crate::error::ErrorResponse),
+              (status = 409, description = "Closed already", body = crate::error::ErrorResponse),
+              (status = 422, body = crate::error::ErrorResponse)),
+    security(("bearer" = [])))]
+pub async fn post_close(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<ClosingInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = store::InvestigationId(path.into_inner());
+    let input = body.into_inner();
+    let closing = state
+        .db_with_settings(move |conn, settings| {
+            close_investigation(conn, &settings.keys, &actor, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ClosingBody::from(closing)))
 }

@@ -193,16 +193,15 @@ pub fn add_sibling(
     store::add_sibling(conn, keys, officer, &report, input)
 }
 
-/// Extends an investigation (caseworkers of its municipality); earlier extensions stay in its
-/// history. One that does not exist and one in another municipality look the same (404); both
-/// are audited.
-pub fn extend(
+/// Finds an investigation and checks that `actor` may do `action` with it. One that does not
+/// exist and one in another municipality look the same (404); both are audited.
+fn investigation_access(
     conn: &mut AnyConnection,
     keys: &Keyring,
     actor: &Actor,
     id: &store::InvestigationId,
-    input: &store::ExtensionInput,
-) -> Result<(store::Investigation, store::ExtensionEntry), AppError> {
+    action: Action,
+) -> Result<store::Investigation, AppError> {
     let investigation = store::find_investigation(conn, keys, id)?;
     let nowhere = MunicipalityId(String::new());
     let municipality = investigation
@@ -211,13 +210,58 @@ pub fn extend(
     authorize(
         conn,
         actor,
-        Action::Update,
+        action,
         Resource::Investigations { municipality },
         Some(id.as_str()),
     )
     .map_err(|_| AppError::NotFound)?;
-    let investigation = investigation.ok_or(AppError::NotFound)?;
+    investigation.ok_or(AppError::NotFound)
+}
+
+/// Extends an investigation (caseworkers of its municipality); earlier extensions stay in its
+/// history. One that does not exist and one in another municipality look the same (404); both
+/// are audited. A closed investigation is not extended (409).
+pub fn extend(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    actor: &Actor,
+    id: &store::InvestigationId,
+    input: &store::ExtensionInput,
+) -> Result<(store::Investigation, store::ExtensionEntry), AppError> {
+    let investigation = investigation_access(conn, keys, actor, id, Action::Update)?;
+    if !investigation.is_open() {
+        return Err(store::closed_already());
+    }
     let officer = actor.user().ok_or(AppError::NotFound)?;
     let entry = store::extend_investigation(conn, keys, officer, &investigation, input)?;
     Ok((investigation, entry))
+}
+
+/// Closes an investigation with its outcome (caseworkers of its municipality): its clock stops,
+/// its lateness is kept. Closed already: 409; another municipality or none: 404 (audited).
+pub fn close_investigation(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    actor: &Actor,
+    id: &store::InvestigationId,
+    input: &model::ClosingInput,
+) -> Result<store::Closing, AppError> {
+    let investigation = investigation_access(conn, keys, actor, id, Action::Update)?;
+    if !investigation.is_open() {
+        return Err(store::closed_already());
+    }
+    let officer = actor.user().ok_or(AppError::NotFound)?;
+    store::close_investigation(conn, keys, officer, &investigation, input)
+}
+
+/// One investigation with its state, extension history and closing (social services of its
+/// municipality); the read is audited.
+pub fn investigation(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    actor: &Actor,
+    id: &store::InvestigationId,
+) -> Result<store::InvestigationRecord, AppError> {
+    let investigation = investigation_access(conn, keys, actor, id, Action::View)?;
+    store::read_investigation(conn, keys, &actor.audit_actor(), investigation)
 }

@@ -551,5 +551,8 @@ fn guardian_is_empty(g: &GuardianInput) -> bool {
 mod decisions;
 pub use decisions::*;
 
+mod closing;
+pub use closing::{check_closing, days_late, ClosingInput, ClosingOutcome, ValidClosing};
+
 #[cfg(test)]
 mod tests;

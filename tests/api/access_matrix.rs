@@ -54,6 +54,8 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/anmalningar/{id}/syskon", "/anmalningar/{report}/syskon", [303, 404, 422, 404, 404, 404]),
     ("GET", "/utredningar", "/utredningar", [303, 403, 200, 200, 403, 200]),
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
+    ("GET", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 200, 200, 404, 404]),
+    ("POST", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 404, 422, 404, 404]),
     ("POST", "/api/v1/reports", "/api/v1/reports", [422, 422, 403, 403, 403, 403]),
     ("GET", "/api/v1/reports/{id}", "/api/v1/reports/{report}", [401, 200, 200, 200, 404, 404]),
     ("POST", "/api/v1/reports/{id}/safety-assessment", "/api/v1/reports/{report}/safety-assessment", [401, 404, 422, 404, 404, 404]),
@@ -63,6 +65,8 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/api/v1/intake", "/api/v1/intake", [401, 403, 200, 403, 403, 200]),
     ("GET", "/api/v1/investigations", "/api/v1/investigations", [401, 403, 200, 200, 403, 200]),
     ("POST", "/api/v1/investigations/{id}/extension", "/api/v1/investigations/{investigation}/extension", [401, 404, 404, 422, 404, 404]),
+    ("GET", "/api/v1/investigations/{id}", "/api/v1/investigations/{investigation}", [401, 404, 200, 200, 404, 404]),
+    ("POST", "/api/v1/investigations/{id}/close", "/api/v1/investigations/{investigation}/close", [401, 404, 404, 422, 404, 404]),
     // SIP: caseworkers only; the rest get 404, as for an object that is not theirs.
     ("GET", "/sip", "/sip", [303, 404, 404, 200, 404, 200]),
     ("POST", "/sip", "/sip", [303, 404, 404, 422, 404, 422]),

@@ -56,6 +56,8 @@ const SEALED: &[&str] = &[
     "report_decisions.siblings_note",
     "investigations.extension_reason",
     "investigation_extensions.reason",
+    "investigation_closings.support",
+    "investigation_closings.reason",
     "sips.child_name",
     "sips.child_personal_number",
     "plans.needs",
@@ -246,6 +248,51 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 204);
+    // A second report (another child), its investigation closed: which support and the reason
+    // are sealed.
+    let (status, second) = app
+        .as_user(&p.reporter)
+        .post(
+            "/api/v1/reports",
+            full_report(&p.municipality, "20140305-1236"),
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    let second = second["id"].as_str().unwrap().to_string();
+    app.as_user(&p.intake)
+        .post(
+            &format!("/api/v1/reports/{second}/safety-assessment"),
+            json!({"protection_needed": false, "notes": ""}),
+        )
+        .await;
+    let (status, body) = app
+        .as_user(&p.intake)
+        .post(
+            &format!("/api/v1/reports/{second}/decision"),
+            json!({"decision": "open", "reason": "Behov av utredning",
+                   "siblings_note": "Inga syskon"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, report) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{second}"))
+        .await;
+    let (status, body) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!(
+                "/api/v1/investigations/{}/close",
+                report["children"][0]["investigation"]["id"]
+                    .as_str()
+                    .unwrap()
+            ),
+            json!({"outcome": "support_granted", "support": "Kontaktfamilj varannan helg",
+                   "closed_on": samordna::time::local(samordna::db::now()).date().to_string(),
+                   "reason": "Familjen har tackat ja till stöd"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     // A consultation, answered: its text, unit and answer are sealed too.
     let (status, asked) = app
         .as_user(&p.reporter)
@@ -609,7 +656,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 18, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 19, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {
@@ -629,9 +676,11 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
     assert!(audited
         .iter()
         .any(|(table, _)| table.as_deref() == Some("users")));
-    assert!(audited.contains(&(Some("report_guardians".into()), "rows=1 key=b".into())));
-    assert!(audited.contains(&(Some("report_children".into()), "rows=1 key=b".into())));
-    assert!(audited.contains(&(Some("reports".into()), "rows=1 key=b".into())));
+    // Two reports (the second one's investigation closed), each with one child and guardian.
+    assert!(audited.contains(&(Some("report_guardians".into()), "rows=2 key=b".into())));
+    assert!(audited.contains(&(Some("report_children".into()), "rows=2 key=b".into())));
+    assert!(audited.contains(&(Some("reports".into()), "rows=2 key=b".into())));
+    assert!(audited.contains(&(Some("investigation_closings".into()), "rows=1 key=b".into())));
     // The index is back, and a second run changes nothing.
     let missing: i64 = second
         .conn(|conn| {

@@ -573,7 +573,8 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
         ))
         .unwrap()
     };
-    let (down18, down17) = (
+    let (down32, down18, down17) = (
+        down("2026-12-02-000032_investigation_closings"),
         down("2026-12-02-000018_investigation_extensions"),
         down("2026-12-02-000017_per_child_decisions"),
     );
@@ -581,11 +582,13 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     let municipality = e.id.clone();
     let (a, b) = (not_opened.clone(), opened.clone());
     app.conn(move |conn| {
+        // Tables referring to investigations go first (run again by the migrations below).
+        batch(conn, &down32);
         batch(conn, &down18);
         batch(conn, &down17);
         batch(
             conn,
-            "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018')",
+            "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018', '20261202000032')",
         );
         // As the service wrote them before: one decision and one investigation per report.
         batch(

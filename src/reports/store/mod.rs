@@ -27,11 +27,13 @@ use crate::reports::model::{
 use crate::string_id;
 use crate::time::OfficeHours;
 
+mod closing;
 mod contacts;
 mod decisions;
 mod detail;
 mod queue;
 mod records;
+pub use closing::*;
 pub use contacts::*;
 pub use decisions::*;
 pub use detail::*;

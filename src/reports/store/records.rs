@@ -379,10 +379,13 @@ pub fn extend_investigation(
     write_tx(conn, |conn| {
         // The due date as it stands now, not as read before the transaction: two extensions at
         // once each keep what they extended from.
-        let previous: NaiveDate = investigations::table
+        let (previous, closed_at): (NaiveDate, Option<NaiveDateTime>) = investigations::table
             .find(&investigation.id)
-            .select(investigations::due_on)
+            .select((investigations::due_on, investigations::closed_at))
             .get_result(conn)?;
+        if closed_at.is_some() {
+            return Err(closed_already());
+        }
         if due <= previous {
             return Err(AppError::Invalid(vec![FieldError::new(
                 "due_on",

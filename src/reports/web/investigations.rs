@@ -1,8 +1,10 @@
 //! The caseworkers' investigations and the extension of one.
 
 use super::*;
+use crate::reports::model::{ClosingInput, ClosingOutcome};
 use crate::reports::store::ExtensionInput;
 use crate::time;
+use crate::web::FormErrors;
 
 pub struct InvestigationRow {
     pub investigation: Investigation,
@@ -112,4 +114,105 @@ pub(super) async fn post_extension(
         },
     )
     .await
+}
+
+/// The closing page: the form while the investigation is open, its recorded outcome once closed.
+#[derive(Template)]
+#[template(path = "reports/closing.html")]
+pub(super) struct ClosingPage {
+    layout: Layout,
+    record: store::InvestigationRecord,
+    clock: Clock,
+    form: ClosingPost,
+    errors: FormErrors,
+}
+
+impl ClosingPage {
+    fn outcomes(&self) -> &'static [ClosingOutcome] {
+        ClosingOutcome::ALL
+    }
+
+    fn outcome_label(&self, stored: &ClosingOutcome) -> &'static str {
+        stored.label()
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(super) struct ClosingPost {
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    support: String,
+    #[serde(default)]
+    closed_on: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn closing_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    actor: Actor,
+    id: InvestigationId,
+) -> Result<ClosingPage, AppError> {
+    let record = state
+        .db_with_settings(move |conn, settings| {
+            reports::investigation(conn, &settings.keys, &actor, &id)
+        })
+        .await?;
+    let today = time::local(crate::db::now()).date();
+    Ok(ClosingPage {
+        layout: Layout::new(req, Some(user)),
+        clock: decision_clock(record.investigation.due_on, today),
+        record,
+        form: ClosingPost {
+            closed_on: today.to_string(),
+            ..ClosingPost::default()
+        },
+        errors: FormErrors::default(),
+    })
+}
+
+pub(super) async fn get_closing(
+    req: HttpRequest,
+    CurrentActor { user, actor }: CurrentActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = InvestigationId(path.into_inner());
+    let page = closing_page(&req, &state, user, actor, id).await?;
+    crate::web::render(StatusCode::OK, &page)
+}
+
+pub(super) async fn post_closing(
+    req: HttpRequest,
+    CurrentActor { user, actor }: CurrentActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<ClosingPost>,
+) -> Result<HttpResponse, PageError> {
+    let id = InvestigationId(path.into_inner());
+    let input = ClosingInput {
+        outcome: form.outcome.clone(),
+        support: form.support.clone(),
+        closed_on: form.closed_on.clone(),
+        reason: form.reason.clone(),
+    };
+    let (closing, by) = (id.clone(), actor.clone());
+    let result = state
+        .db_with_settings(move |conn, settings| {
+            reports::close_investigation(conn, &settings.keys, &by, &closing, &input)
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(crate::web::see_other(format!("/utredningar/{id}/avsluta"))),
+        Err(AppError::Invalid(errors)) => {
+            let mut page = closing_page(&req, &state, user, actor, id).await?;
+            page.form = form;
+            page.errors = FormErrors(errors);
+            crate::web::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -58,6 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/anmalningar/{id}/beslut", web::post().to(post_decision))
         .route("/anmalningar/{id}/syskon", web::post().to(post_sibling))
         .route("/utredningar", web::get().to(get_investigations))
+        .route("/utredningar/{id}/avsluta", web::get().to(get_closing))
+        .route("/utredningar/{id}/avsluta", web::post().to(post_closing))
         .route(
             "/utredningar/{id}/forlangning",
             web::post().to(post_extension),
