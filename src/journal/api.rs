@@ -102,7 +102,11 @@ impl From<Vec<Entry>> for JournalBody {
     fn from(list: Vec<Entry>) -> Self {
         let corrections: Vec<(String, String)> = list
             .iter()
-            .filter_map(|e| e.corrects_id.as_ref().map(|c| (c.0.clone(), e.id.0.clone())))
+            .filter_map(|e| {
+                e.corrects_id
+                    .as_ref()
+                    .map(|c| (c.0.clone(), e.id.0.clone()))
+            })
             .collect();
         let entries = list
             .into_iter()

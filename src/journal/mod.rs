@@ -90,7 +90,7 @@ pub fn report_case(
     authorize_case(
         conn,
         actor,
-        action,
+        Action::View,
         &report.municipality_id,
         investigation_id.is_some(),
         report_id.as_str(),
@@ -107,6 +107,14 @@ pub fn report_case(
                 None => "Förhandsbedömningen är avslutad för barnet.".into(),
             }));
         }
+        authorize_case(
+            conn,
+            actor,
+            action,
+            &report.municipality_id,
+            false,
+            report_id.as_str(),
+        )?;
     }
     Ok(Case {
         municipality_id: report.municipality_id,
