@@ -11,6 +11,7 @@
 pub mod api;
 pub mod model;
 pub mod store;
+pub mod web;
 
 use diesel::prelude::*;
 

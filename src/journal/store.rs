@@ -179,3 +179,91 @@ pub fn already_signed() -> AppError {
         "Anteckningen är redan signerad och kan inte ändras. Skriv en rättelse i stället.".into(),
     )
 }
+
+/// One event of a case other than a journal entry, for the chronology: when (Swedish local
+/// time) and what, in words.
+#[derive(Clone, Debug)]
+pub struct CaseEvent {
+    pub at: NaiveDateTime,
+    pub what: String,
+}
+
+/// The case's own events: report received, safety assessment, the child's decision, every
+/// extension, and the closing. Read together with the journal (whose read is audited), so no
+/// audit entry of its own.
+pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEvent>, AppError> {
+    use crate::db::schema::{
+        investigation_extensions, investigations, report_decisions, reports, safety_assessments,
+    };
+    let local = crate::time::local;
+    let mut events = Vec::new();
+    let received: NaiveDateTime = reports::table
+        .find(&case.report_id)
+        .select(reports::received_at)
+        .get_result(conn)?;
+    events.push(CaseEvent {
+        at: local(received),
+        what: "Orosanmälan kom in".into(),
+    });
+    let assessed: Option<(NaiveDateTime, bool)> = safety_assessments::table
+        .find(&case.report_id)
+        .select((
+            safety_assessments::assessed_at,
+            safety_assessments::protection_needed,
+        ))
+        .get_result(conn)
+        .optional()?;
+    if let Some((at, needed)) = assessed {
+        events.push(CaseEvent {
+            at: local(at),
+            what: if needed {
+                "Skyddsbedömning: barnet behöver skydd".into()
+            } else {
+                "Skyddsbedömning: inget omedelbart skyddsbehov".into()
+            },
+        });
+    }
+    let decided: Option<(NaiveDateTime, String)> = report_decisions::table
+        .find(&case.child_id)
+        .select((report_decisions::decided_at, report_decisions::decision))
+        .get_result(conn)
+        .optional()?;
+    if let Some((at, decision)) = decided {
+        let what = match decision.as_str() {
+            "open" => "Beslut: utredning inleds",
+            "not_open" => "Beslut: utredning inleds inte",
+            "join" => "Beslut: anmälan förs till pågående utredning",
+            _ => "Beslut om utredning",
+        };
+        events.push(CaseEvent {
+            at: local(at),
+            what: what.into(),
+        });
+    }
+    if let Some(investigation) = &case.investigation_id {
+        let extensions: Vec<(NaiveDateTime, chrono::NaiveDate)> = investigation_extensions::table
+            .filter(investigation_extensions::investigation_id.eq(investigation))
+            .select((
+                investigation_extensions::extended_at,
+                investigation_extensions::due_on,
+            ))
+            .load(conn)?;
+        for (at, due_on) in extensions {
+            events.push(CaseEvent {
+                at: local(at),
+                what: format!("Utredningstiden förlängd till {due_on}"),
+            });
+        }
+        let closed: Option<NaiveDateTime> = investigations::table
+            .find(investigation)
+            .select(investigations::closed_at)
+            .get_result(conn)?;
+        if let Some(at) = closed {
+            events.push(CaseEvent {
+                at: local(at),
+                what: "Utredningen avslutad".into(),
+            });
+        }
+    }
+    Ok(events)
+}

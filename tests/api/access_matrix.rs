@@ -53,6 +53,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/anmalningar/{id}/beslut", "/anmalningar/{report}/beslut", [303, 404, 422, 404, 404, 404]),
     ("POST", "/anmalningar/{id}/syskon", "/anmalningar/{report}/syskon", [303, 404, 422, 404, 404, 404]),
     ("GET", "/utredningar", "/utredningar", [303, 403, 200, 200, 403, 200]),
+    ("GET", "/utredningar/{id}/journal", "/utredningar/{investigation}/journal", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
     ("POST", "/api/v1/reports", "/api/v1/reports", [422, 422, 403, 403, 403, 403]),
     ("GET", "/api/v1/reports/{id}", "/api/v1/reports/{report}", [401, 200, 200, 200, 404, 404]),

@@ -8,12 +8,13 @@ use samordna::accounts::Role;
 use samordna::db::schema::{audit_log, journal_entries};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_fields, report_body, TestApp};
+use crate::helpers::{error_fields, report_body, Login, TestApp};
 use crate::on_both_databases;
 
 const TEXT: &str = "Samtal med Kim om hur det är hemma.";
 
 struct Case {
+    caseworker_login: Login,
     intake: String,
     caseworker: String,
     report: String,
@@ -36,7 +37,8 @@ async fn case(app: &TestApp, open: bool) -> Case {
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
-    let caseworker = app.token_for(&caseworker).await;
+    let caseworker_login = caseworker;
+    let caseworker = app.token_for(&caseworker_login).await;
     let municipality = app.municipality_id("Ekby").await;
     let (status, filed) = app
         .as_user(&teacher)
@@ -78,6 +80,7 @@ async fn case(app: &TestApp, open: bool) -> Case {
         assert!(investigation.is_some(), "{full}");
     }
     Case {
+        caseworker_login,
         intake,
         caseworker,
         report,
@@ -171,12 +174,7 @@ async fn write_sign_and_correct(app: TestApp) {
     assert_eq!(original["text"], TEXT, "the original stays as signed");
     assert_eq!(original["signed_at"], signed["signed_at"]);
     assert_eq!(original["corrected_by"][0], correction["id"]);
-    let after = stored_texts(&app).await;
-    assert!(
-        after.iter().any(|row| row == &before[0]),
-        "stored row unchanged"
-    );
-    // Once decided, the förhandsbedömning's journal takes no more entries.
+    // The chronology page, once opened: the correction beside the original, with the case's events.
     let (status, body) = app
         .as_user(&c.intake)
         .post(
@@ -186,6 +184,36 @@ async fn write_sign_and_correct(app: TestApp) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    let (_, full) = app
+        .as_user(&c.intake)
+        .get(&format!("/api/v1/reports/{}", c.report))
+        .await;
+    let inv = full["children"][0]["investigation"]["id"].as_str().unwrap();
+    let browser = app.fresh_browser();
+    browser.login(&c.caseworker_login).await;
+    let page = browser
+        .client
+        .get(browser.url(&format!("/utredningar/{inv}/journal")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    let original_at = page.find(TEXT).expect("the original on the page");
+    let correction_at = page.find("Rättelse: samtalet").expect("the correction");
+    assert!(correction_at > original_at);
+    assert!(
+        page[original_at..correction_at].contains("Rättad"),
+        "beside it"
+    );
+    assert!(page.contains("Orosanmälan kom in") && page.contains("Beslut: utredning inleds"));
+    assert!(!page.contains("<script"), "no JavaScript");
+    let after = stored_texts(&app).await;
+    assert!(
+        after.iter().any(|row| row == &before[0]),
+        "stored row unchanged"
+    );
+    // Once decided, the förhandsbedömning's journal takes no more entries.
     let (status, _) = app
         .as_user(&c.intake)
         .post(&path, entry("annat", "sent"))
