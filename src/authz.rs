@@ -412,6 +412,57 @@ mod tests {
     }
 
     #[test]
+    fn the_journal_is_written_by_the_phase_s_role_and_hidden_from_outsiders() {
+        let here = MunicipalityId("m".into());
+        let journal = |investigating| Resource::Journal {
+            municipality: &here,
+            investigating,
+        };
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
+        for investigating in [false, true] {
+            for reader in [&intake, &caseworker] {
+                assert_eq!(
+                    policy::decide(reader, Action::View, &journal(investigating)),
+                    Ok(())
+                );
+            }
+        }
+        assert_eq!(
+            policy::decide(&intake, Action::Create, &journal(false)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Create, &journal(false)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Create, &journal(true)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&intake, Action::Create, &journal(true)),
+            Err(Denial::Forbidden)
+        );
+        for outsider in [
+            user_in(
+                OrgKind::Socialtjanst,
+                "other",
+                &[Role::Intake, Role::Caseworker],
+            ),
+            user_in(OrgKind::Skola, "m", &[Role::Intake, Role::Reporter]),
+            user_in(OrgKind::Socialtjanst, "m", &[Role::Admin]),
+        ] {
+            for action in [Action::View, Action::Create] {
+                assert_eq!(
+                    policy::decide(&outsider, action, &journal(true)),
+                    Err(Denial::Hidden)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn consultations_are_for_intake_of_their_municipality_and_the_asker() {
         let here = MunicipalityId("m".into());
         let one = Resource::Consultation {
