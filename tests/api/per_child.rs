@@ -570,6 +570,8 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
         ))
         .unwrap()
     };
+    // Later tables that refer to these (the journal) go first, as they did not exist then.
+    let later = down("2026-12-02-000030_journal");
     let (down18, down17) = (
         down("2026-12-02-000018_investigation_extensions"),
         down("2026-12-02-000017_per_child_decisions"),
@@ -578,11 +580,12 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     let municipality = e.id.clone();
     let (a, b) = (not_opened.clone(), opened.clone());
     app.conn(move |conn| {
+        batch(conn, &later);
         batch(conn, &down18);
         batch(conn, &down17);
         batch(
             conn,
-            "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018')",
+            "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018', '20261202000030')",
         );
         // As the service wrote them before: one decision and one investigation per report.
         batch(
