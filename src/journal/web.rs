@@ -24,7 +24,7 @@ impl Entry {
     pub fn kind_label(&self) -> &str {
         self.kind
             .parse::<EntryKind>()
-            .map(|k| k.label())
+            .map(EntryKind::label)
             .unwrap_or(self.kind.as_str())
     }
 }
@@ -33,7 +33,7 @@ impl Entry {
 pub enum Row {
     Event(CaseEvent),
     Entry {
-        entry: Entry,
+        entry: Box<Entry>,
         corrections: Vec<Entry>,
     },
 }
@@ -66,7 +66,7 @@ pub fn chronology(list: Vec<Entry>, events: Vec<CaseEvent>) -> Vec<Row> {
             .cloned()
             .collect();
         rows.push(Row::Entry {
-            entry,
+            entry: Box::new(entry),
             corrections: beside,
         });
     }
