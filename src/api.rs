@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::reports::api::routes)
             .configure(crate::sip::api::routes)
             .configure(crate::consultations::api::routes)
+            .configure(crate::journal::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -108,6 +109,12 @@ impl utoipa::Modify for BearerAuth {
         crate::consultations::api::get_consultation,
         crate::consultations::api::post_consultation_answer,
         crate::consultations::api::post_consultation_convert,
+        crate::journal::api::get_investigation_journal,
+        crate::journal::api::post_investigation_journal,
+        crate::journal::api::get_report_journal,
+        crate::journal::api::post_report_journal,
+        crate::journal::api::post_sign,
+        crate::journal::api::post_correction,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

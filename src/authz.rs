@@ -100,6 +100,13 @@ pub enum Resource<'a> {
     OwnConsultation {
         asked_by: Option<&'a UserId>,
     },
+    /// The journal of a child's case: read by intake officers and caseworkers of its
+    /// municipality; written by intake officers during the förhandsbedömning and by caseworkers
+    /// once the child's investigation is opened (`investigating`).
+    Journal {
+        municipality: &'a MunicipalityId,
+        investigating: bool,
+    },
 }
 
 impl Resource<'_> {
@@ -115,7 +122,8 @@ impl Resource<'_> {
             | Resource::Investigations { municipality }
             | Resource::Sips { municipality }
             | Resource::ConsultationQueue { municipality }
-            | Resource::Consultation { municipality } => Some(municipality),
+            | Resource::Consultation { municipality }
+            | Resource::Journal { municipality, .. } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
@@ -139,6 +147,7 @@ impl Resource<'_> {
             Resource::ConsultationQueue { .. }
             | Resource::Consultation { .. }
             | Resource::OwnConsultation { .. } => Kind::Consultation,
+            Resource::Journal { .. } => Kind::JournalEntry,
         }
     }
 }
@@ -202,6 +211,24 @@ pub mod policy {
                 (Some(user), Some(asker)) if user.id == *asker => Ok(()),
                 _ => Err(Denial::Hidden),
             },
+            Resource::Journal {
+                municipality,
+                investigating,
+            } => {
+                social_services(actor, municipality, &[Role::Intake, Role::Caseworker])?;
+                let writer = if investigating {
+                    Role::Caseworker
+                } else {
+                    Role::Intake
+                };
+                match action {
+                    Action::View => Ok(()),
+                    Action::Create | Action::Update => {
+                        social_services(actor, municipality, &[writer])
+                            .map_err(|_| Denial::Forbidden)
+                    }
+                }
+            }
         }
     }
 
@@ -397,6 +424,57 @@ mod tests {
             ),
             Err(Denial::Hidden)
         );
+    }
+
+    #[test]
+    fn the_journal_is_written_by_the_phase_s_role_and_hidden_from_outsiders() {
+        let here = MunicipalityId("m".into());
+        let journal = |investigating| Resource::Journal {
+            municipality: &here,
+            investigating,
+        };
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
+        for investigating in [false, true] {
+            for reader in [&intake, &caseworker] {
+                assert_eq!(
+                    policy::decide(reader, Action::View, &journal(investigating)),
+                    Ok(())
+                );
+            }
+        }
+        assert_eq!(
+            policy::decide(&intake, Action::Create, &journal(false)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Create, &journal(false)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Create, &journal(true)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&intake, Action::Create, &journal(true)),
+            Err(Denial::Forbidden)
+        );
+        for outsider in [
+            user_in(
+                OrgKind::Socialtjanst,
+                "other",
+                &[Role::Intake, Role::Caseworker],
+            ),
+            user_in(OrgKind::Skola, "m", &[Role::Intake, Role::Reporter]),
+            user_in(OrgKind::Socialtjanst, "m", &[Role::Admin]),
+        ] {
+            for action in [Action::View, Action::Create] {
+                assert_eq!(
+                    policy::decide(&outsider, action, &journal(true)),
+                    Err(Denial::Hidden)
+                );
+            }
+        }
     }
 
     #[test]

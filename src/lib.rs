@@ -22,6 +22,7 @@ pub mod error;
 pub mod home;
 pub mod ids;
 pub mod input;
+pub mod journal;
 pub mod mail;
 pub mod personnummer;
 pub mod profile;

@@ -54,6 +54,7 @@ type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
 fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::accounts::two_factor::{PendingSecret, StoredSecret};
     use crate::consultations::store::Consultation;
+    use crate::journal::store::Entry as JournalEntry;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
         ChildRow, Closing, DecisionRecord, Extension, GuardianRow, Investigation, Report, Reporter,
@@ -85,6 +86,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<PendingSecret>(),
         entry::<OutboxMessage>(),
         entry::<Consultation>(),
+        entry::<JournalEntry>(),
     ]
 }
 

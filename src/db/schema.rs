@@ -491,7 +491,28 @@ diesel::table! {
 }
 diesel::joinable!(consultations -> municipalities (municipality_id));
 
+diesel::table! {
+    journal_entries (id) {
+        id -> Text,
+        municipality_id -> Text,
+        report_id -> Text,
+        child_id -> Text,
+        investigation_id -> Nullable<Text>,
+        kind -> Text,
+        happened_at -> Timestamp,
+        participants -> Text,
+        text -> Text,
+        author_id -> Text,
+        author_name -> Text,
+        author_title -> Text,
+        written_at -> Timestamp,
+        signed_at -> Nullable<Timestamp>,
+        corrects_id -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    journal_entries,
     retention_rules,
     recovery_codes,
     intake_queue,

@@ -53,6 +53,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/anmalningar/{id}/beslut", "/anmalningar/{report}/beslut", [303, 404, 422, 404, 404, 404]),
     ("POST", "/anmalningar/{id}/syskon", "/anmalningar/{report}/syskon", [303, 404, 422, 404, 404, 404]),
     ("GET", "/utredningar", "/utredningar", [303, 403, 200, 200, 403, 200]),
+    ("GET", "/utredningar/{id}/journal", "/utredningar/{investigation}/journal", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
     ("GET", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 404, 422, 404, 404]),
@@ -67,6 +68,14 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/api/v1/investigations/{id}/extension", "/api/v1/investigations/{investigation}/extension", [401, 404, 404, 422, 404, 404]),
     ("GET", "/api/v1/investigations/{id}", "/api/v1/investigations/{investigation}", [401, 404, 200, 200, 404, 404]),
     ("POST", "/api/v1/investigations/{id}/close", "/api/v1/investigations/{investigation}/close", [401, 404, 404, 422, 404, 404]),
+    // Journal: social services of the municipality read; intake writes before the decision,
+    // caseworkers during the investigation; only the author signs.
+    ("GET", "/api/v1/investigations/{id}/journal", "/api/v1/investigations/{investigation}/journal", [401, 404, 200, 200, 404, 404]),
+    ("POST", "/api/v1/investigations/{id}/journal", "/api/v1/investigations/{investigation}/journal", [401, 404, 403, 422, 404, 404]),
+    ("GET", "/api/v1/reports/{id}/children/{child_id}/journal", "/api/v1/reports/{report}/children/{child}/journal", [401, 404, 200, 200, 404, 404]),
+    ("POST", "/api/v1/reports/{id}/children/{child_id}/journal", "/api/v1/reports/{report}/children/{child}/journal", [401, 404, 422, 403, 404, 404]),
+    ("POST", "/api/v1/journal/{entry_id}/corrections", "/api/v1/journal/{entry}/corrections", [401, 404, 403, 422, 404, 404]),
+    ("POST", "/api/v1/journal/{entry_id}/sign", "/api/v1/journal/{entry}/sign", [401, 404, 403, 200, 404, 404]),
     // SIP: caseworkers only; the rest get 404, as for an object that is not theirs.
     ("GET", "/sip", "/sip", [303, 404, 404, 200, 404, 200]),
     ("POST", "/sip", "/sip", [303, 404, 404, 422, 404, 422]),
@@ -340,6 +349,21 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let investigation = investigations[0]["id"].as_str().unwrap().to_string();
     let waiting = api("POST", "/api/v1/reports".into(), token(1), report_body).await;
     let report = waiting["id"].as_str().unwrap().to_string();
+    let full = api(
+        "GET",
+        format!("/api/v1/reports/{report}"),
+        token(2),
+        Value::Null,
+    )
+    .await;
+    let child = full["children"][0]["id"].as_str().unwrap().to_string();
+    let entry = api(
+        "POST",
+        format!("/api/v1/investigations/{investigation}/journal"),
+        token(3),
+        json!({"kind": "analys", "happened_at": "2026-11-30T10:00", "text": "Analys."}),
+    )
+    .await;
     let sip = api(
         "POST",
         "/api/v1/sips".into(),
@@ -379,6 +403,8 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             consultation["id"].as_str().unwrap().to_string(),
         ),
         ("{report}", report),
+        ("{child}", child),
+        ("{entry}", entry["id"].as_str().unwrap().to_string()),
         ("{investigation}", investigation),
         ("{sip}", sip),
         ("{consent}", consent["id"].as_str().unwrap().to_string()),

@@ -19,6 +19,7 @@ mod faults;
 mod find_time;
 mod health;
 mod instances;
+mod journal;
 mod login;
 mod names_and_input;
 mod organisations;

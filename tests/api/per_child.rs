@@ -573,8 +573,14 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
         ))
         .unwrap()
     };
-    let (down32, down18, down17) = (
-        down("2026-12-02-000032_investigation_closings"),
+    // Later tables that refer to these (closings, the journal, …) go first, newest first, as they
+    // did not exist then; the migrations below run them again.
+    const LATER: &[&str] = &[
+        "2026-12-02-000032_investigation_closings",
+        "2026-12-02-000030_journal",
+    ];
+    let later: Vec<String> = LATER.iter().map(|name| down(name)).collect();
+    let (down18, down17) = (
         down("2026-12-02-000018_investigation_extensions"),
         down("2026-12-02-000017_per_child_decisions"),
     );
@@ -582,13 +588,21 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     let municipality = e.id.clone();
     let (a, b) = (not_opened.clone(), opened.clone());
     app.conn(move |conn| {
-        // Tables referring to investigations go first (run again by the migrations below).
-        batch(conn, &down32);
+        for sql in &later {
+            batch(conn, sql);
+        }
         batch(conn, &down18);
         batch(conn, &down17);
         batch(
             conn,
-            "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018', '20261202000032')",
+            &format!(
+                "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261202000017', '20261202000018', {})",
+                LATER
+                    .iter()
+                    .map(|name| format!("'{}'", name[..17].replace('-', "")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
         // As the service wrote them before: one decision and one investigation per report.
         batch(

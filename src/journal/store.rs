@@ -1,0 +1,269 @@
+//! Journal entries in the database. Callers check access first (`crate::journal`); every function
+//! that reads or writes entries writes the audit entry itself, in the same transaction. The
+//! participants and the text are sealed at rest.
+//!
+//! There is no function that changes an entry's content: the only write after insertion is
+//! [`sign`], which sets `signed_at` on a draft and is guarded in its `WHERE` clause, so a signed
+//! entry stays as it was signed however it is reached.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::accounts::{AuthUser, MunicipalityId, UserId};
+use crate::audit::event::{Event, Object};
+use crate::audit::AuditActor;
+use crate::crypto::rows::SealedRow;
+use crate::crypto::Keyring;
+use crate::db::schema::journal_entries;
+use crate::db::{now, write_tx, AnyConnection};
+use crate::error::AppError;
+use crate::journal::model::ValidEntry;
+use crate::reports::store::{InvestigationId, ReportId};
+use crate::string_id;
+
+string_id!(EntryId);
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = journal_entries)]
+pub struct Entry {
+    pub id: EntryId,
+    pub municipality_id: MunicipalityId,
+    pub report_id: ReportId,
+    pub child_id: String,
+    /// Set when written during the child's investigation; `None` during the förhandsbedömning.
+    pub investigation_id: Option<InvestigationId>,
+    pub kind: String,
+    pub happened_at: NaiveDateTime,
+    pub participants: String,
+    pub text: String,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub author_title: String,
+    pub written_at: NaiveDateTime,
+    /// `None` while a draft; once set, the entry is locked.
+    pub signed_at: Option<NaiveDateTime>,
+    /// The entry this one corrects.
+    pub corrects_id: Option<EntryId>,
+}
+crate::sealed_row!(Entry, journal_entries by id: [participants, text]);
+
+/// The case a journal belongs to: one child of one report, and the child's investigation once
+/// there is one.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub municipality_id: MunicipalityId,
+    pub report_id: ReportId,
+    pub child_id: String,
+    pub investigation_id: Option<InvestigationId>,
+}
+
+/// Stores a new draft entry by `author` in `case` (a correction when `corrects` is given), with
+/// its audit entry.
+pub fn create(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    author: &AuthUser,
+    case: &Case,
+    input: &ValidEntry,
+    corrects: Option<&EntryId>,
+) -> Result<Entry, AppError> {
+    write_tx(conn, |conn| {
+        let entry = Entry {
+            id: EntryId::generate(),
+            municipality_id: case.municipality_id.clone(),
+            report_id: case.report_id.clone(),
+            child_id: case.child_id.clone(),
+            investigation_id: case.investigation_id.clone(),
+            kind: input.kind.as_str().to_string(),
+            happened_at: input.happened_at,
+            participants: input.participants.clone(),
+            text: input.text.clone(),
+            author_id: author.id.clone(),
+            author_name: author.name.clone(),
+            author_title: author.title.clone(),
+            written_at: now(),
+            signed_at: None,
+            corrects_id: corrects.cloned(),
+        };
+        diesel::insert_into(journal_entries::table)
+            .values(&entry.clone().seal(keys))
+            .execute(conn)?;
+        let action = if corrects.is_some() {
+            "journal.correct"
+        } else {
+            "journal.create"
+        };
+        Event::success(
+            &AuditActor::from(author),
+            action,
+            Object::JournalEntry(entry.id.as_str()),
+        )
+        .record(conn)?;
+        Ok(entry)
+    })
+}
+
+/// The entry, opened, for access checks (no audit entry: the caller records what it does).
+pub fn find(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    id: &EntryId,
+) -> Result<Option<Entry>, AppError> {
+    let found: Option<Entry> = journal_entries::table
+        .find(id)
+        .select(Entry::as_select())
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|e| e.open(keys)).transpose()?)
+}
+
+/// Every entry of a child's case, in the order things happened, with one audit entry for the
+/// read (on the report, naming the child's id).
+pub fn of_child(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    actor: &AuditActor,
+    report_id: &ReportId,
+    child_id: &str,
+) -> Result<Vec<Entry>, AppError> {
+    write_tx(conn, |conn| {
+        let rows: Vec<Entry> = journal_entries::table
+            .filter(journal_entries::report_id.eq(report_id))
+            .filter(journal_entries::child_id.eq(child_id))
+            .order((journal_entries::happened_at, journal_entries::written_at))
+            .select(Entry::as_select())
+            .load(conn)?;
+        Event::success(actor, "journal.read", Object::Report(report_id.as_str()))
+            .detail(&format!("child {child_id}"))
+            .record(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|e| e.open(keys))
+            .collect::<Result<_, _>>()?)
+    })
+}
+
+/// Signs a draft as its author: the only change an entry ever gets. Refused (409) when it is
+/// signed already; the `WHERE signed_at IS NULL` guard holds even against a concurrent signing.
+pub fn sign(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    author: &AuthUser,
+    id: &EntryId,
+) -> Result<Entry, AppError> {
+    write_tx(conn, |conn| {
+        let at = now();
+        let changed = diesel::update(
+            journal_entries::table
+                .filter(journal_entries::id.eq(id))
+                .filter(journal_entries::author_id.eq(&author.id))
+                .filter(journal_entries::signed_at.is_null()),
+        )
+        .set(journal_entries::signed_at.eq(Some(at)))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(already_signed());
+        }
+        Event::success(
+            &AuditActor::from(author),
+            "journal.sign",
+            Object::JournalEntry(id.as_str()),
+        )
+        .record(conn)?;
+        find(conn, keys, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+pub fn already_signed() -> AppError {
+    AppError::Conflict(
+        "Anteckningen är redan signerad och kan inte ändras. Skriv en rättelse i stället.".into(),
+    )
+}
+
+/// One event of a case other than a journal entry, for the chronology: when (Swedish local
+/// time) and what, in words.
+#[derive(Clone, Debug)]
+pub struct CaseEvent {
+    pub at: NaiveDateTime,
+    pub what: String,
+}
+
+/// The case's own events: report received, safety assessment, the child's decision, every
+/// extension, and the closing. Read together with the journal (whose read is audited), so no
+/// audit entry of its own.
+pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEvent>, AppError> {
+    use crate::db::schema::{
+        investigation_extensions, investigations, report_decisions, reports, safety_assessments,
+    };
+    let local = crate::time::local;
+    let mut events = Vec::new();
+    let received: NaiveDateTime = reports::table
+        .find(&case.report_id)
+        .select(reports::received_at)
+        .get_result(conn)?;
+    events.push(CaseEvent {
+        at: local(received),
+        what: "Orosanmälan kom in".into(),
+    });
+    let assessed: Option<(NaiveDateTime, bool)> = safety_assessments::table
+        .find(&case.report_id)
+        .select((
+            safety_assessments::assessed_at,
+            safety_assessments::protection_needed,
+        ))
+        .get_result(conn)
+        .optional()?;
+    if let Some((at, needed)) = assessed {
+        events.push(CaseEvent {
+            at: local(at),
+            what: if needed {
+                "Skyddsbedömning: barnet behöver skydd".into()
+            } else {
+                "Skyddsbedömning: inget omedelbart skyddsbehov".into()
+            },
+        });
+    }
+    let decided: Option<(NaiveDateTime, String)> = report_decisions::table
+        .find(&case.child_id)
+        .select((report_decisions::decided_at, report_decisions::decision))
+        .get_result(conn)
+        .optional()?;
+    if let Some((at, decision)) = decided {
+        let what = match decision.as_str() {
+            "open" => "Beslut: utredning inleds",
+            "not_open" => "Beslut: utredning inleds inte",
+            "join" => "Beslut: anmälan förs till pågående utredning",
+            _ => "Beslut om utredning",
+        };
+        events.push(CaseEvent {
+            at: local(at),
+            what: what.into(),
+        });
+    }
+    if let Some(investigation) = &case.investigation_id {
+        let extensions: Vec<(NaiveDateTime, chrono::NaiveDate)> = investigation_extensions::table
+            .filter(investigation_extensions::investigation_id.eq(investigation))
+            .select((
+                investigation_extensions::extended_at,
+                investigation_extensions::due_on,
+            ))
+            .load(conn)?;
+        for (at, due_on) in extensions {
+            events.push(CaseEvent {
+                at: local(at),
+                what: format!("Utredningstiden förlängd till {due_on}"),
+            });
+        }
+        let closed: Option<NaiveDateTime> = investigations::table
+            .find(investigation)
+            .select(investigations::closed_at)
+            .get_result(conn)?;
+        if let Some(at) = closed {
+            events.push(CaseEvent {
+                at: local(at),
+                what: "Utredningen avslutad".into(),
+            });
+        }
+    }
+    Ok(events)
+}
