@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::reports::api::routes)
             .configure(crate::sip::api::routes)
             .configure(crate::consultations::api::routes)
+            .configure(crate::information_requests::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -106,6 +107,12 @@ impl utoipa::Modify for BearerAuth {
         crate::consultations::api::get_consultation,
         crate::consultations::api::post_consultation_answer,
         crate::consultations::api::post_consultation_convert,
+        crate::information_requests::api::post_information_request,
+        crate::information_requests::api::get_investigation_requests,
+        crate::information_requests::api::get_information_requests,
+        crate::information_requests::api::get_information_request,
+        crate::information_requests::api::post_information_request_answer,
+        crate::information_requests::api::post_information_request_decline,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

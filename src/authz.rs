@@ -100,6 +100,10 @@ pub enum Resource<'a> {
     OwnConsultation {
         asked_by: Option<&'a UserId>,
     },
+    /// One information request, for a user it is addressed to (read, answer, decline).
+    AddressedRequest {
+        addressed: bool,
+    },
 }
 
 impl Resource<'_> {
@@ -119,7 +123,8 @@ impl Resource<'_> {
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
-            | Resource::OwnConsultation { .. } => None,
+            | Resource::OwnConsultation { .. }
+            | Resource::AddressedRequest { .. } => None,
         };
         municipality.filter(|m| !m.as_str().is_empty())
     }
@@ -139,6 +144,7 @@ impl Resource<'_> {
             Resource::ConsultationQueue { .. }
             | Resource::Consultation { .. }
             | Resource::OwnConsultation { .. } => Kind::Consultation,
+            Resource::AddressedRequest { .. } => Kind::InformationRequest,
         }
     }
 }
@@ -202,6 +208,8 @@ pub mod policy {
                 (Some(user), Some(asker)) if user.id == *asker => Ok(()),
                 _ => Err(Denial::Hidden),
             },
+            Resource::AddressedRequest { addressed: true } if actor.user().is_some() => Ok(()),
+            Resource::AddressedRequest { .. } => Err(Denial::Hidden),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod consultations;
+pub mod information_requests;
 pub mod crypto;
 pub mod db;
 pub mod demo;

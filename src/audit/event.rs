@@ -37,6 +37,8 @@ pub enum Kind {
     IntakeQueue,
     /// A consultation without the child's name (`consultations`).
     Consultation,
+    /// A request for information to a partner (`information_requests`).
+    InformationRequest,
 }
 
 impl Kind {
@@ -59,6 +61,7 @@ impl Kind {
             Kind::MailOutbox => "mail_outbox",
             Kind::IntakeQueue => "intake_queue",
             Kind::Consultation => "consultation",
+            Kind::InformationRequest => "information_request",
         }
     }
 }
@@ -77,6 +80,7 @@ pub enum Object<'a> {
     ApiToken(&'a str),
     BusySource(&'a str),
     Consultation(&'a str),
+    InformationRequest(&'a str),
     /// A sealed table, by its name.
     Table(&'a str),
     /// The audit trail as a whole.
@@ -99,6 +103,7 @@ impl<'a> Object<'a> {
             Object::ApiToken(_) => Kind::ApiToken,
             Object::BusySource(_) => Kind::BusySource,
             Object::Consultation(_) => Kind::Consultation,
+            Object::InformationRequest(_) => Kind::InformationRequest,
             Object::Table(_) => Kind::Table,
             Object::Trail => Kind::Trail,
             Object::Asked(kind, _) => *kind,
@@ -118,6 +123,7 @@ impl<'a> Object<'a> {
             | Object::ApiToken(id)
             | Object::BusySource(id)
             | Object::Consultation(id)
+            | Object::InformationRequest(id)
             | Object::Table(id) => Some(id),
             Object::Trail => None,
             Object::Asked(_, id) => id,
@@ -250,7 +256,7 @@ pub(super) fn owner(
 ) -> Result<Option<MunicipalityId>, AppError> {
     use crate::accounts::{tokens, OrganisationId, UserId};
     use crate::db::schema::{
-        consultations, investigations, meetings, municipalities, reports, sips,
+        consultations, information_requests, investigations, meetings, municipalities, reports, sips,
     };
     let Some(id) = object_id else {
         return Ok(None);
@@ -277,6 +283,10 @@ pub(super) fn owner(
         Kind::Consultation => consultations::table
             .find(id)
             .select(consultations::municipality_id)
+            .get_result(conn),
+        Kind::InformationRequest => information_requests::table
+            .find(id)
+            .select(information_requests::municipality_id)
             .get_result(conn),
         Kind::Municipality => municipalities::table
             .find(id)

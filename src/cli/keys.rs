@@ -54,6 +54,7 @@ type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
 fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::accounts::two_factor::{PendingSecret, StoredSecret};
     use crate::consultations::store::Consultation;
+    use crate::information_requests::store::InformationRequest;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
         ChildRow, DecisionRecord, Extension, GuardianRow, Investigation, Report, Reporter,
@@ -84,6 +85,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<PendingSecret>(),
         entry::<OutboxMessage>(),
         entry::<Consultation>(),
+        entry::<InformationRequest>(),
     ]
 }
 
