@@ -14,7 +14,7 @@ pub mod store;
 
 use crate::accounts::MunicipalityId;
 use crate::audit::event::{Event, Object};
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::AnyConnection;
 use crate::error::AppError;
@@ -124,7 +124,14 @@ pub fn access(
         Some(user) => store::is_addressed_to(conn, id, &user.id)?,
         None => false,
     };
-    if addressed || receiver_only {
+    let social_services = Resource::Investigations {
+        municipality: &request.municipality_id,
+    };
+    if addressed
+        || receiver_only
+        || policy::decide(actor, Action::View, &social_services).is_err()
+    {
+        // A refusal names the request (kind `information_request`), not the investigation.
         authorize(
             conn,
             actor,
@@ -134,16 +141,6 @@ pub fn access(
         )?;
         return Ok((request, Viewer::Receiver));
     }
-    authorize(
-        conn,
-        actor,
-        Action::View,
-        Resource::Investigations {
-            municipality: &request.municipality_id,
-        },
-        Some(id.as_str()),
-    )
-    .map_err(|_| AppError::NotFound)?;
     Ok((request, Viewer::SocialServices))
 }
 

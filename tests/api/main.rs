@@ -17,6 +17,7 @@ mod encryption;
 mod faults;
 mod find_time;
 mod health;
+mod information_requests;
 mod instances;
 mod login;
 mod names_and_input;
