@@ -256,7 +256,8 @@ pub(super) fn owner(
 ) -> Result<Option<MunicipalityId>, AppError> {
     use crate::accounts::{tokens, OrganisationId, UserId};
     use crate::db::schema::{
-        consultations, information_requests, investigations, meetings, municipalities, reports, sips,
+        consultations, information_requests, investigations, meetings, municipalities, reports,
+        sips,
     };
     let Some(id) = object_id else {
         return Ok(None);

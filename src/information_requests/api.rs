@@ -26,7 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/investigations/{id}/information-requests",
         web::get().to(get_investigation_requests),
     )
-    .route("/information-requests", web::get().to(get_information_requests))
+    .route(
+        "/information-requests",
+        web::get().to(get_information_requests),
+    )
     .route(
         "/information-requests/{id}",
         web::get().to(get_information_request),

@@ -127,9 +127,7 @@ pub fn access(
     let social_services = Resource::Investigations {
         municipality: &request.municipality_id,
     };
-    if addressed
-        || receiver_only
-        || policy::decide(actor, Action::View, &social_services).is_err()
+    if addressed || receiver_only || policy::decide(actor, Action::View, &social_services).is_err()
     {
         // A refusal names the request (kind `information_request`), not the investigation.
         authorize(
@@ -177,8 +175,8 @@ pub fn answer(
     if !request.is_open() {
         return Err(store::already_done());
     }
-    let text = model::validate_text(&input.text, "text", "Skriv ditt svar.")
-        .map_err(AppError::Invalid)?;
+    let text =
+        model::validate_text(&input.text, "text", "Skriv ditt svar.").map_err(AppError::Invalid)?;
     store::reply(conn, &settings.keys, receiver, &request, &text, false)
 }
 

@@ -225,20 +225,35 @@ mod tests {
         };
         let errors = validate(&bad, day("2026-12-02"), 14).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["organisation_id", "recipients", "questions", "due_on"]);
+        assert_eq!(
+            fields,
+            ["organisation_id", "recipients", "questions", "due_on"]
+        );
         let mut typo = input();
         typo.due_on = "15/1".into();
-        assert_eq!(validate(&typo, day("2026-12-02"), 14).unwrap_err()[0].field, "due_on");
+        assert_eq!(
+            validate(&typo, day("2026-12-02"), 14).unwrap_err()[0].field,
+            "due_on"
+        );
     }
 
     #[test]
     fn status_follows_the_times_and_the_due_date() {
         let t = day("2026-12-02").and_hms_opt(9, 0, 0);
         let due = day("2026-12-16");
-        assert_eq!(status(day("2026-12-03"), due, None, None, None), Status::Sent);
+        assert_eq!(
+            status(day("2026-12-03"), due, None, None, None),
+            Status::Sent
+        );
         assert_eq!(status(day("2026-12-03"), due, t, None, None), Status::Read);
-        assert_eq!(status(day("2026-12-17"), due, t, None, None), Status::Overdue);
+        assert_eq!(
+            status(day("2026-12-17"), due, t, None, None),
+            Status::Overdue
+        );
         assert_eq!(status(day("2026-12-17"), due, t, t, None), Status::Answered);
-        assert_eq!(status(day("2026-12-17"), due, None, None, t), Status::Declined);
+        assert_eq!(
+            status(day("2026-12-17"), due, None, None, t),
+            Status::Declined
+        );
     }
 }

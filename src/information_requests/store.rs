@@ -174,7 +174,13 @@ pub fn create(
                 .execute(conn)?;
             mail::enqueue(
                 conn,
-                &request_email(&request.reference, &municipality_name, name, email, settings)?,
+                &request_email(
+                    &request.reference,
+                    &municipality_name,
+                    name,
+                    email,
+                    settings,
+                )?,
                 &investigation.municipality_id,
                 settings,
             )?;

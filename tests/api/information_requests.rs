@@ -50,7 +50,10 @@ async fn open_investigation(app: &TestApp, teacher: &str, intake: &str, cw: &str
         )
         .await;
     assert_eq!(status, 201);
-    let (_, report) = app.as_user(intake).get(&format!("/api/v1/reports/{id}")).await;
+    let (_, report) = app
+        .as_user(intake)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     let child = report["children"][0]["id"].as_str().unwrap().to_string();
     let (status, body) = app
         .as_user(intake)
@@ -60,14 +63,19 @@ async fn open_investigation(app: &TestApp, teacher: &str, intake: &str, cw: &str
                    "reason": "Uppgifter om försummelse.", "siblings_note": "Inga syskon."}]}),
         )
         .await;
-    assert!(status == 200 || status == 201 || status == 204, "{status} {body}");
+    assert!(
+        status == 200 || status == 201 || status == 204,
+        "{status} {body}"
+    );
     let (_, list) = app.as_user(cw).get("/api/v1/investigations").await;
     list[0]["id"].as_str().unwrap().to_string()
 }
 
 async fn request_answer_decline_and_trail(app: TestApp) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let intake = app.add_user_in("Ekby", "socialtjanst", &[Role::Intake]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
@@ -182,12 +190,17 @@ async fn request_answer_decline_and_trail(app: TestApp) {
         let parsed = mail.parsed();
         let text = parsed.body_text(0).unwrap().to_string();
         assert!(
-            text.contains("Socialtjänsten i Ekby kommun har en begäran om uppgifter till dig, ref UB-"),
+            text.contains(
+                "Socialtjänsten i Ekby kommun har en begäran om uppgifter till dig, ref UB-"
+            ),
             "{text}"
         );
         assert!(text.contains("/begaran-om-uppgifter"), "{text}");
         for secret in [KIM, "121212-1212", CHILD_NAME, "Kim", QUESTIONS, "närvaron"] {
-            assert!(!text.contains(secret) && !raw.contains(secret), "{secret} in mail");
+            assert!(
+                !text.contains(secret) && !raw.contains(secret),
+                "{secret} in mail"
+            );
         }
     }
     let to_nurse = mails
@@ -197,13 +210,19 @@ async fn request_answer_decline_and_trail(app: TestApp) {
     assert!(to_nurse.parsed().subject().unwrap().contains(&reference));
 
     // Each receiver sees only what is addressed to them, never the investigation.
-    let (status, own) = app.as_user(&nurse_t).get("/api/v1/information-requests").await;
+    let (status, own) = app
+        .as_user(&nurse_t)
+        .get("/api/v1/information-requests")
+        .await;
     assert_eq!(status, 200);
     let own = own.as_array().unwrap();
     assert_eq!(own.len(), 1);
     assert_eq!(own[0]["id"], bvc_id.as_str());
     assert!(own[0].get("investigation_id").is_none(), "{}", own[0]);
-    let (_, none) = app.as_user(&teacher_t).get("/api/v1/information-requests").await;
+    let (_, none) = app
+        .as_user(&teacher_t)
+        .get("/api/v1/information-requests")
+        .await;
     assert_eq!(none, json!([]));
     let bvc_path = format!("/api/v1/information-requests/{bvc_id}");
     let school_path = format!("/api/v1/information-requests/{school_id}");
@@ -261,7 +280,10 @@ async fn request_answer_decline_and_trail(app: TestApp) {
         .await;
     assert_eq!(status, 201, "{answered}");
     assert_eq!(answered["status"], "answered");
-    for (suffix, body) in [("answer", json!({"text": "Mer"})), ("decline", json!({"reason": "x"}))] {
+    for (suffix, body) in [
+        ("answer", json!({"text": "Mer"})),
+        ("decline", json!({"reason": "x"})),
+    ] {
         let (status, _) = app
             .as_user(&nurse_t)
             .post(&format!("{bvc_path}/{suffix}"), body)
@@ -276,7 +298,10 @@ async fn request_answer_decline_and_trail(app: TestApp) {
     assert_eq!(error_fields(&body), ["reason"]);
     let (status, declined) = app
         .as_user(&school_t)
-        .post(&format!("{school_path}/decline"), json!({"reason": DECLINE}))
+        .post(
+            &format!("{school_path}/decline"),
+            json!({"reason": DECLINE}),
+        )
         .await;
     assert_eq!(status, 201, "{declined}");
     assert_eq!(declined["status"], "declined");
