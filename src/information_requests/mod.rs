@@ -211,3 +211,32 @@ pub fn inbox(
     let user = actor.user().ok_or(AppError::Forbidden)?;
     store::addressed_to(conn, &settings.keys, user)
 }
+
+/// Sends due-date reminders every `interval` in the background (every instance; a request is
+/// reminded once whichever instance gets there first).
+pub async fn schedule_reminders(
+    pool: crate::db::DbPool,
+    settings: std::sync::Arc<Settings>,
+    interval: std::time::Duration,
+) {
+    loop {
+        let pool = pool.clone();
+        let settings = settings.clone();
+        let result = actix_web::web::block(move || -> Result<usize, AppError> {
+            let mut conn = pool.get()?;
+            store::send_reminders(&mut conn, &settings, crate::db::now().date())
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(requests = n, "information requests: reminders queued"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "information request reminders failed; will retry");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "information request reminder task failed; will retry");
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

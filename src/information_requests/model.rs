@@ -14,6 +14,9 @@ pub const LEGAL_BASIS: &str = "Myndigheter och yrkesverksamma vars verksamhet be
 betydelse för utredningen av ett barns behov av skydd eller stöd. Sekretess hindrar inte att \
 uppgifterna lämnas.";
 
+/// How many days before its last day the receivers of an unanswered request are reminded.
+pub const REMIND_DAYS_BEFORE: u64 = 2;
+
 /// The longest questions, answer or reason accepted.
 pub const MAX_TEXT: usize = 20_000;
 

@@ -446,3 +446,106 @@ pub fn of_investigation(
     .record_in(conn, &investigation.municipality_id)?;
     Ok(rows)
 }
+
+/// Reminds the receivers of every unanswered request whose last day is within
+/// [`model::REMIND_DAYS_BEFORE`] days of `today` (and not past), once, by a content-free email;
+/// each request in its own transaction with its audit entry. Safe to race: a request reminded
+/// meanwhile by another instance is skipped. Returns how many requests were reminded.
+pub fn send_reminders(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    today: NaiveDate,
+) -> Result<usize, AppError> {
+    let Some(horizon) = today.checked_add_days(chrono::Days::new(model::REMIND_DAYS_BEFORE)) else {
+        return Ok(0);
+    };
+    let due: Vec<(InformationRequestId, String, MunicipalityId, NaiveDate)> =
+        information_requests::table
+            .filter(information_requests::replied_at.is_null())
+            .filter(information_requests::reminded_at.is_null())
+            .filter(information_requests::due_on.ge(today))
+            .filter(information_requests::due_on.le(horizon))
+            .select((
+                information_requests::id,
+                information_requests::reference,
+                information_requests::municipality_id,
+                information_requests::due_on,
+            ))
+            .load(conn)?;
+    let mut reminded = 0;
+    for (id, reference, municipality, due_on) in due {
+        let done = write_tx(conn, |conn| {
+            let changed = diesel::update(
+                information_requests::table
+                    .find(&id)
+                    .filter(information_requests::reminded_at.is_null())
+                    .filter(information_requests::replied_at.is_null()),
+            )
+            .set(information_requests::reminded_at.eq(now()))
+            .execute(conn)?;
+            if changed == 0 {
+                return Ok::<_, AppError>(false);
+            }
+            let municipality_name: String = municipalities::table
+                .find(&municipality)
+                .select(municipalities::name)
+                .get_result(conn)?;
+            let people: Vec<(String, String)> = information_request_recipients::table
+                .inner_join(users::table)
+                .filter(information_request_recipients::request_id.eq(&id))
+                .select((users::name, users::email))
+                .load(conn)?;
+            for (name, email) in &people {
+                mail::enqueue(
+                    conn,
+                    &reminder_email(
+                        &reference,
+                        &municipality_name,
+                        due_on,
+                        name,
+                        email,
+                        settings,
+                    )?,
+                    &municipality,
+                    settings,
+                )?;
+            }
+            Event::success(
+                &AuditActor::system().within(&municipality),
+                "information_request.remind",
+                Object::InformationRequest(id.as_str()),
+            )
+            .detail(&format!("recipients={}", people.len()))
+            .record_in(conn, &municipality)?;
+            Ok(true)
+        })?;
+        if done {
+            reminded += 1;
+        }
+    }
+    Ok(reminded)
+}
+
+/// Reminds a receiver of the last day, with the reference and nothing else.
+fn reminder_email(
+    reference: &str,
+    municipality: &str,
+    due_on: NaiveDate,
+    name: &str,
+    email: &str,
+    settings: &Settings,
+) -> Result<Email, AppError> {
+    Ok(Email {
+        to: mail::recipient(name, email)?,
+        subject: format!("Påminnelse: begäran om uppgifter {reference}"),
+        text: format!(
+            "Hej!\n\nSocialtjänsten i {municipality} kommun väntar på ditt svar på begäran om uppgifter, ref {reference}. \
+             Sista dag att svara är {due_on}. Logga in för att läsa och svara:\n{}\n\n\
+             Av sekretesskäl står ingenting om ärendet i det här meddelandet.\n\
+             Meddelandet skickades automatiskt. Svara inte på det.\n",
+            settings.link("/begaran-om-uppgifter"),
+        ),
+        html: None,
+        calendar: None,
+    })
+}

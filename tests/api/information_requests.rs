@@ -3,7 +3,7 @@
 //! sees only the request addressed to them (others get 404, audited); one answers with text, one
 //! declines with a reason; the caseworker follows the trail (sent, first read, answered /
 //! declined / overdue); the questions and the reply are sealed at rest; a closed investigation
-//! takes no new request.
+//! takes no new request; receivers of an unanswered request are reminded once before its last day.
 
 use std::time::Duration;
 
@@ -421,4 +421,101 @@ async fn request_answer_decline_and_trail(app: TestApp) {
     }
 }
 
-on_both_databases!(request_answer_decline_and_trail);
+/// Receivers of an unanswered request are reminded once, by a content-free email, shortly before
+/// its last day; an answered one is not.
+async fn reminders_before_the_due_date(app: TestApp) {
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
+    let (teacher_t, intake_t, cw, nurse_t) = (
+        app.token_for(&teacher).await,
+        app.token_for(&intake).await,
+        app.token_for(&caseworker).await,
+        app.token_for(&nurse).await,
+    );
+    let bvc = app.organisation_of(&nurse.user_id).await;
+    let investigation = open_investigation(&app, &teacher_t, &intake_t, &cw).await;
+    let path = format!("/api/v1/investigations/{investigation}/information-requests");
+    let today = samordna::db::now().date();
+    let send = |days: u64| {
+        let body = json!({"organisation_id": bvc, "recipients": [nurse.user_id],
+            "questions": QUESTIONS, "due_on": (today + chrono::Days::new(days)).to_string()});
+        let (app, cw, path) = (&app, &cw, &path);
+        async move {
+            let (status, sent) = app.as_user(cw).post(path, body).await;
+            assert_eq!(status, 201, "{sent}");
+            sent["id"].as_str().unwrap().to_string()
+        }
+    };
+    // One answered, then due tomorrow: no reminder. One not yet near its last day: none yet.
+    let answered = send(10).await;
+    let (status, _) = app
+        .as_user(&nurse_t)
+        .post(
+            &format!("/api/v1/information-requests/{answered}/answer"),
+            json!({"text": ANSWER}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let tomorrow = today + chrono::Days::new(1);
+    app.conn(move |c| {
+        diesel::update(information_requests::table.find(answered))
+            .set(information_requests::due_on.eq(tomorrow))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    send(10).await;
+    // Due tomorrow, unanswered: the background pass reminds its receiver.
+    send(1).await;
+    let reminder = loop {
+        let found = app.smtp.received().into_iter().find(|m| {
+            m.parsed()
+                .subject()
+                .is_some_and(|s| s.starts_with("Påminnelse: begäran om uppgifter"))
+        });
+        if let Some(found) = found {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(reminder.to.iter().any(|t| t.contains(&nurse.email)));
+    let raw = String::from_utf8_lossy(&reminder.data).to_string();
+    let text = reminder.parsed().body_text(0).unwrap().to_string();
+    assert!(text.contains("ref UB-"), "{text}");
+    for secret in [KIM, "121212-1212", CHILD_NAME, "Kim", QUESTIONS] {
+        assert!(
+            !text.contains(secret) && !raw.contains(secret),
+            "{secret} in mail"
+        );
+    }
+    // Once: another pass finds nothing more to remind of.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let settings = app.state.settings.clone();
+    let again = app
+        .conn(move |c| {
+            samordna::information_requests::store::send_reminders(c, &settings, today).unwrap()
+        })
+        .await;
+    assert_eq!(again, 0, "once");
+    let remind_entries: i64 = app
+        .conn(|c| {
+            audit_log::table
+                .filter(audit_log::action.eq("information_request.remind"))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(remind_entries, 1);
+}
+
+on_both_databases!(
+    request_answer_decline_and_trail,
+    reminders_before_the_due_date
+);
