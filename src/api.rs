@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::sip::api::routes)
             .configure(crate::consultations::api::routes)
             .configure(crate::journal::api::routes)
+            .configure(crate::information_requests::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -115,6 +116,12 @@ impl utoipa::Modify for BearerAuth {
         crate::journal::api::post_report_journal,
         crate::journal::api::post_sign,
         crate::journal::api::post_correction,
+        crate::information_requests::api::post_information_request,
+        crate::information_requests::api::get_investigation_requests,
+        crate::information_requests::api::get_information_requests,
+        crate::information_requests::api::get_information_request,
+        crate::information_requests::api::post_information_request_answer,
+        crate::information_requests::api::post_information_request_decline,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -107,6 +107,10 @@ pub enum Resource<'a> {
         municipality: &'a MunicipalityId,
         investigating: bool,
     },
+    /// One information request, for a user it is addressed to (read, answer, decline).
+    AddressedRequest {
+        addressed: bool,
+    },
 }
 
 impl Resource<'_> {
@@ -127,7 +131,8 @@ impl Resource<'_> {
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
-            | Resource::OwnConsultation { .. } => None,
+            | Resource::OwnConsultation { .. }
+            | Resource::AddressedRequest { .. } => None,
         };
         municipality.filter(|m| !m.as_str().is_empty())
     }
@@ -148,6 +153,7 @@ impl Resource<'_> {
             | Resource::Consultation { .. }
             | Resource::OwnConsultation { .. } => Kind::Consultation,
             Resource::Journal { .. } => Kind::JournalEntry,
+            Resource::AddressedRequest { .. } => Kind::InformationRequest,
         }
     }
 }
@@ -229,6 +235,8 @@ pub mod policy {
                     }
                 }
             }
+            Resource::AddressedRequest { addressed: true } if actor.user().is_some() => Ok(()),
+            Resource::AddressedRequest { .. } => Err(Denial::Hidden),
         }
     }
 

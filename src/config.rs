@@ -84,6 +84,9 @@ pub struct Settings {
     /// Months a consultation (konsultation) is kept after it was asked, then removed by retention
     /// (`SAMORDNA_CONSULTATION_MONTHS`, default 12, at least 1).
     pub consultation_months: u32,
+    /// Days a partner is given to answer an information request unless the caseworker sets
+    /// another date (`SAMORDNA_INFORMATION_REQUEST_DAYS`, default 14, at least 1).
+    pub information_request_days: u32,
     /// Whether calendar addresses may point into private networks (loopback, 10/8, …). Off: a
     /// user could otherwise make the service fetch from the municipality's internal network.
     pub busy_fetch_private: bool,
@@ -235,6 +238,13 @@ impl Settings {
             ),
             consultation_months: parse_at_least(&lookup, "SAMORDNA_CONSULTATION_MONTHS", 12, 1)?
                 .min(u64::from(u32::MAX)) as u32,
+            information_request_days: parse_at_least(
+                &lookup,
+                "SAMORDNA_INFORMATION_REQUEST_DAYS",
+                14,
+                1,
+            )?
+            .min(3650) as u32,
             busy_fetch_private: match lookup("SAMORDNA_BUSY_FETCH_PRIVATE").as_deref() {
                 None | Some("false") => false,
                 Some("true") => true,

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod ids;
+pub mod information_requests;
 pub mod input;
 pub mod journal;
 pub mod mail;

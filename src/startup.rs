@@ -75,6 +75,11 @@ pub fn start(
             state.settings.consultation_months,
         ));
     }
+    actix_web::rt::spawn(crate::information_requests::schedule_reminders(
+        state.pool.clone(),
+        state.settings.clone(),
+        state.settings.reminder_poll_interval,
+    ));
     let data = web::Data::new(state.clone());
     // Rendered calendar feeds, kept per user for the version they were made for: the feed's own
     // app data, so that the shared state need not know the capabilities.

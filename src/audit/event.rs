@@ -39,6 +39,8 @@ pub enum Kind {
     Consultation,
     /// An entry of a child's journal (`journal_entries`).
     JournalEntry,
+    /// A request for information to a partner (`information_requests`).
+    InformationRequest,
 }
 
 impl Kind {
@@ -62,6 +64,7 @@ impl Kind {
             Kind::IntakeQueue => "intake_queue",
             Kind::Consultation => "consultation",
             Kind::JournalEntry => "journal_entry",
+            Kind::InformationRequest => "information_request",
         }
     }
 }
@@ -81,6 +84,7 @@ pub enum Object<'a> {
     BusySource(&'a str),
     Consultation(&'a str),
     JournalEntry(&'a str),
+    InformationRequest(&'a str),
     /// A sealed table, by its name.
     Table(&'a str),
     /// The audit trail as a whole.
@@ -104,6 +108,7 @@ impl<'a> Object<'a> {
             Object::BusySource(_) => Kind::BusySource,
             Object::Consultation(_) => Kind::Consultation,
             Object::JournalEntry(_) => Kind::JournalEntry,
+            Object::InformationRequest(_) => Kind::InformationRequest,
             Object::Table(_) => Kind::Table,
             Object::Trail => Kind::Trail,
             Object::Asked(kind, _) => *kind,
@@ -124,6 +129,7 @@ impl<'a> Object<'a> {
             | Object::BusySource(id)
             | Object::Consultation(id)
             | Object::JournalEntry(id)
+            | Object::InformationRequest(id)
             | Object::Table(id) => Some(id),
             Object::Trail => None,
             Object::Asked(_, id) => id,
@@ -256,7 +262,8 @@ pub(super) fn owner(
 ) -> Result<Option<MunicipalityId>, AppError> {
     use crate::accounts::{tokens, OrganisationId, UserId};
     use crate::db::schema::{
-        consultations, investigations, journal_entries, meetings, municipalities, reports, sips,
+        consultations, information_requests, investigations, journal_entries, meetings,
+        municipalities, reports, sips,
     };
     let Some(id) = object_id else {
         return Ok(None);
@@ -287,6 +294,10 @@ pub(super) fn owner(
         Kind::JournalEntry => journal_entries::table
             .find(id)
             .select(journal_entries::municipality_id)
+            .get_result(conn),
+        Kind::InformationRequest => information_requests::table
+            .find(id)
+            .select(information_requests::municipality_id)
             .get_result(conn),
         Kind::Municipality => municipalities::table
             .find(id)

@@ -54,6 +54,7 @@ type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
 fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::accounts::two_factor::{PendingSecret, StoredSecret};
     use crate::consultations::store::Consultation;
+    use crate::information_requests::store::InformationRequest;
     use crate::journal::store::Entry as JournalEntry;
     use crate::mail::OutboxMessage;
     use crate::reports::store::{
@@ -87,6 +88,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<OutboxMessage>(),
         entry::<Consultation>(),
         entry::<JournalEntry>(),
+        entry::<InformationRequest>(),
     ]
 }
 

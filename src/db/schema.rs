@@ -511,9 +511,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    information_requests (id) {
+        id -> Text,
+        reference -> Text,
+        investigation_id -> Text,
+        municipality_id -> Text,
+        organisation_id -> Text,
+        sent_by -> Text,
+        sent_at -> Timestamp,
+        due_on -> Date,
+        questions -> Text,
+        legal_basis -> Text,
+        first_read_at -> Nullable<Timestamp>,
+        replied_at -> Nullable<Timestamp>,
+        replied_by -> Nullable<Text>,
+        reply -> Nullable<Text>,
+        declined -> Bool,
+        reminded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    information_request_recipients (request_id, user_id) {
+        request_id -> Text,
+        user_id -> Text,
+    }
+}
+diesel::joinable!(information_requests -> investigations (investigation_id));
+diesel::joinable!(information_request_recipients -> information_requests (request_id));
+diesel::joinable!(information_request_recipients -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     journal_entries,
     retention_rules,
+    information_requests,
+    information_request_recipients,
     recovery_codes,
     intake_queue,
     working_hours,

@@ -113,6 +113,14 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/api/v1/consultations/{id}", "/api/v1/consultations/{consultation}", [401, 200, 200, 404, 404, 404]),
     ("POST", "/api/v1/consultations/{id}/answer", "/api/v1/consultations/{consultation}/answer", [401, 404, 422, 404, 404, 404]),
     ("POST", "/api/v1/consultations/{id}/convert", "/api/v1/consultations/{consultation}/convert", [401, 422, 404, 404, 404, 404]),
+    // Information requests: caseworkers send, social services read the trail; only the users a
+    // request is addressed to (here the reporter, a teacher) read their own, answer and decline.
+    ("POST", "/api/v1/investigations/{id}/information-requests", "/api/v1/investigations/{investigation}/information-requests", [401, 404, 404, 422, 404, 404]),
+    ("GET", "/api/v1/investigations/{id}/information-requests", "/api/v1/investigations/{investigation}/information-requests", [401, 404, 200, 200, 404, 404]),
+    ("GET", "/api/v1/information-requests", "/api/v1/information-requests", [401, 200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/information-requests/{id}", "/api/v1/information-requests/{information_request}", [401, 200, 200, 200, 404, 404]),
+    ("POST", "/api/v1/information-requests/{id}/answer", "/api/v1/information-requests/{information_request}/answer", [401, 422, 404, 404, 404, 404]),
+    ("POST", "/api/v1/information-requests/{id}/decline", "/api/v1/information-requests/{information_request}/decline", [401, 422, 404, 404, 404, 404]),
     // Profile, accounts and administration.
     ("GET", "/profil", "/profil", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/arbetstid", "/profil/arbetstid", [303, 422, 422, 422, 422, 422]),
@@ -397,7 +405,19 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         json!({"situation": "Eleven är ofta ledsen.", "child_age": 9, "unit": "Skolan"}),
     )
     .await;
+    let information_request = api(
+        "POST",
+        format!("/api/v1/investigations/{investigation}/information-requests"),
+        token(3),
+        json!({"organisation_id": school, "recipients": [teacher.user_id],
+               "questions": "Hur är elevens närvaro?"}),
+    )
+    .await;
     let ids: BTreeMap<&str, String> = BTreeMap::from([
+        (
+            "{information_request}",
+            information_request["id"].as_str().unwrap().to_string(),
+        ),
         (
             "{consultation}",
             consultation["id"].as_str().unwrap().to_string(),

@@ -75,6 +75,8 @@ const SEALED: &[&str] = &[
     "consultations.situation",
     "consultations.unit",
     "consultations.answer",
+    "information_requests.questions",
+    "information_requests.reply",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -293,6 +295,31 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // An information request, answered: its questions and the answer are sealed too.
+    let (status, request) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!(
+                "/api/v1/investigations/{}/information-requests",
+                list[0]["id"].as_str().unwrap()
+            ),
+            json!({"organisation_id": p.caseworker_org,
+                   "recipients": [p.caseworker_login.user_id],
+                   "questions": "Hur mår barnet i förskolan?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let (status, _) = app
+        .as_user(&p.caseworker)
+        .post(
+            &format!(
+                "/api/v1/information-requests/{}/answer",
+                request["id"].as_str().unwrap()
+            ),
+            json!({"text": "Barnet är ofta tyst och dras undan."}),
+        )
+        .await;
+    assert_eq!(status, 201);
     // A consultation, answered: its text, unit and answer are sealed too.
     let (status, asked) = app
         .as_user(&p.reporter)
@@ -656,7 +683,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 19, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 21, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {

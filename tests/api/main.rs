@@ -18,6 +18,7 @@ mod encryption;
 mod faults;
 mod find_time;
 mod health;
+mod information_requests;
 mod instances;
 mod journal;
 mod login;

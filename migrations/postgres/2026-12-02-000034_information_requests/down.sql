@@ -1,0 +1,2 @@
+DROP TABLE information_request_recipients;
+DROP TABLE information_requests;

@@ -1,0 +1,242 @@
+//! Information requests to partners (begäran om uppgifter): within an open investigation a
+//! caseworker asks named users of a partner organisation (school, BVC, …) for what they know
+//! about the child. Each receiver is told by a content-free email, sees only the requests
+//! addressed to them (never the case), and answers with text or declines with a reason; the
+//! caseworker sees each request's trail (sent, first read, answered / declined / overdue).
+//!
+//! Who may do what: caseworkers of the investigation's municipality send, and read the trail
+//! (intake officers read it too); the users a request is addressed to read, answer and decline
+//! it. Anyone else is told it does not exist (404), and that is audited.
+
+pub mod api;
+pub mod model;
+pub mod store;
+
+use crate::accounts::MunicipalityId;
+use crate::audit::event::{Event, Object};
+use crate::authz::{authorize, policy, Action, Actor, Resource};
+use crate::config::Settings;
+use crate::db::AnyConnection;
+use crate::error::AppError;
+use crate::reports::store::{find_investigation, Investigation, InvestigationId};
+use model::{AnswerInput, DeclineInput, RequestInput};
+use store::{InformationRequest, InformationRequestId, Recipient, Sender};
+
+/// Who is looking at a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// A user it is addressed to.
+    Receiver,
+    /// Social services of its municipality.
+    SocialServices,
+}
+
+/// The investigation, if `actor` may do `action` with the investigations of its municipality;
+/// one that does not exist and one of another municipality look the same (404), both audited.
+fn investigation(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InvestigationId,
+    action: Action,
+) -> Result<Investigation, AppError> {
+    let investigation = find_investigation(conn, &settings.keys, id)?;
+    let nowhere = MunicipalityId(String::new());
+    let municipality = investigation
+        .as_ref()
+        .map_or(&nowhere, |i| &i.municipality_id);
+    authorize(
+        conn,
+        actor,
+        action,
+        Resource::Investigations { municipality },
+        Some(id.as_str()),
+    )
+    .map_err(|_| AppError::NotFound)?;
+    investigation.ok_or(AppError::NotFound)
+}
+
+/// Sends a request within an open investigation (caseworkers of its municipality).
+pub fn send(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InvestigationId,
+    input: &RequestInput,
+) -> Result<(InformationRequest, Vec<Recipient>), AppError> {
+    let investigation = investigation(conn, settings, actor, id, Action::Update)?;
+    if investigation.closed_at.is_some() {
+        return Err(AppError::Conflict(
+            "Utredningen är avslutad. Du kan inte skicka en ny begäran om uppgifter i den.".into(),
+        ));
+    }
+    let sender = actor.user().ok_or(AppError::NotFound)?;
+    let valid = model::validate(
+        input,
+        crate::db::now().date(),
+        settings.information_request_days,
+    )
+    .map_err(AppError::Invalid)?;
+    store::create(conn, settings, sender, &investigation, &valid)
+}
+
+/// The requests of an investigation with their trails (social services of its municipality).
+pub fn trail(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InvestigationId,
+) -> Result<Vec<(InformationRequest, Vec<Recipient>)>, AppError> {
+    let investigation = investigation(conn, settings, actor, id, Action::View)?;
+    let requests =
+        store::of_investigation(conn, &settings.keys, &investigation, &actor.audit_actor())?;
+    requests
+        .into_iter()
+        .map(|r| {
+            let recipients = store::recipients_of(conn, &r.id)?;
+            Ok((r, recipients))
+        })
+        .collect()
+}
+
+/// Finds a request and checks who `actor` is to it: a user it is addressed to, or (only when
+/// `receiver_only` is false) social services of its municipality. One that does not exist and
+/// one the caller may not see look the same (404), and both are audited.
+pub fn access(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    action: Action,
+    receiver_only: bool,
+) -> Result<(InformationRequest, Viewer), AppError> {
+    let Some(request) = store::find(conn, &settings.keys, id)? else {
+        Event::denied(
+            &actor.audit_actor(),
+            "information_request.access",
+            Object::InformationRequest(id.as_str()),
+        )
+        .detail("no such information request")
+        .record(conn)?;
+        return Err(AppError::NotFound);
+    };
+    let addressed = match actor.user() {
+        Some(user) => store::is_addressed_to(conn, id, &user.id)?,
+        None => false,
+    };
+    let social_services = Resource::Investigations {
+        municipality: &request.municipality_id,
+    };
+    if addressed || receiver_only || policy::decide(actor, Action::View, &social_services).is_err()
+    {
+        // A refusal names the request (kind `information_request`), not the investigation.
+        authorize(
+            conn,
+            actor,
+            action,
+            Resource::AddressedRequest { addressed },
+            Some(id.as_str()),
+        )?;
+        return Ok((request, Viewer::Receiver));
+    }
+    Ok((request, Viewer::SocialServices))
+}
+
+/// Reads one request (a receiver, or social services of its municipality), audited; a
+/// receiver's first read is kept on the request's trail.
+pub fn read(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+) -> Result<(InformationRequest, Viewer, Vec<Recipient>, Sender), AppError> {
+    let (request, viewer) = access(conn, settings, actor, id, Action::View, false)?;
+    let request = store::record_read(
+        conn,
+        &request,
+        &actor.audit_actor(),
+        viewer == Viewer::Receiver,
+    )?;
+    let recipients = store::recipients_of(conn, id)?;
+    let sender = store::sender_of(conn, &request)?;
+    Ok((request, viewer, recipients, sender))
+}
+
+/// Answers a request with text (a receiver, once).
+pub fn answer(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    input: &AnswerInput,
+) -> Result<InformationRequest, AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
+    let receiver = actor.user().ok_or(AppError::NotFound)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    let text =
+        model::validate_text(&input.text, "text", "Skriv ditt svar.").map_err(AppError::Invalid)?;
+    store::reply(conn, &settings.keys, receiver, &request, &text, false)
+}
+
+/// Declines a request with a reason (a receiver, once).
+pub fn decline(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    input: &DeclineInput,
+) -> Result<InformationRequest, AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
+    let receiver = actor.user().ok_or(AppError::NotFound)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    let reason = model::validate_text(
+        &input.reason,
+        "reason",
+        "Skriv varför du inte kan lämna uppgifterna.",
+    )
+    .map_err(AppError::Invalid)?;
+    store::reply(conn, &settings.keys, receiver, &request, &reason, true)
+}
+
+/// The requests addressed to the actor, newest first.
+pub fn inbox(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+) -> Result<Vec<InformationRequest>, AppError> {
+    let user = actor.user().ok_or(AppError::Forbidden)?;
+    store::addressed_to(conn, &settings.keys, user)
+}
+
+/// Sends due-date reminders every `interval` in the background (every instance; a request is
+/// reminded once whichever instance gets there first).
+pub async fn schedule_reminders(
+    pool: crate::db::DbPool,
+    settings: std::sync::Arc<Settings>,
+    interval: std::time::Duration,
+) {
+    loop {
+        let pool = pool.clone();
+        let settings = settings.clone();
+        let result = actix_web::web::block(move || -> Result<usize, AppError> {
+            let mut conn = pool.get()?;
+            store::send_reminders(&mut conn, &settings, crate::db::now().date())
+        })
+        .await;
+        match result {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(requests = n, "information requests: reminders queued"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "information request reminders failed; will retry");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "information request reminder task failed; will retry");
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
