@@ -12,13 +12,13 @@ pub mod api;
 pub mod model;
 pub mod store;
 
-use crate::accounts::MunicipalityId;
 use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::AnyConnection;
 use crate::error::AppError;
-use crate::reports::store::{find_investigation, Investigation, InvestigationId};
+use crate::reports;
+use crate::reports::store::InvestigationId;
 use model::{AnswerInput, DeclineInput, RequestInput};
 use store::{InformationRequest, InformationRequestId, Recipient, Sender};
 
@@ -31,31 +31,6 @@ pub enum Viewer {
     SocialServices,
 }
 
-/// The investigation, if `actor` may do `action` with the investigations of its municipality;
-/// one that does not exist and one of another municipality look the same (404), both audited.
-fn investigation(
-    conn: &mut AnyConnection,
-    settings: &Settings,
-    actor: &Actor,
-    id: &InvestigationId,
-    action: Action,
-) -> Result<Investigation, AppError> {
-    let investigation = find_investigation(conn, &settings.keys, id)?;
-    let nowhere = MunicipalityId(String::new());
-    let municipality = investigation
-        .as_ref()
-        .map_or(&nowhere, |i| &i.municipality_id);
-    authorize(
-        conn,
-        actor,
-        action,
-        Resource::Investigations { municipality },
-        Some(id.as_str()),
-    )
-    .map_err(|_| AppError::NotFound)?;
-    investigation.ok_or(AppError::NotFound)
-}
-
 /// Sends a request within an open investigation (caseworkers of its municipality).
 pub fn send(
     conn: &mut AnyConnection,
@@ -64,7 +39,8 @@ pub fn send(
     id: &InvestigationId,
     input: &RequestInput,
 ) -> Result<(InformationRequest, Vec<Recipient>), AppError> {
-    let investigation = investigation(conn, settings, actor, id, Action::Update)?;
+    let investigation =
+        reports::investigation_access(conn, &settings.keys, actor, id, Action::Update)?;
     if investigation.closed_at.is_some() {
         return Err(AppError::Conflict(
             "Utredningen är avslutad. Du kan inte skicka en ny begäran om uppgifter i den.".into(),
@@ -87,7 +63,8 @@ pub fn trail(
     actor: &Actor,
     id: &InvestigationId,
 ) -> Result<Vec<(InformationRequest, Vec<Recipient>)>, AppError> {
-    let investigation = investigation(conn, settings, actor, id, Action::View)?;
+    let investigation =
+        reports::investigation_access(conn, &settings.keys, actor, id, Action::View)?;
     let requests =
         store::of_investigation(conn, &settings.keys, &investigation, &actor.audit_actor())?;
     requests

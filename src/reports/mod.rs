@@ -195,7 +195,7 @@ pub fn add_sibling(
 
 /// Finds an investigation and checks that `actor` may do `action` with it. One that does not
 /// exist and one in another municipality look the same (404); both are audited.
-fn investigation_access(
+pub fn investigation_access(
     conn: &mut AnyConnection,
     keys: &Keyring,
     actor: &Actor,
