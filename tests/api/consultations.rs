@@ -202,16 +202,7 @@ async fn ask_answer_and_convert(app: TestApp) {
     assert_eq!(own.as_array().unwrap().len(), 1, "one report, not two");
 
     // Every step is in the audit trail by id, with no text from the consultation.
-    let entries: Vec<(String, String, String)> = app
-        .conn(|c| {
-            audit_log::table
-                .filter(audit_log::object_type.eq("consultation"))
-                .order(audit_log::seq)
-                .select((audit_log::action, audit_log::outcome, audit_log::detail))
-                .load(c)
-                .unwrap()
-        })
-        .await;
+    let entries = app.audit_entries("consultation").await;
     let actions: Vec<&str> = entries.iter().map(|(a, _, _)| a.as_str()).collect();
     for action in [
         "consultation.create",

@@ -400,16 +400,7 @@ async fn request_answer_decline_and_trail(app: TestApp) {
     assert_eq!(status, 409);
 
     // Everything in the audit trail by id, refusals included, and no text from the request.
-    let entries: Vec<(String, String, String)> = app
-        .conn(|c| {
-            audit_log::table
-                .filter(audit_log::object_type.eq("information_request"))
-                .order(audit_log::seq)
-                .select((audit_log::action, audit_log::outcome, audit_log::detail))
-                .load(c)
-                .unwrap()
-        })
-        .await;
+    let entries = app.audit_entries("information_request").await;
     let actions: Vec<&str> = entries.iter().map(|(a, _, _)| a.as_str()).collect();
     for action in [
         "information_request.send",

@@ -329,6 +329,21 @@ impl TestApp {
             .expect("blocking task")
     }
 
+    /// The audit entries about objects of `object_type`, in order: (action, outcome, detail).
+    pub async fn audit_entries(&self, object_type: &'static str) -> Vec<(String, String, String)> {
+        use diesel::prelude::*;
+        use samordna::db::schema::audit_log;
+        self.conn(move |c| {
+            audit_log::table
+                .filter(audit_log::object_type.eq(object_type))
+                .order(audit_log::seq)
+                .select((audit_log::action, audit_log::outcome, audit_log::detail))
+                .load(c)
+                .unwrap()
+        })
+        .await
+    }
+
     /// Adds a municipality, an organisation of `kind` and a user with `roles`; returns the login.
     pub async fn add_user(&self, org_kind: &str, roles: &[Role]) -> Login {
         self.add_user_in("Testkommun", org_kind, roles).await
