@@ -241,7 +241,7 @@ pub fn write(
     input: &EntryInput,
 ) -> Result<Entry, AppError> {
     let author = actor.user().ok_or(AppError::Forbidden)?;
-    let valid = model::validate(input, now()).map_err(AppError::Invalid)?;
+    let valid = model::validate(input, crate::time::local(now())).map_err(AppError::Invalid)?;
     store::create(conn, &settings.keys, author, case, &valid, None)
 }
 
@@ -281,6 +281,6 @@ pub fn correct(
 ) -> Result<Entry, AppError> {
     let (entry, case) = entry_case(conn, settings, actor, id, Action::Create)?;
     let author = actor.user().ok_or(AppError::Forbidden)?;
-    let valid = model::validate(input, now()).map_err(AppError::Invalid)?;
+    let valid = model::validate(input, crate::time::local(now())).map_err(AppError::Invalid)?;
     store::create(conn, &settings.keys, author, &case, &valid, Some(&entry.id))
 }

@@ -388,13 +388,17 @@ async fn a_closed_investigation_is_read_only_but_takes_efteranteckningar(app: Te
     let page = format!("/utredningar/{inv}/journal");
     let html = app.page(&page).await;
     assert!(html.contains("Utredningen är avslutad") && html.contains("Skriv en efteranteckning"));
+    // Written just now, in Swedish local time (what the form offers): not "in the future".
+    let just_now = samordna::time::local(samordna::db::now())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     let response = app
         .submit(
             &page,
             &page,
             &[
                 ("kind", "brev"),
-                ("happened_at", "2026-12-01 08:00"),
+                ("happened_at", &just_now),
                 ("text", "Brev från skolan kom efter avslutet."),
             ],
         )

@@ -61,6 +61,11 @@ async fn replace(client: &Client, id: &str, text: &str) {
 
 /// The text of the article of the entry whose text contains `marker`.
 async fn article_with(client: &Client, marker: &str) -> String {
+    article_and_id(client, marker).await.0
+}
+
+/// The text and the element id of the article of the entry whose text contains `marker`.
+async fn article_and_id(client: &Client, marker: &str) -> (String, String) {
     let articles = client
         .find_all(Locator::Css("article.journal-entry"))
         .await
@@ -68,7 +73,8 @@ async fn article_with(client: &Client, marker: &str) -> String {
     for article in articles {
         let text = article.text().await.unwrap();
         if text.contains(marker) {
-            return text;
+            let id = article.attr("id").await.unwrap().unwrap();
+            return (text, id);
         }
     }
     panic!("no entry with {marker:?}");
@@ -137,13 +143,14 @@ async fn a_caseworker_keeps_the_journal_corrects_it_and_writes_after_closing() {
         t.contains("Rättelsen är sparad")
     })
     .await;
-    let with_correction = article_with(&client, "Kim berättade").await;
+    let (with_correction, original) = article_and_id(&client, "Kim berättade").await;
     assert!(
         with_correction.contains("Rättelse: samtalet hölls hemma."),
         "the correction inside the original's article: {with_correction}"
     );
     assert!(with_correction.contains("Signerad "), "{with_correction}");
     assert_accessible(&client, &axe, "chronology with a correction").await;
+    scroll_to(&client, &original).await;
     screenshot(&client, "journal-correction").await;
 
     // Closing the investigation through its page.
@@ -177,7 +184,7 @@ async fn a_caseworker_keeps_the_journal_corrects_it_and_writes_after_closing() {
         t.contains("sparad som utkast")
     })
     .await;
-    let after = article_with(&client, "Mamma ringde").await;
+    let (after, after_id) = article_and_id(&client, "Mamma ringde").await;
     assert!(after.contains("Efteranteckning"), "{after}");
     let before = article_with(&client, "Kim berättade").await;
     assert!(!before.contains("Efteranteckning"), "{before}");
@@ -186,6 +193,7 @@ async fn a_caseworker_keeps_the_journal_corrects_it_and_writes_after_closing() {
     })
     .await;
     assert_accessible(&client, &axe, "chronology with an efteranteckning").await;
+    scroll_to(&client, &after_id).await;
     screenshot(&client, "journal-efteranteckning").await;
 
     // The report page shows the closing and links to the journal.
