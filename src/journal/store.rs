@@ -267,14 +267,17 @@ pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEven
                 what: format!("Utredningstiden förlängd till {due_on}"),
             });
         }
-        let closed: Option<NaiveDateTime> = investigations::table
+        let (closed, outcome): (Option<NaiveDateTime>, Option<String>) = investigations::table
             .find(investigation)
-            .select(investigations::closed_at)
+            .select((investigations::closed_at, investigations::outcome))
             .get_result(conn)?;
         if let Some(at) = closed {
+            let outcome = outcome
+                .and_then(|o| o.parse::<crate::reports::model::ClosingOutcome>().ok())
+                .map_or(String::new(), |o| format!(": {}", o.label()));
             events.push(CaseEvent {
                 at: local(at),
-                what: "Utredningen avslutad".into(),
+                what: format!("Utredningen avslutad{outcome}"),
             });
         }
     }

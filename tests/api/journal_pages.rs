@@ -449,8 +449,15 @@ async fn a_closed_investigation_is_read_only_but_takes_efteranteckningar(app: Te
         .iter()
         .any(|&at| at < letter_at && at > html[..letter_at].rfind("<article").unwrap()));
     assert!(
-        html.contains("Utredningen avslutad"),
-        "the closing in the chronology"
+        html.contains("Utredningen avslutad: Insats eller bistånd beviljat"),
+        "the closing in the chronology, with its outcome"
+    );
+    // Printed, the chronology is the record only: the forms and links are left out.
+    let css = app.page("/static/style.css").await;
+    let print = &css[css.find("Printed for the case file").expect("print rules")..];
+    assert!(
+        print.contains(".journal-form, .no-print { display: none; }"),
+        "{print}"
     );
 
     // The report page shows the closing, links to the journal, and has no forms for it.
