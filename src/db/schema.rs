@@ -508,6 +508,7 @@ diesel::table! {
         written_at -> Timestamp,
         signed_at -> Nullable<Timestamp>,
         corrects_id -> Nullable<Text>,
+        after_closing -> Bool,
     }
 }
 

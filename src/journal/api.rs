@@ -63,6 +63,8 @@ pub struct EntryBody {
     pub corrects: Option<String>,
     /// The entries that correct this one (in a list; empty from `POST`).
     pub corrected_by: Vec<String>,
+    /// Written after the investigation was closed: an efteranteckning (the page marks it so).
+    pub after_closing: bool,
 }
 
 impl From<Entry> for EntryBody {
@@ -88,6 +90,7 @@ impl From<Entry> for EntryBody {
             signed_at: e.signed_at,
             corrects: e.corrects_id.map(|c| c.0),
             corrected_by: Vec::new(),
+            after_closing: e.after_closing,
         }
     }
 }
@@ -150,6 +153,8 @@ pub async fn get_investigation_journal(
 }
 
 /// `POST /api/v1/investigations/{id}/journal`: a caseworker of the municipality writes a draft.
+/// In a closed investigation it is an efteranteckning (`after_closing`); nothing else of a closed
+/// investigation changes.
 #[utoipa::path(post, path = "/api/v1/investigations/{id}/journal", tag = "journal",
     params(("id" = String, Path, description = "Investigation id")),
     request_body = EntryInput,

@@ -17,7 +17,7 @@ use diesel::prelude::*;
 
 use crate::accounts::MunicipalityId;
 use crate::audit::event::{Event, Object};
-use crate::authz::{authorize, Action, Actor, Resource};
+use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::schema::{investigations, report_children, report_decisions};
 use crate::db::{now, AnyConnection};
@@ -27,7 +27,7 @@ use model::EntryInput;
 use store::{Case, Entry, EntryId};
 
 /// The investigation of a child, if one was opened (the latest).
-fn investigation_of(
+pub fn investigation_of(
     conn: &mut AnyConnection,
     child_id: &str,
 ) -> Result<Option<InvestigationId>, AppError> {
@@ -97,12 +97,7 @@ pub fn report_case(
         report_id.as_str(),
     )?;
     if action != Action::View {
-        let decided = report_decisions::table
-            .find(child_id)
-            .count()
-            .get_result::<i64>(conn)?
-            > 0;
-        if decided {
+        if decided(conn, child_id)? {
             return Err(AppError::Conflict(match investigation_id {
                 Some(_) => "Barnet har en utredning. Skriv i utredningens journal.".into(),
                 None => "Förhandsbedömningen är avslutad för barnet.".into(),
@@ -193,6 +188,33 @@ fn entry_case(
     Ok((entry, case))
 }
 
+/// Whether the child of a report is decided (its förhandsbedömning over).
+fn decided(conn: &mut AnyConnection, child_id: &str) -> Result<bool, AppError> {
+    Ok(report_decisions::table
+        .find(child_id)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Whether `actor` may write in `case` now, for showing the forms (each write is checked again).
+/// Through the report (`through_report`), only while the child is undecided.
+pub fn may_write(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    case: &Case,
+    through_report: bool,
+) -> Result<bool, AppError> {
+    if through_report && decided(conn, &case.child_id)? {
+        return Ok(false);
+    }
+    let resource = Resource::Journal {
+        municipality: &case.municipality_id,
+        investigating: !through_report && case.investigation_id.is_some(),
+    };
+    Ok(policy::decide(actor, Action::Create, &resource).is_ok())
+}
+
 /// The journal of a case, in the order things happened, audited.
 pub fn entries(
     conn: &mut AnyConnection,
@@ -219,7 +241,7 @@ pub fn write(
     input: &EntryInput,
 ) -> Result<Entry, AppError> {
     let author = actor.user().ok_or(AppError::Forbidden)?;
-    let valid = model::validate(input, now()).map_err(AppError::Invalid)?;
+    let valid = model::validate(input, crate::time::local(now())).map_err(AppError::Invalid)?;
     store::create(conn, &settings.keys, author, case, &valid, None)
 }
 
@@ -259,6 +281,6 @@ pub fn correct(
 ) -> Result<Entry, AppError> {
     let (entry, case) = entry_case(conn, settings, actor, id, Action::Create)?;
     let author = actor.user().ok_or(AppError::Forbidden)?;
-    let valid = model::validate(input, now()).map_err(AppError::Invalid)?;
+    let valid = model::validate(input, crate::time::local(now())).map_err(AppError::Invalid)?;
     store::create(conn, &settings.keys, author, &case, &valid, Some(&entry.id))
 }

@@ -14,7 +14,7 @@ use crate::audit::event::{Event, Object};
 use crate::audit::AuditActor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
-use crate::db::schema::journal_entries;
+use crate::db::schema::{investigations, journal_entries};
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
 use crate::journal::model::ValidEntry;
@@ -44,6 +44,9 @@ pub struct Entry {
     pub signed_at: Option<NaiveDateTime>,
     /// The entry this one corrects.
     pub corrects_id: Option<EntryId>,
+    /// Written after the child's investigation was closed: an efteranteckning. Set when written,
+    /// from the investigation as it stood in the same transaction.
+    pub after_closing: bool,
 }
 crate::sealed_row!(Entry, journal_entries by id: [participants, text]);
 
@@ -58,7 +61,7 @@ pub struct Case {
 }
 
 /// Stores a new draft entry by `author` in `case` (a correction when `corrects` is given), with
-/// its audit entry.
+/// its audit entry. Written in a closed investigation, it is marked as an efteranteckning.
 pub fn create(
     conn: &mut AnyConnection,
     keys: &Keyring,
@@ -68,6 +71,14 @@ pub fn create(
     corrects: Option<&EntryId>,
 ) -> Result<Entry, AppError> {
     write_tx(conn, |conn| {
+        let after_closing = match &case.investigation_id {
+            Some(investigation) => investigations::table
+                .find(investigation)
+                .select(investigations::closed_at)
+                .get_result::<Option<NaiveDateTime>>(conn)?
+                .is_some(),
+            None => false,
+        };
         let entry = Entry {
             id: EntryId::generate(),
             municipality_id: case.municipality_id.clone(),
@@ -84,6 +95,7 @@ pub fn create(
             written_at: now(),
             signed_at: None,
             corrects_id: corrects.cloned(),
+            after_closing,
         };
         diesel::insert_into(journal_entries::table)
             .values(&entry.clone().seal(keys))
@@ -98,6 +110,7 @@ pub fn create(
             action,
             Object::JournalEntry(entry.id.as_str()),
         )
+        .detail(if after_closing { "efteranteckning" } else { "" })
         .record(conn)?;
         Ok(entry)
     })
@@ -193,7 +206,7 @@ pub struct CaseEvent {
 /// audit entry of its own.
 pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEvent>, AppError> {
     use crate::db::schema::{
-        investigation_extensions, investigations, report_decisions, reports, safety_assessments,
+        investigation_extensions, report_decisions, reports, safety_assessments,
     };
     let local = crate::time::local;
     let mut events = Vec::new();
@@ -254,16 +267,44 @@ pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEven
                 what: format!("Utredningstiden förlängd till {due_on}"),
             });
         }
-        let closed: Option<NaiveDateTime> = investigations::table
+        let (closed, outcome): (Option<NaiveDateTime>, Option<String>) = investigations::table
             .find(investigation)
-            .select(investigations::closed_at)
+            .select((investigations::closed_at, investigations::outcome))
             .get_result(conn)?;
         if let Some(at) = closed {
+            let outcome = outcome
+                .and_then(|o| o.parse::<crate::reports::model::ClosingOutcome>().ok())
+                .map_or(String::new(), |o| format!(": {}", o.label()));
             events.push(CaseEvent {
                 at: local(at),
-                what: "Utredningen avslutad".into(),
+                what: format!("Utredningen avslutad{outcome}"),
             });
         }
     }
     Ok(events)
+}
+
+/// Whether the case's investigation is closed (new entries are then efteranteckningar).
+pub fn closed(conn: &mut AnyConnection, case: &Case) -> Result<bool, AppError> {
+    let Some(investigation) = &case.investigation_id else {
+        return Ok(false);
+    };
+    Ok(investigations::table
+        .find(investigation)
+        .select(investigations::closed_at)
+        .get_result::<Option<NaiveDateTime>>(conn)?
+        .is_some())
+}
+
+/// The report's reference and which child of it (1 for the first) the case is, for the page's
+/// heading: nothing identifying the child.
+pub fn case_title(conn: &mut AnyConnection, case: &Case) -> Result<(String, i32), AppError> {
+    use crate::db::schema::{report_children, reports};
+    let (reference, position): (String, i32) = reports::table
+        .inner_join(report_children::table)
+        .filter(reports::id.eq(&case.report_id))
+        .filter(report_children::id.eq(&case.child_id))
+        .select((reports::reference, report_children::position))
+        .get_result(conn)?;
+    Ok((reference, position + 1))
 }

@@ -129,6 +129,7 @@ pub enum SavedOn {
     Sip,
     Consultation,
     Plan,
+    Journal,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -155,10 +156,13 @@ pub enum Saved {
     ConsultationAnswered,
     PlanRecorded,
     SiblingAdded,
+    JournalWritten,
+    JournalSigned,
+    JournalCorrected,
 }
 
 impl Saved {
-    const ALL: [Saved; 20] = [
+    const ALL: [Saved; 23] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -179,6 +183,9 @@ impl Saved {
         Saved::ConsultationAnswered,
         Saved::PlanRecorded,
         Saved::SiblingAdded,
+        Saved::JournalWritten,
+        Saved::JournalSigned,
+        Saved::JournalCorrected,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -253,6 +260,21 @@ impl Saved {
                 "Svaret är skickat. Den som frågade har fått ett mejl om att det finns ett svar.",
             ),
             Saved::PlanRecorded => (Plan, "plan", "Planen är sparad."),
+            Saved::JournalWritten => (
+                Journal,
+                "anteckning",
+                "Anteckningen är sparad som utkast. Signera den när den är klar.",
+            ),
+            Saved::JournalSigned => (
+                Journal,
+                "signerad",
+                "Anteckningen är signerad. Den kan inte längre ändras, bara rättas.",
+            ),
+            Saved::JournalCorrected => (
+                Journal,
+                "rattelse",
+                "Rättelsen är sparad som utkast bredvid anteckningen den rättar. Signera den när den är klar.",
+            ),
         }
     }
 

@@ -76,6 +76,12 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/api/v1/reports/{id}/children/{child_id}/journal", "/api/v1/reports/{report}/children/{child}/journal", [401, 404, 422, 403, 404, 404]),
     ("POST", "/api/v1/journal/{entry_id}/corrections", "/api/v1/journal/{entry}/corrections", [401, 404, 403, 422, 404, 404]),
     ("POST", "/api/v1/journal/{entry_id}/sign", "/api/v1/journal/{entry}/sign", [401, 404, 403, 200, 404, 404]),
+    // The journal's pages: the same rules; the entry is signed by the line above (409).
+    ("GET", "/anmalningar/{id}/barn/{child_id}/journal", "/anmalningar/{report}/barn/{child}/journal", [303, 404, 200, 200, 404, 404]),
+    ("POST", "/anmalningar/{id}/barn/{child_id}/journal", "/anmalningar/{report}/barn/{child}/journal", [303, 404, 422, 403, 404, 404]),
+    ("POST", "/utredningar/{id}/journal", "/utredningar/{investigation}/journal", [303, 404, 403, 422, 404, 404]),
+    ("POST", "/journal/{entry_id}/rattelse", "/journal/{entry}/rattelse", [303, 404, 403, 422, 404, 404]),
+    ("POST", "/journal/{entry_id}/signera", "/journal/{entry}/signera", [303, 404, 403, 409, 404, 404]),
     // SIP: caseworkers only; the rest get 404, as for an object that is not theirs.
     ("GET", "/sip", "/sip", [303, 404, 404, 200, 404, 200]),
     ("POST", "/sip", "/sip", [303, 404, 404, 422, 404, 422]),

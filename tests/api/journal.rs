@@ -13,27 +13,28 @@ use crate::on_both_databases;
 
 const TEXT: &str = "Samtal med Kim om hur det är hemma.";
 
-struct Case {
-    caseworker_login: Login,
-    intake: String,
-    caseworker: String,
-    report: String,
-    child: String,
-    investigation: Option<String>,
+pub(crate) struct Case {
+    pub caseworker_login: Login,
+    pub intake_login: Login,
+    pub intake: String,
+    pub caseworker: String,
+    pub report: String,
+    pub child: String,
+    pub investigation: Option<String>,
 }
 
-fn entry(kind: &str, text: &str) -> Value {
+pub(crate) fn entry(kind: &str, text: &str) -> Value {
     json!({"kind": kind, "happened_at": "2026-11-30T10:15", "participants": "Kim, mentor", "text": text})
 }
 
 /// A report about one child, assessed; decided to open an investigation when `open`.
-async fn case(app: &TestApp, open: bool) -> Case {
+pub(crate) async fn case(app: &TestApp, open: bool) -> Case {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let teacher = app.token_for(&teacher).await;
-    let intake = app
+    let intake_login = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
         .await;
-    let intake = app.token_for(&intake).await;
+    let intake = app.token_for(&intake_login).await;
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
@@ -81,6 +82,7 @@ async fn case(app: &TestApp, open: bool) -> Case {
     }
     Case {
         caseworker_login,
+        intake_login,
         intake,
         caseworker,
         report,
@@ -203,7 +205,7 @@ async fn write_sign_and_correct(app: TestApp) {
     let correction_at = page.find("Rättelse: samtalet").expect("the correction");
     assert!(correction_at > original_at);
     assert!(
-        page[original_at..correction_at].contains("Rättad"),
+        page[original_at..correction_at].contains("<strong>Rättelse</strong>"),
         "beside it"
     );
     assert!(page.contains("Orosanmälan kom in") && page.contains("Beslut: utredning inleds"));

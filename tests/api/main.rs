@@ -21,6 +21,8 @@ mod health;
 mod information_requests;
 mod instances;
 mod journal;
+mod journal_pages;
+mod journal_signed;
 mod login;
 mod names_and_input;
 mod organisations;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::reports::model::{Category, Decision, ReporterKind};
-use crate::reports::store::{DecisionRecord, ExtensionEntry, Investigation, ReportDetail};
+use crate::reports::store::{Closing, DecisionRecord, ExtensionEntry, Investigation, ReportDetail};
 
 #[derive(Serialize, ToSchema)]
 pub struct ReporterBody {
@@ -102,11 +102,17 @@ pub struct InvestigationBody {
     pub extension_reason: Option<String>,
     /// When it was closed; absent while it runs.
     pub closed_at: Option<NaiveDateTime>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// How it was closed (outcome, day, reason, lateness); `null` while it runs.
+    pub closing: Option<super::ClosingBody>,
 }
 
 impl InvestigationBody {
-    fn new(i: Investigation, extensions: Vec<ExtensionEntry>) -> Self {
+    fn new(i: Investigation, extensions: Vec<ExtensionEntry>, closing: Option<Closing>) -> Self {
         InvestigationBody {
+            state: if i.is_open() { "open" } else { "closed" }.into(),
+            closing: closing.map(super::ClosingBody::from),
             id: i.id.0,
             opened_on: i.opened_on,
             due_on: i.due_on,
@@ -216,7 +222,7 @@ impl From<ReportDetail> for ReportBody {
                         decision: case.decision.map(DecisionBody::from),
                         investigation: case
                             .investigation
-                            .map(|i| InvestigationBody::new(i, case.extensions)),
+                            .map(|i| InvestigationBody::new(i, case.extensions, case.closing)),
                         investigation_under_way: case.under_way.map(|(id, reference)| {
                             UnderWayBody {
                                 investigation_id: id.0,

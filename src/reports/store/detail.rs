@@ -35,6 +35,8 @@ pub struct ChildDetail {
     pub investigation: Option<Investigation>,
     /// Every extension of the investigation, oldest first.
     pub extensions: Vec<ExtensionEntry>,
+    /// How the investigation was closed, once it is.
+    pub closing: Option<Closing>,
     /// An investigation already under way for the child in the municipality (same
     /// personnummer, opened from another report, not closed), with that report's reference:
     /// what "join" would join.
@@ -162,6 +164,20 @@ pub fn read_detail(
             .map(|e| e.open(keys))
             .collect::<Result<_, _>>()?
     };
+    let mut closings: Vec<Closing> = if investigation_ids.is_empty() {
+        Vec::new()
+    } else {
+        crate::db::schema::investigation_closings::table
+            .filter(
+                crate::db::schema::investigation_closings::investigation_id
+                    .eq_any(&investigation_ids),
+            )
+            .select(Closing::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|c| c.open(keys))
+            .collect::<Result<_, _>>()?
+    };
     let children = children
         .into_iter()
         .zip(indexes)
@@ -179,7 +195,14 @@ pub fn read_detail(
                 i.history(&own)
             });
             let mine = |i: &Option<String>| index.is_some() && *i == index;
+            let closing = investigation.as_ref().and_then(|i| {
+                closings
+                    .iter()
+                    .position(|c| c.investigation_id == i.id)
+                    .map(|at| closings.swap_remove(at))
+            });
             ChildDetail {
+                closing,
                 decision: decisions
                     .iter()
                     .position(|d| d.child_id == child.id)
