@@ -52,6 +52,8 @@ impl Row {
 struct ChronologyPage {
     layout: Layout,
     rows: Vec<Row>,
+    /// For the link to the investigation's information requests.
+    investigation_id: String,
 }
 
 /// Entries (corrections placed beside what they correct) and events, in time order.
@@ -81,6 +83,7 @@ async fn get_chronology(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = InvestigationId(path.into_inner());
+    let investigation_id = id.0.clone();
     let (list, events) = state
         .db_with_settings(move |conn, settings| {
             let case = investigation_case(conn, settings, &actor, &id, Action::View)?;
@@ -92,6 +95,7 @@ async fn get_chronology(
     let page = ChronologyPage {
         layout: Layout::new(&req, Some(user)),
         rows: chronology(list, events),
+        investigation_id,
     };
     render(StatusCode::OK, &page)
 }

@@ -8,6 +8,8 @@
 #[allow(dead_code, unused_imports)]
 mod helpers;
 
+mod casework;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -33,6 +33,8 @@ mod decisions;
 mod detail;
 mod queue;
 mod records;
+mod assignments;
+pub use assignments::*;
 pub use closing::*;
 pub use contacts::*;
 pub use decisions::*;
