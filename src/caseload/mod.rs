@@ -51,8 +51,7 @@ pub fn my_investigations(
             let next_due = model::next_due(
                 line.investigation.due_on,
                 &requests_due,
-                line.next_meeting
-                    .map(|at| crate::time::local(at).date()),
+                line.next_meeting.map(|at| crate::time::local(at).date()),
                 line.follow_up_on,
             );
             Case {

@@ -14,8 +14,8 @@ use crate::audit::AuditActor;
 use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{
-    information_requests, investigations, meetings, organisations, plans, report_children,
-    reports, sips,
+    information_requests, investigations, meetings, organisations, plans, report_children, reports,
+    sips,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
@@ -116,7 +116,12 @@ pub fn caseload(
         let plan_rows: Vec<(Option<String>, String, i32, NaiveDate)> = plans::table
             .inner_join(sips::table.on(sips::id.eq(plans::sip_id)))
             .filter(sips::report_id.eq_any(&report_ids))
-            .select((sips::report_id, plans::sip_id, plans::version, plans::follow_up_on))
+            .select((
+                sips::report_id,
+                plans::sip_id,
+                plans::version,
+                plans::follow_up_on,
+            ))
             .load(conn)?;
         // The latest plan of each SIP says when it is followed up.
         let mut latest: HashMap<String, (Option<String>, i32, NaiveDate)> = HashMap::new();
@@ -134,16 +139,24 @@ pub fn caseload(
                 let own = requests
                     .iter()
                     .filter(|r| r.2 == investigation.id)
-                    .map(|(id, reference, _, organisation, due_on, first_read_at)| OpenRequest {
-                        id: id.clone(),
-                        reference: reference.clone(),
-                        organisation: organisation_names
-                            .get(organisation)
-                            .cloned()
-                            .unwrap_or_default(),
-                        due_on: *due_on,
-                        status: request_model::status(today, *due_on, *first_read_at, None, None),
-                    })
+                    .map(
+                        |(id, reference, _, organisation, due_on, first_read_at)| OpenRequest {
+                            id: id.clone(),
+                            reference: reference.clone(),
+                            organisation: organisation_names
+                                .get(organisation)
+                                .cloned()
+                                .unwrap_or_default(),
+                            due_on: *due_on,
+                            status: request_model::status(
+                                today,
+                                *due_on,
+                                *first_read_at,
+                                None,
+                                None,
+                            ),
+                        },
+                    )
                     .collect();
                 Ok(CaseLine {
                     next_meeting: upcoming

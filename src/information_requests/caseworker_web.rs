@@ -231,10 +231,10 @@ async fn post_request(
                 "organisation_id",
                 "Välj vilken verksamhet du vill begära uppgifter från.",
             )]);
-            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?);
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
         page.form.recipients.clear();
-        return Ok(render(StatusCode::OK, &page)?);
+        return render(StatusCode::OK, &page);
     }
     let input = RequestInput {
         organisation_id: form.organisation_id.clone(),
@@ -256,7 +256,7 @@ async fn post_request(
         Err(AppError::Invalid(errors)) => {
             let mut page = requests_page(&req, &state, user, actor, id, form).await?;
             page.errors = FormErrors(errors);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?)
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }

@@ -283,10 +283,7 @@ pub fn recipients_of(
 }
 
 /// The active users of an organisation, by name: whom a request to it may be addressed to.
-pub fn people_of(
-    conn: &mut AnyConnection,
-    organisation: &str,
-) -> Result<Vec<Recipient>, AppError> {
+pub fn people_of(conn: &mut AnyConnection, organisation: &str) -> Result<Vec<Recipient>, AppError> {
     let rows: Vec<(String, String, String)> = users::table
         .filter(users::organisation_id.eq(organisation))
         .filter(users::active.eq(true))

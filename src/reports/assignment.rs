@@ -73,12 +73,13 @@ pub fn assign(
     Ok((investigation, assignee))
 }
 
+/// The caseworkers an investigation may be assigned to, and who each one is assigned to.
+pub type Assignments = (Vec<Assignee>, Vec<(InvestigationId, Assignee)>);
+
 /// The caseworkers an investigation of the actor's municipality may be assigned to, and who each
-/// open investigation there is assigned to (for the list of investigations).
-pub fn assignments_for(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-) -> Result<(Vec<Assignee>, Vec<(InvestigationId, Assignee)>), AppError> {
+/// open investigation there is assigned to (for the list of investigations); nothing for those
+/// who may not assign.
+pub fn assignments_for(conn: &mut AnyConnection, actor: &Actor) -> Result<Assignments, AppError> {
     let Some(municipality) = actor.municipality().cloned() else {
         return Ok((Vec::new(), Vec::new()));
     };

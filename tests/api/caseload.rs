@@ -18,7 +18,12 @@ fn today() -> chrono::NaiveDate {
 
 /// Files a report (marked `marker`), assesses it and opens an investigation for its child;
 /// returns (report id, investigation id).
-async fn open_investigation(app: &TestApp, teacher: &str, intake: &str, marker: &str) -> (String, String) {
+async fn open_investigation(
+    app: &TestApp,
+    teacher: &str,
+    intake: &str,
+    marker: &str,
+) -> (String, String) {
     let ekby = app.municipality_id("Ekby").await;
     let filed = app
         .as_user(teacher)
@@ -65,7 +70,9 @@ struct People {
 
 async fn people(app: &TestApp) -> People {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
-    let intake = app.add_user_in("Ekby", "socialtjanst", &[Role::Intake]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
     let caseworker = app
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
@@ -73,7 +80,11 @@ async fn people(app: &TestApp) -> People {
         .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
         .await;
     let elsewhere = app
-        .add_user_in("Annanstad", "socialtjanst", &[Role::Caseworker, Role::Intake])
+        .add_user_in(
+            "Annanstad",
+            "socialtjanst",
+            &[Role::Caseworker, Role::Intake],
+        )
         .await;
     People {
         teacher_t: app.token_for(&teacher).await,
@@ -194,7 +205,11 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
         (&met, json!({})),
         (&someone_elses, json!({"user_id": p.other_cw.user_id})),
     ] {
-        let token = if body["user_id"].is_null() { &p.cw } else { &p.intake };
+        let token = if body["user_id"].is_null() {
+            &p.cw
+        } else {
+            &p.intake
+        };
         app.as_user(token)
             .send_ok(
                 reqwest::Method::POST,
@@ -215,7 +230,10 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
         )
         .await;
     let (base, _) = app
-        .open_sip(&p.cw, json!({"child_name": "Kim Testbarn", "report_id": met_report}))
+        .open_sip(
+            &p.cw,
+            json!({"child_name": "Kim Testbarn", "report_id": met_report}),
+        )
         .await;
     app.give_consent(&p.cw, &base, "Förälder", &[&school]).await;
     app.add_participant(&p.cw, &base, &p.teacher.user_id).await;
@@ -235,7 +253,11 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
         .iter()
         .map(|i| i["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [met.as_str(), asked.as_str(), plain.as_str()], "{list:#}");
+    assert_eq!(
+        ids,
+        [met.as_str(), asked.as_str(), plain.as_str()],
+        "{list:#}"
+    );
     let [first, second, third] = [&list[0], &list[1], &list[2]];
     assert_eq!(first["due_this_week"], true);
     assert_eq!(
@@ -256,7 +278,10 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
 
     // Read by the receiver: the status follows; answered: no longer open.
     app.as_user(&p.teacher_t)
-        .get(&format!("/api/v1/information-requests/{}", request["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/information-requests/{}",
+            request["id"].as_str().unwrap()
+        ))
         .await;
     let (_, list) = app.as_user(&p.cw).get("/api/v1/my/investigations").await;
     assert_eq!(list[1]["open_requests"][0]["status"], "read");
@@ -275,7 +300,8 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
     let reads = app.audit_entries("user").await;
     assert!(reads
         .iter()
-        .any(|(action, _, detail)| action == "investigation.list_own" && detail == "investigations=3"));
+        .any(|(action, _, detail)| action == "investigation.list_own"
+            && detail == "investigations=3"));
 }
 
 on_both_databases!(

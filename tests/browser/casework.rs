@@ -96,18 +96,33 @@ async fn a_caseworker_takes_an_investigation_sends_a_request_and_sees_it_in_mina
     .await;
     fill(&client, "questions", "Hur är elevens närvaro och mående?").await;
     click(&client, "button[name=intent][value=choose]").await;
-    text_until(&client, "#recipients legend", |t| t == "Vem ska få begäran?").await;
-    assert_eq!(value_of(&client, "questions").await, "Hur är elevens närvaro och mående?");
+    text_until(&client, "#recipients legend", |t| {
+        t == "Vem ska få begäran?"
+    })
+    .await;
+    assert_eq!(
+        value_of(&client, "questions").await,
+        "Hur är elevens närvaro och mående?"
+    );
     assert_accessible(&client, &axe, "request form with the school's people").await;
     // Nobody ticked: the form says so beside the field, and keeps the text.
     click(&client, "button[name=intent][value=send]").await;
-    text_until(&client, "#recipients-error", |t| t.contains("Välj minst en person")).await;
-    assert_eq!(value_of(&client, "questions").await, "Hur är elevens närvaro och mående?");
+    text_until(&client, "#recipients-error", |t| {
+        t.contains("Välj minst en person")
+    })
+    .await;
+    assert_eq!(
+        value_of(&client, "questions").await,
+        "Hur är elevens närvaro och mående?"
+    );
     assert_accessible(&client, &axe, "request form with an error").await;
     click_id(&client, &format!("recipient-{}", nurse.user_id)).await;
     click_id(&client, &format!("recipient-{second_id}")).await;
     click(&client, "button[name=intent][value=send]").await;
-    text_until(&client, "[role=status]", |t| t.contains("Begäran är skickad")).await;
+    text_until(&client, "[role=status]", |t| {
+        t.contains("Begäran är skickad")
+    })
+    .await;
     let trail = text_of(&client, "table.trail tbody").await;
     assert!(trail.contains("Kim Kurator (Kurator)"), "{trail}");
     assert!(trail.contains(&caseworker_name(&nurse)), "{trail}");
