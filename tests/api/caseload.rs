@@ -304,7 +304,89 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
             && detail == "investigations=3"));
 }
 
+/// The list of investigations assigns through its forms: an intake officer chooses the
+/// caseworker (a wrong choice is told beside the field), and a closed investigation's request
+/// page has no form.
+async fn the_pages_assign_and_a_closed_investigation_takes_no_request(app: TestApp) {
+    let p = people(&app).await;
+    let officer = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let (_, investigation) = open_investigation(&app, &p.teacher_t, &p.intake, "sidor").await;
+    let browser = app.fresh_browser();
+    browser.login(&officer).await;
+    let list = browser.page("/utredningar").await;
+    assert!(list.contains("Ingen än"), "{list}");
+    assert!(
+        !list.contains("Ta utredningen"),
+        "an intake officer does not take one"
+    );
+    let action = format!("/utredningar/{investigation}/tilldela");
+    let field = format!("user_id-{investigation}");
+    for (user_id, message) in [
+        ("", "Bara en handläggare kan ta en utredning."),
+        (
+            p.teacher.user_id.as_str(),
+            "Välj en handläggare i socialtjänsten i kommunen.",
+        ),
+    ] {
+        let response = browser
+            .submit("/utredningar", &action, &[("user_id", user_id)])
+            .await;
+        assert_eq!(response.status().as_u16(), 422);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!(
+                "<p class=\"error\" id=\"{field}-error\">{message}"
+            )),
+            "{html}"
+        );
+    }
+    let response = browser
+        .submit(
+            "/utredningar",
+            &action,
+            &[("user_id", p.caseworker.user_id.as_str())],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let html = browser.page("/utredningar").await;
+    let row = &html[html
+        .find(&format!("id=\"utredning-{investigation}\""))
+        .unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let name = p.caseworker.email.trim_start_matches("user-");
+    let name = format!("Test Person {}", &name[..name.find('@').unwrap()]);
+    assert!(row.contains(&name), "{row}");
+
+    // The caseworker's request page has the form while the investigation is open, not after.
+    let caseworker = app.fresh_browser();
+    caseworker.login(&p.caseworker).await;
+    let page = format!("/utredningar/{investigation}/begaran");
+    assert!(caseworker.page(&page).await.contains("Skicka begäran"));
+    app.as_user(&p.cw)
+        .post_ok(
+            &format!("/api/v1/investigations/{investigation}/close"),
+            json!({"outcome": "no_support", "closed_on": today().to_string(),
+                   "reason": "Inget behov av stöd."}),
+        )
+        .await;
+    let html = caseworker.page(&page).await;
+    assert!(!html.contains("Skicka begäran"), "{html}");
+    assert!(html.contains("Utredningen är avslutad."), "{html}");
+    let response = caseworker
+        .submit(&page, &page, &[("questions", "Fler frågor?")])
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Utredningen är avslutad."));
+}
+
 on_both_databases!(
     only_social_services_of_the_municipality_assign,
+    the_pages_assign_and_a_closed_investigation_takes_no_request,
     my_investigations_put_what_is_due_this_week_first,
 );
