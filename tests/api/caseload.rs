@@ -297,6 +297,28 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
     assert!(later < at(&asked) && at(&asked) < at(&plain));
     assert!(!html.contains(&format!("/utredningar/{someone_elses}/journal")));
     assert!(html.contains(request["reference"].as_str().unwrap()));
+    // The investigation's request page shows the trail: read, with the time of the first read.
+    let trail = page.page(&format!("/utredningar/{asked}/begaran")).await;
+    let reference = request["reference"].as_str().unwrap();
+    let row = &trail[trail[..trail.find(reference).unwrap()]
+        .rfind("<tr>")
+        .unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<strong>Läst</strong>"), "{row}");
+    assert!(
+        row.contains(&format!("/begaran/{}", request["id"].as_str().unwrap())),
+        "{row}"
+    );
+    assert!(
+        row.contains(&today().to_string()),
+        "sent and first read today: {row}"
+    );
+
+    // Both routes are in the OpenAPI document.
+    let (_, openapi) = app.anon().get("/api/v1/openapi.json").await;
+    assert!(openapi["paths"]["/api/v1/my/investigations"]["get"].is_object());
+    assert!(openapi["paths"]["/api/v1/investigations/{id}/assignment"]["post"].is_object());
+
     let reads = app.audit_entries("user").await;
     assert!(reads
         .iter()
