@@ -238,12 +238,26 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
     app.give_consent(&p.cw, &base, "Förälder", &[&school]).await;
     app.add_participant(&p.cw, &base, &p.teacher.user_id).await;
     let in_two = today() + chrono::Days::new(2);
-    app.book_meeting(
-        &p.cw,
-        &base,
-        json!({"starts_at": format!("{in_two}T10:00"), "minutes": 60, "place": "Kommunhuset"}),
-    )
-    .await;
+    let meeting = app
+        .book_meeting(
+            &p.cw,
+            &base,
+            json!({"starts_at": format!("{in_two}T10:00"), "minutes": 60, "place": "Kommunhuset"}),
+        )
+        .await;
+    // The plan recorded at it says when to follow up.
+    let follow_up = today() + chrono::Days::new(40);
+    let (status, plan) = app
+        .as_user(&p.cw)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({"needs": "Stöd i skolan.", "goals": ["Trivas i skolan."],
+                   "measures": [{"description": "Samtal varje vecka", "organisation_id": school,
+                                 "principal": "kommun"}],
+                   "lead_organisation_id": school, "follow_up_on": follow_up.to_string()}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {plan}");
 
     let (status, list) = app.as_user(&p.cw).get("/api/v1/my/investigations").await;
     assert_eq!(status, 200, "{list}");
@@ -266,6 +280,7 @@ async fn my_investigations_put_what_is_due_this_week_first(app: TestApp) {
         "local time"
     );
     assert_eq!(first["next_due"], in_two.to_string());
+    assert_eq!(first["next_follow_up_on"], follow_up.to_string());
     assert_eq!(second["due_this_week"], false);
     assert_eq!(second["next_due"], in_ten.to_string());
     let open: &Value = &second["open_requests"][0];
