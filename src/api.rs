@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(get_me))
             .route("/users", web::post().to(post_user))
             .configure(crate::reports::api::routes)
+            .configure(crate::caseload::api::routes)
             .configure(crate::sip::api::routes)
             .configure(crate::consultations::api::routes)
             .configure(crate::journal::api::routes)
@@ -93,6 +94,8 @@ impl utoipa::Modify for BearerAuth {
         crate::reports::api::post_extension,
         crate::reports::api::get_investigation,
         crate::reports::api::post_close,
+        crate::caseload::api::get_my_investigations,
+        crate::caseload::api::post_assignment,
         crate::sip::api::post_sip,
         crate::sip::api::post_consent,
         crate::sip::api::post_withdraw_consent,

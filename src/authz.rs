@@ -111,6 +111,15 @@ pub enum Resource<'a> {
     AddressedRequest {
         addressed: bool,
     },
+    /// Who an investigation of a municipality is assigned to: its intake officers and
+    /// caseworkers assign a caseworker (a caseworker may take one).
+    Assignment {
+        municipality: &'a MunicipalityId,
+    },
+    /// A caseworker's own investigations (*Mina utredningar*): caseworkers of the municipality.
+    Caseload {
+        municipality: &'a MunicipalityId,
+    },
 }
 
 impl Resource<'_> {
@@ -127,6 +136,8 @@ impl Resource<'_> {
             | Resource::Sips { municipality }
             | Resource::ConsultationQueue { municipality }
             | Resource::Consultation { municipality }
+            | Resource::Assignment { municipality }
+            | Resource::Caseload { municipality }
             | Resource::Journal { municipality, .. } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
@@ -146,7 +157,9 @@ impl Resource<'_> {
             Resource::ProfessionalReporting => Kind::Report,
             Resource::Report { .. } | Resource::ReportOutcome { .. } => Kind::Report,
             Resource::IntakeQueue { .. } => Kind::IntakeQueue,
-            Resource::Investigations { .. } => Kind::Investigation,
+            Resource::Investigations { .. }
+            | Resource::Assignment { .. }
+            | Resource::Caseload { .. } => Kind::Investigation,
             Resource::Sips { .. } => Kind::Sip,
             Resource::SipMeeting { .. } => Kind::Meeting,
             Resource::ConsultationQueue { .. }
@@ -237,6 +250,13 @@ pub mod policy {
             }
             Resource::AddressedRequest { addressed: true } if actor.user().is_some() => Ok(()),
             Resource::AddressedRequest { .. } => Err(Denial::Hidden),
+            Resource::Assignment { municipality } => {
+                social_services(actor, municipality, &[Role::Intake, Role::Caseworker])
+            }
+            Resource::Caseload { municipality } => {
+                social_services(actor, municipality, &[Role::Caseworker])
+                    .map_err(|_| Denial::Forbidden)
+            }
         }
     }
 

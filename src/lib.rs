@@ -12,6 +12,7 @@ pub mod api;
 pub mod audit;
 pub mod authz;
 pub mod calendar;
+pub mod caseload;
 pub mod cli;
 pub mod config;
 pub mod consultations;

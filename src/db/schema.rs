@@ -543,7 +543,18 @@ diesel::joinable!(information_requests -> investigations (investigation_id));
 diesel::joinable!(information_request_recipients -> information_requests (request_id));
 diesel::joinable!(information_request_recipients -> users (user_id));
 
+diesel::table! {
+    investigation_assignments (investigation_id) {
+        investigation_id -> Text,
+        user_id -> Text,
+        assigned_by -> Text,
+        assigned_at -> Timestamp,
+    }
+}
+diesel::joinable!(investigation_assignments -> investigations (investigation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    investigation_assignments,
     journal_entries,
     retention_rules,
     information_requests,

@@ -9,6 +9,7 @@
 //! it. Anyone else is told it does not exist (404), and that is audited.
 
 pub mod api;
+pub mod caseworker_web;
 pub mod model;
 pub mod store;
 

@@ -282,6 +282,24 @@ pub fn recipients_of(
         .collect())
 }
 
+/// The active users of an organisation, by name: whom a request to it may be addressed to.
+pub fn people_of(conn: &mut AnyConnection, organisation: &str) -> Result<Vec<Recipient>, AppError> {
+    let rows: Vec<(String, String, String)> = users::table
+        .filter(users::organisation_id.eq(organisation))
+        .filter(users::active.eq(true))
+        .order(users::name)
+        .select((users::id, users::name, users::title))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, name, title)| Recipient {
+            user_id,
+            name,
+            title,
+        })
+        .collect())
+}
+
 /// Who asks, as the receiver is told: the municipality's social services and the caseworker.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Sender {

@@ -2,6 +2,7 @@
 //! officer's records, and the outcome for the professional who filed.
 
 pub mod api;
+pub mod assignment;
 pub mod deadlines;
 pub mod form;
 pub mod model;

@@ -57,6 +57,13 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
     ("GET", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 404, 422, 404, 404]),
+    ("GET", "/utredningar/{id}/begaran", "/utredningar/{investigation}/begaran", [303, 404, 200, 200, 404, 404]),
+    ("POST", "/utredningar/{id}/begaran", "/utredningar/{investigation}/begaran", [303, 404, 404, 422, 404, 404]),
+    // An empty form: an intake officer cannot take an investigation (422), a caseworker takes it.
+    ("POST", "/utredningar/{id}/tilldela", "/utredningar/{investigation}/tilldela", [303, 404, 422, 303, 404, 404]),
+    ("GET", "/mina-utredningar", "/mina-utredningar", [303, 403, 403, 200, 403, 200]),
+    ("GET", "/api/v1/my/investigations", "/api/v1/my/investigations", [401, 403, 403, 200, 403, 200]),
+    ("POST", "/api/v1/investigations/{id}/assignment", "/api/v1/investigations/{investigation}/assignment", [401, 404, 422, 200, 404, 404]),
     ("POST", "/api/v1/reports", "/api/v1/reports", [422, 422, 403, 403, 403, 403]),
     ("GET", "/api/v1/reports/{id}", "/api/v1/reports/{report}", [401, 200, 200, 200, 404, 404]),
     ("POST", "/api/v1/reports/{id}/safety-assessment", "/api/v1/reports/{report}/safety-assessment", [401, 404, 422, 404, 404, 404]),

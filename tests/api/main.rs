@@ -11,6 +11,7 @@ mod audit_trail;
 mod calendar_feed;
 mod calendar_files;
 mod calendar_interop;
+mod caseload;
 mod closing;
 mod command_line;
 mod consultations;

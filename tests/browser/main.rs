@@ -8,6 +8,7 @@
 #[allow(dead_code, unused_imports)]
 mod helpers;
 
+mod casework;
 mod journal;
 
 use std::net::TcpListener;

@@ -150,7 +150,9 @@ pub(crate) struct ChronologyPage {
     child: i32,
     /// The report's page.
     back: String,
-    investigating: bool,
+    /// The investigation, when the page is the investigation's (not the report's before the
+    /// decision): for the heading and the link to its information requests.
+    investigation: Option<String>,
     rows: Vec<Row>,
     saved: &'static str,
     /// Where a new entry is posted; `None` when the reader may not write.
@@ -266,7 +268,7 @@ pub(crate) async fn page(
         reference: loaded.title.0,
         child: loaded.title.1,
         back: format!("/anmalningar/{}", loaded.case.report_id),
-        investigating: loaded.case.investigation_id.is_some(),
+        investigation: loaded.case.investigation_id.as_ref().map(|id| id.0.clone()),
         rows: chronology(loaded.list, loaded.events),
         saved,
         write_action: loaded.writable.then_some(path),

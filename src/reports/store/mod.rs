@@ -27,12 +27,14 @@ use crate::reports::model::{
 use crate::string_id;
 use crate::time::OfficeHours;
 
+mod assignments;
 mod closing;
 mod contacts;
 mod decisions;
 mod detail;
 mod queue;
 mod records;
+pub use assignments::*;
 pub use closing::*;
 pub use contacts::*;
 pub use decisions::*;

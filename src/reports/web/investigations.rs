@@ -12,6 +12,8 @@ pub struct InvestigationRow {
     /// Which child of the report: 1 for the first, …
     pub child: i32,
     pub clock: Clock,
+    /// The caseworker it is assigned to.
+    pub assignee: Option<store::Assignee>,
 }
 
 impl InvestigationRow {
@@ -21,36 +23,74 @@ impl InvestigationRow {
     }
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "reports/investigations.html")]
 pub(super) struct InvestigationsPage {
-    layout: Layout,
-    rows: Vec<InvestigationRow>,
+    pub(super) layout: Layout,
+    pub(super) rows: Vec<InvestigationRow>,
+    /// Whom the actor may assign an investigation to (none: they may not assign).
+    pub(super) caseworkers: Vec<store::Assignee>,
+    /// Whether the actor is a caseworker (may take an investigation).
+    pub(super) caseworker: bool,
+    pub(super) errors: FormErrors,
+}
+
+impl InvestigationsPage {
+    fn assigned_to(&self, row: &InvestigationRow, user_id: &str) -> bool {
+        row.assignee.as_ref().is_some_and(|a| a.user_id == user_id)
+    }
+
+    /// Whether the row is assigned to the signed-in user.
+    fn mine(&self, row: &InvestigationRow) -> bool {
+        self.layout
+            .user
+            .as_ref()
+            .is_some_and(|u| self.assigned_to(row, u.id.as_str()))
+    }
+}
+
+pub(super) async fn investigations_page(
+    req: &HttpRequest,
+    state: &AppState,
+    user: AuthUser,
+    actor: Actor,
+) -> Result<InvestigationsPage, AppError> {
+    let (rows, (caseworkers, assignees)) = state
+        .db_with_settings(move |conn, settings| {
+            let rows = reports::investigations_for(conn, &settings.keys, &actor)?;
+            Ok((rows, reports::assignment::assignments_for(conn, &actor)?))
+        })
+        .await?;
+    let today = time::local(crate::db::now()).date();
+    let caseworker = user.has_role(crate::accounts::Role::Caseworker);
+    Ok(InvestigationsPage {
+        layout: Layout::new(req, Some(user)),
+        rows: rows
+            .into_iter()
+            .map(|line| InvestigationRow {
+                clock: decision_clock(line.investigation.due_on, today),
+                assignee: assignees
+                    .iter()
+                    .find(|(id, _)| *id == line.investigation.id)
+                    .map(|(_, a)| a.clone()),
+                investigation: line.investigation,
+                reference: line.reference,
+                child: line.child,
+            })
+            .collect(),
+        caseworker: caseworker && !caseworkers.is_empty(),
+        caseworkers,
+        errors: FormErrors::default(),
+    })
 }
 
 pub(super) async fn get_investigations(
     req: HttpRequest,
     CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
-) -> Result<impl Responder, PageError> {
-    let rows = state
-        .db_with_settings(move |conn, settings| {
-            reports::investigations_for(conn, &settings.keys, &actor)
-        })
-        .await?;
-    let today = time::local(crate::db::now()).date();
-    Ok(InvestigationsPage {
-        layout: Layout::new(&req, Some(user)),
-        rows: rows
-            .into_iter()
-            .map(|line| InvestigationRow {
-                clock: decision_clock(line.investigation.due_on, today),
-                investigation: line.investigation,
-                reference: line.reference,
-                child: line.child,
-            })
-            .collect(),
-    })
+) -> Result<HttpResponse, PageError> {
+    let page = investigations_page(&req, &state, user, actor).await?;
+    crate::web::render(StatusCode::OK, &page)
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

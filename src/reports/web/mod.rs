@@ -30,9 +30,11 @@ use crate::web::{
     form_value, render, render_with, see_other, AppState, FormErrors, Saved, SavedOn, SavedQuery,
 };
 
+mod assignment;
 mod intake;
 mod investigations;
 mod report;
+use assignment::*;
 use intake::*;
 use investigations::*;
 use report::*;
@@ -58,6 +60,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/anmalningar/{id}/beslut", web::post().to(post_decision))
         .route("/anmalningar/{id}/syskon", web::post().to(post_sibling))
         .route("/utredningar", web::get().to(get_investigations))
+        .route(
+            "/utredningar/{id}/tilldela",
+            web::post().to(post_assignment),
+        )
         .route("/utredningar/{id}/avsluta", web::get().to(get_closing))
         .route("/utredningar/{id}/avsluta", web::post().to(post_closing))
         .route(

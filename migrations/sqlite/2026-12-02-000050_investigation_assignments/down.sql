@@ -1,0 +1,1 @@
+DROP TABLE investigation_assignments;
