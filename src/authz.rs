@@ -111,6 +111,13 @@ pub enum Resource<'a> {
     AddressedRequest {
         addressed: bool,
     },
+    /// A report's hand-over to the municipality's case system and its export: intake officers
+    /// (and, to read, caseworkers) of its municipality, and integration tokens of an organisation
+    /// of social services there (`integration` is the token's organisation, looked up).
+    CaseSystem {
+        municipality: &'a MunicipalityId,
+        integration: Option<&'a crate::accounts::Organisation>,
+    },
 }
 
 impl Resource<'_> {
@@ -127,7 +134,8 @@ impl Resource<'_> {
             | Resource::Sips { municipality }
             | Resource::ConsultationQueue { municipality }
             | Resource::Consultation { municipality }
-            | Resource::Journal { municipality, .. } => Some(municipality),
+            | Resource::Journal { municipality, .. }
+            | Resource::CaseSystem { municipality, .. } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
@@ -144,7 +152,9 @@ impl Resource<'_> {
             Resource::AuditTrail { .. } => Kind::AuditTrail,
             Resource::MailOutbox { .. } => Kind::MailOutbox,
             Resource::ProfessionalReporting => Kind::Report,
-            Resource::Report { .. } | Resource::ReportOutcome { .. } => Kind::Report,
+            Resource::Report { .. }
+            | Resource::ReportOutcome { .. }
+            | Resource::CaseSystem { .. } => Kind::Report,
             Resource::IntakeQueue { .. } => Kind::IntakeQueue,
             Resource::Investigations { .. } => Kind::Investigation,
             Resource::Sips { .. } => Kind::Sip,
@@ -237,6 +247,18 @@ pub mod policy {
             }
             Resource::AddressedRequest { addressed: true } if actor.user().is_some() => Ok(()),
             Resource::AddressedRequest { .. } => Err(Denial::Hidden),
+            Resource::CaseSystem {
+                municipality,
+                integration,
+            } => match (actor, integration) {
+                (Actor::User(_), _) => report(actor, action, municipality),
+                (Actor::Integration(_), Some(org))
+                    if org.kind == OrgKind::Socialtjanst && org.municipality_id == *municipality =>
+                {
+                    Ok(())
+                }
+                (Actor::Integration(_), _) => Err(Denial::Hidden),
+            },
         }
     }
 

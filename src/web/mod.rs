@@ -155,10 +155,11 @@ pub enum Saved {
     ConsultationAnswered,
     PlanRecorded,
     SiblingAdded,
+    HandedOver,
 }
 
 impl Saved {
-    const ALL: [Saved; 20] = [
+    const ALL: [Saved; 21] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -179,6 +180,7 @@ impl Saved {
         Saved::ConsultationAnswered,
         Saved::PlanRecorded,
         Saved::SiblingAdded,
+        Saved::HandedOver,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -210,6 +212,11 @@ impl Saved {
             Saved::SafetyAssessment => (Report, "skydd", "Skyddsbedömningen är sparad."),
             Saved::Decision => (Report, "beslut", "Beslutet är sparat."),
             Saved::Extension => (Report, "forlangning", "Förlängningen är sparad."),
+            Saved::HandedOver => (
+                Report,
+                "overlamnad",
+                "Överlämningen till ärendesystemet är sparad.",
+            ),
             Saved::SiblingAdded => (
                 Report,
                 "syskon",

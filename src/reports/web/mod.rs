@@ -57,6 +57,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/anmalningar/{id}/beslut", web::post().to(post_decision))
         .route("/anmalningar/{id}/syskon", web::post().to(post_sibling))
+        .route(
+            "/anmalningar/{id}/overlamning",
+            web::post().to(post_handover),
+        )
         .route("/utredningar", web::get().to(get_investigations))
         .route("/utredningar/{id}/avsluta", web::get().to(get_closing))
         .route("/utredningar/{id}/avsluta", web::post().to(post_closing))
