@@ -253,7 +253,8 @@ pub mod policy {
             } => match (actor, integration) {
                 (Actor::User(_), _) => report(actor, action, municipality),
                 (Actor::Integration(_), Some(org))
-                    if org.kind == OrgKind::Socialtjanst && org.municipality_id == *municipality =>
+                    if org.kind == OrgKind::Socialtjanst
+                        && org.municipality_id == *municipality =>
                 {
                     Ok(())
                 }
@@ -419,6 +420,75 @@ mod tests {
                 Err(Denial::Hidden)
             );
         }
+    }
+
+    #[test]
+    fn the_case_system_is_social_services_of_the_municipality_and_their_integrations() {
+        let here = MunicipalityId("m".into());
+        let at = chrono::NaiveDateTime::default();
+        let org = |kind, municipality: &str| Organisation {
+            id: OrganisationId("o".into()),
+            name: "O".into(),
+            kind,
+            principal: Principal::Kommun,
+            municipality_id: MunicipalityId(municipality.into()),
+            created_at: at,
+        };
+        let integration = Actor::Integration(crate::accounts::tokens::ApiToken {
+            id: crate::accounts::tokens::TokenId("t".into()),
+            name: "ärendesystem".into(),
+            token_hash: String::new(),
+            kind: crate::accounts::tokens::TokenKind::Integration,
+            user_id: None,
+            organisation_id: OrganisationId("o".into()),
+            created_by: String::new(),
+            created_at: at,
+            last_used_at: None,
+            revoked_at: None,
+        });
+        let social = org(OrgKind::Socialtjanst, "m");
+        fn case_system<'a>(
+            municipality: &'a MunicipalityId,
+            integration: Option<&'a Organisation>,
+        ) -> Resource<'a> {
+            Resource::CaseSystem {
+                municipality,
+                integration,
+            }
+        }
+        for action in [Action::View, Action::Update] {
+            assert_eq!(
+                policy::decide(&integration, action, &case_system(&here, Some(&social))),
+                Ok(())
+            );
+            for other in [
+                org(OrgKind::Skola, "m"),
+                org(OrgKind::Socialtjanst, "other"),
+            ] {
+                assert_eq!(
+                    policy::decide(&integration, action, &case_system(&here, Some(&other))),
+                    Err(Denial::Hidden)
+                );
+            }
+            assert_eq!(
+                policy::decide(&integration, action, &case_system(&here, None)),
+                Err(Denial::Hidden)
+            );
+        }
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
+        assert_eq!(
+            policy::decide(&intake, Action::Update, &case_system(&here, None)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::View, &case_system(&here, None)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Update, &case_system(&here, None)),
+            Err(Denial::Hidden)
+        );
     }
 
     #[test]

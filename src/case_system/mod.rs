@@ -98,18 +98,16 @@ pub struct ReportExport {
 
 /// Whether a SIP is about `child`: the same personnummer (digits compared), or else the same
 /// name; with one child in the report, every SIP from it is.
-fn is_about(
-    sip: &crate::sip::store::Sip,
-    child: &store::ChildRow,
-    only_child: bool,
-) -> bool {
+fn is_about(sip: &crate::sip::store::Sip, child: &store::ChildRow, only_child: bool) -> bool {
     if only_child {
         return true;
     }
     // The last ten digits: a personnummer written with or without the century and dash.
     let key = |s: &str| {
         let digits: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
-        digits[digits.len().saturating_sub(10)..].iter().collect::<String>()
+        digits[digits.len().saturating_sub(10)..]
+            .iter()
+            .collect::<String>()
     };
     match (&sip.child_personal_number, &child.personal_number) {
         (Some(a), Some(b)) if !key(a).is_empty() => key(a) == key(b),

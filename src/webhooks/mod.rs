@@ -167,8 +167,9 @@ pub fn check_url(text: &str, private: bool) -> Result<url::Url, AppError> {
     if text.is_empty() {
         return Err(invalid("Skriv adressen som händelserna ska skickas till."));
     }
-    let url = url::Url::parse(text)
-        .map_err(|_| invalid("Skriv en hel webbadress, till exempel https://arende.kommun.se/webhook."))?;
+    let url = url::Url::parse(text).map_err(|_| {
+        invalid("Skriv en hel webbadress, till exempel https://arende.kommun.se/webhook.")
+    })?;
     match url.scheme() {
         "https" => {}
         "http" if private => {}
@@ -324,7 +325,9 @@ mod tests {
     #[test]
     fn a_secret_is_whsec_and_24_bytes() {
         let secret = new_secret();
-        let bytes = BASE64.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+        let bytes = BASE64
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
         assert_eq!(bytes.len(), 24);
         assert_ne!(secret, new_secret());
     }
@@ -335,9 +338,12 @@ mod tests {
             .unwrap()
             .and_hms_opt(9, 0, 0)
             .unwrap();
-        let body: serde_json::Value =
-            serde_json::from_str(&payload(EventType::ReportReceived, at, &[("report_id", "r1")]))
-                .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&payload(
+            EventType::ReportReceived,
+            at,
+            &[("report_id", "r1")],
+        ))
+        .unwrap();
         assert_eq!(
             body,
             serde_json::json!({

@@ -118,8 +118,9 @@ pub fn mark_failed(
         }),
         webhook_deliveries::last_error.eq(error),
         webhook_deliveries::locked_until.eq(None::<chrono::NaiveDateTime>),
-        webhook_deliveries::next_attempt_at.eq(now()
-            + crate::mail::worker::backoff(settings.webhook_retry_base, delivery.attempts)),
+        webhook_deliveries::next_attempt_at
+            .eq(now()
+                + crate::mail::worker::backoff(settings.webhook_retry_base, delivery.attempts)),
     ))
     .execute(conn)?;
     Ok(())

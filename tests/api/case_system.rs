@@ -80,7 +80,10 @@ async fn case(app: &TestApp) -> Case {
         )
         .await;
     assert!((200..300).contains(&status), "{body}");
-    let (_, full) = app.as_user(&intake).get(&format!("/api/v1/reports/{report}")).await;
+    let (_, full) = app
+        .as_user(&intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
     let child = full["children"][0]["id"].as_str().unwrap().to_string();
     let investigation = full["children"][0]["investigation"]["id"]
         .as_str()
@@ -171,14 +174,20 @@ async fn the_export_is_the_whole_case_and_matches_its_schema(app: TestApp) {
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["schema"], "samordna.report.v1");
     assert_eq!(doc["report"]["id"], c.report.as_str());
-    assert_eq!(doc["report"]["reporter"]["organisation"].is_string(), true);
+    assert!(doc["report"]["reporter"]["organisation"].is_string());
     assert_eq!(doc["report"]["categories"], json!(["neglect"]));
-    assert!(doc["report"]["concern"].as_str().unwrap().contains("hungrigt"));
+    assert!(doc["report"]["concern"]
+        .as_str()
+        .unwrap()
+        .contains("hungrigt"));
     assert_eq!(doc["report"]["safety_assessment"]["notes"], "Inget akut.");
     assert!(doc["report"]["clocks"]["decision_due_on"].is_string());
     assert_eq!(doc["child"]["name"], "Kim Testbarn");
     assert_eq!(doc["child"]["decision"]["decision"], "open");
-    assert_eq!(doc["child"]["investigation"]["id"], c.investigation.as_str());
+    assert_eq!(
+        doc["child"]["investigation"]["id"],
+        c.investigation.as_str()
+    );
     assert_eq!(doc["guardians"][0]["name"], "Vårdnadshavare Ett");
     let journal = doc["journal"].as_array().unwrap();
     assert_eq!(journal.len(), 1, "the signed entry only: {journal:?}");
@@ -218,7 +227,9 @@ async fn the_export_is_the_whole_case_and_matches_its_schema(app: TestApp) {
             >= 2,
         "{audited:?}"
     );
-    assert!(audited.iter().any(|(action, _, _)| action == "report.handover"));
+    assert!(audited
+        .iter()
+        .any(|(action, _, _)| action == "report.handover"));
 }
 
 /// Only social services of the municipality (users and integration tokens) read the export; only
@@ -298,7 +309,10 @@ async fn the_report_page_records_and_shows_the_handover(app: TestApp) {
         .submit(
             &page,
             &action,
-            &[("child_id", &c.child), ("registration_number", &"9".repeat(61))],
+            &[
+                ("child_id", &c.child),
+                ("registration_number", &"9".repeat(61)),
+            ],
         )
         .await;
     assert_eq!(response.status(), 422);

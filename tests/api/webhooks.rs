@@ -29,9 +29,12 @@ const SETTINGS: &[(&str, &str)] = &[
 
 /// The python of the pinned checkers' virtualenv (installed on first use).
 pub fn checker_python() -> String {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/webhook-tools"))
-        .output()
-        .expect("scripts/webhook-tools runs");
+    let out = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/webhook-tools"
+    ))
+    .output()
+    .expect("scripts/webhook-tools runs");
     assert!(
         out.status.success(),
         "{}",
@@ -144,9 +147,9 @@ async fn wait_delivered(app: &TestApp, n: usize) {
     panic!("not delivered: {:?}", deliveries(app).await);
 }
 
-/// A report in Ekby filed, assessed and decided to open an investigation, which is then closed:
-/// `report.received`, `report.decided`, `investigation.closed`.
-async fn three_changes(app: &TestApp) {
+/// A report in Ekby filed, assessed and decided to open an investigation (`report.received`,
+/// `report.decided`); the caseworker's token and the investigation.
+async fn opened(app: &TestApp) -> (String, String) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let teacher = app.token_for(&teacher).await;
     let intake = app
@@ -181,7 +184,14 @@ async fn three_changes(app: &TestApp) {
         .await;
     assert!((200..300).contains(&status), "{body}");
     let (_, list) = app.as_user(&caseworker).get("/api/v1/investigations").await;
-    let investigation = list[0]["id"].as_str().unwrap();
+    let investigation = list[0]["id"].as_str().unwrap().to_string();
+    (caseworker, investigation)
+}
+
+/// [`opened`], and the investigation closed: `report.received`, `report.decided`,
+/// `investigation.closed`.
+async fn three_changes(app: &TestApp) {
+    let (caseworker, investigation) = opened(app).await;
     let today = samordna::time::local(samordna::db::now()).date();
     let (status, body) = app
         .as_user(&caseworker)
@@ -192,6 +202,91 @@ async fn three_changes(app: &TestApp) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+}
+
+/// The events of a SIP plan saved and of an information request answered are queued with the
+/// change, naming their ids.
+async fn a_saved_plan_and_an_answered_request_are_events(kind: Db) {
+    let app = TestApp::spawn_with(kind, SETTINGS, true).await;
+    app.signed_in_admin_in("Ekby").await;
+    register(&app, &format!("http://127.0.0.1:{}/hook", free_port())).await;
+
+    let (caseworker, investigation) = opened(&app).await;
+    let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
+    let bvc = app.organisation_of(&nurse.user_id).await;
+    let (status, request) = app
+        .as_user(&caseworker)
+        .post(
+            &format!("/api/v1/investigations/{investigation}/information-requests"),
+            json!({"organisation_id": bvc, "recipients": [nurse.user_id],
+                   "questions": "Hur har barnets hälsa varit?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let request = request["id"].as_str().unwrap().to_string();
+    let nurse_token = app.token_for(&nurse).await;
+    let (status, body) = app
+        .as_user(&nurse_token)
+        .post(
+            &format!("/api/v1/information-requests/{request}/answer"),
+            json!({"text": "Inga bekymmer vid besöken."}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+
+    let (sip_caseworker, cw) = app.caseworker_in("Ekby").await;
+    let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
+    let bup = app.organisation_of(&psychologist.user_id).await;
+    let soc = app.organisation_of(&sip_caseworker.user_id).await;
+    let (base, sip) = app
+        .open_sip(&cw, json!({"child_name": "Kim Testbarn"}))
+        .await;
+    app.give_consent(&cw, &base, "Förälder", &[&bup]).await;
+    let day = (samordna::db::now() + chrono::Duration::days(6)).date();
+    let (_, meeting) = app
+        .as_user(&cw)
+        .post(
+            &format!("{base}/meetings"),
+            json!({"starts_at": format!("{day}T14:15"), "minutes": 45, "place": "Rum 4"}),
+        )
+        .await;
+    let (status, plan) = app
+        .as_user(&cw)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({"needs": "Stöd i skolan.", "goals": ["Sova hela natten."],
+                   "measures": [{"description": "Samtal", "organisation_id": bup, "principal": "region"}],
+                   "lead_organisation_id": soc}),
+        )
+        .await;
+    assert_eq!(status, 201, "{plan}");
+
+    let bodies: Vec<Value> = app
+        .conn(|conn| {
+            webhook_deliveries::table
+                .order(webhook_deliveries::created_at)
+                .select(webhook_deliveries::payload)
+                .load::<String>(conn)
+                .unwrap()
+        })
+        .await
+        .iter()
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect();
+    let answered = bodies
+        .iter()
+        .find(|b| b["type"] == "information_request.answered")
+        .expect("the answer is an event");
+    assert_eq!(answered["data"]["information_request_id"], request.as_str());
+    assert_eq!(answered["data"]["investigation_id"], investigation.as_str());
+    let saved = bodies
+        .iter()
+        .find(|b| b["type"] == "sip.plan_saved")
+        .expect("the plan is an event");
+    assert_eq!(saved["data"]["sip_id"], sip["id"]);
+    for body in &bodies {
+        assert!(!body.to_string().contains("Kim"), "{body}");
+    }
 }
 
 /// Deliveries queued while the receiver is down are all delivered once it is up: each verified
@@ -218,7 +313,10 @@ async fn deliveries_are_signed_and_survive_the_receiver_being_down(kind: Db) {
         "{waiting:?}"
     );
     let page = app.page("/admin/webhooks").await;
-    assert!(page.contains("servern gick inte att nå"), "the last error is shown");
+    assert!(
+        page.contains("servern gick inte att nå"),
+        "the last error is shown"
+    );
 
     let receiver = Receiver::start(port, &secret);
     wait_delivered(&app, 3).await;
@@ -243,11 +341,23 @@ async fn deliveries_are_signed_and_survive_the_receiver_being_down(kind: Db) {
     let mut types = BTreeSet::new();
     for request in &requests {
         let text = request["body"].as_str().unwrap();
-        for identifying in ["Kim", "Testbarn", "20121212", "1212", "hungrigt", "Björkskolan"] {
+        for identifying in [
+            "Kim",
+            "Testbarn",
+            "20121212",
+            "1212",
+            "hungrigt",
+            "Björkskolan",
+        ] {
             assert!(!text.contains(identifying), "{text}");
         }
         let body: Value = serde_json::from_str(text).unwrap();
-        let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, ["data", "timestamp", "type"], "{body}");
         for (key, value) in body["data"].as_object().unwrap() {
             assert!(key.ends_with("_id"), "only ids: {body}");
@@ -269,22 +379,35 @@ async fn deliveries_are_signed_and_survive_the_receiver_being_down(kind: Db) {
     // Removed, the endpoint gets nothing more; the removal is audited.
     let marker = "action=\"/admin/webhooks/";
     let start = page.find(marker).expect("a remove button") + marker.len();
-    let action = format!("/admin/webhooks/{}", &page[start..start + page[start..].find('"').unwrap()]);
+    let action = format!(
+        "/admin/webhooks/{}",
+        &page[start..start + page[start..].find('"').unwrap()]
+    );
     let response = app.submit("/admin/webhooks", &action, &[]).await;
     assert_eq!(response.status(), 200);
     assert!(!app.page("/admin/webhooks").await.contains("ta-bort\""));
     let ekby = MunicipalityId(app.municipality_id("Ekby").await);
     app.conn(move |conn| {
-        webhooks::queue(conn, &ekby, EventType::ReportReceived, &[("report_id", "x")]).unwrap();
+        webhooks::queue(
+            conn,
+            &ekby,
+            EventType::ReportReceived,
+            &[("report_id", "x")],
+        )
+        .unwrap();
     })
     .await;
     assert_eq!(deliveries(&app).await.len(), 3);
     let audited = app.audit_entries("municipality").await;
     assert!(
-        audited.iter().any(|(action, _, _)| action == "webhook.remove"),
+        audited
+            .iter()
+            .any(|(action, _, _)| action == "webhook.remove"),
         "{audited:?}"
     );
-    assert!(audited.iter().any(|(action, _, _)| action == "webhook.register"));
+    assert!(audited
+        .iter()
+        .any(|(action, _, _)| action == "webhook.register"));
 }
 
 /// Two instances on one PostgreSQL share the queue: each event is delivered exactly once.
@@ -362,5 +485,8 @@ async fn a_private_or_plain_address_is_refused(app: TestApp) {
     assert_eq!(stored, 0);
 }
 
-on_both_kinds!(deliveries_are_signed_and_survive_the_receiver_being_down);
+on_both_kinds!(
+    deliveries_are_signed_and_survive_the_receiver_being_down,
+    a_saved_plan_and_an_answered_request_are_events,
+);
 on_both_databases!(a_private_or_plain_address_is_refused);

@@ -125,7 +125,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(fields(input(" ", None)), ["registration_number"]);
-        assert_eq!(fields(input(&"9".repeat(61), None)), ["registration_number"]);
+        assert_eq!(
+            fields(input(&"9".repeat(61), None)),
+            ["registration_number"]
+        );
         assert_eq!(fields(input("SN\n1", None)), ["registration_number"]);
         assert_eq!(fields(input("SN 1", Some(at(13)))), ["handed_over_at"]);
         assert_eq!(fields(input("SN 1", Some(at(7)))), ["handed_over_at"]);

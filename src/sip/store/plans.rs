@@ -132,7 +132,12 @@ pub fn insert(
                 ),
                 other => other.into(),
             })?;
-        crate::webhooks::queue(conn, &sip.municipality_id, crate::webhooks::EventType::SipPlanSaved, &[("sip_id", sip.id.as_str()), ("plan_id", row.id.as_str())])?;
+        crate::webhooks::queue(
+            conn,
+            &sip.municipality_id,
+            crate::webhooks::EventType::SipPlanSaved,
+            &[("sip_id", sip.id.as_str()), ("plan_id", row.id.as_str())],
+        )?;
         Event::success(
             &actor.audit_actor(),
             "sip.plan",
