@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::consultations::api::routes)
             .configure(crate::journal::api::routes)
             .configure(crate::information_requests::api::routes)
+            .configure(crate::case_system::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -125,6 +126,8 @@ impl utoipa::Modify for BearerAuth {
         crate::information_requests::api::get_information_request,
         crate::information_requests::api::post_information_request_answer,
         crate::information_requests::api::post_information_request_decline,
+        crate::case_system::api::get_export,
+        crate::case_system::api::post_handover,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -120,6 +120,13 @@ pub enum Resource<'a> {
     Caseload {
         municipality: &'a MunicipalityId,
     },
+    /// A report's hand-over to the municipality's case system and its export: intake officers
+    /// (and, to read, caseworkers) of its municipality, and integration tokens of an organisation
+    /// of social services there (`integration` is the token's organisation, looked up).
+    CaseSystem {
+        municipality: &'a MunicipalityId,
+        integration: Option<&'a crate::accounts::Organisation>,
+    },
 }
 
 impl Resource<'_> {
@@ -138,7 +145,8 @@ impl Resource<'_> {
             | Resource::Consultation { municipality }
             | Resource::Assignment { municipality }
             | Resource::Caseload { municipality }
-            | Resource::Journal { municipality, .. } => Some(municipality),
+            | Resource::Journal { municipality, .. }
+            | Resource::CaseSystem { municipality, .. } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
@@ -155,7 +163,9 @@ impl Resource<'_> {
             Resource::AuditTrail { .. } => Kind::AuditTrail,
             Resource::MailOutbox { .. } => Kind::MailOutbox,
             Resource::ProfessionalReporting => Kind::Report,
-            Resource::Report { .. } | Resource::ReportOutcome { .. } => Kind::Report,
+            Resource::Report { .. }
+            | Resource::ReportOutcome { .. }
+            | Resource::CaseSystem { .. } => Kind::Report,
             Resource::IntakeQueue { .. } => Kind::IntakeQueue,
             Resource::Investigations { .. }
             | Resource::Assignment { .. }
@@ -257,6 +267,19 @@ pub mod policy {
                 social_services(actor, municipality, &[Role::Caseworker])
                     .map_err(|_| Denial::Forbidden)
             }
+            Resource::CaseSystem {
+                municipality,
+                integration,
+            } => match (actor, integration) {
+                (Actor::User(_), _) => report(actor, action, municipality),
+                (Actor::Integration(_), Some(org))
+                    if org.kind == OrgKind::Socialtjanst
+                        && org.municipality_id == *municipality =>
+                {
+                    Ok(())
+                }
+                (Actor::Integration(_), _) => Err(Denial::Hidden),
+            },
         }
     }
 
@@ -417,6 +440,75 @@ mod tests {
                 Err(Denial::Hidden)
             );
         }
+    }
+
+    #[test]
+    fn the_case_system_is_social_services_of_the_municipality_and_their_integrations() {
+        let here = MunicipalityId("m".into());
+        let at = chrono::NaiveDateTime::default();
+        let org = |kind, municipality: &str| Organisation {
+            id: OrganisationId("o".into()),
+            name: "O".into(),
+            kind,
+            principal: Principal::Kommun,
+            municipality_id: MunicipalityId(municipality.into()),
+            created_at: at,
+        };
+        let integration = Actor::Integration(crate::accounts::tokens::ApiToken {
+            id: crate::accounts::tokens::TokenId("t".into()),
+            name: "ärendesystem".into(),
+            token_hash: String::new(),
+            kind: crate::accounts::tokens::TokenKind::Integration,
+            user_id: None,
+            organisation_id: OrganisationId("o".into()),
+            created_by: String::new(),
+            created_at: at,
+            last_used_at: None,
+            revoked_at: None,
+        });
+        let social = org(OrgKind::Socialtjanst, "m");
+        fn case_system<'a>(
+            municipality: &'a MunicipalityId,
+            integration: Option<&'a Organisation>,
+        ) -> Resource<'a> {
+            Resource::CaseSystem {
+                municipality,
+                integration,
+            }
+        }
+        for action in [Action::View, Action::Update] {
+            assert_eq!(
+                policy::decide(&integration, action, &case_system(&here, Some(&social))),
+                Ok(())
+            );
+            for other in [
+                org(OrgKind::Skola, "m"),
+                org(OrgKind::Socialtjanst, "other"),
+            ] {
+                assert_eq!(
+                    policy::decide(&integration, action, &case_system(&here, Some(&other))),
+                    Err(Denial::Hidden)
+                );
+            }
+            assert_eq!(
+                policy::decide(&integration, action, &case_system(&here, None)),
+                Err(Denial::Hidden)
+            );
+        }
+        let intake = user_in(OrgKind::Socialtjanst, "m", &[Role::Intake]);
+        let caseworker = user_in(OrgKind::Socialtjanst, "m", &[Role::Caseworker]);
+        assert_eq!(
+            policy::decide(&intake, Action::Update, &case_system(&here, None)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::View, &case_system(&here, None)),
+            Ok(())
+        );
+        assert_eq!(
+            policy::decide(&caseworker, Action::Update, &case_system(&here, None)),
+            Err(Denial::Hidden)
+        );
     }
 
     #[test]

@@ -93,6 +93,18 @@ pub struct Settings {
     /// Addresses (`IP:port`) calendar addresses may reach even inside private networks
     /// (`SAMORDNA_BUSY_FETCH_ALLOW`): an internal calendar server, and nothing else there.
     pub busy_fetch_allow: Vec<std::net::SocketAddr>,
+    /// Whether webhook endpoints may be in private networks (`SAMORDNA_WEBHOOK_PRIVATE`), the
+    /// same rule as calendar addresses: off, an admin could make the service post into the
+    /// municipality's internal network.
+    pub webhook_private: bool,
+    /// The first wait before a failed webhook delivery is tried again, doubled each attempt
+    /// (`SAMORDNA_WEBHOOK_RETRY_SECONDS`, default 30).
+    pub webhook_retry_base: Duration,
+    /// Attempts before a delivery is given up (`SAMORDNA_WEBHOOK_MAX_ATTEMPTS`, default 15:
+    /// about three days with the six-hour cap on the wait).
+    pub webhook_max_attempts: i32,
+    /// How often the webhook worker looks for due deliveries.
+    pub webhook_poll_interval: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`SAMORDNA_TRUSTED_PROXIES`).
     pub trusted_proxies: crate::proxies::TrustedProxies,
 }
@@ -269,6 +281,24 @@ impl Settings {
                     })
                 })
                 .collect::<Result<_, _>>()?,
+            webhook_private: match lookup("SAMORDNA_WEBHOOK_PRIVATE").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(bad(
+                        "SAMORDNA_WEBHOOK_PRIVATE",
+                        format!("{other:?} is neither \"true\" nor \"false\""),
+                    ))
+                }
+            },
+            webhook_retry_base: Duration::from_secs(parse_number(
+                &lookup,
+                "SAMORDNA_WEBHOOK_RETRY_SECONDS",
+                30,
+            )?),
+            webhook_max_attempts: parse_at_least(&lookup, "SAMORDNA_WEBHOOK_MAX_ATTEMPTS", 15, 1)?
+                .min(100) as i32,
+            webhook_poll_interval: Duration::from_secs(1),
             trusted_proxies: crate::proxies::TrustedProxies::parse(
                 &lookup("SAMORDNA_TRUSTED_PROXIES").unwrap_or_default(),
             )

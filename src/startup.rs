@@ -46,6 +46,10 @@ pub fn start(
         state.settings.clone(),
         state.mail_wake.clone(),
     ));
+    actix_web::rt::spawn(crate::webhooks::worker::run(
+        state.pool.clone(),
+        state.settings.clone(),
+    ));
     actix_web::rt::spawn(crate::sip::reminders::run(
         state.pool.clone(),
         state.settings.clone(),
@@ -103,6 +107,7 @@ pub fn start(
             .configure(crate::accounts::admin::routes)
             .configure(crate::audit::web::routes)
             .configure(crate::mail::web::routes)
+            .configure(crate::webhooks::web::routes)
             .configure(crate::reports::web::routes)
             .configure(crate::consultations::web::routes)
             .configure(crate::journal::web::routes)

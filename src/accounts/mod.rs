@@ -189,6 +189,18 @@ pub fn list_organisations(
         .load(conn)?)
 }
 
+/// An organisation by id, if there is one.
+pub fn find_organisation(
+    conn: &mut AnyConnection,
+    id: &OrganisationId,
+) -> Result<Option<Organisation>, AppError> {
+    Ok(organisations::table
+        .find(id)
+        .select(Organisation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The municipality an organisation belongs to, if there is such an organisation.
 pub fn municipality_of_organisation(
     conn: &mut AnyConnection,

@@ -64,6 +64,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::schedule::sources::Address;
     use crate::sip::store::plans::PlanRow;
     use crate::sip::store::{Consent, Meeting, Participant, Sip};
+    use crate::webhooks::Endpoint as WebhookEndpoint;
     fn entry<R: SealedRow>() -> (&'static str, ResealTable) {
         (R::TABLE, R::reseal_table)
     }
@@ -89,6 +90,7 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<Consultation>(),
         entry::<JournalEntry>(),
         entry::<InformationRequest>(),
+        entry::<WebhookEndpoint>(),
     ]
 }
 

@@ -553,7 +553,52 @@ diesel::table! {
 }
 diesel::joinable!(investigation_assignments -> investigations (investigation_id));
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        municipality_id -> Text,
+        url -> Text,
+        secret -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        municipality_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
+diesel::table! {
+    report_handovers (child_id) {
+        child_id -> Text,
+        report_id -> Text,
+        registration_number -> Text,
+        handed_over_at -> Timestamp,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+diesel::joinable!(report_handovers -> reports (report_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_endpoints,
+    webhook_deliveries,
+    report_handovers,
     investigation_assignments,
     journal_entries,
     retention_rules,

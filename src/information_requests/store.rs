@@ -391,6 +391,15 @@ pub fn reply(
         if changed == 0 {
             return Err(already_done());
         }
+        crate::webhooks::queue(
+            conn,
+            &request.municipality_id,
+            crate::webhooks::EventType::InformationRequestAnswered,
+            &[
+                ("information_request_id", request.id.as_str()),
+                ("investigation_id", request.investigation_id.as_str()),
+            ],
+        )?;
         Event::success(
             &AuditActor::from(receiver),
             if declined {

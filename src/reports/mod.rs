@@ -5,6 +5,7 @@ pub mod api;
 pub mod assignment;
 pub mod deadlines;
 pub mod form;
+pub mod handover;
 pub mod model;
 pub mod retention;
 pub mod store;

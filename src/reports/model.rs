@@ -551,6 +551,9 @@ fn guardian_is_empty(g: &GuardianInput) -> bool {
 mod decisions;
 pub use decisions::*;
 
+mod handover;
+pub use handover::{check_handover, HandoverInput, ValidHandover, MAX_REGISTRATION_NUMBER};
+
 mod closing;
 pub use closing::{check_closing, days_late, ClosingInput, ClosingOutcome, ValidClosing};
 

@@ -179,7 +179,8 @@ pub fn run(
     for removal in due {
         let id = &removal.report_id;
         let gone = write_tx(conn, |conn| {
-            // The decisions first: each names its child.
+            // The decisions and hand-overs first: each names its child.
+            crate::reports::store::handover::remove_of_report(conn, id)?;
             diesel::delete(report_decisions::table.filter(report_decisions::report_id.eq(id)))
                 .execute(conn)?;
             diesel::delete(report_children::table.filter(report_children::report_id.eq(id)))

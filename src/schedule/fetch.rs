@@ -144,7 +144,7 @@ impl Reach {
     }
 
     /// Whether every one of `addrs` may be reached.
-    fn permits(&self, addrs: &[SocketAddr]) -> bool {
+    pub fn permits(&self, addrs: &[SocketAddr]) -> bool {
         let allowed = |a: &SocketAddr| self.allowed.contains(a);
         if self.private || addrs.iter().all(allowed) {
             return true;
@@ -155,7 +155,7 @@ impl Reach {
 }
 
 /// The addresses of a URL's host: an IP address as written, or a name looked up.
-async fn addresses_of(url: &Url) -> Option<Vec<SocketAddr>> {
+pub async fn addresses_of(url: &Url) -> Option<Vec<SocketAddr>> {
     let port = url.port_or_known_default()?;
     let addrs: Vec<SocketAddr> = match url.host()? {
         url::Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],

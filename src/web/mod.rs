@@ -159,10 +159,11 @@ pub enum Saved {
     JournalWritten,
     JournalSigned,
     JournalCorrected,
+    HandedOver,
 }
 
 impl Saved {
-    const ALL: [Saved; 23] = [
+    const ALL: [Saved; 24] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -186,6 +187,7 @@ impl Saved {
         Saved::JournalWritten,
         Saved::JournalSigned,
         Saved::JournalCorrected,
+        Saved::HandedOver,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -217,6 +219,11 @@ impl Saved {
             Saved::SafetyAssessment => (Report, "skydd", "Skyddsbedömningen är sparad."),
             Saved::Decision => (Report, "beslut", "Beslutet är sparat."),
             Saved::Extension => (Report, "forlangning", "Förlängningen är sparad."),
+            Saved::HandedOver => (
+                Report,
+                "overlamnad",
+                "Överlämningen till ärendesystemet är sparad.",
+            ),
             Saved::SiblingAdded => (
                 Report,
                 "syskon",

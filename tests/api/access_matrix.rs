@@ -52,6 +52,7 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/anmalningar/{id}/skyddsbedomning", "/anmalningar/{report}/skyddsbedomning", [303, 404, 422, 404, 404, 404]),
     ("POST", "/anmalningar/{id}/beslut", "/anmalningar/{report}/beslut", [303, 404, 422, 404, 404, 404]),
     ("POST", "/anmalningar/{id}/syskon", "/anmalningar/{report}/syskon", [303, 404, 422, 404, 404, 404]),
+    ("POST", "/anmalningar/{id}/overlamning", "/anmalningar/{report}/overlamning", [303, 404, 422, 404, 404, 404]),
     ("GET", "/utredningar", "/utredningar", [303, 403, 200, 200, 403, 200]),
     ("GET", "/utredningar/{id}/journal", "/utredningar/{investigation}/journal", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
@@ -70,6 +71,10 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/api/v1/reports/{id}/decision", "/api/v1/reports/{report}/decision", [401, 404, 422, 404, 404, 404]),
     ("POST", "/api/v1/reports/{id}/children", "/api/v1/reports/{report}/children", [401, 404, 422, 404, 404, 404]),
     ("GET", "/api/v1/my/reports", "/api/v1/my/reports", [401, 200, 200, 200, 200, 200]),
+    // The case system's export and hand-over: social services of the municipality (hand-over:
+    // intake); integration tokens are tested in tests/api/case_system.rs.
+    ("GET", "/api/v1/reports/{id}/export", "/api/v1/reports/{report}/export", [401, 404, 200, 200, 404, 404]),
+    ("POST", "/api/v1/reports/{id}/handover", "/api/v1/reports/{report}/handover", [401, 404, 422, 404, 404, 404]),
     ("GET", "/api/v1/intake", "/api/v1/intake", [401, 403, 200, 403, 403, 200]),
     ("GET", "/api/v1/investigations", "/api/v1/investigations", [401, 403, 200, 200, 403, 200]),
     ("POST", "/api/v1/investigations/{id}/extension", "/api/v1/investigations/{investigation}/extension", [401, 404, 404, 422, 404, 404]),
@@ -155,6 +160,9 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/admin/tokens/{id}/revoke", "/admin/tokens/okand/revoke", [303, 403, 403, 403, 404, 404]),
     ("GET", "/admin/audit", "/admin/audit", [303, 403, 403, 403, 200, 200]),
     ("GET", "/admin/outbox", "/admin/outbox", [303, 403, 403, 403, 200, 200]),
+    ("GET", "/admin/webhooks", "/admin/webhooks", [303, 403, 403, 403, 200, 200]),
+    ("POST", "/admin/webhooks", "/admin/webhooks", [303, 403, 403, 403, 422, 422]),
+    ("POST", "/admin/webhooks/{id}/ta-bort", "/admin/webhooks/okand/ta-bort", [303, 403, 403, 403, 404, 404]),
     ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", [200, 200, 200, 200, 200, 200]),
     ("GET", "/api/v1/me", "/api/v1/me", [401, 200, 200, 200, 200, 200]),
     ("POST", "/api/v1/users", "/api/v1/users", [401, 403, 403, 403, 422, 422]),

@@ -683,7 +683,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 21, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 22, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {

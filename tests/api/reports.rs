@@ -421,8 +421,23 @@ async fn the_api_is_described_in_openapi() {
         "/api/v1/consultations/{id}",
         "/api/v1/consultations/{id}/answer",
         "/api/v1/consultations/{id}/convert",
+        "/api/v1/reports/{id}/export",
+        "/api/v1/reports/{id}/handover",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    // The case system's export, described as the document it is.
+    for schema in [
+        "ReportExport",
+        "ExportedReport",
+        "ChildBody",
+        "HandoverInput",
+        "Handover",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
     }
     assert!(doc["components"]["schemas"]["ReportInput"].is_object());
     assert!(doc["paths"]["/api/v1/meetings/{id}"]["patch"].is_object());

@@ -91,6 +91,15 @@ async fn reports_without_investigation_go_when_their_time_has_passed(app: TestAp
     decided_months_ago(&app, &old, 61).await;
     decided_months_ago(&app, &recent, 59).await;
     decided_months_ago(&app, &investigated, 100).await;
+    // Handed over to the case system: the hand-over goes with the report.
+    let (status, _) = app
+        .as_user(&intake)
+        .post(
+            &format!("/api/v1/reports/{old}/handover"),
+            json!({"registration_number": "SN 2021/77"}),
+        )
+        .await;
+    assert_eq!(status, 201);
 
     // A dry run lists the one due (60 months by default) and removes nothing.
     let listed = app
@@ -107,6 +116,15 @@ async fn reports_without_investigation_go_when_their_time_has_passed(app: TestAp
         .await;
     assert_eq!(removed.len(), 1);
     assert_eq!(rows_about(&app, &old).await, [0, 0, 0, 0, 0]);
+    let handovers: i64 = app
+        .conn(|c| {
+            samordna::db::schema::report_handovers::table
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(handovers, 0, "the hand-over is removed with the report");
     assert_eq!(rows_about(&app, &recent).await, [1, 1, 1, 1, 1]);
     assert_eq!(
         rows_about(&app, &investigated).await[0],

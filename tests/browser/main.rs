@@ -259,6 +259,17 @@ async fn a_user_logs_in_through_the_real_login_page_and_the_pages_pass_axe() {
     assert_accessible(&client, &axe, "admin users page with errors").await;
     screenshot(&client, "admin-users-errors").await;
 
+    // The webhook page, with the address refused beside its field.
+    client.goto(&app.url("/admin/webhooks")).await.unwrap();
+    fill(&client, "url", "http://arende.example.se/hook").await;
+    click(
+        &client,
+        "form[action='/admin/webhooks#ny'] button[type=submit]",
+    )
+    .await;
+    text_until(&client, "#url-error", |t| t.contains("https://")).await;
+    assert_accessible(&client, &axe, "admin webhook page with errors").await;
+
     // Logging out brings the login page back.
     log_out(&client).await;
 

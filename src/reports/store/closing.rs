@@ -70,6 +70,15 @@ pub fn close_investigation(
         if updated != 1 {
             return Err(closed_already());
         }
+        crate::webhooks::queue(
+            conn,
+            &investigation.municipality_id,
+            crate::webhooks::EventType::InvestigationClosed,
+            &[
+                ("investigation_id", investigation.id.as_str()),
+                ("report_id", investigation.report_id.as_str()),
+            ],
+        )?;
         Event::success(
             &AuditActor::from(officer),
             "investigation.close",

@@ -215,6 +215,12 @@ pub fn record_decisions(
                 record_feedback(conn, settings, &report.id, decided_at, &outbox_id)?;
             }
         }
+        crate::webhooks::queue(
+            conn,
+            &report.municipality_id,
+            crate::webhooks::EventType::ReportDecided,
+            &[("report_id", report.id.as_str())],
+        )?;
         for record in &records {
             let position = children
                 .iter()

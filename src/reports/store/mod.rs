@@ -32,6 +32,7 @@ mod closing;
 mod contacts;
 mod decisions;
 mod detail;
+pub mod handover;
 mod queue;
 mod records;
 pub use assignments::*;
@@ -469,6 +470,12 @@ pub fn file(
             Filer::Professional(user) => AuditActor::from(user),
             Filer::Public => AuditActor::anonymous(),
         };
+        crate::webhooks::queue(
+            conn,
+            &municipality_id,
+            crate::webhooks::EventType::ReportReceived,
+            &[("report_id", id.as_str())],
+        )?;
         // Last, just before the commit: the audit head's lock is held from here on.
         Event::success(&actor, "report.create", Object::Report(id.as_str()))
             .detail(&format!(

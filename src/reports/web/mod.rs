@@ -59,6 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/anmalningar/{id}/beslut", web::post().to(post_decision))
         .route("/anmalningar/{id}/syskon", web::post().to(post_sibling))
+        .route(
+            "/anmalningar/{id}/overlamning",
+            web::post().to(post_handover),
+        )
         .route("/utredningar", web::get().to(get_investigations))
         .route(
             "/utredningar/{id}/tilldela",

@@ -49,9 +49,48 @@ pub(super) struct ReportPage {
     saved: &'static str,
     /// `SAMORDNA_FEEDBACK_DAYS`, for the feedback's time limit before the decision.
     feedback_days: u32,
+    /// Each child's hand-over to the case system, once recorded.
+    handovers: Vec<store::handover::Handover>,
+    /// The hand-over form as typed (its `child_id` names the child's form).
+    pub(super) handover_form: crate::reports::model::HandoverInput,
 }
 
 impl ReportPage {
+    /// A child as headings name it: by name, or "Barn 2" when the report gives none.
+    fn child_label(&self, name: &str, number: &usize) -> String {
+        if name.is_empty() {
+            format!("Barn {number}")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// The hand-over of a child, once recorded.
+    fn handover_of(&self, child_id: &str) -> Option<&store::handover::Handover> {
+        self.handovers.iter().find(|h| h.child_id == child_id)
+    }
+
+    /// The registration number as typed in a child's hand-over form.
+    fn handover_value(&self, child_id: &str) -> &str {
+        if self.handover_form.child_id.as_deref() == Some(child_id) {
+            &self.handover_form.registration_number
+        } else {
+            ""
+        }
+    }
+
+    /// The error beside a child's hand-over form, if it was the one sent.
+    fn handover_error(&self, child_id: &str) -> Option<&str> {
+        if self.handover_form.child_id.as_deref() == Some(child_id) {
+            self.errors
+                .get("registration_number")
+                .or(self.errors.get("handed_over_at"))
+                .or(self.errors.get("child_id"))
+        } else {
+            None
+        }
+    }
+
     /// The decision form of the child at `k`, as typed.
     fn decision_form(&self, k: &usize) -> ChildDecisionInput {
         self.decision_forms.get(*k).cloned().unwrap_or_default()
@@ -153,17 +192,16 @@ pub(super) async fn load_report_page(
             let keys = &settings.keys;
             let (report, view) = access(conn, keys, &actor, &id, Action::View)?;
             Ok(match view {
-                View::Full => Some(store::read_detail(
-                    conn,
-                    keys,
-                    report,
-                    &actor.audit_actor(),
-                )?),
+                View::Full => {
+                    let handovers = store::handover::of_report(conn, &report.id)?;
+                    let detail = store::read_detail(conn, keys, report, &actor.audit_actor())?;
+                    Some((detail, handovers))
+                }
                 View::Outcome => None,
             })
         })
         .await?;
-    let Some(detail) = detail else {
+    let Some((detail, handovers)) = detail else {
         return Ok(Err(see_other("/mina-anmalningar".into())));
     };
     let actor = Actor::User(user.clone());
@@ -206,6 +244,8 @@ pub(super) async fn load_report_page(
         errors: FormErrors::default(),
         saved: "",
         feedback_days: state.settings.feedback_days,
+        handovers,
+        handover_form: Default::default(),
     }))
 }
 
@@ -258,6 +298,7 @@ pub(super) async fn saved_or_again(
 pub(super) fn anchor_of(saved: Saved) -> &'static str {
     match saved {
         Saved::Extension => "utredning",
+        Saved::HandedOver => "overlamning",
         _ => "beslut",
     }
 }
@@ -421,5 +462,40 @@ pub(super) async fn post_sibling(
             page.sibling_form = form;
         },
     )
+    .await
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(super) struct HandoverForm {
+    #[serde(default)]
+    child_id: String,
+    #[serde(default)]
+    registration_number: String,
+}
+
+/// The intake officer records that a child's report is handed over to the case system.
+pub(super) async fn post_handover(
+    req: HttpRequest,
+    CurrentActor { user, actor }: CurrentActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(form): CsrfForm<HandoverForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = ReportId(path.into_inner());
+    let input = crate::reports::model::HandoverInput {
+        child_id: Some(form.child_id.clone()),
+        registration_number: form.registration_number.clone(),
+        handed_over_at: None,
+    };
+    let (report, sent) = (id.clone(), input.clone());
+    let result = state
+        .db_with_settings(move |conn, settings| {
+            crate::reports::handover::hand_over(conn, &settings.keys, &actor, &report, &sent)
+                .map(|_| ())
+        })
+        .await;
+    saved_or_again(&req, &state, user, id, result, Saved::HandedOver, |page| {
+        page.handover_form = input;
+    })
     .await
 }

@@ -132,6 +132,12 @@ pub fn insert(
                 ),
                 other => other.into(),
             })?;
+        crate::webhooks::queue(
+            conn,
+            &sip.municipality_id,
+            crate::webhooks::EventType::SipPlanSaved,
+            &[("sip_id", sip.id.as_str()), ("plan_id", row.id.as_str())],
+        )?;
         Event::success(
             &actor.audit_actor(),
             "sip.plan",
@@ -187,4 +193,26 @@ pub fn latest_follow_ups_in(
         .load(conn)?;
     // In version order: the latest of each SIP is the one left.
     Ok(rows.into_iter().collect())
+}
+
+/// The SIPs started from a report, opened, each with every version of its plan, oldest first
+/// (access checked and the read audited by the caller: the report's export).
+pub fn plans_of_report(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    report_id: &str,
+) -> Result<Vec<(Sip, Vec<Plan>)>, AppError> {
+    let found: Vec<Sip> = sips::table
+        .filter(sips::report_id.eq(report_id))
+        .order(sips::created_at)
+        .select(Sip::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(found.len());
+    for sip in found {
+        let sip = sip.open(keys)?;
+        let mut versions = plans_of(conn, keys, &sip.id)?;
+        versions.reverse();
+        out.push((sip, versions));
+    }
+    Ok(out)
 }
