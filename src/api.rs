@@ -122,6 +122,9 @@ impl utoipa::Modify for BearerAuth {
         crate::information_requests::api::get_information_request,
         crate::information_requests::api::post_information_request_answer,
         crate::information_requests::api::post_information_request_decline,
+        crate::information_requests::api::post_information_request_more_time,
+        crate::information_requests::api::post_information_request_due_date,
+        crate::information_requests::api::get_information_request_file,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -10,7 +10,7 @@ use crate::accounts::identity::{CurrentActor, Layout};
 use crate::authz::Action;
 use crate::error::PageError;
 use crate::journal::model::EntryKind;
-use crate::journal::store::{case_events, CaseEvent, Entry};
+use crate::journal::store::{attachments, case_events, Attachment, CaseEvent, Entry, EntryId};
 use crate::journal::{entries, investigation_case};
 use crate::reports::store::InvestigationId;
 use crate::web::{render, AppState};
@@ -52,6 +52,17 @@ impl Row {
 struct ChronologyPage {
     layout: Layout,
     rows: Vec<Row>,
+    /// The files of partners' answers, by the entry they were filed with.
+    attachments: Vec<Attachment>,
+}
+
+impl ChronologyPage {
+    fn attachments_of(&self, entry: &EntryId) -> Vec<&Attachment> {
+        self.attachments
+            .iter()
+            .filter(|a| a.entry_id == entry.as_str())
+            .collect()
+    }
 }
 
 /// Entries (corrections placed beside what they correct) and events, in time order.
@@ -81,17 +92,19 @@ async fn get_chronology(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = InvestigationId(path.into_inner());
-    let (list, events) = state
+    let (list, events, files) = state
         .db_with_settings(move |conn, settings| {
             let case = investigation_case(conn, settings, &actor, &id, Action::View)?;
             let list = entries(conn, settings, &actor, &case)?;
             let events = case_events(conn, &case)?;
-            Ok((list, events))
+            let files = attachments(conn, &settings.keys, &case.report_id, &case.child_id)?;
+            Ok((list, events, files))
         })
         .await?;
     let page = ChronologyPage {
         layout: Layout::new(&req, Some(user)),
         rows: chronology(list, events),
+        attachments: files,
     };
     render(StatusCode::OK, &page)
 }

@@ -129,6 +129,7 @@ pub enum SavedOn {
     Sip,
     Consultation,
     Plan,
+    InformationRequest,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -155,10 +156,14 @@ pub enum Saved {
     ConsultationAnswered,
     PlanRecorded,
     SiblingAdded,
+    RequestAnswered,
+    RequestDeclined,
+    MoreTimeAsked,
+    DueDateMoved,
 }
 
 impl Saved {
-    const ALL: [Saved; 20] = [
+    const ALL: [Saved; 24] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -179,6 +184,10 @@ impl Saved {
         Saved::ConsultationAnswered,
         Saved::PlanRecorded,
         Saved::SiblingAdded,
+        Saved::RequestAnswered,
+        Saved::RequestDeclined,
+        Saved::MoreTimeAsked,
+        Saved::DueDateMoved,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -253,6 +262,26 @@ impl Saved {
                 "Svaret är skickat. Den som frågade har fått ett mejl om att det finns ett svar.",
             ),
             Saved::PlanRecorded => (Plan, "plan", "Planen är sparad."),
+            Saved::RequestAnswered => (
+                InformationRequest,
+                "svar",
+                "Tack! Ditt svar är skickat till socialtjänsten.",
+            ),
+            Saved::RequestDeclined => (
+                InformationRequest,
+                "avbojd",
+                "Du har avböjt begäran. Socialtjänsten ser ditt skäl.",
+            ),
+            Saved::MoreTimeAsked => (
+                InformationRequest,
+                "mer-tid",
+                "Din fråga om mer tid är skickad. Socialtjänsten ser den och kan ge en ny sista svarsdag.",
+            ),
+            Saved::DueDateMoved => (
+                InformationRequest,
+                "ny-dag",
+                "Den nya sista svarsdagen är sparad. Påminnelsen följer den nya dagen.",
+            ),
         }
     }
 

@@ -19,6 +19,7 @@ mod faults;
 mod find_time;
 mod health;
 mod information_requests;
+mod request_files;
 mod instances;
 mod journal;
 mod login;

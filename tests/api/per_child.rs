@@ -576,6 +576,7 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     // Later tables that refer to these (closings, the journal, …) go first, newest first, as they
     // did not exist then; the migrations below run them again.
     const LATER: &[&str] = &[
+        "2026-12-02-000045_information_request_files_and_time",
         "2026-12-02-000034_information_requests",
         "2026-12-02-000032_investigation_closings",
         "2026-12-02-000030_journal",
