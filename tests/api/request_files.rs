@@ -350,7 +350,7 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
         .get(&format!("/api/v1/investigations/{investigation}/journal"))
         .await;
     assert_eq!(status, 200, "{journal}");
-    let filed: Vec<&Value> = journal
+    let filed: Vec<&Value> = journal["entries"]
         .as_array()
         .unwrap()
         .iter()
