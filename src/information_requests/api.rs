@@ -19,8 +19,8 @@ use crate::information_requests::store::{
     InformationRequest, InformationRequestId, Recipient, Sender,
 };
 use crate::information_requests::{
-    answer, ask_more_time, decline, file, files, grant_more_time, inbox, read, send, trail,
-    upload, Viewer,
+    answer, ask_more_time, decline, file, files, grant_more_time, inbox, read, send, trail, upload,
+    Viewer,
 };
 use crate::reports::store::InvestigationId;
 use crate::web::AppState;
@@ -307,7 +307,8 @@ async fn json_answer(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| AppError::BadRequest("Innehållet kunde inte läsas.".into()))?;
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("Innehållet kunde inte läsas.".into()))?;
         if body.len() + chunk.len() > 256 * 1024 {
             return Err(AppError::BadRequest("Innehållet är för stort.".into()));
         }
@@ -390,9 +391,7 @@ pub async fn post_information_request_more_time(
     let id = InformationRequestId(path.into_inner());
     let input = body.into_inner();
     let request = state
-        .db_with_settings(move |conn, settings| {
-            ask_more_time(conn, settings, &actor, &id, &input)
-        })
+        .db_with_settings(move |conn, settings| ask_more_time(conn, settings, &actor, &id, &input))
         .await?;
     Ok(HttpResponse::Created().json(InformationRequestBody::new(request, Viewer::Receiver)))
 }
@@ -422,10 +421,7 @@ pub async fn post_information_request_due_date(
             grant_more_time(conn, settings, &actor, &id, &input)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(InformationRequestBody::new(
-        request,
-        Viewer::SocialServices,
-    )))
+    Ok(HttpResponse::Ok().json(InformationRequestBody::new(request, Viewer::SocialServices)))
 }
 
 /// `POST /api/v1/information-requests/{id}/decline` (a user it is addressed to, once): declines

@@ -84,7 +84,11 @@ pub fn name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         return Some("Filen saknar namn. Byt namn på filen och försök igen.".into());
     }
-    if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) || name.contains("..") {
+    if name
+        .chars()
+        .any(|c| c == '/' || c == '\\' || c.is_control())
+        || name.contains("..")
+    {
         return Some(format!(
             "Filnamnet ”{}” går inte att ta emot: det får inte innehålla /, \\, .. eller \
              kontrolltecken. Byt namn på filen och försök igen.",
@@ -183,7 +187,9 @@ mod tests {
     use super::*;
 
     const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
-    const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D];
+    const PNG: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+    ];
     const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
 
     fn raw(name: &str, bytes: &[u8]) -> RawFile {

@@ -22,9 +22,9 @@ use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::AnyConnection;
 use crate::error::AppError;
+use crate::error::FieldError;
 use crate::reports;
 use crate::reports::store::InvestigationId;
-use crate::error::FieldError;
 use files::RawFile;
 use model::{AnswerInput, DeclineInput, GrantInput, MoreTimeInput, RequestInput};
 use store::extensions::MoreTime;
@@ -205,9 +205,15 @@ pub fn answer(
         }
     }
     match text {
-        Some(text) if errors.is_empty() => {
-            store::reply(conn, &settings.keys, receiver, &request, &text, false, &checked)
-        }
+        Some(text) if errors.is_empty() => store::reply(
+            conn,
+            &settings.keys,
+            receiver,
+            &request,
+            &text,
+            false,
+            &checked,
+        ),
         _ => Err(AppError::Invalid(errors)),
     }
 }
@@ -222,14 +228,8 @@ pub fn file(
     file: &FileId,
 ) -> Result<(FileInfo, Vec<u8>), AppError> {
     let (request, _) = access(conn, settings, actor, id, Action::View, false)?;
-    store::files::read(
-        conn,
-        &settings.keys,
-        &actor.audit_actor(),
-        &request,
-        file,
-    )?
-    .ok_or(AppError::NotFound)
+    store::files::read(conn, &settings.keys, &actor.audit_actor(), &request, file)?
+        .ok_or(AppError::NotFound)
 }
 
 /// A receiver asks for more time on an open request, with a reason and perhaps a wished date.
@@ -247,14 +247,7 @@ pub fn ask_more_time(
     }
     let (reason, wished_on) =
         model::validate_more_time(input, request.due_on).map_err(AppError::Invalid)?;
-    store::extensions::ask(
-        conn,
-        &settings.keys,
-        receiver,
-        &request,
-        &reason,
-        wished_on,
-    )?;
+    store::extensions::ask(conn, &settings.keys, receiver, &request, &reason, wished_on)?;
     Ok(request)
 }
 

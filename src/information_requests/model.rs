@@ -87,11 +87,8 @@ pub fn validate_more_time(
     due_on: NaiveDate,
 ) -> Result<(String, Option<NaiveDate>), Vec<FieldError>> {
     let mut errors = Vec::new();
-    let reason = match validate_text(
-        &input.reason,
-        "reason",
-        "Skriv varför du behöver mer tid.",
-    ) {
+    let reason = match validate_text(&input.reason, "reason", "Skriv varför du behöver mer tid.")
+    {
         Ok(reason) => Some(reason),
         Err(e) => {
             errors.extend(e);

@@ -213,6 +213,14 @@ async fn get_request(
     render(StatusCode::OK, &page)
 }
 
+/// What a form's handler got: the result, the confirmation on success, and how the flow's field
+/// names map to the page's (two forms on the page have a `reason`).
+struct Outcome {
+    result: Result<(), AppError>,
+    saved: Saved,
+    rename: &'static [(&'static str, &'static str)],
+}
+
 /// After a form: on to the page with its confirmation, or the page again with the input kept
 /// and the errors beside the fields (named as the page's fields by `rename`).
 async fn done_or_again(
@@ -220,10 +228,12 @@ async fn done_or_again(
     state: &AppState,
     user: crate::accounts::AuthUser,
     id: InformationRequestId,
-    result: Result<(), AppError>,
-    saved: Saved,
     typed: Typed,
-    rename: &[(&str, &str)],
+    Outcome {
+        result,
+        saved,
+        rename,
+    }: Outcome,
 ) -> Result<HttpResponse, PageError> {
     match result {
         Ok(()) => Ok(see_other(format!("/begaran/{id}?sparat={}", saved.word()))),
@@ -293,10 +303,12 @@ async fn post_answer(
         &state,
         user,
         id,
-        result,
-        Saved::RequestAnswered,
         typed,
-        &[],
+        Outcome {
+            result,
+            saved: Saved::RequestAnswered,
+            rename: &[],
+        },
     )
     .await
 }
@@ -324,10 +336,12 @@ async fn post_decline(
         &state,
         user,
         id,
-        result,
-        Saved::RequestDeclined,
         typed,
-        &[("reason", "decline_reason")],
+        Outcome {
+            result,
+            saved: Saved::RequestDeclined,
+            rename: &[("reason", "decline_reason")],
+        },
     )
     .await
 }
@@ -356,10 +370,12 @@ async fn post_more_time(
         &state,
         user,
         id,
-        result,
-        Saved::MoreTimeAsked,
         typed,
-        &[("reason", "more_time_reason")],
+        Outcome {
+            result,
+            saved: Saved::MoreTimeAsked,
+            rename: &[("reason", "more_time_reason")],
+        },
     )
     .await
 }
@@ -387,10 +403,12 @@ async fn post_due_date(
         &state,
         user,
         id,
-        result,
-        Saved::DueDateMoved,
         typed,
-        &[],
+        Outcome {
+            result,
+            saved: Saved::DueDateMoved,
+            rename: &[],
+        },
     )
     .await
 }

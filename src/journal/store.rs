@@ -328,7 +328,10 @@ pub fn attachments(
         let files: Vec<(String, String)> = information_request_files::table
             .filter(information_request_files::request_id.eq(&request_id))
             .order(information_request_files::uploaded_at)
-            .select((information_request_files::id, information_request_files::name))
+            .select((
+                information_request_files::id,
+                information_request_files::name,
+            ))
             .load(conn)?;
         for (file_id, name) in files {
             found.push(Attachment {

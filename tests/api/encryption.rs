@@ -325,7 +325,9 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 201);
-    let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D];
+    let png = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+    ];
     let response = app
         .as_user(&p.caseworker)
         .request(
@@ -340,7 +342,8 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
                 .text("text", "Barnet är ofta tyst och dras undan.")
                 .part(
                     "file",
-                    reqwest::multipart::Part::bytes(png).file_name("Teckning av Lillasyster Ada.png"),
+                    reqwest::multipart::Part::bytes(png)
+                        .file_name("Teckning av Lillasyster Ada.png"),
                 ),
         )
         .send()

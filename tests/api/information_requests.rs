@@ -22,7 +22,12 @@ const ANSWER: &str = "Barnet väger mindre än förväntat och har missat två b
 const DECLINE: &str = "Eleven har inte varit hos skolsköterskan, så jag har inga uppgifter.";
 
 /// Files a report on Kim, assesses it and opens an investigation; returns its id.
-pub(crate) async fn open_investigation(app: &TestApp, teacher: &str, intake: &str, cw: &str) -> String {
+pub(crate) async fn open_investigation(
+    app: &TestApp,
+    teacher: &str,
+    intake: &str,
+    cw: &str,
+) -> String {
     let ekby = app.municipality_id("Ekby").await;
     let (status, filed) = app
         .as_user(teacher)

@@ -21,7 +21,8 @@ use crate::helpers::{error_fields, status_and_json, TestApp};
 use crate::information_requests::{open_investigation, CHILD_NAME, KIM};
 use crate::on_both_databases;
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
 const ANSWER: &str = "Eleven har varit frånvarande mycket sedan oktober.";
 
 fn pdf_part(name: &str, bytes: Vec<u8>) -> Part {
@@ -113,9 +114,10 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     too_large.resize(10 * 1024 * 1024 + 1, b' ');
     let refusals: Vec<(Form, &str)> = vec![
         (
-            Form::new()
-                .text("text", ANSWER)
-                .part("file", pdf_part("svar.pdf", b"just text, not a PDF".to_vec())),
+            Form::new().text("text", ANSWER).part(
+                "file",
+                pdf_part("svar.pdf", b"just text, not a PDF".to_vec()),
+            ),
             "inte en PDF",
         ),
         (
@@ -245,7 +247,9 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     assert_eq!(status, 404, "no such file");
     let (status, _) = app
         .as_user(&cw)
-        .get(&format!("/api/v1/information-requests/{bvc_id}/files/{file_id}"))
+        .get(&format!(
+            "/api/v1/information-requests/{bvc_id}/files/{file_id}"
+        ))
         .await;
     assert_eq!(status, 404, "a file of another request");
     let entries = app.audit_entries("information_request").await;
@@ -256,7 +260,9 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     assert!(denied_after >= denied_before + 5, "{entries:?}");
     assert!(entries
         .iter()
-        .any(|(a, o, d)| a == "information_request.file_read" && o == "success" && d.contains(&file_id)));
+        .any(|(a, o, d)| a == "information_request.file_read"
+            && o == "success"
+            && d.contains(&file_id)));
 
     // The BVC nurse asks for more time; the caseworker sees it and grants a new last day.
     let more = format!("/api/v1/information-requests/{bvc_id}/more-time");
@@ -292,8 +298,14 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     assert!(seen["more_time"][0]["granted_on"].is_null());
     let due = format!("/api/v1/information-requests/{bvc_id}/due-date");
     for token in [&nurse_t, &intake_t, &elsewhere_t] {
-        let (status, _) = app.as_user(token).post(&due, json!({"due_on": wished})).await;
-        assert!(status == 404 || status == 403, "{status}: not theirs to move");
+        let (status, _) = app
+            .as_user(token)
+            .post(&due, json!({"due_on": wished}))
+            .await;
+        assert!(
+            status == 404 || status == 403,
+            "{status}: not theirs to move"
+        );
     }
     let (status, body) = app
         .as_user(&cw)
@@ -362,7 +374,10 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
         .find(|e| e["text"].as_str().unwrap().contains(&school_ref))
         .expect("the answer in the journal");
     let text = answer_entry["text"].as_str().unwrap();
-    assert!(text.contains(ANSWER) && text.contains("Närvaro ht 2026.pdf"), "{text}");
+    assert!(
+        text.contains(ANSWER) && text.contains("Närvaro ht 2026.pdf"),
+        "{text}"
+    );
     assert!(answer_entry["signed_at"].is_string(), "signed");
     let nurse_id = school_nurse.user_id.clone();
     let nurse_name: String = app

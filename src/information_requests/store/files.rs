@@ -99,21 +99,20 @@ pub fn list(
     keys: &Keyring,
     id: &InformationRequestId,
 ) -> Result<Vec<FileInfo>, AppError> {
-    let rows: Vec<(FileId, String, String, i64, NaiveDateTime)> =
-        information_request_files::table
-            .filter(information_request_files::request_id.eq(id))
-            .order((
-                information_request_files::uploaded_at,
-                information_request_files::id,
-            ))
-            .select((
-                information_request_files::id,
-                information_request_files::name,
-                information_request_files::content_type,
-                information_request_files::size,
-                information_request_files::uploaded_at,
-            ))
-            .load(conn)?;
+    let rows: Vec<(FileId, String, String, i64, NaiveDateTime)> = information_request_files::table
+        .filter(information_request_files::request_id.eq(id))
+        .order((
+            information_request_files::uploaded_at,
+            information_request_files::id,
+        ))
+        .select((
+            information_request_files::id,
+            information_request_files::name,
+            information_request_files::content_type,
+            information_request_files::size,
+            information_request_files::uploaded_at,
+        ))
+        .load(conn)?;
     rows.into_iter()
         .map(|(id, name, content_type, size, uploaded_at)| {
             Ok(FileInfo {
@@ -153,9 +152,9 @@ pub fn read(
         return Ok(None);
     };
     let row = row.open(keys)?;
-    let bytes = STANDARD
-        .decode(row.content.as_bytes())
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored file {} is not base64: {e}", row.id)))?;
+    let bytes = STANDARD.decode(row.content.as_bytes()).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("stored file {} is not base64: {e}", row.id))
+    })?;
     Event::success(
         reader,
         "information_request.file_read",

@@ -27,7 +27,8 @@ pub fn entry_text(
             "Begäran om uppgifter {reference} till {organisation} avböjdes.\n\nSkäl: {text}"
         );
     }
-    let mut entry = format!("Svar på begäran om uppgifter {reference} från {organisation}.\n\n{text}");
+    let mut entry =
+        format!("Svar på begäran om uppgifter {reference} från {organisation}.\n\n{text}");
     if !files.is_empty() {
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         entry.push_str(&format!("\n\nBifogade filer: {}", names.join(", ")));

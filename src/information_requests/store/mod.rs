@@ -396,7 +396,11 @@ pub fn reply(
             },
             Object::InformationRequest(request.id.as_str()),
         )
-        .detail(&format!("files={} journal_entry={}", stored.len(), entry.id))
+        .detail(&format!(
+            "files={} journal_entry={}",
+            stored.len(),
+            entry.id
+        ))
         .record_in(conn, &request.municipality_id)?;
         Ok((
             InformationRequest {
