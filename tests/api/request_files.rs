@@ -438,4 +438,107 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     }
 }
 
-on_both_databases!(answers_with_files_more_time_and_the_journal);
+/// The receiver's pages: the start page leads to `/begaran`; a refused file shows the page again
+/// with the text kept and the problem beside the file input, storing nothing; the other forms
+/// show their errors beside their own fields; asking for more time is confirmed.
+async fn the_receivers_pages_keep_input_and_show_errors(app: TestApp) {
+    let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let caseworker = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Caseworker])
+        .await;
+    let school_nurse = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
+    let (teacher_t, intake_t, cw) = (
+        app.token_for(&teacher).await,
+        app.token_for(&intake).await,
+        app.token_for(&caseworker).await,
+    );
+    let school = app.organisation_of(&school_nurse.user_id).await;
+    let investigation = open_investigation(&app, &teacher_t, &intake_t, &cw).await;
+    let sent = app
+        .as_user(&cw)
+        .post_ok(
+            &format!("/api/v1/investigations/{investigation}/information-requests"),
+            json!({"organisation_id": school, "recipients": [school_nurse.user_id],
+                   "questions": "Hur är närvaron?"}),
+        )
+        .await;
+    let id = sent["id"].as_str().unwrap().to_string();
+    let reference = sent["reference"].as_str().unwrap().to_string();
+    app.login(&school_nurse).await;
+    let home = app.page("/").await;
+    assert!(
+        home.contains("href=\"/begaran\"") && home.contains("1 väntar på ditt svar"),
+        "{home}"
+    );
+    let inbox = app.page("/begaran").await;
+    assert!(inbox.contains(&format!("href=\"/begaran/{id}\"")) && inbox.contains(&reference));
+    let page_path = format!("/begaran/{id}");
+    let token = app.csrf(&page_path).await;
+    let typed = "Eleven är ofta borta på måndagar.";
+    let response = app
+        .client
+        .post(app.url(&format!("{page_path}/svar")))
+        .multipart(
+            Form::new()
+                .text("csrf_token", token)
+                .text("text", typed)
+                .part("file", pdf_part("svar.pdf", b"<html>nej</html>".to_vec())),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(typed), "the text is kept");
+    assert!(
+        page.contains("id=\"file-error\"") && page.contains("inte en PDF"),
+        "{page}"
+    );
+    assert_eq!(stored_files(&app).await, 0);
+    // Without the form's token: refused, nothing stored.
+    let response = app
+        .client
+        .post(app.url(&format!("{page_path}/svar")))
+        .multipart(Form::new().text("text", typed))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status().as_u16(), 303);
+    let response = app
+        .submit(
+            &page_path,
+            &format!("{page_path}/avboj"),
+            &[("decline_reason", " ")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("id=\"decline_reason-error\""), "{page}");
+    let response = app
+        .submit(
+            &page_path,
+            &format!("{page_path}/mer-tid"),
+            &[("more_time_reason", "Jag är på kurs."), ("wished_on", "")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let page = app
+        .page(&response.headers()["location"].to_str().unwrap().to_string())
+        .await;
+    assert!(page.contains("Din fråga om mer tid är skickad"), "{page}");
+    assert!(page.contains("Jag är på kurs."));
+    let (_, read) = app
+        .as_user(&cw)
+        .get(&format!("/api/v1/information-requests/{id}"))
+        .await;
+    assert!(read["answered_at"].is_null() && read["declined_at"].is_null());
+    assert_eq!(read["more_time"][0]["reason"], "Jag är på kurs.");
+}
+
+on_both_databases!(
+    answers_with_files_more_time_and_the_journal,
+    the_receivers_pages_keep_input_and_show_errors
+);
