@@ -526,7 +526,7 @@ async fn the_receivers_pages_keep_input_and_show_errors(app: TestApp) {
         .await;
     assert_eq!(response.status().as_u16(), 303);
     let page = app
-        .page(&response.headers()["location"].to_str().unwrap().to_string())
+        .page(response.headers()["location"].to_str().unwrap())
         .await;
     assert!(page.contains("Din fråga om mer tid är skickad"), "{page}");
     assert!(page.contains("Jag är på kurs."));
