@@ -178,6 +178,33 @@ async fn answers_with_files_more_time_and_the_journal(app: TestApp) {
     assert_eq!(status, 422);
     assert_eq!(error_fields(&body), ["text"]);
 
+    // A request that says it is larger than five files at their largest is refused on its
+    // headers, before its body is read (none is sent here).
+    let address = app.url("").trim_start_matches("http://").to_string();
+    let head = format!(
+        "POST /api/v1/information-requests/{school_id}/answer HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {school_t}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 60000000\r\n\r\n"
+    );
+    let answered_early = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut got = vec![0u8; 4096];
+        let n = stream.read(&mut got).unwrap();
+        String::from_utf8_lossy(&got[..n]).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(
+        answered_early.starts_with("HTTP/1.1 422"),
+        "{answered_early}"
+    );
+    assert!(answered_early.contains("för stort"), "{answered_early}");
+
     // Not addressed to them: 404 for the answer, as for everything else.
     let form = || {
         Form::new()
