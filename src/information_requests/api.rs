@@ -19,8 +19,8 @@ use crate::information_requests::store::{
     InformationRequest, InformationRequestId, Recipient, Sender,
 };
 use crate::information_requests::{
-    answer, ask_more_time, decline, file, files, grant_more_time, inbox, read, send, trail, upload,
-    Viewer,
+    answer, ask_more_time, decline, file, files, grant_more_time, inbox, may_answer, read, send,
+    trail, upload, Viewer,
 };
 use crate::reports::store::InvestigationId;
 use crate::web::AppState;
@@ -266,6 +266,10 @@ pub async fn post_information_request_answer(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = InformationRequestId(path.into_inner());
+    let (asker, request) = (actor.clone(), id.clone());
+    state
+        .db_with_settings(move |conn, settings| may_answer(conn, settings, &asker, &request))
+        .await?;
     let (input, uploaded) = if upload::is_multipart(req.headers()) {
         let upload = upload::read(req.headers(), payload).await?;
         (

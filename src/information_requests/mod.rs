@@ -167,6 +167,21 @@ pub fn read(
     })
 }
 
+/// Checks, before an answer's body is read, that `actor` may answer the request at all (a
+/// receiver of an open request), so that nobody else can make the service read an upload.
+pub fn may_answer(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+) -> Result<(), AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    Ok(())
+}
+
 /// Answers a request with text and files (a receiver, once). Every file is checked (name, size,
 /// type by content) before anything is stored; one refused file stores nothing, and each
 /// problem is named under `file`.

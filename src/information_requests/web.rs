@@ -274,6 +274,12 @@ async fn post_answer(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let id = InformationRequestId(path.into_inner());
+    let (asker, request) = (actor.clone(), id.clone());
+    state
+        .db_with_settings(move |conn, settings| {
+            requests::may_answer(conn, settings, &asker, &request)
+        })
+        .await?;
     let (typed, result) = match upload::read_form(req.headers(), payload).await {
         Ok(upload) => {
             check_token(&req, Some(&upload.field(crate::web::csrf::FIELD)))?;
