@@ -247,6 +247,46 @@ mod tests {
         assert!(check(raw("Åsa är på väg (1).pdf", PDF)).is_ok());
     }
 
+    /// A property test over many generated files (the `upload_file` fuzz target does the same
+    /// without bounds): the check never panics, and what it accepts has a kind taken, is not
+    /// empty, and has a name with no path or control character.
+    #[test]
+    fn generated_files_are_accepted_only_when_every_rule_holds() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(19);
+        let starts: [&[u8]; 6] = [PDF, PNG, JPEG, b"PK\x03\x04", b"\xD0\xCF\x11\xE0", b""];
+        let letters: Vec<char> = "ab./\\\0\n åä-_".chars().collect();
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let name: String = (0..rng.gen_range(0..12))
+                .map(|_| letters[rng.gen_range(0..letters.len())])
+                .collect();
+            let mut bytes = starts[rng.gen_range(0..starts.len())].to_vec();
+            bytes.truncate(rng.gen_range(0..=bytes.len()));
+            let extra = rng.gen_range(0..64);
+            bytes.extend((0..extra).map(|_| rng.gen::<u8>()));
+            let raw = RawFile {
+                name: name.clone(),
+                bytes: bytes.clone(),
+                too_large: false,
+            };
+            if let Ok(file) = check(raw) {
+                accepted += 1;
+                assert!(!file.bytes.is_empty());
+                assert_eq!(kind_of(&file.bytes), Some(file.kind));
+                assert!(name_problem(&file.name).is_none(), "{name:?}");
+                assert!(!file.name.contains('/') && !file.name.contains('\\'));
+                assert!(!file.name.contains("..") && !file.name.chars().any(char::is_control));
+                let header = attachment_header(&file.name);
+                assert!(!header.contains('\n') && !header.contains('\r'));
+            }
+        }
+        assert!(
+            accepted > 100,
+            "the generator reaches accepted files: {accepted}"
+        );
+    }
+
     #[test]
     fn the_attachment_header_encodes_any_name_safely() {
         let header = attachment_header("Svar \"x\"; åäö.pdf");
