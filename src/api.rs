@@ -128,6 +128,9 @@ impl utoipa::Modify for BearerAuth {
         crate::information_requests::api::post_information_request_decline,
         crate::case_system::api::get_export,
         crate::case_system::api::post_handover,
+        crate::information_requests::api::post_information_request_more_time,
+        crate::information_requests::api::post_information_request_due_date,
+        crate::information_requests::api::get_information_request_file,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

@@ -54,6 +54,8 @@ type ResealTable = fn(&mut AnyConnection, &Keyring) -> Result<u64, AppError>;
 fn tables() -> Vec<(&'static str, ResealTable)> {
     use crate::accounts::two_factor::{PendingSecret, StoredSecret};
     use crate::consultations::store::Consultation;
+    use crate::information_requests::store::extensions::ExtensionRow as MoreTimeRow;
+    use crate::information_requests::store::files::FileRow;
     use crate::information_requests::store::InformationRequest;
     use crate::journal::store::Entry as JournalEntry;
     use crate::mail::OutboxMessage;
@@ -91,6 +93,8 @@ fn tables() -> Vec<(&'static str, ResealTable)> {
         entry::<JournalEntry>(),
         entry::<InformationRequest>(),
         entry::<WebhookEndpoint>(),
+        entry::<FileRow>(),
+        entry::<MoreTimeRow>(),
     ]
 }
 

@@ -14,6 +14,15 @@ use crate::error::AppError;
 /// How many rows one transaction of the rotation re-seals.
 pub const BATCH: i64 = 500;
 
+/// How many rows one transaction of the rotation re-seals for a table: [`BATCH`], or fewer for a
+/// table of large rows (`sealed_row!(…, batch N)`), so that a batch's rows fit in memory.
+pub const fn batch(given: &[i64]) -> i64 {
+    match given {
+        [n] => *n,
+        _ => BATCH,
+    }
+}
+
 /// A row struct with sealed columns. Implemented by [`sealed_row!`](crate::sealed_row).
 pub trait SealedRow: Sized {
     /// The table's name.
@@ -32,11 +41,12 @@ pub trait SealedRow: Sized {
 }
 
 /// Says which columns of a row struct are sealed: `sealed_row!(Row, table by key_column:
-/// [column, ...])`, with `, index index_column of column` for a blind index of a personnummer.
+/// [column, ...])`, with `, index index_column of column` for a blind index of a personnummer,
+/// and `, batch N` for a table of large rows that rotation re-seals N at a time.
 /// The struct's fields are named as the columns, and the struct is `Selectable`.
 #[macro_export]
 macro_rules! sealed_row {
-    ($row:ty, $table:ident by $key:ident: [$($field:ident),+ $(,)?] $(, index $index:ident of $source:ident)?) => {
+    ($row:ty, $table:ident by $key:ident: [$($field:ident),+ $(,)?] $(, index $index:ident of $source:ident)? $(, batch $batch:expr)?) => {
         impl $crate::crypto::rows::SealedRow for $row {
             const TABLE: &'static str = stringify!($table);
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
@@ -83,7 +93,7 @@ macro_rules! sealed_row {
                             let batch: Vec<$row> = $table::table
                                 .filter($table::$key.gt(&after))
                                 .order($table::$key)
-                                .limit($crate::crypto::rows::BATCH)
+                                .limit($crate::crypto::rows::batch(&[$($batch)?]))
                                 .select(<$row>::as_select())
                                 .load(conn)?;
                             for row in &batch {
@@ -133,7 +143,9 @@ macro_rules! sealed_row {
                         },
                     )?;
                     match last {
-                        Some(last) if read as i64 == $crate::crypto::rows::BATCH => after = last,
+                        Some(last) if read as i64 == $crate::crypto::rows::batch(&[$($batch)?]) => {
+                            after = last
+                        }
                         _ => return Ok(changed),
                     }
                 }

@@ -539,6 +539,43 @@ diesel::table! {
         user_id -> Text,
     }
 }
+diesel::table! {
+    information_request_files (id) {
+        id -> Text,
+        request_id -> Text,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        content -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    information_request_extensions (id) {
+        id -> Text,
+        request_id -> Text,
+        asked_by -> Text,
+        asked_at -> Timestamp,
+        reason -> Text,
+        wished_on -> Nullable<Date>,
+        granted_by -> Nullable<Text>,
+        granted_at -> Nullable<Timestamp>,
+        granted_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    information_request_filings (request_id) {
+        request_id -> Text,
+        journal_entry_id -> Text,
+    }
+}
+diesel::joinable!(information_request_files -> information_requests (request_id));
+diesel::joinable!(information_request_extensions -> information_requests (request_id));
+diesel::joinable!(information_request_filings -> information_requests (request_id));
+diesel::joinable!(information_request_filings -> journal_entries (journal_entry_id));
 diesel::joinable!(information_requests -> investigations (investigation_id));
 diesel::joinable!(information_request_recipients -> information_requests (request_id));
 diesel::joinable!(information_request_recipients -> users (user_id));
@@ -604,6 +641,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     retention_rules,
     information_requests,
     information_request_recipients,
+    information_request_files,
+    information_request_extensions,
+    information_request_filings,
     recovery_codes,
     intake_queue,
     working_hours,

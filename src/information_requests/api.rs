@@ -2,18 +2,26 @@
 //! municipality), and the receiver's own requests, answer and refusal.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::accounts::identity::ApiActor;
 use crate::error::ApiError;
-use crate::information_requests::model::{AnswerInput, DeclineInput, RequestInput, Status};
+use crate::error::AppError;
+use crate::information_requests::model::{
+    AnswerInput, DeclineInput, GrantInput, MoreTimeInput, RequestInput, Status,
+};
+use crate::information_requests::store::extensions::MoreTime;
+use crate::information_requests::store::files::{FileId, FileInfo};
 use crate::information_requests::store::{
     InformationRequest, InformationRequestId, Recipient, Sender,
 };
-use crate::information_requests::{answer, decline, inbox, read, send, trail, Viewer};
+use crate::information_requests::{
+    answer, ask_more_time, decline, file, files, grant_more_time, inbox, may_answer, read, send,
+    trail, upload, Viewer,
+};
 use crate::reports::store::InvestigationId;
 use crate::web::AppState;
 
@@ -41,6 +49,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/information-requests/{id}/decline",
         web::post().to(post_information_request_decline),
+    )
+    .route(
+        "/information-requests/{id}/more-time",
+        web::post().to(post_information_request_more_time),
+    )
+    .route(
+        "/information-requests/{id}/due-date",
+        web::post().to(post_information_request_due_date),
+    )
+    .route(
+        "/information-requests/{id}/files/{file_id}",
+        web::get().to(get_information_request_file),
     );
 }
 
@@ -73,6 +93,13 @@ pub struct InformationRequestBody {
     /// Who asks; given by `GET` of one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
+    /// The files of the answer (each at `…/files/{file_id}`); given by `GET` of one and by the
+    /// answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<FileInfo>>,
+    /// The receivers' asks for more time and what was granted; given by `GET` of one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more_time: Option<Vec<MoreTime>>,
 }
 
 impl InformationRequestBody {
@@ -98,6 +125,8 @@ impl InformationRequestBody {
             decline_reason,
             recipients: None,
             sender: None,
+            files: None,
+            more_time: None,
         }
     }
 }
@@ -198,41 +227,205 @@ pub async fn get_information_request(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = InformationRequestId(path.into_inner());
-    let (request, viewer, recipients, sender) = state
+    let detail = state
         .db_with_settings(move |conn, settings| read(conn, settings, &actor, &id))
         .await?;
     let body = InformationRequestBody {
-        recipients: Some(recipients),
-        sender: Some(sender),
-        ..InformationRequestBody::new(request, viewer)
+        recipients: Some(detail.recipients),
+        sender: Some(detail.sender),
+        files: Some(detail.files),
+        more_time: Some(detail.more_time),
+        ..InformationRequestBody::new(detail.request, detail.viewer)
     };
     Ok(HttpResponse::Ok().json(body))
 }
 
 /// `POST /api/v1/information-requests/{id}/answer` (a user it is addressed to, once): the
-/// answer as text.
+/// answer as `multipart/form-data` — a `text` part and zero or more `file` parts (PDF, PNG, JPEG,
+/// Word .docx/.doc, told by content; each at most 10 MB, at most 5; not empty; a name without
+/// `/`, `\`, `..` or control characters) — or, for text only, JSON `{"text": …}`. Any refused
+/// file stores nothing. The answer is filed in the child's journal as a signed entry.
 #[utoipa::path(post, path = "/api/v1/information-requests/{id}/answer", tag = "information requests",
     params(("id" = String, Path, description = "Information request id")),
-    request_body = AnswerInput,
+    request_body(content(
+        (AnswerUpload = "multipart/form-data"),
+        (AnswerInput = "application/json"),
+    )),
     responses(
         (status = 201, description = "Answered", body = InformationRequestBody),
         (status = 404, body = crate::error::ErrorResponse),
         (status = 409, description = "Already answered or declined", body = crate::error::ErrorResponse),
-        (status = 422, body = crate::error::ErrorResponse),
+        (status = 422, description = "The text missing, or a file refused (field `file`, the message names the file and why)", body = crate::error::ErrorResponse),
     ),
     security(("bearer" = [])))]
 pub async fn post_information_request_answer(
     ApiActor(actor): ApiActor,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<AnswerInput>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = InformationRequestId(path.into_inner());
+    let (asker, request) = (actor.clone(), id.clone());
+    state
+        .db_with_settings(move |conn, settings| may_answer(conn, settings, &asker, &request))
+        .await?;
+    let (input, uploaded) = if upload::is_multipart(req.headers()) {
+        let upload = upload::read(req.headers(), payload).await?;
+        (
+            AnswerInput {
+                text: upload.field("text"),
+            },
+            upload.files,
+        )
+    } else {
+        (json_answer(req.headers(), payload).await?, Vec::new())
+    };
+    let (request, files) = state
+        .db_with_settings(move |conn, settings| {
+            answer(conn, settings, &actor, &id, &input, uploaded)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(InformationRequestBody {
+        files: Some(files),
+        ..InformationRequestBody::new(request, Viewer::Receiver)
+    }))
+}
+
+/// A text-only answer as JSON (at most 256 kB, like every JSON body).
+async fn json_answer(
+    headers: &header::HeaderMap,
+    mut payload: web::Payload,
+) -> Result<AnswerInput, AppError> {
+    use futures_util::StreamExt;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if !json {
+        return Err(AppError::UnsupportedMediaType(
+            "Skicka svaret som multipart/form-data (text och filer) eller som JSON med \
+             Content-Type: application/json."
+                .into(),
+        ));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::BadRequest("Innehållet kunde inte läsas.".into()))?;
+        if body.len() + chunk.len() > 256 * 1024 {
+            return Err(AppError::BadRequest("Innehållet är för stort.".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("Felaktig JSON: {e}")))
+}
+
+/// The parts of a multipart answer (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AnswerUpload {
+    /// The answer.
+    text: String,
+    /// Zero or more files (repeat the part).
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+/// `GET /api/v1/information-requests/{id}/files/{file_id}` (a user it is addressed to, or
+/// social services of its municipality): the file, as an attachment with its checked content
+/// type; the read is audited.
+#[utoipa::path(get, path = "/api/v1/information-requests/{id}/files/{file_id}", tag = "information requests",
+    params(
+        ("id" = String, Path, description = "Information request id"),
+        ("file_id" = String, Path, description = "File id"),
+    ),
+    responses(
+        (status = 200, description = "The file (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`)", content_type = "application/octet-stream"),
+        (status = 404, description = "No such request or file, or not yours to see", body = crate::error::ErrorResponse),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_information_request_file(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, file_id) = path.into_inner();
+    let (id, file_id) = (InformationRequestId(id), FileId(file_id));
+    let found = state
+        .db_with_settings(move |conn, settings| file(conn, settings, &actor, &id, &file_id))
+        .await?;
+    Ok(attachment(found))
+}
+
+/// A stored file as a download: never shown inline, never sniffed, its checked type only.
+pub fn attachment((info, bytes): (FileInfo, Vec<u8>)) -> HttpResponse {
+    let content_type = files::FileKind::from_content_type(&info.content_type)
+        .map_or("application/octet-stream", files::FileKind::content_type);
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            files::attachment_header(&info.name),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(bytes)
+}
+
+/// `POST /api/v1/information-requests/{id}/more-time` (a user it is addressed to, while it is
+/// open): asks for more time with a reason and perhaps a wished date; the caseworker sees it on
+/// the request.
+#[utoipa::path(post, path = "/api/v1/information-requests/{id}/more-time", tag = "information requests",
+    params(("id" = String, Path, description = "Information request id")),
+    request_body = MoreTimeInput,
+    responses(
+        (status = 201, description = "Asked", body = InformationRequestBody),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 409, description = "Already answered or declined", body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_information_request_more_time(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<MoreTimeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = InformationRequestId(path.into_inner());
     let input = body.into_inner();
     let request = state
-        .db_with_settings(move |conn, settings| answer(conn, settings, &actor, &id, &input))
+        .db_with_settings(move |conn, settings| ask_more_time(conn, settings, &actor, &id, &input))
         .await?;
     Ok(HttpResponse::Created().json(InformationRequestBody::new(request, Viewer::Receiver)))
+}
+
+/// `POST /api/v1/information-requests/{id}/due-date` (caseworkers of its municipality, while it
+/// is open): a new last day, granting any ask for more time; the reminder follows the new day.
+#[utoipa::path(post, path = "/api/v1/information-requests/{id}/due-date", tag = "information requests",
+    params(("id" = String, Path, description = "Information request id")),
+    request_body = GrantInput,
+    responses(
+        (status = 200, description = "The new last day is set", body = InformationRequestBody),
+        (status = 404, body = crate::error::ErrorResponse),
+        (status = 409, description = "Already answered or declined", body = crate::error::ErrorResponse),
+        (status = 422, body = crate::error::ErrorResponse),
+    ),
+    security(("bearer" = [])))]
+pub async fn post_information_request_due_date(
+    ApiActor(actor): ApiActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<GrantInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InformationRequestId(path.into_inner());
+    let input = body.into_inner();
+    let request = state
+        .db_with_settings(move |conn, settings| {
+            grant_more_time(conn, settings, &actor, &id, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(InformationRequestBody::new(request, Viewer::SocialServices)))
 }
 
 /// `POST /api/v1/information-requests/{id}/decline` (a user it is addressed to, once): declines

@@ -6,21 +6,30 @@
 //!
 //! Who may do what: caseworkers of the investigation's municipality send, and read the trail
 //! (intake officers read it too); the users a request is addressed to read, answer and decline
-//! it. Anyone else is told it does not exist (404), and that is audited.
+//! it, with files ([`files`] says which are taken), and may ask for more time, which a caseworker
+//! may grant. An answer or a refusal is filed in the child's journal as a signed entry. Anyone
+//! else is told it does not exist (404), and that is audited.
 
 pub mod api;
 pub mod caseworker_web;
+pub mod files;
 pub mod model;
 pub mod store;
+pub mod upload;
+pub mod web;
 
 use crate::audit::event::{Event, Object};
 use crate::authz::{authorize, policy, Action, Actor, Resource};
 use crate::config::Settings;
 use crate::db::AnyConnection;
 use crate::error::AppError;
+use crate::error::FieldError;
 use crate::reports;
 use crate::reports::store::InvestigationId;
-use model::{AnswerInput, DeclineInput, RequestInput};
+use files::RawFile;
+use model::{AnswerInput, DeclineInput, GrantInput, MoreTimeInput, RequestInput};
+use store::extensions::MoreTime;
+use store::files::{FileId, FileInfo};
 use store::{InformationRequest, InformationRequestId, Recipient, Sender};
 
 /// Who is looking at a request.
@@ -120,6 +129,16 @@ pub fn access(
     Ok((request, Viewer::SocialServices))
 }
 
+/// One request as shown: who it is to and from, its files and asks for more time.
+pub struct Detail {
+    pub request: InformationRequest,
+    pub viewer: Viewer,
+    pub recipients: Vec<Recipient>,
+    pub sender: Sender,
+    pub files: Vec<FileInfo>,
+    pub more_time: Vec<MoreTime>,
+}
+
 /// Reads one request (a receiver, or social services of its municipality), audited; a
 /// receiver's first read is kept on the request's trail.
 pub fn read(
@@ -127,7 +146,7 @@ pub fn read(
     settings: &Settings,
     actor: &Actor,
     id: &InformationRequestId,
-) -> Result<(InformationRequest, Viewer, Vec<Recipient>, Sender), AppError> {
+) -> Result<Detail, AppError> {
     let (request, viewer) = access(conn, settings, actor, id, Action::View, false)?;
     let request = store::record_read(
         conn,
@@ -137,25 +156,151 @@ pub fn read(
     )?;
     let recipients = store::recipients_of(conn, id)?;
     let sender = store::sender_of(conn, &request)?;
-    Ok((request, viewer, recipients, sender))
+    let files = store::files::list(conn, &settings.keys, id)?;
+    let more_time = store::extensions::of_request(conn, &settings.keys, &request)?;
+    Ok(Detail {
+        request,
+        viewer,
+        recipients,
+        sender,
+        files,
+        more_time,
+    })
 }
 
-/// Answers a request with text (a receiver, once).
+/// Checks, before an answer's body is read, that `actor` may answer the request at all (a
+/// receiver of an open request), so that nobody else can make the service read an upload.
+pub fn may_answer(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+) -> Result<(), AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    Ok(())
+}
+
+/// Answers a request with text and files (a receiver, once). Every file is checked (name, size,
+/// type by content) before anything is stored; one refused file stores nothing, and each
+/// problem is named under `file`.
 pub fn answer(
     conn: &mut AnyConnection,
     settings: &Settings,
     actor: &Actor,
     id: &InformationRequestId,
     input: &AnswerInput,
+    uploaded: Vec<RawFile>,
+) -> Result<(InformationRequest, Vec<FileInfo>), AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
+    let receiver = actor.user().ok_or(AppError::NotFound)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    let mut errors = Vec::new();
+    let text = match model::validate_text(&input.text, "text", "Skriv ditt svar.") {
+        Ok(text) => Some(text),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    if uploaded.len() > files::MAX_FILES {
+        errors.push(FieldError::new(
+            "file",
+            format!("Skicka högst {} filer i ett svar.", files::MAX_FILES),
+        ));
+    }
+    let mut checked = Vec::new();
+    for file in uploaded {
+        match files::check(file) {
+            Ok(file) => checked.push(file),
+            Err(problem) => errors.push(FieldError::new("file", problem)),
+        }
+    }
+    match text {
+        Some(text) if errors.is_empty() => store::reply(
+            conn,
+            &settings.keys,
+            receiver,
+            &request,
+            &text,
+            false,
+            &checked,
+        ),
+        _ => Err(AppError::Invalid(errors)),
+    }
+}
+
+/// One file of a request's answer (a receiver, or social services of its municipality), its
+/// read audited; 404 (audited) for a file the request does not have.
+pub fn file(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    file: &FileId,
+) -> Result<(FileInfo, Vec<u8>), AppError> {
+    let (request, _) = access(conn, settings, actor, id, Action::View, false)?;
+    store::files::read(conn, &settings.keys, &actor.audit_actor(), &request, file)?
+        .ok_or(AppError::NotFound)
+}
+
+/// A receiver asks for more time on an open request, with a reason and perhaps a wished date.
+pub fn ask_more_time(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    input: &MoreTimeInput,
 ) -> Result<InformationRequest, AppError> {
     let (request, _) = access(conn, settings, actor, id, Action::Update, true)?;
     let receiver = actor.user().ok_or(AppError::NotFound)?;
     if !request.is_open() {
         return Err(store::already_done());
     }
-    let text =
-        model::validate_text(&input.text, "text", "Skriv ditt svar.").map_err(AppError::Invalid)?;
-    store::reply(conn, &settings.keys, receiver, &request, &text, false)
+    let (reason, wished_on) =
+        model::validate_more_time(input, request.due_on).map_err(AppError::Invalid)?;
+    store::extensions::ask(conn, &settings.keys, receiver, &request, &reason, wished_on)?;
+    Ok(request)
+}
+
+/// A caseworker of the municipality gives an open request a new last day (after an ask for more
+/// time, or without one); its reminder follows the new day.
+pub fn grant_more_time(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    actor: &Actor,
+    id: &InformationRequestId,
+    input: &GrantInput,
+) -> Result<InformationRequest, AppError> {
+    let (request, viewer) = access(conn, settings, actor, id, Action::View, false)?;
+    if viewer != Viewer::SocialServices {
+        // A receiver cannot move the last day: told it is not there, audited.
+        return crate::authz::not_found(
+            conn,
+            actor,
+            "information_request.grant_more_time",
+            Object::InformationRequest(id.as_str()),
+            "not social services of the request's municipality",
+        );
+    }
+    reports::investigation_access(
+        conn,
+        &settings.keys,
+        actor,
+        &request.investigation_id,
+        Action::Update,
+    )?;
+    let granter = actor.user().ok_or(AppError::NotFound)?;
+    if !request.is_open() {
+        return Err(store::already_done());
+    }
+    let due_on = model::validate_new_due_date(&input.due_on, crate::db::now().date())
+        .map_err(AppError::Invalid)?;
+    store::extensions::grant(conn, granter, &request, due_on)
 }
 
 /// Declines a request with a reason (a receiver, once).
@@ -177,7 +322,7 @@ pub fn decline(
         "Skriv varför du inte kan lämna uppgifterna.",
     )
     .map_err(AppError::Invalid)?;
-    store::reply(conn, &settings.keys, receiver, &request, &reason, true)
+    store::reply(conn, &settings.keys, receiver, &request, &reason, true, &[]).map(|(r, _)| r)
 }
 
 /// The requests addressed to the actor, newest first.

@@ -61,6 +61,81 @@ pub struct DeclineInput {
     pub reason: String,
 }
 
+/// A receiver's ask for more time.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct MoreTimeInput {
+    /// Why more time is needed.
+    #[serde(default)]
+    pub reason: String,
+    /// The day the receiver wishes to answer by, `YYYY-MM-DD`; may be left empty.
+    #[serde(default)]
+    pub wished_on: String,
+}
+
+/// A new last day given by the caseworker.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct GrantInput {
+    /// The new last day to answer, `YYYY-MM-DD`, after today.
+    #[serde(default)]
+    pub due_on: String,
+}
+
+/// Checks an ask for more time on a request due on `due_on`: a reason, and a wished date (if
+/// any) after the present last day.
+pub fn validate_more_time(
+    input: &MoreTimeInput,
+    due_on: NaiveDate,
+) -> Result<(String, Option<NaiveDate>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let reason = match validate_text(&input.reason, "reason", "Skriv varför du behöver mer tid.")
+    {
+        Ok(reason) => Some(reason),
+        Err(e) => {
+            errors.extend(e);
+            None
+        }
+    };
+    let wished_on = match input.wished_on.trim() {
+        "" => None,
+        typed => match NaiveDate::parse_from_str(typed, "%Y-%m-%d") {
+            Ok(d) if d > due_on => Some(d),
+            Ok(_) => {
+                errors.push(FieldError::new(
+                    "wished_on",
+                    format!("Önskat datum måste ligga efter nuvarande sista svarsdag, {due_on}."),
+                ));
+                None
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "wished_on",
+                    "Skriv datumet som år-månad-dag, till exempel 2027-01-15.",
+                ));
+                None
+            }
+        },
+    };
+    match reason {
+        Some(reason) if errors.is_empty() => Ok((reason, wished_on)),
+        _ => Err(errors),
+    }
+}
+
+/// Checks a new last day typed on `today`: a date after today.
+pub fn validate_new_due_date(typed: &str, today: NaiveDate) -> Result<NaiveDate, Vec<FieldError>> {
+    match NaiveDate::parse_from_str(typed.trim(), "%Y-%m-%d") {
+        Ok(d) if d > today => Ok(d),
+        Ok(_) => Err(vec![FieldError::new(
+            "due_on",
+            "Sista svarsdag måste ligga efter i dag.",
+        )]),
+        Err(_) => Err(vec![FieldError::new(
+            "due_on",
+            "Skriv datumet som år-månad-dag, till exempel 2027-01-15.",
+        )]),
+    }
+}
+
 /// Checks a request typed on `today`; `default_days` gives the due date when none is typed.
 pub fn validate(
     input: &RequestInput,
@@ -136,6 +211,12 @@ pub fn validate_text(text: &str, field: &str, missing: &str) -> Result<String, V
     let text = text.trim();
     if text.is_empty() {
         return Err(vec![FieldError::new(field, missing)]);
+    }
+    if text.contains('\0') {
+        return Err(vec![FieldError::new(
+            field,
+            "Texten innehåller ett tecken som inte går att spara (NUL). Ta bort det och försök igen.",
+        )]);
     }
     if text.chars().count() > MAX_TEXT {
         return Err(vec![FieldError::new(
@@ -238,6 +319,35 @@ mod tests {
             validate(&typo, day("2026-12-02"), 14).unwrap_err()[0].field,
             "due_on"
         );
+    }
+
+    #[test]
+    fn more_time_needs_a_reason_and_a_later_wished_date() {
+        let due = day("2026-12-16");
+        let ask = |reason: &str, wished: &str| MoreTimeInput {
+            reason: reason.into(),
+            wished_on: wished.into(),
+        };
+        assert_eq!(
+            validate_more_time(&ask(" Sjuk ", ""), due).unwrap(),
+            ("Sjuk".to_string(), None)
+        );
+        assert_eq!(
+            validate_more_time(&ask("Sjuk", "2026-12-20"), due)
+                .unwrap()
+                .1,
+            Some(day("2026-12-20"))
+        );
+        let errors = validate_more_time(&ask("", "2026-12-10"), due).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["reason", "wished_on"]);
+        assert!(validate_new_due_date("2026-12-02", day("2026-12-02")).is_err());
+        assert!(validate_new_due_date("snart", day("2026-12-02")).is_err());
+        assert_eq!(
+            validate_new_due_date("2026-12-30", day("2026-12-02")).unwrap(),
+            day("2026-12-30")
+        );
+        assert!(validate_text("a\0b", "text", "x").is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ crate::text_enum!(
         Letter => "brev" : "Brev",
         PartnerConsultation => "konsultation" : "Konsultation med samverkanspart",
         Analysis => "analys" : "Analys",
+        InformationAnswer => "uppgifter" : "Uppgifter från samverkanspart",
         Other => "annat" : "Annat",
     }
 );
@@ -30,7 +31,8 @@ pub const MAX_PARTICIPANTS: usize = 500;
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct EntryInput {
     /// One of `samtal_barn`, `samtal_vardnadshavare`, `hembesok`, `telefonsamtal`, `mote`,
-    /// `brev`, `konsultation`, `analys`, `annat`.
+    /// `brev`, `konsultation`, `analys`, `uppgifter` (what a partner answered to an information
+    /// request: filed so by the service), `annat`.
     #[serde(default)]
     pub kind: String,
     /// When it happened, e.g. `2026-12-01T14:30` (local time).

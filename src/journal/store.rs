@@ -280,6 +280,7 @@ pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEven
                 what: format!("Utredningen avslutad{outcome}"),
             });
         }
+        events.extend(request_events(conn, investigation)?);
     }
     Ok(events)
 }
@@ -307,4 +308,80 @@ pub fn case_title(conn: &mut AnyConnection, case: &Case) -> Result<(String, i32)
         .select((reports::reference, report_children::position))
         .get_result(conn)?;
     Ok((reference, position + 1))
+}
+
+/// The information requests sent in an investigation, as events (reference and organisation;
+/// the answers are journal entries of their own).
+fn request_events(
+    conn: &mut AnyConnection,
+    investigation: &InvestigationId,
+) -> Result<Vec<CaseEvent>, AppError> {
+    use crate::db::schema::{information_requests, organisations};
+    let sent: Vec<(NaiveDateTime, String, String)> = information_requests::table
+        .inner_join(
+            organisations::table.on(organisations::id.eq(information_requests::organisation_id)),
+        )
+        .filter(information_requests::investigation_id.eq(investigation))
+        .select((
+            information_requests::sent_at,
+            information_requests::reference,
+            organisations::name,
+        ))
+        .load(conn)?;
+    Ok(sent
+        .into_iter()
+        .map(|(at, reference, organisation)| CaseEvent {
+            at: crate::time::local(at),
+            what: format!("Begäran om uppgifter {reference} skickad till {organisation}"),
+        })
+        .collect())
+}
+
+/// A file of a partner's answer, filed with the journal entry of the answer.
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    pub entry_id: String,
+    pub request_id: String,
+    pub file_id: String,
+    pub name: String,
+}
+
+/// The files of the answers filed in a child's journal (read with the journal, whose read is
+/// audited; each download is audited on its own).
+pub fn attachments(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    report_id: &ReportId,
+    child_id: &str,
+) -> Result<Vec<Attachment>, AppError> {
+    use crate::db::schema::{information_request_files, information_request_filings};
+    let filed: Vec<(String, String)> = information_request_filings::table
+        .inner_join(journal_entries::table)
+        .filter(journal_entries::report_id.eq(report_id))
+        .filter(journal_entries::child_id.eq(child_id))
+        .select((
+            information_request_filings::journal_entry_id,
+            information_request_filings::request_id,
+        ))
+        .load(conn)?;
+    let mut found = Vec::new();
+    for (entry_id, request_id) in filed {
+        let files: Vec<(String, String)> = information_request_files::table
+            .filter(information_request_files::request_id.eq(&request_id))
+            .order(information_request_files::uploaded_at)
+            .select((
+                information_request_files::id,
+                information_request_files::name,
+            ))
+            .load(conn)?;
+        for (file_id, name) in files {
+            found.push(Attachment {
+                entry_id: entry_id.clone(),
+                request_id: request_id.clone(),
+                file_id,
+                name: keys.open("information_request_files.name", &name)?,
+            });
+        }
+    }
+    Ok(found)
 }

@@ -130,6 +130,7 @@ pub enum SavedOn {
     Consultation,
     Plan,
     Journal,
+    InformationRequest,
 }
 
 /// A change a page confirms after the redirect that follows it, named by `?sparat=…`. One list
@@ -160,10 +161,14 @@ pub enum Saved {
     JournalSigned,
     JournalCorrected,
     HandedOver,
+    RequestAnswered,
+    RequestDeclined,
+    MoreTimeAsked,
+    DueDateMoved,
 }
 
 impl Saved {
-    const ALL: [Saved; 24] = [
+    const ALL: [Saved; 28] = [
         Saved::WorkingHours,
         Saved::CalendarAdded,
         Saved::FileRead,
@@ -188,6 +193,10 @@ impl Saved {
         Saved::JournalSigned,
         Saved::JournalCorrected,
         Saved::HandedOver,
+        Saved::RequestAnswered,
+        Saved::RequestDeclined,
+        Saved::MoreTimeAsked,
+        Saved::DueDateMoved,
     ];
 
     /// The page that confirms it, its word in `?sparat=` and what the page says.
@@ -281,6 +290,26 @@ impl Saved {
                 Journal,
                 "rattelse",
                 "Rättelsen är sparad som utkast bredvid anteckningen den rättar. Signera den när den är klar.",
+            ),
+            Saved::RequestAnswered => (
+                InformationRequest,
+                "svar",
+                "Tack! Ditt svar är skickat till socialtjänsten.",
+            ),
+            Saved::RequestDeclined => (
+                InformationRequest,
+                "avbojd",
+                "Du har avböjt begäran. Socialtjänsten ser ditt skäl.",
+            ),
+            Saved::MoreTimeAsked => (
+                InformationRequest,
+                "mer-tid",
+                "Din fråga om mer tid är skickad. Socialtjänsten ser den och kan ge en ny sista svarsdag.",
+            ),
+            Saved::DueDateMoved => (
+                InformationRequest,
+                "ny-dag",
+                "Den nya sista svarsdagen är sparad. Påminnelsen följer den nya dagen.",
             ),
         }
     }

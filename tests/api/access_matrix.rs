@@ -55,6 +55,15 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/anmalningar/{id}/overlamning", "/anmalningar/{report}/overlamning", [303, 404, 422, 404, 404, 404]),
     ("GET", "/utredningar", "/utredningar", [303, 403, 200, 200, 403, 200]),
     ("GET", "/utredningar/{id}/journal", "/utredningar/{investigation}/journal", [303, 404, 200, 200, 404, 404]),
+    // Information requests: the receiver's pages (the teacher is the receiver), and social
+    // services' view of the same request.
+    ("GET", "/begaran", "/begaran", [303, 200, 200, 200, 200, 200]),
+    ("GET", "/begaran/{id}", "/begaran/{information_request}", [303, 200, 200, 200, 404, 404]),
+    ("POST", "/begaran/{id}/svar", "/begaran/{information_request}/svar", [303, 422, 404, 404, 404, 404]),
+    ("POST", "/begaran/{id}/avboj", "/begaran/{information_request}/avboj", [303, 422, 404, 404, 404, 404]),
+    ("POST", "/begaran/{id}/mer-tid", "/begaran/{information_request}/mer-tid", [303, 422, 404, 404, 404, 404]),
+    ("POST", "/begaran/{id}/ny-svarsdag", "/begaran/{information_request}/ny-svarsdag", [303, 404, 404, 422, 404, 404]),
+    ("GET", "/begaran/{id}/filer/{file_id}", "/begaran/{information_request}/filer/okand", [303, 404, 404, 404, 404, 404]),
     ("POST", "/utredningar/{id}/forlangning", "/utredningar/{investigation}/forlangning", [303, 404, 404, 422, 404, 404]),
     ("GET", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 200, 200, 404, 404]),
     ("POST", "/utredningar/{id}/avsluta", "/utredningar/{investigation}/avsluta", [303, 404, 404, 422, 404, 404]),
@@ -139,6 +148,9 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("GET", "/api/v1/information-requests/{id}", "/api/v1/information-requests/{information_request}", [401, 200, 200, 200, 404, 404]),
     ("POST", "/api/v1/information-requests/{id}/answer", "/api/v1/information-requests/{information_request}/answer", [401, 422, 404, 404, 404, 404]),
     ("POST", "/api/v1/information-requests/{id}/decline", "/api/v1/information-requests/{information_request}/decline", [401, 422, 404, 404, 404, 404]),
+    ("POST", "/api/v1/information-requests/{id}/more-time", "/api/v1/information-requests/{information_request}/more-time", [401, 422, 404, 404, 404, 404]),
+    ("POST", "/api/v1/information-requests/{id}/due-date", "/api/v1/information-requests/{information_request}/due-date", [401, 404, 404, 422, 404, 404]),
+    ("GET", "/api/v1/information-requests/{id}/files/{file_id}", "/api/v1/information-requests/{information_request}/files/okand", [401, 404, 404, 404, 404, 404]),
     // Profile, accounts and administration.
     ("GET", "/profil", "/profil", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/arbetstid", "/profil/arbetstid", [303, 422, 422, 422, 422, 422]),

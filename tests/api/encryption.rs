@@ -77,6 +77,9 @@ const SEALED: &[&str] = &[
     "consultations.answer",
     "information_requests.questions",
     "information_requests.reply",
+    "information_request_files.name",
+    "information_request_files.content",
+    "information_request_extensions.reason",
 ];
 
 /// One cell as text, whatever the column's type.
@@ -309,17 +312,44 @@ async fn file_and_decide(app: &TestApp, p: &People) -> String {
         )
         .await;
     assert_eq!(status, 201, "{request}");
+    // Asked for more time first (its reason sealed), then answered with a file (its name and
+    // content sealed).
     let (status, _) = app
         .as_user(&p.caseworker)
         .post(
             &format!(
-                "/api/v1/information-requests/{}/answer",
+                "/api/v1/information-requests/{}/more-time",
                 request["id"].as_str().unwrap()
             ),
-            json!({"text": "Barnet är ofta tyst och dras undan."}),
+            json!({"reason": "Förskolläraren Stina är sjuk"}),
         )
         .await;
     assert_eq!(status, 201);
+    let png = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+    ];
+    let response = app
+        .as_user(&p.caseworker)
+        .request(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/information-requests/{}/answer",
+                request["id"].as_str().unwrap()
+            ),
+        )
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("text", "Barnet är ofta tyst och dras undan.")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(png)
+                        .file_name("Teckning av Lillasyster Ada.png"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
     // A consultation, answered: its text, unit and answer are sealed too.
     let (status, asked) = app
         .as_user(&p.reporter)
@@ -418,6 +448,7 @@ const CLEAR: &[&str] = &[
     "rädd för att gå hem",
     "Granskolan",
     "Ring oss gärna",
+    "Stina är sjuk",
 ];
 
 async fn the_childs_data_is_sealed_at_rest_and_read_in_clear(app: TestApp) {
@@ -683,7 +714,7 @@ async fn keys_rotate_and_the_old_key_can_then_be_removed(kind: Db) {
                 .unwrap()
         })
         .await;
-    assert_eq!(audited.len(), 22, "one entry per table: {audited:?}");
+    assert_eq!(audited.len(), 24, "one entry per table: {audited:?}");
     // Every queued message and every participant was sealed under the old key: all re-sealed.
     let (messages, participants): (i64, i64) = second
         .conn(|conn| {

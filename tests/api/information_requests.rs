@@ -15,14 +15,19 @@ use serde_json::{json, Value};
 use crate::helpers::{error_fields, TestApp};
 use crate::on_both_databases;
 
-const KIM: &str = "20121212-1212";
-const CHILD_NAME: &str = "Kim Testbarn";
+pub(crate) const KIM: &str = "20121212-1212";
+pub(crate) const CHILD_NAME: &str = "Kim Testbarn";
 const QUESTIONS: &str = "Hur ser barnets tillväxt och hälsa ut? Har ni sett något som oroar er?";
 const ANSWER: &str = "Barnet väger mindre än förväntat och har missat två besök.";
 const DECLINE: &str = "Eleven har inte varit hos skolsköterskan, så jag har inga uppgifter.";
 
 /// Files a report on Kim, assesses it and opens an investigation; returns its id.
-async fn open_investigation(app: &TestApp, teacher: &str, intake: &str, cw: &str) -> String {
+pub(crate) async fn open_investigation(
+    app: &TestApp,
+    teacher: &str,
+    intake: &str,
+    cw: &str,
+) -> String {
     let ekby = app.municipality_id("Ekby").await;
     let (status, filed) = app
         .as_user(teacher)
@@ -195,15 +200,18 @@ async fn request_answer_decline_and_trail(app: TestApp) {
             ),
             "{text}"
         );
-        // The page for receivers is not built yet: the link is the start page.
+        // The link is the receiver's page of the request, holding only its id.
         let lines: Vec<&str> = text.lines().collect();
         let at = lines
             .iter()
             .position(|l| l.ends_with("Logga in för att läsa och svara:"))
             .expect("the line asking to log in");
         let link = lines[at + 1];
+        let id = link.rsplit('/').next().unwrap();
         assert!(
-            link.starts_with("http") && link.ends_with('/') && link.matches('/').count() == 3,
+            link.starts_with("http")
+                && link.ends_with(&format!("/begaran/{id}"))
+                && [bvc_id.as_str(), school_id.as_str()].contains(&id),
             "{text}"
         );
         for secret in [KIM, "121212-1212", CHILD_NAME, "Kim", QUESTIONS, "närvaron"] {

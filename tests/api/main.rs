@@ -34,6 +34,7 @@ mod per_child;
 mod protocol;
 mod report_pages;
 mod reports;
+mod request_files;
 mod retention;
 mod sip_consent;
 mod sips;

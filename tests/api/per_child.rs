@@ -578,6 +578,7 @@ async fn a_report_decided_before_the_migration_shows_the_decision_for_each_child
     const LATER: &[&str] = &[
         "2026-12-02-000066_handovers",
         "2026-12-02-000050_investigation_assignments",
+        "2026-12-02-000045_information_request_files_and_time",
         "2026-12-02-000040_journal_after_closing",
         "2026-12-02-000034_information_requests",
         "2026-12-02-000032_investigation_closings",

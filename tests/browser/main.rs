@@ -9,6 +9,7 @@
 mod helpers;
 
 mod casework;
+mod information_requests;
 mod journal;
 
 use std::net::TcpListener;

@@ -19,7 +19,9 @@ use crate::config::Settings;
 use crate::db::AnyConnection;
 use crate::error::{AppError, PageError};
 use crate::journal::model::{EntryInput, EntryKind};
-use crate::journal::store::{self, case_events, Case, CaseEvent, Entry, EntryId};
+use crate::journal::store::{
+    self, attachments, case_events, Attachment, Case, CaseEvent, Entry, EntryId,
+};
 use crate::journal::{entries, investigation_case, investigation_of, may_write, report_case};
 use crate::reports::store::{InvestigationId, ReportId};
 use crate::web::{render, AppState, FormErrors, Saved, SavedOn, SavedQuery};
@@ -154,6 +156,8 @@ pub(crate) struct ChronologyPage {
     /// decision): for the heading and the link to its information requests.
     investigation: Option<String>,
     rows: Vec<Row>,
+    /// The files of partners' answers, by the entry they were filed with.
+    attachments: Vec<Attachment>,
     saved: &'static str,
     /// Where a new entry is posted; `None` when the reader may not write.
     write_action: Option<String>,
@@ -180,6 +184,13 @@ impl ChronologyPage {
                 .is_some_and(|u| u.id == entry.author_id)
     }
 
+    fn attachments_of(&self, entry: &EntryId) -> Vec<&Attachment> {
+        self.attachments
+            .iter()
+            .filter(|a| a.entry_id == entry.as_str())
+            .collect()
+    }
+
     /// A signed entry the reader may correct.
     fn may_correct(&self, entry: &Entry) -> bool {
         entry.signed_at.is_some() && self.write_action.is_some()
@@ -198,6 +209,8 @@ struct Loaded {
     case: Case,
     list: Vec<Entry>,
     events: Vec<CaseEvent>,
+    /// The files of partners' answers, by the entry they were filed with.
+    attachments: Vec<Attachment>,
     writable: bool,
     closed: bool,
     title: (String, i32),
@@ -212,6 +225,7 @@ fn load(
     let case = journal.case(conn, settings, actor, Action::View)?;
     let list = entries(conn, settings, actor, &case)?;
     let events = case_events(conn, &case)?;
+    let attachments = attachments(conn, &settings.keys, &case.report_id, &case.child_id)?;
     let writable = may_write(conn, actor, &case, matches!(journal, Journal::Report(..)))?;
     let closed = store::closed(conn, &case)?;
     let title = store::case_title(conn, &case)?;
@@ -219,6 +233,7 @@ fn load(
         case,
         list,
         events,
+        attachments,
         writable,
         closed,
         title,
@@ -270,6 +285,7 @@ pub(crate) async fn page(
         back: format!("/anmalningar/{}", loaded.case.report_id),
         investigation: loaded.case.investigation_id.as_ref().map(|id| id.0.clone()),
         rows: chronology(loaded.list, loaded.events),
+        attachments: loaded.attachments,
         saved,
         write_action: loaded.writable.then_some(path),
         closed: loaded.closed,

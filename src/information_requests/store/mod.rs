@@ -1,6 +1,12 @@
 //! Information requests in the database. Callers check access first; every function that reads
 //! or changes one writes the audit entry itself, in the same transaction. The questions, the
-//! answer and the reason for declining are sealed at rest.
+//! answer and the reason for declining are sealed at rest; so are the files of an answer
+//! ([`files`]) and the reasons of asks for more time ([`extensions`]). An answer or a refusal is
+//! filed in the child's journal in its own transaction ([`filing`]).
+
+pub mod extensions;
+pub mod files;
+pub mod filing;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -16,6 +22,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::{AppError, FieldError};
+use crate::information_requests::files::CheckedFile;
 use crate::information_requests::model::{self, Status, ValidRequest, LEGAL_BASIS};
 use crate::mail::{self, Email};
 use crate::reports::store::{Investigation, InvestigationId};
@@ -175,6 +182,7 @@ pub fn create(
             mail::enqueue(
                 conn,
                 &request_email(
+                    &request.id,
                     &request.reference,
                     &municipality_name,
                     name,
@@ -209,8 +217,10 @@ pub fn create(
     })
 }
 
-/// Tells a receiver there is a request, its reference and nothing else.
+/// Tells a receiver there is a request, its reference and nothing else; the link holds only the
+/// request's id.
 fn request_email(
+    id: &InformationRequestId,
     reference: &str,
     municipality: &str,
     name: &str,
@@ -225,7 +235,7 @@ fn request_email(
              Logga in för att läsa och svara:\n{}\n\n\
              Av sekretesskäl står ingenting om ärendet i det här meddelandet.\n\
              Meddelandet skickades automatiskt. Svara inte på det.\n",
-            settings.link("/"),
+            settings.link(&format!("/begaran/{id}")),
         ),
         html: None,
         calendar: None,
@@ -364,8 +374,9 @@ pub fn record_read(
     })
 }
 
-/// Records the reply (once): the answer, or when `declined` the reason for not answering, with
-/// its audit entry.
+/// Records the reply (once): the answer with its checked files, or when `declined` the reason
+/// for not answering; files it in the child's journal as a signed entry; with its audit entry;
+/// all in one transaction, so a refusal stores nothing.
 pub fn reply(
     conn: &mut AnyConnection,
     keys: &Keyring,
@@ -373,7 +384,8 @@ pub fn reply(
     request: &InformationRequest,
     text: &str,
     declined: bool,
-) -> Result<InformationRequest, AppError> {
+    files: &[CheckedFile],
+) -> Result<(InformationRequest, Vec<files::FileInfo>), AppError> {
     write_tx(conn, |conn| {
         let at = now();
         let changed = diesel::update(
@@ -391,6 +403,8 @@ pub fn reply(
         if changed == 0 {
             return Err(already_done());
         }
+        let stored = files::insert(conn, keys, &receiver.id, request, files)?;
+        let entry = filing::file(conn, keys, receiver, request, text, declined, &stored)?;
         crate::webhooks::queue(
             conn,
             &request.municipality_id,
@@ -409,19 +423,43 @@ pub fn reply(
             },
             Object::InformationRequest(request.id.as_str()),
         )
+        .detail(&format!(
+            "files={} journal_entry={}",
+            stored.len(),
+            entry.id
+        ))
         .record_in(conn, &request.municipality_id)?;
-        Ok(InformationRequest {
-            reply: Some(text.to_string()),
-            replied_at: Some(at),
-            replied_by: Some(receiver.id.clone()),
-            declined,
-            ..request.clone()
-        })
+        Ok((
+            InformationRequest {
+                reply: Some(text.to_string()),
+                replied_at: Some(at),
+                replied_by: Some(receiver.id.clone()),
+                declined,
+                ..request.clone()
+            },
+            stored,
+        ))
     })
 }
 
 pub fn already_done() -> AppError {
     AppError::Conflict("Begäran är redan besvarad eller avböjd.".into())
+}
+
+/// How many requests are addressed to `user`, and how many of them wait for a reply (for the
+/// start page: numbers only, nothing of a request).
+pub fn count_addressed(conn: &mut AnyConnection, user: &UserId) -> Result<(i64, i64), AppError> {
+    let all: i64 = information_request_recipients::table
+        .filter(information_request_recipients::user_id.eq(user))
+        .count()
+        .get_result(conn)?;
+    let open: i64 = information_requests::table
+        .inner_join(information_request_recipients::table)
+        .filter(information_request_recipients::user_id.eq(user))
+        .filter(information_requests::replied_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok((all, open))
 }
 
 /// The requests addressed to `user`, newest first; the list read is audited.
@@ -526,6 +564,7 @@ pub fn send_reminders(
                 mail::enqueue(
                     conn,
                     &reminder_email(
+                        &id,
                         &reference,
                         &municipality_name,
                         due_on,
@@ -555,6 +594,7 @@ pub fn send_reminders(
 
 /// Reminds a receiver of the last day, with the reference and nothing else.
 fn reminder_email(
+    id: &InformationRequestId,
     reference: &str,
     municipality: &str,
     due_on: NaiveDate,
@@ -570,7 +610,7 @@ fn reminder_email(
              Sista dag att svara är {due_on}. Logga in för att läsa och svara:\n{}\n\n\
              Av sekretesskäl står ingenting om ärendet i det här meddelandet.\n\
              Meddelandet skickades automatiskt. Svara inte på det.\n",
-            settings.link("/"),
+            settings.link(&format!("/begaran/{id}")),
         ),
         html: None,
         calendar: None,

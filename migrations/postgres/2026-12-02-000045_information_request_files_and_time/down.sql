@@ -1,0 +1,3 @@
+DROP TABLE information_request_filings;
+DROP TABLE information_request_extensions;
+DROP TABLE information_request_files;
