@@ -32,5 +32,6 @@ mod report_pages;
 mod reports;
 mod retention;
 mod sip_consent;
+mod single_sign_on;
 mod sips;
 mod two_factor;
