@@ -118,7 +118,12 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
         },
       };
     },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], hsa: ['hsa_id'] },
+    claims: {
+      acr: null, amr: null, sid: null, auth_time: null, iss: null,
+      // The provider tells every client how the person signed in (acr, amr), as SITHS and Freja
+      // providers do.
+      openid: ['sub', 'acr', 'amr', 'auth_time'], email: ['email', 'email_verified'], hsa: ['hsa_id'],
+    },
     scopes: ['openid', 'email', 'hsa'],
     acrValues: [LOA2, LOA3],
     // Claims of the scopes asked for go into the ID token, as the client reads them there.

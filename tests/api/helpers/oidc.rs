@@ -55,9 +55,11 @@ fn node(script: &str, app: &TestApp, envs: &[(&str, String)]) -> NodeProvider {
     }
     let mut child = command.spawn().expect("node starts");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line)
         .expect("the provider prints its issuer");
+    // The rest is read and dropped, so that the provider never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let issuer = line
         .trim()
         .strip_prefix("ISSUER ")
