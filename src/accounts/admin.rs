@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use chrono::NaiveDateTime;
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::accounts::identity::{CurrentActor, Layout};

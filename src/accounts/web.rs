@@ -181,7 +181,7 @@ async fn post_login(
             );
         }
         PasswordSignIn::Wrong => {
-        return render(
+            return render(
             StatusCode::UNAUTHORIZED,
             &failed_page(
                 "E-postadressen eller lösenordet stämmer inte. Kontrollera stavningen och försök igen.",

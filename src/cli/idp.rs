@@ -105,7 +105,9 @@ pub(super) fn run(command: IdpCommand, conn: &mut AnyConnection) -> Result<i32, 
                 None => None,
             };
             if create_users.is_some() && org.is_none() {
-                return Err("--create-users needs --org: the organisation new accounts join".into());
+                return Err(
+                    "--create-users needs --org: the organisation new accounts join".into(),
+                );
             }
             let input = NewProvider {
                 name,

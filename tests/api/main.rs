@@ -31,7 +31,7 @@ mod protocol;
 mod report_pages;
 mod reports;
 mod retention;
-mod sip_consent;
 mod single_sign_on;
+mod sip_consent;
 mod sips;
 mod two_factor;

@@ -30,26 +30,48 @@ async fn provider_vouches_and_its_second_factor_counts(app: TestApp) {
     let idp = real_provider(
         &app,
         &[
-            Person { login: "handlaggare", email: &intake.email, acr: LOA3 },
-            Person { login: "handlaggare2", email: &intake_one_factor.email, acr: LOA2 },
-            Person { login: "larare", email: &teacher.email, acr: LOA2 },
+            Person {
+                login: "handlaggare",
+                email: &intake.email,
+                acr: LOA3,
+            },
+            Person {
+                login: "handlaggare2",
+                email: &intake_one_factor.email,
+                acr: LOA2,
+            },
+            Person {
+                login: "larare",
+                email: &teacher.email,
+                acr: LOA2,
+            },
         ],
     );
     let id = app
         .add_identity_provider("Ekby kommuns inloggning", &idp.issuer, &[LOA3])
         .await;
     let login_page = app.page("/login").await;
-    assert!(login_page.contains("Logga in med Ekby kommuns inloggning"), "{login_page}");
+    assert!(
+        login_page.contains("Logga in med Ekby kommuns inloggning"),
+        "{login_page}"
+    );
 
     // The intake officer: two factors at the provider, so no local code.
     let response = app.sign_in_through(&id, Some("handlaggare")).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/");
     let queue = app.client.get(app.url("/mottagning")).send().await.unwrap();
-    assert_eq!(queue.status(), 200, "signed in with the provider's second factor");
+    assert_eq!(
+        queue.status(),
+        200,
+        "signed in with the provider's second factor"
+    );
     let (outcome, detail) = logins(&app).await.pop().unwrap();
     assert_eq!(outcome, "success");
-    assert!(detail.contains("second factor checked by the provider"), "{detail}");
+    assert!(
+        detail.contains("second factor checked by the provider"),
+        "{detail}"
+    );
 
     // The same person later, after their address changed: the stored link (issuer + subject)
     // is what counts now.
@@ -71,7 +93,12 @@ async fn provider_vouches_and_its_second_factor_counts(app: TestApp) {
     let response = browser.sign_in_through(&id, Some("handlaggare2")).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/login/kod?next=%2F");
-    let queue = browser.client.get(app.url("/mottagning")).send().await.unwrap();
+    let queue = browser
+        .client
+        .get(app.url("/mottagning"))
+        .send()
+        .await
+        .unwrap();
     assert_ne!(queue.status(), 200, "not signed in before the code");
 
     // A teacher (reporter): no second factor needed.
@@ -86,7 +113,10 @@ async fn provider_vouches_and_its_second_factor_counts(app: TestApp) {
     admin_browser.login(&admin).await;
     let users = admin_browser.page("/admin/users").await;
     assert!(users.contains("Loggar in med") && users.contains("Senast inloggad"));
-    assert!(users.contains("<td>Ekby kommuns inloggning</td>"), "{users}");
+    assert!(
+        users.contains("<td>Ekby kommuns inloggning</td>"),
+        "{users}"
+    );
     assert!(users.contains("<td>Lösenord</td>"));
 }
 
@@ -95,8 +125,16 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
     let idp = real_provider(
         &app,
         &[
-            Person { login: "larare", email: &teacher.email, acr: LOA2 },
-            Person { login: "okand", email: "okand@ekby.test", acr: LOA2 },
+            Person {
+                login: "larare",
+                email: &teacher.email,
+                acr: LOA2,
+            },
+            Person {
+                login: "okand",
+                email: "okand@ekby.test",
+                acr: LOA2,
+            },
         ],
     );
     let id = app
@@ -107,16 +145,32 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
     let browser = app.fresh_browser();
     let response = browser.sign_in_through(&id, Some("okand")).await;
     assert_eq!(response.status(), 403);
-    assert!(response.text().await.unwrap().contains("Du har inget konto i Samordna"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Du har inget konto i Samordna"));
     let (outcome, detail) = logins(&app).await.pop().unwrap();
-    assert_eq!((outcome.as_str(), detail.contains("no account")), ("failure", true));
+    assert_eq!(
+        (outcome.as_str(), detail.contains("no account")),
+        ("failure", true)
+    );
 
     // Cancelled at the provider.
     let browser = app.fresh_browser();
     let response = browser.sign_in_through(&id, None).await;
     assert_eq!(response.status(), 403);
-    assert!(response.text().await.unwrap().contains("Inloggningen avbröts"));
-    assert!(logins(&app).await.pop().unwrap().1.contains("access_denied"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Inloggningen avbröts"));
+    assert!(logins(&app)
+        .await
+        .pop()
+        .unwrap()
+        .1
+        .contains("access_denied"));
 
     // A successful answer used twice (replayed state), and its code with a new state.
     let browser = app.fresh_browser();
@@ -125,7 +179,12 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
     let again = browser.client.get(&callback).send().await.unwrap();
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("redan använts"));
-    assert!(logins(&app).await.pop().unwrap().1.contains("replayed state"));
+    assert!(logins(&app)
+        .await
+        .pop()
+        .unwrap()
+        .1
+        .contains("replayed state"));
     let start = browser
         .client
         .get(app.url(&format!("/login/oidc?provider={id}&next=%2F")))
@@ -140,7 +199,12 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
         .1
         .to_string();
     let old = url::Url::parse(&callback).unwrap();
-    let old_code = old.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let old_code = old
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .to_string();
     let replay = browser
         .client
         .get(app.url(&format!(
@@ -150,7 +214,11 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(replay.status(), 400);
-    assert!(replay.text().await.unwrap().contains("godtog inte svaret en gång till"));
+    assert!(replay
+        .text()
+        .await
+        .unwrap()
+        .contains("godtog inte svaret en gång till"));
     assert!(logins(&app).await.pop().unwrap().1.contains("code refused"));
 
     // The answer brought to another browser than the one that started.
@@ -178,7 +246,9 @@ async fn failures_at_the_real_provider_are_explained(app: TestApp) {
 async fn forged_tokens_are_refused(app: TestApp) {
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
     let forged = forged_provider(&app, &teacher.email);
-    let id = app.add_identity_provider("Förfalskad", &forged.issuer, &[]).await;
+    let id = app
+        .add_identity_provider("Förfalskad", &forged.issuer, &[])
+        .await;
     for (fault, detail) in [
         ("wrong_audience", "another audience"),
         ("wrong_issuer", "another issuer"),
@@ -191,7 +261,10 @@ async fn forged_tokens_are_refused(app: TestApp) {
         let response = app.fresh_browser().sign_in_through(&id, None).await;
         assert_eq!(response.status(), 400, "{fault}");
         let page = response.text().await.unwrap();
-        assert!(page.contains("Inloggningen kunde inte kontrolleras"), "{fault}: {page}");
+        assert!(
+            page.contains("Inloggningen kunde inte kontrolleras"),
+            "{fault}: {page}"
+        );
         let last = logins(&app).await.pop().unwrap();
         assert!(last.1.contains(detail), "{fault}: {last:?}");
     }
@@ -223,18 +296,36 @@ async fn forged_tokens_are_refused(app: TestApp) {
 
 async fn sso_only_organisations_and_logout(app: TestApp) {
     let teacher = app.add_user("skola", &[Role::Reporter]).await;
-    let idp = real_provider(&app, &[Person { login: "larare", email: &teacher.email, acr: LOA2 }]);
+    let idp = real_provider(
+        &app,
+        &[Person {
+            login: "larare",
+            email: &teacher.email,
+            acr: LOA2,
+        }],
+    );
     let id = app
         .add_identity_provider("Ekby kommuns inloggning", &idp.issuer, &[LOA3])
         .await;
 
     // An address of the provider's domain typed without a password goes to the provider.
     let response = app
-        .submit("/login", "/login", &[("email", "vem-som-helst@ekby.test"), ("password", ""), ("next", "/")])
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "vem-som-helst@ekby.test"),
+                ("password", ""),
+                ("next", "/"),
+            ],
+        )
         .await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
-    assert!(page.contains("http-equiv=\"refresh\"") && page.contains(&format!("provider={id}")), "{page}");
+    assert!(
+        page.contains("http-equiv=\"refresh\"") && page.contains(&format!("provider={id}")),
+        "{page}"
+    );
 
     // The organisation requires single sign-on: the right password is refused.
     let user_id = teacher.user_id.clone();
@@ -248,9 +339,18 @@ async fn sso_only_organisations_and_logout(app: TestApp) {
     })
     .await;
     let browser = app.fresh_browser();
-    assert_eq!(browser.sign_in_status(&teacher.email, &teacher.password).await, 403);
+    assert_eq!(
+        browser
+            .sign_in_status(&teacher.email, &teacher.password)
+            .await,
+        403
+    );
     let page = browser
-        .submit("/login", "/login", &[("email", &teacher.email), ("password", &teacher.password)])
+        .submit(
+            "/login",
+            "/login",
+            &[("email", &teacher.email), ("password", &teacher.password)],
+        )
         .await
         .text()
         .await
@@ -267,12 +367,18 @@ async fn sso_only_organisations_and_logout(app: TestApp) {
     let marker = "content=\"0;url=";
     let start = page.find(marker).expect("a refresh to the provider") + marker.len();
     let end_session = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
-    assert!(end_session.starts_with(&format!("{}/session/end", idp.issuer)), "{end_session}");
+    assert!(
+        end_session.starts_with(&format!("{}/session/end", idp.issuer)),
+        "{end_session}"
+    );
     assert!(end_session.contains("post_logout_redirect_uri="));
     let provider_page = browser.client.get(&end_session).send().await.unwrap();
     assert_eq!(provider_page.status(), 200);
     assert!(provider_page.text().await.unwrap().contains("<form"));
-    assert!(!browser.page("/").await.contains("Logga ut"), "signed out of the service");
+    assert!(
+        !browser.page("/").await.contains("Logga ut"),
+        "signed out of the service"
+    );
 }
 
 on_both_databases!(

@@ -11,7 +11,10 @@ use helpers::{real_provider, Person, LOA2, LOA3};
 async fn sign_in_at_provider(client: &Client, app: &TestApp, axe: &str, login: &str) {
     client.goto(&app.url("/login")).await.unwrap();
     assert_accessible(client, axe, "login page with a provider").await;
-    text_until(client, "a.button", |t| t == "Logga in med Ekby kommuns inloggning").await;
+    text_until(client, "a.button", |t| {
+        t == "Logga in med Ekby kommuns inloggning"
+    })
+    .await;
     click(client, "a.button").await;
     text_until(client, "h1", |t| t == "Logga in hos testleverantören").await;
     fill(client, "login", login).await;
@@ -44,8 +47,16 @@ async fn staff_sign_in_through_the_providers_own_pages_and_the_pages_pass_axe() 
     let idp = real_provider(
         &app,
         &[
-            Person { login: "handlaggare", email: &intake.email, acr: LOA3 },
-            Person { login: "larare", email: &teacher.email, acr: LOA2 },
+            Person {
+                login: "handlaggare",
+                email: &intake.email,
+                acr: LOA3,
+            },
+            Person {
+                login: "larare",
+                email: &teacher.email,
+                acr: LOA2,
+            },
         ],
     );
     app.add_identity_provider("Ekby kommuns inloggning", &idp.issuer, &[LOA3])
@@ -65,7 +76,12 @@ async fn staff_sign_in_through_the_providers_own_pages_and_the_pages_pass_axe() 
     text_until(&client, "h1", |t| t.to_lowercase().contains("sign-out")).await;
     click(&client, "button[value=yes]").await;
     text_until(&client, "[role=status]", |t| t == "Du är utloggad.").await;
-    assert_accessible(&client, &axe, "login page after logging out at the provider").await;
+    assert_accessible(
+        &client,
+        &axe,
+        "login page after logging out at the provider",
+    )
+    .await;
 
     // A teacher.
     sign_in_at_provider(&client, &app, &axe, "larare").await;

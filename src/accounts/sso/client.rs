@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
     CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret, CsrfToken,
-    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
-    IssuerUrl, JsonWebKeySet, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl,
+    JsonWebKeySet, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
     PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope,
     StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
@@ -122,14 +121,20 @@ impl MetadataCache {
         fresh: bool,
     ) -> Result<ProviderMetadataWithLogout, Failure> {
         if !fresh {
-            let held = self.held.lock().expect("cache lock").get(&provider.id).cloned();
+            let held = self
+                .held
+                .lock()
+                .expect("cache lock")
+                .get(&provider.id)
+                .cloned();
             if let Some((at, metadata)) = held {
                 if at.elapsed() < METADATA_TTL && metadata.issuer().as_str() == provider.issuer {
                     return Ok(metadata);
                 }
             }
         }
-        let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|_| Failure::DiscoveryInvalid)?;
+        let issuer =
+            IssuerUrl::new(provider.issuer.clone()).map_err(|_| Failure::DiscoveryInvalid)?;
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
             .await
             .map_err(|e| {
@@ -176,9 +181,12 @@ impl MetadataCache {
         back_to: &str,
     ) -> Option<String> {
         let metadata = self.metadata(provider, false).await.ok()?;
-        let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
-        let mut request = LogoutRequest::from(endpoint)
-            .set_client_id(ClientId::new(provider.client_id.clone()));
+        let endpoint = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
+        let mut request =
+            LogoutRequest::from(endpoint).set_client_id(ClientId::new(provider.client_id.clone()));
         if let Ok(back) = PostLogoutRedirectUrl::new(back_to.to_string()) {
             request = request.set_post_logout_redirect_uri(back);
         }
@@ -191,7 +199,11 @@ impl MetadataCache {
         provider: &IdentityProvider,
         redirect_uri: &str,
     ) -> Result<Started, Failure> {
-        let client = new_client(provider, self.metadata(provider, false).await?, redirect_uri)?;
+        let client = new_client(
+            provider,
+            self.metadata(provider, false).await?,
+            redirect_uri,
+        )?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -247,7 +259,9 @@ impl MetadataCache {
         let nonce = Nonce::new(nonce.to_string());
         let verified = {
             let verifier = verifier(&client);
-            id_token.claims(&verifier, &nonce).map(|c| person(provider, c))
+            id_token
+                .claims(&verifier, &nonce)
+                .map(|c| person(provider, c))
         };
         match verified {
             Ok(person) => Ok(person),
@@ -284,7 +298,8 @@ fn new_client(
         .ok()
         .filter(|s| !s.is_empty())
         .ok_or(Failure::SecretMissing)?;
-    let redirect = RedirectUrl::new(redirect_uri.to_string()).map_err(|_| Failure::DiscoveryInvalid)?;
+    let redirect =
+        RedirectUrl::new(redirect_uri.to_string()).map_err(|_| Failure::DiscoveryInvalid)?;
     Ok(OidcClient::from_provider_metadata(
         metadata,
         ClientId::new(provider.client_id.clone()),

@@ -63,9 +63,13 @@ pub fn add_provider(
             created_at: now(),
         };
         store::insert_provider(conn, &provider)?;
-        Event::success(by, "municipality.idp_add", Object::Municipality(municipality.id.as_str()))
-            .detail(&format!("identity provider {}", provider.id))
-            .record(conn)?;
+        Event::success(
+            by,
+            "municipality.idp_add",
+            Object::Municipality(municipality.id.as_str()),
+        )
+        .detail(&format!("identity provider {}", provider.id))
+        .record(conn)?;
         Ok(provider)
     })
 }
@@ -205,7 +209,11 @@ fn find_or_link(
     };
     let found = match store::user_for_claim(conn, provider, email, value)? {
         Some(id) => Some(id),
-        None => match (provider.creates_reporters(), &provider.organisation_id, email) {
+        None => match (
+            provider.creates_reporters(),
+            &provider.organisation_id,
+            email,
+        ) {
             (true, Some(org), Some(email)) => {
                 Some(create_reporter(conn, provider, org, email, person)?)
             }
@@ -214,9 +222,13 @@ fn find_or_link(
     };
     if let Some(id) = &found {
         store::link_user(conn, provider, &person.subject, id)?;
-        Event::success(&AuditActor::system(), "user.idp_link", Object::User(id.as_str()))
-            .detail(&format!("linked to identity provider {}", provider.id))
-            .record(conn)?;
+        Event::success(
+            &AuditActor::system(),
+            "user.idp_link",
+            Object::User(id.as_str()),
+        )
+        .detail(&format!("linked to identity provider {}", provider.id))
+        .record(conn)?;
     }
     Ok(found)
 }
@@ -248,8 +260,15 @@ fn create_reporter(
             password: format!("{}-Aa1!", crate::secrets::random_token()),
         },
     )?;
-    Event::success(&AuditActor::system(), "user.idp_create", Object::User(user.id.as_str()))
-        .detail(&format!("created as reporter through identity provider {}", provider.id))
-        .record(conn)?;
+    Event::success(
+        &AuditActor::system(),
+        "user.idp_create",
+        Object::User(user.id.as_str()),
+    )
+    .detail(&format!(
+        "created as reporter through identity provider {}",
+        provider.id
+    ))
+    .record(conn)?;
     Ok(user.id)
 }

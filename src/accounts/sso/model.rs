@@ -87,7 +87,9 @@ impl std::str::FromStr for Claim {
             "email" => Ok(Claim::Email),
             "hsa_id" => Ok(Claim::HsaId),
             "sub" => Ok(Claim::Sub),
-            other => Err(format!("--claim must be email, hsa_id or sub, not {other:?}")),
+            other => Err(format!(
+                "--claim must be email, hsa_id or sub, not {other:?}"
+            )),
         }
     }
 }
@@ -117,7 +119,10 @@ impl NewProvider {
                 "--issuer",
                 "must be an https address (http only on loopback, for tests)",
             )),
-            Err(e) => errors.push(FieldError::new("--issuer", &format!("is not an address: {e}"))),
+            Err(e) => errors.push(FieldError::new(
+                "--issuer",
+                &format!("is not an address: {e}"),
+            )),
         }
         if self.client_id.trim().is_empty() {
             errors.push(FieldError::new("--client-id", "is empty"));
@@ -142,7 +147,10 @@ impl NewProvider {
         }
         if let Some(d) = &self.email_domain {
             if d.contains('@') || !d.contains('.') {
-                errors.push(FieldError::new("--email-domain", "must be a domain like ekby.se"));
+                errors.push(FieldError::new(
+                    "--email-domain",
+                    "must be a domain like ekby.se",
+                ));
             }
         }
         errors
@@ -349,7 +357,12 @@ mod tests {
         let fields: Vec<String> = bad.errors().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["--issuer", "--client-secret-env", "--claim", "--create-users"]
+            [
+                "--issuer",
+                "--client-secret-env",
+                "--claim",
+                "--create-users"
+            ]
         );
         assert!(is_loopback("127.0.0.1") && is_loopback("[::1]") && !is_loopback("10.0.0.1"));
     }
@@ -358,9 +371,22 @@ mod tests {
     fn every_failure_has_swedish_words_and_is_never_a_server_error() {
         use Failure::*;
         for f in [
-            ProviderDown, DiscoveryInvalid, SecretMissing, Cancelled, ProviderRefused,
-            UnknownState, OtherBrowser, CodeRefused, WrongIssuer, WrongAudience, Expired,
-            NotYetValid, BadSignature, NonceMismatch, TokenInvalid, NoAccount,
+            ProviderDown,
+            DiscoveryInvalid,
+            SecretMissing,
+            Cancelled,
+            ProviderRefused,
+            UnknownState,
+            OtherBrowser,
+            CodeRefused,
+            WrongIssuer,
+            WrongAudience,
+            Expired,
+            NotYetValid,
+            BadSignature,
+            NonceMismatch,
+            TokenInvalid,
+            NoAccount,
         ] {
             let (title, text) = f.words();
             assert!(!title.is_empty() && !text.is_empty() && !f.detail().is_empty());

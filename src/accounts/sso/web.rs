@@ -75,7 +75,9 @@ async fn get_start(
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = query.provider.clone();
-    let provider = state.db(move |conn| store::find_provider(conn, &id)).await?;
+    let provider = state
+        .db(move |conn| store::find_provider(conn, &id))
+        .await?;
     let Some(provider) = provider else {
         return Err(PageError::from(crate::error::AppError::NotFound));
     };
@@ -155,10 +157,7 @@ async fn get_callback(
     let taken = state
         .db(move |conn| {
             crate::db::write_tx(conn, |conn| match store::take_login(conn, &returned)? {
-                Ok(login) => Ok(Ok((
-                    store::find_provider(conn, &login.provider_id)?,
-                    login,
-                ))),
+                Ok(login) => Ok(Ok((store::find_provider(conn, &login.provider_id)?, login))),
                 Err(f) => Ok(Err(f)),
             })
         })
@@ -232,7 +231,11 @@ pub fn logout_page(req: &HttpRequest, provider: &IdentityProvider, url: String) 
 }
 
 /// The page that sends someone whose address belongs to a provider's domain there.
-pub fn to_provider_page(req: &HttpRequest, provider: &IdentityProvider, next: &str) -> RedirectPage {
+pub fn to_provider_page(
+    req: &HttpRequest,
+    provider: &IdentityProvider,
+    next: &str,
+) -> RedirectPage {
     RedirectPage {
         layout: Layout::new(req, None),
         title: "Logga in via din organisation".into(),

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 
 mod cli;
 mod fixtures;
-mod oidc;
 mod intake;
+mod oidc;
 mod replies;
 mod requests;
 mod smtp;
@@ -26,8 +26,8 @@ mod totp;
 
 pub use cli::{outcome, samordna_command};
 pub use fixtures::SipWithPartner;
-pub use oidc::{forged_provider, real_provider, Person, LOA2, LOA3};
 pub use intake::{office_hours_closed_now, INTAKE_ALERT, SOCIALJOUR_ALERT, SOCIALJOUR_PHONE};
+pub use oidc::{forged_provider, real_provider, Person, LOA2, LOA3};
 pub use replies::{fixture, inbound, ingest_by_pipe, reply_mail};
 pub use requests::{error_fields, status_and_json};
 pub use smtp::{Received, TestSmtp};

@@ -103,7 +103,12 @@ impl NodeProvider {
 
 impl TestApp {
     /// Adds an identity provider for Testkommun as the command line does; returns its id.
-    pub async fn add_identity_provider(&self, name: &str, issuer: &str, mfa_acr: &[&str]) -> String {
+    pub async fn add_identity_provider(
+        &self,
+        name: &str,
+        issuer: &str,
+        mfa_acr: &[&str],
+    ) -> String {
         let (name, issuer) = (name.to_string(), issuer.to_string());
         let mfa: Vec<String> = mfa_acr.iter().map(|s| s.to_string()).collect();
         self.conn(move |conn| {
@@ -135,7 +140,11 @@ impl TestApp {
     /// answer to the provider's redirect (`/login/oidc/callback`), or the first page that is
     /// neither (a refusal of the service before the provider). `None` as login: cancel ("Avbryt")
     /// on the provider's login page.
-    pub async fn sign_in_through(&self, provider_id: &str, login: Option<&str>) -> reqwest::Response {
+    pub async fn sign_in_through(
+        &self,
+        provider_id: &str,
+        login: Option<&str>,
+    ) -> reqwest::Response {
         self.sign_in_at(provider_id, login).await.1
     }
 
@@ -159,7 +168,9 @@ impl TestApp {
                 return (url.to_string(), response);
             }
             if response.status().is_redirection() {
-                url = url.join(response.headers()["location"].to_str().unwrap()).unwrap();
+                url = url
+                    .join(response.headers()["location"].to_str().unwrap())
+                    .unwrap();
                 continue;
             }
             if on_app || response.status() != 200 {
@@ -177,7 +188,10 @@ impl TestApp {
             };
             let (target, form) = if let Some(login_action) = action("/login") {
                 match login {
-                    Some(login) => (login_action, vec![("login", login), ("password", "provlosen")]),
+                    Some(login) => (
+                        login_action,
+                        vec![("login", login), ("password", "provlosen")],
+                    ),
                     None => (action("/abort").unwrap(), vec![]),
                 }
             } else if let Some(confirm) = action("/confirm") {
@@ -185,13 +199,21 @@ impl TestApp {
             } else {
                 panic!("an unexpected page of the provider at {url}: {page}");
             };
-            let response = self.client.post(target.clone()).form(&form).send().await.unwrap();
+            let response = self
+                .client
+                .post(target.clone())
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
             assert!(
                 response.status().is_redirection(),
                 "the provider's form answered {}",
                 response.status()
             );
-            url = target.join(response.headers()["location"].to_str().unwrap()).unwrap();
+            url = target
+                .join(response.headers()["location"].to_str().unwrap())
+                .unwrap();
         }
         panic!("too many redirects");
     }
