@@ -169,7 +169,7 @@ async fn post_login(
         .db(move |conn| sign_in_checked(conn, &email, &pass))
         .await?;
     let (token, user) = match signed_in {
-        PasswordSignIn::SignedIn(token, user) => (token, user),
+        PasswordSignIn::SignedIn(token, user) => (token, *user),
         PasswordSignIn::SsoRequired => {
             return render(
                 StatusCode::FORBIDDEN,
@@ -418,14 +418,14 @@ pub fn sign_in(
     pass: &str,
 ) -> Result<Option<(String, AuthUser)>, AppError> {
     Ok(match sign_in_checked(conn, email, pass)? {
-        PasswordSignIn::SignedIn(token, user) => Some((token, user)),
+        PasswordSignIn::SignedIn(token, user) => Some((token, *user)),
         PasswordSignIn::Wrong | PasswordSignIn::SsoRequired => None,
     })
 }
 
 /// What a password sign-in came to.
 pub enum PasswordSignIn {
-    SignedIn(String, AuthUser),
+    SignedIn(String, Box<AuthUser>),
     /// An unknown address or a wrong password (the caller cannot tell which).
     Wrong,
     /// The password was right, but the user's organisation requires single sign-on.
@@ -467,7 +467,7 @@ pub fn sign_in_checked(
                 ""
             })
             .record(conn)?;
-            Ok(PasswordSignIn::SignedIn(token, auth))
+            Ok(PasswordSignIn::SignedIn(token, Box::new(auth)))
         }
         other => {
             // An unknown address names no user: the entry says only that someone tried.

@@ -335,7 +335,7 @@ async fn sso_only_organisations_and_logout(app: TestApp) {
             .unwrap()
             .organisation
             .id;
-        samordna::accounts::sso::store::set_requires_sso(c, &org, true).unwrap()
+        samordna::accounts::sso::store::set_requires_sso(c, &org, true).unwrap();
     })
     .await;
     let browser = app.fresh_browser();

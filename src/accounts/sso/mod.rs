@@ -132,22 +132,19 @@ pub fn sign_in_person(
     person: &Person,
 ) -> Result<Result<SignedIn, Failure>, AppError> {
     write_tx(conn, |conn| {
-        let user_id = match find_or_link(conn, provider, person)? {
-            Some(id) => id,
-            None => {
-                Event::failure(
-                    &AuditActor::anonymous(),
-                    "session.login",
-                    Object::Asked(Kind::User, None),
-                )
-                .detail(&format!(
-                    "single sign-on via provider {}: {}",
-                    provider.id,
-                    Failure::NoAccount.detail()
-                ))
-                .record(conn)?;
-                return Ok(Err(Failure::NoAccount));
-            }
+        let Some(user_id) = find_or_link(conn, provider, person)? else {
+            Event::failure(
+                &AuditActor::anonymous(),
+                "session.login",
+                Object::Asked(Kind::User, None),
+            )
+            .detail(&format!(
+                "single sign-on via provider {}: {}",
+                provider.id,
+                Failure::NoAccount.detail()
+            ))
+            .record(conn)?;
+            return Ok(Err(Failure::NoAccount));
         };
         let Some(user) = accounts::load_auth_user(conn, &user_id)? else {
             Event::failure(

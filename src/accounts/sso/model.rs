@@ -121,7 +121,7 @@ impl NewProvider {
             )),
             Err(e) => errors.push(FieldError::new(
                 "--issuer",
-                &format!("is not an address: {e}"),
+                format!("is not an address: {e}"),
             )),
         }
         if self.client_id.trim().is_empty() {

@@ -162,14 +162,11 @@ async fn get_callback(
             })
         })
         .await?;
-    let (provider, login) = match taken {
-        Ok((Some(provider), login)) => (provider, login),
-        Ok((None, _)) | Err(_) => {
-            state
-                .db(|conn| record_failure(conn, None, Failure::UnknownState))
-                .await?;
-            return failed(&req, Failure::UnknownState);
-        }
+    let Ok((Some(provider), login)) = taken else {
+        state
+            .db(|conn| record_failure(conn, None, Failure::UnknownState))
+            .await?;
+        return failed(&req, Failure::UnknownState);
     };
     let outcome = match (&query.error, &query.code) {
         (Some(e), _) if e == "access_denied" => Err(Failure::Cancelled),

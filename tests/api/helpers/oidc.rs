@@ -110,7 +110,7 @@ impl TestApp {
         mfa_acr: &[&str],
     ) -> String {
         let (name, issuer) = (name.to_string(), issuer.to_string());
-        let mfa: Vec<String> = mfa_acr.iter().map(|s| s.to_string()).collect();
+        let mfa: Vec<String> = mfa_acr.iter().map(ToString::to_string).collect();
         self.conn(move |conn| {
             let m = super::municipality_named(conn, "Testkommun").unwrap();
             samordna::accounts::sso::add_provider(
