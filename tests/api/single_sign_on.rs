@@ -381,7 +381,126 @@ async fn sso_only_organisations_and_logout(app: TestApp) {
     );
 }
 
+async fn providers_are_set_up_on_the_command_line(app: TestApp) {
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    let run = |args: &[&str]| {
+        let out = app
+            .samordna(args)
+            .env(
+                "SAMORDNA_MAIL_DIR",
+                std::env::temp_dir().join("samordna-test-mail"),
+            )
+            .env("EKBY_OIDC_SECRET", "hemlig-klienthemlighet")
+            .output()
+            .unwrap();
+        crate::helpers::outcome(&out)
+    };
+    let (code, out, err) = run(&[
+        "idp",
+        "add",
+        "--municipality",
+        "Testkommun",
+        "--name",
+        "Ekby kommuns inloggning",
+        "--issuer",
+        "https://login.ekby.se/realms/personal",
+        "--client-id",
+        "samordna",
+        "--client-secret-env",
+        "EKBY_OIDC_SECRET",
+        "--mfa-acr",
+        LOA3,
+        "--email-domain",
+        "ekby.se",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Added identity provider Ekby kommuns inloggning"));
+    // Bad options are each named; nothing is added.
+    let (code, _, err) = run(&[
+        "idp",
+        "add",
+        "--municipality",
+        "Testkommun",
+        "--name",
+        "Trasig",
+        "--issuer",
+        "http://idp.example.org",
+        "--client-id",
+        "x",
+        "--client-secret-env",
+        "NOT A NAME",
+        "--claim",
+        "namn",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--issuer") && err.contains("--client-secret-env") && err.contains("--claim"),
+        "{err}"
+    );
+    let (code, out, _) = run(&["idp", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("Ekby kommuns inloggning") && out.contains("secret in $EKBY_OIDC_SECRET"),
+        "{out}"
+    );
+    assert!(!out.contains("Trasig"));
+    // The secret is neither printed nor stored.
+    assert!(!out.contains("hemlig-klienthemlighet"));
+    let stored: Vec<String> = app
+        .conn(|c| {
+            use samordna::db::schema::identity_providers::dsl::*;
+            identity_providers
+                .select(client_secret_env)
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(stored, ["EKBY_OIDC_SECRET"]);
+    // An organisation that requires single sign-on, and back.
+    let org = app
+        .conn({
+            let id = teacher.user_id.clone();
+            move |c| {
+                samordna::accounts::load_auth_user(c, &samordna::accounts::UserId(id))
+                    .unwrap()
+                    .unwrap()
+                    .organisation
+                    .name
+            }
+        })
+        .await;
+    let (code, out, err) = run(&["idp", "require-sso", "--org", &org]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("only through an identity provider"));
+    assert_eq!(
+        app.fresh_browser()
+            .sign_in_status(&teacher.email, &teacher.password)
+            .await,
+        403
+    );
+    run(&["idp", "require-sso", "--org", &org, "--off"]);
+    assert_eq!(
+        app.fresh_browser()
+            .sign_in_status(&teacher.email, &teacher.password)
+            .await,
+        303
+    );
+    let (code, out, _) = run(&["idp", "remove", "--name", "Ekby kommuns inloggning"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("Removed"));
+    assert!(run(&["idp", "list"]).1.contains("No identity providers."));
+    let audited: Vec<String> = app
+        .audit_entries("municipality")
+        .await
+        .into_iter()
+        .map(|(action, _, _)| action)
+        .collect();
+    assert!(audited.contains(&"municipality.idp_add".to_string()));
+    assert!(audited.contains(&"municipality.idp_remove".to_string()));
+}
+
 on_both_databases!(
+    providers_are_set_up_on_the_command_line,
     provider_vouches_and_its_second_factor_counts,
     failures_at_the_real_provider_are_explained,
     forged_tokens_are_refused,
