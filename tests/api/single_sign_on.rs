@@ -499,7 +499,62 @@ async fn providers_are_set_up_on_the_command_line(app: TestApp) {
     assert!(audited.contains(&"municipality.idp_remove".to_string()));
 }
 
+/// `--create-users reporter`: someone the provider vouches for who has no account becomes a
+/// reporter of the provider's organisation, and nothing more.
+async fn a_provider_set_to_create_users_makes_reporters_only(app: TestApp) {
+    let teacher = app.add_user("skola", &[Role::Reporter]).await;
+    let idp = real_provider(
+        &app,
+        &[Person {
+            login: "ny",
+            email: "ny.larare@ekby.test",
+            acr: LOA3,
+        }],
+    );
+    let (issuer, user_id) = (idp.issuer.clone(), teacher.user_id.clone());
+    let id = app
+        .conn(move |c| {
+            let m = crate::helpers::municipality_named(c, "Testkommun").unwrap();
+            let org = samordna::accounts::load_auth_user(c, &samordna::accounts::UserId(user_id))
+                .unwrap()
+                .unwrap()
+                .organisation
+                .id;
+            samordna::accounts::sso::add_provider(
+                c,
+                &samordna::audit::AuditActor::cli(),
+                &m,
+                Some(&org),
+                &samordna::accounts::sso::model::NewProvider {
+                    name: "Skolans inloggning".into(),
+                    issuer,
+                    client_id: "samordna".into(),
+                    client_secret_env: "SAMORDNA_TEST_OIDC_SECRET".into(),
+                    mfa_acr: vec![],
+                    claim: "email".into(),
+                    create_users: Some("reporter".into()),
+                    email_domain: None,
+                },
+            )
+            .unwrap()
+            .id
+        })
+        .await;
+    let response = app.sign_in_through(&id, Some("ny")).await;
+    assert_eq!(location(&response), "/");
+    let roles = app
+        .conn(|c| {
+            let user = samordna::accounts::find_user_by_email(c, "ny.larare@ekby.test")
+                .unwrap()
+                .expect("an account was made");
+            samordna::accounts::roles_of(c, &user.id).unwrap()
+        })
+        .await;
+    assert_eq!(roles, [Role::Reporter]);
+}
+
 on_both_databases!(
+    a_provider_set_to_create_users_makes_reporters_only,
     providers_are_set_up_on_the_command_line,
     provider_vouches_and_its_second_factor_counts,
     failures_at_the_real_provider_are_explained,
