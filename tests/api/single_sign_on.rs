@@ -553,7 +553,49 @@ async fn a_provider_set_to_create_users_makes_reporters_only(app: TestApp) {
     assert_eq!(roles, [Role::Reporter]);
 }
 
+/// A SITHS-like provider that names people by an HSA-id: only values the operator linked
+/// (`samordna idp link`) lead to an account.
+async fn hsa_ids_match_only_linked_users(app: TestApp) {
+    let nurse = app.add_user("bvc", &[Role::Reporter]).await;
+    let idp = crate::helpers::real_provider_with(
+        &app,
+        serde_json::json!([
+            {"login": "bvc", "password": "provlosen", "sub": "sub-bvc", "email": "x@region.test",
+             "hsa_id": "SE2321000016-AAAA", "acr": LOA3},
+            {"login": "annan", "password": "provlosen", "sub": "sub-annan", "email": "y@region.test",
+             "hsa_id": "SE2321000016-BBBB", "acr": LOA3},
+        ]),
+    );
+    let id = app
+        .add_identity_provider("Regionens SITHS-inloggning", &idp.issuer, &[LOA3])
+        .await;
+    let (provider, user) = (id.clone(), nurse.user_id.clone());
+    app.conn(move |c| {
+        use samordna::db::schema::identity_providers;
+        diesel::update(identity_providers::table.find(&provider))
+            .set(identity_providers::claim.eq("hsa_id"))
+            .execute(c)
+            .unwrap();
+        samordna::accounts::sso::store::link_value(
+            c,
+            &provider,
+            "SE2321000016-AAAA",
+            &samordna::accounts::UserId(user),
+        )
+        .unwrap();
+    })
+    .await;
+    let response = app.fresh_browser().sign_in_through(&id, Some("bvc")).await;
+    assert_eq!(location(&response), "/");
+    let response = app
+        .fresh_browser()
+        .sign_in_through(&id, Some("annan"))
+        .await;
+    assert_eq!(response.status(), 403);
+}
+
 on_both_databases!(
+    hsa_ids_match_only_linked_users,
     a_provider_set_to_create_users_makes_reporters_only,
     providers_are_set_up_on_the_command_line,
     provider_vouches_and_its_second_factor_counts,

@@ -84,6 +84,11 @@ pub fn real_provider(app: &TestApp, people: &[Person<'_>]) -> NodeProvider {
     )
 }
 
+/// The real provider with people given as its OIDC_USERS JSON (for claims beyond the email).
+pub fn real_provider_with(app: &TestApp, people: serde_json::Value) -> NodeProvider {
+    node("provider.mjs", app, &[("OIDC_USERS", people.to_string())])
+}
+
 /// The forged provider; its tokens name `email`.
 pub fn forged_provider(app: &TestApp, email: &str) -> NodeProvider {
     node("forged.mjs", app, &[("EMAIL", email.to_string())])
