@@ -32,6 +32,7 @@ mod report_pages;
 mod reports;
 mod retention;
 mod single_sign_on;
+mod single_sign_on_setup;
 mod sip_consent;
 mod sips;
 mod two_factor;
