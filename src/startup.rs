@@ -88,6 +88,8 @@ pub fn start(
     // Rendered calendar feeds, kept per user for the version they were made for: the feed's own
     // app data, so that the shared state need not know the capabilities.
     let feeds = web::Data::new(crate::sip::feed::FeedCache::default());
+    // Identity providers' discovery documents and keys (single sign-on), fetched when first used.
+    let sso = web::Data::new(crate::accounts::sso::client::MetadataCache::default());
     let https = state.settings.base_url.scheme() == "https";
     let server = HttpServer::new(move || {
         App::new()
@@ -98,12 +100,14 @@ pub fn start(
             .wrap(TracingLogger::<crate::telemetry::PrivateRootSpan>::new())
             .app_data(data.clone())
             .app_data(feeds.clone())
+            .app_data(sso.clone())
             .app_data(crate::api::json_config())
             .app_data(crate::web::page_query_config())
             .configure(crate::api::routes)
             .configure(crate::web::pages::routes)
             .configure(crate::home::routes)
             .configure(crate::accounts::web::routes)
+            .configure(crate::accounts::sso::web::routes)
             .configure(crate::accounts::admin::routes)
             .configure(crate::audit::web::routes)
             .configure(crate::mail::web::routes)

@@ -1,10 +1,13 @@
 //! Admin pages: the organisations, users and API tokens of the admin's own municipality. Adding a
 //! municipality is for the service's operator, on the command line (`samordna municipality add`).
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::accounts::identity::{CurrentActor, Layout};
@@ -164,22 +167,44 @@ struct UsersPage {
     created: Option<(String, String)>,
     /// The name of a user whose two-factor sign-in was just reset.
     reset: Option<String>,
+    /// How each user last signed in (an identity provider's name, or `None` for a password) and
+    /// when.
+    sign_ins: HashMap<UserId, (Option<String>, NaiveDateTime)>,
+    /// The identity provider each user is linked to, if any.
+    linked: HashMap<UserId, String>,
 }
 
 impl UsersPage {
+    /// How a user signs in: by password, or through which identity provider.
+    fn sign_in_method(&self, user: &UserId) -> String {
+        match (self.sign_ins.get(user), self.linked.get(user)) {
+            (Some((Some(provider), _)), _) | (_, Some(provider)) => provider.clone(),
+            _ => "Lösenord".into(),
+        }
+    }
+
+    /// When a user last signed in.
+    fn last_sign_in(&self, user: &UserId) -> String {
+        self.sign_ins
+            .get(user)
+            .map_or_else(|| "Aldrig".into(), |(_, at)| crate::time::local_text(at))
+    }
+
     fn needs_second_factor(&self, roles: &[Role]) -> bool {
         accounts::two_factor::required_for(roles)
     }
 
     async fn load(state: &AppState, req: &HttpRequest, actor: Actor) -> Result<Self, AppError> {
         let user = actor.user().cloned();
-        let (users, organisations) = state
+        let (users, organisations, sign_ins, linked) = state
             .db(move |conn| {
                 authorize_in(conn, &actor, Action::View, None, None)?;
                 let own = own(&actor);
                 Ok((
                     accounts::list_users(conn, &own)?,
                     accounts::list_organisations(conn, Some(&own))?,
+                    accounts::sso::store::last_sign_ins(conn, &own)?,
+                    accounts::sso::store::linked_providers(conn, &own)?,
                 ))
             })
             .await?;
@@ -187,6 +212,8 @@ impl UsersPage {
             layout: Layout::new(req, user),
             users,
             organisations,
+            sign_ins,
+            linked,
             all_roles: Role::ALL,
             form: UserForm::default(),
             errors: FormErrors::default(),

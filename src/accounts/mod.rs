@@ -7,6 +7,7 @@ pub mod identity;
 pub mod model;
 pub mod password;
 pub mod session;
+pub mod sso;
 pub mod throttle;
 pub mod tokens;
 pub mod two_factor;

@@ -27,13 +27,35 @@ pub struct Session {
     pub last_seen_at: NaiveDateTime,
     /// When the second factor was checked; `None` until then (or for roles that need none).
     pub second_factor_at: Option<NaiveDateTime>,
+    /// The identity provider the session was started through, if any, and its session id (`sid`).
+    pub sso_provider_id: Option<String>,
+    pub sso_sid: Option<String>,
+}
+
+/// How a session was started through an identity provider.
+#[derive(Clone, Debug, Default)]
+pub struct SingleSignOn {
+    pub provider_id: String,
+    pub sid: Option<String>,
 }
 
 /// Starts a session after the password was checked and returns the token for the cookie. It
 /// counts as signed in only once the second factor is checked too, for roles that need one.
 pub fn start(conn: &mut AnyConnection, user_id: &UserId) -> Result<String, AppError> {
     let at = now();
-    insert(conn, user_id, at, None)
+    insert(conn, user_id, at, None, None)
+}
+
+/// Starts a session after an identity provider said who the user is; `second_factor` when the
+/// provider's answer shows it checked one (then no local code is asked).
+pub fn start_sso(
+    conn: &mut AnyConnection,
+    user_id: &UserId,
+    sso: &SingleSignOn,
+    second_factor: bool,
+) -> Result<String, AppError> {
+    let at = now();
+    insert(conn, user_id, at, second_factor.then_some(at), Some(sso))
 }
 
 fn insert(
@@ -41,6 +63,7 @@ fn insert(
     user_id: &UserId,
     created_at: NaiveDateTime,
     second_factor_at: Option<NaiveDateTime>,
+    sso: Option<&SingleSignOn>,
 ) -> Result<String, AppError> {
     let token = random_token();
     diesel::insert_into(sessions::table)
@@ -50,9 +73,21 @@ fn insert(
             created_at,
             last_seen_at: now(),
             second_factor_at,
+            sso_provider_id: sso.map(|s| s.provider_id.clone()),
+            sso_sid: sso.and_then(|s| s.sid.clone()),
         })
         .execute(conn)?;
     Ok(token)
+}
+
+/// The identity provider a session was started through, if any.
+pub fn provider_of(conn: &mut AnyConnection, token: &str) -> Result<Option<String>, AppError> {
+    Ok(sessions::table
+        .find(hash_token(token))
+        .select(sessions::sso_provider_id)
+        .get_result::<Option<String>>(conn)
+        .optional()?
+        .flatten())
 }
 
 /// Marks the second factor as checked. The session gets a new id (the one used before the check
@@ -64,7 +99,17 @@ pub fn second_factor_checked(conn: &mut AnyConnection, token: &str) -> Result<St
         .select(Session::as_select())
         .first(conn)?;
     diesel::delete(sessions::table.find(&id)).execute(conn)?;
-    insert(conn, &old.user_id, old.created_at, Some(now()))
+    let sso = old.sso_provider_id.map(|provider_id| SingleSignOn {
+        provider_id,
+        sid: old.sso_sid,
+    });
+    insert(
+        conn,
+        &old.user_id,
+        old.created_at,
+        Some(now()),
+        sso.as_ref(),
+    )
 }
 
 /// Why a session token did not lead to a user.

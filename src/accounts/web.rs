@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::accounts::identity::{session_expired, Layout, MaybeUser, SignInStep};
 use crate::accounts::throttle;
-use crate::accounts::{self, password, session, two_factor, AuthUser};
+use crate::accounts::{self, password, session, sso, two_factor, AuthUser};
 use crate::audit::event::{Event, Kind, Object};
 use crate::audit::AuditActor;
 use crate::config::Settings;
@@ -31,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[template(path = "login.html")]
 struct LoginPage {
     layout: Layout,
+    /// The identity providers' buttons: (address, words).
+    providers: Vec<(String, String)>,
     email: String,
     next: String,
     message: String,
@@ -48,8 +50,18 @@ struct LoginQuery {
     password_changed: Option<String>,
 }
 
+/// The login buttons of every identity provider, each returning to `next`.
+async fn provider_buttons(state: &AppState, next: &str) -> Result<Vec<(String, String)>, AppError> {
+    let providers = state.db(sso::store::all_providers).await?;
+    Ok(providers
+        .iter()
+        .map(|p| (sso::web::start_link(p, next), p.button()))
+        .collect())
+}
+
 async fn get_login(
     req: HttpRequest,
+    state: web::Data<AppState>,
     MaybeUser(user): MaybeUser,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
@@ -68,10 +80,12 @@ async fn get_login(
     } else {
         ""
     };
+    let providers = provider_buttons(&state, &next).await?;
     render(
         StatusCode::OK,
         &LoginPage {
             layout: Layout::new(&req, None),
+            providers,
             email: String::new(),
             next,
             message: message.into(),
@@ -96,6 +110,16 @@ async fn post_login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let next = safe_local_path(form.next.as_deref());
+    // An address of a provider's domain, typed without a password, goes to that provider.
+    if form.password.is_empty() && !form.email.trim().is_empty() {
+        let providers = state.db(sso::store::all_providers).await?;
+        if let Some(provider) = providers.iter().find(|p| p.serves_address(&form.email)) {
+            return render(
+                StatusCode::OK,
+                &sso::web::to_provider_page(&req, provider, &next),
+            );
+        }
+    }
     let mut errors = Vec::new();
     if form.email.trim().is_empty() {
         errors.push(FieldError::new("email", "Fyll i din e-postadress."));
@@ -103,8 +127,10 @@ async fn post_login(
     if form.password.is_empty() {
         errors.push(FieldError::new("password", "Fyll i ditt lösenord."));
     }
+    let providers = provider_buttons(&state, &next).await?;
     let failed_page = |failure: &str, errors: Vec<FieldError>| LoginPage {
         layout: Layout::new(&req, None),
+        providers: providers.clone(),
         email: form.email.trim().to_string(),
         next: next.clone(),
         message: String::new(),
@@ -139,15 +165,30 @@ async fn post_login(
         );
     };
     let (email, pass) = (form.email.clone(), form.password.clone());
-    let signed_in = state.db(move |conn| sign_in(conn, &email, &pass)).await?;
-    let Some((token, user)) = signed_in else {
-        return render(
+    let signed_in = state
+        .db(move |conn| sign_in_checked(conn, &email, &pass))
+        .await?;
+    let (token, user) = match signed_in {
+        PasswordSignIn::SignedIn(token, user) => (token, *user),
+        PasswordSignIn::SsoRequired => {
+            return render(
+                StatusCode::FORBIDDEN,
+                &failed_page(
+                    "Din organisation loggar in via sin egen inloggningstjänst, inte med lösenord. \
+                     Använd knappen för din organisations inloggning ovan.",
+                    Vec::new(),
+                ),
+            );
+        }
+        PasswordSignIn::Wrong => {
+            return render(
             StatusCode::UNAUTHORIZED,
             &failed_page(
                 "E-postadressen eller lösenordet stämmer inte. Kontrollera stavningen och försök igen.",
                 Vec::new(),
             ),
         );
+        }
     };
     // A success forgives the account's failures and gives this attempt back to the address.
     state
@@ -376,11 +417,44 @@ pub fn sign_in(
     email: &str,
     pass: &str,
 ) -> Result<Option<(String, AuthUser)>, AppError> {
+    Ok(match sign_in_checked(conn, email, pass)? {
+        PasswordSignIn::SignedIn(token, user) => Some((token, *user)),
+        PasswordSignIn::Wrong | PasswordSignIn::SsoRequired => None,
+    })
+}
+
+/// What a password sign-in came to.
+pub enum PasswordSignIn {
+    SignedIn(String, Box<AuthUser>),
+    /// An unknown address or a wrong password (the caller cannot tell which).
+    Wrong,
+    /// The password was right, but the user's organisation requires single sign-on.
+    SsoRequired,
+}
+
+/// Like [`sign_in`], telling apart a right password of a user whose organisation requires single
+/// sign-on (refused, audited).
+pub fn sign_in_checked(
+    conn: &mut AnyConnection,
+    email: &str,
+    pass: &str,
+) -> Result<PasswordSignIn, AppError> {
     let user = accounts::find_user_by_email(conn, email)?.filter(|u| u.active);
     let ok = password::verify(pass, user.as_ref().map(|u| u.password_hash.as_str()));
     write_tx(conn, |conn| match user {
+        Some(user) if ok && sso::store::requires_sso(conn, &user.organisation_id)? => {
+            Event::denied(
+                &AuditActor::anonymous(),
+                "session.login",
+                Object::User(user.id.as_str()),
+            )
+            .detail("password refused: the organisation requires single sign-on")
+            .record(conn)?;
+            Ok(PasswordSignIn::SsoRequired)
+        }
         Some(user) if ok => {
             let token = session::start(conn, &user.id)?;
+            sso::store::record_sign_in(conn, &user.id, None)?;
             let auth = accounts::load_auth_user(conn, &user.id)?.ok_or(AppError::NotFound)?;
             Event::success(
                 &AuditActor::from(&auth),
@@ -393,7 +467,7 @@ pub fn sign_in(
                 ""
             })
             .record(conn)?;
-            Ok(Some((token, auth)))
+            Ok(PasswordSignIn::SignedIn(token, Box::new(auth)))
         }
         other => {
             // An unknown address names no user: the entry says only that someone tried.
@@ -402,7 +476,7 @@ pub fn sign_in(
             Event::failure(&AuditActor::anonymous(), "session.login", object)
                 .detail("wrong email or password")
                 .record(conn)?;
-            Ok(None)
+            Ok(PasswordSignIn::Wrong)
         }
     })
 }
@@ -435,14 +509,20 @@ fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
 async fn post_logout(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cache: web::Data<sso::client::MetadataCache>,
     MaybeUser(user): MaybeUser,
     _form: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
+    let mut provider = None;
     if let Some(cookie) = req.cookie(session::COOKIE) {
         let token = cookie.value().to_string();
-        state
+        provider = state
             .db(move |conn| {
                 write_tx(conn, |conn| {
+                    let provider = match session::provider_of(conn, &token)? {
+                        Some(id) => sso::store::find_provider(conn, &id)?,
+                        None => None,
+                    };
                     session::end(conn, &token)?;
                     if let Some(user) = user {
                         Event::success(
@@ -452,7 +532,7 @@ async fn post_logout(
                         )
                         .record(conn)?;
                     }
-                    Ok(())
+                    Ok(provider)
                 })
             })
             .await?;
@@ -460,6 +540,20 @@ async fn post_logout(
     let secure = state.settings.is_https();
     let mut gone = session_cookie(String::new(), secure);
     gone.make_removal();
+    // Signed in through a provider with an end-session endpoint: the browser goes there too
+    // (RP-initiated logout) and comes back to the login page.
+    if let Some(provider) = provider {
+        let back = state.settings.link("/login?logged_out=1");
+        if let Some(url) = cache.end_session_url(&provider, &back).await {
+            let mut response = HttpResponse::Ok();
+            response.cookie(gone).cookie(csrf::rotated_cookie(secure));
+            return render_with(
+                &mut response,
+                StatusCode::OK,
+                &sso::web::logout_page(&req, &provider, url),
+            );
+        }
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/login?logged_out=1"))
         .cookie(gone)

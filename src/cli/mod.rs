@@ -1,10 +1,11 @@
 //! The command line: `serve` (the default), `migrate`, `demo`, adding municipalities,
-//! organisations, users and API tokens, `audit verify` and `audit head`, and `keys rotate`.
+//! organisations, users, identity providers (`idp`) and API tokens, `audit verify` and `audit head`, and `keys rotate`.
 //!
 //! This module parses the arguments, opens the database and dispatches; the commands that set up
 //! accounts are in `setup`, those of the audit trail in `trail`, and key rotation (with the list
 //! of every sealed table, which only the command line may know) in `keys`.
 
+mod idp;
 mod keys;
 mod setup;
 mod trail;
@@ -49,6 +50,9 @@ enum Command {
     /// User accounts.
     #[command(subcommand)]
     User(setup::UserCommand),
+    /// Identity providers for single sign-on (OpenID Connect).
+    #[command(subcommand)]
+    Idp(idp::IdpCommand),
     /// API tokens for users and integrations.
     #[command(subcommand)]
     Token(setup::TokenCommand),
@@ -185,6 +189,7 @@ fn run_command(
         Command::Org(command) => setup::organisation(command, conn),
         Command::User(command) => setup::user(command, conn, settings),
         Command::Token(command) => setup::token(command, conn),
+        Command::Idp(command) => idp::run(command, conn),
         Command::Keys(command) => keys::run(command, conn, settings),
         Command::Audit(command) => trail::run(command, conn, settings),
         Command::IngestMail => {

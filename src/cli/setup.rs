@@ -133,7 +133,7 @@ pub(super) enum TokenCommand {
     },
 }
 
-fn find_organisation(
+pub(super) fn find_organisation(
     conn: &mut AnyConnection,
     name: &str,
     municipality: Option<&str>,

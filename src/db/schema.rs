@@ -220,6 +220,8 @@ diesel::table! {
         last_seen_at -> Timestamp,
         second_factor_at -> Nullable<Timestamp>,
         pending_totp_secret -> Nullable<Text>,
+        sso_provider_id -> Nullable<Text>,
+        sso_sid -> Nullable<Text>,
     }
 }
 
@@ -632,7 +634,79 @@ diesel::table! {
 }
 diesel::joinable!(report_handovers -> reports (report_id));
 
+diesel::table! {
+    identity_providers (id) {
+        id -> Text,
+        name -> Text,
+        municipality_id -> Text,
+        organisation_id -> Nullable<Text>,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_env -> Text,
+        mfa_acr -> Text,
+        claim -> Text,
+        create_users -> Text,
+        email_domain -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_identities (issuer, subject) {
+        issuer -> Text,
+        subject -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_user_values (provider_id, claim_value) {
+        provider_id -> Text,
+        claim_value -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    sso_logins (state_hash) {
+        state_hash -> Text,
+        provider_id -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        next -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sso_required (organisation_id) {
+        organisation_id -> Text,
+    }
+}
+
+diesel::table! {
+    last_sign_ins (user_id) {
+        user_id -> Text,
+        provider_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(user_identities -> users (user_id));
+diesel::joinable!(user_identities -> identity_providers (provider_id));
+diesel::joinable!(identity_providers -> municipalities (municipality_id));
+diesel::joinable!(last_sign_ins -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    identity_providers,
+    user_identities,
+    provider_user_values,
+    sso_logins,
+    sso_required,
+    last_sign_ins,
     webhook_endpoints,
     webhook_deliveries,
     report_handovers,

@@ -38,6 +38,10 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     // nothing more to do once signed in (both send the browser on).
     ("GET", "/login/kod", "/login/kod", [303, 303, 303, 303, 303, 303]),
     ("POST", "/login/kod", "/login/kod", [303, 303, 303, 303, 303, 303]),
+    // Single sign-on: no provider named (404), and an answer that names no sign-in (400), for
+    // anyone.
+    ("GET", "/login/oidc", "/login/oidc", [404, 404, 404, 404, 404, 404]),
+    ("GET", "/login/oidc/callback", "/login/oidc/callback", [400, 400, 400, 400, 400, 400]),
     ("GET", "/anmalan", "/anmalan", [200, 200, 200, 200, 200, 200]),
     ("POST", "/anmalan", "/anmalan", [422, 422, 422, 422, 422, 422]),
     ("GET", "/calendar/{file}", "/calendar/okand.ics", [404, 404, 404, 404, 404, 404]),

@@ -36,6 +36,8 @@ mod report_pages;
 mod reports;
 mod request_files;
 mod retention;
+mod single_sign_on;
+mod single_sign_on_setup;
 mod sip_consent;
 mod sips;
 mod two_factor;

@@ -20,6 +20,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use helpers::{Db, TestApp};
 use samordna::accounts::Role;
 
+mod sso;
+
 struct Driver {
     process: Child,
     port: u16,
