@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::consultations::api::routes)
             .configure(crate::journal::api::routes)
             .configure(crate::information_requests::api::routes)
+            .configure(crate::statistics::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -122,6 +123,7 @@ impl utoipa::Modify for BearerAuth {
         crate::information_requests::api::get_information_request,
         crate::information_requests::api::post_information_request_answer,
         crate::information_requests::api::post_information_request_decline,
+        crate::statistics::api::get_statistics,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

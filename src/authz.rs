@@ -111,6 +111,11 @@ pub enum Resource<'a> {
     AddressedRequest {
         addressed: bool,
     },
+    /// The statistics of a municipality (counts and shares, no child's data): its managers
+    /// (enhetschefer) and admins.
+    Statistics {
+        municipality: &'a MunicipalityId,
+    },
 }
 
 impl Resource<'_> {
@@ -127,7 +132,8 @@ impl Resource<'_> {
             | Resource::Sips { municipality }
             | Resource::ConsultationQueue { municipality }
             | Resource::Consultation { municipality }
-            | Resource::Journal { municipality, .. } => Some(municipality),
+            | Resource::Journal { municipality, .. }
+            | Resource::Statistics { municipality } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
@@ -154,6 +160,7 @@ impl Resource<'_> {
             | Resource::OwnConsultation { .. } => Kind::Consultation,
             Resource::Journal { .. } => Kind::JournalEntry,
             Resource::AddressedRequest { .. } => Kind::InformationRequest,
+            Resource::Statistics { .. } => Kind::Municipality,
         }
     }
 }
@@ -237,6 +244,20 @@ pub mod policy {
             }
             Resource::AddressedRequest { addressed: true } if actor.user().is_some() => Ok(()),
             Resource::AddressedRequest { .. } => Err(Denial::Hidden),
+            Resource::Statistics { municipality } => statistics(actor, municipality),
+        }
+    }
+
+    /// Managers and admins read their own municipality's statistics; anyone else is refused.
+    fn statistics(actor: &Actor, municipality: &MunicipalityId) -> Result<(), Denial> {
+        match actor.user() {
+            Some(user)
+                if user.organisation.municipality_id == *municipality
+                    && (user.has_role(Role::Manager) || user.has_role(Role::Admin)) =>
+            {
+                Ok(())
+            }
+            _ => Err(Denial::Forbidden),
         }
     }
 
@@ -432,6 +453,31 @@ mod tests {
             ),
             Err(Denial::Hidden)
         );
+    }
+
+    #[test]
+    fn statistics_are_for_managers_and_admins_of_their_own_municipality() {
+        let here = MunicipalityId("m".into());
+        let statistics = Resource::Statistics {
+            municipality: &here,
+        };
+        for role in [Role::Manager, Role::Admin] {
+            assert_eq!(
+                policy::decide(&user_with(&[role]), Action::View, &statistics),
+                Ok(())
+            );
+            let elsewhere = user_in(OrgKind::Socialtjanst, "other", &[role]);
+            assert_eq!(
+                policy::decide(&elsewhere, Action::View, &statistics),
+                Err(Denial::Forbidden)
+            );
+        }
+        for role in [Role::Reporter, Role::Intake, Role::Caseworker] {
+            assert_eq!(
+                policy::decide(&user_with(&[role]), Action::View, &statistics),
+                Err(Denial::Forbidden)
+            );
+        }
     }
 
     #[test]

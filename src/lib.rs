@@ -32,6 +32,7 @@ pub mod reports;
 pub mod schedule;
 pub mod secrets;
 pub mod sip;
+pub mod statistics;
 pub mod startup;
 pub mod telemetry;
 pub mod text_enum;

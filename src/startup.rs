@@ -106,6 +106,7 @@ pub fn start(
             .configure(crate::reports::web::routes)
             .configure(crate::consultations::web::routes)
             .configure(crate::journal::web::routes)
+            .configure(crate::statistics::web::routes)
             .configure(crate::sip::web::routes)
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)

@@ -33,4 +33,5 @@ mod reports;
 mod retention;
 mod sip_consent;
 mod sips;
+mod statistics;
 mod two_factor;
