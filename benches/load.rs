@@ -7,6 +7,8 @@
 //! `cargo bench --bench load -- [sqlite|postgres]...` (both unless named). Settings:
 //! `LOAD_SECONDS` per wrk run (default 10), `LOAD_RUNS` per figure (default 3, the median is
 //! reported), `LOAD_SIZES` (default `10000,100000,1000000`), `SAMORDNA_TEST_POSTGRES_URL`.
+//! The statistics (`GET /api/v1/statistics` as a manager, the last 12 months and 60 months) are
+//! measured at each size too; `LOAD_STATISTICS_ONLY=1` measures only them.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -1350,7 +1352,9 @@ fn load_sizes() -> Vec<u64> {
 fn statistics_runs(service: &Service, manager: &str, size: u64) -> (Run, Run) {
     let auth = vec![format!("Authorization: Bearer {manager}")];
     let year = measure(
-        &format!("statistics at {size} reports, last 12 months (GET /api/v1/statistics, 1 connection)"),
+        &format!(
+            "statistics at {size} reports, last 12 months (GET /api/v1/statistics, 1 connection)"
+        ),
         &format!("{}/api/v1/statistics", service.url),
         1,
         None,

@@ -119,4 +119,3 @@ pub fn seed_reports(
         diesel::sql_query("ANALYZE").execute(conn).unwrap();
     }
 }
-

@@ -75,7 +75,12 @@ pub fn bars(id: &str, labels: &[String], series: &[Series], y_desc: &str) -> Str
     }
 }
 
-fn draw_bars(svg: &mut String, labels: &[String], series: &[Series], y_desc: &str) -> DrawResult<()> {
+fn draw_bars(
+    svg: &mut String,
+    labels: &[String],
+    series: &[Series],
+    y_desc: &str,
+) -> DrawResult<()> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     #[allow(clippy::cast_precision_loss)]
@@ -164,7 +169,10 @@ fn draw_lines(svg: &mut String, labels: &[String], series: &[Series]) -> DrawRes
             0 => chart.draw_series(shown.map(|p| Circle::new(p, 5, colour.filled())))?,
             1 => chart.draw_series(shown.map(|p| TriangleMarker::new(p, 6, colour.filled())))?,
             _ => chart.draw_series(shown.map(|p| {
-                Rectangle::new([(p.0 - 0.08, p.1 - 2.0), (p.0 + 0.08, p.1 + 2.0)], colour.filled())
+                Rectangle::new(
+                    [(p.0 - 0.08, p.1 - 2.0), (p.0 + 0.08, p.1 + 2.0)],
+                    colour.filled(),
+                )
             }))?,
         };
     }
@@ -191,7 +199,12 @@ mod tests {
             }],
             "Anmälningar",
         );
-        assert!(svg.starts_with("<svg role=\"img\" aria-labelledby=\"mottagna-title mottagna-summary\""), "{svg}");
+        assert!(
+            svg.starts_with(
+                "<svg role=\"img\" aria-labelledby=\"mottagna-title mottagna-summary\""
+            ),
+            "{svg}"
+        );
         assert!(svg.contains("feb 2026"), "the months are the x axis: {svg}");
         // Two bars drawn (the month not shown has none), in the palette's blue.
         assert_eq!(svg.matches("fill=\"#0072B2\"").count(), 2, "{svg}");
@@ -209,7 +222,13 @@ mod tests {
                 },
             ],
         );
-        assert!(lines.contains("<polyline") || lines.contains("<path"), "{lines}");
-        assert!(!lines.contains("style="), "no inline style (the CSP forbids it): {lines}");
+        assert!(
+            lines.contains("<polyline") || lines.contains("<path"),
+            "{lines}"
+        );
+        assert!(
+            !lines.contains("style="),
+            "no inline style (the CSP forbids it): {lines}"
+        );
     }
 }

@@ -272,7 +272,9 @@ impl Period {
 
     /// The first moment after the period.
     pub fn end(&self) -> NaiveDateTime {
-        self.end_day().and_hms_opt(0, 0, 0).expect("midnight exists")
+        self.end_day()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
     }
 
     /// "2025-12 – 2026-11".
@@ -399,10 +401,7 @@ impl Statistics {
 }
 
 /// A count per month key, summed over `rows` whose key is `key`.
-fn counts_of<'a>(
-    rows: impl Iterator<Item = (&'a str, i64)>,
-    months: &[String],
-) -> (Vec<i64>, i64) {
+fn counts_of<'a>(rows: impl Iterator<Item = (&'a str, i64)>, months: &[String]) -> (Vec<i64>, i64) {
     let mut per_month = vec![0; months.len()];
     let mut total = 0;
     for (month, n) in rows {
@@ -558,10 +557,7 @@ pub fn build(period: Period, raw: &Raw) -> Statistics {
 
     let closing_of = |month: &str| raw.closings.iter().find(|r| r.month == month);
     let closings = |f: &dyn Fn(&ClosingCounts) -> i64| -> Vec<i64> {
-        months
-            .iter()
-            .map(|m| closing_of(m).map_or(0, f))
-            .collect()
+        months.iter().map(|m| closing_of(m).map_or(0, f)).collect()
     };
     let closed = closings(&|r| r.closed);
     let within = closings(&|r| r.within_four_months);
@@ -829,7 +825,8 @@ mod tests {
 
     #[test]
     fn csv_is_for_swedish_excel() {
-        let period = Period::parse(Some("2026-01"), Some("2026-02"), None, day(2026, 3, 1)).unwrap();
+        let period =
+            Period::parse(Some("2026-01"), Some("2026-02"), None, day(2026, 3, 1)).unwrap();
         let raw = Raw {
             reporters: vec![
                 ("2026-01".into(), "skola".into(), 3),
@@ -844,7 +841,10 @@ mod tests {
         assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
         let lines: Vec<&str> = text.split("\r\n").collect();
-        assert_eq!(lines[0], "Anmälarens verksamhet;2026-01;2026-02;Hela perioden");
+        assert_eq!(
+            lines[0],
+            "Anmälarens verksamhet;2026-01;2026-02;Hela perioden"
+        );
         assert_eq!(lines[1], "Alla anmälningar;<5;13;16");
         assert_eq!(lines[2], "Skola;<5;7;10");
         assert_eq!(lines[3], "Anonym;0;6;6");

@@ -223,7 +223,8 @@ struct FollowUps {
 }
 
 /// The reports of the municipality received in the period.
-const IN_PERIOD: &str = "r.municipality_id = {m} AND r.received_at >= {from} AND r.received_at < {to}";
+const IN_PERIOD: &str =
+    "r.municipality_id = {m} AND r.received_at >= {from} AND r.received_at < {to}";
 
 /// By kind of reporter: a professional's organisation kind (through the reporter's account; one
 /// filed by an integration without an account counts as `annan`), `private` or `anonymous`.
@@ -294,8 +295,7 @@ fn with_common(template: &str) -> String {
         .map(|c| format!("('{}')", c.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = template
-        .replace("{in_period}", IN_PERIOD);
+    let sql = template.replace("{in_period}", IN_PERIOD);
     if sql.contains("JOIN categories c") {
         format!("WITH categories(code) AS (VALUES {categories}) {sql}")
     } else {

@@ -106,7 +106,10 @@ fn shown(stats: Statistics) -> Shown {
     let decisions = total(&stats.intake, "decisions_within_14_days_percent");
     let median = total(&stats.intake, "median_days_to_decision");
     let investigated = total(&stats.intake, "led_to_investigation_percent");
-    let closed_in_time = total(&stats.investigations, "investigations_within_4_months_percent");
+    let closed_in_time = total(
+        &stats.investigations,
+        "investigations_within_4_months_percent",
+    );
     let sip_in_time = total(&stats.sip, "sip_first_meeting_in_time_percent");
     let follow_ups = total(&stats.sip, "sip_follow_ups_held_percent");
     let summary = vec![
@@ -117,8 +120,14 @@ fn shown(stats: Statistics) -> Shown {
             decisions.text(),
             median.text()
         ),
-        format!("Anmälningar som ledde till utredning: {}.", investigated.text()),
-        format!("Utredningar klara inom fyra månader: {}.", closed_in_time.text()),
+        format!(
+            "Anmälningar som ledde till utredning: {}.",
+            investigated.text()
+        ),
+        format!(
+            "Utredningar klara inom fyra månader: {}.",
+            closed_in_time.text()
+        ),
         format!(
             "Första SIP-mötet inom {} dagar: {}; uppföljningar hållna i tid: {}.",
             stats.sip_deadline_days,
@@ -164,7 +173,10 @@ fn shown(stats: Statistics) -> Shown {
         &months,
         &stats.intake,
         &[
-            ("safety_assessments_in_time_percent", "Skyddsbedömning i tid"),
+            (
+                "safety_assessments_in_time_percent",
+                "Skyddsbedömning i tid",
+            ),
             ("decisions_within_14_days_percent", "Beslut inom 14 dagar"),
         ],
         format!(
@@ -279,7 +291,9 @@ async fn get_csv(
 ) -> Result<HttpResponse, PageError> {
     let name = path.into_inner();
     let asked = query.into_inner();
-    let stats = state.db(move |conn| statistics(conn, &actor, &asked)).await?;
+    let stats = state
+        .db(move |conn| statistics(conn, &actor, &asked))
+        .await?;
     let table = name
         .strip_suffix(".csv")
         .and_then(|slug| stats.table(slug))

@@ -11,6 +11,7 @@ use crate::on_both_databases;
 on_both_databases!(
     small_counts_are_hidden_everywhere,
     only_managers_and_admins_see_their_own_municipality,
+    closed_investigations_and_sips_are_counted,
 );
 
 /// This month as the API names it.
@@ -26,7 +27,10 @@ async fn file(app: &TestApp, token: &str, municipality: &str, n: usize) -> Vec<S
     for i in 0..n {
         let body = app
             .as_user(token)
-            .post_ok("/api/v1/reports", report_body(municipality, &format!("statistik {i}")))
+            .post_ok(
+                "/api/v1/reports",
+                report_body(municipality, &format!("statistik {i}")),
+            )
             .await;
         ids.push(body["id"].as_str().unwrap().to_string());
     }
@@ -36,8 +40,12 @@ async fn file(app: &TestApp, token: &str, municipality: &str, n: usize) -> Vec<S
 async fn small_counts_are_hidden_everywhere(app: TestApp) {
     let teacher = app.add_user_in("Ekby", "skola", &[Role::Reporter]).await;
     let nurse = app.add_user_in("Ekby", "bvc", &[Role::Reporter]).await;
-    let intake = app.add_user_in("Ekby", "socialtjanst", &[Role::Intake]).await;
-    let manager = app.add_user_in("Ekby", "socialtjanst", &[Role::Manager]).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let manager = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Manager])
+        .await;
     let ekby = app.municipality_id("Ekby").await;
     let (teacher, nurse, intake_token, manager_token) = (
         app.token_for(&teacher).await,
@@ -94,7 +102,10 @@ async fn small_counts_are_hidden_everywhere(app: TestApp) {
     // A month without reports has zeros, never "<5".
     let other = months.iter().find(|m| m["month"] != this_month()).unwrap();
     assert_eq!(other["figures"]["reports_received"], 0);
-    assert!(!body.to_string().contains(":3"), "no count of 3 anywhere: {body}");
+    assert!(
+        !body.to_string().contains(":3"),
+        "no count of 3 anywhere: {body}"
+    );
 
     // The page, as the manager signed in.
     let web = app.fresh_browser();
@@ -113,7 +124,10 @@ async fn small_counts_are_hidden_everywhere(app: TestApp) {
         .expect("a row for reports from BVC");
     assert!(bvc_row.contains("<td>6</td>"), "{bvc_row}");
     assert!(page.contains("<svg role=\"img\" aria-labelledby=\"mottagna-title mottagna-summary\""));
-    assert!(page.contains("/statistik/anmalare.csv?from="), "a CSV link per table");
+    assert!(
+        page.contains("/statistik/anmalare.csv?from="),
+        "a CSV link per table"
+    );
 
     // The CSV: UTF-8 with BOM, `;`-separated, "<5" for the school.
     let response = web
@@ -137,16 +151,29 @@ async fn small_counts_are_hidden_everywhere(app: TestApp) {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("Anmälarens verksamhet;"), "{text}");
     let school = lines.iter().find(|l| l.starts_with("Skola;")).unwrap();
-    assert!(school.ends_with(";<5;<5"), "this month and the period: {school}");
+    assert!(
+        school.ends_with(";<5;<5"),
+        "this month and the period: {school}"
+    );
     assert!(!school.split(';').any(|cell| cell == "3"), "{school}");
     let bvc = lines
         .iter()
         .find(|l| l.starts_with("BVC (barnavårdscentral);"))
         .unwrap();
     assert!(bvc.ends_with(";6;6"), "{bvc}");
-    assert_eq!(lines[1].split(';').count(), 14, "label, 12 months, the period");
+    assert_eq!(
+        lines[1].split(';').count(),
+        14,
+        "label, 12 months, the period"
+    );
     // Every table has its CSV; an unknown one is 404.
-    for slug in ["handlaggning", "anmalare", "kategorier", "utredningar", "sip"] {
+    for slug in [
+        "handlaggning",
+        "anmalare",
+        "kategorier",
+        "utredningar",
+        "sip",
+    ] {
         let status = web
             .client
             .get(web.url(&format!("/statistik/{slug}.csv")))
@@ -180,11 +207,7 @@ async fn only_managers_and_admins_see_their_own_municipality(app: TestApp) {
     let ekby = app.municipality_id("Ekby").await;
     file(&app, &teacher_token, &ekby, 5).await;
 
-    for roles in [
-        &[Role::Reporter][..],
-        &[Role::Intake],
-        &[Role::Caseworker],
-    ] {
+    for roles in [&[Role::Reporter][..], &[Role::Intake], &[Role::Caseworker]] {
         let user = app.add_user_in("Ekby", "socialtjanst", roles).await;
         let token = app.token_for(&user).await;
         let (status, body) = app.as_user(&token).get("/api/v1/statistics").await;
@@ -211,7 +234,9 @@ async fn only_managers_and_admins_see_their_own_municipality(app: TestApp) {
     );
 
     // An admin of Ekby sees Ekby's five; a manager of another municipality sees none of them.
-    let admin = app.add_user_in("Ekby", "socialtjanst", &[Role::Admin]).await;
+    let admin = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Admin])
+        .await;
     let admin_token = app.token_for(&admin).await;
     let (status, body) = app.as_user(&admin_token).get("/api/v1/statistics").await;
     assert_eq!(status, 200, "{body}");
@@ -221,7 +246,10 @@ async fn only_managers_and_admins_see_their_own_municipality(app: TestApp) {
         .add_user_in("Annanstad", "socialtjanst", &[Role::Manager])
         .await;
     let elsewhere_token = app.token_for(&elsewhere).await;
-    let (status, body) = app.as_user(&elsewhere_token).get("/api/v1/statistics").await;
+    let (status, body) = app
+        .as_user(&elsewhere_token)
+        .get("/api/v1/statistics")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total"]["figures"]["reports_received"], 0, "{body}");
 
@@ -256,4 +284,61 @@ async fn only_managers_and_admins_see_their_own_municipality(app: TestApp) {
     let page = response.text().await.unwrap();
     assert!(page.contains("Skriv månaden som år och månad"), "{page}");
     assert!(page.contains("value=\"mars\""), "the input is kept: {page}");
+}
+
+async fn closed_investigations_and_sips_are_counted(app: TestApp) {
+    let sip = app.sip_with_partner("Kim Statistikbarn").await;
+    let ekby = app.municipality_id("Ekby").await;
+    let teacher = app.token_for(&sip.partner).await;
+    let intake = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Intake])
+        .await;
+    let intake = app.token_for(&intake).await;
+    let manager = app
+        .add_user_in("Ekby", "socialtjanst", &[Role::Manager])
+        .await;
+    let manager = app.token_for(&manager).await;
+    // One report: assessed, an investigation opened, then closed today.
+    let id = file(&app, &teacher, &ekby, 1).await.remove(0);
+    let officer = app.as_user(&intake);
+    officer
+        .post_ok(
+            &format!("/api/v1/reports/{id}/safety-assessment"),
+            json!({"protection_needed": false, "notes": ""}),
+        )
+        .await;
+    officer
+        .post_ok(
+            &format!("/api/v1/reports/{id}/decision"),
+            json!({"decision": "open", "reason": "Behov av utredning."}),
+        )
+        .await;
+    let (_, investigations) = app.as_user(&sip.cw).get("/api/v1/investigations").await;
+    let investigation = investigations[0]["id"].as_str().unwrap().to_string();
+    let today = samordna::time::local(samordna::db::now())
+        .date()
+        .to_string();
+    let (status, closed) = app
+        .as_user(&sip.cw)
+        .post(
+            &format!("/api/v1/investigations/{investigation}/close"),
+            json!({"outcome": "no_support", "closed_on": today, "reason": "Inget behov."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{closed}");
+
+    let (status, body) = app.as_user(&manager).get("/api/v1/statistics").await;
+    assert_eq!(status, 200, "{body}");
+    let f = &body["total"]["figures"];
+    // One of each: counted, and shown as "<5".
+    assert_eq!(f["reports_received"], "<5", "{f}");
+    assert_eq!(f["led_to_investigation_percent"], "<5", "{f}");
+    assert_eq!(f["investigations_closed"], "<5", "{f}");
+    assert_eq!(f["investigations_within_4_months_percent"], "<5", "{f}");
+    assert_eq!(f["investigations_extended"], 0, "{f}");
+    assert_eq!(f["sips_with_consent"], "<5", "{f}");
+    // No meeting yet and the deadline not passed: nothing to judge.
+    assert!(f["sip_first_meeting_in_time_percent"].is_null(), "{f}");
+    assert_eq!(f["sip_follow_ups_due"], 0, "{f}");
+    assert!(body["sip_first_meeting_days"].as_i64().unwrap() > 0);
 }

@@ -16,6 +16,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use helpers::{Db, TestApp};
 use samordna::accounts::Role;
 
+mod statistics;
+
 struct Driver {
     process: Child,
     port: u16,
