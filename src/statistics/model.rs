@@ -331,9 +331,9 @@ pub struct IntakeCounts {
     /// Safety assessments made, or due and not made.
     pub safety_due: i64,
     pub safety_in_time: i64,
-    /// Reports with a decision for at least one child.
+    /// Decisions (one per child).
     pub decided: i64,
-    /// Of those, reports where an investigation was opened (or joined) for a child.
+    /// Of those, decisions that opened an investigation or joined one under way.
     pub investigated: i64,
 }
 
@@ -549,7 +549,7 @@ pub fn build(period: Period, raw: &Raw) -> Statistics {
             },
             share_row(
                 "led_to_investigation_percent",
-                "Anmälningar som ledde till utredning (andel av beslutade, procent)",
+                "Beslut som ledde till utredning (andel av barnens beslut, procent)",
                 &per_month(&|r| (r.investigated, r.decided)),
             ),
         ],

@@ -120,10 +120,7 @@ fn shown(stats: Statistics) -> Shown {
             decisions.text(),
             median.text()
         ),
-        format!(
-            "Anmälningar som ledde till utredning: {}.",
-            investigated.text()
-        ),
+        format!("Beslut som ledde till utredning: {}.", investigated.text()),
         format!(
             "Utredningar klara inom fyra månader: {}.",
             closed_in_time.text()

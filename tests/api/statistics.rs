@@ -342,3 +342,82 @@ async fn closed_investigations_and_sips_are_counted(app: TestApp) {
     assert_eq!(f["sip_follow_ups_due"], 0, "{f}");
     assert!(body["sip_first_meeting_days"].as_i64().unwrap() > 0);
 }
+
+/// The load benchmark's data (`benches/seed.rs`), for the measurement below.
+#[path = "../../benches/seed.rs"]
+mod seed;
+
+/// Not part of the suite (`--ignored`): the statistics of a municipality holding 1,000,000
+/// reports (`SAMORDNA_STATISTICS_REPORTS` to change), through the API and the page, timed in this
+/// debug build (the SQL runs in the database, so the figure is close to a release build's; the
+/// release figure is `LOAD_STATISTICS_ONLY=1 scripts/perf`'s). Prints the median of 5 of each.
+/// `cargo test --test api statistics_at_a_million -- --ignored --nocapture --test-threads=1`
+async fn statistics_at_a_million_reports(kind: crate::helpers::Db) {
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn(kind).await;
+    let officer = app
+        .add_user_in("Kölunda", "socialtjanst", &[Role::Intake])
+        .await;
+    let manager = app
+        .add_user_in("Kölunda", "socialtjanst", &[Role::Manager])
+        .await;
+    let kolunda = app.municipality_id("Kölunda").await;
+    let total: u64 = std::env::var("SAMORDNA_STATISTICS_REPORTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let keys = app.state.settings.keys.clone();
+    let officer_id = officer.user_id.clone();
+    let start = Instant::now();
+    app.conn(move |c| seed::seed_reports(c, &keys, &kolunda, &officer_id, 0, total))
+        .await;
+    println!(
+        "{kind:?}: seeded {total} reports in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    let token = app.token_for(&manager).await;
+    let web = app.fresh_browser();
+    web.login(&manager).await;
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64() * 1000.0
+    };
+    for (label, query) in [
+        ("last 12 months", ""),
+        ("60 months", "?from=2022-01&to=2026-12"),
+    ] {
+        let mut api = Vec::new();
+        let mut page = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let (status, body) = app
+                .as_user(&token)
+                .get(&format!("/api/v1/statistics{query}"))
+                .await;
+            api.push(t.elapsed());
+            assert_eq!(status, 200, "{body}");
+            let t = Instant::now();
+            let html = web.page(&format!("/statistik{query}")).await;
+            page.push(t.elapsed());
+            assert!(html.contains("<svg role=\"img\""));
+        }
+        println!(
+            "{kind:?}, {total} reports, {label}: API median {:.0} ms, page median {:.0} ms",
+            median(api),
+            median(page)
+        );
+    }
+}
+
+mod statistics_at_a_million {
+    #[actix_web::test]
+    #[ignore = "heavy: seeds 1,000,000 reports"]
+    async fn sqlite() {
+        super::statistics_at_a_million_reports(crate::helpers::Db::Sqlite).await;
+    }
+    #[actix_web::test]
+    #[ignore = "heavy: seeds 1,000,000 reports"]
+    async fn postgres() {
+        super::statistics_at_a_million_reports(crate::helpers::Db::Postgres).await;
+    }
+}
