@@ -7,6 +7,8 @@
 //! `cargo bench --bench load -- [sqlite|postgres]...` (both unless named). Settings:
 //! `LOAD_SECONDS` per wrk run (default 10), `LOAD_RUNS` per figure (default 3, the median is
 //! reported), `LOAD_SIZES` (default `10000,100000,1000000`), `SAMORDNA_TEST_POSTGRES_URL`.
+//! The statistics (`GET /api/v1/statistics` as a manager, the last 12 months and 60 months) are
+//! measured at each size too; `LOAD_STATISTICS_ONLY=1` measures only them.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -27,6 +29,9 @@ use samordna::error::AppError;
 use samordna::reports::model::ReporterKind;
 use samordna::reports::store::{ChildRow, GuardianRow, Report, ReportId, Reporter};
 use serde_json::{json, Value};
+
+mod seed;
+use seed::seed_reports;
 
 /// The service binary: this build's, or another build's named by `LOAD_BIN` (to measure an older
 /// commit with this benchmark).
@@ -702,120 +707,6 @@ fn own_rate(
     median(&mut rates)
 }
 
-/// Adds reports to `municipality` until it holds `total`: one child each, received over the last
-/// years, every hundredth still undecided (in the queue, half of them safety-assessed), the rest
-/// assessed and decided. Done in SQL, in batches. The sealed columns get values sealed as the
-/// service seals them, so that reading them costs what it costs in use; one sealed value per
-/// column is reused for every row (the same ciphertext, harmless for made-up data).
-fn seed_reports(
-    conn: &mut AnyConnection,
-    municipality: &str,
-    officer: &str,
-    from: u64,
-    total: u64,
-) {
-    let sqlite = matches!(conn, AnyConnection::Sqlite(_));
-    let series = |lo: u64, hi: u64| {
-        if sqlite {
-            format!("WITH RECURSIVE s(i) AS (SELECT {lo} UNION ALL SELECT i + 1 FROM s WHERE i < {hi}) ")
-        } else {
-            format!("WITH s(i) AS (SELECT generate_series({lo}::bigint, {hi}::bigint)) ")
-        }
-    };
-    let ts = |expr: &str| {
-        if sqlite {
-            format!("datetime('2026-11-23 08:00:00', (-({expr})) || ' minutes')")
-        } else {
-            format!("(TIMESTAMP '2026-11-23 08:00:00' - ({expr}) * INTERVAL '1 minute')")
-        }
-    };
-    let day = |expr: &str| {
-        if sqlite {
-            format!("date('2026-12-07', (-({expr})) || ' days')")
-        } else {
-            format!("(DATE '2026-12-07' - ({expr})::int)")
-        }
-    };
-    let (f, t) = (
-        if sqlite { "0" } else { "false" },
-        if sqlite { "1" } else { "true" },
-    );
-    let keys = keys();
-    let sealed = |column: &str, plain: &str| format!("'{}'", keys.seal(column, plain));
-    let concern = sealed("reports.concern", "Orosanmälan från lastprovet");
-    let (language, agencies) = (
-        sealed("reports.interpreter_language", ""),
-        sealed("reports.other_agencies", ""),
-    );
-    let child = sealed("report_children.name", "Barn i lastprovet");
-    let (address, school, not_told) = (
-        sealed("report_children.address", ""),
-        sealed("report_children.school", ""),
-        sealed("report_children.not_told_reason", ""),
-    );
-    let notes = sealed("safety_assessments.notes", "");
-    let reason = sealed("report_decisions.reason", "Inget behov av utredning");
-    let (late, siblings) = (
-        sealed("report_decisions.late_reason", ""),
-        sealed("report_decisions.siblings_note", ""),
-    );
-    let mut lo = from + 1;
-    while lo <= total {
-        let hi = (lo + 99_999).min(total);
-        let statements = [
-            format!(
-                "{}INSERT INTO reports (id, reference, municipality_id, received_at, reporter_kind, reporter_user_id, \
-                 concern, categories, acute_danger, police_informed, interpreter_language, other_agencies, \
-                 safety_due_at, decision_due_on) \
-                 SELECT 'seed-' || i, 'SEED-' || i, '{municipality}', {}, 'anonymous', NULL, \
-                 {concern}, 'neglect', {f}, {f}, {language}, {agencies}, {}, {} FROM s",
-                series(lo, hi),
-                ts("i * 3"),
-                ts("i * 3 - 480"),
-                day("i / 480"),
-            ),
-            format!(
-                "{}INSERT INTO report_children (id, report_id, position, personal_number, name, birth_date, \
-                 address, school, child_told, not_told_reason) \
-                 SELECT 'seed-child-' || i, 'seed-' || i, 0, NULL, {child}, NULL, {address}, {school}, {t}, \
-                 {not_told} FROM s",
-                series(lo, hi)
-            ),
-            format!(
-                "{}INSERT INTO safety_assessments (report_id, assessed_at, assessed_by, protection_needed, notes) \
-                 SELECT 'seed-' || i, {}, '{officer}', {f}, {notes} FROM s WHERE i % 200 <> 0",
-                series(lo, hi),
-                ts("i * 3 - 60")
-            ),
-            format!(
-                "{}INSERT INTO report_decisions (child_id, report_id, decided_at, decided_by, decision, reason, \
-                 late_reason, siblings_note) SELECT 'seed-child-' || i, 'seed-' || i, {}, '{officer}', 'not_open', \
-                 {reason}, {late}, {siblings} FROM s WHERE i % 100 <> 0",
-                series(lo, hi),
-                ts("i * 3 - 1440")
-            ),
-            format!(
-                "{}INSERT INTO intake_queue (report_id, municipality_id, due_at, received_at) \
-                 SELECT 'seed-' || i, '{municipality}', {}, {} FROM s WHERE i % 100 = 0",
-                series(lo, hi),
-                ts("i * 3 - 480"),
-                ts("i * 3")
-            ),
-        ];
-        write_tx(conn, |conn| {
-            for statement in &statements {
-                diesel::sql_query(statement.as_str()).execute(conn)?;
-            }
-            Ok::<_, AppError>(())
-        })
-        .unwrap();
-        lo = hi + 1;
-    }
-    if !sqlite {
-        diesel::sql_query("ANALYZE").execute(conn).unwrap();
-    }
-}
-
 /// Signs in through the login form (setting up the second factor as a caseworker does at the first
 /// login) and makes a calendar feed; returns its path.
 fn feed_path(service: &Service, email: &str) -> String {
@@ -956,6 +847,7 @@ fn run_backend(kind: &str) {
             "Socialtjänsten Kölunda",
             "intake",
         ),
+        ("chef@kolunda.test", "Socialtjänsten Kölunda", "manager"),
     ];
     for (email, org, role) in people {
         cli(
@@ -976,10 +868,11 @@ fn run_backend(kind: &str) {
             ],
         );
     }
-    let (teacher, caseworker, intake) = (
+    let (teacher, caseworker, intake, manager) = (
         token(&db, people[0].0),
         token(&db, people[1].0),
         token(&db, people[2].0),
+        token(&db, people[3].0),
     );
     let pool = samordna::db::connect(&db.url, 1).unwrap();
     let mut conn = pool.get().unwrap();
@@ -1036,17 +929,14 @@ fn run_backend(kind: &str) {
     );
 
     // The intake queue of a municipality holding 10k, 100k, 1M reports.
-    let sizes: Vec<u64> = std::env::var("LOAD_SIZES")
-        .unwrap_or_else(|_| "10000,100000,1000000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes = load_sizes();
+    let mut statistics = Vec::new();
     let auth = vec![format!("Authorization: Bearer {intake}")];
     let mut seeded = 0;
     let mut queue = Vec::new();
     for size in sizes {
         let start = Instant::now();
-        seed_reports(&mut conn, &kolunda, &officer_id, seeded, size);
+        seed_reports(&mut conn, &keys(), &kolunda, &officer_id, seeded, size);
         seeded = size;
         println!(
             "  seeded {size} reports in {:.0} s",
@@ -1060,6 +950,7 @@ fn run_backend(kind: &str) {
             &auth,
         );
         queue.push((size, run));
+        statistics.push((size, statistics_runs(&service, &manager, size)));
     }
 
     // The feed of a caseworker with 500 (then 2,000) meetings, beside Radicale serving the same
@@ -1147,6 +1038,7 @@ fn run_backend(kind: &str) {
             run.rps, run.p50, run.p99
         );
     }
+    print_statistics(&statistics);
     for f in &feeds {
         println!(
             "| feed, {} meetings (1 conn.) | {:.0} req/s, **p50 {:.2} ms**, p99 {:.2} ms{} |",
@@ -1445,6 +1337,131 @@ fn measure_feed(
     }
 }
 
+/// `LOAD_SIZES`: the numbers of reports the intake queue and the statistics are measured at.
+fn load_sizes() -> Vec<u64> {
+    std::env::var("LOAD_SIZES")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// The statistics of the municipality holding `size` reports (issue 21: under 200 ms): the
+/// default period (the last twelve months) and the longest one allowed (60 months), one
+/// connection, as a manager opening the page would.
+fn statistics_runs(service: &Service, manager: &str, size: u64) -> (Run, Run) {
+    let auth = vec![format!("Authorization: Bearer {manager}")];
+    let year = measure(
+        &format!(
+            "statistics at {size} reports, last 12 months (GET /api/v1/statistics, 1 connection)"
+        ),
+        &format!("{}/api/v1/statistics", service.url),
+        1,
+        None,
+        &auth,
+    );
+    let five = measure(
+        &format!("statistics at {size} reports, 60 months (1 connection)"),
+        &format!("{}/api/v1/statistics?from=2022-01&to=2026-12", service.url),
+        1,
+        None,
+        &auth,
+    );
+    (year, five)
+}
+
+fn print_statistics(statistics: &[(u64, (Run, Run))]) {
+    let met = |ok: bool| if ok { "met" } else { "NOT MET" };
+    for (size, (year, five)) in statistics {
+        println!(
+            "| statistics at {size}, 12 months (1 conn.) | {:.0} req/s, **p50 {:.1} ms**, p99 {:.1} ms (target < 200 ms: {}) |",
+            year.rps,
+            year.p50,
+            year.p99,
+            met(year.p50 < 200.0)
+        );
+        println!(
+            "| statistics at {size}, 60 months (1 conn.) | {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms |",
+            five.rps, five.p50, five.p99
+        );
+    }
+}
+
+/// `LOAD_STATISTICS_ONLY=1`: only the statistics, on a municipality seeded to each of
+/// `LOAD_SIZES` (no filing, queue or feed runs; minutes instead of most of an hour).
+fn statistics_only(kind: &str) {
+    println!("== {kind} (statistics only)");
+    let db = Database::create(kind);
+    cli(&db, &["migrate"]);
+    cli(&db, &["municipality", "add", "--name", "Kölunda"]);
+    cli(
+        &db,
+        &[
+            "org",
+            "add",
+            "--name",
+            "Socialtjänsten Kölunda",
+            "--kind",
+            "socialtjanst",
+            "--principal",
+            "kommun",
+            "--municipality",
+            "Kölunda",
+        ],
+    );
+    for (email, role) in [
+        ("mottagning@kolunda.test", "intake"),
+        ("chef@kolunda.test", "manager"),
+    ] {
+        cli(
+            &db,
+            &[
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                "Last Provsson",
+                "--title",
+                "Tjänsteperson",
+                "--org",
+                "Socialtjänsten Kölunda",
+                "--role",
+                role,
+            ],
+        );
+    }
+    let manager = token(&db, "chef@kolunda.test");
+    let pool = samordna::db::connect(&db.url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let kolunda: String = municipalities::table
+        .filter(municipalities::name.eq("Kölunda"))
+        .select(municipalities::id)
+        .first(&mut conn)
+        .unwrap();
+    let officer: String = users::table
+        .filter(users::email.eq("mottagning@kolunda.test"))
+        .select(users::id)
+        .first(&mut conn)
+        .unwrap();
+    let service = Service::start(&db);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut seeded = 0;
+    let mut statistics = Vec::new();
+    for size in load_sizes() {
+        let start = Instant::now();
+        seed_reports(&mut conn, &keys(), &kolunda, &officer, seeded, size);
+        seeded = size;
+        println!(
+            "  seeded {size} reports in {:.0} s",
+            start.elapsed().as_secs_f64()
+        );
+        statistics.push((size, statistics_runs(&service, &manager, size)));
+    }
+    println!("\n| {kind} | figure |\n|---|---|");
+    print_statistics(&statistics);
+}
+
 fn main() {
     let asked: Vec<String> = std::env::args()
         .skip(1)
@@ -1455,7 +1472,12 @@ fn main() {
     } else {
         asked
     };
+    let statistics_only_asked = std::env::var("LOAD_STATISTICS_ONLY").is_ok_and(|v| v == "1");
     for kind in kinds {
-        run_backend(&kind);
+        if statistics_only_asked {
+            statistics_only(&kind);
+        } else {
+            run_backend(&kind);
+        }
     }
 }

@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::journal::api::routes)
             .configure(crate::information_requests::api::routes)
             .configure(crate::case_system::api::routes)
+            .configure(crate::statistics::api::routes)
             .service(crate::web::methods::unrouted()),
     );
 }
@@ -131,6 +132,7 @@ impl utoipa::Modify for BearerAuth {
         crate::information_requests::api::post_information_request_more_time,
         crate::information_requests::api::post_information_request_due_date,
         crate::information_requests::api::get_information_request_file,
+        crate::statistics::api::get_statistics,
     ),
     components(schemas(ErrorResponse, FieldError)),
     modifiers(&BearerAuth)

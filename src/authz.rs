@@ -127,6 +127,11 @@ pub enum Resource<'a> {
         municipality: &'a MunicipalityId,
         integration: Option<&'a crate::accounts::Organisation>,
     },
+    /// The statistics of a municipality (counts and shares, no child's data): its managers
+    /// (enhetschefer) and admins.
+    Statistics {
+        municipality: &'a MunicipalityId,
+    },
 }
 
 impl Resource<'_> {
@@ -146,7 +151,8 @@ impl Resource<'_> {
             | Resource::Assignment { municipality }
             | Resource::Caseload { municipality }
             | Resource::Journal { municipality, .. }
-            | Resource::CaseSystem { municipality, .. } => Some(municipality),
+            | Resource::CaseSystem { municipality, .. }
+            | Resource::Statistics { municipality } => Some(municipality),
             Resource::ProfessionalReporting
             | Resource::ReportOutcome { .. }
             | Resource::SipMeeting { .. }
@@ -177,6 +183,7 @@ impl Resource<'_> {
             | Resource::OwnConsultation { .. } => Kind::Consultation,
             Resource::Journal { .. } => Kind::JournalEntry,
             Resource::AddressedRequest { .. } => Kind::InformationRequest,
+            Resource::Statistics { .. } => Kind::Municipality,
         }
     }
 }
@@ -280,6 +287,20 @@ pub mod policy {
                 }
                 (Actor::Integration(_), _) => Err(Denial::Hidden),
             },
+            Resource::Statistics { municipality } => statistics(actor, municipality),
+        }
+    }
+
+    /// Managers and admins read their own municipality's statistics; anyone else is refused.
+    fn statistics(actor: &Actor, municipality: &MunicipalityId) -> Result<(), Denial> {
+        match actor.user() {
+            Some(user)
+                if user.organisation.municipality_id == *municipality
+                    && (user.has_role(Role::Manager) || user.has_role(Role::Admin)) =>
+            {
+                Ok(())
+            }
+            _ => Err(Denial::Forbidden),
         }
     }
 
@@ -544,6 +565,31 @@ mod tests {
             ),
             Err(Denial::Hidden)
         );
+    }
+
+    #[test]
+    fn statistics_are_for_managers_and_admins_of_their_own_municipality() {
+        let here = MunicipalityId("m".into());
+        let statistics = Resource::Statistics {
+            municipality: &here,
+        };
+        for role in [Role::Manager, Role::Admin] {
+            assert_eq!(
+                policy::decide(&user_with(&[role]), Action::View, &statistics),
+                Ok(())
+            );
+            let elsewhere = user_in(OrgKind::Socialtjanst, "other", &[role]);
+            assert_eq!(
+                policy::decide(&elsewhere, Action::View, &statistics),
+                Err(Denial::Forbidden)
+            );
+        }
+        for role in [Role::Reporter, Role::Intake, Role::Caseworker] {
+            assert_eq!(
+                policy::decide(&user_with(&[role]), Action::View, &statistics),
+                Err(Denial::Forbidden)
+            );
+        }
     }
 
     #[test]

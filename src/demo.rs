@@ -84,6 +84,13 @@ const USERS: &[DemoUser] = &[
         role: Role::Caseworker,
     },
     DemoUser {
+        email: "chef@demo.samordna.se",
+        name: "Elin Enhetschef",
+        title: "Enhetschef",
+        org: "Socialtjänsten Exempelkommun",
+        role: Role::Manager,
+    },
+    DemoUser {
         email: "admin@demo.samordna.se",
         name: "Ada Administratör",
         title: "Systemförvaltare",

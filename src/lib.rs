@@ -35,6 +35,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod sip;
 pub mod startup;
+pub mod statistics;
 pub mod telemetry;
 pub mod text_enum;
 pub mod time;

@@ -118,6 +118,7 @@ pub fn start(
             .configure(crate::caseload::web::routes)
             .configure(crate::information_requests::caseworker_web::routes)
             .configure(crate::information_requests::web::routes)
+            .configure(crate::statistics::web::routes)
             .configure(crate::sip::web::routes)
             .configure(crate::sip::web::caseworker_routes)
             .configure(crate::sip::feed::routes)

@@ -138,6 +138,7 @@ pub struct UserForm {
     pub role_reporter: Option<String>,
     pub role_intake: Option<String>,
     pub role_caseworker: Option<String>,
+    pub role_manager: Option<String>,
     pub role_admin: Option<String>,
     #[serde(default)]
     pub password: String,
@@ -149,6 +150,7 @@ impl UserForm {
             Role::Reporter => self.role_reporter.is_some(),
             Role::Intake => self.role_intake.is_some(),
             Role::Caseworker => self.role_caseworker.is_some(),
+            Role::Manager => self.role_manager.is_some(),
             Role::Admin => self.role_admin.is_some(),
         }
     }

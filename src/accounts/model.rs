@@ -46,6 +46,8 @@ text_enum!(
         Reporter => "reporter" : "Anmälare",
         Intake => "intake" : "Mottagningssekreterare",
         Caseworker => "caseworker" : "Handläggare",
+        // A unit manager (enhetschef): reads the municipality's statistics, no child's data.
+        Manager => "manager" : "Enhetschef",
         Admin => "admin" : "Administratör",
     }
 );

@@ -155,6 +155,11 @@ const MATRIX: &[(&str, &str, &str, [u16; 6])] = &[
     ("POST", "/api/v1/information-requests/{id}/more-time", "/api/v1/information-requests/{information_request}/more-time", [401, 422, 404, 404, 404, 404]),
     ("POST", "/api/v1/information-requests/{id}/due-date", "/api/v1/information-requests/{information_request}/due-date", [401, 404, 404, 422, 404, 404]),
     ("GET", "/api/v1/information-requests/{id}/files/{file_id}", "/api/v1/information-requests/{information_request}/files/okand", [401, 404, 404, 404, 404, 404]),
+    // Statistics: managers and admins, their own municipality's (no id: the other
+    // municipality's admin sees their own).
+    ("GET", "/statistik", "/statistik", [303, 403, 403, 403, 200, 200]),
+    ("GET", "/statistik/{table}", "/statistik/handlaggning.csv", [303, 403, 403, 403, 200, 200]),
+    ("GET", "/api/v1/statistics", "/api/v1/statistics", [401, 403, 403, 403, 200, 200]),
     // Profile, accounts and administration.
     ("GET", "/profil", "/profil", [303, 200, 200, 200, 200, 200]),
     ("POST", "/profil/arbetstid", "/profil/arbetstid", [303, 422, 422, 422, 422, 422]),

@@ -201,7 +201,7 @@ async fn the_demo_prints_logins_that_work_for_every_role() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let logins = demo_logins(&text);
-    assert_eq!(logins.len(), 6, "{text}");
+    assert_eq!(logins.len(), 7, "{text}");
     for role in Role::ALL {
         assert!(text.contains(role.label()), "{role:?} missing: {text}");
     }

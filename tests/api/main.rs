@@ -40,5 +40,6 @@ mod single_sign_on;
 mod single_sign_on_setup;
 mod sip_consent;
 mod sips;
+mod statistics;
 mod two_factor;
 mod webhooks;

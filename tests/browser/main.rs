@@ -21,6 +21,7 @@ use helpers::{Db, TestApp};
 use samordna::accounts::Role;
 
 mod sso;
+mod statistics;
 
 struct Driver {
     process: Child,

@@ -1,0 +1,3 @@
+DROP INDEX plans_follow_up;
+DROP INDEX investigation_closings_closed_at;
+DROP INDEX reports_statistics;

@@ -1,0 +1,403 @@
+//! The statistics' SQL: counts grouped by month, over a municipality's rows in a period, read
+//! through indexes (`reports_statistics`, `investigation_closings_closed_at`, `plans_follow_up`);
+//! no report is loaded into memory. One statement per figure group, written once with
+//! placeholders for the dialect: `{m}` (the municipality), `{from}`/`{to}` (the period's
+//! first moment and the first after it), `{from_day}`/`{to_day}` (the same as dates), `{today}`,
+//! and the per-dialect expressions `{month(…)}` etc. filled in by [`Dialect`].
+//!
+//! Months are calendar months of the stored times (UTC); a report received in the hour around
+//! midnight at a month's turn may count in the neighbouring month.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
+
+use crate::accounts::MunicipalityId;
+use crate::audit::event::{Event, Object};
+use crate::authz::Actor;
+use crate::db::schema::municipalities;
+use crate::db::AnyConnection;
+use crate::error::AppError;
+use crate::statistics::model::{ClosingCounts, IntakeCounts, Period, Raw};
+
+#[derive(Clone, Copy)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// The placeholders, in the order of [`Binds`].
+const PLACEHOLDERS: [&str; 6] = ["{m}", "{from}", "{to}", "{from_day}", "{to_day}", "{today}"];
+
+impl Dialect {
+    /// The statement for this database: the placeholders it uses numbered in order (see
+    /// [`used`]), the expressions filled in.
+    fn sql(self, template: &str) -> String {
+        let mut sql = template.to_string();
+        for (n, i) in used(template).into_iter().enumerate() {
+            let param = match self {
+                Dialect::Sqlite => format!("?{}", n + 1),
+                Dialect::Postgres => format!("${}", n + 1),
+            };
+            sql = sql.replace(PLACEHOLDERS[i], &param);
+        }
+        // MONTH(x): "YYYY-MM" of a time or date.
+        sql = replace_calls(&sql, "MONTH", |arg| match self {
+            Dialect::Sqlite => format!("strftime('%Y-%m', {arg})"),
+            Dialect::Postgres => format!("to_char({arg}, 'YYYY-MM')"),
+        });
+        // DAY(x): the date of a time.
+        sql = replace_calls(&sql, "DAY", |arg| match self {
+            Dialect::Sqlite => format!("date({arg})"),
+            Dialect::Postgres => format!("CAST({arg} AS DATE)"),
+        });
+        // DAYS(a; b): whole days from the date of a to the date of b.
+        sql = replace_calls(&sql, "DAYS", |args| {
+            let (a, b) = args.split_once(';').expect("DAYS(a; b)");
+            let b = b.trim();
+            match self {
+                Dialect::Sqlite => {
+                    format!("CAST(julianday(date({b})) - julianday(date({a})) AS INTEGER)")
+                }
+                Dialect::Postgres => format!("(CAST({b} AS DATE) - CAST({a} AS DATE))"),
+            }
+        });
+        // PLUS_MONTHS(date; n) and PLUS_DAYS(date; n): the date that many months/days later.
+        sql = replace_calls(&sql, "PLUS_MONTHS", |args| {
+            let (a, n) = args.split_once(';').expect("PLUS_MONTHS(a; n)");
+            match self {
+                Dialect::Sqlite => format!("date({a}, '+{} months')", n.trim()),
+                Dialect::Postgres => {
+                    format!("CAST({a} + INTERVAL '{} months' AS DATE)", n.trim())
+                }
+            }
+        });
+        sql = replace_calls(&sql, "PLUS_DAYS", |args| {
+            let (a, n) = args.split_once(';').expect("PLUS_DAYS(a; n)");
+            let n = n.trim();
+            match self {
+                Dialect::Sqlite => format!("date({a}, '+' || ({n}) || ' days')"),
+                Dialect::Postgres => format!("({a} + ({n}))"),
+            }
+        });
+        sql
+    }
+}
+
+/// Which placeholders a statement uses (indexes into [`PLACEHOLDERS`]): only those are bound,
+/// as both databases refuse a value for a parameter the statement does not have.
+fn used(template: &str) -> Vec<usize> {
+    (0..PLACEHOLDERS.len())
+        .filter(|i| template.contains(PLACEHOLDERS[*i]))
+        .collect()
+}
+
+/// Replaces every `NAME(args)` (args without nested parentheses) by `f(args)`.
+fn replace_calls(sql: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    let pattern = format!("{name}(");
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find(&pattern) {
+        // Only the whole word: not the tail of another name (DAYS in PLUS_DAYS).
+        let before = rest[..at].chars().last();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.push_str(&rest[..at + pattern.len()]);
+            rest = &rest[at + pattern.len()..];
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        let args_start = at + pattern.len();
+        let close = rest[args_start..].find(')').expect("closing parenthesis") + args_start;
+        out.push_str(&f(&rest[args_start..close]));
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The values bound to the placeholders.
+struct Binds<'a> {
+    municipality: &'a str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    from_day: NaiveDate,
+    to_day: NaiveDate,
+    today: NaiveDate,
+}
+
+/// Runs `template` on either database with the placeholders it uses bound.
+fn load<T>(conn: &mut AnyConnection, template: &str, b: &Binds) -> Result<Vec<T>, AppError>
+where
+    T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
+    macro_rules! run {
+        ($conn:expr, $dialect:expr, $db:ty) => {{
+            let mut query = diesel::sql_query($dialect.sql(template)).into_boxed::<$db>();
+            for i in used(template) {
+                query = match i {
+                    0 => query.bind::<Text, _>(b.municipality),
+                    1 => query.bind::<Timestamp, _>(b.from),
+                    2 => query.bind::<Timestamp, _>(b.to),
+                    3 => query.bind::<Date, _>(b.from_day),
+                    4 => query.bind::<Date, _>(b.to_day),
+                    _ => query.bind::<Date, _>(b.today),
+                };
+            }
+            query.load::<T>($conn)?
+        }};
+    }
+    Ok(match conn {
+        AnyConnection::Postgresql(pg) => run!(pg, Dialect::Postgres, diesel::pg::Pg),
+        AnyConnection::Sqlite(sqlite) => run!(sqlite, Dialect::Sqlite, diesel::sqlite::Sqlite),
+    })
+}
+
+#[derive(QueryableByName)]
+struct Received {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Text)]
+    categories: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Intake {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = BigInt)]
+    received: i64,
+    #[diesel(sql_type = BigInt)]
+    safety_due: i64,
+    #[diesel(sql_type = BigInt)]
+    safety_in_time: i64,
+}
+
+#[derive(QueryableByName)]
+struct Days {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = BigInt)]
+    days: i64,
+    #[diesel(sql_type = Text)]
+    decision: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Closings {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = BigInt)]
+    closed: i64,
+    #[diesel(sql_type = BigInt)]
+    within: i64,
+    #[diesel(sql_type = BigInt)]
+    extended: i64,
+}
+
+#[derive(QueryableByName)]
+struct FirstMeetings {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    days: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    overdue: bool,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct FollowUps {
+    #[diesel(sql_type = Text)]
+    month: String,
+    #[diesel(sql_type = BigInt)]
+    due: i64,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+}
+
+/// The reports of the municipality received in the period.
+const IN_PERIOD: &str =
+    "r.municipality_id = {m} AND r.received_at >= {from} AND r.received_at < {to}";
+
+/// Reports received, by kind of reporter — a professional's organisation kind (through the
+/// reporter's account; one filed by an integration without an account counts as `annan`),
+/// `private` or `anonymous` — and by the set of categories (stored comma-separated; split and
+/// summed per category in [`counts`], the sets being few). One scan of the covering index.
+const RECEIVED: &str = "SELECT MONTH(r.received_at) AS month, \
+     CASE WHEN r.reporter_kind = 'professional' THEN COALESCE(o.kind, 'annan') \
+     ELSE r.reporter_kind END AS key, r.categories AS categories, CAST(COUNT(*) AS BIGINT) AS n \
+     FROM reports r LEFT JOIN users u ON u.id = r.reporter_user_id \
+     LEFT JOIN organisations o ON o.id = u.organisation_id \
+     WHERE {in_period} GROUP BY 1, 2, 3";
+
+/// The safety assessments, by month of receipt: one counts once it is made or overdue ({to} is
+/// never later than now, see [`counts`]); in time when made by its deadline.
+const INTAKE: &str = "SELECT MONTH(r.received_at) AS month, CAST(COUNT(*) AS BIGINT) AS received, \
+     CAST(SUM(CASE WHEN s.assessed_at IS NOT NULL OR r.safety_due_at < {to} THEN 1 ELSE 0 END) AS BIGINT) AS safety_due, \
+     CAST(SUM(CASE WHEN s.assessed_at <= r.safety_due_at THEN 1 ELSE 0 END) AS BIGINT) AS safety_in_time \
+     FROM reports r LEFT JOIN safety_assessments s ON s.report_id = r.id \
+     WHERE {in_period} GROUP BY 1";
+
+/// Each child's decision by month of receipt: days from receipt to it, and what was decided
+/// (an investigation opened or joined, or not).
+const DECISION_DAYS: &str = "SELECT MONTH(r.received_at) AS month, \
+     CAST(DAYS(r.received_at; d.decided_at) AS BIGINT) AS days, d.decision AS decision, \
+     CAST(COUNT(*) AS BIGINT) AS n \
+     FROM reports r JOIN report_decisions d ON d.report_id = r.id \
+     WHERE {in_period} GROUP BY 1, 2, 3";
+
+/// Investigations closed in the period, by month of closing: within four months of opening,
+/// and extended.
+const CLOSINGS: &str = "SELECT MONTH(c.closed_at) AS month, CAST(COUNT(*) AS BIGINT) AS closed, \
+     CAST(SUM(CASE WHEN c.closed_on <= PLUS_MONTHS(i.opened_on; 4) THEN 1 ELSE 0 END) AS BIGINT) AS within, \
+     CAST(SUM(CASE WHEN i.extended_at IS NOT NULL OR EXISTS (SELECT 1 FROM investigation_extensions e \
+       WHERE e.investigation_id = i.id) THEN 1 ELSE 0 END) AS BIGINT) AS extended \
+     FROM investigation_closings c JOIN investigations i ON i.id = c.investigation_id \
+     WHERE i.municipality_id = {m} AND c.closed_at >= {from} AND c.closed_at < {to} GROUP BY 1";
+
+/// Each SIP by the month of its first consent: days to its first meeting that was not
+/// cancelled (none yet: null, and whether the municipality's deadline has passed).
+const FIRST_MEETINGS: &str = "WITH firsts AS (SELECT s.id, MIN(c.given_on) AS consent_on, \
+       (SELECT MIN(mt.starts_at) FROM meetings mt WHERE mt.sip_id = s.id AND mt.cancelled_at IS NULL) AS first_meeting \
+       FROM sips s JOIN consents c ON c.sip_id = s.id WHERE s.municipality_id = {m} GROUP BY s.id) \
+     SELECT MONTH(f.consent_on) AS month, CAST(DAYS(f.consent_on; f.first_meeting) AS BIGINT) AS days, \
+       (f.first_meeting IS NULL AND PLUS_DAYS(f.consent_on; mu.sip_first_meeting_days) < {today}) AS overdue, \
+       CAST(COUNT(*) AS BIGINT) AS n \
+     FROM firsts f JOIN municipalities mu ON mu.id = {m} \
+     WHERE f.consent_on >= {from_day} AND f.consent_on < {to_day} GROUP BY 1, 2, 3";
+
+/// Plans whose follow-up date has come, by month of that date: held when a meeting of the SIP
+/// (not cancelled) took place after the plan was recorded and by the date.
+const FOLLOW_UPS: &str = "SELECT MONTH(p.follow_up_on) AS month, CAST(COUNT(*) AS BIGINT) AS due, \
+     CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM meetings mt WHERE mt.sip_id = p.sip_id \
+       AND mt.cancelled_at IS NULL AND mt.starts_at > p.recorded_at AND DAY(mt.starts_at) <= p.follow_up_on) \
+       THEN 1 ELSE 0 END) AS BIGINT) AS held \
+     FROM plans p JOIN sips s ON s.id = p.sip_id \
+     WHERE s.municipality_id = {m} AND p.follow_up_on >= {from_day} AND p.follow_up_on < {to_day} \
+       AND p.follow_up_on < {today} GROUP BY 1";
+
+fn with_common(template: &str) -> String {
+    template.replace("{in_period}", IN_PERIOD)
+}
+
+/// Every count of the period, and the audit entry of the reading (`statistics.view`, with the
+/// period; the figures name no child).
+pub fn counts(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    municipality: &MunicipalityId,
+    period: Period,
+    now: NaiveDateTime,
+) -> Result<Raw, AppError> {
+    let today = now.date();
+    let binds = Binds {
+        municipality: municipality.as_str(),
+        from: period.start(),
+        // Never past now: a safety clock counts as run out only once it has (and nothing is
+        // received or closed after now).
+        to: period.end().min(now),
+        from_day: period.from,
+        to_day: period.end_day(),
+        today,
+    };
+    let mut reporters = Vec::new();
+    let mut categories = Vec::new();
+    for row in load::<Received>(conn, &with_common(RECEIVED), &binds)? {
+        for code in row.categories.split(',').filter(|c| !c.is_empty()) {
+            categories.push((row.month.clone(), code.to_string(), row.n));
+        }
+        reporters.push((row.month, row.key, row.n));
+    }
+    let decisions = load::<Days>(conn, &with_common(DECISION_DAYS), &binds)?;
+    let intake = load::<Intake>(conn, &with_common(INTAKE), &binds)?
+        .into_iter()
+        .map(|r| {
+            let of_month = decisions.iter().filter(|d| d.month == r.month);
+            let (decided, investigated) = of_month.fold((0, 0), |(all, inv), d| {
+                let opened = matches!(d.decision.as_str(), "open" | "join");
+                (all + d.n, inv + if opened { d.n } else { 0 })
+            });
+            IntakeCounts {
+                month: r.month,
+                received: r.received,
+                safety_due: r.safety_due,
+                safety_in_time: r.safety_in_time,
+                decided,
+                investigated,
+            }
+        })
+        .collect();
+    let decision_days = decisions
+        .into_iter()
+        .map(|r| (r.month, r.days, r.n))
+        .collect();
+    let closings = load::<Closings>(conn, &with_common(CLOSINGS), &binds)?
+        .into_iter()
+        .map(|r| ClosingCounts {
+            month: r.month,
+            closed: r.closed,
+            within_four_months: r.within,
+            extended: r.extended,
+        })
+        .collect();
+    let sip_first = load::<FirstMeetings>(conn, &with_common(FIRST_MEETINGS), &binds)?
+        .into_iter()
+        .map(|r| (r.month, r.days, r.overdue, r.n))
+        .collect();
+    let follow_ups = load::<FollowUps>(conn, &with_common(FOLLOW_UPS), &binds)?
+        .into_iter()
+        .map(|r| (r.month, r.due, r.held))
+        .collect();
+    let sip_deadline_days = municipalities::table
+        .find(municipality)
+        .select(municipalities::sip_first_meeting_days)
+        .get_result::<i32>(conn)?;
+    crate::db::write_tx(conn, |conn| {
+        Event::success(
+            &actor.audit_actor(),
+            "statistics.view",
+            Object::Municipality(municipality.as_str()),
+        )
+        .detail(&format!("{} – {}", period.from, period.to))
+        .record(conn)
+    })?;
+    Ok(Raw {
+        reporters,
+        categories,
+        intake,
+        decision_days,
+        closings,
+        sip_first,
+        sip_deadline_days: i64::from(sip_deadline_days),
+        follow_ups,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_written_for_each_database() {
+        let sql = Dialect::Postgres.sql(&with_common(DECISION_DAYS));
+        assert!(sql.contains("to_char(r.received_at, 'YYYY-MM')"), "{sql}");
+        assert!(
+            sql.contains("(CAST(d.decided_at AS DATE) - CAST(r.received_at AS DATE))"),
+            "{sql}"
+        );
+        assert!(sql.contains("r.municipality_id = $1"), "{sql}");
+        let sql = Dialect::Sqlite.sql(&with_common(FIRST_MEETINGS));
+        assert!(
+            sql.contains("date(f.consent_on, '+' || (mu.sip_first_meeting_days) || ' days') < ?4"),
+            "{sql}"
+        );
+        assert!(!sql.contains("PLUS_") && !sql.contains("DAYS("), "{sql}");
+    }
+}
