@@ -22,6 +22,23 @@ crate::text_enum!(
     }
 );
 
+impl EntryKind {
+    /// Whether a person may write an entry of this kind. A partner's answer to an information
+    /// request is filed by the service itself, so that no one can write an entry that looks
+    /// like one.
+    pub fn written_by_hand(self) -> bool {
+        self != EntryKind::InformationAnswer
+    }
+
+    /// The kinds a person may write, in the order the form lists them.
+    pub fn by_hand() -> impl Iterator<Item = EntryKind> {
+        EntryKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.written_by_hand())
+    }
+}
+
 /// Longest text of an entry, in characters.
 pub const MAX_TEXT: usize = 20_000;
 /// Longest list of who took part, in characters.
@@ -64,7 +81,11 @@ fn parse_time(text: &str) -> Option<NaiveDateTime> {
 /// Checks an entry; `now` bounds when it may have happened (not in the future).
 pub fn validate(input: &EntryInput, now: NaiveDateTime) -> Result<ValidEntry, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let kind = input.kind.parse::<EntryKind>().ok();
+    let kind = input
+        .kind
+        .parse::<EntryKind>()
+        .ok()
+        .filter(|k| k.written_by_hand());
     if kind.is_none() {
         errors.push(FieldError::new(
             "kind",
@@ -131,6 +152,21 @@ mod tests {
         let valid = validate(&input, now()).unwrap();
         assert_eq!(valid.kind, EntryKind::HomeVisit);
         assert_eq!(valid.text, "Besök i hemmet.");
+    }
+
+    #[test]
+    fn a_partners_answer_is_filed_by_the_service_never_written_by_hand() {
+        let input = EntryInput {
+            kind: "uppgifter".into(),
+            happened_at: "2026-12-01T14:30".into(),
+            participants: String::new(),
+            text: "Ser ut som ett svar från skolan.".into(),
+        };
+        let errors = validate(&input, now()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "kind");
+        assert!(!EntryKind::by_hand().any(|k| k == EntryKind::InformationAnswer));
+        assert_eq!(EntryKind::by_hand().count(), EntryKind::ALL.len() - 1);
     }
 
     #[test]

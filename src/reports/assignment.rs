@@ -39,7 +39,10 @@ pub fn assignment_access(
         Resource::Assignment { municipality },
         Some(id.as_str()),
     )
-    .map_err(|_| AppError::NotFound)?;
+    .map_err(|e| match e {
+        AppError::Forbidden => AppError::NotFound,
+        other => other,
+    })?;
     investigation.ok_or(AppError::NotFound)
 }
 

@@ -268,11 +268,33 @@ async fn forged_tokens_are_refused(app: TestApp) {
         let last = logins(&app).await.pop().unwrap();
         assert!(last.1.contains(detail), "{fault}: {last:?}");
     }
+    // An address the provider has not verified names nobody, and links nobody.
+    forged.fault("unverified_email").await;
+    let response = app.fresh_browser().sign_in_through(&id, None).await;
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("inget konto"));
+    assert!(logins(&app).await.pop().unwrap().1.contains("no account"));
+
     // A key the service has not seen: the keys are fetched again, and the token is good.
     forged.fault("rotated_key").await;
     let response = app.fresh_browser().sign_in_through(&id, None).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/");
+
+    // The person is linked now; once their account is turned off, the link signs in nobody.
+    let teacher_id = teacher.user_id.clone();
+    app.conn(move |c| {
+        use samordna::db::schema::users;
+        diesel::update(users::table.find(teacher_id))
+            .set(users::active.eq(false))
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    forged.fault("none").await;
+    let response = app.fresh_browser().sign_in_through(&id, None).await;
+    assert_eq!(response.status(), 403);
+    assert!(logins(&app).await.pop().unwrap().1.contains("no account"));
 
     // A discovery document that is not one, and a provider that answers 500: each a provider
     // not asked before (discovery is kept per provider).

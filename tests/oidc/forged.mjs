@@ -82,6 +82,7 @@ const server = http.createServer(async (req, res) => {
       aud: fault === 'wrong_audience' ? 'another-client' : clientId,
       sub: 'forged-subject',
       email,
+      email_verified: fault !== 'unverified_email',
       nonce: fault === 'wrong_nonce' ? 'not-the-nonce-that-was-sent' : nonce,
       iat: fault === 'not_yet_valid' ? now + 3600 : fault === 'expired' ? now - 7200 : now,
       exp: fault === 'expired' ? now - 3600 : fault === 'not_yet_valid' ? now + 7200 : now + 300,

@@ -330,7 +330,12 @@ fn person(
 ) -> Person {
     let subject = claims.subject().to_string();
     let claim_value = match provider.claim() {
-        Claim::Email => claims.email().map(|e| e.to_string()),
+        // An address the provider has not verified names nobody: anyone may type any address
+        // into some providers' profiles.
+        Claim::Email if claims.email_verified() == Some(true) => {
+            claims.email().map(|e| e.to_string())
+        }
+        Claim::Email => None,
         Claim::HsaId => claims.additional_claims().hsa_id.clone(),
         Claim::Sub => Some(subject.clone()),
     };

@@ -198,7 +198,8 @@ fn find_or_link(
     person: &Person,
 ) -> Result<Option<UserId>, AppError> {
     if let Some(id) = store::linked_user(conn, &provider.issuer, &person.subject)? {
-        return Ok(Some(id));
+        // Linked before: still the provider's to sign in, or nobody (never linked anew).
+        return Ok(store::in_scope(conn, provider, &id)?.then_some(id));
     }
     let (email, value) = match provider.claim() {
         model::Claim::Email => (person.claim_value.as_deref(), None),

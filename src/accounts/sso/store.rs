@@ -173,6 +173,31 @@ pub fn linked_user(
         .optional()?)
 }
 
+/// Whether `user` is one the provider may sign in: active, of its municipality, and of its
+/// organisation if it names one. A stored link is checked so at every sign-in, as people move
+/// between organisations and leave.
+pub fn in_scope(
+    conn: &mut AnyConnection,
+    provider: &IdentityProvider,
+    user: &UserId,
+) -> Result<bool, AppError> {
+    let (municipality, organisation, active): (MunicipalityId, String, bool) = users::table
+        .inner_join(organisations::table)
+        .filter(users::id.eq(user))
+        .select((
+            organisations::municipality_id,
+            users::organisation_id,
+            users::active,
+        ))
+        .first(conn)?;
+    Ok(active
+        && municipality == provider.municipality_id
+        && provider
+            .organisation_id
+            .as_ref()
+            .is_none_or(|org| *org == organisation))
+}
+
 /// An active user of the provider's municipality (and organisation, if it names one) whose
 /// email address is `email`, or whom the operator linked to `value`.
 pub fn user_for_claim(

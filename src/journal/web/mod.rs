@@ -170,8 +170,8 @@ pub(crate) struct ChronologyPage {
 }
 
 impl ChronologyPage {
-    fn kinds(&self) -> &'static [EntryKind] {
-        EntryKind::ALL
+    fn kinds(&self) -> Vec<EntryKind> {
+        EntryKind::by_hand().collect()
     }
 
     /// The signed-in reader wrote this draft, so may sign it.
