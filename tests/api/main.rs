@@ -34,4 +34,5 @@ mod retention;
 mod sip_consent;
 mod sips;
 mod statistics;
+mod statistics_rollup;
 mod two_factor;
