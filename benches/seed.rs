@@ -115,6 +115,9 @@ pub fn seed_reports(
         .unwrap();
         lo = hi + 1;
     }
+    // Written around the flows: the statistics' roll-up computed from the rows, as the
+    // migration's backfill does.
+    samordna::statistics::store::rollup::rebuild(conn, municipality).unwrap();
     if !sqlite {
         diesel::sql_query("ANALYZE").execute(conn).unwrap();
     }

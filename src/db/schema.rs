@@ -700,7 +700,39 @@ diesel::joinable!(user_identities -> identity_providers (provider_id));
 diesel::joinable!(identity_providers -> municipalities (municipality_id));
 diesel::joinable!(last_sign_ins -> users (user_id));
 
+diesel::table! {
+    statistics_received (municipality_id, month, reporter_key, categories) {
+        municipality_id -> Text,
+        month -> Text,
+        reporter_key -> Text,
+        categories -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    statistics_safety (municipality_id, month) {
+        municipality_id -> Text,
+        month -> Text,
+        assessed -> BigInt,
+        in_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    statistics_decisions (municipality_id, month, days, decision) {
+        municipality_id -> Text,
+        month -> Text,
+        days -> BigInt,
+        decision -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    statistics_received,
+    statistics_safety,
+    statistics_decisions,
     identity_providers,
     user_identities,
     provider_user_values,

@@ -41,5 +41,6 @@ mod single_sign_on_setup;
 mod sip_consent;
 mod sips;
 mod statistics;
+mod statistics_rollup;
 mod two_factor;
 mod webhooks;

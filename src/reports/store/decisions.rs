@@ -171,6 +171,11 @@ pub fn record_decisions(
         }
         let sealed: Vec<DecisionRecord> = records.iter().map(|r| r.clone().seal(keys)).collect();
         crate::insert_rows!(&mut *conn, report_decisions::table, &sealed);
+        crate::statistics::store::rollup::decided(
+            conn,
+            report.id.as_str(),
+            records.iter().map(|r| r.child_id.as_str()),
+        )?;
         let opened_on = time::local(decided_at).date();
         let opened: Vec<Investigation> = records
             .iter()

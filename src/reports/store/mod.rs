@@ -453,6 +453,7 @@ pub fn file(
                 intake_queue::acute.eq(acute),
             ))
             .execute(conn)?;
+        crate::statistics::store::rollup::received(conn, id.as_str())?;
         let alerted = if acute {
             acute_alert(
                 conn,
