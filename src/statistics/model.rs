@@ -20,6 +20,9 @@ pub enum Cell {
     Count(i64),
     /// A count, or the basis of a share or a median, of 1–4: shown as "<5".
     Few,
+    /// A count of at least [`SMALL`] hidden because, shown, it would let a "<5" beside it be
+    /// worked out from a sum (see [`protect`]): shown as "..".
+    Hidden,
     /// A share in whole percent, from a basis of at least [`SMALL`].
     Percent(i64),
     /// A median number of days, from at least [`SMALL`] cases.
@@ -67,6 +70,7 @@ impl Cell {
         match self {
             Cell::Count(n) => n.to_string(),
             Cell::Few => "<5".into(),
+            Cell::Hidden => "..".into(),
             Cell::Percent(p) => format!("{p} %"),
             Cell::Days(d) => days_text(*d),
             Cell::Empty => "–".into(),
@@ -78,6 +82,7 @@ impl Cell {
         match self {
             Cell::Count(n) | Cell::Percent(n) => n.to_string(),
             Cell::Few => "<5".into(),
+            Cell::Hidden => "..".into(),
             Cell::Days(d) => days_text(*d),
             Cell::Empty => String::new(),
         }
@@ -89,7 +94,7 @@ impl Cell {
             #[allow(clippy::cast_precision_loss)]
             Cell::Count(n) | Cell::Percent(n) => Some(*n as f64),
             Cell::Days(d) => Some(*d),
-            Cell::Few | Cell::Empty => None,
+            Cell::Few | Cell::Hidden | Cell::Empty => None,
         }
     }
 }
@@ -102,13 +107,14 @@ fn days_text(d: f64) -> String {
     }
 }
 
-/// In the API: a number, "<5", or null.
+/// In the API: a number, "<5", "..", or null.
 impl serde::Serialize for Cell {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Cell::Count(n) | Cell::Percent(n) => s.serialize_i64(*n),
             Cell::Days(d) => s.serialize_f64(*d),
             Cell::Few => s.serialize_str("<5"),
+            Cell::Hidden => s.serialize_str(".."),
             Cell::Empty => s.serialize_none(),
         }
     }
@@ -122,13 +128,14 @@ impl utoipa::PartialSchema for Cell {
             .item(
                 ObjectBuilder::new()
                     .schema_type(SchemaType::Type(Type::String))
-                    .enum_values(Some(["<5"])),
+                    .enum_values(Some(["<5", ".."])),
             )
             .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null)))
             .description(Some(
                 "A count, a share in whole percent, or a median of days; \"<5\" where the count \
-                 (or the number of cases behind a share or median) is 1–4; null where there are \
-                 no cases.",
+                 (or the number of cases behind a share or median) is 1–4; \"..\" where a count \
+                 is hidden so that a \"<5\" cannot be worked out from a sum; null where there \
+                 are no cases.",
             ))
             .into()
     }
@@ -400,6 +407,59 @@ impl Statistics {
     }
 }
 
+/// Counts as shown, with nothing hidden that a sum would give away. Each count of 1–4 is "<5";
+/// then, wherever a line of cells that add up — a row's months and its period total, and where
+/// `columns_add_up` also a column's rows and the first row (their sum) — holds exactly one
+/// hidden cell, that cell is the shown sum less the shown parts, so the smallest other non-zero
+/// cell of the line is hidden too (".."), until no line has a hidden cell alone.
+/// `counts[row][column]`; the last column is the period's total.
+pub fn protect(counts: &[Vec<i64>], columns_add_up: bool) -> Vec<Vec<Cell>> {
+    let rows = counts.len();
+    let columns = counts.first().map_or(0, Vec::len);
+    let mut lines: Vec<Vec<(usize, usize)>> = (0..rows)
+        .map(|r| (0..columns).map(|c| (r, c)).collect())
+        .collect();
+    if columns_add_up {
+        lines.extend((0..columns).map(|c| (0..rows).map(|r| (r, c)).collect()));
+    }
+    let mut hidden: Vec<Vec<bool>> = counts
+        .iter()
+        .map(|row| row.iter().map(|&n| n > 0 && n < SMALL).collect())
+        .collect();
+    loop {
+        let mut changed = false;
+        for line in &lines {
+            if line.iter().filter(|&&(r, c)| hidden[r][c]).count() != 1 {
+                continue;
+            }
+            let next = line
+                .iter()
+                .filter(|&&(r, c)| !hidden[r][c] && counts[r][c] > 0)
+                .min_by_key(|&&(r, c)| counts[r][c]);
+            if let Some(&(r, c)) = next {
+                hidden[r][c] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    counts
+        .iter()
+        .zip(&hidden)
+        .map(|(row, hidden)| {
+            row.iter()
+                .zip(hidden)
+                .map(|(&n, &hidden)| match Cell::count(n) {
+                    Cell::Count(_) if hidden => Cell::Hidden,
+                    cell => cell,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A count per month key, summed over `rows` whose key is `key`.
 fn counts_of<'a>(rows: impl Iterator<Item = (&'a str, i64)>, months: &[String]) -> (Vec<i64>, i64) {
     let mut per_month = vec![0; months.len()];
@@ -414,14 +474,11 @@ fn counts_of<'a>(rows: impl Iterator<Item = (&'a str, i64)>, months: &[String]) 
 }
 
 fn count_row(key: &str, label: &str, per_month: &[i64], total: i64) -> Row {
+    let counts: Vec<i64> = per_month.iter().copied().chain([total]).collect();
     Row {
         key: key.into(),
         label: label.into(),
-        cells: per_month
-            .iter()
-            .chain(std::iter::once(&total))
-            .map(|n| Cell::count(*n))
-            .collect(),
+        cells: protect(&[counts], false).remove(0),
     }
 }
 
@@ -441,26 +498,60 @@ fn share_row(key: &str, label: &str, parts: &[(i64, i64)]) -> Row {
 }
 
 /// Rows by a key (kind of reporter, category), in the order of `keys` (code, label); rows with
-/// nothing in the period left out, and a first row with the sum.
+/// nothing in the period left out. The first row is `sum` when given (the same received reports
+/// in every table that shows them); otherwise the sum of the rows, which then add up to it in
+/// each month, and are protected together with it (see [`protect`]).
 fn breakdown(
     raw: &[(String, String, i64)],
     keys: &[(String, String)],
     months: &[String],
     total_label: &str,
+    sum: Option<&Row>,
 ) -> Vec<Row> {
-    let (sum, total) = counts_of(raw.iter().map(|(m, _, n)| (m.as_str(), *n)), months);
-    let mut rows = vec![count_row("total", total_label, &sum, total)];
+    let mut found: Vec<(&str, &str, Vec<i64>)> = Vec::new();
     for (code, label) in keys {
-        let (per_month, total) = counts_of(
+        let (mut per_month, total) = counts_of(
             raw.iter()
                 .filter(|(_, k, _)| k == code)
                 .map(|(m, _, n)| (m.as_str(), *n)),
             months,
         );
         if total > 0 {
-            rows.push(count_row(code, label, &per_month, total));
+            per_month.push(total);
+            found.push((code, label, per_month));
         }
     }
+    let mut counts: Vec<Vec<i64>> = Vec::new();
+    if sum.is_none() {
+        let (mut all, total) = counts_of(raw.iter().map(|(m, _, n)| (m.as_str(), *n)), months);
+        all.push(total);
+        counts.push(all);
+    }
+    counts.extend(found.iter().map(|(_, _, c)| c.clone()));
+    let cells = protect(&counts, sum.is_none());
+    let mut rows: Vec<Row> = found
+        .iter()
+        .zip(cells.iter().skip(usize::from(sum.is_none())))
+        .map(|((code, label, _), cells)| Row {
+            key: (*code).into(),
+            label: (*label).into(),
+            cells: cells.clone(),
+        })
+        .collect();
+    rows.insert(
+        0,
+        match sum {
+            Some(row) => Row {
+                label: total_label.into(),
+                ..row.clone()
+            },
+            None => Row {
+                key: "total".into(),
+                label: total_label.into(),
+                cells: cells[0].clone(),
+            },
+        },
+    );
     rows
 }
 
@@ -515,17 +606,42 @@ pub fn build(period: Period, raw: &Raw) -> Statistics {
         .chain(std::iter::once(Cell::median(&days_of(None))))
         .collect();
     let decision_counts: Vec<i64> = decisions.iter().map(|(_, all)| *all).collect();
+    // The reports received by kind of reporter add up to those received: protected together, and
+    // the same cells shown wherever the received reports are (the intake table, the categories').
+    let reporters = breakdown(
+        &raw.reporters,
+        &reporter_kinds,
+        &months,
+        "Alla anmälningar",
+        None,
+    );
+    let received_total: i64 = received.iter().sum();
+    let same: Vec<i64> = received.iter().copied().chain([received_total]).collect();
+    let reporters_sum = if reporters[0]
+        .cells
+        .iter()
+        .zip(protect(&[same.clone()], false).remove(0))
+        .all(|(a, b)| a == &b || matches!(a, Cell::Hidden))
+        && counts_of(
+            raw.reporters.iter().map(|(m, _, n)| (m.as_str(), *n)),
+            &months,
+        )
+        .1 == received_total
+    {
+        reporters[0].clone()
+    } else {
+        count_row("total", "Alla anmälningar", &received, received_total)
+    };
     let intake = Table {
         slug: "handlaggning",
         title: "Anmälningar och förhandsbedömning",
         rows_are: "Mått (anmälningar inkomna under månaden)",
         rows: vec![
-            count_row(
-                "reports_received",
-                "Inkomna anmälningar",
-                &received,
-                received.iter().sum(),
-            ),
+            Row {
+                key: "reports_received".into(),
+                label: "Inkomna anmälningar".into(),
+                ..reporters_sum.clone()
+            },
             share_row(
                 "safety_assessments_in_time_percent",
                 "Skyddsbedömning gjord i tid (andel i procent)",
@@ -684,13 +800,19 @@ pub fn build(period: Period, raw: &Raw) -> Statistics {
             slug: "anmalare",
             title: "Inkomna anmälningar efter anmälare",
             rows_are: "Anmälarens verksamhet",
-            rows: breakdown(&raw.reporters, &reporter_kinds, &months, "Alla anmälningar"),
+            rows: reporters,
         },
         categories: Table {
             slug: "kategorier",
             title: "Inkomna anmälningar efter kategori",
             rows_are: "Kategori (en anmälan kan ha flera)",
-            rows: breakdown(&raw.categories, &categories, &months, "Alla anmälningar"),
+            rows: breakdown(
+                &raw.categories,
+                &categories,
+                &months,
+                "Alla anmälningar",
+                Some(&reporters_sum),
+            ),
         },
         intake,
         investigations,
@@ -845,8 +967,67 @@ mod tests {
             lines[0],
             "Anmälarens verksamhet;2026-01;2026-02;Hela perioden"
         );
-        assert_eq!(lines[1], "Alla anmälningar;<5;13;16");
-        assert_eq!(lines[2], "Skola;<5;7;10");
+        // January's 3 is "<5" in both rows; shown, February would give it away (10 - 7,
+        // 16 - 13), so February is hidden in both rows as well.
+        assert_eq!(lines[1], "Alla anmälningar;<5;..;16");
+        assert_eq!(lines[2], "Skola;<5;..;10");
         assert_eq!(lines[3], "Anonym;0;6;6");
+    }
+
+    /// No hidden cell can be worked out from one line's sum: every line that adds up has no
+    /// hidden cell or at least two.
+    fn no_line_gives_one_away(counts: &[Vec<i64>], cells: &[Vec<Cell>], columns_add_up: bool) {
+        let hidden = |c: &Cell| matches!(c, Cell::Few | Cell::Hidden);
+        for row in cells {
+            assert_ne!(
+                row.iter().filter(|c| hidden(c)).count(),
+                1,
+                "{counts:?} {cells:?}"
+            );
+        }
+        if columns_add_up {
+            for c in 0..cells[0].len() {
+                let n = cells.iter().filter(|row| hidden(&row[c])).count();
+                assert_ne!(n, 1, "column {c}: {counts:?} {cells:?}");
+            }
+        }
+        for (row, counts) in cells.iter().zip(counts) {
+            for (cell, &n) in row.iter().zip(counts) {
+                match cell {
+                    Cell::Few => assert!((1..SMALL).contains(&n)),
+                    Cell::Hidden => assert!(n >= SMALL),
+                    Cell::Count(shown) => assert_eq!(*shown, n),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_sum_would_give_away_is_hidden_too() {
+        // A sum row, then two kinds; columns: two months and the period.
+        let counts = vec![vec![9, 20, 29], vec![2, 12, 14], vec![7, 8, 15]];
+        let cells = protect(&counts, true);
+        no_line_gives_one_away(&counts, &cells, true);
+        assert_eq!(cells[1][0], Cell::Few);
+        // Every table of a small generator of counts, with and without column sums.
+        let mut seed = 7_u64;
+        for _ in 0..2_000 {
+            let mut next = || {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                i64::try_from((seed >> 33) % 12).unwrap()
+            };
+            let parts: Vec<Vec<i64>> = (0..3)
+                .map(|_| {
+                    let mut row: Vec<i64> = (0..4).map(|_| next()).collect();
+                    row.push(row.iter().sum());
+                    row
+                })
+                .collect();
+            let sum: Vec<i64> = (0..5).map(|c| parts.iter().map(|r| r[c]).sum()).collect();
+            let with_sum: Vec<Vec<i64>> = std::iter::once(sum).chain(parts.clone()).collect();
+            no_line_gives_one_away(&with_sum, &protect(&with_sum, true), true);
+            no_line_gives_one_away(&parts, &protect(&parts, false), false);
+        }
     }
 }
