@@ -96,25 +96,6 @@ pub struct ReportExport {
     pub handover: Option<Handover>,
 }
 
-/// Whether a SIP is about `child`: the same personnummer (digits compared), or else the same
-/// name; with one child in the report, every SIP from it is.
-fn is_about(sip: &crate::sip::store::Sip, child: &store::ChildRow, only_child: bool) -> bool {
-    if only_child {
-        return true;
-    }
-    // The last ten digits: a personnummer written with or without the century and dash.
-    let key = |s: &str| {
-        let digits: Vec<char> = s.chars().filter(char::is_ascii_digit).collect();
-        digits[digits.len().saturating_sub(10)..]
-            .iter()
-            .collect::<String>()
-    };
-    match (&sip.child_personal_number, &child.personal_number) {
-        (Some(a), Some(b)) if !key(a).is_empty() => key(a) == key(b),
-        _ => !child.name.trim().is_empty() && sip.child_name.trim() == child.name.trim(),
-    }
-}
-
 /// Reads the export of one child (`child_id`, or the report's only child) of a report.
 pub fn export(
     conn: &mut AnyConnection,
@@ -139,7 +120,9 @@ pub fn export(
     .collect();
     let sips = crate::sip::store::plans::plans_of_report(conn, keys, id.as_str())?
         .into_iter()
-        .filter(|(sip, _)| is_about(sip, &child, children_in_report == 1))
+        .filter(|(sip, _)| {
+            crate::sip::store::children::is_about(sip, &child, children_in_report == 1)
+        })
         .map(|(sip, plans)| ExportedSip {
             id: sip.id.0,
             reference: sip.reference,

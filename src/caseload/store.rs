@@ -1,7 +1,7 @@
 //! What *Mina utredningar* reads, in a few queries for the whole list: the caseworker's open
 //! investigations (by their assignment), the open information requests of them (no sealed
 //! column is read: only references, organisations and times), and the SIP meetings and plan
-//! follow-ups of their reports. The read is audited here, in one transaction.
+//! follow-ups of the SIPs about each investigation's child. The read is audited here, in one transaction.
 
 use std::collections::HashMap;
 
@@ -15,12 +15,12 @@ use crate::crypto::rows::SealedRow;
 use crate::crypto::Keyring;
 use crate::db::schema::{
     information_requests, investigations, meetings, organisations, plans, report_children, reports,
-    sips,
 };
 use crate::db::{now, write_tx, AnyConnection};
 use crate::error::AppError;
 use crate::information_requests::model::{self as request_model, Status};
 use crate::reports::store::{self as report_store, Investigation, InvestigationId};
+use crate::sip::store as sip_store;
 
 /// An information request that waits for its answer.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -42,9 +42,9 @@ pub struct CaseLine {
     /// 1 for the first child of the report, …
     pub child: i32,
     pub requests: Vec<OpenRequest>,
-    /// The next SIP meeting of the report's SIPs (UTC).
+    /// The next meeting of the SIPs about the investigation's child (UTC).
     pub next_meeting: Option<NaiveDateTime>,
-    /// The earliest follow-up date of the latest plan of each of the report's SIPs.
+    /// The earliest follow-up date of the latest plan of each SIP about the child.
     pub follow_up_on: Option<NaiveDate>,
 }
 
@@ -102,40 +102,37 @@ pub fn caseload(
             .load::<(String, String)>(conn)?
             .into_iter()
             .collect();
-        let report_ids: Vec<String> = rows
-            .iter()
-            .map(|(i, _, _)| i.report_id.as_str().to_string())
-            .collect();
-        let upcoming: Vec<(Option<String>, NaiveDateTime)> = meetings::table
-            .inner_join(sips::table)
-            .filter(sips::report_id.eq_any(&report_ids))
+        // Only the SIPs about each investigation's own child count, not a sibling's from the
+        // same report: the match is the SIPs' own ([`sip_store::children::sips_of_child`]).
+        let mut own_sips: HashMap<InvestigationId, Vec<String>> = HashMap::new();
+        for (i, _, _) in &rows {
+            let found = sip_store::children::sips_of_child(conn, keys, &i.report_id, &i.child_id)?;
+            own_sips.insert(i.id.clone(), found.into_iter().map(|s| s.id.0).collect());
+        }
+        let sip_ids: Vec<&String> = own_sips.values().flatten().collect();
+        let upcoming: Vec<(String, NaiveDateTime)> = meetings::table
+            .filter(meetings::sip_id.eq_any(&sip_ids))
             .filter(meetings::cancelled_at.is_null())
             .filter(meetings::starts_at.gt(now()))
-            .select((sips::report_id, meetings::starts_at))
+            .select((meetings::sip_id, meetings::starts_at))
             .load(conn)?;
-        let plan_rows: Vec<(Option<String>, String, i32, NaiveDate)> = plans::table
-            .inner_join(sips::table.on(sips::id.eq(plans::sip_id)))
-            .filter(sips::report_id.eq_any(&report_ids))
-            .select((
-                sips::report_id,
-                plans::sip_id,
-                plans::version,
-                plans::follow_up_on,
-            ))
+        let plan_rows: Vec<(String, i32, NaiveDate)> = plans::table
+            .filter(plans::sip_id.eq_any(&sip_ids))
+            .select((plans::sip_id, plans::version, plans::follow_up_on))
             .load(conn)?;
         // The latest plan of each SIP says when it is followed up.
-        let mut latest: HashMap<String, (Option<String>, i32, NaiveDate)> = HashMap::new();
-        for (report, sip, version, follow_up) in plan_rows {
-            let newer = latest.get(&sip).is_none_or(|(_, v, _)| version > *v);
+        let mut latest: HashMap<String, (i32, NaiveDate)> = HashMap::new();
+        for (sip, version, follow_up) in plan_rows {
+            let newer = latest.get(&sip).is_none_or(|(v, _)| version > *v);
             if newer {
-                latest.insert(sip, (report, version, follow_up));
+                latest.insert(sip, (version, follow_up));
             }
         }
         let lines: Vec<CaseLine> = rows
             .into_iter()
             .map(|(i, reference, position)| {
                 let investigation = i.open(keys)?;
-                let report = Some(investigation.report_id.as_str().to_string());
+                let sips = own_sips.get(&investigation.id).cloned().unwrap_or_default();
                 let own = requests
                     .iter()
                     .filter(|r| r.2 == investigation.id)
@@ -161,13 +158,13 @@ pub fn caseload(
                 Ok(CaseLine {
                     next_meeting: upcoming
                         .iter()
-                        .filter(|(r, _)| *r == report)
+                        .filter(|(sip, _)| sips.contains(sip))
                         .map(|(_, at)| *at)
                         .min(),
                     follow_up_on: latest
-                        .values()
-                        .filter(|(r, _, _)| *r == report)
-                        .map(|(_, _, on)| *on)
+                        .iter()
+                        .filter(|(sip, _)| sips.contains(sip))
+                        .map(|(_, (_, on))| *on)
                         .min(),
                     requests: own,
                     investigation,

@@ -202,9 +202,14 @@ pub struct CaseEvent {
 }
 
 /// The case's own events: report received, safety assessment, the child's decision, every
-/// extension, and the closing. Read together with the journal (whose read is audited), so no
+/// extension, the closing, the information requests, and the meetings and saved plan versions
+/// of the SIPs about this child. Read together with the journal (whose read is audited), so no
 /// audit entry of its own.
-pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEvent>, AppError> {
+pub fn case_events(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    case: &Case,
+) -> Result<Vec<CaseEvent>, AppError> {
     use crate::db::schema::{
         investigation_extensions, report_decisions, reports, safety_assessments,
     };
@@ -281,6 +286,64 @@ pub fn case_events(conn: &mut AnyConnection, case: &Case) -> Result<Vec<CaseEven
             });
         }
         events.extend(request_events(conn, investigation)?);
+    }
+    events.extend(sip_events(conn, keys, case)?);
+    Ok(events)
+}
+
+/// The meetings (booked, held, cancelled) and saved plan versions of the SIPs started from the
+/// case's report that are about its child ([`crate::sip::store::children::sips_of_child`], the
+/// same match as the export and *Mina utredningar*): times and the SIP's reference only, no
+/// text of the plan.
+fn sip_events(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    case: &Case,
+) -> Result<Vec<CaseEvent>, AppError> {
+    use crate::db::schema::{meetings, plans};
+    let local = crate::time::local;
+    let sips =
+        crate::sip::store::children::sips_of_child(conn, keys, &case.report_id, &case.child_id)?;
+    let mut events = Vec::new();
+    let at_now = now();
+    for sip in sips {
+        let reference = &sip.reference;
+        let booked: Vec<(NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> = meetings::table
+            .filter(meetings::sip_id.eq(&sip.id))
+            .select((
+                meetings::created_at,
+                meetings::starts_at,
+                meetings::cancelled_at,
+            ))
+            .load(conn)?;
+        for (created, starts, cancelled) in booked {
+            let when = local(starts).format("%Y-%m-%d %H:%M");
+            events.push(CaseEvent {
+                at: local(created),
+                what: format!("SIP-möte bokat ({reference}) till {when}"),
+            });
+            match cancelled {
+                Some(at) => events.push(CaseEvent {
+                    at: local(at),
+                    what: format!("SIP-möte ({reference}) {when} ställdes in"),
+                }),
+                None if starts <= at_now => events.push(CaseEvent {
+                    at: local(starts),
+                    what: format!("SIP-möte hölls ({reference})"),
+                }),
+                None => {}
+            }
+        }
+        let versions: Vec<(i32, NaiveDateTime)> = plans::table
+            .filter(plans::sip_id.eq(&sip.id))
+            .select((plans::version, plans::recorded_at))
+            .load(conn)?;
+        for (version, at) in versions {
+            events.push(CaseEvent {
+                at: local(at),
+                what: format!("SIP-plan sparad ({reference}), version {version}"),
+            });
+        }
     }
     Ok(events)
 }

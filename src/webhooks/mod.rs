@@ -7,7 +7,9 @@
 //! `id.timestamp.body` under the secret).
 //!
 //! A body holds only the event's type, ids and times, never a child's data: the receiver fetches
-//! the rest through the API with its own token.
+//! the rest through the API with its own token, which reads `GET /api/v1/reports/{id}/export
+//! ?child_id=`. So every event that concerns one child names its `report_id` and `child_id`; a
+//! decision is one event per child decided (README, "Hand-over to the case system").
 
 pub mod web;
 pub mod worker;
@@ -41,6 +43,7 @@ text_enum!(
         InvestigationClosed => "investigation.closed" : "Utredningen är avslutad",
         SipPlanSaved => "sip.plan_saved" : "SIP-planen är sparad",
         InformationRequestAnswered => "information_request.answered" : "Begäran om uppgifter är besvarad",
+        InformationRequestDeclined => "information_request.declined" : "Begäran om uppgifter är avböjd",
     }
 );
 

@@ -203,6 +203,70 @@ async fn the_export_is_the_whole_case_and_matches_its_schema(app: TestApp) {
     let mut broken = doc.clone();
     broken["child"]["told"] = json!("ja");
     assert!(validate(&broken).is_err());
+    // Every object is fully described: a field the schema does not know fails, so the schema
+    // cannot silently fall behind the export.
+    for pointer in [
+        "",
+        "/report",
+        "/child",
+        "/child/investigation",
+        "/journal/0",
+    ] {
+        let mut broken = doc.clone();
+        broken
+            .pointer_mut(pointer)
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .insert("unknown".into(), json!(1));
+        assert!(validate(&broken).is_err(), "{pointer}");
+    }
+    assert_eq!(doc["child"]["investigation"]["state"], "open");
+    assert!(doc["child"]["investigation"]["closing"].is_null());
+    assert_eq!(journal[0]["after_closing"], false);
+
+    // Closed, with an efteranteckning: the state, the closing and the entry's mark are in the
+    // export, and it still matches the schema.
+    let today = samordna::time::local(samordna::db::now()).date();
+    let (status, body) = app
+        .as_user(&c.caseworker)
+        .post(
+            &format!("/api/v1/investigations/{}/close", c.investigation),
+            json!({"outcome": "no_support", "closed_on": today.to_string(),
+                   "reason": "Inget behov av insatser."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, written) = app
+        .as_user(&c.caseworker)
+        .post(
+            &format!("/api/v1/investigations/{}/journal", c.investigation),
+            json!({"kind": "telefonsamtal", "happened_at": format!("{today}T08:00"),
+                   "text": "Mamma ringde efter beslutet."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{written}");
+    let (status, _) = app
+        .as_user(&c.caseworker)
+        .post(
+            &format!("/api/v1/journal/{}/sign", written["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, closed) = app.as_user(&c.case_system).get(&export).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["child"]["investigation"]["state"], "closed");
+    assert_eq!(
+        closed["child"]["investigation"]["closing"]["outcome"],
+        "no_support"
+    );
+    assert!(closed["journal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["after_closing"] == true));
+    validate(&closed).expect("the closed case matches its schema");
 
     // With ?child_id= too; a child the report does not have is 422 on child_id.
     let (status, _) = app

@@ -422,8 +422,138 @@ async fn the_pages_assign_and_a_closed_investigation_takes_no_request(app: TestA
         .contains("Utredningen är avslutad."));
 }
 
+/// Two siblings of one report each have an investigation; only Kim has a SIP (started from the
+/// report, naming Kim). Kim's line shows its meeting and follow-up, Ada's shows none, and only
+/// Kim's chronology shows the SIP's meeting and plan (times and reference, no plan text).
+async fn a_sibling_does_not_show_the_other_childs_sip(app: TestApp) {
+    let p = people(&app).await;
+    let ekby = app.municipality_id("Ekby").await;
+    let mut body = report_body(&ekby, "syskon");
+    body["children"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "Ada Testbarn", "birth_date": "2015-05-05", "school": "Björkskolan", "told": true}));
+    let filed = app
+        .as_user(&p.teacher_t)
+        .post_ok("/api/v1/reports", body)
+        .await;
+    let report = filed["id"].as_str().unwrap().to_string();
+    let reference = filed["reference"].as_str().unwrap().to_string();
+    app.as_user(&p.intake)
+        .post_ok(
+            &format!("/api/v1/reports/{report}/safety-assessment"),
+            json!({"protection_needed": false, "notes": ""}),
+        )
+        .await;
+    let (_, full) = app
+        .as_user(&p.intake)
+        .get(&format!("/api/v1/reports/{report}"))
+        .await;
+    let children: Vec<Value> = full["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            json!({"child_id": c["id"], "decision": "open", "reason": "Behov av utredning.",
+                        "siblings_note": "Båda syskonen utreds."})
+        })
+        .collect();
+    let (status, decided) = app
+        .as_user(&p.intake)
+        .post(
+            &format!("/api/v1/reports/{report}/decision"),
+            json!({ "children": children }),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {decided}");
+    let (_, list) = app.as_user(&p.intake).get("/api/v1/investigations").await;
+    let of = |child: i64| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["report_reference"] == reference.as_str() && i["child"] == child)
+            .expect("each sibling's investigation")["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (kim, ada) = (of(1), of(2));
+    for investigation in [&kim, &ada] {
+        app.as_user(&p.cw)
+            .send_ok(
+                reqwest::Method::POST,
+                &format!("/api/v1/investigations/{investigation}/assignment"),
+                json!({}),
+            )
+            .await;
+    }
+    let school = app.organisation_of(&p.teacher.user_id).await;
+    let (base, _) = app
+        .open_sip(
+            &p.cw,
+            json!({"child_name": "Kim Testbarn", "child_personal_number": "201212121212",
+                   "report_id": report}),
+        )
+        .await;
+    app.give_consent(&p.cw, &base, "Förälder", &[&school]).await;
+    app.add_participant(&p.cw, &base, &p.teacher.user_id).await;
+    let in_two = today() + chrono::Days::new(2);
+    let meeting = app
+        .book_meeting(
+            &p.cw,
+            &base,
+            json!({"starts_at": format!("{in_two}T10:00"), "minutes": 60, "place": "Kommunhuset"}),
+        )
+        .await;
+    let follow_up = today() + chrono::Days::new(40);
+    let (status, plan) = app
+        .as_user(&p.cw)
+        .put(
+            &format!("/api/v1/meetings/{}/plan", meeting["id"].as_str().unwrap()),
+            json!({"needs": "Stöd i skolan.", "goals": ["Trivas i skolan."],
+                   "measures": [{"description": "Samtal varje vecka", "organisation_id": school,
+                                 "principal": "kommun"}],
+                   "lead_organisation_id": school, "follow_up_on": follow_up.to_string()}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {plan}");
+
+    let (status, mine) = app.as_user(&p.cw).get("/api/v1/my/investigations").await;
+    assert_eq!(status, 200, "{mine}");
+    let line = |id: &str| {
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .cloned()
+            .expect("the line")
+    };
+    assert_eq!(line(&kim)["next_sip_meeting"], format!("{in_two}T10:00:00"));
+    assert_eq!(line(&kim)["next_follow_up_on"], follow_up.to_string());
+    assert!(line(&ada)["next_sip_meeting"].is_null(), "{mine:#}");
+    assert!(line(&ada)["next_follow_up_on"].is_null(), "{mine:#}");
+
+    // The chronology of Kim's investigation shows the SIP's meeting and plan; Ada's does not.
+    let page = app.fresh_browser();
+    page.login(&p.caseworker).await;
+    let kims = page.page(&format!("/utredningar/{kim}/journal")).await;
+    assert!(kims.contains("SIP-möte bokat"), "{kims}");
+    assert!(kims.contains("SIP-plan sparad"), "{kims}");
+    assert!(kims.contains(&format!("{in_two} 10:00")), "{kims}");
+    assert!(
+        !kims.contains("Stöd i skolan"),
+        "no plan text in the chronology"
+    );
+    let adas = page.page(&format!("/utredningar/{ada}/journal")).await;
+    assert!(
+        !adas.contains("SIP-möte bokat") && !adas.contains("SIP-plan sparad"),
+        "{adas}"
+    );
+}
+
 on_both_databases!(
     only_social_services_of_the_municipality_assign,
     the_pages_assign_and_a_closed_investigation_takes_no_request,
     my_investigations_put_what_is_due_this_week_first,
+    a_sibling_does_not_show_the_other_childs_sip,
 );

@@ -234,6 +234,26 @@ async fn a_saved_plan_and_an_answered_request_are_events(kind: Db) {
         .await;
     assert!((200..300).contains(&status), "{body}");
 
+    // A second request, declined: its own event type.
+    let (status, second) = app
+        .as_user(&caseworker)
+        .post(
+            &format!("/api/v1/investigations/{investigation}/information-requests"),
+            json!({"organisation_id": bvc, "recipients": [nurse.user_id],
+                   "questions": "Har barnet varit på 4-årskontrollen?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    let second = second["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .as_user(&nurse_token)
+        .post(
+            &format!("/api/v1/information-requests/{second}/decline"),
+            json!({"reason": "Barnet är inte listat hos oss."}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+
     let (sip_caseworker, cw) = app.caseworker_in("Ekby").await;
     let psychologist = app.add_user_in("Ekby", "bup", &[Role::Reporter]).await;
     let bup = app.organisation_of(&psychologist.user_id).await;
@@ -279,11 +299,49 @@ async fn a_saved_plan_and_an_answered_request_are_events(kind: Db) {
         .expect("the answer is an event");
     assert_eq!(answered["data"]["information_request_id"], request.as_str());
     assert_eq!(answered["data"]["investigation_id"], investigation.as_str());
+    // The decision names the report, the child and the investigation opened for it: enough for
+    // the case system to fetch the child's export with its integration token.
+    let decided = bodies
+        .iter()
+        .find(|b| b["type"] == "report.decided")
+        .expect("the decision is an event");
+    assert_eq!(decided["data"]["investigation_id"], investigation.as_str());
+    let report_id = decided["data"]["report_id"].as_str().unwrap();
+    let child_id = decided["data"]["child_id"].as_str().unwrap();
+    assert_eq!(answered["data"]["report_id"], report_id);
+    assert_eq!(answered["data"]["child_id"], child_id);
+    let (status, export) = app
+        .as_user(&caseworker)
+        .get(&format!(
+            "/api/v1/reports/{report_id}/export?child_id={child_id}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["child"]["id"], child_id);
+    let declined = bodies
+        .iter()
+        .find(|b| b["type"] == "information_request.declined")
+        .expect("the decline is an event of its own");
+    assert_eq!(declined["data"]["information_request_id"], second.as_str());
+    assert_eq!(declined["data"]["report_id"], report_id);
+    assert_eq!(declined["data"]["child_id"], child_id);
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b["type"] == "information_request.answered")
+            .count(),
+        1,
+        "a decline is not an answer"
+    );
     let saved = bodies
         .iter()
         .find(|b| b["type"] == "sip.plan_saved")
         .expect("the plan is an event");
     assert_eq!(saved["data"]["sip_id"], sip["id"]);
+    assert!(
+        saved["data"].get("report_id").is_none() && saved["data"].get("child_id").is_none(),
+        "a SIP not started from a report names none: {saved}"
+    );
     for body in &bodies {
         assert!(!body.to_string().contains("Kim"), "{body}");
     }
@@ -362,6 +420,11 @@ async fn deliveries_are_signed_and_survive_the_receiver_being_down(kind: Db) {
         for (key, value) in body["data"].as_object().unwrap() {
             assert!(key.ends_with("_id"), "only ids: {body}");
             assert!(value.is_string());
+        }
+        if ["report.decided", "investigation.closed"].contains(&body["type"].as_str().unwrap()) {
+            for id in ["report_id", "child_id", "investigation_id"] {
+                assert!(body["data"][id].is_string(), "{id}: {body}");
+            }
         }
         types.insert(body["type"].as_str().unwrap().to_string());
     }

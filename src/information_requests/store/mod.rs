@@ -405,13 +405,26 @@ pub fn reply(
         }
         let stored = files::insert(conn, keys, &receiver.id, request, files)?;
         let entry = filing::file(conn, keys, receiver, request, text, declined, &stored)?;
+        let (report_id, child_id): (String, String) = crate::db::schema::investigations::table
+            .find(&request.investigation_id)
+            .select((
+                crate::db::schema::investigations::report_id,
+                crate::db::schema::investigations::child_id,
+            ))
+            .get_result(conn)?;
         crate::webhooks::queue(
             conn,
             &request.municipality_id,
-            crate::webhooks::EventType::InformationRequestAnswered,
+            if declined {
+                crate::webhooks::EventType::InformationRequestDeclined
+            } else {
+                crate::webhooks::EventType::InformationRequestAnswered
+            },
             &[
                 ("information_request_id", request.id.as_str()),
                 ("investigation_id", request.investigation_id.as_str()),
+                ("report_id", report_id.as_str()),
+                ("child_id", child_id.as_str()),
             ],
         )?;
         Event::success(

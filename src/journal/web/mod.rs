@@ -224,7 +224,7 @@ fn load(
 ) -> Result<Loaded, AppError> {
     let case = journal.case(conn, settings, actor, Action::View)?;
     let list = entries(conn, settings, actor, &case)?;
-    let events = case_events(conn, &case)?;
+    let events = case_events(conn, &settings.keys, &case)?;
     let attachments = attachments(conn, &settings.keys, &case.report_id, &case.child_id)?;
     let writable = may_write(conn, actor, &case, matches!(journal, Journal::Report(..)))?;
     let closed = store::closed(conn, &case)?;

@@ -77,6 +77,7 @@ pub fn close_investigation(
             &[
                 ("investigation_id", investigation.id.as_str()),
                 ("report_id", investigation.report_id.as_str()),
+                ("child_id", investigation.child_id.as_str()),
             ],
         )?;
         Event::success(

@@ -220,12 +220,33 @@ pub fn record_decisions(
                 record_feedback(conn, settings, &report.id, decided_at, &outbox_id)?;
             }
         }
-        crate::webhooks::queue(
-            conn,
-            &report.municipality_id,
-            crate::webhooks::EventType::ReportDecided,
-            &[("report_id", report.id.as_str())],
-        )?;
+        // One event per child decided: the export is per child (`?child_id=`), and each child
+        // has a decision (and perhaps an investigation) of its own.
+        for (record, investigation) in records.iter().map(|r| {
+            let opened = opened.iter().find(|i| i.child_id == r.child_id);
+            let joined = r.joined_investigation_id.as_ref();
+            (
+                r,
+                opened
+                    .map(|i| &i.id)
+                    .or(joined)
+                    .map(super::InvestigationId::as_str),
+            )
+        }) {
+            let mut ids = vec![
+                ("report_id", report.id.as_str()),
+                ("child_id", record.child_id.as_str()),
+            ];
+            if let Some(investigation) = investigation {
+                ids.push(("investigation_id", investigation));
+            }
+            crate::webhooks::queue(
+                conn,
+                &report.municipality_id,
+                crate::webhooks::EventType::ReportDecided,
+                &ids,
+            )?;
+        }
         for record in &records {
             let position = children
                 .iter()

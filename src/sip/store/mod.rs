@@ -5,6 +5,7 @@
 //! it.
 
 pub mod answers;
+pub mod children;
 pub mod consents;
 pub mod meetings;
 pub mod participants;

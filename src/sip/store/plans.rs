@@ -132,11 +132,21 @@ pub fn insert(
                 ),
                 other => other.into(),
             })?;
+        // The report (and its child, when the SIP is about exactly one) let the case system
+        // fetch the export; a SIP not started from a report has neither.
+        let child = super::children::child_of_sip(conn, keys, sip)?;
+        let mut ids = vec![("sip_id", sip.id.as_str()), ("plan_id", row.id.as_str())];
+        if let Some(report) = &sip.report_id {
+            ids.push(("report_id", report.as_str()));
+        }
+        if let Some(child) = &child {
+            ids.push(("child_id", child.as_str()));
+        }
         crate::webhooks::queue(
             conn,
             &sip.municipality_id,
             crate::webhooks::EventType::SipPlanSaved,
-            &[("sip_id", sip.id.as_str()), ("plan_id", row.id.as_str())],
+            &ids,
         )?;
         Event::success(
             &actor.audit_actor(),
