@@ -117,7 +117,7 @@ pub fn seed_reports(
     }
     // Written around the flows: the statistics' roll-up computed from the rows, as the
     // migration's backfill does.
-    samordna::statistics::store::rollup::rebuild(conn, municipality).unwrap();
+    samordna::reports::store::rollup::rebuild(conn, municipality).unwrap();
     if !sqlite {
         diesel::sql_query("ANALYZE").execute(conn).unwrap();
     }

@@ -180,7 +180,7 @@ pub fn run(
         let id = &removal.report_id;
         let gone = write_tx(conn, |conn| {
             // Its figures go with it, taken back while its rows are there.
-            crate::statistics::store::rollup::removed(conn, id.as_str())?;
+            crate::reports::store::rollup::removed(conn, id.as_str())?;
             // The decisions and hand-overs first: each names its child.
             crate::reports::store::handover::remove_of_report(conn, id)?;
             diesel::delete(report_decisions::table.filter(report_decisions::report_id.eq(id)))

@@ -5,7 +5,7 @@
 
 use samordna::accounts::Role;
 use samordna::db::AnyConnection;
-use samordna::statistics::store::rollup;
+use samordna::reports::store::rollup;
 use serde_json::{json, Value};
 
 use crate::helpers::{report_body, TestApp};

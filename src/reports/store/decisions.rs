@@ -171,7 +171,7 @@ pub fn record_decisions(
         }
         let sealed: Vec<DecisionRecord> = records.iter().map(|r| r.clone().seal(keys)).collect();
         crate::insert_rows!(&mut *conn, report_decisions::table, &sealed);
-        crate::statistics::store::rollup::decided(
+        crate::reports::store::rollup::decided(
             conn,
             report.id.as_str(),
             records.iter().map(|r| r.child_id.as_str()),

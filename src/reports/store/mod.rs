@@ -35,6 +35,7 @@ mod detail;
 pub mod handover;
 mod queue;
 mod records;
+pub mod rollup;
 pub use assignments::*;
 pub use closing::*;
 pub use contacts::*;
@@ -453,7 +454,7 @@ pub fn file(
                 intake_queue::acute.eq(acute),
             ))
             .execute(conn)?;
-        crate::statistics::store::rollup::received(conn, id.as_str())?;
+        crate::reports::store::rollup::received(conn, id.as_str())?;
         let alerted = if acute {
             acute_alert(
                 conn,

@@ -39,7 +39,7 @@ pub fn record_safety_assessment(
         diesel::insert_into(safety_assessments::table)
             .values(&record.clone().seal(keys))
             .execute(conn)?;
-        crate::statistics::store::rollup::assessed(conn, report.id.as_str())?;
+        crate::reports::store::rollup::assessed(conn, report.id.as_str())?;
         // The acute part is done: from now on ordered by its decision clock like any other.
         diesel::update(intake_queue::table.find(&report.id))
             .set((

@@ -1,6 +1,6 @@
 //! The statistics' SQL: counts grouped by month, over a municipality's rows in a period; no
 //! report is loaded into memory. The reports' figures (received, the safety clock, days to each
-//! decision) are read from the monthly roll-up kept by the reports' flows ([`rollup`]), so a
+//! decision) are read from the monthly roll-up kept by the reports' flows (`reports::store::rollup`), so a
 //! request reads a few rows per month, not the period's reports; the others through indexes
 //! (`investigation_closings_closed_at`, `plans_follow_up`). One statement per figure group, written once with
 //! placeholders for the dialect: `{m}` (the municipality), `{from}`/`{to}` (the period's
@@ -10,8 +10,6 @@
 //! Months are calendar months of the stored times (UTC); a report received in the hour around
 //! midnight at a month's turn may count in the neighbouring month.
 
-pub mod rollup;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
@@ -19,16 +17,11 @@ use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text, Timestamp};
 use crate::accounts::MunicipalityId;
 use crate::audit::event::{Event, Object};
 use crate::authz::Actor;
+use crate::db::dialect::{self, Dialect};
 use crate::db::schema::municipalities;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 use crate::statistics::model::{ClosingCounts, IntakeCounts, Period, Raw};
-
-#[derive(Clone, Copy)]
-enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// The placeholders, in the order of [`Binds`].
 const PLACEHOLDERS: [&str; 8] = [
@@ -42,90 +35,15 @@ const PLACEHOLDERS: [&str; 8] = [
     "{to_month}",
 ];
 
-impl Dialect {
-    /// The statement for this database: the placeholders it uses numbered in order (see
-    /// [`used`]), the expressions filled in.
-    fn sql(self, template: &str) -> String {
-        let mut sql = template.to_string();
-        for (n, i) in used(template).into_iter().enumerate() {
-            let param = match self {
-                Dialect::Sqlite => format!("?{}", n + 1),
-                Dialect::Postgres => format!("${}", n + 1),
-            };
-            sql = sql.replace(PLACEHOLDERS[i], &param);
-        }
-        // MONTH(x): "YYYY-MM" of a time or date.
-        sql = replace_calls(&sql, "MONTH", |arg| match self {
-            Dialect::Sqlite => format!("strftime('%Y-%m', {arg})"),
-            Dialect::Postgres => format!("to_char({arg}, 'YYYY-MM')"),
-        });
-        // DAY(x): the date of a time.
-        sql = replace_calls(&sql, "DAY", |arg| match self {
-            Dialect::Sqlite => format!("date({arg})"),
-            Dialect::Postgres => format!("CAST({arg} AS DATE)"),
-        });
-        // DAYS(a; b): whole days from the date of a to the date of b.
-        sql = replace_calls(&sql, "DAYS", |args| {
-            let (a, b) = args.split_once(';').expect("DAYS(a; b)");
-            let b = b.trim();
-            match self {
-                Dialect::Sqlite => {
-                    format!("CAST(julianday(date({b})) - julianday(date({a})) AS INTEGER)")
-                }
-                Dialect::Postgres => format!("(CAST({b} AS DATE) - CAST({a} AS DATE))"),
-            }
-        });
-        // PLUS_MONTHS(date; n) and PLUS_DAYS(date; n): the date that many months/days later.
-        sql = replace_calls(&sql, "PLUS_MONTHS", |args| {
-            let (a, n) = args.split_once(';').expect("PLUS_MONTHS(a; n)");
-            match self {
-                Dialect::Sqlite => format!("date({a}, '+{} months')", n.trim()),
-                Dialect::Postgres => {
-                    format!("CAST({a} + INTERVAL '{} months' AS DATE)", n.trim())
-                }
-            }
-        });
-        sql = replace_calls(&sql, "PLUS_DAYS", |args| {
-            let (a, n) = args.split_once(';').expect("PLUS_DAYS(a; n)");
-            let n = n.trim();
-            match self {
-                Dialect::Sqlite => format!("date({a}, '+' || ({n}) || ' days')"),
-                Dialect::Postgres => format!("({a} + ({n}))"),
-            }
-        });
-        sql
-    }
+/// A statement of the statistics for `dialect`, its placeholders numbered.
+fn sql(dialect: Dialect, template: &str) -> String {
+    dialect.sql(template, &PLACEHOLDERS)
 }
 
 /// Which placeholders a statement uses (indexes into [`PLACEHOLDERS`]): only those are bound,
 /// as both databases refuse a value for a parameter the statement does not have.
 fn used(template: &str) -> Vec<usize> {
-    (0..PLACEHOLDERS.len())
-        .filter(|i| template.contains(PLACEHOLDERS[*i]))
-        .collect()
-}
-
-/// Replaces every `NAME(args)` (args without nested parentheses) by `f(args)`.
-fn replace_calls(sql: &str, name: &str, f: impl Fn(&str) -> String) -> String {
-    let pattern = format!("{name}(");
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(at) = rest.find(&pattern) {
-        // Only the whole word: not the tail of another name (DAYS in PLUS_DAYS).
-        let before = rest[..at].chars().last();
-        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-            out.push_str(&rest[..at + pattern.len()]);
-            rest = &rest[at + pattern.len()..];
-            continue;
-        }
-        out.push_str(&rest[..at]);
-        let args_start = at + pattern.len();
-        let close = rest[args_start..].find(')').expect("closing parenthesis") + args_start;
-        out.push_str(&f(&rest[args_start..close]));
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
+    dialect::used(template, &PLACEHOLDERS)
 }
 
 /// The values bound to the placeholders.
@@ -148,7 +66,7 @@ where
 {
     macro_rules! run {
         ($conn:expr, $dialect:expr, $db:ty) => {{
-            let mut query = diesel::sql_query($dialect.sql(template)).into_boxed::<$db>();
+            let mut query = diesel::sql_query(sql($dialect, template)).into_boxed::<$db>();
             for i in used(template) {
                 query = match i {
                     0 => query.bind::<Text, _>(b.municipality),
@@ -240,7 +158,7 @@ struct FollowUps {
     held: i64,
 }
 
-/// The roll-up's rows of the municipality in the period's months (see [`rollup`]).
+/// The roll-up's rows of the municipality in the period's months (see `reports::store::rollup`).
 const IN_MONTHS: &str = "municipality_id = {m} AND month >= {from_month} AND month < {to_month}";
 
 /// Reports received, by kind of reporter — a professional's organisation kind (through the
@@ -409,15 +327,15 @@ mod tests {
 
     #[test]
     fn statements_are_written_for_each_database() {
-        let sql = Dialect::Postgres.sql(&with_common(INTAKE));
-        assert!(sql.contains("to_char(q.received_at, 'YYYY-MM')"), "{sql}");
-        assert!(sql.contains("q.municipality_id = $1"), "{sql}");
-        assert!(sql.contains("month >= $4 AND month < $5"), "{sql}");
-        let sql = Dialect::Sqlite.sql(&with_common(FIRST_MEETINGS));
+        let text = sql(Dialect::Postgres, &with_common(INTAKE));
+        assert!(text.contains("to_char(q.received_at, 'YYYY-MM')"), "{text}");
+        assert!(text.contains("q.municipality_id = $1"), "{text}");
+        assert!(text.contains("month >= $4 AND month < $5"), "{text}");
+        let text = sql(Dialect::Sqlite, &with_common(FIRST_MEETINGS));
         assert!(
-            sql.contains("date(f.consent_on, '+' || (mu.sip_first_meeting_days) || ' days') < ?4"),
-            "{sql}"
+            text.contains("date(f.consent_on, '+' || (mu.sip_first_meeting_days) || ' days') < ?4"),
+            "{text}"
         );
-        assert!(!sql.contains("PLUS_") && !sql.contains("DAYS("), "{sql}");
+        assert!(!text.contains("PLUS_") && !text.contains("DAYS("), "{text}");
     }
 }

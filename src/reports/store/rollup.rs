@@ -17,7 +17,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::Dialect;
+use crate::db::dialect::Dialect;
 use crate::db::AnyConnection;
 use crate::error::AppError;
 
@@ -85,7 +85,7 @@ fn apply(
     macro_rules! run {
         ($conn:expr, $dialect:expr, $db:ty, $first:expr, $second:expr) => {{
             let sql = $dialect
-                .sql(sql)
+                .sql(sql, &[])
                 .replace("{report}", $first)
                 .replace("{child}", $second);
             let mut query = diesel::sql_query(sql).into_boxed::<$db>();
@@ -230,7 +230,7 @@ pub fn kept_and_from_rows(
     ] {
         macro_rules! run {
             ($conn:expr, $dialect:expr, $db:ty, $param:expr) => {{
-                let sql = $dialect.sql(&template).replace("{report}", $param);
+                let sql = $dialect.sql(&template, &[]).replace("{report}", $param);
                 diesel::sql_query(sql)
                     .into_boxed::<$db>()
                     .bind::<Text, _>(municipality.to_string())
@@ -252,18 +252,18 @@ pub fn kept_and_from_rows(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::reports::store::rollup::*;
 
     #[test]
     fn rollup_statements_are_written_for_each_database() {
-        let sql = Dialect::Postgres.sql(&statement(DECISIONS, REPORT, false));
+        let sql = Dialect::Postgres.sql(&statement(DECISIONS, REPORT, false), &[]);
         assert!(sql.contains("to_char(r.received_at, 'YYYY-MM')"), "{sql}");
         assert!(
             sql.contains("(CAST(d.decided_at AS DATE) - CAST(r.received_at AS DATE))"),
             "{sql}"
         );
         assert!(sql.contains("-COUNT(*)"), "{sql}");
-        let sql = Dialect::Sqlite.sql(&statement(SAFETY, REPORT, true));
+        let sql = Dialect::Sqlite.sql(&statement(SAFETY, REPORT, true), &[]);
         assert!(
             sql.contains("strftime('%Y-%m', r.received_at), COUNT(*), 1 * SUM("),
             "{sql}"
