@@ -319,22 +319,31 @@ async fn post_answer(
     .await
 }
 
-async fn post_decline(
+/// A form of the request's page (not the answer, which carries files): `flow` runs on what was
+/// typed, then on to the page with `saved`, or the page again (see [`done_or_again`]).
+#[allow(clippy::too_many_arguments)]
+async fn act<T: Send + 'static>(
     req: HttpRequest,
     CurrentActor { user, actor }: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    CsrfForm(typed): CsrfForm<Typed>,
+    typed: Typed,
+    saved: Saved,
+    rename: &'static [(&'static str, &'static str)],
+    flow: impl FnOnce(
+            &mut crate::db::AnyConnection,
+            &crate::config::Settings,
+            &Actor,
+            &InformationRequestId,
+            &Typed,
+        ) -> Result<T, AppError>
+        + Send
+        + 'static,
 ) -> Result<HttpResponse, PageError> {
     let id = InformationRequestId(path.into_inner());
-    let input = DeclineInput {
-        reason: typed.decline_reason.clone(),
-    };
-    let request = id.clone();
+    let (request, input) = (id.clone(), typed.clone());
     let result = state
-        .db_with_settings(move |conn, settings| {
-            requests::decline(conn, settings, &actor, &request, &input)
-        })
+        .db_with_settings(move |conn, settings| flow(conn, settings, &actor, &request, &input))
         .await
         .map(|_| ());
     done_or_again(
@@ -345,8 +354,34 @@ async fn post_decline(
         typed,
         Outcome {
             result,
-            saved: Saved::RequestDeclined,
-            rename: &[("reason", "decline_reason")],
+            saved,
+            rename,
+        },
+    )
+    .await
+}
+
+async fn post_decline(
+    req: HttpRequest,
+    current: CurrentActor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    CsrfForm(typed): CsrfForm<Typed>,
+) -> Result<HttpResponse, PageError> {
+    let rename = &[("reason", "decline_reason")];
+    act(
+        req,
+        current,
+        state,
+        path,
+        typed,
+        Saved::RequestDeclined,
+        rename,
+        |conn, settings, actor, id, typed| {
+            let input = DeclineInput {
+                reason: typed.decline_reason.clone(),
+            };
+            requests::decline(conn, settings, actor, id, &input)
         },
     )
     .await
@@ -354,33 +389,26 @@ async fn post_decline(
 
 async fn post_more_time(
     req: HttpRequest,
-    CurrentActor { user, actor }: CurrentActor,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(typed): CsrfForm<Typed>,
 ) -> Result<HttpResponse, PageError> {
-    let id = InformationRequestId(path.into_inner());
-    let input = MoreTimeInput {
-        reason: typed.more_time_reason.clone(),
-        wished_on: typed.wished_on.clone(),
-    };
-    let request = id.clone();
-    let result = state
-        .db_with_settings(move |conn, settings| {
-            requests::ask_more_time(conn, settings, &actor, &request, &input)
-        })
-        .await
-        .map(|_| ());
-    done_or_again(
-        &req,
-        &state,
-        user,
-        id,
+    let rename = &[("reason", "more_time_reason")];
+    act(
+        req,
+        current,
+        state,
+        path,
         typed,
-        Outcome {
-            result,
-            saved: Saved::MoreTimeAsked,
-            rename: &[("reason", "more_time_reason")],
+        Saved::MoreTimeAsked,
+        rename,
+        |conn, settings, actor, id, typed| {
+            let input = MoreTimeInput {
+                reason: typed.more_time_reason.clone(),
+                wished_on: typed.wished_on.clone(),
+            };
+            requests::ask_more_time(conn, settings, actor, id, &input)
         },
     )
     .await
@@ -388,32 +416,24 @@ async fn post_more_time(
 
 async fn post_due_date(
     req: HttpRequest,
-    CurrentActor { user, actor }: CurrentActor,
+    current: CurrentActor,
     state: web::Data<AppState>,
     path: web::Path<String>,
     CsrfForm(typed): CsrfForm<Typed>,
 ) -> Result<HttpResponse, PageError> {
-    let id = InformationRequestId(path.into_inner());
-    let input = GrantInput {
-        due_on: typed.due_on.clone(),
-    };
-    let request = id.clone();
-    let result = state
-        .db_with_settings(move |conn, settings| {
-            requests::grant_more_time(conn, settings, &actor, &request, &input)
-        })
-        .await
-        .map(|_| ());
-    done_or_again(
-        &req,
-        &state,
-        user,
-        id,
+    act(
+        req,
+        current,
+        state,
+        path,
         typed,
-        Outcome {
-            result,
-            saved: Saved::DueDateMoved,
-            rename: &[],
+        Saved::DueDateMoved,
+        &[],
+        |conn, settings, actor, id, typed| {
+            let input = GrantInput {
+                due_on: typed.due_on.clone(),
+            };
+            requests::grant_more_time(conn, settings, actor, id, &input)
         },
     )
     .await

@@ -71,14 +71,7 @@ pub fn create(
     corrects: Option<&EntryId>,
 ) -> Result<Entry, AppError> {
     write_tx(conn, |conn| {
-        let after_closing = match &case.investigation_id {
-            Some(investigation) => investigations::table
-                .find(investigation)
-                .select(investigations::closed_at)
-                .get_result::<Option<NaiveDateTime>>(conn)?
-                .is_some(),
-            None => false,
-        };
+        let after_closing = closed(conn, case)?;
         let entry = Entry {
             id: EntryId::generate(),
             municipality_id: case.municipality_id.clone(),
