@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{location, TestApp};
 use crate::journal::{case, entry, Case};
 use crate::on_both_databases;
 
@@ -22,10 +22,6 @@ fn entry_ids(html: &str) -> Vec<String> {
             rest[..rest.find('"').unwrap()].to_string()
         })
         .collect()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// Writes, signs and corrects through the chronology page of an investigation.

@@ -6,12 +6,8 @@
 use diesel::prelude::*;
 use samordna::accounts::Role;
 
-use crate::helpers::{forged_provider, real_provider, Person, TestApp, LOA2, LOA3};
+use crate::helpers::{forged_provider, location, real_provider, Person, TestApp, LOA2, LOA3};
 use crate::on_both_databases;
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
 
 /// The audit entries of sign-ins: (outcome, detail).
 async fn logins(app: &TestApp) -> Vec<(String, String)> {

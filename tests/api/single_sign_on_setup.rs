@@ -4,12 +4,8 @@
 use diesel::prelude::*;
 use samordna::accounts::Role;
 
-use crate::helpers::{real_provider, Person, TestApp, LOA3};
+use crate::helpers::{location, real_provider, Person, TestApp, LOA3};
 use crate::on_both_databases;
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_string()
-}
 
 async fn providers_are_set_up_on_the_command_line(app: TestApp) {
     let teacher = app.add_user("skola", &[Role::Reporter]).await;

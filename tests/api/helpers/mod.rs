@@ -29,7 +29,7 @@ pub use fixtures::SipWithPartner;
 pub use intake::{office_hours_closed_now, INTAKE_ALERT, SOCIALJOUR_ALERT, SOCIALJOUR_PHONE};
 pub use oidc::{forged_provider, real_provider, real_provider_with, Person, LOA2, LOA3};
 pub use replies::{fixture, inbound, ingest_by_pipe, reply_mail};
-pub use requests::{error_fields, status_and_json};
+pub use requests::{error_fields, location, status_and_json};
 pub use smtp::{Received, TestSmtp};
 pub use totp::{totp_code, unix_now, Authenticator, Login};
 

@@ -125,3 +125,8 @@ pub fn error_fields(body: &Value) -> Vec<&str> {
         .map(|e| e["field"].as_str().unwrap())
         .collect()
 }
+
+/// The `Location` header of a redirect.
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
